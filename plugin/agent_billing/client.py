@@ -1,0 +1,303 @@
+"""``BillingClient`` and ``AsyncBillingClient``: typed, retrying, idempotent httpx clients.
+
+One method per API operation (generated from the registry into ``client_methods.py``), named as in
+ModelsLab's billing skill. Both clients share request building and error mapping (``exchange.py``)
+and the retry policy (``retry.py``); they differ only in how they send and sleep.
+
+Example:
+    >>> from agent_billing import BillingClient
+    >>> with BillingClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="sk_sandbox_demo") as client:
+    ...     pass  # client.get_wallet_balance().balance -> Decimal('0.00') on a fresh sandbox
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, SecretStr
+
+from agent_billing.client_methods import AsyncOperations, SyncOperations
+from agent_billing.config import Settings
+from agent_billing.errors import BillingConnectionError, BillingError, InvalidRequestError, RateLimitedError
+from agent_billing.exchange import PreparedCall, interpret, prepare
+from agent_billing.registry import Operation, Registry, get_registry
+from agent_billing.retry import RETRY_STATUSES, RetryPolicy, server_wait_hint
+
+logger = logging.getLogger("agent_billing.client")
+
+_USER_AGENT = "agent-billing/0.1 (+python httpx)"
+
+
+class _ClientCore:
+    """What both clients share: settings, registry, plan catalogue, retry bookkeeping."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        token: str | SecretStr | None,
+        timeout: float | None,
+        retry: RetryPolicy | None,
+        provider: str,
+        settings: Settings | None,
+    ) -> None:
+        settings = settings or Settings()
+        if base_url is not None:
+            settings = settings.model_copy(update={"base_url": base_url})
+        if token is not None:
+            settings = settings.model_copy(
+                update={"token": token if isinstance(token, SecretStr) else SecretStr(token)}
+            )
+        if timeout is not None:
+            settings = settings.model_copy(update={"timeout": timeout})
+        self._settings = settings
+        self._token = settings.require_token()
+        self.registry: Registry = get_registry(provider)
+        self.retry = retry or RetryPolicy(max_retries=settings.max_retries)
+        self._known_plans: frozenset[int] | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL."""
+        return self._settings.base_url.rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, token={self._token!r})"
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "timeout": httpx.Timeout(self._settings.timeout, connect=min(10.0, self._settings.timeout)),
+            "headers": {"User-Agent": _USER_AGENT},
+            "limits": httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        }
+
+    def _prepare(self, name: str, args: Mapping[str, Any] | BaseModel, idempotency_key: str | None) -> PreparedCall:
+        from agent_billing.guardrails.card_data import refuse_card_data
+
+        op = self.registry.get(name)
+        if not isinstance(args, BaseModel):
+            # Raw card data never leaves this process, whatever field it hides in.
+            refuse_card_data(dict(args))
+        call = prepare(op, args, idempotency_key)
+        self._check_plan(op, call.args)
+        return call
+
+    def _check_plan(self, op: Operation, args: BaseModel) -> None:
+        # The plan catalogue seen on list_plans lets us refuse an unknown plan before any request.
+        if op.plan_field is None or self._known_plans is None:
+            return
+        plan_id = getattr(args, op.plan_field, None)
+        if plan_id is not None and plan_id not in self._known_plans:
+            known = ", ".join(str(p) for p in sorted(self._known_plans))
+            raise InvalidRequestError(
+                f"unknown plan_id {plan_id}: the catalogue has {known}",
+                details={"errors": [{"field": op.plan_field, "message": "unknown plan id"}]},
+            )
+
+    def _after(self, call: PreparedCall, result: BaseModel) -> BaseModel:
+        if call.operation.name == "list_plans":
+            self._known_plans = frozenset(p.id for p in getattr(result, "subscription_plans", []))
+        return result
+
+    def _request(self, call: PreparedCall) -> httpx.Request:
+        headers = call.headers()
+        headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
+        return httpx.Request(
+            call.method,
+            self.base_url + call.path,
+            params=call.params or None,
+            content=call.body,
+            headers=headers,
+        )
+
+    def _next_wait(
+        self, call: PreparedCall, attempt: int, waited: float, outcome: httpx.Response | Exception
+    ) -> float | None:
+        """Seconds to wait before retrying, or None to stop and surface the outcome."""
+        if attempt > self.retry.max_retries:
+            return None
+        if isinstance(outcome, httpx.Response):
+            if outcome.status_code not in RETRY_STATUSES:
+                return None
+            delay = self.retry.delay(attempt, server_wait_hint(outcome.headers))
+        else:
+            delay = self.retry.delay(attempt, None)
+        if waited + delay > self.retry.max_total_wait:
+            return None
+        logger.debug(
+            "retrying %s %s (attempt %d) in %.2fs after %s",
+            call.method, call.path, attempt, delay,
+            outcome.status_code if isinstance(outcome, httpx.Response) else type(outcome).__name__,
+        )
+        return delay
+
+    def _connection_error(self, call: PreparedCall, exc: Exception) -> BillingConnectionError:
+        # httpx's message may hold the URL (never the token, which lives in a header): keep it short.
+        return BillingConnectionError(
+            f"could not reach the billing API for {call.method} {call.path}: {type(exc).__name__}",
+            details={"idempotency_key": call.idempotency_key} if call.idempotency_key else {},
+        )
+
+    def _finish(self, call: PreparedCall, response: httpx.Response) -> BaseModel:
+        logger.debug(
+            "%s %s -> %s request_id=%s", call.method, call.path, response.status_code,
+            response.headers.get("X-Request-Id"),
+        )
+        try:
+            return self._after(call, interpret(call, response))
+        except RateLimitedError as exc:
+            if exc.retry_after is None:
+                exc.retry_after = server_wait_hint(response.headers)
+            raise
+
+
+class BillingClient(_ClientCore, SyncOperations):
+    """Synchronous client of the billing API.
+
+    Construct with ``BillingClient(base_url=..., token=...)`` or ``BillingClient.from_env()``. Every
+    mutation carries an ``Idempotency-Key`` (yours, or one generated per call and kept across its
+    retries). Pass ``transport=httpx.ASGITransport(...)``-style transports for in-process use.
+
+    Example:
+        >>> client = BillingClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="sk_sandbox_demo")
+        >>> client  # the token never shows
+        BillingClient(base_url='http://127.0.0.1:8787/api/agents/v1', token=SecretStr('**********'))
+        >>> client.close()
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        token: str | SecretStr | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+        provider: str = "modelslab",
+        settings: Settings | None = None,
+    ) -> None:
+        super().__init__(
+            base_url=base_url, token=token, timeout=timeout, retry=retry, provider=provider, settings=settings
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(transport=transport, **self._client_kwargs())
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> BillingClient:
+        """A client configured from ``AGENT_BILLING_*`` variables and ``.env`` (see ``config.py``)."""
+        return cls(settings=Settings.from_env(), **kwargs)
+
+    def call(
+        self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None
+    ) -> BaseModel:
+        """Call an operation by registry name with a mapping of arguments (the typed methods use this)."""
+        return self.send(self._prepare(name, args or {}, idempotency_key))
+
+    def send(self, call: PreparedCall) -> BaseModel:
+        """Send a prepared call, retrying per the policy with the same idempotency key."""
+        attempt, waited = 0, 0.0
+        while True:
+            attempt += 1
+            outcome: httpx.Response | Exception
+            try:
+                outcome = self._http.send(self._request(call))
+            except httpx.TransportError as exc:
+                outcome = exc
+            delay = self._next_wait(call, attempt, waited, outcome)
+            if delay is None:
+                if isinstance(outcome, Exception):
+                    raise self._connection_error(call, outcome) from None
+                return self._finish(call, outcome)
+            time.sleep(delay)
+            waited += delay
+
+    def close(self) -> None:
+        """Close pooled connections (only those this client opened)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> BillingClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncBillingClient(_ClientCore, AsyncOperations):
+    """Asynchronous twin of ``BillingClient``: same methods, awaited.
+
+    Example:
+        >>> client = AsyncBillingClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="t")
+        >>> # balance = await client.get_wallet_balance()
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        token: str | SecretStr | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        provider: str = "modelslab",
+        settings: Settings | None = None,
+    ) -> None:
+        super().__init__(
+            base_url=base_url, token=token, timeout=timeout, retry=retry, provider=provider, settings=settings
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(transport=transport, **self._client_kwargs())
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> AsyncBillingClient:
+        """A client configured from ``AGENT_BILLING_*`` variables and ``.env`` (see ``config.py``)."""
+        return cls(settings=Settings.from_env(), **kwargs)
+
+    async def call(
+        self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None
+    ) -> BaseModel:
+        """Call an operation by registry name with a mapping of arguments."""
+        return await self.send(self._prepare(name, args or {}, idempotency_key))
+
+    async def send(self, call: PreparedCall) -> BaseModel:
+        """Send a prepared call, retrying per the policy with the same idempotency key."""
+        attempt, waited = 0, 0.0
+        while True:
+            attempt += 1
+            outcome: httpx.Response | Exception
+            try:
+                outcome = await self._http.send(self._request(call))
+            except httpx.TransportError as exc:
+                outcome = exc
+            delay = self._next_wait(call, attempt, waited, outcome)
+            if delay is None:
+                if isinstance(outcome, Exception):
+                    raise self._connection_error(call, outcome) from None
+                return self._finish(call, outcome)
+            await asyncio.sleep(delay)
+            waited += delay
+
+    async def aclose(self) -> None:
+        """Close pooled connections (only those this client opened)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncBillingClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+__all__ = ["AsyncBillingClient", "BillingClient", "BillingError"]

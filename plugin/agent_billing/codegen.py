@@ -1,0 +1,196 @@
+"""Generate ``client_methods.py``: the typed client methods, one per registry operation.
+
+The registry is the only declaration of an operation; this turns it into real, typed, discoverable
+methods (an IDE shows ``fund_wallet(amount, payment_method_id=None, *, idempotency_key=None) -> Charge``)
+and a test fails when the generated file drifts from the registry.
+
+Run ``python -m agent_billing.codegen`` after changing a declaration.
+
+Example:
+    >>> src = render_client_methods()
+    >>> "def fund_wallet(" in src
+    True
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import typing
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic.fields import FieldInfo
+
+from agent_billing.registry import Operation, Registry, get_registry
+
+TARGET = Path(__file__).with_name("client_methods.py")
+
+# Sample values for the docstring examples, by field name.
+_EXAMPLES: dict[str, str] = {
+    "amount": 'Decimal("25.00")',
+    "auto_charge_amount": 'Decimal("25.00")',
+    "charge_threshold": 'Decimal("5.00")',
+    "payment_method_id": '"pm_card_visa"',
+    "plan_id": "10",
+    "new_plan_id": "42",
+    "subscription_id": "1",
+    "invoice_id": '"in_123"',
+    "session_id": '"cs_test_123"',
+    "payment_intent_id": '"pi_123"',
+    "coupon_code": '"WELCOME50"',
+    "purpose": '"fund"',
+    "name": '"Acme Corp"',
+}
+
+
+def _render_type(annotation: Any) -> str:
+    """Python source for an argument's public type (money accepts Decimal, int or str)."""
+    if annotation is type(None):
+        return "None"
+    if annotation is Decimal:
+        return "Decimal | int | str"
+    origin = get_origin(annotation)
+    if origin is typing.Annotated:
+        return _render_type(get_args(annotation)[0])
+    if origin is Literal:
+        return "Literal[" + ", ".join(repr(a) for a in get_args(annotation)) + "]"
+    if origin in (typing.Union, types.UnionType):
+        parts: list[str] = []
+        for arg in get_args(annotation):
+            for piece in _render_type(arg).split(" | "):
+                if piece not in parts:
+                    parts.append(piece)
+        return " | ".join(parts)
+    if isinstance(annotation, type):
+        return annotation.__name__
+    raise TypeError(f"cannot render type {annotation!r}")
+
+
+def _params(op: Operation) -> tuple[list[str], list[str]]:
+    """(signature parts, names) for the operation's fields: required first, in declaration order."""
+    fields: dict[str, FieldInfo] = op.args.model_fields
+    required = [n for n, f in fields.items() if f.is_required()]
+    optional = [n for n, f in fields.items() if not f.is_required()]
+    parts = [f"{n}: {_render_type(fields[n].annotation)}" for n in required]
+    for n in optional:
+        default = fields[n].default
+        type_src = _render_type(fields[n].annotation)
+        if default is None and "None" not in type_src.split(" | "):
+            type_src += " | None"
+        parts.append(f"{n}: {type_src} = {default!r}")
+    return parts, required + optional
+
+
+def _example(op: Operation, names: list[str], prefix: str) -> str:
+    fields = op.args.model_fields
+    args = [_EXAMPLES.get(n, "...") for n in names if fields[n].is_required()]
+    if op.name == "create_payment_link":
+        args.append(f"amount={_EXAMPLES['amount']}")
+    elif not args:
+        args = [f"{n}={_EXAMPLES[n]}" for n in names if n in _EXAMPLES][:1]
+    return f"{prefix}client.{op.name}({', '.join(args)})"
+
+
+def _method(op: Operation, asynchronous: bool) -> str:
+    parts, names = _params(op)
+    signature = ["self", *parts]
+    required = [n for n in names if op.args.model_fields[n].is_required()]
+    if not required and parts:
+        # Only optional fields (update_billing_info): keyword-only, as the reference's **kwargs helper.
+        signature.insert(1, "*")
+    if op.is_mutation:
+        signature += ["idempotency_key: str | None = None"] if "*" in signature else [
+            "*", "idempotency_key: str | None = None"]
+    result = op.result.__name__
+    keyword = "async def" if asynchronous else "def"
+    call = "await self.call" if asynchronous else "self.call"
+    mapping = "{" + ", ".join(f'"{n}": {n}' for n in names) + "}"
+    key = ", idempotency_key=idempotency_key" if op.is_mutation else ""
+    example = _example(op, names, "await " if asynchronous else "")
+    extra = " Sent with an Idempotency-Key (yours, or one generated for this call)." if op.is_mutation else ""
+    return (
+        f"    {keyword} {op.name}({', '.join(signature)}) -> r.{result}:\n"
+        f'        """{op.description}{extra}\n\n'
+        f"        ``{op.method} {op.path}`` ({op.effect.value}).\n\n"
+        f"        Example:\n"
+        f"            >>> {example}  # doctest: +SKIP\n"
+        f'        """\n'
+        f"        return typing.cast(r.{result}, {call}({op.name!r}, {mapping}{key}))\n"
+    )
+
+
+def render_client_methods(registry: Registry | None = None) -> str:
+    """The source of ``client_methods.py`` for ``registry`` (default: ModelsLab)."""
+    registry = registry or get_registry()
+    module = registry.operations[next(iter(registry.operations))].result.__module__
+    header = f'''"""Typed client methods, one per operation.
+
+GENERATED from the registry by ``python -m agent_billing.codegen``: do not edit by hand.
+
+Example:
+    >>> from agent_billing.client_methods import SyncOperations
+    >>> "fund_wallet" in dir(SyncOperations)
+    True
+"""
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+import {module} as r
+
+'''
+    sync_cls = [
+        "class SyncOperations:",
+        '    """The operations of the synchronous client (mixed into ``BillingClient``)."""',
+        "",
+        "    def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, "
+        "idempotency_key: str | None = None) -> BaseModel:",
+        "        raise NotImplementedError",
+        "",
+    ]
+    async_cls = [
+        "class AsyncOperations:",
+        '    """The operations of the asynchronous client (mixed into ``AsyncBillingClient``)."""',
+        "",
+        "    async def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, "
+        "idempotency_key: str | None = None) -> BaseModel:",
+        "        raise NotImplementedError",
+        "",
+    ]
+    for op in registry:
+        sync_cls.append(_method(op, asynchronous=False))
+        async_cls.append(_method(op, asynchronous=True))
+    body = "\n".join(sync_cls).rstrip() + "\n\n\n" + "\n".join(async_cls).rstrip() + "\n"
+    unused = [] if "Literal[" in body else ["Literal"]
+    if "Decimal" not in body:
+        unused.append("Decimal")
+    for name in unused:
+        header = header.replace(f", {name}", "").replace(f"from decimal import {name}\n", "")
+    return header + "\n" + body
+
+
+def main() -> int:
+    """Write ``client_methods.py``; with ``--check`` only report drift (exit 1)."""
+    source = render_client_methods()
+    if "--check" in sys.argv[1:]:
+        current = TARGET.read_text() if TARGET.exists() else ""
+        if current != source:
+            print(f"{TARGET} is out of date: run python -m agent_billing.codegen", file=sys.stderr)
+            return 1
+        return 0
+    TARGET.write_text(source)
+    print(f"wrote {TARGET}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""The error hierarchy of agent-billing.
+
+Every error carries the API's ``code``, ``message`` and ``details``, the HTTP ``status`` and the
+``request_id`` (quote it to support). ``from_response`` maps an API error envelope to the right class.
+Messages never contain the access token or card data.
+
+Example:
+    >>> from agent_billing.errors import error_from_envelope, PaymentDeclinedError
+    >>> err = error_from_envelope(402, {"code": "payment_declined", "message": "Card declined",
+    ...                                 "details": {"decline_code": "insufficient_funds"}}, "req_1")
+    >>> isinstance(err, PaymentDeclinedError), err.decline_code
+    (True, 'insufficient_funds')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BillingError(Exception):
+    """Base of every error raised by agent-billing.
+
+    Example:
+        >>> str(BillingError("boom", code="x", status=500, request_id="req_1"))
+        'boom (code=x, status=500, request_id=req_1)'
+    """
+
+    default_code = "billing_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.details = details or {}
+        self.status = status
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        parts = [f"code={self.code}"]
+        if self.status is not None:
+            parts.append(f"status={self.status}")
+        if self.request_id:
+            parts.append(f"request_id={self.request_id}")
+        return f"{self.message} ({', '.join(parts)})"
+
+    @property
+    def retryable(self) -> bool:
+        """Whether trying the same request again later may succeed."""
+        return False
+
+
+class AuthenticationError(BillingError):
+    """401: the token is missing, wrong or expired."""
+
+    default_code = "unauthenticated"
+
+
+class PermissionDeniedError(BillingError):
+    """403: the account may not do this (e.g. withdraw on a non-reseller account)."""
+
+    default_code = "forbidden"
+
+
+class InvalidRequestError(BillingError):
+    """Bad input, caught locally before any request or reported by the API as ``validation_error``."""
+
+    default_code = "validation_error"
+
+
+class CardDataRefusedError(InvalidRequestError):
+    """Raw card data was offered where only a payment-method id or a payment link is allowed."""
+
+    default_code = "card_data_not_allowed"
+
+
+class NotFoundError(BillingError):
+    """404: no such invoice, subscription, payment method, session..."""
+
+    default_code = "not_found"
+
+
+class ConflictError(BillingError):
+    """409: the request conflicts with the current state (e.g. checkout not paid yet)."""
+
+    default_code = "conflict"
+
+
+class IdempotencyConflictError(ConflictError):
+    """409: the Idempotency-Key was already used with a different request body."""
+
+    default_code = "idempotency_error"
+
+
+class PaymentDeclinedError(BillingError):
+    """402: the card was declined; ``decline_code`` says why (``insufficient_funds``...)."""
+
+    default_code = "payment_declined"
+
+    @property
+    def decline_code(self) -> str | None:
+        """Stripe's decline code, when the API gave one."""
+        value = self.details.get("decline_code")
+        return str(value) if value is not None else None
+
+    @property
+    def payment_intent_id(self) -> str | None:
+        """The failed payment intent, when the API gave one."""
+        value = self.details.get("payment_intent_id")
+        return str(value) if value is not None else None
+
+
+class ActionRequiredError(BillingError):
+    """202 ``requires_action``: the card needs 3-D Secure, which only a human can complete.
+
+    The right next step is the human-assisted path: create a payment link and relay it.
+    """
+
+    default_code = "requires_action"
+
+    @property
+    def payment_intent_id(self) -> str | None:
+        """The payment intent waiting for authentication."""
+        value = self.details.get("payment_intent_id")
+        return str(value) if value is not None else None
+
+
+class RateLimitedError(BillingError):
+    """429: too many requests; ``retry_after`` is the number of seconds to wait, when known."""
+
+    default_code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+class ServerError(BillingError):
+    """5xx: the API failed; safe to retry a mutation only with the same Idempotency-Key."""
+
+    default_code = "server_error"
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+class BillingConnectionError(BillingError):
+    """The API could not be reached, or the connection dropped before an answer."""
+
+    default_code = "connection_error"
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+_BY_STATUS: dict[int, type[BillingError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    402: PaymentDeclinedError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: InvalidRequestError,
+    429: RateLimitedError,
+}
+_BY_CODE: dict[str, type[BillingError]] = {
+    "validation_error": InvalidRequestError,
+    "card_data_not_allowed": CardDataRefusedError,
+    "payment_declined": PaymentDeclinedError,
+    "idempotency_error": IdempotencyConflictError,
+    "requires_action": ActionRequiredError,
+    "unauthenticated": AuthenticationError,
+}
+
+
+def error_from_envelope(
+    status: int, error: dict[str, Any] | None, request_id: str | None, *, retry_after: float | None = None
+) -> BillingError:
+    """Build the right error from an HTTP status and the envelope's ``error`` object.
+
+    The code decides when it is specific (a 400 ``card_data_not_allowed``), else the status does.
+    """
+    error = error or {}
+    code = str(error.get("code") or "") or None
+    message = str(error.get("message") or f"HTTP {status}")
+    details = error.get("details") if isinstance(error.get("details"), dict) else {}
+    cls = _BY_CODE.get(code or "") or _BY_STATUS.get(status) or (ServerError if status >= 500 else BillingError)
+    kwargs: dict[str, Any] = {"code": code, "details": details, "status": status, "request_id": request_id}
+    if cls is RateLimitedError:
+        return RateLimitedError(message, retry_after=retry_after, **kwargs)
+    return cls(message, **kwargs)

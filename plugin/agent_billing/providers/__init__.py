@@ -1,0 +1,1 @@
+"""Providers: one sub-package per billing API, each exposing a Registry."""

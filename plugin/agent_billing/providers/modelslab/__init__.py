@@ -1,0 +1,1 @@
+"""ModelsLab Agent Control Plane: operation declarations, argument and result models."""

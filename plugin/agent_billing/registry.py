@@ -1,0 +1,201 @@
+"""The operation registry: every API operation declared once, as data.
+
+The client methods, the LangChain tools, the sandbox routes and the endpoint tables in the skills are
+all derived from these declarations, so none of them can disagree on a path, a bound or an effect.
+
+Example:
+    >>> from agent_billing.registry import get_registry
+    >>> op = get_registry("modelslab").get("fund_wallet")
+    >>> (op.method, op.path, op.effect.value)
+    ('POST', '/wallet/fund', 'charge')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+
+_PLACEHOLDER = re.compile(r"{(\w+)}")
+
+
+class Effect(str, Enum):
+    """What an operation does to the account; decides which guardrails apply."""
+
+    READ = "read"
+    WRITE = "write"
+    CHARGE = "charge"
+    AUTHORIZE = "authorize"
+    PAYOUT = "payout"
+    DESTRUCTIVE = "destructive"
+
+    @property
+    def moves_money(self) -> bool:
+        """True for effects that spend or pay out money now or later."""
+        return self in (Effect.CHARGE, Effect.AUTHORIZE, Effect.PAYOUT)
+
+    @property
+    def needs_approval(self) -> bool:
+        """True for effects that need a yes (destructive by default; the toolkit can relax it)."""
+        return self not in (Effect.READ, Effect.WRITE)
+
+
+class Limiter(str, Enum):
+    """The server-side rate limiter an operation counts against."""
+
+    BILLING = "agent-billing"
+    GENERAL = "agent-general"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One API operation.
+
+    ``args`` is the pydantic model of its arguments (path parameters are the fields named in ``path``;
+    the rest go in the query string for GET and DELETE, in the JSON body otherwise). ``effect_for`` lets
+    an operation's effect depend on its arguments (a coupon with a purchase is a charge, without one it
+    is a write).
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> get_registry("modelslab").get("get_invoice").path_params
+        ('invoice_id',)
+    """
+
+    name: str
+    group: str
+    action: str
+    method: str
+    path: str
+    args: type[BaseModel]
+    result: type[BaseModel]
+    effect: Effect
+    description: str
+    limiter: Limiter = Limiter.GENERAL
+    effect_for: Callable[[BaseModel], Effect] | None = None
+    # Field names holding a money amount, and the field holding a plan id, for mandates and summaries.
+    amount_field: str | None = None
+    plan_field: str | None = None
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        """Names of the fields that are substituted into the path."""
+        return tuple(_PLACEHOLDER.findall(self.path))
+
+    @property
+    def has_body(self) -> bool:
+        """Whether non-path arguments travel as a JSON body (else as query parameters)."""
+        return self.method not in ("GET", "DELETE")
+
+    @property
+    def is_mutation(self) -> bool:
+        """Mutations carry an Idempotency-Key and are only retried with the same key."""
+        return self.method != "GET"
+
+    def effect_of(self, args: BaseModel) -> Effect:
+        """The effect of a call with these (validated) arguments."""
+        return self.effect_for(args) if self.effect_for else self.effect
+
+    def validate(self, raw: Mapping[str, Any]) -> BaseModel:
+        """Validate raw arguments (``None`` values count as absent)."""
+        return self.args.model_validate({k: v for k, v in raw.items() if v is not None})
+
+    def render_path(self, args: BaseModel) -> str:
+        """The path with its placeholders filled from validated arguments."""
+        values = args.model_dump(mode="json")
+        return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), self.path)
+
+    def split(self, args: BaseModel) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Split validated arguments into (path values, query-or-body values), dropping unset ``None``."""
+        data = args.model_dump(mode="python", exclude_none=True)
+        path = {k: data.pop(k) for k in self.path_params if k in data}
+        return path, data
+
+
+@dataclass
+class Registry:
+    """The operations of one provider, in declaration order.
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> reg = get_registry("modelslab")
+        >>> len(reg), sorted(reg.groups())[:2]
+        (34, ['billing', 'coupons'])
+    """
+
+    provider: str
+    base_path: str
+    operations: dict[str, Operation] = field(default_factory=dict)
+
+    def add(self, op: Operation) -> Operation:
+        """Register an operation; names and (method, path) pairs must be unique."""
+        if op.name in self.operations:
+            raise ValueError(f"operation {op.name!r} declared twice")
+        for other in self.operations.values():
+            if (other.method, other.path) == (op.method, op.path):
+                raise ValueError(f"{op.name!r} and {other.name!r} share {op.method} {op.path}")
+            if (other.group, other.action) == (op.group, op.action):
+                raise ValueError(f"{op.name!r} and {other.name!r} share action {op.group}.{op.action}")
+        missing = set(op.path_params) - set(op.args.model_fields)
+        if missing:
+            raise ValueError(f"{op.name!r}: path parameters {sorted(missing)} are not fields of its args")
+        self.operations[op.name] = op
+        return op
+
+    def get(self, name: str) -> Operation:
+        """The operation called ``name`` (KeyError with the known names otherwise)."""
+        try:
+            return self.operations[name]
+        except KeyError:
+            raise KeyError(f"unknown operation {name!r}; known: {', '.join(self.operations)}") from None
+
+    def __iter__(self) -> Iterator[Operation]:
+        return iter(self.operations.values())
+
+    def __len__(self) -> int:
+        return len(self.operations)
+
+    def groups(self) -> dict[str, list[Operation]]:
+        """Operations by group, in declaration order."""
+        out: dict[str, list[Operation]] = {}
+        for op in self:
+            out.setdefault(op.group, []).append(op)
+        return out
+
+    def by_action(self, group: str, action: str) -> Operation:
+        """The operation behind a tool's ``action`` within ``group``."""
+        for op in self.groups().get(group, []):
+            if op.action == action:
+                return op
+        raise KeyError(f"group {group!r} has no action {action!r}")
+
+
+_REGISTRIES: dict[str, Callable[[], Registry]] = {}
+_LOADED: dict[str, Registry] = {}
+
+
+def register_provider(name: str, loader: Callable[[], Registry]) -> None:
+    """Make a provider's registry available by name (loaded lazily on first use)."""
+    _REGISTRIES[name] = loader
+
+
+def get_registry(provider: str = "modelslab") -> Registry:
+    """The registry of ``provider`` (``"modelslab"`` is the default and, for now, the only one)."""
+    if provider not in _LOADED:
+        if provider not in _REGISTRIES:
+            raise KeyError(f"unknown provider {provider!r}; known: {', '.join(_REGISTRIES)}")
+        _LOADED[provider] = _REGISTRIES[provider]()
+    return _LOADED[provider]
+
+
+def _load_modelslab() -> Registry:
+    from agent_billing.providers.modelslab.operations import REGISTRY
+
+    return REGISTRY
+
+
+register_provider("modelslab", _load_modelslab)

@@ -1,0 +1,64 @@
+"""JSON on the wire with exact money: ``Decimal`` out as a JSON number, JSON numbers in as ``Decimal``.
+
+The standard library turns ``Decimal`` into an error and JSON numbers into floats; both are wrong for
+money. ``dumps`` writes a ``Decimal`` as its plain digits (``25.00``), ``loads`` reads every
+non-integer number as ``Decimal``.
+
+Example:
+    >>> from decimal import Decimal
+    >>> dumps({"amount": Decimal("25.00"), "ok": True})
+    b'{"amount":25.00,"ok":true}'
+    >>> loads(b'{"amount": 25.10}')
+    {'amount': Decimal('25.10')}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("cannot send a non-finite amount")
+        out.append(format(value, "f"))
+    elif value is None or isinstance(value, (bool, int, str)):
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, float):
+        raise TypeError("floats are not sent on the wire; use Decimal for money")
+    elif isinstance(value, Mapping):
+        out.append("{")
+        for i, (key, item) in enumerate(value.items()):
+            if i:
+                out.append(",")
+            out.append(json.dumps(str(key), ensure_ascii=False))
+            out.append(":")
+            _encode(item, out)
+        out.append("}")
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _encode(item, out)
+        out.append("]")
+    elif isinstance(value, (datetime, date)):
+        out.append(json.dumps(value.isoformat()))
+    else:
+        raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def dumps(value: Any) -> bytes:
+    """Encode ``value`` as compact UTF-8 JSON, with ``Decimal`` as exact numbers."""
+    out: list[str] = []
+    _encode(value, out)
+    return "".join(out).encode()
+
+
+def loads(data: bytes | str) -> Any:
+    """Decode JSON with non-integer numbers as ``Decimal``."""
+    return json.loads(data, parse_float=Decimal)
