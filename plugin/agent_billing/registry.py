@@ -130,6 +130,7 @@ class Registry:
     provider: str
     base_path: str
     operations: dict[str, Operation] = field(default_factory=dict)
+    group_descriptions: dict[str, str] = field(default_factory=dict)
 
     def add(self, op: Operation) -> Operation:
         """Register an operation; names and (method, path) pairs must be unique."""
@@ -145,6 +146,10 @@ class Registry:
             raise ValueError(f"{op.name!r}: path parameters {sorted(missing)} are not fields of its args")
         self.operations[op.name] = op
         return op
+
+    def describe_group(self, group: str, description: str) -> None:
+        """Set the one-sentence description of a group (its tool's description starts with it)."""
+        self.group_descriptions[group] = description
 
     def get(self, name: str) -> Operation:
         """The operation called ``name`` (KeyError with the known names otherwise)."""

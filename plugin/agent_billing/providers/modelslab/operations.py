@@ -126,3 +126,11 @@ op("confirm_wallet_checkout", "payment_links", "confirm_fund", "POST", "/wallet/
 op("confirm_subscription_checkout", "payment_links", "confirm_subscribe", "POST", "/subscriptions/confirm-checkout",
    a.CheckoutArgs, r.CheckoutConfirmation, W, "Activate the subscription once the human has paid a subscribe link.",
    limiter=BILLING)
+
+REGISTRY.describe_group("billing", "Billing profile and account overview.")
+REGISTRY.describe_group("payment_methods", "Saved cards. Never accepts card numbers: only pm_ ids from trusted code.")
+REGISTRY.describe_group("invoices", "Invoices and their PDF/receipt links.")
+REGISTRY.describe_group("wallet", "Prepaid wallet: balance, ledger, top-ups, auto-funding, payouts.")
+REGISTRY.describe_group("coupons", "Promotional coupons.")
+REGISTRY.describe_group("subscriptions", "Plans and subscriptions.")
+REGISTRY.describe_group("payment_links", "Human handoff: hosted payment links a person pays, and their confirmation.")

@@ -1,0 +1,279 @@
+"""Approval before money moves: the request a person sees, their decision, and the approvers.
+
+Approvers:
+
+- ``InterruptApprover`` (``approval="interrupt"``): raises a LangGraph ``interrupt()`` carrying the
+  request; the host resumes the graph with ``Command(resume="approve")`` or ``"reject"`` (also
+  ``True``/``False`` or ``{"approved": bool, "reason": ...}``). Safe under LangGraph's re-execution of
+  the tool on resume: everything before it is side-effect free and the idempotency key is stable.
+- ``CallbackApprover`` (``approval=callable``): a sync or async function of the ``ApprovalRequest``
+  returning ``True``/``False``, ``"yes"``/``"no"`` or an ``ApprovalDecision``; for chatbots and voice
+  assistants that ask the person through their own channel.
+- ``ConfirmationApprover`` (``approval="confirmation"``): a single-use token bound to the exact operation
+  and arguments, expiring after a few minutes. WEAKER than a person's answer: the same model that
+  asked could pass the token back, so the toolkit allows it only inside a mandate.
+
+Example:
+    >>> approver = CallbackApprover(lambda request: request.amount is not None and request.amount <= 50)
+    >>> approver.describe()
+    'callback'
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent_billing.money import format_usd
+
+
+class ApprovalRequest(BaseModel):
+    """What a person is asked to approve: exactly what will happen, in words and in fields.
+
+    Example:
+        >>> ApprovalRequest(operation="fund_wallet", effect="charge", summary="Charge $25.00",
+        ...                 amount=Decimal("25")).amount_text
+        '$25.00'
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["agent_billing_approval"] = "agent_billing_approval"
+    operation: str
+    effect: str
+    summary: str
+    amount: Decimal | None = None
+    currency: str = "USD"
+    recurring: bool = False
+    payment_method: str | None = Field(None, description="brand and last four only")
+    plan: str | None = None
+    mandate: str | None = Field(None, description="why a mandate did not cover it, if one is set")
+    arguments: dict[str, Any] = {}
+    idempotency_key: str | None = None
+    confirmation: str | None = Field(None, description="single-use token, confirmation approver only")
+
+    @property
+    def amount_text(self) -> str | None:
+        """The amount as a person reads it."""
+        return format_usd(self.amount) if self.amount is not None else None
+
+
+class ApprovalDecision(BaseModel):
+    """A yes or a no, who gave it, and why.
+
+    Example:
+        >>> ApprovalDecision(approved=False, approver="callback", reason="too much").approved
+        False
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    approved: bool
+    approver: str
+    reason: str | None = None
+
+
+_YES = {"y", "yes", "approve", "approved", "ok", "confirm", "confirmed", "accept", "true"}
+
+
+def coerce_decision(value: Any, approver: str) -> ApprovalDecision:
+    """Read an approver's answer; anything not clearly a yes is a no (fail closed).
+
+    Example:
+        >>> coerce_decision("approve", "x").approved, coerce_decision("maybe", "x").approved
+        (True, False)
+    """
+    if isinstance(value, ApprovalDecision):
+        return value
+    if isinstance(value, bool):
+        return ApprovalDecision(approved=value, approver=approver)
+    if isinstance(value, str):
+        return ApprovalDecision(approved=value.strip().lower() in _YES, approver=approver)
+    if isinstance(value, dict):
+        # {"approved": bool}, or HumanInTheLoopMiddleware-style {"type": "approve"|"reject"} / {"decision": ...}
+        raw = value.get("approved", value.get("decision", value.get("type")))
+        approved = raw is True or (isinstance(raw, str) and raw.strip().lower() in _YES)
+        reason = value.get("reason") or value.get("message")
+        return ApprovalDecision(approved=approved, approver=str(value.get("approver") or approver),
+                                reason=str(reason) if reason else None)
+    return ApprovalDecision(approved=False, approver=approver, reason="unrecognised answer")
+
+
+@runtime_checkable
+class Approver(Protocol):
+    """Decides approval requests. Implement ``decide`` (and ``adecide`` for async hosts)."""
+
+    def describe(self) -> str:
+        """A short name for audit records."""
+        ...
+
+    def decide(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Ask and return the decision (may raise a LangGraph interrupt)."""
+        ...
+
+    async def adecide(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Async form of ``decide``."""
+        ...
+
+
+class CallbackApprover:
+    """Asks the host application through a function (sync or async).
+
+    Example:
+        >>> CallbackApprover(lambda r: "yes").decide(
+        ...     ApprovalRequest(operation="fund_wallet", effect="charge", summary="s")).approved
+        True
+    """
+
+    def __init__(self, callback: Callable[[ApprovalRequest], Any], name: str = "callback") -> None:
+        self._callback = callback
+        self._name = name
+
+    def describe(self) -> str:
+        """A short name for audit records."""
+        return self._name
+
+    def decide(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Call the callback; an async callback is run to completion in a private event loop."""
+        answer = self._callback(request)
+        if inspect.isawaitable(answer):
+            answer = _run_awaitable(answer)
+        return coerce_decision(answer, self._name)
+
+    async def adecide(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Call the callback, awaiting it if it is async."""
+        answer = self._callback(request)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        return coerce_decision(answer, self._name)
+
+
+def _run_awaitable(awaitable: Awaitable[Any]) -> Any:
+    import asyncio
+    import concurrent.futures
+
+    async def wrap() -> Any:
+        return await awaitable
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(wrap())
+    # Called synchronously from inside a running loop: finish it on a worker thread's own loop.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, wrap()).result()
+
+
+class InterruptApprover:
+    """Pauses the LangGraph run with ``interrupt()``; the host resumes with the person's decision.
+
+    The interrupt value is the request as JSON (``kind == "agent_billing_approval"``), so a host can
+    render ``summary`` and answer ``Command(resume="approve")`` or ``Command(resume="reject")``.
+
+    Example:
+        >>> InterruptApprover().describe()
+        'langgraph-interrupt'
+    """
+
+    def describe(self) -> str:
+        """A short name for audit records."""
+        return "langgraph-interrupt"
+
+    def decide(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Interrupt the graph (first run) or return the resume value (re-run after resume)."""
+        from langgraph.types import interrupt
+
+        answer = interrupt(request.model_dump(mode="json", exclude={"confirmation"}))
+        return coerce_decision(answer, "human (langgraph interrupt)")
+
+    async def adecide(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Same as ``decide``: LangGraph's ``interrupt`` is synchronous in async graphs too."""
+        return self.decide(request)
+
+
+class ConfirmationApprover:
+    """Single-use confirmations bound to the exact operation and arguments (weaker; mandate only).
+
+    The first call returns no decision: the tool answers with the summary and a token, and the agent
+    must ask the person and call again with ``confirmation=<token>``. A token works once, for those
+    arguments only, for ``ttl_seconds``.
+
+    Example:
+        >>> ConfirmationApprover().describe()
+        'single-use-confirmation'
+    """
+
+    def __init__(self, store: Any = None, ttl_seconds: int = 300) -> None:
+        from agent_billing.guardrails.confirmation import ConfirmationStore
+
+        self.store = store if store is not None else ConfirmationStore()
+        self.ttl_seconds = ttl_seconds
+
+    def describe(self) -> str:
+        """A short name for audit records."""
+        return "single-use-confirmation"
+
+    def decide(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Not used: the toolkit issues and consumes tokens itself (see ``tools/pipeline.py``)."""
+        return ApprovalDecision(approved=False, approver=self.describe(), reason="confirmation token required")
+
+    async def adecide(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Not used; see ``decide``."""
+        return self.decide(request)
+
+
+class MiddlewareApprover:
+    """The call was already approved by LangChain's ``HumanInTheLoopMiddleware`` before the tool ran.
+
+    Use only together with ``agent_billing.tools.hitl.interrupt_on(toolkit)``, which gates every tool that
+    can move money: the middleware asks the person (approve or reject, no edits) and runs the tool only
+    on approve, so by the time the tool runs the answer was yes.
+
+    Example:
+        >>> MiddlewareApprover().decide(ApprovalRequest(operation="fund_wallet", effect="charge", summary="s")).approved
+        True
+    """
+
+    def describe(self) -> str:
+        """A short name for audit records."""
+        return "human-in-the-loop middleware"
+
+    def decide(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Approved: the middleware interrupted before this tool call ran."""
+        return ApprovalDecision(approved=True, approver=self.describe())
+
+    async def adecide(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Async form of ``decide``."""
+        return self.decide(request)
+
+
+ApprovalSetting = Literal["interrupt", "confirmation", "middleware"] | Approver | Callable[[ApprovalRequest], Any] | None
+
+
+def resolve_approver(approval: ApprovalSetting) -> Approver | None:
+    """Turn the toolkit's ``approval=`` setting into an approver (None: no approver).
+
+    Example:
+        >>> resolve_approver("interrupt").describe()
+        'langgraph-interrupt'
+    """
+    if approval is None:
+        return None
+    if approval == "interrupt":
+        return InterruptApprover()
+    if approval == "confirmation":
+        return ConfirmationApprover()
+    if approval == "middleware":
+        return MiddlewareApprover()
+    if isinstance(approval, str):
+        raise ValueError(f"unknown approval setting {approval!r}: use 'interrupt', 'confirmation', 'middleware', "
+                         "a callable or an Approver")
+    if isinstance(approval, Approver):
+        return approval
+    if callable(approval):
+        return CallbackApprover(approval)
+    raise TypeError(f"approval must be 'interrupt', 'confirmation', a callable or an Approver, not {type(approval).__name__}")

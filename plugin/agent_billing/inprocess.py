@@ -1,0 +1,77 @@
+"""Use an ASGI app (the embedded sandbox) in-process, from sync and async clients alike.
+
+httpx's ``ASGITransport`` is async-only. ``SyncASGITransport`` runs the app on a private event loop
+thread so a synchronous ``BillingClient`` can talk to it without a socket.
+
+Example:
+    >>> from agent_billing.sandbox import create_app
+    >>> sync_client, async_client = sandbox_clients(create_app(), token="sk_sandbox_demo")
+    >>> sync_client.get_wallet_balance().balance
+    Decimal('0.00')
+    >>> sync_client.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import httpx
+
+from agent_billing.client import AsyncBillingClient, BillingClient
+from agent_billing.retry import RetryPolicy
+
+SANDBOX_BASE_URL = "http://sandbox.local/api/agents/v1"
+
+
+class SyncASGITransport(httpx.BaseTransport):
+    """A synchronous httpx transport that calls an ASGI app on a background event loop.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> with httpx.Client(transport=SyncASGITransport(create_app()), base_url="http://s") as http:
+        ...     http.get("/api/agents/v1/wallet/balance").status_code
+        401
+    """
+
+    def __init__(self, app: Any, **kwargs: Any) -> None:
+        self._inner = httpx.ASGITransport(app=app, **kwargs)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="sync-asgi", daemon=True)
+        self._thread.start()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` to the app and return its complete response."""
+        request.read()
+
+        async def send() -> tuple[int, httpx.Headers, bytes]:
+            response = await self._inner.handle_async_request(request)
+            body = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
+            return response.status_code, response.headers, body
+
+        status, headers, body = asyncio.run_coroutine_threadsafe(send(), self._loop).result()
+        return httpx.Response(status, headers=headers, content=body, request=request)
+
+    def close(self) -> None:
+        """Stop the background loop."""
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+
+
+def sandbox_clients(
+    app: Any, *, token: str = "sk_sandbox_demo", retry: RetryPolicy | None = None
+) -> tuple[BillingClient, AsyncBillingClient]:
+    """A sync and an async client bound in-process to ``app`` (a sandbox from ``create_app``).
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> client, aclient = sandbox_clients(create_app())
+        >>> client.close()
+    """
+    return (
+        BillingClient(base_url=SANDBOX_BASE_URL, token=token, retry=retry, transport=SyncASGITransport(app)),
+        AsyncBillingClient(base_url=SANDBOX_BASE_URL, token=token, retry=retry,
+                           transport=httpx.ASGITransport(app=app)),
+    )

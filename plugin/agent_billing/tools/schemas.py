@@ -1,0 +1,130 @@
+"""Argument schemas of the tools, derived from the registry's argument models.
+
+A group tool takes ``action`` plus the union of its operations' fields, all optional; the operation's
+own model then validates exactly the fields of that action (so bounds, patterns and "extra fields
+forbidden" are enforced per action, with a message naming what is wrong). The JSON schema the model
+sees is trimmed to type, enum, bounds and description: patterns and titles cost tokens and say
+nothing the error message will not.
+
+Example:
+    >>> from agent_billing.registry import get_registry
+    >>> model = group_args_model(get_registry(), "wallet")
+    >>> sorted(model.model_json_schema()["properties"])[:3]
+    ['action', 'amount', 'auto_charge_amount']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+
+from agent_billing.registry import Operation, Registry
+
+_KEEP = ("type", "enum", "minimum", "maximum", "exclusiveMinimum", "description", "items")
+
+
+def _is_decimal(annotation: Any) -> bool:
+    if annotation is Decimal:
+        return True
+    return any(_is_decimal(a) for a in get_args(annotation))
+
+
+def _simplify(schema: dict[str, Any], defs: dict[str, Any], money: bool) -> dict[str, Any]:
+    """Reduce one property's JSON schema to what helps a model fill it in."""
+    if "$ref" in schema:
+        schema = {**defs[schema["$ref"].split("/")[-1]], **{k: v for k, v in schema.items() if k != "$ref"}}
+    branches = [b for b in schema.get("anyOf", []) if b.get("type") != "null"]
+    if len(branches) == 1:
+        schema = {**branches[0], **{k: v for k, v in schema.items() if k != "anyOf"}}
+    out = {k: v for k, v in schema.items() if k in _KEEP}
+    if money:
+        # Decimal shows as number-or-string; a plain number is clearer and shorter.
+        out["type"] = "number"
+        for bound in ("minimum", "maximum", "exclusiveMinimum"):
+            if isinstance(out.get(bound), str):
+                out[bound] = float(out[bound]) if "." in out[bound] else int(out[bound])
+    if "const" in schema:
+        out["enum"] = [schema["const"]]
+    return out
+
+
+def field_schemas(ops: Iterable[Operation]) -> dict[str, dict[str, Any]]:
+    """Merged simplified JSON schemas of the fields of ``ops`` (bounds kept only where all agree)."""
+    return model_field_schemas(op.args for op in ops)
+
+
+def model_field_schemas(models: Iterable[type[BaseModel]]) -> dict[str, dict[str, Any]]:
+    """Merged simplified JSON schemas of the fields of pydantic ``models``."""
+    merged: dict[str, dict[str, Any]] = {}
+    for model in models:
+        full = model.model_json_schema()
+        defs = full.get("$defs", {})
+        for name, prop in full.get("properties", {}).items():
+            info = model.model_fields[name]
+            schema = _simplify(prop, defs, _is_decimal(info.annotation))
+            if name not in merged:
+                merged[name] = schema
+                continue
+            current = merged[name]
+            for key in ("minimum", "maximum", "exclusiveMinimum", "enum"):
+                if current.get(key) != schema.get(key):
+                    current.pop(key, None)
+            if "description" not in current and "description" in schema:
+                current["description"] = schema["description"]
+    return merged
+
+
+def _loose_field(schema: dict[str, Any]) -> Any:
+    # The tool accepts anything here; the operation's model is the real check (see module docstring).
+    return (Annotated[Any, WithJsonSchema(schema)], Field(None))
+
+
+def group_args_model(
+    registry: Registry, group: str, *, extra_actions: Iterable[str] = (), extra_fields: dict[str, dict[str, Any]] | None = None
+) -> type[BaseModel]:
+    """The argument model of a group tool: ``action`` plus every field of the group's operations."""
+    ops = registry.groups()[group]
+    actions = [op.action for op in ops] + list(extra_actions)
+    fields: dict[str, Any] = {
+        "action": (Literal[tuple(actions)], Field(description="What to do; see the tool description")),  # type: ignore[valid-type]
+    }
+    schemas = field_schemas(ops)
+    for name, schema in (extra_fields or {}).items():
+        schemas.setdefault(name, schema)
+    for name, schema in schemas.items():
+        fields[name] = _loose_field(schema)
+    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        f"{_camel(group)}Args", __config__=ConfigDict(extra="forbid"), **fields
+    )
+    return model
+
+
+def operation_args_model(op: Operation, *, extra_fields: dict[str, dict[str, Any]] | None = None) -> type[BaseModel]:
+    """The argument model of a one-operation tool (``granularity="operation"``)."""
+    return operation_args_model_from(op.args, name=op.name, extra_fields=extra_fields)
+
+
+def operation_args_model_from(
+    source: type[BaseModel], *, name: str | None = None, extra_fields: dict[str, dict[str, Any]] | None = None
+) -> type[BaseModel]:
+    """A loose tool schema with the (simplified) fields of ``source``; ``source`` stays the real check."""
+    schemas = model_field_schemas([source])
+    for key, schema in (extra_fields or {}).items():
+        schemas.setdefault(key, schema)
+    fields = {key: _loose_field(schema) for key, schema in schemas.items()}
+    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        f"{_camel(name or source.__name__)}Args", __config__=ConfigDict(extra="forbid"), **fields
+    )
+    return model
+
+
+def literal_values(annotation: Any) -> tuple[Any, ...]:
+    """The values of a ``Literal`` annotation (empty for anything else)."""
+    return get_args(annotation) if get_origin(annotation) is Literal else ()
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))

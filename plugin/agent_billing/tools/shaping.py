@@ -1,0 +1,146 @@
+"""Results and errors shaped for agents: compact, PII-minimal, with the next step where one exists.
+
+Cards show brand and last four only; secrets (setup-intent client secrets, tokens) never reach the
+model, they stay in the tool's artifact for host code; long lists are cut; everything passes through
+the card-data redactor once more.
+
+Example:
+    >>> from agent_billing.errors import PaymentDeclinedError
+    >>> err = PaymentDeclinedError("Card declined", details={"decline_code": "insufficient_funds"})
+    >>> error_content(err, "fund_wallet", gated=True)["next_step"].startswith("The card was declined")
+    True
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from agent_billing.errors import (
+    ActionRequiredError,
+    AuthenticationError,
+    BillingConnectionError,
+    BillingError,
+    CardDataRefusedError,
+    ConflictError,
+    IdempotencyConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PaymentDeclinedError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+)
+from agent_billing.guardrails.card_data import redact
+
+MAX_ITEMS = 20
+_SECRET_KEYS = {"client_secret", "token", "access_token", "secret", "api_key", "authorization"}
+_HIDDEN = "[held for trusted code]"
+
+
+def _compact(value: Any) -> Any:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if key in _SECRET_KEYS and item:
+                out[key] = _HIDDEN
+                continue
+            if item is None or item == [] or item == {} or (key == "idempotency_replay" and item is False):
+                continue
+            if key in ("exp_month", "exp_year"):
+                continue  # expiry is card data the agent never needs
+            out[key] = _compact(item)
+        return out
+    if isinstance(value, list):
+        items = [_compact(v) for v in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            items.append(f"... {len(value) - MAX_ITEMS} more")
+        return items
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value
+
+
+def result_content(result: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    """The model-facing form of a result: compact, redacted, secrets hidden."""
+    data = result.model_dump(mode="python") if isinstance(result, BaseModel) else result
+    shaped: dict[str, Any] = redact(_compact(data))
+    return shaped
+
+
+NEXT_STEPS: dict[str, str] = {
+    "create_payment_link": "Send payment_url to the person exactly as given, with the amount and expiry; then "
+                           "use payment_links action=wait (or confirm_*) with session_id once they have paid.",
+    "create_setup_intent": "Trusted application code or the person confirms this setup intent with Stripe; then "
+                           "attach the resulting pm_ id with payment_methods action=add. Never ask for card numbers.",
+    "get_stripe_config": "The key is for trusted application code that tokenizes cards; never tokenize a card "
+                         "yourself or ask the person for card numbers.",
+}
+
+
+def success_content(operation: str, result: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    """``{"ok": true, "result": ..., "next_step"?}`` for a completed call."""
+    content: dict[str, Any] = {"ok": True, "operation": operation, "result": result_content(result)}
+    shaped = content["result"]
+    if operation == "create_subscription" and isinstance(shaped, dict) and shaped.get("checkout_url"):
+        content["next_step"] = ("Send checkout_url to the person exactly as given; then confirm with "
+                                "payment_links action=confirm_subscribe and the session_id.")
+    elif operation in NEXT_STEPS:
+        content["next_step"] = NEXT_STEPS[operation]
+    if isinstance(shaped, dict) and shaped.get("idempotency_replay"):
+        content["note"] = "This repeats an earlier identical request: nothing was charged again."
+    return content
+
+
+def next_step_for(error: BillingError, gated: bool = False) -> str | None:
+    """The advice an agent needs after ``error`` (``gated``: the call could move money)."""
+    if isinstance(error, CardDataRefusedError):
+        return None  # the refusal message already names the alternatives
+    if isinstance(error, PaymentDeclinedError):
+        code = error.decline_code or "declined"
+        return (f"The card was declined ({code}). Do not retry the same card. Offer another saved card, or create "
+                "a payment link (payment_links action=create) for the person to pay.")
+    if isinstance(error, ActionRequiredError):
+        return ("The card needs 3-D Secure, which only the cardholder can complete. Create a payment link "
+                "(payment_links action=create) for the same purchase and relay it to the person.")
+    if isinstance(error, RateLimitedError):
+        wait = f"{error.retry_after:.0f} seconds" if error.retry_after is not None else "a minute"
+        return f"Rate limited: wait {wait} before calling again."
+    if isinstance(error, AuthenticationError):
+        return "The billing access token is missing, wrong or expired: tell the operator; do not retry."
+    if isinstance(error, PermissionDeniedError):
+        return "This account is not allowed to do that; do not retry."
+    if isinstance(error, IdempotencyConflictError):
+        return "A request with this key had different arguments; do not retry, check the ledger first."
+    if isinstance(error, ConflictError):
+        if error.code == "checkout_not_paid":
+            return "The person has not paid yet: wait with payment_links action=wait, or ask them."
+        if error.code == "checkout_expired":
+            return "The link expired: create a new payment link if the person still wants to pay."
+        return "The account's state does not allow this now; check its status first."
+    if isinstance(error, NotFoundError):
+        return "Nothing with that id exists on this account; list first to get a valid id."
+    if isinstance(error, InvalidRequestError):
+        return "Fix the arguments named above and call again."
+    if isinstance(error, (BillingConnectionError, ServerError)):
+        if gated:
+            return ("The outcome is unknown. Do not start a new charge: check wallet transactions or the payment "
+                    "status first. Calling again with exactly the same arguments is safe (same idempotency key).")
+        return "The billing service is unavailable; try again shortly."
+    return None
+
+
+def error_content(error: BillingError, operation: str, gated: bool = False) -> dict[str, Any]:
+    """``{"ok": false, "error": code, "message": ..., "next_step"?}`` for a failed call (redacted)."""
+    content: dict[str, Any] = {"ok": False, "operation": operation, "error": error.code, "message": error.message}
+    if error.request_id:
+        content["request_id"] = error.request_id
+    if isinstance(error, InvalidRequestError) and error.details.get("errors"):
+        content["fields"] = error.details["errors"]
+    step = next_step_for(error, gated)
+    if step:
+        content["next_step"] = step
+    redacted: dict[str, Any] = redact(content)
+    return redacted

@@ -1,0 +1,134 @@
+"""``BillingTool``: a ``StructuredTool`` whose raw arguments meet the card-data guard first.
+
+LangChain validates a tool's input before the tool's function runs, and reports it to callbacks and
+tracers; a card number in the arguments would already be on its way. So ``run``/``arun`` scan the
+raw input first and, if there is card data, answer with a refusal without passing the input on.
+Validation errors are reported without echoing values.
+
+Example:
+    >>> from agent_billing.tools.tool import dumps_content
+    >>> dumps_content({"ok": True})
+    '{"ok":true}'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.messages import ToolMessage
+from langchain_core.tools import StructuredTool, ToolException
+from pydantic import ValidationError
+
+from agent_billing.errors import CardDataRefusedError
+from agent_billing.exchange import validation_error
+from agent_billing.guardrails.card_data import REFUSAL_MESSAGE, scan_arguments
+
+TOOL_CALL_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("agent_billing_tool_call_id", default=None)
+
+
+def dumps_content(content: dict[str, Any]) -> str:
+    """Compact JSON for a tool message."""
+    return json.dumps(content, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def card_refusal_content(paths: list[str]) -> dict[str, Any]:
+    """The refusal an agent sees when its arguments carried card data (no digits, only field names)."""
+    return {"ok": False, "error": "card_data_not_allowed", "fields": paths, "message": REFUSAL_MESSAGE}
+
+
+def _validation_message(exc: ValidationError) -> str:
+    err = validation_error(exc, "tool")
+    return dumps_content({"ok": False, "error": "validation_error", "message": err.message,
+                          "fields": err.details.get("errors", [])})
+
+
+class BillingTool(StructuredTool):
+    """A billing tool: card-data guard on raw input, then the guarded operation flow.
+
+    Example:
+        >>> from agent_billing.tools.toolkit import BillingToolkit  # tools come from the toolkit
+    """
+
+    on_card_data: Callable[[list[str]], None] | None = None
+
+    def _refuse_card_data(self, tool_input: Any, tool_call_id: str | None) -> Any:
+        findings = scan_arguments(tool_input)
+        if not findings:
+            return None
+        paths = sorted({f.path or "(text)" for f in findings})
+        if self.on_card_data is not None:
+            self.on_card_data(paths)
+        content = dumps_content(card_refusal_content(paths))
+        if tool_call_id is None:
+            return content
+        return ToolMessage(content=content, tool_call_id=tool_call_id, name=self.name, status="error")
+
+    def run(self, tool_input: Any, *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
+        """Scan, then run as a StructuredTool with the tool-call id visible to the flow."""
+        refusal = self._refuse_card_data(tool_input, tool_call_id)
+        if refusal is not None:
+            return refusal
+        token = TOOL_CALL_ID.set(tool_call_id)
+        try:
+            return super().run(tool_input, *args, tool_call_id=tool_call_id, **kwargs)
+        finally:
+            TOOL_CALL_ID.reset(token)
+
+    async def arun(self, tool_input: Any, *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
+        """Async form of ``run``."""
+        refusal = self._refuse_card_data(tool_input, tool_call_id)
+        if refusal is not None:
+            return refusal
+        token = TOOL_CALL_ID.set(tool_call_id)
+        try:
+            return await super().arun(tool_input, *args, tool_call_id=tool_call_id, **kwargs)
+        finally:
+            TOOL_CALL_ID.reset(token)
+
+
+def make_tool(
+    *,
+    name: str,
+    description: str,
+    args_schema: type[Any],
+    run_sync: Callable[[dict[str, Any], str | None], tuple[dict[str, Any], bool, dict[str, Any]]],
+    run_async: Callable[[dict[str, Any], str | None], Any],
+    on_card_data: Callable[[list[str]], None] | None = None,
+) -> BillingTool:
+    """Build a ``BillingTool`` from a sync and an async runner returning (content, is_error, artifact)."""
+
+    def _finish(result: tuple[dict[str, Any], bool, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+        content, is_error, artifact = result
+        if is_error:
+            raise ToolException(dumps_content(content))
+        return dumps_content(content), artifact
+
+    def func(**kwargs: Any) -> tuple[str, dict[str, Any]]:
+        raw = {k: v for k, v in kwargs.items() if v is not None}
+        return _finish(run_sync(raw, TOOL_CALL_ID.get()))
+
+    async def coroutine(**kwargs: Any) -> tuple[str, dict[str, Any]]:
+        raw = {k: v for k, v in kwargs.items() if v is not None}
+        result = run_async(raw, TOOL_CALL_ID.get())
+        if asyncio.iscoroutine(result):
+            result = await result
+        return _finish(result)
+
+    return BillingTool(
+        name=name,
+        description=description,
+        args_schema=args_schema,
+        func=func,
+        coroutine=coroutine,
+        response_format="content_and_artifact",
+        handle_tool_error=True,
+        handle_validation_error=_validation_message,
+        on_card_data=on_card_data,
+    )
+
+
+__all__ = ["BillingTool", "CardDataRefusedError", "make_tool"]

@@ -1,0 +1,299 @@
+"""``BillingToolkit``: the billing tools an agent holds, with their guardrails.
+
+One ``StructuredTool`` per operation group by default (``billing``, ``payment_methods``, ``invoices``,
+``wallet``, ``coupons``, ``subscriptions``, ``payment_links``), or one per operation with
+``granularity="operation"``; both generated from the registry. Nothing touches the network at
+construction.
+
+Setup:
+    ``pip install agent-billing``; set ``AGENT_BILLING_TOKEN`` (and ``AGENT_BILLING_BASE_URL`` for a
+    non-default API), or pass clients. For offline development use the embedded sandbox.
+
+Instantiate:
+    >>> from agent_billing.sandbox import create_app
+    >>> from agent_billing.inprocess import sandbox_clients
+    >>> from agent_billing.audit import MemoryAuditLog
+    >>> client, aclient = sandbox_clients(create_app())
+    >>> toolkit = BillingToolkit(client=client, async_client=aclient, approval=lambda request: False,
+    ...                          audit=MemoryAuditLog())
+    >>> [tool.name for tool in toolkit.get_tools()][:3]
+    ['billing', 'payment_methods', 'invoices']
+
+Invoke:
+    >>> wallet = toolkit.get_tool("wallet")
+    >>> wallet.invoke({"action": "balance"})
+    '{"ok":true,"operation":"get_wallet_balance","result":{"balance":"0.00","currency":"USD"}}'
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.tools import BaseTool, BaseToolkit
+from pydantic import ConfigDict, PrivateAttr, ValidationError
+
+from agent_billing.advisor import Situation, advise
+from agent_billing.exchange import validation_error
+from agent_billing.tools.shaping import error_content
+
+from agent_billing.audit import AuditLog, JsonlAuditLog
+from agent_billing.client import AsyncBillingClient, BillingClient
+from agent_billing.guardrails.approval import ApprovalSetting, ConfirmationApprover, resolve_approver
+from agent_billing.guardrails.mandate import Mandate
+from agent_billing.guardrails.spend_store import SpendStore, state_dir
+from agent_billing.registry import Operation, Registry, get_registry
+from agent_billing.tools.pipeline import Guard, _refusal
+from agent_billing.tools.schemas import group_args_model, operation_args_model, operation_args_model_from
+from agent_billing.tools.steps import Flow, ToolOutcome, adrive, drive
+from agent_billing.tools.tool import BillingTool, make_tool
+
+CONFIRMATION_FIELD = {"type": "string", "description": "Token from a confirmation_required answer, after the person said yes"}
+
+
+@dataclass(frozen=True)
+class CustomAction:
+    """A tool action that is a workflow over several operations (handoff, ensure-funded...).
+
+    ``flow(toolkit, raw_args, tool_call_id)`` returns a flow (see ``steps.py``).
+    """
+
+    group: str
+    action: str
+    description: str
+    fields: dict[str, dict[str, Any]]
+    flow: Callable[[BillingToolkit, dict[str, Any], str | None], Flow]
+    gated: bool = False
+
+
+def _default_actions() -> list[CustomAction]:
+    from agent_billing.tools.workflows import WORKFLOW_ACTIONS
+
+    return list(WORKFLOW_ACTIONS)
+
+
+class BillingToolkit(BaseToolkit):
+    """Billing tools with card-data guard, mandates, approvals, idempotency and audit.
+
+    ``approval``: ``"interrupt"`` (LangGraph), a callable ``(ApprovalRequest) -> bool`` (sync or async),
+    an ``Approver``, ``"confirmation"`` (single-use tokens, only inside a mandate), or ``None``.
+    ``mandate``: a ``Mandate`` (spending policy); with ``auto_approve=True`` calls inside it need no
+    person. With neither an approver nor a covering mandate, money-moving calls are refused.
+
+    Example:
+        >>> BillingToolkit.model_fields["granularity"].default
+        'group'
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    client: BillingClient | None = None
+    async_client: AsyncBillingClient | None = None
+    approval: Any = None
+    mandate: Mandate | None = None
+    spend_store: Any = None
+    audit: Any = None
+    granularity: Literal["group", "operation"] = "group"
+    approve_destructive: bool = True
+    provider: str = "modelslab"
+    custom_actions: list[CustomAction] | None = None
+    product_name: str = "your account"
+    handoff_notifier: Callable[[dict[str, Any]], Any] | None = None
+    progress: Callable[[str], Any] | None = None
+    poll_interval: tuple[float, float] = (3.0, 15.0)
+    wait_timeout: float = 300.0
+
+    _guard: Guard = PrivateAttr()
+    _registry: Registry = PrivateAttr()
+    _tools: list[BaseTool] = PrivateAttr()
+    _sessions: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Resolve the approver and stores; build the tools (no network)."""
+        if self.client is None and self.async_client is None:
+            raise ValueError("BillingToolkit needs client= and/or async_client= (or use BillingToolkit.from_env())")
+        approver = resolve_approver(self.approval)
+        audit: AuditLog = self.audit if self.audit is not None else JsonlAuditLog(state_dir() / "audit.jsonl")
+        store: SpendStore | None = self.spend_store
+        self._guard = Guard(approver=approver, mandate=self.mandate, spend_store=store, audit=audit,
+                            approve_destructive=self.approve_destructive)
+        self._registry = get_registry(self.provider)
+        if self.custom_actions is None:
+            self.custom_actions = _default_actions()
+        self._tools = self._build_tools()
+
+    @classmethod
+    def from_env(cls, *, approval: ApprovalSetting = None, mandate: Mandate | None = None,
+                 **kwargs: Any) -> BillingToolkit:
+        """A toolkit whose clients are configured from ``AGENT_BILLING_*`` variables and ``.env``."""
+        return cls(client=BillingClient.from_env(), async_client=AsyncBillingClient.from_env(), approval=approval,
+                   mandate=mandate, **kwargs)
+
+    @property
+    def guard(self) -> Guard:
+        """The guardrail settings in force (approver, mandate, stores, audit)."""
+        return self._guard
+
+    @property
+    def registry(self) -> Registry:
+        """The registry the tools were generated from."""
+        return self._registry
+
+    def get_tools(self) -> list[BaseTool]:
+        """The tools, one per group (default) or per operation."""
+        return list(self._tools)
+
+    def get_tool(self, name: str) -> BaseTool:
+        """One tool by name."""
+        for tool in self._tools:
+            if tool.name == name:
+                return tool
+        raise KeyError(f"no tool {name!r}; tools: {', '.join(t.name for t in self._tools)}")
+
+    # --- the human handoff's plumbing
+
+    def remember_session(self, session_id: str, purpose: str) -> None:
+        """Remember what a checkout session pays for (so ``wait`` picks the right confirmation)."""
+        self._sessions[session_id] = purpose
+
+    def session_purpose(self, session_id: str) -> str | None:
+        """``"fund"`` or ``"subscribe"`` for a session this toolkit created."""
+        return self._sessions.get(session_id)
+
+    def notify_progress(self, message: str) -> None:
+        """Tell the host how a wait is going (``progress`` callback and the LangGraph custom stream)."""
+        if self.progress is not None:
+            self.progress(message)
+        _stream({"agent_billing": "progress", "message": message})
+
+    def deliver_link(self, handoff: dict[str, Any]) -> bool:
+        """Hand a payment link to the host so a person sees it; False when nothing delivers links."""
+        if self.handoff_notifier is None:
+            return False
+        self.handoff_notifier(handoff)
+        _stream({"agent_billing": "payment_link", **handoff})
+        return True
+
+    # --- running flows
+
+    def run_flow(self, flow: Flow) -> ToolOutcome:
+        """Run a flow with the sync client (or the async one, on a private loop)."""
+        if self.client is not None:
+            return drive(flow, self.client, self._guard.approver)
+        assert self.async_client is not None
+        return asyncio.run(adrive(flow, self.async_client, self._guard.approver))
+
+    async def arun_flow(self, flow: Flow) -> ToolOutcome:
+        """Run a flow with the async client (or the sync one, in a worker thread)."""
+        if self.async_client is not None:
+            return await adrive(flow, self.async_client, self._guard.approver)
+        return await asyncio.to_thread(self.run_flow, flow)
+
+    # --- building the tools
+
+    def _flow_for(self, group: str | None, op: Operation | None) -> Callable[[dict[str, Any], str | None], Flow]:
+        customs = {c.action: c for c in self.custom_actions or [] if c.group == group}
+
+        def start(raw: dict[str, Any], tool_call_id: str | None) -> Flow:
+            if op is not None:
+                return self._guard.operation_flow(op, raw, tool_call_id)
+            raw = dict(raw)
+            action = raw.pop("action", None)
+            if action in customs:
+                return customs[action].flow(self, raw, tool_call_id)
+            try:
+                target = self._registry.by_action(str(group), str(action))
+            except KeyError:
+                return _static(_refusal(str(action), f"unknown action {action!r}", error="validation_error"))
+            unexpected = sorted(set(raw) - set(target.args.model_fields) - {"confirmation"})
+            if unexpected:
+                return _static(_refusal(target.name, f"action {action!r} does not take: {', '.join(unexpected)}",
+                                        error="validation_error"))
+            return self._guard.operation_flow(target, raw, tool_call_id)
+
+        return start
+
+    def _make(self, name: str, description: str, schema: type[Any],
+              start: Callable[[dict[str, Any], str | None], Flow], op: Operation | None) -> BillingTool:
+        def run_sync(raw: dict[str, Any], call_id: str | None) -> tuple[dict[str, Any], bool, dict[str, Any]]:
+            outcome = self.run_flow(start(raw, call_id))
+            return outcome.content, outcome.is_error, outcome.artifact
+
+        async def run_async(raw: dict[str, Any], call_id: str | None) -> tuple[dict[str, Any], bool, dict[str, Any]]:
+            outcome = await self.arun_flow(start(raw, call_id))
+            return outcome.content, outcome.is_error, outcome.artifact
+
+        def on_card_data(paths: list[str]) -> None:
+            target = op or self._registry.groups()[name][0]
+            self._guard.record_card_refusal(target, paths)
+
+        return make_tool(name=name, description=description, args_schema=schema, run_sync=run_sync,
+                         run_async=run_async, on_card_data=on_card_data)
+
+    def _extra_fields(self) -> dict[str, dict[str, Any]]:
+        return {"confirmation": CONFIRMATION_FIELD} if isinstance(self._guard.approver, ConfirmationApprover) else {}
+
+    def gated(self, op: Operation) -> bool:
+        """Whether calls of ``op`` may need a yes (its effect, or an argument-dependent effect)."""
+        return self._guard.needs_approval_for(op.effect) or (op.effect_for is not None)
+
+    def _build_tools(self) -> list[BaseTool]:
+        tools: list[BaseTool] = []
+        extra = self._extra_fields()
+        if self.granularity == "operation":
+            for op in self._registry:
+                mark = " Needs approval." if self.gated(op) else ""
+                schema = operation_args_model(op, extra_fields=extra if self.gated(op) else None)
+                tools.append(self._make(op.name, op.description + mark, schema, self._flow_for(None, op), op))
+            return tools
+        for group, ops in self._registry.groups().items():
+            customs = [c for c in self.custom_actions or [] if c.group == group]
+            fields: dict[str, dict[str, Any]] = {}
+            for custom in customs:
+                fields.update(custom.fields)
+            if any(self.gated(op) for op in ops):
+                fields.update(extra)
+            schema = group_args_model(self._registry, group, extra_actions=[c.action for c in customs],
+                                      extra_fields=fields)
+            tools.append(self._make(group, _group_description(self._registry, group, ops, customs, self.gated),
+                                    schema, self._flow_for(group, None), None))
+        tools.append(self._advisor_tool())
+        return tools
+
+    def _advisor_tool(self) -> BillingTool:
+        def run(raw: dict[str, Any], call_id: str | None) -> tuple[dict[str, Any], bool, dict[str, Any]]:
+            try:
+                advice = advise(Situation.model_validate(raw))
+            except ValidationError as exc:
+                content = error_content(validation_error(exc, "payment_path"), "payment_path")
+                return content, True, {}
+            return {"ok": True, **advice.model_dump()}, False, {}
+
+        return make_tool(name="payment_path", description="Which payment path to use (headless, setup intent, "
+                         "human-assisted) and the exact next calls, from the facts of the situation.",
+                         args_schema=operation_args_model_from(Situation), run_sync=run, run_async=run)
+
+
+def _group_description(registry: Registry, group: str, ops: Iterable[Operation], customs: Iterable[CustomAction],
+                       gated: Callable[[Operation], bool]) -> str:
+    items = [f"{op.action}{'*' if gated(op) else ''}: {op.description}" for op in ops]
+    items += [f"{c.action}{'*' if c.gated else ''}: {c.description}" for c in customs]
+    head = registry.group_descriptions.get(group, "")
+    return f"{head} Actions: " + " | ".join(items) + " (*: asks a person or a mandate first)"
+
+
+def _stream(event: dict[str, Any]) -> None:
+    """Write to LangGraph's custom stream when running inside a graph (no-op elsewhere)."""
+    try:
+        from langgraph.config import get_stream_writer
+
+        get_stream_writer()(event)
+    except Exception:  # noqa: BLE001 - outside a graph there is simply no stream
+        pass
+
+
+def _static(outcome: ToolOutcome) -> Flow:
+    return outcome
+    yield  # pragma: no cover - makes this a generator

@@ -1,0 +1,283 @@
+"""Workflow actions: the human handoff, waiting for the payment, and keeping the wallet funded.
+
+- ``payment_links.handoff``: create a payment link (fund or subscribe) and return the URL, session id,
+  expiry and messages ready to relay (chat and voice forms).
+- ``payment_links.wait``: poll confirm-checkout with backoff, within the rate limits, until the person
+  has paid, the link expired or the time limit passed; report the new balance or subscription status.
+- ``wallet.ensure_funded``: check the balance against what a job will cost; when short, top up with the
+  saved default card (through the same mandate/approval gate as ``fund``) or fall back to the handoff,
+  as the payment-path advisor decides.
+- ``wallet.fund_via_human``: the reference's "human-assisted funding with polling": handoff, deliver the
+  link to the host (``handoff_notifier`` and the LangGraph stream), then wait.
+
+Example:
+    >>> [f"{a.group}.{a.action}" for a in WORKFLOW_ACTIONS]
+    ['payment_links.handoff', 'payment_links.wait', 'wallet.ensure_funded', 'wallet.fund_via_human']
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from decimal import ROUND_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent_billing.advisor import Situation, advise
+from agent_billing.errors import BillingError, ConflictError, RateLimitedError
+from agent_billing.exchange import validation_error
+from agent_billing.money import CENT, Money, format_usd
+from agent_billing.tools.schemas import model_field_schemas
+from agent_billing.tools.shaping import error_content, result_content
+from agent_billing.tools.steps import ApiCall, Flow, Sleep, ToolOutcome
+
+if TYPE_CHECKING:
+    from agent_billing.tools.toolkit import BillingToolkit
+
+Channel = str
+MIN_TOP_UP = Decimal("10")
+
+
+class HandoffArgs(BaseModel):
+    """Arguments of ``payment_links.handoff``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(pattern="^(fund|subscribe)$")
+    amount: Money | None = None
+    plan_id: int | None = None
+    channel: str = Field("chat", pattern="^(chat|voice|email|none)$")
+
+
+class WaitArgs(BaseModel):
+    """Arguments of ``payment_links.wait``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str = Field(pattern=r"^cs_[A-Za-z0-9_]{1,200}$")
+    purpose: str | None = Field(None, pattern="^(fund|subscribe)$")
+    timeout_seconds: int | None = Field(None, ge=1, le=1800)
+
+
+class EnsureFundedArgs(BaseModel):
+    """Arguments of ``wallet.ensure_funded``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job_cost: Money = Field(gt=Decimal(0), le=Decimal(10000))
+    top_up_amount: Money | None = Field(None, ge=MIN_TOP_UP, le=Decimal(10000))
+    channel: str = Field("chat", pattern="^(chat|voice|email|none)$")
+
+
+class FundViaHumanArgs(BaseModel):
+    """Arguments of ``wallet.fund_via_human``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Money = Field(ge=MIN_TOP_UP, le=Decimal(10000))
+    channel: str = Field("chat", pattern="^(chat|voice|email|none)$")
+    timeout_seconds: int | None = Field(None, ge=1, le=1800)
+
+
+def _parse(model: type[BaseModel], raw: dict[str, Any], action: str) -> BaseModel | ToolOutcome:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        return ToolOutcome(error_content(validation_error(exc, action), action), is_error=True)
+
+
+def _minutes_until(expires_at: str | None, now: float) -> int | None:
+    if not expires_at:
+        return None
+    try:
+        moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0, math.floor((moment.timestamp() - now) / 60))
+
+
+def relay_messages(link: Any, what: str, product: str, now: float) -> dict[str, str]:
+    """Ready-to-relay messages: chat (URL verbatim) and voice (no URL read aloud)."""
+    minutes = _minutes_until(getattr(link, "expires_at", None), now)
+    expiry = f"in about {minutes} minutes" if minutes is not None else "soon"
+    return {
+        "chat": f"To {what} for {product}, please pay on this secure page: {link.payment_url}\n"
+                f"The link expires {expiry}. Let me know once you have paid.",
+        "voice": f"I've prepared a secure payment page to {what}. It expires {expiry}. "
+                 "Shall I send you the link by text message or email?",
+    }
+
+
+def _handoff(tk: BillingToolkit, args: HandoffArgs) -> Flow:
+    """Create the link and the relay messages (no waiting)."""
+    payload: dict[str, Any] = {"purpose": args.purpose}
+    if args.purpose == "fund":
+        payload["amount"] = args.amount
+        what = f"add {format_usd(args.amount)} to your wallet" if args.amount is not None else "fund your wallet"
+    else:
+        payload["plan_id"] = args.plan_id
+        what = f"subscribe to plan {args.plan_id}"
+    try:
+        link = yield ApiCall("create_payment_link", payload)
+    except BillingError as exc:
+        return ToolOutcome(error_content(exc, "create_payment_link"), is_error=True)
+    tk.remember_session(link.session_id, args.purpose)
+    content = {
+        "ok": True, "operation": "handoff", "payment_url": link.payment_url, "session_id": link.session_id,
+        "purpose": args.purpose, "expires_at": link.expires_at,
+        "messages": relay_messages(link, what, tk.product_name, tk.guard.clock()),
+        "next_step": f"Relay the {args.channel} message (the URL exactly as given), then call payment_links "
+                     "action=wait with this session_id.",
+    }
+    if args.amount is not None:
+        content["amount"] = format(args.amount, "f")
+    return ToolOutcome(content, artifact={"result": link.model_dump(mode="json")})
+
+
+def handoff_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | None) -> Flow:
+    """``payment_links.handoff``."""
+    args = _parse(HandoffArgs, raw, "handoff")
+    if isinstance(args, ToolOutcome):
+        return args
+    assert isinstance(args, HandoffArgs)
+    return (yield from _handoff(tk, args))
+
+
+def _wait(tk: BillingToolkit, session_id: str, purpose: str, timeout: float) -> Flow:
+    operation = "confirm_wallet_checkout" if purpose == "fund" else "confirm_subscription_checkout"
+    clock = tk.guard.clock
+    deadline = clock() + timeout
+    delay, polls = tk.poll_interval[0], 0
+    while True:
+        polls += 1
+        try:
+            result = yield ApiCall(operation, {"session_id": session_id})
+        except RateLimitedError as exc:
+            delay = max(delay, exc.retry_after or tk.poll_interval[1])
+        except ConflictError as exc:
+            if exc.code == "checkout_expired":
+                tk.notify_progress(f"Payment link {session_id} expired.")
+                return ToolOutcome({"ok": False, "operation": "wait", "status": "expired", "session_id": session_id,
+                                    "message": "The payment link expired before it was paid.",
+                                    "next_step": "Ask the person whether they still want to pay; if so, create a "
+                                                 "new link."}, is_error=True)
+            if exc.code != "checkout_not_paid":
+                return ToolOutcome(error_content(exc, operation), is_error=True)
+        except BillingError as exc:
+            return ToolOutcome(error_content(exc, operation), is_error=True)
+        else:
+            content = {"ok": True, "operation": "wait", "status": "paid", "session_id": session_id,
+                       "result": result_content(result)}
+            tk.notify_progress(f"Payment received for {session_id}.")
+            return ToolOutcome(content, artifact={"result": result.model_dump(mode="json")})
+        remaining = deadline - clock()
+        if remaining <= 0:
+            return ToolOutcome({"ok": False, "operation": "wait", "status": "pending", "session_id": session_id,
+                                "polls": polls, "message": "Not paid yet; the link is still open until it expires.",
+                                "next_step": "Ask the person whether they have paid; call wait again later."},
+                               is_error=True)
+        tk.notify_progress(f"Waiting for the person to pay ({polls} checks so far)...")
+        yield Sleep(min(delay, remaining))
+        delay = min(delay * 1.5, tk.poll_interval[1])
+
+
+def wait_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | None) -> Flow:
+    """``payment_links.wait``."""
+    args = _parse(WaitArgs, raw, "wait")
+    if isinstance(args, ToolOutcome):
+        return args
+    assert isinstance(args, WaitArgs)
+    purpose = args.purpose or tk.session_purpose(args.session_id) or "fund"
+    timeout = float(args.timeout_seconds or tk.wait_timeout)
+    return (yield from _wait(tk, args.session_id, purpose, timeout))
+
+
+def ensure_funded_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | None) -> Flow:
+    """``wallet.ensure_funded``: enough balance for ``job_cost``, topping up when short."""
+    args = _parse(EnsureFundedArgs, raw, "ensure_funded")
+    if isinstance(args, ToolOutcome):
+        return args
+    assert isinstance(args, EnsureFundedArgs)
+    try:
+        balance = (yield ApiCall("get_wallet_balance", {})).balance
+    except BillingError as exc:
+        return ToolOutcome(error_content(exc, "get_wallet_balance"), is_error=True)
+    if balance >= args.job_cost:
+        return ToolOutcome({"ok": True, "operation": "ensure_funded", "status": "sufficient",
+                            "balance": format(balance, "f"), "job_cost": format(args.job_cost, "f")})
+    shortfall = (args.job_cost - balance).quantize(CENT, rounding=ROUND_UP)
+    top_up = max(args.top_up_amount or Decimal(0), shortfall, MIN_TOP_UP)
+    try:
+        cards = (yield ApiCall("list_payment_methods", {})).payment_methods
+    except BillingError:
+        cards = []
+    situation = Situation(purpose="fund", amount=top_up, saved_default_card=any(c.is_default for c in cards),
+                          channel=args.channel)  # type: ignore[arg-type]
+    advice = advise(situation)
+    if advice.path == "headless":
+        fund_op = tk.registry.get("fund_wallet")
+        outcome = yield from tk.guard.operation_flow(fund_op, {"amount": top_up}, tool_call_id)
+        if not outcome.is_error:
+            outcome.content.update({"operation": "ensure_funded", "status": "topped_up",
+                                    "shortfall": format(shortfall, "f")})
+            return outcome
+        if outcome.content.get("error") not in ("payment_declined", "requires_action"):
+            return outcome  # rejected, refused or unknown outcome: never fall back to another charge path
+        advice = advise(situation.model_copy(update={
+            "card_declined": outcome.content.get("error") == "payment_declined",
+            "card_requires_3ds": outcome.content.get("error") == "requires_action"}))
+    if advice.path == "human_assisted":
+        link = yield from _handoff(tk, HandoffArgs(purpose="fund", amount=top_up, channel=args.channel))
+        link.content.update({"operation": "ensure_funded", "status": "needs_human_payment",
+                             "balance": format(balance, "f"), "shortfall": format(shortfall, "f"),
+                             "reason": advice.reason})
+        return link
+    return ToolOutcome({"ok": False, "operation": "ensure_funded", "status": "cannot_pay",
+                        "balance": format(balance, "f"), "shortfall": format(shortfall, "f"),
+                        "message": advice.reason, "next_step": advice.steps[0]}, is_error=True)
+
+
+def fund_via_human_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | None) -> Flow:
+    """``wallet.fund_via_human``: handoff, deliver the link to the host, wait for the payment."""
+    args = _parse(FundViaHumanArgs, raw, "fund_via_human")
+    if isinstance(args, ToolOutcome):
+        return args
+    assert isinstance(args, FundViaHumanArgs)
+    link = yield from _handoff(tk, HandoffArgs(purpose="fund", amount=args.amount, channel=args.channel))
+    if link.is_error:
+        return link
+    if not tk.deliver_link(link.content):
+        link.content["next_step"] = ("No channel delivers links automatically here: relay the message yourself, "
+                                     "then call payment_links action=wait with the session_id.")
+        return link
+    waited = yield from _wait(tk, link.content["session_id"], "fund", float(args.timeout_seconds or tk.wait_timeout))
+    waited.content["payment_url"] = link.content["payment_url"]
+    return waited
+
+
+def _fields(model: type[BaseModel], descriptions: dict[str, str]) -> dict[str, dict[str, Any]]:
+    schemas = model_field_schemas([model])
+    for name, text in descriptions.items():
+        schemas[name]["description"] = text
+    return schemas
+
+
+def _actions() -> list[Any]:
+    from agent_billing.tools.toolkit import CustomAction
+
+    return [
+        CustomAction("payment_links", "handoff", "Create a link for a person to pay and get messages to relay.",
+                     _fields(HandoffArgs, {"channel": "chat, voice, email or none"}), handoff_flow),
+        CustomAction("payment_links", "wait", "Wait until the person has paid (or the link expired).",
+                     _fields(WaitArgs, {"timeout_seconds": "default 300"}), wait_flow),
+        CustomAction("wallet", "ensure_funded", "Make sure the balance covers job_cost; tops up or hands off.",
+                     _fields(EnsureFundedArgs, {"job_cost": "USD the job will cost"}), ensure_funded_flow, gated=True),
+        CustomAction("wallet", "fund_via_human", "Payment link for amount, then wait for the person to pay.",
+                     _fields(FundViaHumanArgs, {}), fund_via_human_flow),
+    ]
+
+
+WORKFLOW_ACTIONS = _actions()

@@ -1,0 +1,61 @@
+"""Error mapping from the envelope, and the retry policy's arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_billing.errors import (
+    ActionRequiredError,
+    AuthenticationError,
+    CardDataRefusedError,
+    ConflictError,
+    IdempotencyConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PaymentDeclinedError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+    error_from_envelope,
+)
+from agent_billing.retry import RetryPolicy, server_wait_hint
+
+
+@pytest.mark.parametrize("status, code, cls", [
+    (400, "validation_error", InvalidRequestError),
+    (400, "card_data_not_allowed", CardDataRefusedError),
+    (401, "unauthenticated", AuthenticationError),
+    (402, "payment_declined", PaymentDeclinedError),
+    (403, "forbidden", PermissionDeniedError),
+    (404, "not_found", NotFoundError),
+    (409, "idempotency_error", IdempotencyConflictError),
+    (409, "checkout_not_paid", ConflictError),
+    (429, "rate_limited", RateLimitedError),
+    (503, "unavailable", ServerError),
+    (202, "requires_action", ActionRequiredError),
+])
+def test_status_and_code_map_to_the_right_error(status: int, code: str, cls: type) -> None:
+    err = error_from_envelope(status, {"code": code, "message": "m", "details": {"decline_code": "x"}}, "req_9")
+    assert type(err) is cls
+    assert err.status == status and err.request_id == "req_9" and err.code == code
+
+
+def test_decline_code_is_exposed() -> None:
+    err = error_from_envelope(402, {"code": "payment_declined", "message": "no",
+                                    "details": {"decline_code": "insufficient_funds", "payment_intent_id": "pi_1"}}, None)
+    assert isinstance(err, PaymentDeclinedError)
+    assert (err.decline_code, err.payment_intent_id) == ("insufficient_funds", "pi_1")
+
+
+def test_retry_after_and_reset_headers() -> None:
+    assert server_wait_hint({"Retry-After": "2"}) == 2.0
+    assert server_wait_hint({"X-RateLimit-Reset": "3"}, now=2_000_000_000) == 3.0  # small: relative seconds
+    assert server_wait_hint({"X-RateLimit-Reset": str(2_000_000_005)}, now=2_000_000_000) == 5.0
+    assert server_wait_hint({}) is None
+
+
+def test_backoff_grows_and_is_bounded() -> None:
+    policy = RetryPolicy(base_delay=1, max_delay=4, jitter=False)
+    assert [policy.backoff(n) for n in (1, 2, 3, 4, 5)] == [1, 2, 4, 4, 4]
+    jittered = RetryPolicy(base_delay=1, max_delay=4)
+    assert all(0 <= jittered.backoff(3) <= 4 for _ in range(100))
