@@ -35,17 +35,16 @@ class Situation(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    purpose: Literal["fund", "subscribe"] = Field("fund", description="top up the wallet, or subscribe to a plan")
-    amount: Money | None = Field(None, description="USD to fund (purpose=fund)")
-    plan_id: int | None = Field(None, description="plan to subscribe to (purpose=subscribe)")
-    trusted_payment_method_id: str | None = Field(
-        None, description="a pm_ id that trusted application code created for this account")
-    saved_default_card: bool = Field(False, description="the account has a saved default card")
-    human_present: bool = Field(True, description="a person can be asked and can pay")
-    channel: Channel = Field("chat", description="how the person is reached")
-    wants_to_save_card: bool = Field(False, description="the person wants to save a card for later charges")
-    card_requires_3ds: bool = Field(False, description="the last charge needed 3-D Secure (requires_action)")
-    card_declined: bool = Field(False, description="the last charge was declined")
+    purpose: Literal["fund", "subscribe"] = Field("fund")
+    amount: Money | None = Field(None, description="USD (fund)")
+    plan_id: int | None = Field(None, description="subscribe")
+    trusted_payment_method_id: str | None = Field(None, description="pm_ id from trusted code")
+    saved_default_card: bool = False
+    human_present: bool = Field(True, description="a person can pay")
+    channel: Channel = "chat"
+    wants_to_save_card: bool = False
+    card_requires_3ds: bool = Field(False, description="last charge: requires_action")
+    card_declined: bool = Field(False, description="last charge declined")
 
     @model_validator(mode="after")
     def _purpose_has_target(self) -> Situation:
@@ -110,15 +109,15 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("three_d_secure", "the last charge needed 3-D Secure (requires_action)", "human_assisted",
+    Rule("three_d_secure", "the last charge needed 3-D Secure (requires_action) and a person can be reached", "human_assisted",
          "Only the cardholder can complete 3-D Secure; a hosted payment page lets them do it.",
          lambda s: s.card_requires_3ds and s.human_present, _link_steps,
-         when_zh="上一笔扣款需要 3-D Secure 验证（requires_action）",
+         when_zh="上一笔扣款需要 3-D Secure 验证（requires_action）且能联系到本人",
          reason_zh="只有持卡人本人能完成 3-D Secure，托管支付页面可以让其完成验证。"),
-    Rule("declined", "the last charge was declined", "human_assisted",
+    Rule("declined", "the last charge was declined and a person can be reached", "human_assisted",
          "Do not retry a declined card; the person can pay with another card on a hosted page.",
          lambda s: s.card_declined and s.human_present, _link_steps,
-         when_zh="上一笔扣款被拒",
+         when_zh="上一笔扣款被拒且能联系到本人",
          reason_zh="不要重试被拒的卡；对方可以在托管支付页面上改用另一张卡付款。"),
     Rule("stuck", "a charge failed (declined or 3-D Secure) and no person can be reached", "cannot_pay",
          "Nobody can authenticate or choose another card; stop and report.",
@@ -138,14 +137,14 @@ RULES: tuple[Rule, ...] = (
          lambda s: ['payment_methods(action="list") to name the card (brand, last four)', _charge_step(s, None)],
          when_zh="账户已保存默认卡",
          reason_zh="可以直接从已保存的默认卡扣款（须先获得同意，或在授权范围之内）。"),
-    Rule("save_card", "the person wants to save a card for later", "setup_intent",
+    Rule("save_card", "the person wants to save a card for later and is present", "setup_intent",
          "A setup intent saves a card without charging; the person or trusted code confirms it with Stripe.",
          lambda s: s.wants_to_save_card and s.human_present,
          lambda s: ['payment_methods(action="setup_intent")',
                     "The person (hosted page) or trusted code confirms it with Stripe; never ask for card numbers.",
                     'payment_methods(action="add", payment_method_id=<pm_ id from the confirmation>)',
                     _charge_step(s, "<that pm_ id>")],
-         when_zh="对方想保存一张卡以便日后付款",
+         when_zh="对方在场并想保存一张卡以便日后付款",
          reason_zh="SetupIntent 只保存卡、不扣款；由本人或可信代码在 Stripe 完成确认。"),
     Rule("human_pays", "a person is present and no card is saved", "human_assisted",
          "The person pays on a hosted page; the agent never sees card data.",
@@ -186,8 +185,8 @@ def render_rules(language: Literal["en", "zh"] = "en") -> str:
     Example:
         >>> render_rules().splitlines()[0].startswith("1. If the last charge needed 3-D Secure")
         True
-        >>> render_rules("zh").splitlines()[1]
-        '2. 若上一笔扣款被拒：人工协助（HUMAN-ASSISTED）。不要重试被拒的卡；对方可以在托管支付页面上改用另一张卡付款。'
+        >>> render_rules("zh").splitlines()[1].split("。")[0]
+        '2. 若上一笔扣款被拒且能联系到本人：人工协助（HUMAN-ASSISTED）'
     """
     if language not in ("en", "zh"):
         raise ValueError(f"unknown language {language!r}; use 'en' or 'zh'")

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.conftest import RESELLER_TOKEN
 
 from agent_billing import (
     AsyncBillingClient,
@@ -17,7 +18,6 @@ from agent_billing import (
     get_registry,
 )
 from agent_billing.inprocess import sandbox_clients
-from tests.conftest import RESELLER_TOKEN
 
 Call = Callable[..., Awaitable[Any]]
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.conftest import TOKEN
 
 from agent_billing import (
     ActionRequiredError,
@@ -25,7 +26,6 @@ from agent_billing import (
 )
 from agent_billing.inprocess import SANDBOX_BASE_URL, SyncASGITransport
 from agent_billing.sandbox import RateLimits, create_app
-from tests.conftest import TOKEN
 
 FAST = RetryPolicy(max_retries=3, base_delay=0.01, max_delay=0.05, max_total_wait=5)
 

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
+from tests.conftest import TOKEN
 
 from agent_billing.audit import MemoryAuditLog
 from agent_billing.client import AsyncBillingClient, BillingClient
 from agent_billing.inprocess import sandbox_clients
 from agent_billing.tools import BillingToolkit
-from tests.conftest import TOKEN
 
 MakeToolkit = Callable[..., BillingToolkit]
 

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.tools.conftest import MakeToolkit, acall, call
 
 from agent_billing.audit import MemoryAuditLog
 from agent_billing.client import BillingClient
 from agent_billing.guardrails.approval import ApprovalRequest
 from agent_billing.guardrails.mandate import Mandate
 from agent_billing.guardrails.spend_store import SqliteSpendStore
-from tests.tools.conftest import MakeToolkit, acall, call
 
 PAN = "4242424242424242"
 

@@ -16,11 +16,11 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
+from tests.tools.conftest import MakeToolkit
 
 from agent_billing.client import BillingClient
 from agent_billing.demo.scripted_model import ScriptedChatModel, tool_call
 from agent_billing.tools.hitl import interrupt_on
-from tests.tools.conftest import MakeToolkit
 
 
 def ledger(client: BillingClient) -> tuple[Decimal, int]:

@@ -4,7 +4,7 @@ Example:
     >>> from agent_billing.tools import BillingToolkit
 """
 
-from agent_billing.tools.toolkit import BillingToolkit, CustomAction
 from agent_billing.tools.tool import BillingTool
+from agent_billing.tools.toolkit import BillingToolkit, CustomAction
 
 __all__ = ["BillingTool", "BillingToolkit", "CustomAction"]

@@ -154,7 +154,7 @@ class Guard:
             return
         arguments = args.model_dump(mode="json") if isinstance(args, BaseModel) else dict(args or {})
         self.audit.record(AuditEvent(
-            timestamp=self._now(), operation=op.name, effect=effect.value, amount=amount, decision=decision,  # type: ignore[arg-type]
+            timestamp=self._now(), operation=op.name, effect=effect.value, amount=amount, decision=decision,
             approver=approver, idempotency_key=key, request_id=request_id,
             mandate=self.mandate.name if self.mandate else None, reason=reason, arguments=arguments, result=result,
         ))
@@ -247,7 +247,7 @@ class Guard:
                         request_id=exc.request_id, reason=f"{exc.code}: {exc.message}", args=args)
             return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
         self._unknown.discard(f"{op.name}:{fp}")
-        if self.spend_store is not None and amount is not None:
+        if self.mandate is not None and self.spend_store is not None and amount is not None:
             self.spend_store.confirm(key)
         content = success_content(op.name, result)
         self.record(op, effect, "succeeded", amount=amount, approver=approved_by, key=key, args=args,

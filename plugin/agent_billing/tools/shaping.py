@@ -100,11 +100,11 @@ def next_step_for(error: BillingError, gated: bool = False) -> str | None:
         return None  # the refusal message already names the alternatives
     if isinstance(error, PaymentDeclinedError):
         code = error.decline_code or "declined"
-        return (f"The card was declined ({code}). Do not retry the same card. Offer another saved card, or create "
-                "a payment link (payment_links action=create) for the person to pay.")
+        return (f"The card was declined ({code}). Do not retry the same card. Offer another saved card, or hand off "
+                "to the person with a payment link (payment_links action=handoff).")
     if isinstance(error, ActionRequiredError):
-        return ("The card needs 3-D Secure, which only the cardholder can complete. Create a payment link "
-                "(payment_links action=create) for the same purchase and relay it to the person.")
+        return ("The card needs 3-D Secure, which only the cardholder can complete. Hand off with a payment link "
+                "(payment_links action=handoff) for the same purchase and relay it to the person.")
     if isinstance(error, RateLimitedError):
         wait = f"{error.retry_after:.0f} seconds" if error.retry_after is not None else "a minute"
         return f"Rate limited: wait {wait} before calling again."

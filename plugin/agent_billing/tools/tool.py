@@ -53,7 +53,7 @@ class BillingTool(StructuredTool):
         >>> from agent_billing.tools.toolkit import BillingToolkit  # tools come from the toolkit
     """
 
-    on_card_data: Callable[[list[str]], None] | None = None
+    on_card_data: Callable[[list[str], Any], None] | None = None
 
     def _refuse_card_data(self, tool_input: Any, tool_call_id: str | None) -> Any:
         findings = scan_arguments(tool_input)
@@ -61,7 +61,7 @@ class BillingTool(StructuredTool):
             return None
         paths = sorted({f.path or "(text)" for f in findings})
         if self.on_card_data is not None:
-            self.on_card_data(paths)
+            self.on_card_data(paths, tool_input)
         content = dumps_content(card_refusal_content(paths))
         if tool_call_id is None:
             return content
@@ -97,7 +97,7 @@ def make_tool(
     args_schema: type[Any],
     run_sync: Callable[[dict[str, Any], str | None], tuple[dict[str, Any], bool, dict[str, Any]]],
     run_async: Callable[[dict[str, Any], str | None], Any],
-    on_card_data: Callable[[list[str]], None] | None = None,
+    on_card_data: Callable[[list[str], Any], None] | None = None,
 ) -> BillingTool:
     """Build a ``BillingTool`` from a sync and an async runner returning (content, is_error, artifact)."""
 

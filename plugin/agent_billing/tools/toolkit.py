@@ -36,21 +36,20 @@ from langchain_core.tools import BaseTool, BaseToolkit
 from pydantic import ConfigDict, PrivateAttr, ValidationError
 
 from agent_billing.advisor import Situation, advise
-from agent_billing.exchange import validation_error
-from agent_billing.tools.shaping import error_content
-
 from agent_billing.audit import AuditLog, JsonlAuditLog
 from agent_billing.client import AsyncBillingClient, BillingClient
+from agent_billing.exchange import validation_error
 from agent_billing.guardrails.approval import ApprovalSetting, ConfirmationApprover, resolve_approver
 from agent_billing.guardrails.mandate import Mandate
 from agent_billing.guardrails.spend_store import SpendStore, state_dir
 from agent_billing.registry import Operation, Registry, get_registry
 from agent_billing.tools.pipeline import Guard, _refusal
 from agent_billing.tools.schemas import group_args_model, operation_args_model, operation_args_model_from
+from agent_billing.tools.shaping import error_content
 from agent_billing.tools.steps import Flow, ToolOutcome, adrive, drive
 from agent_billing.tools.tool import BillingTool, make_tool
 
-CONFIRMATION_FIELD = {"type": "string", "description": "Token from a confirmation_required answer, after the person said yes"}
+CONFIRMATION_FIELD = {"type": "string", "description": "from confirmation_required, after the person's yes"}
 
 
 @dataclass(frozen=True)
@@ -152,6 +151,17 @@ class BillingToolkit(BaseToolkit):
                 return tool
         raise KeyError(f"no tool {name!r}; tools: {', '.join(t.name for t in self._tools)}")
 
+    def system_prompt(self, variant: str = "system", language: str = "en") -> str:
+        """The system prompt for an agent holding these tools (same product name, mandate and tool names).
+
+        Example:
+            >>> toolkit.system_prompt("voice", "zh")  # doctest: +SKIP
+        """
+        from agent_billing.prompts import load_prompt
+
+        return load_prompt(variant, language, product_name=self.product_name,  # type: ignore[arg-type]
+                           mandate=self.mandate, tools=[tool.name for tool in self._tools])
+
     # --- the human handoff's plumbing
 
     def remember_session(self, session_id: str, purpose: str) -> None:
@@ -225,9 +235,16 @@ class BillingToolkit(BaseToolkit):
             outcome = await self.arun_flow(start(raw, call_id))
             return outcome.content, outcome.is_error, outcome.artifact
 
-        def on_card_data(paths: list[str]) -> None:
-            target = op or self._registry.groups()[name][0]
-            self._guard.record_card_refusal(target, paths)
+        def on_card_data(paths: list[str], tool_input: Any) -> None:
+            target = op
+            if target is None and name in self._registry.groups():
+                action = tool_input.get("action") if isinstance(tool_input, dict) else None
+                try:
+                    target = self._registry.by_action(name, str(action))
+                except KeyError:
+                    target = self._registry.groups()[name][0]
+            if target is not None:
+                self._guard.record_card_refusal(target, paths)
 
         return make_tool(name=name, description=description, args_schema=schema, run_sync=run_sync,
                          run_async=run_async, on_card_data=on_card_data)
@@ -281,7 +298,7 @@ def _group_description(registry: Registry, group: str, ops: Iterable[Operation],
     items = [f"{op.action}{'*' if gated(op) else ''}: {op.description}" for op in ops]
     items += [f"{c.action}{'*' if c.gated else ''}: {c.description}" for c in customs]
     head = registry.group_descriptions.get(group, "")
-    return f"{head} Actions: " + " | ".join(items) + " (*: asks a person or a mandate first)"
+    return f"{head} Actions: " + " | ".join(items) + " (*: needs approval)"
 
 
 def _stream(event: dict[str, Any]) -> None:
@@ -290,7 +307,7 @@ def _stream(event: dict[str, Any]) -> None:
         from langgraph.config import get_stream_writer
 
         get_stream_writer()(event)
-    except Exception:  # noqa: BLE001 - outside a graph there is simply no stream
+    except Exception:
         pass
 
 

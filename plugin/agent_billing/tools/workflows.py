@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agent_billing.advisor import Situation, advise
 from agent_billing.errors import BillingError, ConflictError, RateLimitedError
 from agent_billing.exchange import validation_error
-from agent_billing.money import CENT, Money, format_usd
+from agent_billing.money import CENT, Money, format_usd, wire_amount
 from agent_billing.tools.schemas import model_field_schemas
 from agent_billing.tools.shaping import error_content, result_content
 from agent_billing.tools.steps import ApiCall, Flow, Sleep, ToolOutcome
@@ -133,7 +133,7 @@ def _handoff(tk: BillingToolkit, args: HandoffArgs) -> Flow:
                      "action=wait with this session_id.",
     }
     if args.amount is not None:
-        content["amount"] = format(args.amount, "f")
+        content["amount"] = format(wire_amount(args.amount), "f")
     return ToolOutcome(content, artifact={"result": link.model_dump(mode="json")})
 
 
@@ -215,7 +215,7 @@ def ensure_funded_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: st
     except BillingError:
         cards = []
     situation = Situation(purpose="fund", amount=top_up, saved_default_card=any(c.is_default for c in cards),
-                          channel=args.channel)  # type: ignore[arg-type]
+                          channel=args.channel, human_present=args.channel != "none")
     advice = advise(situation)
     if advice.path == "headless":
         fund_op = tk.registry.get("fund_wallet")

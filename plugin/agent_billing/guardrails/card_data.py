@@ -1,0 +1,980 @@
+"""The card-data guard: raw card data (card numbers, security codes, expiry dates) never passes a tool call.
+
+Every string, number and key of a tool call's raw arguments is scanned before validation and before
+any request; :func:`refuse_card_data` raises :class:`~agent_billing.errors.CardDataRefusedError` on
+a finding. Findings hold the brand and last four digits only; the refusal names fields and kinds and
+no digit at all. :func:`redact` and :func:`redact_text` mask card data in anything shown or logged.
+
+What counts as a card number
+    A run of 13-19 digits that has a network's prefix and length (see ``card_networks``) and passes
+    the Luhn check. Digits may be any Unicode decimal digits (``str.isdecimal``: ASCII, full-width,
+    Arabic-Indic, Devanagari, Bengali... mixed freely) plus the digit-valued symbols
+    (superscripts, circled and parenthesised digits, per ``unicodedata.digit``). Between digit groups
+    may stand one to five visible separators: any whitespace (space, tab, newline, no-break and
+    narrow no-break space, thin space...), dashes and minus signs, dots and middle dots, slashes and
+    underscores, in any mix. Invisible characters (zero-width space and joiners, word joiner, BOM,
+    soft hyphen, bidi marks and other format characters, variation selectors, combining marks,
+    control characters) are ignored everywhere, even between every digit. A digit run may touch
+    letters (``card:4242...``, ``card4242...``). Inside a longer run of groups
+    (``4242 4242 4242 4242 12/27 123``), every stretch of whole consecutive groups with 13-19 digits
+    is a candidate, so a card number followed or preceded by other numbers is still found.
+
+    Not card numbers, by design (documented near-misses): Luhn-invalid numbers; 12 digits or
+    fewer; a single unbroken run of 20 or more digits (no network issues those, and allowing windows
+    inside long runs would flag ids and hashes); digits written as letters (``O`` for 0, ``l`` for 1),
+    as words, reversed, base64 or otherwise encoded: deliberate obfuscation is out of scope, the tools'
+    schemas (no card field, unknown fields refused) are the second line. One exemption keeps phone
+    numbers out: a run right after ``+`` whose first group has 1-3 digits (a country code) and which
+    has 15 digits or fewer (E.164's maximum) is a phone number.
+
+Numbers split across fields
+    Card numbers split over several values (``{"address_line1": "4242 4242", "address_line2":
+    "4242 4242"}``, ``["4242", "4242", "4242", "4242"]``, ``[4242, 4242, 4242, 4242]``) are found by
+    joining *fragments*: the values (strings, ints and keys; not floats, Decimals or booleans) that
+    hold nothing but 1-12 digits and separators, with no digit group over 8 digits, and that are not
+    money-shaped (``25.50``). Fragments are taken in traversal order (depth first, keys before their
+    values, insertion order); other values between them do not break the sequence. Two or more
+    consecutive fragments are a card number when together they have 13-19 digits, pass the
+    brand and Luhn checks, and are shaped like a card's printed groups:
+
+    * every piece has at least 3 digits, and every boundary (between pieces, and between groups
+      inside a piece) falls 4, 8, 12 or 16 digits in, or, for 14- and 15-digit numbers (Amex 4-6-5,
+      Diners 4-6-4), at 4 and 10 digits in (the boundary at 4 is then required); or
+    * every piece is a single digit (a number spelled digit by digit).
+
+    This keeps ordinary argument sets out: amounts with decimals are not fragments, bare timestamps
+    (10 or 13 digits), phone numbers without separators and 9+ digit ids are not fragments, and small
+    values (plan ids, limit/offset, amounts like ``25``) cannot start a candidate (the first piece must
+    be 4 or 8 digits) nor sit inside one unaligned. The residual false-positive risk is several
+    4- or 8-digit numbers in a row whose concatenation happens to be Luhn-valid with a card prefix.
+
+Security codes and expiry dates
+    Keys are compared case-insensitively with separators removed (``CVC``, ``cardCvc``,
+    ``security-code``, ``card[exp_month]`` all match): cvc, cvv, cvv2, cvc2, csc, cid, cvn, cvd,
+    security_code, card_code, card_number, cardnumber, pan, exp, exp_month, exp_year, expiry,
+    expiration, exp_date and their ``card``/``cc``/``credit_card`` prefixed forms, plus ``number``,
+    ``month``, ``year``, ``code`` inside an object whose key contains ``card``. Any value under such a
+    key is refused, whatever it is. ``expires_at`` and ``last4`` are not card data. In free text a
+    keyword followed by a 3-4 digit code (``cvc 123``, ``CVV: 4821``, ``security code is 123``) and an
+    expiry keyword followed by a month and year (``exp 12/27``, ``expires 12/2027``, ``valid thru
+    1227``) are found; ``cid`` counts only as a key (in prose it is usually something else), and a full
+    date after ``expires`` (``expires 2026-06-01``) is not a card expiry.
+
+False-positive choices
+    Amounts, Stripe-style ids (``pm_...``, ``cs_test_...``), timestamps (they start with 1, which no
+    network uses), ISO dates, UUIDs, e-mail addresses and URLs pass. IBANs are scanned like any
+    other text, with no exemption: an exemption for mod-97-valid IBANs would let anyone wrap a card
+    number in a forged IBAN; an IBAN written in groups is refused only when some of its consecutive
+    groups happen to form a Luhn-valid card number (uncommon; these tools never take bank details).
+    Random hexadecimal strings can rarely contain a card-like run of digits (about 1 in 1,000 for a
+    64-character hash, about 1 in 100,000 for a UUID).
+
+Cost
+    Regular expressions are precompiled; the work is linear in the input (at most 7 candidate lengths
+    per digit group, a Luhn check each). Nothing retains, logs or returns more than brand and last four.
+
+Example:
+    >>> from agent_billing.guardrails.card_data import find_card_numbers, redact_text, scan_arguments
+    >>> [f.masked() for f in find_card_numbers("my card is 4242-4242-4242-4242 thanks")]
+    ['visa card number ending 4242']
+    >>> redact_text("card 4242 4242 4242 4242, cvc 123")
+    'card [visa card ending 4242], cvc [redacted]'
+    >>> [(f.kind, f.path) for f in scan_arguments({"address_line1": "4242 4242", "address_line2": "4242 4242"})]
+    [('card_number', 'address_line1+address_line2')]
+    >>> scan_arguments({"action": "fund", "amount": "25.00", "payment_method_id": "pm_card_visa"})
+    []
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from itertools import accumulate
+from typing import Any, Literal
+
+from agent_billing.errors import CardDataRefusedError
+from agent_billing.guardrails.card_networks import (
+    BRAND_FIRST_DIGITS,
+    DOUBLED,
+    MAX_PAN_LENGTH,
+    MIN_PAN_LENGTH,
+    card_brand,
+    card_lengths,
+)
+
+__all__ = [
+    "REFUSAL_MESSAGE",
+    "CardFinding",
+    "FindingKind",
+    "find_card_numbers",
+    "redact",
+    "redact_text",
+    "refuse_card_data",
+    "scan_arguments",
+]
+
+FindingKind = Literal["card_number", "security_code", "expiry"]
+
+REFUSAL_MESSAGE = (
+    "Refused: this tool call contains raw card data (a card number, security code or expiry date). "
+    "Card details must never pass through an agent or a tool call, so nothing was sent; do not repeat, "
+    "store or ask for them. Safe alternatives: create a payment link for a human to pay "
+    '(payment_links tool, action "create") and relay its URL, or use a payment-method id (pm_...) '
+    "created by trusted application code or by a confirmed setup intent."
+)
+
+REDACTED = "[redacted]"
+
+_KIND_WORDS: dict[str, str] = {
+    "card_number": "card number",
+    "security_code": "security code",
+    "expiry": "card expiry date",
+}
+
+
+@dataclass(frozen=True)
+class CardFinding:
+    """One piece of card data found: what, where, and at most the brand and last four digits.
+
+    Example:
+        >>> CardFinding("card_number", "note", "visa", "4242").masked()
+        'visa card number ending 4242'
+        >>> CardFinding("security_code", "cvc", None, None).masked()
+        'security code'
+    """
+
+    kind: FindingKind
+    path: str
+    brand: str | None
+    last4: str | None
+
+    def masked(self) -> str:
+        """A description that never shows more than brand and last four."""
+        words = _KIND_WORDS[self.kind]
+        if self.kind == "card_number":
+            if self.brand:
+                words = f"{self.brand} {words}"
+            if self.last4:
+                words = f"{words} ending {self.last4}"
+        return words
+
+
+# --- character classes -------------------------------------------------------------------------
+# Written out (generated from unicodedata, Unicode 14) because scanning all code points at import
+# costs ~0.1 s; tests check them against the running interpreter's database.
+
+
+def _ranges(pairs: tuple[tuple[int, int], ...]) -> str:
+    return "".join(f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in pairs)
+
+
+# Digit-valued characters that are not decimal digits (category No): superscripts, subscripts,
+# circled, parenthesised and "digit full stop" forms, Ethiopic, Kharosthi, Rumi, Brahmi...
+_OTHER_DIGITS = (
+    (0xB2, 0xB3), (0xB9, 0xB9), (0x1369, 0x1371), (0x19DA, 0x19DA), (0x2070, 0x2070), (0x2074, 0x2079),
+    (0x2080, 0x2089), (0x2460, 0x2468), (0x2474, 0x247C), (0x2488, 0x2490), (0x24EA, 0x24EA),
+    (0x24F5, 0x24FD), (0x24FF, 0x24FF), (0x2776, 0x277E), (0x2780, 0x2788), (0x278A, 0x2792),
+    (0x10A40, 0x10A43), (0x10E60, 0x10E68), (0x11052, 0x1105A), (0x1F100, 0x1F10A),
+)  # fmt: skip
+
+# Invisible characters, ignored between digits and separators: format characters (Cf, with the
+# later Egyptian additions), C0/C1 controls that are not whitespace, combining marks (incl. the
+# keycap U+20E3), variation selectors, Mongolian variation selectors and Hangul fillers.
+_INVISIBLE = (
+    (0x00, 0x08), (0x0E, 0x1B), (0x7F, 0x84), (0x86, 0x9F), (0xAD, 0xAD), (0x300, 0x36F),
+    (0x600, 0x605), (0x61C, 0x61C), (0x6DD, 0x6DD), (0x70F, 0x70F), (0x890, 0x891), (0x8E2, 0x8E2),
+    (0x115F, 0x1160), (0x180B, 0x180F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x200B, 0x200F),
+    (0x202A, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F), (0x20D0, 0x20FF), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFE20, 0xFE2F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F), (0xE0100, 0xE01EF),
+)  # fmt: skip
+
+# Visible separators besides whitespace (\s): dashes (Pd) and minus signs, dots and middle dots,
+# bullets, slashes, underscores, the braille blank.
+_SEPARATORS = (
+    (0x2D, 0x2E), (0x2F, 0x2F), (0x5C, 0x5C), (0x5F, 0x5F), (0xB7, 0xB7), (0x2D7, 0x2D7), (0x387, 0x387),
+    (0x58A, 0x58A), (0x5BE, 0x5BE), (0x1400, 0x1400), (0x1806, 0x1806), (0x2010, 0x2015), (0x2017, 0x2017),
+    (0x2022, 0x2022), (0x2024, 0x2024), (0x2027, 0x2027), (0x2043, 0x2044), (0x2212, 0x2212),
+    (0x2215, 0x2216), (0x2219, 0x2219), (0x22C5, 0x22C5), (0x2800, 0x2800), (0x29F8, 0x29F9),
+    (0x2E17, 0x2E17), (0x2E1A, 0x2E1A), (0x2E31, 0x2E31), (0x2E3A, 0x2E3B), (0x2E40, 0x2E40),
+    (0x2E5D, 0x2E5D), (0x301C, 0x301C), (0x3030, 0x3030), (0x30A0, 0x30A0), (0x30FB, 0x30FB),
+    (0xFE31, 0xFE32), (0xFE52, 0xFE52), (0xFE58, 0xFE58), (0xFE63, 0xFE63), (0xFE68, 0xFE68),
+    (0xFF0D, 0xFF0F), (0xFF3C, 0xFF3C), (0xFF3F, 0xFF3F), (0xFF65, 0xFF65), (0x10EAD, 0x10EAD),
+)  # fmt: skip
+
+_D = rf"[\d{_ranges(_OTHER_DIGITS)}]"
+_I = f"[{_ranges(_INVISIBLE)}]"
+_S = rf"[\s{_ranges(_SEPARATORS)}]"
+_GROUP = rf"{_D}(?:{_I}*{_D})*"
+_GAP = rf"{_I}*(?:{_S}{_I}*){{1,5}}"
+_MAX_SEPARATORS_BETWEEN_GROUPS = 5
+
+_GROUP_RE = re.compile(_GROUP)
+_INVISIBLE_RE = re.compile(_I)
+_INVISIBLE_RUN_RE = re.compile(f"{_I}*")
+_ANY_DIGIT = re.compile(_D)
+_RUN_RE = re.compile(rf"{_GROUP}(?:{_GAP}{_GROUP})*")
+_FRAGMENT_RE = re.compile(rf"(?:{_S}|{_I})*(?P<run>{_GROUP}(?:{_GAP}{_GROUP})*)(?:{_S}|{_I})*")
+_MONEY_RE = re.compile(rf"\s*{_D}{{1,9}}[.,]{_D}{{1,2}}\s*")
+_PLUS_SIGNS = frozenset("+\uff0b\ufe62\u207a\u208a")
+
+_WORD_START = r"(?<![^\W_])"  # not preceded by a letter or digit (inside ids like pm_1CvV330...)
+_WORD_END = r"(?![^\W_])"
+_NO_LETTER_AFTER = r"(?![^\W\d_])"
+
+
+def _gap_words(words: str, name: str) -> str:
+    """Up to 6 non-word characters, optionally twice more a filler word and up to 6 more, e.g.
+    ``": "``, ``" is "``, ``" date: "``. Each non-word stretch is matched atomically (a lookahead
+    capture and a backreference, as Python 3.10 has no possessive quantifiers) to keep backtracking
+    linear: it can neither start nor end with a letter or digit, so the longest stretch is the only one.
+    """
+    stretch = [rf"(?=(?P<{name}{i}>[\W_]{{0,6}}))(?P={name}{i})" for i in range(3)]
+    word = rf"(?:{words})(?![^\W\d_])"
+    return rf"{stretch[0]}(?:{word}{stretch[1]}(?:{word}{stretch[2]})?)?"
+
+
+_CODE = rf"(?P<code>{_D}(?:{_I}*{_D}){{2,3}})(?!{_I}*{_D}){_WORD_END}"
+
+# The leading lookaheads on the keywords' first letters let the engine skip most positions quickly.
+_CARD_PREFIX = r"(?:(?:credit|debit|payment)[\s_-]*card|card|cc)[\s_-]*"
+_CVC_RE = re.compile(
+    "(?=[cCsSvVdDpP])"
+    + _WORD_START
+    + rf"(?:{_CARD_PREFIX})?(?:cvv2|cvc2|cvv|cvc|csc|cvn|cvd|cav2|security[\s_-]*code|verification[\s_-]*value"
+    + rf"|(?<=[dDcC])[\s_-]*(?:code|verification(?:[\s_-]*(?:code|value|number))?))"  # "card code", "cc verification"
+    + _NO_LETTER_AFTER
+    + _gap_words("is|was|number|num|no|code|value|of", "cvcgap")
+    + _CODE,
+    re.IGNORECASE,
+)
+
+_CARD_EXPIRY_WORDS = r"exp|expiry|expiration|valid[\s_-]*(?:thru|through)|good[\s_-]*thru"
+_EXPIRY_RE = re.compile(
+    "(?=[eEvVgGcCdDpP])"
+    + _WORD_START
+    + rf"(?:{_CARD_PREFIX})?(?P<kw>{_CARD_EXPIRY_WORDS}|expires|expiring|expire|expired)"
+    + _NO_LETTER_AFTER
+    + _gap_words("date|on|is|at|in|of|end|by", "expgap")
+    # month/year (12/27, 12/2027, 2027-12) or a compact MMYY (1227), not part of a longer date
+    + rf"(?P<value>(?P<a>{_D}(?:{_I}*{_D}){{0,3}}){_I}*\s{{0,2}}[/\-.]\s{{0,2}}{_I}*(?P<b>{_D}(?:{_I}*{_D}){{0,3}})"
+    + rf"|(?P<c>{_D}(?:{_I}*{_D}){{3}}))"
+    + rf"(?!{_I}*{_D}){_WORD_END}(?!{_I}*\s{{0,2}}[/\-.:]\s{{0,2}}{_I}*{_D})",
+    re.IGNORECASE,
+)
+_COMPACT_EXPIRY_KEYWORD = re.compile(rf"(?:{_CARD_EXPIRY_WORDS})\Z", re.IGNORECASE)
+
+# "exp_month": 12 and the like inside text (JSON, form bodies, logs).
+_EXPIRY_FIELD_RE = re.compile(
+    "(?=[cCeE])"
+    + _WORD_START
+    + r"(?:card[\s_-]*)?(?:exp|expiry|expiration)[\s_-]*(?:month|year|mm|yy|yyyy|date)"
+    + _NO_LETTER_AFTER
+    + rf"[\W_]{{0,5}}(?P<value>{_D}(?:{_I}*{_D}){{0,3}})(?!{_I}*{_D})",
+    re.IGNORECASE,
+)
+
+
+class _DigitMap(dict[int, "str | None"]):
+    """``str.translate`` table: any digit character to its ASCII digit, anything else deleted."""
+
+    def __missing__(self, code: int) -> str | None:
+        value = unicodedata.digit(chr(code), None)
+        result = None if value is None else chr(48 + value)
+        self[code] = result
+        return result
+
+
+_DIGITS = _DigitMap()
+
+
+def _ascii_digits(text: str) -> str:
+    if text.isascii() and text.isdigit():
+        return text
+    return text.translate(_DIGITS)
+
+
+# --- spans in text -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    kind: FindingKind
+    brand: str | None = None
+    last4: str | None = None
+
+
+class _RunMap(dict[int, "str | None"]):
+    """``str.translate`` table for a run: digits to ASCII, separators to a space, invisibles deleted."""
+
+    def __missing__(self, code: int) -> str | None:
+        char = chr(code)
+        value = unicodedata.digit(char, None)
+        result = chr(48 + value) if value is not None else (None if _INVISIBLE_RE.match(char) else " ")
+        self[code] = result
+        return result
+
+
+_RUN_MAP = _RunMap()
+
+
+def _group_positions(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return [m.span() for m in _GROUP_RE.finditer(text, start, end)]
+
+
+def _is_phone_number(text: str, start: int, groups: list[str]) -> bool:
+    # "+" right before at most 15 digits (E.164's maximum): +49 1512 3456789, +4915123456789.
+    return start > 0 and text[start - 1] in _PLUS_SIGNS and sum(map(len, groups)) <= 15
+
+
+_LENGTHS: dict[str, tuple[tuple[int, str], ...]] = {}  # card_lengths by 4-digit (or "622" 6-digit) prefix
+
+
+def _card_spans_in_run(text: str, start: int, end: int) -> list[_Span]:
+    groups = text[start:end].translate(_RUN_MAP).split()
+    if _is_phone_number(text, start, groups):
+        return []
+    if len(groups) == 1:
+        digits = groups[0]
+        brand = card_brand(digits) if MIN_PAN_LENGTH <= len(digits) <= MAX_PAN_LENGTH else None
+        return [] if brand is None else [_Span(start, end, "card_number", brand, digits[-4:])]
+    # Many groups: every stretch of whole groups with a card's prefix and length is a candidate.
+    # Luhn sums come from prefix sums, so a candidate costs O(1) and a run O(groups).
+    digits = "".join(groups)
+    offsets = [0, *accumulate(map(len, groups))]
+    end_group = {offset: index for index, offset in enumerate(offsets[1:])}
+    values = [ord(c) - 48 for c in digits]
+    # even_plain[k]: Luhn sum of digits[:k] with even positions plain and odd ones doubled.
+    even_plain = [0, *accumulate([DOUBLED[v] if i & 1 else v for i, v in enumerate(values)])]
+    odd_plain = [0, *accumulate([v if i & 1 else DOUBLED[v] for i, v in enumerate(values)])]
+    limit = len(digits) - MIN_PAN_LENGTH
+    found: list[tuple[int, int, str, str]] = []
+    for index, first in enumerate(offsets):
+        if first > limit:
+            break
+        if digits[first] not in BRAND_FIRST_DIGITS:
+            continue
+        key = digits[first : first + 6] if digits.startswith("622", first) else digits[first : first + 4]
+        pairs = _LENGTHS.get(key)
+        if pairs is None:
+            pairs = _LENGTHS[key] = card_lengths(key)
+        for length, brand in pairs:
+            last = first + length
+            stop = end_group.get(last)
+            if stop is not None:
+                # The rightmost digit is never doubled: pick the sums whose plain parity is its own.
+                sums = odd_plain if last & 1 == 0 else even_plain
+                if (sums[last] - sums[first]) % 10 == 0:
+                    found.append((index, stop, brand, digits[last - 4 : last]))
+    if not found:
+        return []
+    positions = _group_positions(text, start, end)
+    return [
+        _Span(positions[i][0], positions[j][1], "card_number", brand, last4) for i, j, brand, last4 in found
+    ]
+
+
+_ID_CHAR_RE = re.compile(rf"[A-Za-z0-9_\-]|{_D}|{_I}")
+_ASCII_LETTER_RE = re.compile(r"[A-Za-z]")
+_ID_CONTEXT = 64  # characters looked at on each side
+
+
+def _inside_identifier(text: str, start: int, end: int) -> bool:
+    """Whether the digits at ``text[start:end]`` are part of a longer identifier.
+
+    The identifier is the stretch of ASCII letters, digits, ``-`` and ``_`` around them (UUIDs,
+    hashes, base62 ids: ``0e582256-2857-4968-b2cd-...``). It counts when the part outside the
+    candidate has both a letter and a digit; a word glued to a card number (``card4242...``) does not.
+    """
+    left = start
+    while left > 0 and start - left < _ID_CONTEXT and _ID_CHAR_RE.match(text, left - 1):
+        left -= 1
+    right = end
+    while right < len(text) and right - end < _ID_CONTEXT and _ID_CHAR_RE.match(text, right):
+        right += 1
+    outside = text[left:start] + text[end:right]
+    return bool(_ASCII_LETTER_RE.search(outside)) and bool(_ANY_DIGIT.search(outside))
+
+
+def _card_spans(text: str) -> list[_Span]:
+    spans: list[_Span] = []
+    for match in _RUN_RE.finditer(text):
+        # Fewer characters than digits a card needs: cannot hold one (separators only add length).
+        if match.end() - match.start() >= MIN_PAN_LENGTH:
+            spans.extend(_card_spans_in_run(text, match.start(), match.end()))
+    return [span for span in spans if not _inside_identifier(text, span.start, span.end)] if spans else spans
+
+
+def _valid_expiry(first: str, second: str) -> bool:
+    if len(first) in (1, 2) and 1 <= int(first) <= 12:  # MM/YY, MM/YYYY
+        return len(second) == 2 or (len(second) == 4 and 2000 <= int(second) <= 2099)
+    return len(first) == 4 and 2000 <= int(first) <= 2099 and len(second) in (1, 2) and 1 <= int(second) <= 12
+
+
+def _valid_compact_expiry(keyword: str, digits: str) -> bool:
+    # "exp 1227": only after a card-specific keyword (not "expires"), month first.
+    return 1 <= int(digits[:2]) <= 12 and bool(_COMPACT_EXPIRY_KEYWORD.match(keyword))
+
+
+def _keyword_spans(text: str) -> list[_Span]:
+    spans: list[_Span] = []
+    lowered = text.lower()  # cheap prefilters: the keyword regexes try every position
+    if "cv" in lowered or "cs" in lowered or "cav" in lowered or "code" in lowered or "verif" in lowered:
+        for match in _CVC_RE.finditer(text):
+            spans.append(_Span(match.start("code"), match.end("code"), "security_code"))
+    if "ex" not in lowered and "thru" not in lowered and "through" not in lowered:
+        return spans
+    for match in _EXPIRY_RE.finditer(text):
+        compact = match.group("c")
+        if compact is not None:
+            valid = _valid_compact_expiry(match.group("kw"), _ascii_digits(compact))
+        else:
+            valid = _valid_expiry(_ascii_digits(match.group("a")), _ascii_digits(match.group("b")))
+        if valid:
+            spans.append(_Span(match.start("value"), match.end("value"), "expiry"))
+    for match in _EXPIRY_FIELD_RE.finditer(text):
+        spans.append(_Span(match.start("value"), match.end("value"), "expiry"))
+    return spans
+
+
+def _select_cards(spans: list[_Span]) -> list[_Span]:
+    """Non-overlapping card spans, earliest first, the longest of those starting at the same place."""
+    chosen: list[_Span] = []
+    end = -1
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if span.start >= end:
+            chosen.append(span)
+            end = span.end
+    return chosen
+
+
+def _text_findings(text: str, path: str, keywords: bool) -> list[CardFinding]:
+    if not _ANY_DIGIT.search(text):
+        return []
+    findings = [
+        CardFinding("card_number", path, span.brand, span.last4) for span in _select_cards(_card_spans(text))
+    ]
+    if keywords:
+        seen: set[str] = set()
+        for span in sorted(_keyword_spans(text), key=lambda s: s.start):
+            if span.kind not in seen:  # one finding per kind and field is enough to refuse
+                seen.add(span.kind)
+                findings.append(CardFinding(span.kind, path, None, None))
+    return findings
+
+
+def find_card_numbers(text: str) -> list[CardFinding]:
+    """Card numbers in free text, as masked findings (brand and last four), in order of appearance.
+
+    Example:
+        >>> [f.last4 for f in find_card_numbers("card:4242424242424242,exp")]
+        ['4242']
+        >>> find_card_numbers("order 2026-0001, call +1 (415) 555-2671")
+        []
+    """
+    return [
+        CardFinding("card_number", "", span.brand, span.last4) for span in _select_cards(_card_spans(text))
+    ]
+
+
+def _region_marker(spans: list[_Span]) -> str:
+    cards = [s for s in spans if s.kind == "card_number"]
+    if not cards:
+        return REDACTED
+    ends = {s.end for s in cards}
+    if len(ends) == 1:  # every candidate ends at the same digit: the last four are the same
+        card = max(cards, key=lambda s: s.end - s.start)
+        return f"[{card.brand} card ending {card.last4}]"
+    return "[card number redacted]"
+
+
+def redact_text(text: str) -> str:
+    """``text`` with each card number replaced by ``[brand card ending 1234]`` and each security code
+    or expiry after its keyword replaced by ``[redacted]`` (the keyword stays).
+
+    Example:
+        >>> redact_text("CVV: 4821, exp 12/27")
+        'CVV: [redacted], exp [redacted]'
+    """
+    if not _ANY_DIGIT.search(text):
+        return text
+    spans = sorted(_card_spans(text) + _keyword_spans(text), key=lambda s: (s.start, s.end))
+    if not spans:
+        return text
+    out: list[str] = []
+    position = 0
+    region: list[_Span] = []
+    region_end = -1
+    for span in [*spans, None]:
+        if span is not None and region and span.start < region_end:
+            region.append(span)
+            region_end = max(region_end, span.end)
+            continue
+        if region:
+            out.append(text[position : region[0].start])
+            out.append(_region_marker(region))
+            trailing = _INVISIBLE_RUN_RE.match(text, region_end)  # e.g. a keycap's U+FE0F U+20E3
+            position = trailing.end() if trailing else region_end
+        if span is not None:
+            region = [span]
+            region_end = span.end
+    out.append(text[position:])
+    return "".join(out)
+
+
+# --- keys --------------------------------------------------------------------------------------
+
+_KEY_JUNK = re.compile(r"[\W_]+")
+_CARD_PREFIXES = ("card", "cc", "credit", "creditcard", "debitcard", "paymentcard", "bankcard")
+
+
+def _with_prefixes(bare: tuple[str, ...], prefixed_only: tuple[str, ...] = ()) -> frozenset[str]:
+    names = set(bare)
+    for prefix in _CARD_PREFIXES:
+        names.update(prefix + core for core in bare + prefixed_only)
+    return frozenset(names)
+
+
+_SECURITY_KEYS = _with_prefixes(
+    ("cvc", "cvv", "cvv2", "cvc2", "csc", "cid", "cvn", "cvd", "cav2", "securitycode", "cvccode", "cvvcode",
+     "cvcnumber", "cvvnumber", "cvcvalue", "securitynumber"),
+    ("code", "verificationcode", "verificationvalue", "verificationnumber", "pin"),
+)  # fmt: skip
+_EXPIRY_KEYS = _with_prefixes(
+    ("exp", "expmonth", "expyear", "expdate", "expmm", "expyy", "expyyyy", "expiry", "expirymonth",
+     "expiryyear", "expirydate", "expiration", "expirationmonth", "expirationyear", "expirationdate"),
+    ("expires", "month", "year", "validthru", "validthrough"),
+)  # fmt: skip
+_NUMBER_KEYS = _with_prefixes(
+    ("pan", "primaryaccountnumber", "cardnumber", "cardnum", "cardno", "ccnumber", "ccnum", "ccno"),
+    ("number", "num", "no", "nbr", "digits"),
+) | {"track1", "track2", "trackdata", "magstripe"}
+# Inside an object whose key mentions "card" ({"card": {"number": ..., "cvc": ..., "exp_month": ...}}).
+_IN_CARD_KEYS: dict[str, FindingKind] = {
+    "number": "card_number", "num": "card_number", "no": "card_number", "nbr": "card_number",
+    "digits": "card_number", "code": "security_code", "verificationcode": "security_code",
+    "verificationvalue": "security_code", "pin": "security_code", "month": "expiry", "year": "expiry",
+    "expires": "expiry", "validthru": "expiry",
+}  # fmt: skip
+_KEY_SEGMENTS = re.compile(r"[\[\]]+|\.")
+
+
+def _norm_key(key: str) -> str:
+    return _KEY_JUNK.sub("", key.casefold())
+
+
+@lru_cache(maxsize=4096)
+def _key_kind(key: Any, in_card: bool) -> FindingKind | None:
+    """The card-data kind a key names, if it names one."""
+    if not isinstance(key, str) or len(key) > 200:
+        return None
+    normalized = _norm_key(key)
+    if normalized in _SECURITY_KEYS:
+        return "security_code"
+    if normalized in _EXPIRY_KEYS:
+        return "expiry"
+    if normalized in _NUMBER_KEYS:
+        return "card_number"
+    segments = [_norm_key(s) for s in _KEY_SEGMENTS.split(key) if s.strip()]
+    if len(segments) > 1:  # card[number], payment_method_data[card][cvc], card.exp_month
+        inner_card = in_card or any("card" in s for s in segments[:-1])
+        return _key_kind(segments[-1], inner_card)
+    if in_card:
+        return _IN_CARD_KEYS.get(normalized)
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _is_card_context(key: Any) -> bool:
+    return isinstance(key, str) and len(key) <= 200 and "card" in _norm_key(key)
+
+
+# Keys whose values are amounts, counts, positions, ids or times: not pieces of a split card number.
+_QUANTITY_KEY = re.compile(
+    r"amount|price|total|balance|threshold|fee|cost|limit|offset|page|count|quantity|qty|index|version"
+    r"|time|date|created|updated|since|until|before|after|(?:id|ids|at)$"
+)
+
+
+@lru_cache(maxsize=4096)
+def _quantity_key(key: Any) -> bool:
+    return isinstance(key, str) and len(key) <= 200 and bool(_QUANTITY_KEY.search(_norm_key(key)))
+
+
+_SAFE_KEY = re.compile(r"[^\W\d][\w\-. \[\]]{0,63}")
+_HIDDEN_KEY = "<key>"
+
+
+@lru_cache(maxsize=4096)
+def _path_key(key: Any) -> str:
+    """A key as shown in a path: verbatim when it is a name, ``<key>`` when it could hold digits of a card."""
+    if isinstance(key, str) and _SAFE_KEY.fullmatch(key) and sum(c.isdecimal() for c in key) <= 2:
+        return key
+    return _HIDDEN_KEY
+
+
+def _child_path(path: str, key: Any) -> str:
+    name = _path_key(key)
+    return f"{path}.{name}" if path else name
+
+
+# --- traversal ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Node:
+    value: Any
+    path: str
+    ordinal: int
+    key_kind: FindingKind | None  # the value sits under a key that names card data
+    is_key: bool = False
+    quantity: bool = False  # the value sits under a key naming an amount, count, id or time
+
+
+_OPEN, _LEAF, _KEY, _CLOSE, _CYCLE = "open", "leaf", "key", "close", "cycle"
+
+
+def _as_container(value: Any) -> Any:
+    """The mapping/sequence/set to descend into, or None for a leaf."""
+    if isinstance(value, (str, bytes, bytearray, int, float, Decimal)) or value is None:
+        return None
+    if isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        return value
+    dump = getattr(value, "model_dump", None)  # pydantic models
+    if callable(dump) and not isinstance(value, type):
+        try:
+            dumped = dump()
+        except Exception:
+            return None
+        return dumped if isinstance(dumped, Mapping) else None
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    return None
+
+
+def _walk(root: Any) -> Iterator[tuple[str, _Node]]:
+    """Depth-first, keys before their values, without recursion (any depth) and cycle-safe."""
+    ordinal = 0
+    on_path: set[int] = set()
+    # (value, path, key_kind, in_card, is_key, quantity) to visit, or (id,) to close a container.
+    stack: list[tuple[Any, ...]] = [(root, "", None, False, False, False)]
+    while stack:
+        item = stack.pop()
+        if len(item) == 1:
+            on_path.discard(item[0])
+            yield _CLOSE, _Node(None, "", -1, None)
+            continue
+        value, path, key_kind, in_card, is_key, quantity = item
+        node = _Node(value, path, ordinal, key_kind, is_key, quantity)
+        ordinal += 1
+        container = None if is_key else _as_container(value)
+        if container is None:
+            yield (_KEY if is_key else _LEAF), node
+            continue
+        if id(value) in on_path:
+            yield _CYCLE, node
+            continue
+        node.value = container
+        on_path.add(id(value))
+        yield _OPEN, node
+        stack.append((id(value),))
+        children: list[tuple[Any, ...]] = []
+        if isinstance(container, Mapping):
+            for key, child in container.items():
+                child_path = _child_path(path, key)
+                child_in_card = in_card or _is_card_context(key)
+                children.append((key, child_path, None, in_card, True, False))
+                children.append((child, child_path, _key_kind(key, in_card), child_in_card, False, _quantity_key(key)))
+        else:
+            for index, child in enumerate(container):
+                children.append((child, f"{path}[{index}]", None, in_card, False, quantity))
+        stack.extend(reversed(children))
+
+
+def _leaf_text(value: Any) -> tuple[str, bool] | None:
+    """The text to scan for a leaf, and whether keyword rules (cvc ..., exp ...) apply to it."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return value, True
+    if isinstance(value, int):
+        return (str(value), False) if -(10**20) < value < 10**20 else None  # longer ints are no PAN
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if value.is_integer() and abs(value) < 1e20:
+            return str(int(value)), False
+        return repr(value), False
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return None
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= -40 and value.adjusted() <= 40:
+            return format(value, "f"), False
+        return str(value), False
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace"), True
+    try:
+        return str(value), True
+    except Exception:
+        return None
+
+
+@dataclass(frozen=True)
+class _Fragment:
+    ordinal: int
+    path: str
+    digits: str
+    groups: tuple[int, ...]  # digit count of each group inside the value
+
+
+def _fragment(value: Any) -> tuple[str, tuple[int, ...]] | None:
+    """The digits and group sizes of a value that holds only a short group of digits, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if 0 <= value < 10**8:  # a bare number: one group of at most 8 digits
+            digits = str(value)
+            return digits, (len(digits),)
+        return None
+    if not isinstance(value, str) or len(value) > 200:
+        return None
+    match = _FRAGMENT_RE.fullmatch(value)
+    if match is None or _MONEY_RE.fullmatch(value):
+        return None
+    groups = value[match.start("run") : match.end("run")].translate(_RUN_MAP).split()
+    sizes = tuple(len(g) for g in groups)
+    if sum(sizes) > 12 or max(sizes) > 8:
+        return None
+    return "".join(groups), sizes
+
+
+_PRINTED_BOUNDARIES = frozenset({4, 8, 12, 16})
+_AMEX_DINERS_BOUNDARIES = frozenset({4, 10})
+
+
+def _printed_shape(pieces: list[_Fragment]) -> bool:
+    """Whether pieces of a split number sit where a card's printed groups break (see module doc)."""
+    if all(len(p.digits) == 1 for p in pieces):
+        return True
+    if any(len(p.digits) < 3 for p in pieces):
+        return False
+    boundaries: set[int] = set()
+    offset = 0
+    for piece in pieces:
+        for size in piece.groups:
+            offset += size
+            boundaries.add(offset)
+    boundaries.discard(offset)
+    if boundaries <= _PRINTED_BOUNDARIES:
+        return True
+    return offset in (14, 15) and 4 in boundaries and boundaries <= _AMEX_DINERS_BOUNDARIES
+
+
+@dataclass(frozen=True)
+class _Split:
+    pieces: tuple[_Fragment, ...]
+    brand: str
+    last4: str
+
+
+def _splits(fragments: list[_Fragment]) -> list[_Split]:
+    found: list[_Split] = []
+    i = 0
+    while i < len(fragments):
+        best: _Split | None = None
+        best_end = i
+        if fragments[i].digits[0] in BRAND_FIRST_DIGITS:
+            digits = fragments[i].digits
+            for j in range(i + 1, len(fragments)):
+                digits += fragments[j].digits
+                if len(digits) > MAX_PAN_LENGTH:
+                    break
+                if len(digits) >= MIN_PAN_LENGTH:
+                    pieces = fragments[i : j + 1]
+                    brand = card_brand(digits)
+                    if brand is not None and _printed_shape(pieces):
+                        best, best_end = _Split(tuple(pieces), brand, digits[-4:]), j
+        if best is not None:
+            found.append(best)
+            i = best_end + 1
+        else:
+            i += 1
+    return found
+
+
+@dataclass
+class _Scan:
+    findings: list[CardFinding]
+    split_ordinals: set[int]
+
+
+def _scan(value: Any) -> _Scan:
+    findings: list[CardFinding] = []
+    seen: set[tuple[str, str]] = set()
+    fragments: list[_Fragment] = []
+
+    def add(finding: CardFinding) -> None:
+        if finding.kind == "card_number" and finding.last4 is not None:
+            findings.append(finding)  # distinct card numbers in one field are all reported
+        elif (finding.kind, finding.path) not in seen:
+            findings.append(finding)
+        seen.add((finding.kind, finding.path))
+
+    for event, node in _walk(value):
+        if event == _OPEN:
+            if node.key_kind is not None:
+                add(CardFinding(node.key_kind, node.path, None, None))
+            continue
+        if event not in (_LEAF, _KEY):
+            continue
+        leaf = _leaf_text(node.value)
+        if leaf is not None:
+            for finding in _text_findings(leaf[0], node.path, keywords=leaf[1]):
+                add(finding)
+        if node.key_kind is not None:
+            add(CardFinding(node.key_kind, node.path, None, None))
+        fragment = None if node.quantity else _fragment(node.value)
+        if fragment is not None:
+            fragments.append(_Fragment(node.ordinal, node.path, fragment[0], fragment[1]))
+    split_ordinals: set[int] = set()
+    for split in _splits(fragments):
+        path = "+".join(piece.path for piece in split.pieces)
+        add(CardFinding("card_number", path, split.brand, split.last4))
+        split_ordinals.update(piece.ordinal for piece in split.pieces)
+    return _Scan(findings, split_ordinals)
+
+
+def scan_arguments(value: Any) -> list[CardFinding]:
+    """Every piece of card data in raw tool arguments: strings, numbers and keys at any depth.
+
+    Accepts dicts, lists, tuples, sets, strings, ints, floats, Decimals, bytes, pydantic models and
+    dataclasses (other objects are scanned as ``str(obj)``). Paths look like ``items[2].note``;
+    ``a+b`` is a number split across fields ``a`` and ``b``; ``""`` is the value itself; a key that
+    could hold digits shows as ``<key>``.
+
+    Example:
+        >>> [(f.kind, f.path) for f in scan_arguments({"card": {"cvc": "123"}, "note": 4242424242424242})]
+        [('security_code', 'card.cvc'), ('card_number', 'note')]
+    """
+    return _scan(value).findings
+
+
+def _describe(findings: list[CardFinding]) -> str:
+    entries: list[str] = []
+    for finding in findings:
+        where = f"'{finding.path[:120]}'" if finding.path else "the text"
+        entry = f"{_KIND_WORDS[finding.kind]} in {where}"
+        if entry not in entries:
+            entries.append(entry)
+    shown = entries[:10]
+    return "; ".join(shown) + ("; and more" if len(entries) > len(shown) else "")
+
+
+def refuse_card_data(value: Any) -> None:
+    """Raise :class:`~agent_billing.errors.CardDataRefusedError` if ``value`` holds card data.
+
+    The message names the fields and kinds and the safe alternatives, never a digit of the card.
+
+    Example:
+        >>> refuse_card_data({"amount": "25.00", "payment_method_id": "pm_card_visa"})
+        >>> try:
+        ...     refuse_card_data({"note": "4242 4242 4242 4242"})
+        ... except CardDataRefusedError as exc:
+        ...     print(exc.message.split(". Found: ")[-1])
+        card number in 'note'.
+    """
+    findings = scan_arguments(value)
+    if not findings:
+        return
+    message = f"{REFUSAL_MESSAGE} Found: {_describe(findings)}."
+    details = {"findings": [{"kind": f.kind, "path": f.path} for f in findings]}
+    raise CardDataRefusedError(message, details=details)
+
+
+# --- redaction ---------------------------------------------------------------------------------
+
+
+def _redact_leaf(value: Any) -> Any:
+    leaf = _leaf_text(value)
+    if leaf is None:
+        return value
+    text, _ = leaf
+    redacted = redact_text(text)
+    if redacted == text:
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return redacted.encode("utf-8")
+    return redacted
+
+
+def _finish(kind: type, items: list[Any]) -> Any:
+    if kind is dict:
+        out: dict[Any, Any] = {}
+        for key, item in items:
+            while key in out:  # two keys redacted to the same text
+                key = f"{key}*"
+            out[key] = item
+        return out
+    if kind is tuple:
+        return tuple(items)
+    if kind is set:
+        return set(items)
+    if kind is frozenset:
+        return frozenset(items)
+    return items
+
+
+def _container_kind(value: Any) -> type:
+    if isinstance(value, Mapping):
+        return dict
+    for kind in (tuple, frozenset, set):
+        if isinstance(value, kind):
+            return kind
+    return list
+
+
+def redact(value: Any) -> Any:
+    """A deep copy of a JSON-like value with card data masked.
+
+    Card numbers in strings and keys become ``[brand card ending 1234]``; an int, float or Decimal
+    that is a card number becomes that string; pieces of a number split across fields become
+    ``[redacted]``; any value under a card-data key (cvc, cvv, card_number, exp_month...) becomes
+    ``[redacted]``. Mappings come back as dicts; values without card data are returned unchanged.
+
+    Example:
+        >>> redact({"note": "pay with 4242 4242 4242 4242", "cvc": 123, "n": [4242424242424242]})
+        {'note': 'pay with [visa card ending 4242]', 'cvc': '[redacted]', 'n': ['[visa card ending 4242]']}
+    """
+    split_ordinals = _scan(value).split_ordinals
+    # Each frame: [container kind, items, pending key, node]; the root frame collects the result.
+    frames: list[list[Any]] = [[list, [], None, None]]
+    for event, node in _walk(value):
+        frame = frames[-1]
+        if event == _OPEN:
+            frames.append([_container_kind(node.value), [], None, node])
+            continue
+        if event == _CLOSE:
+            kind, items, _, opened = frames.pop()
+            result = REDACTED if opened.key_kind is not None else _finish(kind, items)
+            parent = frames[-1]
+            parent[1].append((parent[2], result) if parent[0] is dict else result)
+            continue
+        if event == _KEY:
+            frame[2] = REDACTED if node.ordinal in split_ordinals else _redact_leaf(node.value)
+            continue
+        if event == _CYCLE or node.key_kind is not None or node.ordinal in split_ordinals:
+            result = "[cycle]" if event == _CYCLE else REDACTED
+        else:
+            result = _redact_leaf(node.value)
+        frame[1].append((frame[2], result) if frame[0] is dict else result)
+    return frames[0][1][0]

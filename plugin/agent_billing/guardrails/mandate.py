@@ -1,0 +1,313 @@
+"""Spending mandates: the deployer's policy of what an agent may do with money, checked before any approval.
+
+A mandate answers one question per tool call, purely (no I/O, no clock): is this call *inside* the
+policy (it may go ahead, and may be auto-approved if the deployer said so), *outside* it (a human must
+approve it, or it is refused when there is no human), or *forbidden* (never, not even with a human).
+
+The rolling 24 h total comes from a :class:`~agent_billing.guardrails.spend_store.SpendStore`; the
+mandate only compares it with its caps. Reserving the amount atomically is the store's job, so two
+parallel calls cannot both squeeze under the cap.
+
+Example:
+    >>> from datetime import datetime, timezone
+    >>> from decimal import Decimal
+    >>> from agent_billing.registry import Effect
+    >>> m = Mandate(max_per_charge="50", max_per_24h="100", auto_approve=True)
+    >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> m.evaluate(operation="fund_wallet", effect=Effect.CHARGE, amount=Decimal("25"),
+    ...            plan_id=None, spent_24h=Decimal("80"), now=now).verdict
+    'outside'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from agent_billing.money import format_usd, to_decimal, wire_amount
+from agent_billing.registry import Effect
+
+Verdict = Literal["inside", "outside", "forbidden"]
+
+
+def format_money(amount: Decimal, currency: str = "USD") -> str:
+    """An amount for people and prompts: ``$1,234.50`` in dollars, ``1,234.50 EUR`` otherwise.
+
+    Example:
+        >>> format_money(Decimal("7.5")), format_money(Decimal("7.5"), "EUR")
+        ('$7.50', '7.50 EUR')
+    """
+    if currency == "USD":
+        return format_usd(amount)
+    return f"{wire_amount(amount):,} {currency}"
+
+
+def _cap(value: Any) -> Any:
+    # Caps go through the same parser as tool arguments: no floats, no fractions of a cent.
+    if value is None:
+        return None
+    amount = to_decimal(value)
+    if amount <= 0:
+        raise ValueError("a spending cap must be positive (leave it unset for no cap)")
+    return wire_amount(amount)
+
+
+def _plan_ids(value: Any) -> Any:
+    # pydantic would read True as plan 1; a policy typo must not allow a real plan.
+    if value is None or isinstance(value, (str, bytes)):
+        return value
+    items = list(value)
+    if any(isinstance(item, bool) for item in items):
+        raise ValueError("plan ids are integers, not true/false")
+    return items
+
+
+Cap = Annotated[Decimal | None, BeforeValidator(_cap)]
+PlanIds = Annotated[frozenset[Annotated[int, Field(ge=1)]] | None, BeforeValidator(_plan_ids)]
+
+
+class MandateDecision(BaseModel):
+    """The outcome of :meth:`Mandate.evaluate`.
+
+    ``forbidden``: never (no escalation). ``outside``: only with a human's approval. ``inside``: may go
+    ahead (auto-approved if the mandate allows). ``reasons`` are short sentences to show the agent and the
+    approver; empty when inside.
+
+    Example:
+        >>> MandateDecision(verdict="inside").reasons
+        ()
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    verdict: Verdict
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def inside(self) -> bool:
+        """True when the call is inside the mandate."""
+        return self.verdict == "inside"
+
+    @property
+    def message(self) -> str:
+        """The reasons as one sentence-per-line text (empty when inside)."""
+        return "\n".join(self.reasons)
+
+
+class Mandate(BaseModel):
+    """A deployer-defined spending policy.
+
+    ``None`` means "no limit of this kind" for every optional field; an empty ``allowed_operations`` or
+    ``allowed_plan_ids`` allows none. Caps apply to the effects that move money (charge, authorize,
+    payout) and are in ``currency``. ``expires_at`` must be timezone-aware. ``auto_approve`` lets a call
+    that is inside the mandate go ahead without a human; without it, a human still approves each one.
+
+    Example:
+        >>> from datetime import datetime, timezone
+        >>> m = Mandate(max_per_charge="50", max_per_24h=100, allowed_plan_ids=[10, 42],
+        ...             expires_at=datetime(2026, 12, 1, tzinfo=timezone.utc))
+        >>> print(m.describe())  # doctest: +NORMALIZE_WHITESPACE
+        Mandate 'default': any operation; up to $50.00 per charge, $100.00 per 24 h, plans 10 and 42,
+        until 2026-12-01 UTC; a human approves each charge.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field("default", min_length=1, max_length=100, pattern=r"^[\w.:@-]+$")
+    allowed_operations: frozenset[Annotated[str, Field(min_length=1)]] | None = None
+    read_only: bool = False
+    max_per_charge: Cap = None
+    max_per_24h: Cap = None
+    allowed_plan_ids: PlanIds = None
+    expires_at: AwareDatetime | None = None
+    auto_approve: bool = False
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @classmethod
+    def read_only_policy(cls, name: str = "default") -> Mandate:
+        """A mandate that allows reading only: no writes, no charges, nothing destructive.
+
+        Example:
+            >>> print(Mandate.read_only_policy().describe())  # doctest: +NORMALIZE_WHITESPACE
+            Mandate 'default': read-only (balances, lists and statuses; nothing that changes the account
+            or moves money).
+        """
+        return cls(name=name, read_only=True)
+
+    @property
+    def has_caps(self) -> bool:
+        """True when a per-charge or a 24 h cap is set."""
+        return self.max_per_charge is not None or self.max_per_24h is not None
+
+    def may_auto_approve(self, decision: MandateDecision) -> bool:
+        """Whether a call with this decision may go ahead without a human (inside, and auto-approve on).
+
+        Example:
+            >>> Mandate(auto_approve=True).may_auto_approve(MandateDecision(verdict="inside"))
+            True
+        """
+        return self.auto_approve and decision.verdict == "inside"
+
+    def _money(self, amount: Decimal) -> str:
+        return format_money(amount, self.currency)
+
+    def describe(self) -> str:
+        """A one-line summary for people and for the agent's prompt.
+
+        Example:
+            >>> print(Mandate(max_per_charge="20", auto_approve=True).describe())  # doctest: +NORMALIZE_WHITESPACE
+            Mandate 'default': any operation; up to $20.00 per charge, no 24 h limit, any plan, no expiry;
+            auto-approved inside these limits.
+        """
+        head = f"Mandate {self.name!r}: "
+        ops = self._describe_operations()
+        if self.read_only:
+            text = "read-only (balances, lists and statuses; nothing that changes the account or moves money)"
+            return head + text + (f"; {ops}." if self.allowed_operations is not None else ".")
+        limits = [
+            f"up to {self._money(self.max_per_charge)} per charge" if self.max_per_charge else "no per-charge limit",
+            f"{self._money(self.max_per_24h)} per 24 h" if self.max_per_24h else "no 24 h limit",
+            self._describe_plans(),
+            f"until {_format_time(self.expires_at)}" if self.expires_at else "no expiry",
+        ]
+        approval = "auto-approved inside these limits" if self.auto_approve else "a human approves each charge"
+        return f"{head}{ops}; {', '.join(limits)}; {approval}."
+
+    def _describe_operations(self) -> str:
+        if self.allowed_operations is None:
+            return "any operation"
+        if not self.allowed_operations:
+            return "no operation allowed"
+        return "only " + ", ".join(sorted(self.allowed_operations))
+
+    def _describe_plans(self) -> str:
+        if self.allowed_plan_ids is None:
+            return "any plan"
+        if not self.allowed_plan_ids:
+            return "no plan"
+        ids = [str(i) for i in sorted(self.allowed_plan_ids)]
+        return ("plan " if len(ids) == 1 else "plans ") + _join_and(ids)
+
+    def evaluate(
+        self,
+        *,
+        operation: str,
+        effect: Effect,
+        amount: Decimal | None,
+        plan_id: int | None,
+        spent_24h: Decimal,
+        now: datetime,
+        currency: str | None = None,
+    ) -> MandateDecision:
+        """Decide whether one call is inside, outside or forbidden by this mandate (pure).
+
+        ``amount`` is what the call moves (``None`` if unknown, e.g. a plan whose price the arguments do
+        not say); ``spent_24h`` is what already counts in the rolling window (reserved and confirmed,
+        *excluding* this call); ``currency`` is the amount's currency when the caller knows it. Every
+        applicable reason is listed, not just the first, so an approver sees the whole picture.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> d = Mandate(read_only=True).evaluate(operation="fund_wallet", effect=Effect.CHARGE,
+            ...     amount=Decimal("10"), plan_id=None, spent_24h=Decimal(0),
+            ...     now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+            >>> d.verdict, d.reasons
+            ('forbidden', ("Mandate 'default' is read-only; fund_wallet is a charge.",))
+        """
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError("now must be timezone-aware")
+        if amount is not None and amount < 0:
+            raise ValueError("amount must not be negative")
+        if spent_24h < 0:
+            raise ValueError("spent_24h must not be negative")
+        effect = Effect(effect)
+
+        forbidden: list[str] = []
+        if self.allowed_operations is not None and operation not in self.allowed_operations:
+            forbidden.append(f"Mandate {self.name!r} does not allow {operation}.")
+        if self.read_only and effect is not Effect.READ:
+            forbidden.append(f"Mandate {self.name!r} is read-only; {operation} is {_article(effect)}.")
+        if forbidden:
+            return MandateDecision(verdict="forbidden", reasons=tuple(forbidden))
+        # Reads and writes neither move money nor need approval, so limits and expiry don't concern them.
+        if effect in (Effect.READ, Effect.WRITE):
+            return MandateDecision(verdict="inside")
+
+        outside: list[str] = []
+        if self.expires_at is not None and now >= self.expires_at:
+            outside.append(f"Mandate {self.name!r} expired at {_format_time(self.expires_at)}.")
+        if plan_id is not None and self.allowed_plan_ids is not None and plan_id not in self.allowed_plan_ids:
+            outside.append(f"Plan {plan_id} is not among the allowed plans ({self._describe_plans()}).")
+        if effect.moves_money:
+            outside.extend(self._money_reasons(operation, effect, amount, spent_24h, currency))
+        return MandateDecision(verdict="outside" if outside else "inside", reasons=tuple(outside))
+
+    def _money_reasons(
+        self, operation: str, effect: Effect, amount: Decimal | None, spent_24h: Decimal, currency: str | None
+    ) -> list[str]:
+        if not self.has_caps:
+            return []
+        if currency is not None and currency.upper() != self.currency:
+            return [f"{operation} is in {currency.upper()} but this mandate's limits are in {self.currency}."]
+        if amount is None:
+            # Fail closed: a cap we cannot check is a cap we cannot honour.
+            return [f"The amount {operation} will charge is not known, so the mandate's limits cannot be checked."]
+        reasons: list[str] = []
+        if self.max_per_charge is not None and amount > self.max_per_charge:
+            reasons.append(
+                f"{self._money(amount)} is above the per-charge limit of {self._money(self.max_per_charge)}."
+            )
+        if self.max_per_24h is not None:
+            if spent_24h + amount > self.max_per_24h:
+                reasons.append(
+                    f"{self._money(amount)} on top of {self._money(spent_24h)} already spent in the last 24 h "
+                    f"is above the 24 h limit of {self._money(self.max_per_24h)}."
+                )
+            if effect is Effect.AUTHORIZE:
+                # Auto-funding recharges later, server-side and without us: no 24 h cap can bound it.
+                reasons.append(
+                    f"{operation} authorizes future automatic charges, which the 24 h limit of "
+                    f"{self._money(self.max_per_24h)} cannot bound."
+                )
+        return reasons
+
+
+def _article(effect: Effect) -> str:
+    word = {
+        Effect.WRITE: "change to the account",
+        Effect.CHARGE: "charge",
+        Effect.AUTHORIZE: "authorization of future charges",
+        Effect.PAYOUT: "payout",
+        Effect.DESTRUCTIVE: "destructive change",
+    }.get(effect, effect.value)
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
+def _format_time(value: datetime) -> str:
+    value = value.astimezone(timezone.utc)
+    if value.hour == value.minute == value.second == value.microsecond == 0:
+        return f"{value:%Y-%m-%d} UTC"
+    if value.second == value.microsecond == 0:
+        return f"{value:%Y-%m-%d %H:%M} UTC"
+    return f"{value:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _join_and(items: Iterable[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"

@@ -1,0 +1,103 @@
+"""The response envelope and the sandbox's internal error type.
+
+Every API response is ``{"data": ..., "error": null, "meta": {"request_id": "req_..."}}`` or
+``{"data": null, "error": {"code", "message", "details"}, "meta": {...}}``, written with
+:func:`agent_billing.wire.dumps` so amounts are exact JSON numbers.
+
+Example:
+    >>> from decimal import Decimal
+    >>> envelope({"balance": Decimal("0.00")}, None, "req_1")
+    {'data': {'balance': Decimal('0.00')}, 'error': None, 'meta': {'request_id': 'req_1'}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import Response
+
+from agent_billing import wire
+
+
+class ApiError(Exception):
+    """An error the API reports in the envelope: HTTP ``status``, ``code``, ``message``, ``details``.
+
+    ``keep_changes`` says the ledger writes made before the error stand (a declined card leaves a
+    failed payment intent behind, which ``GET /payments/{id}/status`` must still find).
+
+    Example:
+        >>> err = ApiError(404, "not_found", "No such invoice")
+        >>> err.status, err.code
+        (404, 'not_found')
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Mapping[str, Any] | None = None,
+        *,
+        keep_changes: bool = False,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+        self.keep_changes = keep_changes
+        self.headers: dict[str, str] = dict(headers or {})
+
+    def to_error(self) -> dict[str, Any]:
+        """The ``error`` object of the envelope."""
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+@dataclass
+class Reply:
+    """A handler's successful answer: the envelope's ``data`` and the HTTP status (202 for 3-D Secure)."""
+
+    data: Any
+    status: int = 200
+
+
+def invalid(message: str, field: str | None = None) -> ApiError:
+    """A 400 ``validation_error`` (optionally naming the offending field).
+
+    Example:
+        >>> invalid("No such plan", "plan_id").details
+        {'errors': [{'field': 'plan_id', 'message': 'No such plan'}]}
+    """
+    details = {"errors": [{"field": field, "message": message}]} if field else {}
+    return ApiError(400, "validation_error", message, details)
+
+
+def not_found(message: str) -> ApiError:
+    """A 404 ``not_found``."""
+    return ApiError(404, "not_found", message)
+
+
+def invalid_state(message: str, **details: Any) -> ApiError:
+    """A 409 ``invalid_state``: the object is not in a state that allows this transition."""
+    return ApiError(409, "invalid_state", message, details)
+
+
+def envelope(data: Any, error: Mapping[str, Any] | None, rid: str, **meta: Any) -> dict[str, Any]:
+    """The envelope around ``data`` or ``error``."""
+    return {"data": data, "error": dict(error) if error is not None else None, "meta": {"request_id": rid, **meta}}
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """A JSON response written with ``wire.dumps`` (exact Decimal amounts, no floats)."""
+    all_headers = {"Cache-Control": "no-store"}
+    all_headers.update(headers or {})
+    return Response(wire.dumps(body), status_code=status, headers=all_headers, media_type="application/json")
+
+
+def error_response(err: ApiError, rid: str, headers: Mapping[str, str] | None = None) -> Response:
+    """The error envelope of ``err`` as a response, with ``X-Request-Id``."""
+    all_headers = {"X-Request-Id": rid, **err.headers, **(headers or {})}
+    return json_response(envelope(None, err.to_error(), rid), err.status, all_headers)

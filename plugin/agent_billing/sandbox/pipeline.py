@@ -1,0 +1,233 @@
+"""The request pipeline every API call goes through, in this order:
+
+1. **auth**: ``Authorization: Bearer <token>`` or ``X-Agent-Token``; otherwise 401 ``unauthenticated``;
+2. **rate limiter**: the operation's limiter (``agent-billing`` / ``agent-general``); 429 ``rate_limited``;
+3. **parse**: path parameters + query string (GET, DELETE) or JSON body (read with ``wire.loads``, so
+   amounts are ``Decimal``); bad JSON is 400 ``validation_error``;
+4. **card-data refusal**: raw card numbers, security codes or expiry dates anywhere in the arguments
+   give 400 ``card_data_not_allowed`` (the message names the safe alternatives, never the digits);
+5. **idempotency**: a stored response for the ``Idempotency-Key`` is replayed (see ``idempotency``);
+6. **validation** with the operation's argument model: 400 ``validation_error`` with
+   ``details.errors = [{field, message}]`` and no input value echoed;
+7. **handler**, inside a ledger transaction: all its writes stand or none do (a decline keeps its failed
+   payment intent). Its ``data`` is checked against the operation's result model before it is sent.
+
+Before the handler, subscription periods that ended on the sandbox clock are billed.
+
+Example:
+    >>> _scrub("Value error, not a valid amount: '1.2.3'", "1.2.3")
+    'Value error, not a valid amount: <value>'
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from agent_billing import wire
+from agent_billing.guardrails.card_data import scan_arguments
+from agent_billing.registry import Operation
+from agent_billing.sandbox import idempotency
+from agent_billing.sandbox import subscriptions as subs
+from agent_billing.sandbox.dispatch import Ctx, Handler
+from agent_billing.sandbox.envelope import ApiError, envelope, error_response, invalid, json_response
+from agent_billing.sandbox.ledger import Account
+from agent_billing.sandbox.rate_limit import Decision
+from agent_billing.sandbox.state import Sandbox
+from agent_billing.sandbox.units import request_id
+
+logger = logging.getLogger("agent_billing.sandbox")
+
+CARD_DATA_MESSAGE = (
+    "Raw card data (a card number, security code or expiry date) is never accepted by this API, and nothing "
+    "was done. Tokenize the card with Stripe using the publishable key from GET /billing/stripe-config and "
+    "pass the resulting payment_method_id (pm_...), save a card through a setup intent "
+    "(POST /billing/setup-intent), or create a payment link (POST /billing/payment-link) for a human to pay."
+)
+# get_stripe_config's fields also appear at the top level of the body (the docs show it both ways).
+TOP_LEVEL_COPIES: dict[str, tuple[str, ...]] = {"get_stripe_config": ("publishable_key", "instructions")}
+
+
+@dataclass
+class Incoming:
+    """What the pipeline needs from an HTTP request (read on the event loop, processed in a thread)."""
+
+    method: str
+    path: str
+    path_params: Mapping[str, str]
+    query: Sequence[tuple[str, str]]
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+    root_url: str
+    client: str = "unknown"
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    """The access token of a request (``Authorization: Bearer`` first, then ``X-Agent-Token``).
+
+    Example:
+        >>> bearer_token({"authorization": "Bearer sk_1"}), bearer_token({"x-agent-token": "sk_2"})
+        ('sk_1', 'sk_2')
+    """
+    auth = headers.get("authorization", "")
+    scheme, _, value = auth.strip().partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    token = headers.get("x-agent-token", "").strip()
+    return token or None
+
+
+def authenticate(sandbox: Sandbox, incoming: Incoming) -> Account | None:
+    """The caller's account, or ``None``."""
+    token = bearer_token(incoming.headers)
+    return sandbox.account_for_token(token) if token else None
+
+
+def unauthenticated() -> ApiError:
+    """The 401 every unauthenticated API call gets."""
+    return ApiError(401, "unauthenticated", "Missing or invalid access token. Send 'Authorization: Bearer <token>' "
+                    "(or X-Agent-Token) with a token the sandbox was started with.",
+                    headers={"WWW-Authenticate": 'Bearer realm="agent-billing sandbox"'})
+
+
+def rate_limited(decision: Decision) -> ApiError:
+    """The 429 of a refused request."""
+    return ApiError(429, "rate_limited", f"Rate limit of the {decision.limiter} limiter reached ({decision.limit} "
+                    f"requests per window). Retry after {decision.retry_after} seconds.",
+                    {"limiter": decision.limiter, "limit": decision.limit, "retry_after": decision.retry_after})
+
+
+def raw_arguments(op: Operation, incoming: Incoming) -> tuple[dict[str, Any], Any]:
+    """(raw arguments, parsed body) of a request: path params + query (GET/DELETE) or JSON body."""
+    raw: dict[str, Any] = {}
+    body: Any = None
+    if op.has_body:
+        if incoming.body.strip():
+            try:
+                body = wire.loads(incoming.body)
+            except (ValueError, UnicodeDecodeError):
+                raise invalid("The request body is not valid JSON.") from None
+            if not isinstance(body, dict):
+                raise invalid("The request body must be a JSON object.")
+            raw.update(body)
+    else:
+        for key, value in incoming.query:
+            if key in raw:
+                raise invalid(f"Query parameter '{key[:40]}' was given more than once.", key[:40])
+            raw[key] = value
+    for name, value in incoming.path_params.items():
+        if name in raw:
+            raise invalid(f"'{name}' belongs in the URL path, not in the request.", name)
+        raw[name] = value
+    return raw, body
+
+
+def _scrub(message: str, value: Any) -> str:
+    # Custom validators may quote the input; the API never echoes what it was sent.
+    if isinstance(value, str) and value:
+        for form in (repr(value), repr(value[:32])):
+            message = message.replace(form, "<value>")
+        if len(value) >= 6:
+            message = message.replace(value, "<value>")
+    return message
+
+
+def validate(op: Operation, raw: Mapping[str, Any]) -> Any:
+    """The operation's validated argument model, or 400 ``validation_error`` listing each field."""
+    try:
+        return op.validate(raw)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors(include_url=False):
+            loc = ".".join(str(p) for p in err.get("loc", ()))
+            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            errors.append({"field": loc or None, "message": _scrub(message, err.get("input"))})
+        summary = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else str(e["message"]) for e in errors)
+        raise ApiError(400, "validation_error", f"Invalid arguments. {summary}", {"errors": errors}) from None
+
+
+def _run_handler(
+    op: Operation, handler: Handler, ctx: Ctx, raw: dict[str, Any], rid: str
+) -> tuple[int, Any, dict[str, str]]:
+    """Validate and run the handler in a savepoint; returns (status, envelope, extra headers)."""
+    try:
+        with ctx.ledger.transaction():
+            args = validate(op, raw)
+            reply = handler(ctx, args)
+            try:
+                op.result.model_validate(reply.data)
+            except ValidationError as exc:  # a sandbox bug: never send a shape the client cannot read
+                raise RuntimeError(f"{op.name} returned data that does not match {op.result.__name__}: {exc}") from exc
+    except ApiError as err:
+        return err.status, envelope(None, err.to_error(), rid), err.headers
+    body = envelope(reply.data, None, rid)
+    if reply.status < 300:
+        for name in TOP_LEVEL_COPIES.get(op.name, ()):
+            body[name] = reply.data[name]
+    return reply.status, body, {}
+
+
+def handle(sandbox: Sandbox, op: Operation, handler: Handler, incoming: Incoming, *, limited: bool = True) -> Response:
+    """Run one API request through the pipeline and build its response."""
+    rid = request_id()
+    headers: dict[str, str] = {"X-Request-Id": rid, **incoming.extra_headers}
+    try:
+        account = authenticate(sandbox, incoming)
+        decision = None
+        if limited and sandbox.limiter is not None:
+            subject = f"account:{account.id}" if account else f"address:{incoming.client}"
+            decision = sandbox.limiter.hit(subject, op.limiter.value if account else "agent-general")
+            headers.update(decision.headers())
+        if account is None:
+            raise unauthenticated()
+        if decision is not None and not decision.allowed:
+            raise rate_limited(decision)
+        raw, body = raw_arguments(op, incoming)
+        findings = scan_arguments(raw)
+        if findings:
+            where = sorted({f.path for f in findings if f.path})
+            raise ApiError(400, "card_data_not_allowed", CARD_DATA_MESSAGE,
+                           {"fields": where, "kinds": sorted({f.kind for f in findings})})
+        key = incoming.headers.get(idempotency.HEADER) if op.is_mutation else None
+        if key is not None:
+            idempotency.check_key(key)
+        ledger = sandbox.ledger
+        with ledger.transaction():
+            subs.process_due(ledger, account, now=sandbox.now())
+        ctx = Ctx(sandbox, ledger.account(account.id), incoming.root_url)
+        with ledger.transaction():
+            fingerprint = ""
+            if key is not None:
+                query = [] if op.has_body else list(incoming.query)
+                fingerprint = idempotency.fingerprint(op.method, incoming.path, query, body)
+                record = ledger.idempotency_record(account.id, key,
+                                                   newer_than=sandbox.now() - idempotency.RETENTION_SECONDS)
+                if record is not None:
+                    if record.fingerprint != fingerprint:
+                        raise ApiError(409, "idempotency_error", "This Idempotency-Key was already used with a "
+                                       "different request. Use a new key for a new request; retry a request only "
+                                       "with its own key and identical arguments.",
+                                       {"original_request_id": record.request_id})
+                    replay = idempotency.replay_body(record.body, rid, record.request_id)
+                    headers.update({"Idempotent-Replayed": "true", "Original-Request": record.request_id,
+                                    "Cache-Control": "no-store"})
+                    return Response(replay, status_code=record.status, headers=headers,
+                                    media_type="application/json")
+            status, out, extra = _run_handler(op, handler, ctx, raw, rid)
+            headers.update(extra)
+            if key is not None and status < 500:
+                ledger.store_idempotency_record(account.id, key, fingerprint=fingerprint, status=status,
+                                                body=wire.dumps(out), request_id=rid)
+        return json_response(out, status, headers)
+    except ApiError as err:
+        return error_response(err, rid, headers)
+    except Exception:
+        logger.exception("sandbox error in %s (request %s)", op.name, rid)
+        return error_response(ApiError(500, "server_error", "Internal sandbox error; nothing was changed. "
+                                       f"Quote request id {rid} when reporting it."), rid, headers)

@@ -1,0 +1,208 @@
+"""Running the sandbox on loopback: ``serve`` for the CLI, ``SandboxServer`` for tests and the demo.
+
+The sandbox only ever binds a loopback address (``127.0.0.0/8``, ``::1`` or ``localhost``): it accepts
+any request carrying a configured token and has no TLS, so it must not be reachable from a network.
+
+Example:
+    >>> with SandboxServer(tokens=("sk_sandbox_demo",), rate_limit=False) as server:
+    ...     import httpx
+    ...     r = httpx.get(server.base_url + "/wallet/balance", headers={"Authorization": "Bearer sk_sandbox_demo"})
+    ...     r.json()["data"]["balance"]
+    0.0
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+
+from agent_billing.sandbox.app import create_app
+from agent_billing.sandbox.ledger import Ledger, mask_token
+from agent_billing.sandbox.rate_limit import RateLimits
+from agent_billing.sandbox.state import Sandbox
+
+API_PATH = "/api/agents/v1"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (or ``localhost``).
+
+    Example:
+        >>> is_loopback("127.0.0.2"), is_loopback("::1"), is_loopback("0.0.0.0"), is_loopback("example.com")
+        (True, True, False, False)
+    """
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    address = "127.0.0.1" if host.strip().lower() == "localhost" else host.strip().strip("[]")
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((address, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _root(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8787,
+    tokens: Iterable[str] = ("sk_sandbox_demo",),
+    reseller_tokens: Iterable[str] = (),
+    db_path: str = ":memory:",
+    rate_limit: bool | RateLimits = True,
+) -> int:
+    """Run the sandbox in the foreground until interrupted; returns the process exit code.
+
+    Refuses (exit code 2) any host that is not loopback; prints the API base URL and the root, and the
+    tokens masked, never in full.
+
+    Example:
+        >>> serve(host="0.0.0.0")  # doctest: +SKIP
+        2
+    """
+    if not is_loopback(host):
+        print(f"agent-billing sandbox: refusing to listen on {host!r}: only loopback addresses "
+              "(127.0.0.0/8, ::1, localhost) are allowed.", file=sys.stderr)
+        return 2
+    tokens, reseller_tokens = list(tokens), list(reseller_tokens)
+    try:
+        app = create_app(tokens=tokens, reseller_tokens=reseller_tokens, db_path=db_path, rate_limit=rate_limit)
+    except ValueError as err:
+        print(f"agent-billing sandbox: {err}", file=sys.stderr)
+        return 2
+    try:
+        sock = _bind(host, port)
+    except OSError as err:
+        print(f"agent-billing sandbox: cannot listen on {host}:{port}: {err.strerror or err}", file=sys.stderr)
+        return 1
+    root = _root(sock)
+    sandbox: Sandbox = app.state.sandbox
+    limits = sandbox.limiter.limits if sandbox.limiter else None
+    accounts = [f"{mask_token(t)} (standard)" for t in tokens if t not in reseller_tokens]
+    accounts += [f"{mask_token(t)} (reseller)" for t in reseller_tokens]
+    print("agent-billing sandbox: an offline ModelsLab Agent Control Plane (no real money moves)")
+    print(f"  API base URL     {root}{API_PATH}")
+    print(f"  root             {root}  (hosted checkout, invoices, Stripe tokenization at {root}/v1)")
+    print(f"  publishable key  {sandbox.publishable_key}")
+    print(f"  accounts         {', '.join(accounts)}")
+    print(f"  ledger           {db_path}")
+    print("  rate limits      " + (f"agent-billing {limits.billing}, agent-general {limits.general} per "
+                                  f"{limits.window_seconds:g} s" if limits else "off"))
+    print("  Ctrl+C to stop", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+        sandbox.close()
+    return 0
+
+
+class SandboxServer:
+    """The sandbox on a free loopback port, in a background thread, as a context manager.
+
+    Keyword arguments go to :func:`~agent_billing.sandbox.create_app` (or pass a ready ``app=``).
+    ``root_url`` is ``http://127.0.0.1:<port>``; ``base_url`` adds ``/api/agents/v1``.
+
+    Example:
+        >>> with SandboxServer(tokens=("sk_a",), reseller_tokens=("sk_r",)) as server:  # doctest: +SKIP
+        ...     client = BillingClient(base_url=server.base_url, token="sk_a")
+        ...     server.check_invariants()
+    """
+
+    def __init__(self, *, app: Starlette | None = None, host: str = "127.0.0.1", port: int = 0,
+                 startup_timeout: float = 10.0, **create_app_kwargs: Any) -> None:
+        if not is_loopback(host):
+            raise ValueError("the sandbox listens on loopback addresses only")
+        if app is not None and create_app_kwargs:
+            raise TypeError("pass either app= or create_app keyword arguments, not both")
+        self._owns_app = app is None
+        self.app: Starlette = app if app is not None else create_app(**create_app_kwargs)
+        self._host, self._port, self._timeout = host, port, startup_timeout
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+        self.root_url = ""
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL (``http://127.0.0.1:<port>/api/agents/v1``)."""
+        return self.root_url + API_PATH
+
+    @property
+    def sandbox(self) -> Sandbox:
+        """The sandbox state (ledger, clock, publishable key)."""
+        state: Sandbox = self.app.state.sandbox
+        return state
+
+    @property
+    def ledger(self) -> Ledger:
+        """The sandbox's ledger."""
+        return self.sandbox.ledger
+
+    def check_invariants(self) -> None:
+        """Raise if the ledger broke an invariant."""
+        self.ledger.check_invariants()
+
+    def start(self) -> SandboxServer:
+        """Start serving and wait until the port accepts requests."""
+        if self._thread is not None:
+            raise RuntimeError("already started")
+        self._sock = _bind(self._host, self._port)
+        self.root_url = _root(self._sock)
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
+                                        name="agent-billing-sandbox", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + self._timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the sandbox server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (waits for the server thread); closes the ledger of an app it created."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(self._timeout)
+        if self._sock is not None:
+            self._sock.close()
+        if self._owns_app:
+            self.sandbox.close()
+        self._server, self._thread, self._sock = None, None, None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

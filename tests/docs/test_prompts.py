@@ -1,0 +1,177 @@
+"""The system prompts and the skills: they render, quote the mandate and the advisor, and name only real tools."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from string import Template
+
+import pytest
+
+from agent_billing.advisor import RULES, render_rules
+from agent_billing.guardrails.mandate import Mandate, format_money
+from agent_billing.prompts import LANGUAGES, VARIANTS, available_prompts, load_prompt
+from agent_billing.registry import get_registry
+from agent_billing.resources import data_path
+
+ROOT = Path(__file__).resolve().parents[2]
+REGISTRY = get_registry()
+
+# The only hand-written part of the tool surface: the workflow actions and the advisor tool.
+WORKFLOW_ACTIONS = {"wallet": {"ensure_funded", "fund_via_human"}, "payment_links": {"handoff", "wait"}}
+ADVISOR_TOOL = "payment_path"
+
+ACTIONS: dict[str, set[str]] = {
+    group: {op.action for op in ops} | WORKFLOW_ACTIONS.get(group, set())
+    for group, ops in REGISTRY.groups().items()
+}
+TOOLS = set(ACTIONS) | {ADVISOR_TOOL}
+
+MANDATE = Mandate(max_per_charge="50", max_per_24h="200", allowed_plan_ids={10, 42})
+PRODUCT = "Acme Studio"
+PLACEHOLDERS = {"product_name", "mandate", "payment_path_rules", "tools", "currency"}
+ALL = [(v, lang) for v in VARIANTS for lang in LANGUAGES]
+CALL = re.compile(r"(?<![\w.])([a-z_][a-z0-9_]*)\((?=\s*(?:[a-z_]+\s*=|\.\.\.|\)))([^)]*)\)")
+PYTHON_FENCE = re.compile(r"```python\n.*?```", re.DOTALL)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def render(variant: str, language: str, **kwargs: object) -> str:
+    return load_prompt(variant, language, product_name=PRODUCT, mandate=MANDATE, **kwargs)  # type: ignore[arg-type]
+
+
+def bad_calls(text: str) -> tuple[int, list[str]]:
+    """(calls seen, calls naming an unknown tool or action) in ``text``, Python code blocks left out."""
+    seen, bad = 0, []
+    for match in CALL.finditer(PYTHON_FENCE.sub("", text)):
+        seen += 1
+        tool, args = match.group(1), match.group(2)
+        action = re.search(r'\baction\s*=\s*"([^"]*)"', args)
+        if tool not in TOOLS:
+            bad.append(f"unknown tool: {match.group(0)}")
+        elif tool == ADVISOR_TOOL and action:
+            bad.append(f"payment_path takes no action: {match.group(0)}")
+        elif action and action.group(1) not in ACTIONS.get(tool, set()):
+            bad.append(f"unknown action: {match.group(0)}")
+    return seen, bad
+
+
+def documents() -> dict[str, str]:
+    docs = {f"prompt {v}.{lang}": render(v, lang) for v, lang in ALL}
+    for path in [ROOT / "SKILL.md", *sorted((ROOT / "skills").glob("*/SKILL.md")),
+                 *sorted((ROOT / "skills").glob("*/references/*.md"))]:
+        docs[str(path.relative_to(ROOT))] = path.read_text(encoding="utf-8")
+    return docs
+
+
+def test_the_call_checker_catches_wrong_names() -> None:
+    text = ('wallet(action="fund", amount=25) wallet(action="refund", amount=5) payments(...) '
+            'payment_path(action="x") payment_links(action="handoff", purpose="fund")')
+    seen, bad = bad_calls(text)
+    assert seen == 5
+    assert [b.split(":")[0] for b in bad] == ["unknown action", "unknown tool", "payment_path takes no action"]
+
+
+def test_every_call_in_prompts_and_skills_names_a_real_tool_and_action() -> None:
+    total = 0
+    for name, text in documents().items():
+        seen, bad = bad_calls(text)
+        assert bad == [], name
+        total += seen
+    assert total > 50  # the docs really are written in calls the checker reads
+
+
+def test_every_variant_renders_in_both_languages() -> None:
+    assert sorted(available_prompts()) == sorted(ALL)
+    for variant, language in ALL:
+        text = render(variant, language)
+        assert PRODUCT in text
+        assert MANDATE.describe() in text
+        for limit in (MANDATE.max_per_charge, MANDATE.max_per_24h):
+            assert limit is not None and format_money(limit) in text
+        assert "plans 10 and 42" in text
+        assert render_rules(language) in text
+        assert not re.search(r"\$\{?[A-Za-z_]", text), f"{variant}.{language}: unreplaced placeholder"
+        assert "`payment_links`" in text and "`payment_path`" in text
+
+
+def test_templates_use_only_known_placeholders() -> None:
+    for variant, language in ALL:
+        source = data_path("prompts", f"{variant}.{language}.md").read_text(encoding="utf-8")
+        used = {m.group("named") or m.group("braced") for m in Template.pattern.finditer(source)
+                if m.group("named") or m.group("braced")}
+        invalid = [m.group(0) for m in Template.pattern.finditer(source) if m.group("invalid") is not None]
+        assert used <= PLACEHOLDERS and not invalid, f"{variant}.{language}"
+        assert {"mandate", "payment_path_rules", "tools", "product_name"} <= used
+
+
+def test_chinese_prompts_are_chinese_and_english_ones_are_not() -> None:
+    for variant in VARIANTS:
+        zh, en = render(variant, "zh"), render(variant, "en")
+        assert len(CJK.findall(zh)) > 300, variant
+        assert not CJK.search(en), variant
+        assert render_rules("en") not in zh
+
+
+def test_voice_prompts_forbid_reading_urls_aloud() -> None:
+    assert re.search(r"never read a URL", render("voice", "en"), re.IGNORECASE)
+    assert "绝不朗读网址" in render("voice", "zh")
+    assert "never read" not in render("chatbot", "en").lower()
+
+
+def test_without_a_mandate_every_money_move_needs_a_person() -> None:
+    en = load_prompt("system", "en")
+    zh = load_prompt("autonomous", "zh")
+    assert "No spending mandate is set, so every money-moving call needs a person's approval first." in en
+    assert "未设置支出授权" in zh and "经人批准" in zh
+    assert "your product" in en and "本产品" in zh
+
+
+def test_the_tools_line_lists_the_given_tools() -> None:
+    text = load_prompt("chatbot", tools=["payment_links", "payment_path"])
+    line = next(line for line in text.splitlines() if line.startswith("Your billing tools here:"))
+    assert "`payment_links`, `payment_path`" in line and "`wallet`" not in line
+    default = next(line for line in load_prompt().splitlines() if line.startswith("Your billing tools here:"))
+    assert all(f"`{tool}`" in default for tool in TOOLS)
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(ValueError, match="variant"):
+        load_prompt("email")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="language"):
+        load_prompt("system", "fr")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="EUR"):
+        load_prompt(mandate=Mandate(max_per_charge="50", currency="EUR"))
+    with pytest.raises(ValueError, match="tools"):
+        load_prompt(tools=[])
+    assert "EUR" in load_prompt(mandate=Mandate(max_per_charge="50", currency="EUR"), currency="eur")
+
+
+def test_chinese_rules_match_the_advisor_rules() -> None:
+    en, zh = render_rules("en").splitlines(), render_rules("zh").splitlines()
+    assert len(en) == len(zh) == len(RULES)
+    for rule, line in zip(RULES, zh, strict=True):
+        assert CJK.search(rule.when_zh) and CJK.search(rule.reason_zh), rule.name
+        assert rule.when_zh in line and rule.reason_zh in line
+    assert en[0].startswith("1. If the last charge needed 3-D Secure (requires_action) and a person can be reached: "
+                            "HUMAN-ASSISTED.")
+
+
+def test_no_document_contains_a_card_number() -> None:
+    def luhn(digits: str) -> bool:
+        total = 0
+        for i, ch in enumerate(reversed(digits)):
+            d = int(ch) * (2 if i % 2 else 1)
+            total += d - 9 if d > 9 else d
+        return total % 10 == 0
+
+    for name, text in documents().items():
+        for run in re.findall(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)", text):
+            digits = re.sub(r"\D", "", run)
+            assert not luhn(digits), f"{name} contains a card-like number"
+
+
+def test_data_path_finds_the_source_checkout() -> None:
+    assert data_path("prompts", "system.en.md") == ROOT / "prompts" / "system.en.md"
+    with pytest.raises(FileNotFoundError):
+        data_path("prompts", "missing.md")
