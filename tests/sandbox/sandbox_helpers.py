@@ -18,7 +18,7 @@ TOKEN = "sk_sandbox_alice"
 OTHER_TOKEN = "sk_sandbox_bob"
 RESELLER_TOKEN = "sk_sandbox_reseller"
 API = "/api/agents/v1"
-START = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+START = 1_815_000_000.0  # 2027-07-07T22:40:00Z (mid-year, so a card can expire this year)
 
 
 class FakeClock:
