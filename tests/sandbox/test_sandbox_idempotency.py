@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Any
 
 import httpx

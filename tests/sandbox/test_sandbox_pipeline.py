@@ -199,3 +199,11 @@ async def test_server_never_sends_floats(api: Api) -> None:
     r = await api.call("GET", "/billing/overview")
     body = wire.loads(r.content)
     assert str(body["data"]["wallet_balance"]) == "10.10"
+
+
+async def test_oversized_bodies_are_refused(api: Api, ledger: Ledger) -> None:
+    before = snapshot(ledger)
+    body = b'{"amount": 25, "payment_method_id": "pm_card_visa", "pad": "' + b"x" * 1_000_001 + b'"}'
+    r = await api.call("POST", "/wallet/fund", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    assert snapshot(ledger) == before

@@ -189,3 +189,25 @@ def test_official_stripe_sdk_confirms_a_setup_intent(server: SandboxServer) -> N
     with pytest.raises(stripe.CardError) as info:
         client.v1.setup_intents.confirm(declining["setup_intent_id"], params={"payment_method": "pm_card_chargeDeclined"})
     assert info.value.code == "card_declined"
+
+
+async def test_billing_details_and_metadata_are_accepted(http: httpx.AsyncClient, pk: str, api: Api) -> None:
+    r = await create_pm(http, pk, **{"billing_details[name]": "Ada Lovelace",
+                                     "billing_details[address][postal_code]": "94105", "metadata[order]": "42"})
+    assert r.status_code == 200, r.text
+    assert r.json()["billing_details"]["name"] == "Ada Lovelace" and r.json()["metadata"] == {"order": "42"}
+    assert r.json()["billing_details"]["address"]["postal_code"] == "94105"
+    seti = await api.ok("POST", "/billing/setup-intent")
+    r = await http.post(f"/v1/setup_intents/{seti['setup_intent_id']}/confirm", headers=basic(pk), data={
+        "payment_method_data[type]": "card", "payment_method_data[card][token]": "tok_mastercard",
+        "payment_method_data[billing_details][name]": "Ada", "payment_method_data[billing_details][address][city]": "SF",
+        "expand[0]": "payment_method", "return_url": "https://example.com/back"})
+    assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
+    r = await http.post(f"/v1/setup_intents/{seti['setup_intent_id']}/confirm", headers=basic(pk),
+                        data={"payment_method_data[card][pan]": "x"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "parameter_unknown"
+
+
+async def test_unknown_stripe_urls_answer_in_stripe_shape(http: httpx.AsyncClient, pk: str) -> None:
+    r = await http.post("/v1/customers", headers=basic(pk))
+    assert r.status_code == 404 and r.json()["error"]["type"] == "invalid_request_error"

@@ -73,7 +73,8 @@ async def test_one_live_subscription_per_kind_addons_alongside(api: Api, ledger:
 
 
 async def test_unknown_ids(api: Api) -> None:
-    await api.err("POST", "/subscriptions", 400, "validation_error", json={"plan_id": 999999, "payment_method_id": "pm_card_visa"})
+    await api.err("POST", "/subscriptions", 400, "validation_error",
+                  json={"plan_id": 999999, "payment_method_id": "pm_card_visa"})
     for method, path in (("GET", "/subscriptions/999/status"), ("POST", "/subscriptions/999/pause"),
                          ("POST", "/subscriptions/999/resume"), ("POST", "/subscriptions/999/fix-payment"),
                          ("POST", "/subscriptions/999/reset-cycle")):

@@ -28,13 +28,14 @@ from starlette.routing import BaseRoute, Route
 from agent_billing.registry import Operation, Registry, get_registry
 from agent_billing.sandbox import checkout, controls, documents, stripe_api
 from agent_billing.sandbox.dispatch import Handler, load_handlers
-from agent_billing.sandbox.envelope import ApiError, error_response
+from agent_billing.sandbox.envelope import ApiError, error_response, json_response
 from agent_billing.sandbox.pipeline import Incoming, handle
 from agent_billing.sandbox.rate_limit import RateLimits
 from agent_billing.sandbox.state import Sandbox
 from agent_billing.sandbox.units import Clock, request_id
 
 PROVIDER = "modelslab"
+MAX_BODY_BYTES = 1_000_000  # no operation takes more than a few hundred bytes
 
 
 def _route_order(path: str) -> list[tuple[int, str]]:
@@ -60,7 +61,11 @@ def _endpoint(
 ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         op = ops[request.method if request.method != "HEAD" else "GET"]
-        incoming = _incoming(request, await request.body())
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            err = ApiError(413, "payload_too_large", f"The request body exceeds {MAX_BODY_BYTES} bytes.")
+            return error_response(err, request_id())
+        incoming = _incoming(request, body)
         return await run_in_threadpool(handle, sandbox, op, handlers[op.name], incoming, limited=limited)
 
     return endpoint
@@ -165,6 +170,11 @@ def create_app(
                 err = ApiError(exc.status_code, "not_found" if exc.status_code == 404 else "http_error",
                                "No such endpoint." if exc.status_code == 404 else str(exc.detail))
             return error_response(err, rid)
+        if request.url.path.startswith("/v1/"):  # the Stripe part answers in Stripe's error shape
+            body = {"error": {"type": "invalid_request_error",
+                              "message": f"Unrecognized request URL ({request.method}: {request.url.path}). The "
+                              "sandbox serves only the tokenization endpoints of the Stripe API."}}
+            return json_response(body, 404 if exc.status_code == 404 else exc.status_code)
         return PlainTextResponse(str(exc.detail), status_code=exc.status_code, headers=dict(exc.headers or {}))
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})

@@ -283,12 +283,13 @@ def routes(sandbox: Sandbox) -> list[Route]:
         raw = await request.body()
         try:
             body = wire.loads(raw) if raw.strip() else {}
-            if not isinstance(body, dict):
-                raise invalid("The body must be a JSON object.")
-            choice = str(body.get("payment_method") or "pm_card_visa")
-            s = await run_in_threadpool(complete_session, sandbox, request.path_params["session_id"], choice)
-        except ValueError:
+        except (ValueError, UnicodeDecodeError):
             return error_response(invalid("The body is not valid JSON."), rid)
+        if not isinstance(body, dict):
+            return error_response(invalid("The body must be a JSON object."), rid)
+        choice = str(body.get("payment_method") or "pm_card_visa")
+        try:
+            s = await run_in_threadpool(complete_session, sandbox, request.path_params["session_id"], choice)
         except ApiError as err:
             return error_response(err, rid)
         return json_response(envelope(session_view(root_of(request), s), None, rid), 200, {"X-Request-Id": rid})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from agent_billing.providers.modelslab import arguments as a
 from agent_billing.sandbox import subscriptions as subs
+from agent_billing.sandbox.checkout import checkout_url
 from agent_billing.sandbox.dispatch import Ctx, handles
 from agent_billing.sandbox.envelope import Reply, invalid, invalid_state
 from agent_billing.sandbox.payments import card_or_default, charge, resolve_card, unless_succeeded
@@ -42,8 +43,6 @@ def create_subscription(ctx: Ctx, args: a.CreateSubscriptionArgs) -> Reply:
             f"The account already has subscription {existing.id} ({existing.status}) of this kind; change its "
             f"plan with PUT /subscriptions/{existing.id} instead.", subscription_id=existing.id)
     if args.payment_method_id is None:
-        from agent_billing.sandbox.checkout import checkout_url
-
         session = ledger.insert_checkout_session(acct.id, purpose="subscribe", cents=plan.price_cents,
                                                  plan_id=plan.id, ttl_seconds=ctx.sandbox.checkout_ttl_seconds,
                                                  success_url=args.success_url, cancel_url=args.cancel_url)
@@ -127,7 +126,7 @@ def pause_subscription(ctx: Ctx, args: a.SubscriptionArgs) -> Reply:
     return Reply(subs.result(ctx.ledger, sub, f"Subscription {sub.id} paused; no charges until it is resumed."))
 
 
-def _charge_new_period(ctx: Ctx, sub_id: int, *, allowed: tuple[str, ...], action: str, purpose: str,
+def _charge_new_period(ctx: Ctx, sub_id: int, *, allowed: tuple[str, ...], action: str, done: str, purpose: str,
                        settle_open_invoice: bool = False) -> Reply:
     """Charge the plan price (or the open invoice) to the payer; on success start a period now."""
     ledger, acct, now = ctx.ledger, ctx.account, ctx.now()
@@ -146,8 +145,7 @@ def _charge_new_period(ctx: Ctx, sub_id: int, *, allowed: tuple[str, ...], actio
             return other
         sub = ledger.update_subscription(sub.id, status="active", current_period_start=period[0],
                                          current_period_end=period[1], paused_at=None, payment_method_id=card.id)
-    verb = {"resume": "resumed", "reset the cycle of": "restarted", "fix the payment of": "paid up"}[action]
-    return Reply(subs.result(ledger, sub, f"Subscription {sub.id} {verb}: ${usd(cents)} charged to "
+    return Reply(subs.result(ledger, sub, f"Subscription {sub.id} {done}: ${usd(cents)} charged to "
                              f"{card.brand.title()} ending {card.last4}; period ends {iso(period[1])}.",
                              payment=result.payment(), invoice_id=result.invoice.id if result.invoice else None,
                              amount_charged=usd(cents)))
@@ -156,7 +154,7 @@ def _charge_new_period(ctx: Ctx, sub_id: int, *, allowed: tuple[str, ...], actio
 @handles("resume_subscription")
 def resume_subscription(ctx: Ctx, args: a.SubscriptionArgs) -> Reply:
     """Resume a paused subscription: charges the plan price, starts a new period."""
-    return _charge_new_period(ctx, args.subscription_id, allowed=("paused",), action="resume",
+    return _charge_new_period(ctx, args.subscription_id, allowed=("paused",), action="resume", done="resumed",
                               purpose="subscription_resume")
 
 
@@ -164,13 +162,13 @@ def resume_subscription(ctx: Ctx, args: a.SubscriptionArgs) -> Reply:
 def reset_subscription_cycle(ctx: Ctx, args: a.SubscriptionArgs) -> Reply:
     """Start a new period now, charging the plan price."""
     return _charge_new_period(ctx, args.subscription_id, allowed=("active", "trialing"),
-                              action="reset the cycle of", purpose="subscription_reset")
+                              action="reset the cycle of", done="restarted", purpose="subscription_reset")
 
 
 @handles("fix_payment")
 def fix_payment(ctx: Ctx, args: a.SubscriptionArgs) -> Reply:
     """Pay a past-due subscription's open invoice with the default card."""
-    return _charge_new_period(ctx, args.subscription_id, allowed=("past_due",), action="fix the payment of",
+    return _charge_new_period(ctx, args.subscription_id, allowed=("past_due",), action="fix the payment of", done="paid up",
                               purpose="subscription_fix", settle_open_invoice=True)
 
 

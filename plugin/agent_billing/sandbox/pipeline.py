@@ -200,8 +200,8 @@ def handle(sandbox: Sandbox, op: Operation, handler: Handler, incoming: Incoming
         ledger = sandbox.ledger
         with ledger.transaction():
             subs.process_due(ledger, account, now=sandbox.now())
-        ctx = Ctx(sandbox, ledger.account(account.id), incoming.root_url)
         with ledger.transaction():
+            ctx = Ctx(sandbox, ledger.account(account.id), incoming.root_url)  # read inside: no stale default card
             fingerprint = ""
             if key is not None:
                 query = [] if op.has_body else list(incoming.query)

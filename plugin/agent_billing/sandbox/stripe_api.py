@@ -16,7 +16,6 @@ Credentials: the publishable key as ``Authorization: Bearer pk_...`` or as the H
 checked (Luhn, expiry, CVC) and then forgotten: only brand, last4 and expiry are kept.
 
 Example:
-    >>> from agent_billing.sandbox.units import iso
     >>> form = parse_form(b"type=card&card%5Bnumber%5D=4242424242424242")
     >>> form["card[number]"][-4:]
     '4242'
@@ -111,9 +110,11 @@ _ALLOWED = re.compile(
     r"|metadata\[[^\]]{1,40}\]|expand\[\d*\])$"
 )
 _ALLOWED_CONFIRM = re.compile(
-    r"^(payment_method|client_secret|return_url|use_stripe_sdk|expand\[\d*\]|mandate_data\[.*\]"
-    r"|payment_method_data\[(type|allow_redisplay|card\]\[(number|exp_month|exp_year|cvc|token)"
-    r"|billing_details\]\[[a-z_]+\](\[[a-z_0-9]+\])?|metadata\]\[[^\]]{1,40})\])$"
+    r"^(payment_method|client_secret|return_url|use_stripe_sdk|expand\[\d*\]|mandate_data(\[[a-z_]+\])+"
+    r"|payment_method_data\[(type|allow_redisplay)\]"
+    r"|payment_method_data\[card\]\[(number|exp_month|exp_year|cvc|token)\]"
+    r"|payment_method_data\[billing_details\](\[[a-z_0-9]+\]){1,2}"
+    r"|payment_method_data\[metadata\]\[[^\]]{1,40}\])$"
 )
 
 
@@ -247,7 +248,7 @@ def _pm_for_setup(sandbox: Sandbox, seti: SetupIntent, form: dict[str, str]) -> 
     return _create_pm(sandbox, card, "payment_method_data[card]")
 
 
-def confirm_setup_intent(sandbox: Sandbox, seti_id: str, form: dict[str, str], root_url: str) -> dict[str, Any]:
+def confirm_setup_intent(sandbox: Sandbox, seti_id: str, form: dict[str, str]) -> dict[str, Any]:
     """``POST /v1/setup_intents/{id}/confirm``."""
     _reject_unknown(form, _ALLOWED_CONFIRM)
     ledger = sandbox.ledger
@@ -306,28 +307,27 @@ def routes(sandbox: Sandbox) -> list[Route]:
             try:
                 _check_key(sandbox, request)
                 form = parse_form(await request.body()) if request.method == "POST" else {}
-                root = str(request.base_url).rstrip("/")
-                body = await run_in_threadpool(work, request.path_params, form, root)
+                body = await run_in_threadpool(work, request.path_params, form)
             except StripeError as err:
                 return _respond(err.body(), err.status)
             return _respond(body)
 
         return endpoint
 
-    def create(params: dict[str, str], form: dict[str, str], root: str) -> dict[str, Any]:
+    def create(params: dict[str, str], form: dict[str, str]) -> dict[str, Any]:
         return create_payment_method(sandbox, form)
 
-    def retrieve_pm(params: dict[str, str], form: dict[str, str], root: str) -> dict[str, Any]:
+    def retrieve_pm(params: dict[str, str], form: dict[str, str]) -> dict[str, Any]:
         pm = sandbox.ledger.stripe_payment_method(params["pm_id"])
         if pm is None:
             raise StripeError(404, "invalid_request_error", f"No such PaymentMethod: '{params['pm_id'][:60]}'",
                               code="resource_missing", param="payment_method")
         return pm_object(pm)
 
-    def confirm(params: dict[str, str], form: dict[str, str], root: str) -> dict[str, Any]:
-        return confirm_setup_intent(sandbox, params["seti_id"], form, root)
+    def confirm(params: dict[str, str], form: dict[str, str]) -> dict[str, Any]:
+        return confirm_setup_intent(sandbox, params["seti_id"], form)
 
-    def retrieve_si(params: dict[str, str], form: dict[str, str], root: str) -> dict[str, Any]:
+    def retrieve_si(params: dict[str, str], form: dict[str, str]) -> dict[str, Any]:
         seti = sandbox.ledger.setup_intent(params["seti_id"])
         if seti is None:
             raise StripeError(404, "invalid_request_error", f"No such setupintent: '{params['seti_id'][:60]}'",
