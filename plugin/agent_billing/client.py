@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -145,6 +145,22 @@ class _ClientCore:
             details={"idempotency_key": call.idempotency_key} if call.idempotency_key else {},
         )
 
+    def _attempts(self, call: PreparedCall) -> Generator[httpx.Request | float, httpx.Response | Exception | None, BaseModel]:
+        """The retry loop without I/O: yields a request to send (gets the response or the transport error
+        back) or seconds to sleep; returns the result. Both clients drive it, so they retry alike."""
+        attempt, waited = 0, 0.0
+        while True:
+            attempt += 1
+            outcome = yield self._request(call)
+            assert outcome is not None
+            delay = self._next_wait(call, attempt, waited, outcome)
+            if delay is None:
+                if isinstance(outcome, Exception):
+                    raise self._connection_error(call, outcome) from None
+                return self._finish(call, outcome)
+            yield delay
+            waited += delay
+
     def _finish(self, call: PreparedCall, response: httpx.Response) -> BaseModel:
         logger.debug(
             "%s %s -> %s request_id=%s", call.method, call.path, response.status_code,
@@ -203,21 +219,22 @@ class BillingClient(_ClientCore, SyncOperations):
 
     def send(self, call: PreparedCall) -> BaseModel:
         """Send a prepared call, retrying per the policy with the same idempotency key."""
-        attempt, waited = 0, 0.0
+        steps = self._attempts(call)
+        step = next(steps)
         while True:
-            attempt += 1
-            outcome: httpx.Response | Exception
+            outcome: httpx.Response | Exception | None = None
+            if isinstance(step, httpx.Request):
+                try:
+                    outcome = self._http.send(step)
+                except httpx.TransportError as exc:
+                    outcome = exc
+            else:
+                time.sleep(step)
             try:
-                outcome = self._http.send(self._request(call))
-            except httpx.TransportError as exc:
-                outcome = exc
-            delay = self._next_wait(call, attempt, waited, outcome)
-            if delay is None:
-                if isinstance(outcome, Exception):
-                    raise self._connection_error(call, outcome) from None
-                return self._finish(call, outcome)
-            time.sleep(delay)
-            waited += delay
+                step = steps.send(outcome)
+            except StopIteration as done:
+                result: BaseModel = done.value
+                return result
 
     def close(self) -> None:
         """Close pooled connections (only those this client opened)."""
@@ -270,21 +287,22 @@ class AsyncBillingClient(_ClientCore, AsyncOperations):
 
     async def send(self, call: PreparedCall) -> BaseModel:
         """Send a prepared call, retrying per the policy with the same idempotency key."""
-        attempt, waited = 0, 0.0
+        steps = self._attempts(call)
+        step = next(steps)
         while True:
-            attempt += 1
-            outcome: httpx.Response | Exception
+            outcome: httpx.Response | Exception | None = None
+            if isinstance(step, httpx.Request):
+                try:
+                    outcome = await self._http.send(step)
+                except httpx.TransportError as exc:
+                    outcome = exc
+            else:
+                await asyncio.sleep(step)
             try:
-                outcome = await self._http.send(self._request(call))
-            except httpx.TransportError as exc:
-                outcome = exc
-            delay = self._next_wait(call, attempt, waited, outcome)
-            if delay is None:
-                if isinstance(outcome, Exception):
-                    raise self._connection_error(call, outcome) from None
-                return self._finish(call, outcome)
-            await asyncio.sleep(delay)
-            waited += delay
+                step = steps.send(outcome)
+            except StopIteration as done:
+                result: BaseModel = done.value
+                return result
 
     async def aclose(self) -> None:
         """Close pooled connections (only those this client opened)."""
