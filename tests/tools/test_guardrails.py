@@ -247,3 +247,35 @@ def test_validation_messages_name_the_field(make_toolkit: MakeToolkit) -> None:
     assert content["fields"][0]["field"] == "amount"
     wrong, _ = call(make_toolkit().get_tool("wallet"), action="balance", amount=5)
     assert "does not take" in wrong["message"]
+
+
+def test_unknown_outcome_is_replayed_after_a_restart(sandbox_app: Any, tmp_path: Path) -> None:
+    """A charge whose response was lost: after a restart, the same call replays instead of charging again."""
+    import httpx
+
+    from agent_billing.client import AsyncBillingClient
+    from agent_billing.guardrails.pending_outcomes import PendingOutcomes
+    from agent_billing.inprocess import SANDBOX_BASE_URL, SyncASGITransport
+    from agent_billing.retry import RetryPolicy
+    from agent_billing.tools import BillingToolkit
+    from tests.client.test_resilience import DropResponses
+    from tests.conftest import TOKEN
+
+    def toolkit(transport: httpx.BaseTransport) -> BillingToolkit:
+        client = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=transport,
+                               retry=RetryPolicy(max_retries=1, base_delay=0.01))
+        aclient = AsyncBillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN)
+        return BillingToolkit(client=client, async_client=aclient, approval=lambda request: True,
+                              audit=MemoryAuditLog(), pending_outcomes=PendingOutcomes(tmp_path / "pending.db"))
+
+    inner = SyncASGITransport(sandbox_app)
+    lossy = DropResponses(inner, "/wallet/fund", drops=5)
+    BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=inner).add_payment_method("pm_card_visa")
+    first, _ = call(toolkit(lossy).get_tool("wallet"), action="fund", amount=25)
+    assert first["error"] == "connection_error" and "unknown" in first["next_step"]
+    restarted = toolkit(inner)  # a new process: nothing in memory, the pending key is on disk
+    again, _ = call(restarted.get_tool("wallet"), action="fund", amount=25)
+    assert again["ok"] and "note" in again  # an idempotent replay, not a second charge
+    checker = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=inner)
+    assert checker.get_wallet_balance().balance == Decimal("25.00")
+    assert len(checker.get_wallet_transactions().items) == 1

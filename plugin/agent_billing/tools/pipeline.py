@@ -12,8 +12,8 @@ Rules it enforces:
 - everything before the approval is free of side effects and the idempotency key is a pure function
   of the tool call, so LangGraph's re-execution after ``interrupt()`` never charges twice;
 - a request the person declined is not asked again for ten minutes (an agent cannot nag its way in);
-- a call whose outcome is unknown (connection lost, 5xx) keeps its idempotency key: calling again with
-  the same arguments replays instead of charging again.
+- a call whose outcome is unknown (connection lost, 5xx) keeps its idempotency key, on disk for an hour:
+  calling again with the same arguments replays instead of charging again, even after a restart.
 
 Example:
     >>> from agent_billing.guardrails.mandate import Mandate
@@ -47,6 +47,7 @@ from agent_billing.guardrails.approval import ApprovalDecision, ApprovalRequest,
 from agent_billing.guardrails.card_data import redact
 from agent_billing.guardrails.confirmation import fingerprint
 from agent_billing.guardrails.mandate import Mandate, MandateDecision
+from agent_billing.guardrails.pending_outcomes import PendingOutcomes
 from agent_billing.guardrails.spend_store import SpendStore
 from agent_billing.registry import Effect, Operation
 from agent_billing.tools.shaping import error_content, success_content
@@ -54,33 +55,28 @@ from agent_billing.tools.steps import ApiCall, AskApproval, Flow, Step, ToolOutc
 from agent_billing.tools.summary import Described, describe
 
 REJECTION_MEMORY = timedelta(minutes=10)
-UNKNOWN_OUTCOME_MEMORY = timedelta(hours=1)
 
 
-class _TimedSet:
-    """Fingerprints remembered for a while (declined requests, keys of unknown outcomes)."""
+class _ExpiringSet:
+    """Fingerprints remembered for a while (requests the person declined)."""
 
     def __init__(self, ttl: timedelta, clock: Callable[[], float]) -> None:
         self._ttl = ttl.total_seconds()
         self._clock = clock
-        self._items: dict[str, tuple[float, str]] = {}
+        self._until: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def put(self, key: str, value: str = "") -> None:
+    def add(self, item: str) -> None:
         with self._lock:
-            self._items[key] = (self._clock() + self._ttl, value)
+            self._until[item] = self._clock() + self._ttl
 
-    def get(self, key: str) -> str | None:
+    def __contains__(self, item: object) -> bool:
         with self._lock:
-            item = self._items.get(key)
-            if item is None or item[0] < self._clock():
-                self._items.pop(key, None)
-                return None
-            return item[1]
-
-    def discard(self, key: str) -> None:
-        with self._lock:
-            self._items.pop(key, None)
+            until = self._until.get(str(item))
+            if until is not None and until < self._clock():
+                del self._until[str(item)]
+                return False
+            return until is not None
 
 
 def _refusal(operation: str, message: str, *, error: str = "refused", **extra: Any) -> ToolOutcome:
@@ -104,6 +100,7 @@ class Guard:
         spend_store: SpendStore | None = None,
         audit: AuditLog | None = None,
         approve_destructive: bool = True,
+        pending: PendingOutcomes | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.approver = approver
@@ -116,8 +113,8 @@ class Guard:
         self.audit = audit
         self.approve_destructive = approve_destructive
         self.clock = clock
-        self._rejected = _TimedSet(REJECTION_MEMORY, clock)
-        self._unknown = _TimedSet(UNKNOWN_OUTCOME_MEMORY, clock)
+        self._rejected = _ExpiringSet(REJECTION_MEMORY, clock)
+        self.pending = pending if pending is not None else PendingOutcomes()
 
     # --- small pieces
 
@@ -137,7 +134,7 @@ class Guard:
         The same tool call (LangGraph re-runs it after a resume) always gets the same key; a call with
         no tool-call id gets a fresh one (the client keeps it across its own retries).
         """
-        pending = self._unknown.get(f"{op.name}:{fp}")
+        pending = self.pending.key_for(op.name, fp, now=self._now())
         if pending:
             return pending
         if tool_call_id:
@@ -195,7 +192,7 @@ class Guard:
                     tool_call_id: str | None) -> Flow:
         fp = fingerprint(op.name, args.model_dump(mode="python"))
         key = self.idempotency_key(op, fp, tool_call_id)
-        if self._rejected.get(fp) is not None:
+        if fp in self._rejected:
             self.record(op, effect, "refused", reason="declined earlier", args=args, key=key)
             return _refusal(op.name, "The person already declined exactly this request. Do not retry it; ask them "
                             "what they would like to do instead.", error="rejected")
@@ -237,16 +234,17 @@ class Guard:
             result = yield ApiCall(op.name, args, key)
         except (BillingConnectionError, ServerError) as exc:
             # Unknown outcome: keep the reservation and the key so a repeat replays instead of charging.
-            self._unknown.put(f"{op.name}:{fp}", key)
+            self.pending.remember(op.name, fp, key, now=self._now())
             self.record(op, effect, "failed", amount=amount, approver=approved_by, key=key,
                         request_id=exc.request_id, reason=f"outcome unknown: {exc.code}", args=args)
             return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
         except BillingError as exc:
             self._release(key)
+            self.pending.forget(op.name, fp)
             self.record(op, effect, "failed", amount=amount, approver=approved_by, key=key,
                         request_id=exc.request_id, reason=f"{exc.code}: {exc.message}", args=args)
             return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
-        self._unknown.discard(f"{op.name}:{fp}")
+        self.pending.forget(op.name, fp)
         if self.mandate is not None and self.spend_store is not None and amount is not None:
             self.spend_store.confirm(key)
         content = success_content(op.name, result)
@@ -272,7 +270,7 @@ class Guard:
                             error="validation_error")
         decision: ApprovalDecision = yield AskApproval(request)
         if not decision.approved:
-            self._rejected.put(fp)
+            self._rejected.add(fp)
             self.record(op, effect, "rejected", amount=amount, approver=decision.approver, key=key,
                         reason=decision.reason, args=args)
             return _refusal(op.name, "The person declined. Nothing was charged. Do not retry this request.",

@@ -41,6 +41,7 @@ from agent_billing.client import AsyncBillingClient, BillingClient
 from agent_billing.exchange import validation_error
 from agent_billing.guardrails.approval import ApprovalSetting, ConfirmationApprover, resolve_approver
 from agent_billing.guardrails.mandate import Mandate
+from agent_billing.guardrails.pending_outcomes import PendingOutcomes
 from agent_billing.guardrails.spend_store import SpendStore, state_dir
 from agent_billing.registry import Operation, Registry, get_registry
 from agent_billing.tools.pipeline import Guard, _refusal
@@ -94,6 +95,7 @@ class BillingToolkit(BaseToolkit):
     mandate: Mandate | None = None
     spend_store: Any = None
     audit: Any = None
+    pending_outcomes: Any = None
     granularity: Literal["group", "operation"] = "group"
     approve_destructive: bool = True
     provider: str = "modelslab"
@@ -116,8 +118,10 @@ class BillingToolkit(BaseToolkit):
         approver = resolve_approver(self.approval)
         audit: AuditLog = self.audit if self.audit is not None else JsonlAuditLog(state_dir() / "audit.jsonl")
         store: SpendStore | None = self.spend_store
+        pending = self.pending_outcomes if self.pending_outcomes is not None else \
+            PendingOutcomes(state_dir() / "pending-outcomes.sqlite3")
         self._guard = Guard(approver=approver, mandate=self.mandate, spend_store=store, audit=audit,
-                            approve_destructive=self.approve_destructive)
+                            approve_destructive=self.approve_destructive, pending=pending)
         self._registry = get_registry(self.provider)
         if self.custom_actions is None:
             self.custom_actions = _default_actions()
