@@ -23,8 +23,10 @@ from agent_billing.errors import (
     RateLimitedError,
     ServerError,
 )
+from agent_billing.guardrails import Mandate
 from agent_billing.registry import Effect, Operation, Registry, get_registry
 from agent_billing.retry import RetryPolicy
+from agent_billing.tools import BillingToolkit
 
 __version__ = "0.1.0"
 
@@ -35,11 +37,13 @@ __all__ = [
     "BillingClient",
     "BillingConnectionError",
     "BillingError",
+    "BillingToolkit",
     "CardDataRefusedError",
     "ConflictError",
     "Effect",
     "IdempotencyConflictError",
     "InvalidRequestError",
+    "Mandate",
     "NotFoundError",
     "Operation",
     "PaymentDeclinedError",

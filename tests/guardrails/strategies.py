@@ -7,11 +7,13 @@ and only uses prefixes that belong to one network (no overlaps), so the expected
 
 from __future__ import annotations
 
+import re
 import string
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from hypothesis import strategies as st
@@ -151,8 +153,8 @@ def nested(draw: st.DrawFn, value: Any) -> Any:
     for _ in range(depth):
         if draw(st.booleans()):
             siblings = draw(st.dictionaries(keys, benign_leaves, max_size=3))
-            siblings.pop("card", None)
-            key = draw(keys.filter(lambda k: k not in siblings))
+            taken = set(siblings)
+            key = draw(keys.filter(lambda k, taken=taken: k not in taken))
             items = list(siblings.items())
             items.insert(draw(st.integers(0, len(items))), (key, value))
             value = dict(items)
@@ -172,7 +174,8 @@ PRINTED_GROUPS = {
 @st.composite
 def split_pieces(draw: st.DrawFn, pan: Pan) -> list[Any]:
     """The number cut into 2-4 pieces along its printed groups; each piece a string (groups inside
-    joined by a separator, or touching when the result stays 8 digits or less) or an int."""
+    joined by a separator, or touching when the result stays 8 digits or less) or, for one group of
+    3-6 digits, an int."""
     groups: list[str] = []
     position = 0
     for size in PRINTED_GROUPS[len(pan.digits)]:
@@ -181,13 +184,13 @@ def split_pieces(draw: st.DrawFn, pan: Pan) -> list[Any]:
     cuts = draw(
         st.sets(st.integers(1, len(groups) - 1), min_size=1, max_size=min(3, len(groups) - 1)).filter(
             lambda cs: all(
-                sum(map(len, groups[a:b])) <= 12 for a, b in zip([0, *sorted(cs)], [*sorted(cs), len(groups)])
+                sum(map(len, groups[a:b])) <= 12 for a, b in pairwise([0, *sorted(cs), len(groups)])
             )
         )
     )
     bounds = [0, *sorted(cuts), len(groups)]
     out: list[Any] = []
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in pairwise(bounds):
         text = groups[a]
         last_group = len(groups[a])
         for group in groups[a + 1 : b]:
@@ -197,7 +200,7 @@ def split_pieces(draw: st.DrawFn, pan: Pan) -> list[Any]:
             else:
                 text += draw(st.sampled_from([" ", "-", " - ", "\u00a0", ".", "\u200b "])) + group
                 last_group = len(group)
-        if text.isdigit() and not text.startswith("0") and draw(st.booleans()):
+        if text.isdigit() and not text.startswith("0") and len(text) <= 6 and draw(st.booleans()):
             out.append(int(text))
         else:
             out.append(text)
@@ -208,8 +211,12 @@ def split_pieces(draw: st.DrawFn, pan: Pan) -> list[Any]:
 def split_across_fields(draw: st.DrawFn, pan: Pan) -> Any:
     """The pieces in consecutive fields of a dict or items of a list, with text fields in between."""
     pieces = draw(split_pieces(pan))
-    if draw(st.booleans()):
+    layout = draw(st.sampled_from(["list", "dict", "text"]))
+    if layout == "list":
         return pieces
+    if layout == "text":  # a list written out in a string: [4242, 4242, ...], "4242";"4242"...
+        separator = draw(st.sampled_from([",", ", ", ";", " | ", '", "', "，"]))
+        return {"note": draw(st.sampled_from(["[{}]", "{}", "groups: {}."])).format(separator.join(map(str, pieces)))}
     fields: dict[str, Any] = {}
     names = iter(["address_line1", "address_line2", "address_city", "address_state", "a", "b", "c", "d"])
     for piece in pieces:
@@ -333,9 +340,31 @@ street_lines = st.tuples(st.integers(1, 99999), st.sampled_from(["Main St", "Mar
     lambda t: f"{t[0]} {t[1]}"
 )
 
+IBAN_FORMATS = {"DE": "n18", "FR": "n23", "ES": "n20", "IT": "a1n22", "NL": "a4n10", "GB": "a4n14", "PL": "n24"}
+
+
+def iban_from(country: str, bban: str) -> str:
+    numeric = "".join(str(int(ch, 36)) for ch in bban + country + "00")
+    return f"{country}{98 - int(numeric) % 97:02d}{bban}"
+
+
+@st.composite
+def ibans(draw: st.DrawFn) -> str:
+    """A valid IBAN (mod-97 check digits), compact or in groups of four."""
+    country = draw(st.sampled_from(sorted(IBAN_FORMATS)))
+    bban = ""
+    for kind, size in ((p[0], int(p[1:])) for p in re.findall(r"[an]\d+", IBAN_FORMATS[country])):
+        alphabet = string.ascii_uppercase if kind == "a" else string.digits
+        bban += draw(st.text(alphabet=alphabet, min_size=size, max_size=size))
+    iban = iban_from(country, bban)
+    if draw(st.booleans()):
+        return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+    return iban
+
+
 benign_scalars = st.one_of(
     amounts, timestamps, iso_dates, phone_numbers(), postal_codes, tax_ids, invoice_numbers, uuids,
-    idempotency_keys, emails, urls, stripe_ids, names, street_lines,
+    idempotency_keys, emails, urls, stripe_ids, names, street_lines, ibans(),
     st.integers(1, 2_147_483_647),  # plan and subscription ids
 )  # fmt: skip
 

@@ -34,12 +34,13 @@ from agent_billing.guardrails.card_networks import NETWORKS, brand_of, card_bran
 from .strategies import (
     DIGIT_ZEROS,
     NETWORK_SPECS,
-    SEPARATORS,
     Pan,
     benign_scalars,
     billing_info,
     embedded,
     formatted,
+    iban_from,
+    ibans,
     in_script,
     nested,
     pans,
@@ -60,9 +61,13 @@ def ascii_digits(text: str) -> str:
 
 
 def all_text(value: Any) -> str:
-    """Every string, number and key inside a value, joined by newlines."""
+    """Every string, number and key inside a value, joined by newlines (field names like
+    ``address_line1`` left out: their digit is not a card's)."""
     if isinstance(value, dict):
-        return "\n".join(f"{all_text(k)}\n{all_text(v)}" for k, v in value.items())
+        return "\n".join(
+            f"{'' if re.fullmatch(r'[A-Za-z_]+[0-9]?', str(k)) else all_text(k)}\n{all_text(v)}"
+            for k, v in value.items()
+        )
     if isinstance(value, (list, tuple, set, frozenset)):
         return "\n".join(all_text(v) for v in value)
     return "" if value is None or isinstance(value, bool) else str(value)
@@ -85,7 +90,7 @@ def kinds(value: Any) -> set[str]:
 
 # --- networks, Luhn, brands --------------------------------------------------------------------
 
-# Published test numbers (Stripe, network documentation), one or more per brand.
+# Published test numbers (Stripe, network documentation) and a few built at range edges, per brand.
 KNOWN_CARDS = [
     ("4242424242424242", "visa"),
     ("4000056655665556", "visa"),
@@ -99,7 +104,7 @@ KNOWN_CARDS = [
     ("371449635398431", "amex"),
     ("6011111111111117", "discover"),
     ("6011000990139424", "discover"),
-    ("6441111111111116", "discover"),
+    ("6441111111111117", "discover"),
     ("6221260000000000", "discover"),
     ("3566002020360505", "jcb"),
     ("3530111333300000", "jcb"),
@@ -140,7 +145,8 @@ def test_network_lengths_follow_the_brief() -> None:
     assert lengths["maestro"] == set(range(13, 20))
     assert brand_of("4" * 14) is None and brand_of("4" * 16) == "visa"  # Visa is never 14 digits
     assert brand_of("37" + "0" * 14) is None  # Amex is 15 digits only
-    assert brand_of("5" + "1" * 14) == "maestro" or brand_of("5" + "1" * 14) is None
+    assert brand_of("51" + "1" * 13) is None  # Mastercard is 16 digits only, and 51 is no Maestro range
+    assert brand_of("50" + "1" * 13) == "maestro"
     assert brand_of("1" * 16) is None and brand_of("0" * 16) is None and brand_of("7" * 16) is None
 
 
@@ -319,7 +325,7 @@ def test_keycaps_superscripts_circled_and_combining_marks() -> None:
     circled = "④②④②④②④②④②④②④②④②"
     assert find_card_numbers(circled)
     assert find_card_numbers("\u0332".join(VISA))  # combining low line under every digit
-    assert find_card_numbers("\u202e" + VISA[::-1] + "\u202c") == []  # reversed: out of scope
+    assert find_card_numbers("\u202e" + VISA + "\u202c")  # bidi override around it
 
 
 @pytest.mark.parametrize(
@@ -349,7 +355,7 @@ def test_expiry_keys_in_any_style(key: str) -> None:
 )  # fmt: skip
 def test_card_number_keys_whatever_the_value(key: str) -> None:
     assert kinds({key: "not a number"}) == {"card_number"}
-    assert [(f.path, f.last4) for f in card_findings({key: VISA})] == [(key.replace("[", "[") if "[" in key else key, "4242")]
+    assert [(f.path, f.last4) for f in card_findings({key: VISA})] == [(key, "4242")]
 
 
 def test_fields_inside_a_card_object() -> None:
@@ -404,7 +410,7 @@ def test_keyword_lookalikes_pass(text: str) -> None:
 
 def test_card_expiry_and_code_in_one_message() -> None:
     text = "Card 4242 4242 4242 4242, exp 12/27, CVC 123"
-    assert [f.kind for f in scan_arguments(text)] == ["card_number", "security_code", "expiry"]
+    assert [f.kind for f in scan_arguments(text)] == ["card_number", "expiry", "security_code"]
     assert redact_text(text) == "Card [visa card ending 4242], exp [redacted], CVC [redacted]"
 
 
@@ -467,28 +473,50 @@ def test_paths() -> None:
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "last4"),
     [
-        {"address_line1": "4242 4242", "address_line2": "4242 4242"},
-        {"a": "4242", "b": "4242", "c": "4242", "d": "4242"},
-        {"a": 4242, "b": 4242, "c": 4242, "d": 4242},
-        {"a": "42424242", "b": "42424242"},
-        {"a": "4242 4242 4242", "b": "4242"},
-        {"a": "4242", "b": "4242 4242 4242"},
-        {"line1": "4242-4242", "name": "Ada", "line2": "4242-4242"},
-        {"x": {"a": "4242 4242"}, "y": ["4242 4242"]},
-        {"groups": ["3782", "822463", "10005"]},
-        {"a": "3782 822463", "b": "10005"},
-        {"a": "4000 0000 0000 0000", "b": "006"},
-        {"digits": list("4242424242424242")},
-        {"4242": "4242", "x": "4242 4242"},
+        ({"address_line1": "4242 4242", "address_line2": "4242 4242"}, "4242"),
+        ({"a": "4242", "b": "4242", "c": "4242", "d": "4242"}, "4242"),
+        ({"a": 4242, "b": 4242, "c": 4242, "d": 4242}, "4242"),
+        ({"a": "42424242", "b": "42424242"}, "4242"),
+        ({"a": "4242 4242 4242", "b": "4242"}, "4242"),
+        ({"a": "4242", "b": "4242 4242 4242"}, "4242"),
+        ({"line1": "4242-4242", "name": "Ada", "line2": "4242-4242"}, "4242"),
+        ({"x": {"a": "4242 4242"}, "y": ["4242 4242"]}, "4242"),
+        ({"groups": ["3782", "822463", "10005"]}, "0005"),
+        ({"groups": [3782, 822463, 10005]}, "0005"),
+        ({"a": "3782 822463", "b": "10005"}, "0005"),
+        ({"a": "4000 0000", "b": "0000 0000", "c": "006"}, "0006"),
+        ({"digits": list("4242424242424242")}, "4242"),
+        ({"digits": [int(d) for d in "5555555555554444"]}, "4444"),
+        ({"4242": "4242", "x": "4242 4242"}, "4242"),
+        ({"amounts": [4242, 4242, 4242, 4242]}, "4242"),  # list items are never exempt
     ],
 )
-def test_split_across_fields_is_found(args: Any) -> None:
+def test_split_across_fields_is_found(args: Any, last4: str) -> None:
     found = card_findings(args)
-    assert len(found) == 1 and "+" in found[0].path, found
-    assert found[0].last4 == "".join(ascii_digits(all_text(args)).split()).replace("-", "")[-4:] or found[0].last4
+    assert [f.last4 for f in found] == [last4]
+    assert "+" in found[0].path
     assert_no_digits_left(redact(args))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["4242,4242,4242,4242", "[4242, 4242, 4242, 4242]", '["4242", "4242", "4242", "4242"]', "4242;4242;4242;4242",
+     "3782 | 822463 | 10005", "4,2,4,2,4,2,4,2,4,2,4,2,4,2,4,2", "card 4242 4242, 4242 4242 thanks", "4242，4242，4242，4242"],
+)  # fmt: skip
+def test_lists_written_out_in_text(text: str) -> None:
+    """A list in a string follows the split-field rule: the items must be a card's printed groups."""
+    assert len(find_card_numbers(text)) == 1
+    assert_no_digits_left(redact_text(text))
+
+
+@pytest.mark.parametrize(
+    "text", ["1,234,567,890,123,456", "amounts 25,00; 30,00; 45,50", "2026-0001, 2026-0002, 2026-0003",
+             "12:30, 13:45, 14:00", "ids 12, 345, 6789, 1234, 56"]
+)  # fmt: skip
+def test_ordinary_lists_in_text_pass(text: str) -> None:
+    assert find_card_numbers(text) == []
 
 
 def test_split_path_names_the_fields() -> None:
@@ -552,6 +580,30 @@ def test_benign_values_pass(value: Any) -> None:
     assert redact(value) == value
 
 
+@PROPERTY
+@given(ibans(), st.sampled_from(["{}", "IBAN: {}.", "Pay to {} by Friday", "{}\nthanks"]))
+def test_valid_ibans_pass(iban: str, template: str) -> None:
+    """Judgment call: a valid IBAN is exempt (in groups of four, one in eight would look card-like)."""
+    assert scan_arguments(template.format(iban)) == []
+    assert scan_arguments({"bank_account": iban, "note": template.format(iban)}) == []
+
+
+def test_iban_exemption_needs_a_valid_iban() -> None:
+    assert find_card_numbers("DE00 4242 4242 4242 4242 00")  # wrong check digits: scanned as text
+    assert find_card_numbers("XX89 4242 4242 4242 4242 00")  # no such country
+    forged = iban_from("DE", "424242424242424200")
+    assert find_card_numbers(forged) == []  # documented: a forged IBAN is deliberate obfuscation
+    assert find_card_numbers(f"{forged} 4242 4242 4242 4242")  # only the IBAN itself is exempt
+
+
+def test_phone_and_identifier_exemptions_are_narrow() -> None:
+    assert find_card_numbers("+4242 4242 4242 4242")  # 16 digits: longer than any phone number
+    assert find_card_numbers("+3782 822463 10005") == []  # documented: reads as a 15-digit phone number
+    assert find_card_numbers("card4242424242424242")  # a word glued on is not an identifier
+    assert find_card_numbers("id-4242424242424242-x")  # letters around, but no other digits
+    assert find_card_numbers("0e4242424242424242f1") == []  # documented: inside a hex-like identifier
+
+
 def test_typical_tool_arguments_pass_and_are_not_changed() -> None:
     args = {"action": "fund", "amount": "25.00", "payment_method_id": "pm_card_visa"}
     assert scan_arguments(args) == []
@@ -581,11 +633,10 @@ def test_generated_tool_arguments_pass(args: dict[str, Any]) -> None:
 
 
 @PROPERTY
-@given(st.lists(st.one_of(st.integers(0, 10**4), st.sampled_from(["25.00", "100", "2026-0001"])), max_size=8))
-def test_short_number_lists_rarely_look_like_cards(values: list[Any]) -> None:
-    """Lists of small numbers (1-3 digit values, amounts) never form a split card number."""
-    small = [v for v in values if not (isinstance(v, int) and v >= 1000)]
-    assert card_findings(small) == []
+@given(st.lists(st.one_of(st.integers(10, 999), st.sampled_from(["25.00", "100", "2026-01-15", "1,000"])), max_size=12))
+def test_lists_of_small_numbers_never_form_a_card(values: list[Any]) -> None:
+    """Amounts, dates and 2-3 digit numbers cannot start a split card number (the first piece is 4 or 8)."""
+    assert card_findings(values) == []
 
 
 # --- properties: every encoding is found -------------------------------------------------------
@@ -620,7 +671,7 @@ def test_numbers_as_json_values_are_found(data: st.DataObject) -> None:
     value = data.draw(st.sampled_from([int(pan.digits), str(int(pan.digits)), Decimal(pan.digits), -int(pan.digits)]))
     args = data.draw(nested(value))
     found = card_findings(args)
-    assert [f.last4 for f in found] == [pan.last4]
+    assert [f.last4 for f in found if f.last4] == [pan.last4]
     assert_no_digits_left(redact(args))
 
 
@@ -629,10 +680,7 @@ def test_numbers_as_json_values_are_found(data: st.DataObject) -> None:
 def test_nested_text_and_keys_are_found(data: st.DataObject) -> None:
     pan = data.draw(pans())
     text = data.draw(embedded(pan))
-    if data.draw(st.booleans()):
-        args = data.draw(nested(text))
-    else:
-        args = data.draw(nested({text: "value"}))
+    args = data.draw(nested(text if data.draw(st.booleans()) else {text: "value"}))
     assert pan.last4 in [f.last4 for f in card_findings(args)]
     assert_no_digits_left(redact(args))
 
@@ -644,9 +692,9 @@ def test_numbers_split_across_fields_are_found(data: st.DataObject) -> None:
     args = data.draw(split_across_fields(pan))
     if data.draw(st.booleans()):
         args = data.draw(nested(args))
-    found = card_findings(args)
+    found = [f for f in card_findings(args) if f.last4]  # wrapper keys may be card-number names
     assert [(f.brand, f.last4) for f in found] == [(pan.brand, pan.last4)]
-    assert "+" in found[0].path
+    assert "+" in found[0].path or found[0].path.endswith("note")  # fields joined, or a list in a string
     assert_no_digits_left(redact(args))
 
 
@@ -678,8 +726,8 @@ def test_luhn_invalid_variants_pass(data: st.DataObject) -> None:
     wrong = pan.digits[:-1] + str((int(pan.digits[-1]) + data.draw(st.integers(1, 9))) % 10)
     zero = data.draw(st.sampled_from(DIGIT_ZEROS))
     assert find_card_numbers("".join(in_script(d, zero) for d in wrong)) == []
-    sep = data.draw(st.sampled_from(SEPARATORS))
-    assert find_card_numbers(sep.join(wrong)) == [] or len(wrong) < 16  # single digits: no sub-spans for 13-15
+    invisible = data.draw(st.sampled_from(["\u200b", "\u200d", "\u2060", "\ufeff"]))
+    assert find_card_numbers(invisible.join(wrong)) == []  # invisible joiners: still one number
 
 
 # --- refusal and redaction ---------------------------------------------------------------------
@@ -694,7 +742,7 @@ def test_refusal_message_names_fields_kinds_and_alternatives() -> None:
     assert "card number in 'address_line1+address_line2'" in message
     assert "security code in 'card.cvc'" in message
     assert "card expiry date in 'card.exp_month'" in message
-    for needed in ("payment link", "payment_links", '"create"', "pm_", "trusted application code", "setup intent"):
+    for needed in ("payment link", "payment_links", '"handoff"', "pm_", "trusted application code", "setup intent"):
         assert needed in message
     stripped = message.replace("address_line1", "").replace("address_line2", "")
     assert not re.search(r"\d", stripped)
@@ -710,9 +758,9 @@ def test_refusal_message_for_plain_text() -> None:
 
 def test_refusal_with_a_digit_key_hides_the_key() -> None:
     with pytest.raises(CardDataRefusedError) as info:
-        refuse_card_data({"4": 1, "2": 4, "x": ["4", "2", "4", "2", "4", "2", "4", "2", "4", "2", "4", "2", "4", "2"]})
-    assert "<key>" in info.value.message
-    assert not re.search(r"'[^']*\b4\b[^']*'\s*$", info.value.message)
+        refuse_card_data({"4242": "4242", "x": "4242 4242"})
+    assert "card number in '<key>+<key>+x'" in info.value.message
+    assert "4242" not in info.value.message
 
 
 def test_base_refusal_message_has_no_digits() -> None:

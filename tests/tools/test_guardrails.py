@@ -252,14 +252,14 @@ def test_validation_messages_name_the_field(make_toolkit: MakeToolkit) -> None:
 def test_unknown_outcome_is_replayed_after_a_restart(sandbox_app: Any, tmp_path: Path) -> None:
     """A charge whose response was lost: after a restart, the same call replays instead of charging again."""
     import httpx
+    from tests.client.test_resilience import DropResponses
+    from tests.conftest import TOKEN
 
     from agent_billing.client import AsyncBillingClient
     from agent_billing.guardrails.pending_outcomes import PendingOutcomes
     from agent_billing.inprocess import SANDBOX_BASE_URL, SyncASGITransport
     from agent_billing.retry import RetryPolicy
     from agent_billing.tools import BillingToolkit
-    from tests.client.test_resilience import DropResponses
-    from tests.conftest import TOKEN
 
     def toolkit(transport: httpx.BaseTransport) -> BillingToolkit:
         client = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=transport,

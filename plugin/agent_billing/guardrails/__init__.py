@@ -1,5 +1,20 @@
-"""Guardrails: checks every billing tool call passes before anything is sent."""
+"""Guardrails: what every billing tool call passes before anything is sent.
 
+Example:
+    >>> from agent_billing.guardrails import Mandate, find_card_numbers
+    >>> [f.masked() for f in find_card_numbers("card 4242 4242 4242 4242")]
+    ['visa card number ending 4242']
+"""
+
+from agent_billing.guardrails.approval import (
+    ApprovalDecision,
+    ApprovalRequest,
+    Approver,
+    CallbackApprover,
+    ConfirmationApprover,
+    InterruptApprover,
+    MiddlewareApprover,
+)
 from agent_billing.guardrails.card_data import (
     REFUSAL_MESSAGE,
     CardFinding,
@@ -9,11 +24,39 @@ from agent_billing.guardrails.card_data import (
     refuse_card_data,
     scan_arguments,
 )
+from agent_billing.guardrails.confirmation import Confirmation, ConfirmationStore, fingerprint
+from agent_billing.guardrails.mandate import Mandate, MandateDecision
+from agent_billing.guardrails.pending_outcomes import PendingOutcomes
+from agent_billing.guardrails.spend_store import (
+    MemorySpendStore,
+    Reservation,
+    ReservationConflictError,
+    SpendStore,
+    SqliteSpendStore,
+)
 
 __all__ = [
     "REFUSAL_MESSAGE",
+    "ApprovalDecision",
+    "ApprovalRequest",
+    "Approver",
+    "CallbackApprover",
     "CardFinding",
+    "Confirmation",
+    "ConfirmationApprover",
+    "ConfirmationStore",
+    "InterruptApprover",
+    "Mandate",
+    "MandateDecision",
+    "MemorySpendStore",
+    "MiddlewareApprover",
+    "PendingOutcomes",
+    "Reservation",
+    "ReservationConflictError",
+    "SpendStore",
+    "SqliteSpendStore",
     "find_card_numbers",
+    "fingerprint",
     "redact",
     "redact_text",
     "refuse_card_data",

@@ -8,70 +8,86 @@ no digit at all. :func:`redact` and :func:`redact_text` mask card data in anythi
 What counts as a card number
     A run of 13-19 digits that has a network's prefix and length (see ``card_networks``) and passes
     the Luhn check. Digits may be any Unicode decimal digits (``str.isdecimal``: ASCII, full-width,
-    Arabic-Indic, Devanagari, Bengali... mixed freely) plus the digit-valued symbols
-    (superscripts, circled and parenthesised digits, per ``unicodedata.digit``). Between digit groups
-    may stand one to five visible separators: any whitespace (space, tab, newline, no-break and
-    narrow no-break space, thin space...), dashes and minus signs, dots and middle dots, slashes and
-    underscores, in any mix. Invisible characters (zero-width space and joiners, word joiner, BOM,
-    soft hyphen, bidi marks and other format characters, variation selectors, combining marks,
-    control characters) are ignored everywhere, even between every digit. A digit run may touch
-    letters (``card:4242...``, ``card4242...``). Inside a longer run of groups
-    (``4242 4242 4242 4242 12/27 123``), every stretch of whole consecutive groups with 13-19 digits
-    is a candidate, so a card number followed or preceded by other numbers is still found.
+    Arabic-Indic, Devanagari, Bengali... mixed freely) and the digit-valued symbols (superscripts,
+    circled and parenthesised digits: ``unicodedata.digit``). Between digit groups may stand one to
+    five visible separators in any mix: whitespace (space, tab, newline, no-break and narrow no-break
+    space, thin space...), dashes and minus signs, dots, middle dots and bullets, slashes, underscores.
+    Invisible characters (zero-width space and joiners, word joiner, BOM, soft hyphen, bidi controls
+    and other format characters, variation selectors and keycaps, combining marks, control
+    characters) are ignored everywhere, even between every digit. Inside a longer run of groups
+    (``4242 4242 4242 4242 12/27 123``) every stretch of whole consecutive groups with 13-19 digits
+    is a candidate, so a card number with other numbers around it is still found. A number may
+    touch punctuation or a word (``card:4242...,exp``, ``card4242...``).
 
-    Not card numbers, by design (documented near-misses): Luhn-invalid numbers; 12 digits or
-    fewer; a single unbroken run of 20 or more digits (no network issues those, and allowing windows
-    inside long runs would flag ids and hashes); digits written as letters (``O`` for 0, ``l`` for 1),
-    as words, reversed, base64 or otherwise encoded: deliberate obfuscation is out of scope, the tools'
-    schemas (no card field, unknown fields refused) are the second line. One exemption keeps phone
-    numbers out: a run right after ``+`` whose first group has 1-3 digits (a country code) and which
-    has 15 digits or fewer (E.164's maximum) is a phone number.
+    Not card numbers, by design (the documented near-misses): Luhn-invalid numbers; 12 digits or
+    fewer; one unbroken run of 20 or more digits (no network issues those; windows inside long runs
+    would flag ids); digits written as letters (``O`` for 0, ``l`` for 1), as words, reversed,
+    base64 or otherwise encoded. Deliberate obfuscation is out of scope: the tools' schemas (no card
+    field, unknown fields refused) are the second line of defence. Three exemptions keep common
+    values out:
+
+    * phone numbers: a ``+`` right before a number of at most 15 digits (E.164's maximum:
+      ``+49 1512 3456789``, ``+4915123456789``);
+    * identifiers: digits inside a longer token of ASCII letters, digits, ``-`` and ``_`` that also
+      has letters *and* other digits around them (UUIDs, hex hashes, base62 ids such as
+      ``0e582256-2857-4968-b2cd-...``); a word glued to a card number (``card4242...``) is no identifier;
+    * valid IBANs (registered country, that country's exact length, mod-97 check): written in
+      groups of four, about one IBAN in eight would otherwise hold a Luhn-valid card-like stretch
+      of groups. The cost: a card number could be hidden in a forged IBAN with computed check
+      digits, a deliberate obfuscation like the ones above. IBAN-like strings that fail the check are
+      scanned like any text.
 
 Numbers split across fields
     Card numbers split over several values (``{"address_line1": "4242 4242", "address_line2":
     "4242 4242"}``, ``["4242", "4242", "4242", "4242"]``, ``[4242, 4242, 4242, 4242]``) are found by
-    joining *fragments*: the values (strings, ints and keys; not floats, Decimals or booleans) that
-    hold nothing but 1-12 digits and separators, with no digit group over 8 digits, and that are not
-    money-shaped (``25.50``). Fragments are taken in traversal order (depth first, keys before their
-    values, insertion order); other values between them do not break the sequence. Two or more
-    consecutive fragments are a card number when together they have 13-19 digits, pass the
-    brand and Luhn checks, and are shaped like a card's printed groups:
+    joining *fragments*, taken in traversal order (depth first, keys before their values, insertion
+    order; other values in between do not break the sequence). A fragment is a key, a string that
+    holds nothing but 1-12 digits and separators with no digit group over 8 digits and is not
+    money-shaped (``25.50``), or an int of one digit or of 3-6 digits (one printed group). Floats,
+    Decimals, booleans and scalar values under keys naming an amount, count, position, id or time
+    (``amount``, ``plan_id``, ``limit``, ``offset``, ``created_after``... matched on the key's words)
+    are not fragments; list items always can be. Two or more consecutive fragments are a card number
+    when together they have 13-19 digits, pass the brand and Luhn checks, and are shaped like a
+    card's printed groups:
 
     * every piece has at least 3 digits, and every boundary (between pieces, and between groups
       inside a piece) falls 4, 8, 12 or 16 digits in, or, for 14- and 15-digit numbers (Amex 4-6-5,
       Diners 4-6-4), at 4 and 10 digits in (the boundary at 4 is then required); or
     * every piece is a single digit (a number spelled digit by digit).
 
-    This keeps ordinary argument sets out: amounts with decimals are not fragments, bare timestamps
-    (10 or 13 digits), phone numbers without separators and 9+ digit ids are not fragments, and small
-    values (plan ids, limit/offset, amounts like ``25``) cannot start a candidate (the first piece must
-    be 4 or 8 digits) nor sit inside one unaligned. The residual false-positive risk is several
-    4- or 8-digit numbers in a row whose concatenation happens to be Luhn-valid with a card prefix.
+    A list written out in a string (``[4242, 4242, 4242, 4242]``, ``"4242";"4242";...``, items
+    joined by commas, semicolons or pipes) is treated the same way, item by item.
+
+    So ordinary argument sets stay out: amounts with decimals, timestamps, ids and counts are not
+    fragments, bare phone numbers and 9+ digit numbers are not fragments, small values cannot start
+    a candidate (the first piece has 4 or 8 digits) nor sit inside one unaligned. What remains is
+    several free-form 4- or 8-digit values in a row whose concatenation happens to be Luhn-valid
+    with a card prefix.
 
 Security codes and expiry dates
     Keys are compared case-insensitively with separators removed (``CVC``, ``cardCvc``,
     ``security-code``, ``card[exp_month]`` all match): cvc, cvv, cvv2, cvc2, csc, cid, cvn, cvd,
     security_code, card_code, card_number, cardnumber, pan, exp, exp_month, exp_year, expiry,
-    expiration, exp_date and their ``card``/``cc``/``credit_card`` prefixed forms, plus ``number``,
+    expiration, exp_date, their ``card``/``cc``/``credit_card`` prefixed forms, and ``number``,
     ``month``, ``year``, ``code`` inside an object whose key contains ``card``. Any value under such a
-    key is refused, whatever it is. ``expires_at`` and ``last4`` are not card data. In free text a
-    keyword followed by a 3-4 digit code (``cvc 123``, ``CVV: 4821``, ``security code is 123``) and an
-    expiry keyword followed by a month and year (``exp 12/27``, ``expires 12/2027``, ``valid thru
-    1227``) are found; ``cid`` counts only as a key (in prose it is usually something else), and a full
-    date after ``expires`` (``expires 2026-06-01``) is not a card expiry.
+    key is refused, whatever it is (``None`` included). ``expires_at``, ``last4`` and ``brand`` are
+    not card data. In free text a keyword followed by a 3-4 digit code (``cvc 123``, ``CVV: 4821``,
+    ``security code is 123``, ``card code 1234``) and an expiry keyword followed by a month and year
+    (``exp 12/27``, ``expires 12/2027``, ``valid thru 1227``, ``"exp_month": 12``) are found. ``cid``
+    counts only as a key (in prose it is usually something else), plain ``code 1234`` is not a card
+    code, and a full date after ``expires`` (``expires 2026-06-01``) is not a card expiry.
 
-False-positive choices
-    Amounts, Stripe-style ids (``pm_...``, ``cs_test_...``), timestamps (they start with 1, which no
-    network uses), ISO dates, UUIDs, e-mail addresses and URLs pass. IBANs are scanned like any
-    other text, with no exemption: an exemption for mod-97-valid IBANs would let anyone wrap a card
-    number in a forged IBAN; an IBAN written in groups is refused only when some of its consecutive
-    groups happen to form a Luhn-valid card number (uncommon; these tools never take bank details).
-    Random hexadecimal strings can rarely contain a card-like run of digits (about 1 in 1,000 for a
-    64-character hash, about 1 in 100,000 for a UUID).
+Other false-positive choices
+    Amounts, Stripe-style ids, timestamps (they start with 1, which no network uses), ISO dates,
+    postal codes, tax ids, invoice numbers, e-mail addresses and URLs pass. Free text with several
+    numbers separated only by spaces or dashes can, rarely, hold a Luhn-valid stretch with a card
+    prefix: recall comes first, a refused call costs a retry while a missed card leaks it.
 
 Cost
-    Regular expressions are precompiled; the work is linear in the input (at most 7 candidate lengths
-    per digit group, a Luhn check each). Nothing retains, logs or returns more than brand and last four.
+    Regular expressions are precompiled, keyword patterns sit behind cheap substring prefilters and
+    use atomic gaps, candidates are checked with Luhn prefix sums (at most 7 lengths per group): the
+    work is linear in the input. A typical 100 KB string scans in about 10 ms, a small argument dict
+    in tens of microseconds. Nothing keeps, logs or returns more than brand and last four.
 
 Example:
     >>> from agent_billing.guardrails.card_data import find_card_numbers, redact_text, scan_arguments
@@ -96,7 +112,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from itertools import accumulate
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from agent_billing.errors import CardDataRefusedError
 from agent_billing.guardrails.card_networks import (
@@ -125,7 +141,7 @@ REFUSAL_MESSAGE = (
     "Refused: this tool call contains raw card data (a card number, security code or expiry date). "
     "Card details must never pass through an agent or a tool call, so nothing was sent; do not repeat, "
     "store or ask for them. Safe alternatives: create a payment link for a human to pay "
-    '(payment_links tool, action "create") and relay its URL, or use a payment-method id (pm_...) '
+    '(payment_links tool, action "handoff") and relay its URL, or use a payment-method id (pm_...) '
     "created by trusted application code or by a confirmed setup intent."
 )
 
@@ -213,8 +229,8 @@ _D = rf"[\d{_ranges(_OTHER_DIGITS)}]"
 _I = f"[{_ranges(_INVISIBLE)}]"
 _S = rf"[\s{_ranges(_SEPARATORS)}]"
 _GROUP = rf"{_D}(?:{_I}*{_D})*"
-_GAP = rf"{_I}*(?:{_S}{_I}*){{1,5}}"
 _MAX_SEPARATORS_BETWEEN_GROUPS = 5
+_GAP = rf"{_I}*(?:{_S}{_I}*){{1,{_MAX_SEPARATORS_BETWEEN_GROUPS}}}"
 
 _GROUP_RE = re.compile(_GROUP)
 _INVISIBLE_RE = re.compile(_I)
@@ -222,6 +238,10 @@ _INVISIBLE_RUN_RE = re.compile(f"{_I}*")
 _ANY_DIGIT = re.compile(_D)
 _RUN_RE = re.compile(rf"{_GROUP}(?:{_GAP}{_GROUP})*")
 _FRAGMENT_RE = re.compile(rf"(?:{_S}|{_I})*(?P<run>{_GROUP}(?:{_GAP}{_GROUP})*)(?:{_S}|{_I})*")
+# A list written out in text: runs joined by commas, semicolons or pipes, perhaps quoted
+# ("4242, 4242, 4242, 4242", '["4242", "4242", "4242", "4242"]').
+_LIST_SEPARATOR_RE = re.compile(rf"{_I}*[\"']?\s{{0,2}}[,;|\uff0c\u3001]\s{{0,2}}[\"']?{_I}*")
+_LIST_SEPARATOR_CHARS = ",;|\uff0c\u3001"
 _MONEY_RE = re.compile(rf"\s*{_D}{{1,9}}[.,]{_D}{{1,2}}\s*")
 _PLUS_SIGNS = frozenset("+\uff0b\ufe62\u207a\u208a")
 
@@ -249,7 +269,7 @@ _CVC_RE = re.compile(
     "(?=[cCsSvVdDpP])"
     + _WORD_START
     + rf"(?:{_CARD_PREFIX})?(?:cvv2|cvc2|cvv|cvc|csc|cvn|cvd|cav2|security[\s_-]*code|verification[\s_-]*value"
-    + rf"|(?<=[dDcC])[\s_-]*(?:code|verification(?:[\s_-]*(?:code|value|number))?))"  # "card code", "cc verification"
+    + r"|(?<=[dDcC])[\s_-]*(?:code|verification(?:[\s_-]*(?:code|value|number))?))"  # "card code", "cc verification"
     + _NO_LETTER_AFTER
     + _gap_words("is|was|number|num|no|code|value|of", "cvcgap")
     + _CODE,
@@ -304,8 +324,7 @@ def _ascii_digits(text: str) -> str:
 # --- spans in text -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Span:
+class _Span(NamedTuple):
     start: int
     end: int
     kind: FindingKind
@@ -339,16 +358,10 @@ def _is_phone_number(text: str, start: int, groups: list[str]) -> bool:
 _LENGTHS: dict[str, tuple[tuple[int, str], ...]] = {}  # card_lengths by 4-digit (or "622" 6-digit) prefix
 
 
-def _card_spans_in_run(text: str, start: int, end: int) -> list[_Span]:
-    groups = text[start:end].translate(_RUN_MAP).split()
-    if _is_phone_number(text, start, groups):
-        return []
-    if len(groups) == 1:
-        digits = groups[0]
-        brand = card_brand(digits) if MIN_PAN_LENGTH <= len(digits) <= MAX_PAN_LENGTH else None
-        return [] if brand is None else [_Span(start, end, "card_number", brand, digits[-4:])]
-    # Many groups: every stretch of whole groups with a card's prefix and length is a candidate.
-    # Luhn sums come from prefix sums, so a candidate costs O(1) and a run O(groups).
+def _group_candidates(groups: list[str]) -> list[tuple[int, int, str, str]]:
+    """``(first, last, brand, last4)`` for every stretch of whole consecutive groups (ASCII digit
+    strings) that is a card number. Luhn sums come from prefix sums, so a candidate costs O(1) and
+    the whole list O(groups): at most 7 lengths per starting group."""
     digits = "".join(groups)
     offsets = [0, *accumulate(map(len, groups))]
     end_group = {offset: index for index, offset in enumerate(offsets[1:])}
@@ -375,6 +388,19 @@ def _card_spans_in_run(text: str, start: int, end: int) -> list[_Span]:
                 sums = odd_plain if last & 1 == 0 else even_plain
                 if (sums[last] - sums[first]) % 10 == 0:
                     found.append((index, stop, brand, digits[last - 4 : last]))
+    return found
+
+
+def _card_spans_in_run(text: str, start: int, end: int) -> list[_Span]:
+    groups = text[start:end].translate(_RUN_MAP).split()
+    if _is_phone_number(text, start, groups):
+        return []
+    if len(groups) == 1:
+        digits = groups[0]
+        brand = card_brand(digits) if MIN_PAN_LENGTH <= len(digits) <= MAX_PAN_LENGTH else None
+        return [] if brand is None else [_Span(start, end, "card_number", brand, digits[-4:])]
+    # Many groups: every stretch of whole groups with a card's prefix and length is a candidate.
+    found = _group_candidates(groups)
     if not found:
         return []
     positions = _group_positions(text, start, end)
@@ -405,13 +431,85 @@ def _inside_identifier(text: str, start: int, end: int) -> bool:
     return bool(_ASCII_LETTER_RE.search(outside)) and bool(_ANY_DIGIT.search(outside))
 
 
+# IBAN lengths by country (IBAN registry). A valid IBAN (registered country, its exact length,
+# mod-97 check) is not scanned for card numbers: written in groups of four, about one IBAN in eight
+# would otherwise hold a Luhn-valid card-like stretch of groups.
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,
+    "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29,
+    "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28,
+    "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20,
+    "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22,
+    "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25,
+    "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25,
+    "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}  # fmt: skip
+_IBAN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
+
+
+def _iban_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for match in _IBAN_RE.finditer(text):
+        length = _IBAN_LENGTHS.get(match.group()[:2])
+        if length is None:
+            continue
+        count, end = 0, match.end()
+        for index in range(match.start(), match.end()):  # the match may run into the next word
+            count += text[index] != " "
+            if count == length:
+                end = index + 1
+                break
+        if count != length or (end < len(text) and text[end].isalnum()):
+            continue
+        compact = text[match.start() : end].replace(" ", "").upper()
+        if int("".join(str(int(ch, 36)) for ch in compact[4:] + compact[:4])) % 97 == 1:
+            spans.append((match.start(), end))
+    return spans
+
+
+def _list_spans(text: str, runs: list[tuple[int, int]]) -> list[_Span]:
+    """Card numbers written as a list in text (``[4242, 4242, 4242, 4242]``, ``4242;4242;...``):
+    consecutive runs joined by a list separator are joined like values split across fields, with the
+    same printed-groups rule. Linear: each run is looked at once."""
+    spans: list[_Span] = []
+    chain: list[tuple[int, int]] = []
+    for run in [*runs, (-1, -1)]:
+        if chain and run[0] >= 0:
+            gap = text[chain[-1][1] : run[0]]
+            if gap in (",", ", ", ";", "|") or _LIST_SEPARATOR_RE.fullmatch(gap):
+                chain.append(run)
+                continue
+        if len(chain) > 1 and chain[-1][1] - chain[0][0] >= MIN_PAN_LENGTH:
+            fragments = []
+            for index, (start, end) in enumerate(chain):
+                fragment = _fragment(text[start:end])
+                if fragment is not None:
+                    fragments.append(_Fragment(index, "", fragment[0], fragment[1]))
+            for split in _splits(fragments):
+                first, last = chain[split.pieces[0].ordinal], chain[split.pieces[-1].ordinal]
+                spans.append(_Span(first[0], last[1], "card_number", split.brand, split.last4))
+        chain = [run]
+    return spans
+
+
 def _card_spans(text: str) -> list[_Span]:
     spans: list[_Span] = []
-    for match in _RUN_RE.finditer(text):
+    runs = [match.span() for match in _RUN_RE.finditer(text)]
+    for start, end in runs:
         # Fewer characters than digits a card needs: cannot hold one (separators only add length).
-        if match.end() - match.start() >= MIN_PAN_LENGTH:
-            spans.extend(_card_spans_in_run(text, match.start(), match.end()))
-    return [span for span in spans if not _inside_identifier(text, span.start, span.end)] if spans else spans
+        if end - start >= MIN_PAN_LENGTH:
+            spans.extend(_card_spans_in_run(text, start, end))
+    if len(runs) > 1 and any(char in text for char in _LIST_SEPARATOR_CHARS):
+        spans.extend(_list_spans(text, runs))
+    if not spans or not _ASCII_LETTER_RE.search(text):  # no letters: no identifier, no IBAN
+        return spans
+    ibans = _iban_spans(text)
+    return [
+        span
+        for span in spans
+        if not _inside_identifier(text, span.start, span.end)
+        and not any(start <= span.start and span.end <= end for start, end in ibans)
+    ]
 
 
 def _valid_expiry(first: str, second: str) -> bool:
@@ -460,9 +558,11 @@ def _select_cards(spans: list[_Span]) -> list[_Span]:
 def _text_findings(text: str, path: str, keywords: bool) -> list[CardFinding]:
     if not _ANY_DIGIT.search(text):
         return []
-    findings = [
-        CardFinding("card_number", path, span.brand, span.last4) for span in _select_cards(_card_spans(text))
-    ]
+    findings = (
+        [CardFinding("card_number", path, span.brand, span.last4) for span in _select_cards(_card_spans(text))]
+        if len(text) >= MIN_PAN_LENGTH  # fewer characters than a card number has digits
+        else []
+    )
     if keywords:
         seen: set[str] = set()
         for span in sorted(_keyword_spans(text), key=lambda s: s.start):
@@ -490,11 +590,10 @@ def _region_marker(spans: list[_Span]) -> str:
     cards = [s for s in spans if s.kind == "card_number"]
     if not cards:
         return REDACTED
-    ends = {s.end for s in cards}
-    if len(ends) == 1:  # every candidate ends at the same digit: the last four are the same
-        card = max(cards, key=lambda s: s.end - s.start)
+    card = _select_cards(cards)[0]
+    if card.end == max(s.end for s in cards):  # its last four are the region's last four digits
         return f"[{card.brand} card ending {card.last4}]"
-    return "[card number redacted]"
+    return "[card number redacted]"  # showing them would show digits from the middle of a number
 
 
 def redact_text(text: str) -> str:
@@ -598,16 +697,21 @@ def _is_card_context(key: Any) -> bool:
     return isinstance(key, str) and len(key) <= 200 and "card" in _norm_key(key)
 
 
-# Keys whose values are amounts, counts, positions, ids or times: not pieces of a split card number.
-_QUANTITY_KEY = re.compile(
-    r"amount|price|total|balance|threshold|fee|cost|limit|offset|page|count|quantity|qty|index|version"
-    r"|time|date|created|updated|since|until|before|after|(?:id|ids|at)$"
-)
+# Keys whose (scalar) values are amounts, counts, positions, ids or times are not pieces of a split
+# card number: plan_id, limit, offset, created_after, auto_charge_amount... Matched on the key's words.
+_QUANTITY_WORDS = frozenset({
+    "amount", "amounts", "price", "total", "balance", "threshold", "fee", "cost", "limit", "offset", "page",
+    "size", "count", "quantity", "qty", "index", "version", "time", "timestamp", "ts", "date", "created",
+    "updated", "since", "until", "before", "after", "id", "ids", "at", "year", "month", "day",
+})  # fmt: skip
+_KEY_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
 
 @lru_cache(maxsize=4096)
 def _quantity_key(key: Any) -> bool:
-    return isinstance(key, str) and len(key) <= 200 and bool(_QUANTITY_KEY.search(_norm_key(key)))
+    if not isinstance(key, str) or len(key) > 200:
+        return False
+    return any(word.lower() in _QUANTITY_WORDS for word in _KEY_WORDS.findall(key))
 
 
 _SAFE_KEY = re.compile(r"[^\W\d][\w\-. \[\]]{0,63}")
@@ -674,7 +778,7 @@ def _walk(root: Any) -> Iterator[tuple[str, _Node]]:
             yield _CLOSE, _Node(None, "", -1, None)
             continue
         value, path, key_kind, in_card, is_key, quantity = item
-        node = _Node(value, path, ordinal, key_kind, is_key, quantity)
+        node = _Node(value, path, ordinal, key_kind, is_key, quantity)  # quantity: only scalars use it
         ordinal += 1
         container = None if is_key else _as_container(value)
         if container is None:
@@ -696,7 +800,7 @@ def _walk(root: Any) -> Iterator[tuple[str, _Node]]:
                 children.append((child, child_path, _key_kind(key, in_card), child_in_card, False, _quantity_key(key)))
         else:
             for index, child in enumerate(container):
-                children.append((child, f"{path}[{index}]", None, in_card, False, quantity))
+                children.append((child, f"{path}[{index}]", None, in_card, False, False))
         stack.extend(reversed(children))
 
 
@@ -707,7 +811,8 @@ def _leaf_text(value: Any) -> tuple[str, bool] | None:
     if isinstance(value, str):
         return value, True
     if isinstance(value, int):
-        return (str(value), False) if -(10**20) < value < 10**20 else None  # longer ints are no PAN
+        # Fewer than 13 or more than 19 digits: no card number (and no str() of huge ints).
+        return (str(value), False) if 10**12 <= abs(value) < 10**20 else None
     if isinstance(value, float):
         if not math.isfinite(value):
             return None
@@ -729,8 +834,7 @@ def _leaf_text(value: Any) -> tuple[str, bool] | None:
         return None
 
 
-@dataclass(frozen=True)
-class _Fragment:
+class _Fragment(NamedTuple):
     ordinal: int
     path: str
     digits: str
@@ -742,12 +846,15 @@ def _fragment(value: Any) -> tuple[str, tuple[int, ...]] | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        if 0 <= value < 10**8:  # a bare number: one group of at most 8 digits
+        # An int piece is one printed group (3-6 digits: 4242, Amex's 822463) or a single digit.
+        if 0 <= value <= 9 or 100 <= value < 10**6:
             digits = str(value)
             return digits, (len(digits),)
         return None
     if not isinstance(value, str) or len(value) > 200:
         return None
+    if value.isascii() and value.isdigit():  # the common case, without regular expressions
+        return (value, (len(value),)) if len(value) <= 8 else None
     match = _FRAGMENT_RE.fullmatch(value)
     if match is None or _MONEY_RE.fullmatch(value):
         return None
@@ -780,35 +887,45 @@ def _printed_shape(pieces: list[_Fragment]) -> bool:
     return offset in (14, 15) and 4 in boundaries and boundaries <= _AMEX_DINERS_BOUNDARIES
 
 
-@dataclass(frozen=True)
-class _Split:
+class _Split(NamedTuple):
     pieces: tuple[_Fragment, ...]
     brand: str
     last4: str
 
 
 def _splits(fragments: list[_Fragment]) -> list[_Split]:
-    found: list[_Split] = []
+    """Card numbers made of consecutive fragments (see the module doc), without overlaps."""
+    candidates: list[tuple[int, int, str, str]] = []
+    count = len(fragments)
+    # Spelled digit by digit: a stretch of single-digit fragments is searched like a run of groups.
     i = 0
-    while i < len(fragments):
-        best: _Split | None = None
-        best_end = i
-        if fragments[i].digits[0] in BRAND_FIRST_DIGITS:
-            digits = fragments[i].digits
-            for j in range(i + 1, len(fragments)):
-                digits += fragments[j].digits
-                if len(digits) > MAX_PAN_LENGTH:
-                    break
-                if len(digits) >= MIN_PAN_LENGTH:
-                    pieces = fragments[i : j + 1]
-                    brand = card_brand(digits)
-                    if brand is not None and _printed_shape(pieces):
-                        best, best_end = _Split(tuple(pieces), brand, digits[-4:]), j
-        if best is not None:
-            found.append(best)
-            i = best_end + 1
-        else:
-            i += 1
+    while i < count:
+        j = i
+        while j < count and len(fragments[j].digits) == 1:
+            j += 1
+        if j - i >= MIN_PAN_LENGTH:
+            for a, b, brand, last4 in _group_candidates([f.digits for f in fragments[i:j]]):
+                candidates.append((i + a, i + b, brand, last4))
+        i = max(j, i + 1)
+    # Printed groups: the first boundary falls 4 or 8 digits in, so the first group has 4 or 8 digits.
+    for i, first in enumerate(fragments):
+        if first.groups[0] not in (4, 8) or first.digits[0] not in BRAND_FIRST_DIGITS:
+            continue
+        digits = first.digits
+        for j in range(i + 1, count):
+            digits += fragments[j].digits
+            if len(digits) > MAX_PAN_LENGTH:
+                break
+            if len(digits) >= MIN_PAN_LENGTH and _printed_shape(fragments[i : j + 1]):
+                network = card_brand(digits)
+                if network is not None:
+                    candidates.append((i, j, network, digits[-4:]))
+    found: list[_Split] = []
+    end = -1
+    for a, b, brand, last4 in sorted(candidates, key=lambda c: (c[0], -c[1])):
+        if a > end:  # earliest first, the longest of those starting at the same fragment
+            found.append(_Split(tuple(fragments[a : b + 1]), brand, last4))
+            end = b
     return found
 
 
