@@ -72,3 +72,10 @@ def test_trusted_code_tokenizes_with_the_stripe_sdk() -> None:
             raise AssertionError("the declining test card was charged")
         assert client.get_wallet_balance().balance == Decimal("25.00")
         client.close()
+
+
+def test_chat_explains_a_missing_model_package() -> None:
+    result = subprocess.run([sys.executable, "-m", "agent_billing.cli", "chat", "--model", "nosuchprovider:model"],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "cannot" in result.stdout and "nosuchprovider" in result.stdout

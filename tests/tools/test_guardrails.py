@@ -279,3 +279,36 @@ def test_unknown_outcome_is_replayed_after_a_restart(sandbox_app: Any, tmp_path:
     checker = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=inner)
     assert checker.get_wallet_balance().balance == Decimal("25.00")
     assert len(checker.get_wallet_transactions().items) == 1
+
+
+def test_no_secret_reaches_tool_output_logs_or_the_audit_file(tmp_path: Path,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    import json
+    import logging
+
+    from agent_billing.audit import JsonlAuditLog
+    from agent_billing.inprocess import sandbox_clients
+    from agent_billing.sandbox import create_app
+    from agent_billing.tools import BillingToolkit
+
+    secret = "sk_sandbox_TOPSECRET_987654"
+    caplog.set_level(logging.DEBUG)
+    client, aclient = sandbox_clients(create_app(tokens=(secret,), rate_limit=False), token=secret)
+    audit_file = tmp_path / "audit.jsonl"
+    toolkit = BillingToolkit(client=client, async_client=aclient, approval=lambda request: True,
+                             audit=JsonlAuditLog(audit_file))
+    outputs = [
+        call(toolkit.get_tool("payment_methods"), action="add", payment_method_id="pm_card_visa")[1],
+        call(toolkit.get_tool("payment_methods"), action="setup_intent")[1],
+        call(toolkit.get_tool("wallet"), action="fund", amount=25)[1],
+        call(toolkit.get_tool("wallet"), action="fund", amount=25, payment_method_id="pm_card_chargeDeclined")[1],
+        call(toolkit.get_tool("billing"), action="stripe_config")[1],
+    ]
+    texts = [str(m.content) for m in outputs] + [caplog.text, audit_file.read_text(), repr(toolkit)]
+    assert all(secret not in text for text in texts)
+    setup = json.loads(str(outputs[1].content))["result"]
+    assert setup["client_secret"] == "[held for trusted code]"
+    assert "seti_" in str(outputs[1].artifact)  # the host still gets the full result
+    decisions = [json.loads(line)["decision"] for line in audit_file.read_text().splitlines()]
+    assert decisions == ["approved", "succeeded", "approved", "failed"]
+    client.close()
