@@ -312,3 +312,14 @@ def test_no_secret_reaches_tool_output_logs_or_the_audit_file(tmp_path: Path,
     decisions = [json.loads(line)["decision"] for line in audit_file.read_text().splitlines()]
     assert decisions == ["approved", "succeeded", "approved", "failed"]
     client.close()
+
+
+def test_subscription_approval_names_plan_price_card_and_recurrence(make_toolkit: MakeToolkit,
+                                                                    saved_card: BillingClient) -> None:
+    asked: list[ApprovalRequest] = []
+    subs = make_toolkit(approval=lambda request: asked.append(request) and False).get_tool("subscriptions")
+    call(subs, action="create", plan_id=10, payment_method_id="pm_card_visa")
+    (request,) = asked
+    assert request.recurring and request.amount == Decimal("47.00")
+    assert "Standard (plan 10, $47.00 per month)" in request.summary and "Visa ending 4242" in request.summary
+    assert saved_card.list_subscriptions().subscriptions == []

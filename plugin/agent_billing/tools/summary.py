@@ -60,6 +60,9 @@ def _find_card(
     return "the default card"
 
 
+_PERIODS = {"monthly": "month", "yearly": "year", "annual": "year", "weekly": "week", "daily": "day"}
+
+
 def _find_plan(plan_id: int | None) -> Generator[ApiCall, Any, tuple[str, Decimal | None, str]]:
     """(name text, price, period) of a plan from the catalogue."""
     if plan_id is None:
@@ -70,7 +73,7 @@ def _find_plan(plan_id: int | None) -> Generator[ApiCall, Any, tuple[str, Decima
         plans = []
     for plan in plans:
         if plan.id == plan_id:
-            period = plan.period or "period"
+            period = _PERIODS.get(plan.period or "", plan.period or "period")
             price = f", {format_usd(plan.price)} per {period}" if plan.price is not None else ""
             return (f"{plan.name} (plan {plan_id}{price})", plan.price, period)
     return (f"plan {plan_id}", None, "period")
