@@ -47,7 +47,6 @@ _TOOLS_LINE = {
     "zh": "此处可用的账单工具：{names}。如果某一步需要的工具不在此列表中，请如实说明，不要自行变通。",
 }
 _SEPARATOR = {"en": ", ", "zh": "、"}
-_MANDATE_PREFIX = {"en": "", "zh": "部署方的支出授权（mandate，英文原文）："}
 DEFAULT_PRODUCT = "your product"
 _DEFAULT_PRODUCT = {"en": DEFAULT_PRODUCT, "zh": "本产品"}
 
@@ -105,7 +104,7 @@ def load_prompt(
     names = list(default_tools() if tools is None else tools)
     if not names or any(not isinstance(n, str) or not n.strip() for n in names):
         raise ValueError("tools must be a non-empty list of tool names")
-    mandate_text = (_MANDATE_PREFIX[language] + mandate.describe()) if mandate is not None else _NO_MANDATE[language]
+    mandate_text = mandate.describe(language) if mandate is not None else _NO_MANDATE[language]
     template = Template(_template_path(variant, language).read_text(encoding="utf-8"))
     return template.substitute(
         product_name=_product(product_name, language),

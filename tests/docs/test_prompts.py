@@ -86,10 +86,10 @@ def test_every_variant_renders_in_both_languages() -> None:
     for variant, language in ALL:
         text = render(variant, language)
         assert PRODUCT in text
-        assert MANDATE.describe() in text
+        assert MANDATE.describe(language) in text
         for limit in (MANDATE.max_per_charge, MANDATE.max_per_24h):
             assert limit is not None and format_money(limit) in text
-        assert "plans 10 and 42" in text
+        assert ("plans 10 and 42" if language == "en" else "仅限套餐 10、42") in text
         assert render_rules(language) in text
         assert not re.search(r"\$\{?[A-Za-z_]", text), f"{variant}.{language}: unreplaced placeholder"
         assert "`payment_links`" in text and "`payment_path`" in text

@@ -70,6 +70,30 @@ Cap = Annotated[Decimal | None, BeforeValidator(_cap)]
 PlanIds = Annotated[frozenset[Annotated[int, Field(ge=1)]] | None, BeforeValidator(_plan_ids)]
 
 
+_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "head": "Mandate {name}: ", "semi": "; ", "comma": ", ", "end": ".", "list": ", ",
+        "read_only": "read-only (balances, lists and statuses; nothing that changes the account or moves money)",
+        "per_charge": "up to {} per charge", "no_per_charge": "no per-charge limit",
+        "per_day": "{} per 24 h", "no_per_day": "no 24 h limit",
+        "until": "until {}", "no_expiry": "no expiry",
+        "auto": "auto-approved inside these limits", "human": "a human approves each charge",
+        "any_op": "any operation", "no_op": "no operation allowed", "only": "only ",
+        "any_plan": "any plan", "no_plan": "no plan", "plans": "plans ",
+    },
+    "zh": {
+        "head": "支出授权 {name}：", "semi": "；", "comma": "，", "end": "。", "list": "、",
+        "read_only": "只读（余额、列表与状态；不做任何更改账户或动用资金的操作）",
+        "per_charge": "每笔最多 {}", "no_per_charge": "每笔不限额",
+        "per_day": "24 小时内最多 {}", "no_per_day": "24 小时内不限额",
+        "until": "有效期至 {}", "no_expiry": "无到期时间",
+        "auto": "限额内自动批准", "human": "每笔扣款都需人工批准",
+        "any_op": "任何操作", "no_op": "不允许任何操作", "only": "仅限 ",
+        "any_plan": "任何套餐", "no_plan": "不允许任何套餐", "plans": "仅限套餐 ",
+    },
+}
+
+
 class MandateDecision(BaseModel):
     """The outcome of :meth:`Mandate.evaluate`.
 
@@ -165,41 +189,46 @@ class Mandate(BaseModel):
     def _money(self, amount: Decimal) -> str:
         return format_money(amount, self.currency)
 
-    def describe(self) -> str:
-        """A one-line summary for people and for the agent's prompt.
+    def describe(self, language: Literal["en", "zh"] = "en") -> str:
+        """A one-line summary for people and for the agent's prompt, in English or Simplified Chinese.
 
         Example:
             >>> print(Mandate(max_per_charge="20", auto_approve=True).describe())  # doctest: +NORMALIZE_WHITESPACE
             Mandate 'default': any operation; up to $20.00 per charge, no 24 h limit, any plan, no expiry;
             auto-approved inside these limits.
+            >>> print(Mandate(max_per_charge="20", allowed_plan_ids={10, 42}).describe("zh"))
+            支出授权 'default'：任何操作；每笔最多 $20.00，24 小时内不限额，仅限套餐 10、42，无到期时间；每笔扣款都需人工批准。
         """
-        head = f"Mandate {self.name!r}: "
-        ops = self._describe_operations()
+        t = _TEXT[language]
+        head = t["head"].format(name=repr(self.name))
+        ops = self._describe_operations(t)
         if self.read_only:
-            text = "read-only (balances, lists and statuses; nothing that changes the account or moves money)"
-            return head + text + (f"; {ops}." if self.allowed_operations is not None else ".")
+            return head + t["read_only"] + (f"{t['semi']}{ops}{t['end']}" if self.allowed_operations is not None
+                                            else t["end"])
         limits = [
-            f"up to {self._money(self.max_per_charge)} per charge" if self.max_per_charge else "no per-charge limit",
-            f"{self._money(self.max_per_24h)} per 24 h" if self.max_per_24h else "no 24 h limit",
-            self._describe_plans(),
-            f"until {_format_time(self.expires_at)}" if self.expires_at else "no expiry",
+            t["per_charge"].format(self._money(self.max_per_charge)) if self.max_per_charge else t["no_per_charge"],
+            t["per_day"].format(self._money(self.max_per_24h)) if self.max_per_24h else t["no_per_day"],
+            self._describe_plans(t),
+            t["until"].format(_format_time(self.expires_at)) if self.expires_at else t["no_expiry"],
         ]
-        approval = "auto-approved inside these limits" if self.auto_approve else "a human approves each charge"
-        return f"{head}{ops}; {', '.join(limits)}; {approval}."
+        approval = t["auto"] if self.auto_approve else t["human"]
+        return f"{head}{ops}{t['semi']}{t['comma'].join(limits)}{t['semi']}{approval}{t['end']}"
 
-    def _describe_operations(self) -> str:
+    def _describe_operations(self, t: dict[str, str]) -> str:  # t: one language of _TEXT
         if self.allowed_operations is None:
-            return "any operation"
+            return t["any_op"]
         if not self.allowed_operations:
-            return "no operation allowed"
-        return "only " + ", ".join(sorted(self.allowed_operations))
+            return t["no_op"]
+        return t["only"] + t["list"].join(sorted(self.allowed_operations))
 
-    def _describe_plans(self) -> str:
+    def _describe_plans(self, t: dict[str, str]) -> str:
         if self.allowed_plan_ids is None:
-            return "any plan"
+            return t["any_plan"]
         if not self.allowed_plan_ids:
-            return "no plan"
+            return t["no_plan"]
         ids = [str(i) for i in sorted(self.allowed_plan_ids)]
+        if t is _TEXT["zh"]:
+            return t["plans"] + t["list"].join(ids)
         return ("plan " if len(ids) == 1 else "plans ") + _join_and(ids)
 
     def evaluate(
@@ -251,7 +280,7 @@ class Mandate(BaseModel):
         if self.expires_at is not None and now >= self.expires_at:
             outside.append(f"Mandate {self.name!r} expired at {_format_time(self.expires_at)}.")
         if plan_id is not None and self.allowed_plan_ids is not None and plan_id not in self.allowed_plan_ids:
-            outside.append(f"Plan {plan_id} is not among the allowed plans ({self._describe_plans()}).")
+            outside.append(f"Plan {plan_id} is not among the allowed plans ({self._describe_plans(_TEXT['en'])}).")
         if effect.moves_money:
             outside.extend(self._money_reasons(operation, effect, amount, spent_24h, currency))
         return MandateDecision(verdict="outside" if outside else "inside", reasons=tuple(outside))

@@ -55,6 +55,9 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((address, port))
+        # Listen before the banner is printed: a client that reads the URL and connects at once must be
+        # queued, not refused, while uvicorn is still starting.
+        sock.listen(128)
     except OSError:
         sock.close()
         raise
