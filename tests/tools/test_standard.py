@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-
 from langchain_core.tools import BaseTool
 from langchain_tests.integration_tests import ToolsIntegrationTests
 from langchain_tests.unit_tests import ToolsUnitTests
