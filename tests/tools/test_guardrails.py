@@ -323,3 +323,40 @@ def test_subscription_approval_names_plan_price_card_and_recurrence(make_toolkit
     assert request.recurring and request.amount == Decimal("47.00")
     assert "Standard (plan 10, $47.00 per month)" in request.summary and "Visa ending 4242" in request.summary
     assert saved_card.list_subscriptions().subscriptions == []
+
+
+def test_plain_coupon_needs_no_approval_but_a_bonus_purchase_does(make_toolkit: MakeToolkit,
+                                                                  saved_card: BillingClient) -> None:
+    coupons = make_toolkit().get_tool("coupons")
+    bonus, _ = call(coupons, action="redeem", coupon_code="WELCOME50", purchase_amount=20,
+                    payment_method_id="pm_card_visa")
+    assert bonus["error"] == "refused" and balance(saved_card) == 0
+    plain, _ = call(coupons, action="redeem", coupon_code="WELCOME50")
+    assert plain["ok"] and balance(saved_card) == Decimal("5.00")
+
+
+def test_destructive_actions_need_a_yes_unless_the_deployer_relaxes_it(make_toolkit: MakeToolkit,
+                                                                       saved_card: BillingClient) -> None:
+    strict = make_toolkit().get_tool("payment_methods")
+    refused, _ = call(strict, action="remove", payment_method_id="pm_card_visa")
+    assert refused["error"] == "refused" and saved_card.list_payment_methods().payment_methods
+    relaxed = make_toolkit(approve_destructive=False).get_tool("payment_methods")
+    removed, _ = call(relaxed, action="remove", payment_method_id="pm_card_visa")
+    assert removed["ok"] and not saved_card.list_payment_methods().payment_methods
+
+
+def test_withdrawal_is_a_payout_that_needs_approval(sandbox_app: Any) -> None:
+    from tests.conftest import RESELLER_TOKEN
+
+    from agent_billing.inprocess import sandbox_clients
+    from agent_billing.tools import BillingToolkit
+
+    client, aclient = sandbox_clients(sandbox_app, token=RESELLER_TOKEN)
+    client.fund_wallet(Decimal("30"), "pm_card_visa")
+    asked: list[ApprovalRequest] = []
+    for approval in (None, lambda request: asked.append(request) or True):
+        toolkit = BillingToolkit(client=client, async_client=aclient, approval=approval, audit=MemoryAuditLog())
+        content, _ = call(toolkit.get_tool("wallet"), action="withdraw", amount=10)
+        assert content["ok"] is (approval is not None)
+    assert asked[0].effect == "payout" and "Pay out $10.00" in asked[0].summary
+    assert client.get_wallet_balance().balance == Decimal("20.00")
