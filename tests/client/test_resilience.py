@@ -203,3 +203,19 @@ def test_settings_from_env_and_dotenv(tmp_path: Path) -> None:
     assert override.token is not None and override.token.get_secret_value() == "from-env"
     with pytest.raises(AuthenticationError, match="AGENT_BILLING_TOKEN"):
         BillingClient(settings=Settings.from_env(environ={}, dotenv_path=None))
+
+
+@pytest.mark.parametrize("method, args", [
+    ("fund_wallet", (Decimal("-5"),)), ("fund_wallet", (float("nan"),)), ("fund_wallet", (10.005,)),
+    ("fund_wallet", ("9.99",)), ("fund_wallet", (Decimal("25"), "pm-123")),
+    ("confirm_wallet_checkout", ("cs_",)), ("get_payment_status", ("abc",)), ("create_subscription", (0,)),
+    ("charge_subscription_amount", (Decimal("4.99"),)), ("enable_auto_funding", (Decimal("4"), Decimal("1"))),
+])
+def test_bad_input_is_refused_before_any_request(client: BillingClient, method: str, args: tuple[Any, ...]) -> None:
+    from agent_billing import InvalidRequestError
+
+    sent: list[str] = []
+    client._http.event_hooks["request"].append(lambda request: sent.append(request.url.path))
+    with pytest.raises(InvalidRequestError) as info:
+        getattr(client, method)(*args)
+    assert sent == [] and info.value.details["errors"]
