@@ -96,7 +96,13 @@ def _charge_step(s: Situation, pm: str | None) -> str:
 
 @dataclass(frozen=True)
 class Rule:
-    """One line of the decision procedure (``when_zh``/``reason_zh``: its Simplified Chinese text)."""
+    """One line of the decision procedure (``when_zh``/``reason_zh``: its Simplified Chinese text).
+
+    Example:
+        >>> rule = RULES[0]
+        >>> rule.name, rule.path, rule.applies(Situation(purpose="fund", amount="25", card_requires_3ds=True))
+        ('three_d_secure', 'human_assisted', True)
+    """
 
     name: str
     when: str
@@ -200,7 +206,12 @@ def render_rules(language: Literal["en", "zh"] = "en") -> str:
 
 
 def describe_amount(situation: Situation) -> str:
-    """'$25.00' or 'plan 42' for messages."""
+    """'$25.00' or 'plan 42' for messages.
+
+    Example:
+        >>> describe_amount(Situation(purpose="fund", amount="25")), describe_amount(Situation(purpose="subscribe", plan_id=42))
+        ('$25.00', 'plan 42')
+    """
     return format_usd(situation.amount) if situation.amount is not None else f"plan {situation.plan_id}"
 
 

@@ -28,7 +28,13 @@ _API_SUFFIX = "/api/agents/v1"
 
 @dataclass(frozen=True)
 class TokenizedCard:
-    """A payment method created from card details: the id, brand and last four only."""
+    """A payment method created from card details: the id, brand and last four only.
+
+    Example:
+        >>> card = TokenizedCard(id="pm_1", brand="visa", last4="4242")
+        >>> f"{card.brand} ending {card.last4}"
+        'visa ending 4242'
+    """
 
     id: str
     brand: str | None

@@ -38,7 +38,13 @@ def _chat(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``agent-billing`` command."""
+    """The argument parser of the ``agent-billing`` command.
+
+    Example:
+        >>> args = build_parser().parse_args(["sandbox", "--port", "0"])
+        >>> args.command, args.host, args.port
+        ('sandbox', '127.0.0.1', 0)
+    """
     parser = argparse.ArgumentParser(prog="agent-billing", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -63,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``agent-billing`` console script."""
+    """Entry point of the ``agent-billing`` console script.
+
+    Example:
+        >>> main(["demo", "--yes"])  # runs the offline demo on a loopback sandbox  # doctest: +SKIP
+        0
+    """
     args = build_parser().parse_args(argv)
     result: int = args.func(args)
     return result

@@ -22,7 +22,15 @@ import agent_billing.providers.modelslab.results as r
 
 
 class SyncOperations:
-    """The operations of the synchronous client (mixed into ``BillingClient``)."""
+    """The operations of the synchronous client (mixed into ``BillingClient``).
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> from agent_billing.inprocess import sandbox_clients
+        >>> client, _ = sandbox_clients(create_app())
+        >>> client.get_wallet_balance().balance
+        Decimal('0.00')
+    """
 
     def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None) -> BaseModel:
         raise NotImplementedError
@@ -369,7 +377,16 @@ class SyncOperations:
 
 
 class AsyncOperations:
-    """The operations of the asynchronous client (mixed into ``AsyncBillingClient``)."""
+    """The operations of the asynchronous client (mixed into ``AsyncBillingClient``).
+
+    Example:
+        >>> import asyncio
+        >>> from agent_billing.sandbox import create_app
+        >>> from agent_billing.inprocess import sandbox_clients
+        >>> _, aclient = sandbox_clients(create_app())
+        >>> asyncio.run(aclient.get_wallet_balance()).balance
+        Decimal('0.00')
+    """
 
     async def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None) -> BaseModel:
         raise NotImplementedError

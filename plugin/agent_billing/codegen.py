@@ -122,7 +122,13 @@ def _method(op: Operation, asynchronous: bool) -> str:
 
 
 def render_client_methods(registry: Registry | None = None) -> str:
-    """The source of ``client_methods.py`` for ``registry`` (default: ModelsLab)."""
+    """The source of ``client_methods.py`` for ``registry`` (default: ModelsLab).
+
+    Example:
+        >>> source = render_client_methods()
+        >>> "    async def get_wallet_balance(self) -> r.WalletBalance:" in source
+        True
+    """
     registry = registry or get_registry()
     module = registry.operations[next(iter(registry.operations))].result.__module__
     header = f'''"""Typed client methods, one per operation.
@@ -150,7 +156,15 @@ import {module} as r
 '''
     sync_cls = [
         "class SyncOperations:",
-        '    """The operations of the synchronous client (mixed into ``BillingClient``)."""',
+        '    """The operations of the synchronous client (mixed into ``BillingClient``).',
+        "",
+        "    Example:",
+        "        >>> from agent_billing.sandbox import create_app",
+        "        >>> from agent_billing.inprocess import sandbox_clients",
+        "        >>> client, _ = sandbox_clients(create_app())",
+        "        >>> client.get_wallet_balance().balance",
+        "        Decimal('0.00')",
+        '    """',
         "",
         "    def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, "
         "idempotency_key: str | None = None) -> BaseModel:",
@@ -159,7 +173,16 @@ import {module} as r
     ]
     async_cls = [
         "class AsyncOperations:",
-        '    """The operations of the asynchronous client (mixed into ``AsyncBillingClient``)."""',
+        '    """The operations of the asynchronous client (mixed into ``AsyncBillingClient``).',
+        "",
+        "    Example:",
+        "        >>> import asyncio",
+        "        >>> from agent_billing.sandbox import create_app",
+        "        >>> from agent_billing.inprocess import sandbox_clients",
+        "        >>> _, aclient = sandbox_clients(create_app())",
+        "        >>> asyncio.run(aclient.get_wallet_balance()).balance",
+        "        Decimal('0.00')",
+        '    """',
         "",
         "    async def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, "
         "idempotency_key: str | None = None) -> BaseModel:",
@@ -179,7 +202,14 @@ import {module} as r
 
 
 def main() -> int:
-    """Write ``client_methods.py``; with ``--check`` only report drift (exit 1)."""
+    """Write ``client_methods.py``; with ``--check`` only report drift (exit 1).
+
+    Example:
+        >>> from unittest import mock
+        >>> with mock.patch.object(sys, "argv", ["codegen", "--check"]):  # only compare, write nothing
+        ...     main()
+        0
+    """
     source = render_client_methods()
     if "--check" in sys.argv[1:]:
         current = TARGET.read_text() if TARGET.exists() else ""

@@ -58,49 +58,91 @@ class BillingError(Exception):
 
 
 class AuthenticationError(BillingError):
-    """401: the token is missing, wrong or expired."""
+    """401: the token is missing, wrong or expired.
+
+    Example:
+        >>> AuthenticationError("token expired", status=401).code
+        'unauthenticated'
+    """
 
     default_code = "unauthenticated"
 
 
 class PermissionDeniedError(BillingError):
-    """403: the account may not do this (e.g. withdraw on a non-reseller account)."""
+    """403: the account may not do this (e.g. withdraw on a non-reseller account).
+
+    Example:
+        >>> str(PermissionDeniedError("withdrawals are for reseller accounts", status=403))
+        'withdrawals are for reseller accounts (code=forbidden, status=403)'
+    """
 
     default_code = "forbidden"
 
 
 class InvalidRequestError(BillingError):
-    """Bad input, caught locally before any request or reported by the API as ``validation_error``."""
+    """Bad input, caught locally before any request or reported by the API as ``validation_error``.
+
+    Example:
+        >>> InvalidRequestError("amount: must be at least 10", details={"errors": [{"field": "amount"}]}).code
+        'validation_error'
+    """
 
     default_code = "validation_error"
 
 
 class CardDataRefusedError(InvalidRequestError):
-    """Raw card data was offered where only a payment-method id or a payment link is allowed."""
+    """Raw card data was offered where only a payment-method id or a payment link is allowed.
+
+    Example:
+        >>> err = CardDataRefusedError("card numbers are not accepted here")
+        >>> err.code, isinstance(err, InvalidRequestError)
+        ('card_data_not_allowed', True)
+    """
 
     default_code = "card_data_not_allowed"
 
 
 class NotFoundError(BillingError):
-    """404: no such invoice, subscription, payment method, session..."""
+    """404: no such invoice, subscription, payment method, session...
+
+    Example:
+        >>> NotFoundError("no such invoice", status=404, request_id="req_1").request_id
+        'req_1'
+    """
 
     default_code = "not_found"
 
 
 class ConflictError(BillingError):
-    """409: the request conflicts with the current state (e.g. checkout not paid yet)."""
+    """409: the request conflicts with the current state (e.g. checkout not paid yet).
+
+    Example:
+        >>> ConflictError("the person has not paid yet", code="checkout_not_paid", status=409).code
+        'checkout_not_paid'
+    """
 
     default_code = "conflict"
 
 
 class IdempotencyConflictError(ConflictError):
-    """409: the Idempotency-Key was already used with a different request body."""
+    """409: the Idempotency-Key was already used with a different request body.
+
+    Example:
+        >>> err = IdempotencyConflictError("key reused with another body", status=409)
+        >>> err.code, isinstance(err, ConflictError)
+        ('idempotency_error', True)
+    """
 
     default_code = "idempotency_error"
 
 
 class PaymentDeclinedError(BillingError):
-    """402: the card was declined; ``decline_code`` says why (``insufficient_funds``...)."""
+    """402: the card was declined; ``decline_code`` says why (``insufficient_funds``...).
+
+    Example:
+        >>> PaymentDeclinedError("Card declined", details={"decline_code": "insufficient_funds"}).decline_code
+        'insufficient_funds'
+    """
 
     default_code = "payment_declined"
 
@@ -121,6 +163,10 @@ class ActionRequiredError(BillingError):
     """202 ``requires_action``: the card needs 3-D Secure, which only a human can complete.
 
     The right next step is the human-assisted path: create a payment link and relay it.
+
+    Example:
+        >>> ActionRequiredError("3-D Secure needed", details={"payment_intent_id": "pi_123"}).payment_intent_id
+        'pi_123'
     """
 
     default_code = "requires_action"
@@ -133,7 +179,13 @@ class ActionRequiredError(BillingError):
 
 
 class RateLimitedError(BillingError):
-    """429: too many requests; ``retry_after`` is the number of seconds to wait, when known."""
+    """429: too many requests; ``retry_after`` is the number of seconds to wait, when known.
+
+    Example:
+        >>> err = RateLimitedError("too many requests", retry_after=30.0, status=429)
+        >>> err.retry_after, err.retryable
+        (30.0, True)
+    """
 
     default_code = "rate_limited"
 
@@ -147,7 +199,12 @@ class RateLimitedError(BillingError):
 
 
 class ServerError(BillingError):
-    """5xx: the API failed; safe to retry a mutation only with the same Idempotency-Key."""
+    """5xx: the API failed; safe to retry a mutation only with the same Idempotency-Key.
+
+    Example:
+        >>> ServerError("upstream failed", status=502).retryable
+        True
+    """
 
     default_code = "server_error"
 
@@ -157,7 +214,12 @@ class ServerError(BillingError):
 
 
 class BillingConnectionError(BillingError):
-    """The API could not be reached, or the connection dropped before an answer."""
+    """The API could not be reached, or the connection dropped before an answer.
+
+    Example:
+        >>> BillingConnectionError("connection reset").retryable
+        True
+    """
 
     default_code = "connection_error"
 
@@ -192,6 +254,11 @@ def error_from_envelope(
     """Build the right error from an HTTP status and the envelope's ``error`` object.
 
     The code decides when it is specific (a 400 ``card_data_not_allowed``), else the status does.
+
+    Example:
+        >>> err = error_from_envelope(404, {"code": "not_found", "message": "No such invoice"}, "req_1")
+        >>> type(err).__name__, err.message, err.request_id
+        ('NotFoundError', 'No such invoice', 'req_1')
     """
     error = error or {}
     code = str(error.get("code") or "") or None

@@ -29,7 +29,14 @@ from agent_billing.retry import server_wait_hint
 
 @dataclass(frozen=True)
 class PreparedCall:
-    """A validated call, ready to send (and to resend with the same idempotency key)."""
+    """A validated call, ready to send (and to resend with the same idempotency key).
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> call = prepare(get_registry().get("fund_wallet"), {"amount": "25"}, idempotency_key="k1")
+        >>> call.headers()
+        {'Accept': 'application/json', 'Content-Type': 'application/json', 'Idempotency-Key': 'k1'}
+    """
 
     operation: Operation
     args: BaseModel
@@ -50,7 +57,16 @@ class PreparedCall:
 
 
 def validation_error(exc: PydanticValidationError, operation: str) -> InvalidRequestError:
-    """A clear, value-free validation error (inputs may hold secrets or card data, so none are echoed)."""
+    """A clear, value-free validation error (inputs may hold secrets or card data, so none are echoed).
+
+    Example:
+        >>> from agent_billing.providers.modelslab.arguments import FundWalletArgs
+        >>> try:
+        ...     FundWalletArgs(amount="25", cvc="123")
+        ... except PydanticValidationError as exc:
+        ...     validation_error(exc, "fund_wallet").message
+        'invalid arguments for fund_wallet: cvc: Extra inputs are not permitted'
+    """
     errors = [
         {"field": ".".join(str(p) for p in e["loc"]) or "(arguments)", "message": e["msg"]}
         for e in exc.errors(include_input=False, include_url=False)
@@ -60,7 +76,13 @@ def validation_error(exc: PydanticValidationError, operation: str) -> InvalidReq
 
 
 def validate_args(op: Operation, raw: Mapping[str, Any]) -> BaseModel:
-    """Validate raw arguments against the operation's model, raising ``InvalidRequestError``."""
+    """Validate raw arguments against the operation's model, raising ``InvalidRequestError``.
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> validate_args(get_registry().get("get_invoice"), {"invoice_id": 42}).invoice_id
+        '42'
+    """
     try:
         return op.validate(raw)
     except PydanticValidationError as exc:
@@ -68,7 +90,14 @@ def validate_args(op: Operation, raw: Mapping[str, Any]) -> BaseModel:
 
 
 def prepare(op: Operation, raw: Mapping[str, Any] | BaseModel, idempotency_key: str | None = None) -> PreparedCall:
-    """Validate ``raw`` and build the call. Mutations always get an idempotency key."""
+    """Validate ``raw`` and build the call. Mutations always get an idempotency key.
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> call = prepare(get_registry().get("fund_wallet"), {"amount": "25"})
+        >>> call.method, call.path, call.body, call.idempotency_key.startswith("ab_")
+        ('POST', '/wallet/fund', b'{"amount":25.00}', True)
+    """
     args = raw if isinstance(raw, op.args) else validate_args(op, dict(raw))
     _, rest = op.split(args)
     params: dict[str, Any] = {}
@@ -93,6 +122,12 @@ def interpret(call: PreparedCall, response: httpx.Response) -> BaseModel:
 
     Accepts the documented envelope ``{data, error, meta}`` and a bare object (``stripe-config`` is
     documented both ways). A 202 with a payment in ``requires_action`` raises ``ActionRequiredError``.
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> call = prepare(get_registry().get("get_wallet_balance"), {})
+        >>> interpret(call, httpx.Response(200, json={"data": {"balance": 12.5, "currency": "USD"}})).balance
+        Decimal('12.5')
     """
     payload = _json(response)
     enveloped = isinstance(payload, dict) and ("data" in payload or "error" in payload)

@@ -24,7 +24,12 @@ _PLACEHOLDER = re.compile(r"{(\w+)}")
 
 
 class Effect(str, Enum):
-    """What an operation does to the account; decides which guardrails apply."""
+    """What an operation does to the account; decides which guardrails apply.
+
+    Example:
+        >>> Effect.CHARGE.moves_money, Effect.DESTRUCTIVE.needs_approval, Effect.WRITE.needs_approval
+        (True, True, False)
+    """
 
     READ = "read"
     WRITE = "write"
@@ -45,7 +50,12 @@ class Effect(str, Enum):
 
 
 class Limiter(str, Enum):
-    """The server-side rate limiter an operation counts against."""
+    """The server-side rate limiter an operation counts against.
+
+    Example:
+        >>> get_registry().get("add_payment_method").limiter.value
+        'agent-billing'
+    """
 
     BILLING = "agent-billing"
     GENERAL = "agent-general"
@@ -184,12 +194,23 @@ _LOADED: dict[str, Registry] = {}
 
 
 def register_provider(name: str, loader: Callable[[], Registry]) -> None:
-    """Make a provider's registry available by name (loaded lazily on first use)."""
+    """Make a provider's registry available by name (loaded lazily on first use).
+
+    Example:
+        >>> register_provider("example", lambda: Registry(provider="example", base_path="/api/v1"))
+        >>> get_registry("example").base_path
+        '/api/v1'
+    """
     _REGISTRIES[name] = loader
 
 
 def get_registry(provider: str = "modelslab") -> Registry:
-    """The registry of ``provider`` (``"modelslab"`` is the default and, for now, the only one)."""
+    """The registry of ``provider`` (``"modelslab"`` is the default and, for now, the only one).
+
+    Example:
+        >>> get_registry().provider, get_registry() is get_registry("modelslab")
+        ('modelslab', True)
+    """
     if provider not in _LOADED:
         if provider not in _REGISTRIES:
             raise KeyError(f"unknown provider {provider!r}; known: {', '.join(_REGISTRIES)}")

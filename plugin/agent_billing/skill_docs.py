@@ -151,7 +151,13 @@ def sync_skills(root: Path, check: bool = False, *, provider: str = "modelslab")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m agent_billing.skill_docs [--check] [--root DIR]``; exit status 1 when --check finds drift."""
+    """``python -m agent_billing.skill_docs [--check] [--root DIR]``; exit status 1 when --check finds drift.
+
+    Example:
+        >>> main(["--check"])
+        generated blocks are in sync
+        0
+    """
     from agent_billing.resources import data_path
 
     parser = argparse.ArgumentParser(prog="python -m agent_billing.skill_docs",

@@ -53,12 +53,22 @@ def _encode(value: Any, out: list[str]) -> None:
 
 
 def dumps(value: Any) -> bytes:
-    """Encode ``value`` as compact UTF-8 JSON, with ``Decimal`` as exact numbers."""
+    """Encode ``value`` as compact UTF-8 JSON, with ``Decimal`` as exact numbers.
+
+    Example:
+        >>> dumps([Decimal("0.10"), None, True])
+        b'[0.10,null,true]'
+    """
     out: list[str] = []
     _encode(value, out)
     return "".join(out).encode()
 
 
 def loads(data: bytes | str) -> Any:
-    """Decode JSON with non-integer numbers as ``Decimal``."""
+    """Decode JSON with non-integer numbers as ``Decimal``.
+
+    Example:
+        >>> loads('{"count": 3, "price": 9.99}')
+        {'count': 3, 'price': Decimal('9.99')}
+    """
     return json.loads(data, parse_float=Decimal)

@@ -24,7 +24,15 @@ from langgraph.prebuilt import ToolNode, tools_condition
 
 
 def build_agent(model: BaseChatModel, tools: Sequence[BaseTool], checkpointer: Any, system_prompt: str | None = None) -> Any:
-    """Compile the agent graph (model <-> tools loop) with ``checkpointer``."""
+    """Compile the agent graph (model <-> tools loop) with ``checkpointer``.
+
+    Example:
+        >>> from langgraph.checkpoint.memory import InMemorySaver
+        >>> from agent_billing.demo.scripted_model import ScriptedChatModel
+        >>> graph = build_agent(ScriptedChatModel(turns=[]), [], InMemorySaver(), system_prompt="You handle billing.")
+        >>> sorted(graph.get_graph().nodes)
+        ['__end__', '__start__', 'model']
+    """
     bound = model.bind_tools(list(tools)) if tools else model
 
     def call_model(state: MessagesState) -> dict[str, Any]:

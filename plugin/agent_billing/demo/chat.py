@@ -26,7 +26,12 @@ from agent_billing.tools import BillingToolkit
 
 
 def run_chat(model: str, use_sandbox: bool = True) -> int:
-    """Chat until EOF or ``exit``; returns the exit code."""
+    """Chat until EOF or ``exit``; returns the exit code.
+
+    Example:
+        >>> run_chat("openai:gpt-4.1-mini")  # needs the provider's package and key  # doctest: +SKIP
+        0
+    """
     console = Console(highlight=False)
     try:
         from langchain.chat_models import init_chat_model

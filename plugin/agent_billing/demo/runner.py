@@ -47,7 +47,13 @@ Turn = AIMessage | Callable[[Sequence[BaseMessage]], AIMessage]
 
 
 class Terminal:
-    """Shows the conversation and asks for approvals (or answers them itself with ``--yes``)."""
+    """Shows the conversation and asks for approvals (or answers them itself with ``--yes``).
+
+    Example:
+        >>> terminal = Terminal(Console(quiet=True), auto_yes=True)
+        >>> terminal.approve({"summary": "Charge $25.00", "operation": "fund_wallet", "effect": "charge"})
+        'approve'
+    """
 
     def __init__(self, console: Console, auto_yes: bool) -> None:
         self.console = console
@@ -93,7 +99,15 @@ def _brief(content: str, limit: int = 400) -> str:
 
 
 class Scene:
-    """One conversation (its own thread) with a scripted agent."""
+    """One conversation (its own thread) with a scripted agent.
+
+    Example:
+        >>> from agent_billing.demo.scripted_model import ScriptedChatModel
+        >>> graph = build_agent(ScriptedChatModel(turns=[], final="Hello."), [], InMemorySaver())
+        >>> scene = Scene("greeting", Terminal(Console(quiet=True), auto_yes=True), graph)
+        >>> scene.say("hi")["messages"][-1].content
+        'Hello.'
+    """
 
     def __init__(self, title: str, terminal: Terminal, graph: Any) -> None:
         self.title = title
@@ -133,7 +147,12 @@ def _from_last(build: Callable[[dict[str, Any]], AIMessage]) -> Callable[[Sequen
 
 
 class Person:
-    """A simulated person who opens payment links and pays them after a short pause."""
+    """A simulated person who opens payment links and pays them after a short pause.
+
+    Example:
+        >>> person = Person("http://127.0.0.1:8787", Console(quiet=True), delay=0.5)
+        >>> person.receive(handoff)  # opens handoff["payment_url"] over HTTP and pays it  # doctest: +SKIP
+    """
 
     def __init__(self, root_url: str, console: Console, delay: float = 1.5) -> None:
         self.root_url, self.console, self.delay = root_url, console, delay
@@ -153,7 +172,12 @@ class Person:
 
 
 def run_demo(auto_yes: bool = False, console: Console | None = None) -> int:
-    """Run all scenes; returns the exit code (0 when every scene behaved as designed)."""
+    """Run all scenes; returns the exit code (0 when every scene behaved as designed).
+
+    Example:
+        >>> run_demo(auto_yes=True)  # starts a loopback sandbox server  # doctest: +SKIP
+        0
+    """
     console = console or Console(highlight=False)
     console.print(Panel("agent-billing demo: a [bold]scripted[/bold] agent (no model, no key) on the embedded "
                         "sandbox (no network, no account). Every charge asks for approval.", border_style="blue"))
@@ -183,6 +207,12 @@ def run_demo(auto_yes: bool = False, console: Console | None = None) -> int:
 
 
 def scene_headless(console: Console, toolkit: BillingToolkit, terminal: Terminal, client: BillingClient) -> bool:
+    """Scene 1: trusted code tokenizes a test card and the agent tops up headless; True if it went as designed.
+
+    Example:
+        >>> scene_headless(console, toolkit, terminal, client)  # as run_demo calls it  # doctest: +SKIP
+        True
+    """
     console.rule("1. Headless: trusted code holds a payment method, the agent tops up")
     card = CardTokenizer.for_sandbox(client).create_payment_method("4242424242424242", 12, 2030, "123")
     console.print(f"[dim]trusted code tokenized a test card with the stripe SDK: {card.brand} ending {card.last4} "
@@ -197,6 +227,12 @@ def scene_headless(console: Console, toolkit: BillingToolkit, terminal: Terminal
 
 
 def scene_setup_intent(console: Console, toolkit: BillingToolkit, terminal: Terminal, client: BillingClient) -> bool:
+    """Scene 2: a setup intent saves a card, then the agent subscribes with it; True if it went as designed.
+
+    Example:
+        >>> scene_setup_intent(console, toolkit, terminal, client)  # as run_demo calls it  # doctest: +SKIP
+        True
+    """
     console.rule("2. Setup intent: save a card, then subscribe")
     scene = Scene.scripted("setup-intent", toolkit, terminal, [
         tool_call("payment_path", purpose="subscribe", plan_id=10, wants_to_save_card=True),
@@ -217,6 +253,12 @@ def scene_setup_intent(console: Console, toolkit: BillingToolkit, terminal: Term
 
 
 def scene_human(console: Console, toolkit: BillingToolkit, terminal: Terminal, client: BillingClient) -> bool:
+    """Scene 3: the person pays a top-up on a hosted page while the agent waits; True if it went as designed.
+
+    Example:
+        >>> scene_human(console, toolkit, terminal, client)  # as run_demo calls it  # doctest: +SKIP
+        True
+    """
     console.rule("3. Human-assisted: the person pays on a hosted page, the agent waits")
     before = client.get_wallet_balance().balance
     scene = Scene.scripted("human", toolkit, terminal, [
@@ -228,6 +270,16 @@ def scene_human(console: Console, toolkit: BillingToolkit, terminal: Terminal, c
 
 
 def scene_declined(console: Console, toolkit: BillingToolkit, terminal: Terminal, client: BillingClient) -> bool:
+    """Scene 4: a declined card is not retried, a payment link is sent instead; True if it went as designed.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> from agent_billing.inprocess import sandbox_clients
+        >>> client, aclient = sandbox_clients(create_app(), token=TOKEN)
+        >>> toolkit = BillingToolkit(client=client, async_client=aclient, approval="interrupt", audit=MemoryAuditLog())
+        >>> scene_declined(Console(quiet=True), toolkit, Terminal(Console(quiet=True), auto_yes=True), client)
+        True
+    """
     console.rule("4. Declined card: no retry, a payment link instead")
     scene = Scene.scripted("declined", toolkit, terminal, [
         tool_call("wallet", action="fund", amount=30, payment_method_id="pm_card_chargeDeclined"),
@@ -239,6 +291,16 @@ def scene_declined(console: Console, toolkit: BillingToolkit, terminal: Terminal
 
 
 def scene_card_number(console: Console, toolkit: BillingToolkit, terminal: Terminal, client: BillingClient) -> bool:
+    """Scene 5: a card number typed into the chat is refused, never repeated; True if it went as designed.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> from agent_billing.inprocess import sandbox_clients
+        >>> client, aclient = sandbox_clients(create_app(), token=TOKEN)
+        >>> toolkit = BillingToolkit(client=client, async_client=aclient, approval="interrupt", audit=MemoryAuditLog())
+        >>> scene_card_number(Console(quiet=True), toolkit, Terminal(Console(quiet=True), auto_yes=True), client)
+        True
+    """
     console.rule("5. A card number in the chat: refused, never repeated")
     scene = Scene.scripted("card-number", toolkit, terminal, [
         tool_call("payment_methods", action="add", payment_method_id="4242 4242 4242 4242"),

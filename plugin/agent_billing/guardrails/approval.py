@@ -105,7 +105,12 @@ def coerce_decision(value: Any, approver: str) -> ApprovalDecision:
 
 @runtime_checkable
 class Approver(Protocol):
-    """Decides approval requests. Implement ``decide`` (and ``adecide`` for async hosts)."""
+    """Decides approval requests. Implement ``decide`` (and ``adecide`` for async hosts).
+
+    Example:
+        >>> isinstance(CallbackApprover(lambda request: True), Approver)
+        True
+    """
 
     def describe(self) -> str:
         """A short name for audit records."""

@@ -29,6 +29,11 @@ class CardNetwork:
     """One card network: its brand id, issuer prefix ranges and the PAN lengths it issues.
 
     ``prefixes`` holds inclusive ranges of equal-length decimal prefixes, e.g. ``("2221", "2720")``.
+
+    Example:
+        >>> visa = CardNetwork("visa", (("4", "4"),), frozenset({13, 16, 19}))
+        >>> visa.matches("4242424242424242"), visa.matches("5555555555554444")
+        (True, False)
     """
 
     brand: str
@@ -131,7 +136,12 @@ def card_lengths(digits: str) -> tuple[tuple[int, str], ...]:
 
 
 def brand_of(digits: str) -> str | None:
-    """The network whose prefixes and lengths fit ``digits`` (ASCII), ignoring the Luhn check."""
+    """The network whose prefixes and lengths fit ``digits`` (ASCII), ignoring the Luhn check.
+
+    Example:
+        >>> brand_of("5555555555554444"), brand_of("4242424242424241"), brand_of("12345")
+        ('mastercard', 'visa', None)
+    """
     if not MIN_PAN_LENGTH <= len(digits) <= MAX_PAN_LENGTH:
         return None
     for length, brand in card_lengths(digits):
@@ -141,7 +151,12 @@ def brand_of(digits: str) -> str | None:
 
 
 def card_brand(digits: str) -> str | None:
-    """The brand when ``digits`` (ASCII) is a plausible card number: network prefix, length and Luhn."""
+    """The brand when ``digits`` (ASCII) is a plausible card number: network prefix, length and Luhn.
+
+    Example:
+        >>> card_brand("5555555555554444"), card_brand("5555555555554445")
+        ('mastercard', None)
+    """
     brand = brand_of(digits)
     if brand is None or not luhn_valid(digits):
         return None

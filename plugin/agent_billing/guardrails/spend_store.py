@@ -51,6 +51,14 @@ class ReservationConflictError(ValueError):
 
     Keys are derived from the approved request, so the same key with another amount means a bug or a
     swapped request; it is refused rather than silently returning the old reservation.
+
+    Example:
+        >>> store, now = MemorySpendStore(), datetime(2026, 1, 1, tzinfo=timezone.utc)
+        >>> _ = store.reserve("default", "k1", Decimal("10"), limit=None, now=now)
+        >>> store.reserve("default", "k1", Decimal("20"), limit=None, now=now)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        agent_billing.guardrails.spend_store.ReservationConflictError: key 'k1' is already reserved for $10.00 ...
     """
 
 

@@ -72,7 +72,17 @@ def _endpoint(
 
 
 def api_routes(sandbox: Sandbox, registry: Registry, handlers: dict[str, Handler]) -> list[Route]:
-    """One route per distinct path of the registry (its methods dispatch to their operations)."""
+    """One route per distinct path of the registry (its methods dispatch to their operations).
+
+    Example:
+        >>> sandbox, registry = create_app().state.sandbox, get_registry(PROVIDER)
+        >>> paths = [r.path for r in api_routes(sandbox, registry, load_handlers())]
+        >>> paths.index("/api/agents/v1/subscriptions/plans") < paths.index("/api/agents/v1/subscriptions/{subscription_id}")
+        True
+        >>> api_routes(sandbox, registry, {})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        RuntimeError: sandbox has no handler for operations: get_billing_overview, ...
+    """
     missing = [op.name for op in registry if op.name not in handlers]
     if missing:
         raise RuntimeError(f"sandbox has no handler for operations: {', '.join(missing)}")
@@ -88,7 +98,13 @@ def api_routes(sandbox: Sandbox, registry: Registry, handlers: dict[str, Handler
 
 
 def control_routes(sandbox: Sandbox) -> list[Route]:
-    """The sandbox-only control endpoints (same pipeline, not rate limited)."""
+    """The sandbox-only control endpoints (same pipeline, not rate limited).
+
+    Example:
+        >>> routes = control_routes(create_app().state.sandbox)
+        >>> routes[0].path, routes[-1].path, len(routes)
+        ('/sandbox/usage', '/sandbox/ledger/check', 4)
+    """
     routes = []
     for op in controls.CONTROL_OPERATIONS:
         endpoint = _endpoint(sandbox, {op.method: op}, controls.CONTROL_HANDLERS, limited=False)

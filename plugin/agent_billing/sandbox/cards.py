@@ -49,6 +49,11 @@ class Behaviour:
 
     ``outcome`` is ``succeed``, ``decline`` or ``authenticate`` (3-D Secure needed). A decline has
     Stripe's error ``code`` (``card_declined``, ``expired_card``...), a ``decline_code`` and message.
+
+    Example:
+        >>> b = BEHAVIOURS["insufficient_funds"]
+        >>> b.outcome, b.code, b.decline_code
+        ('decline', 'card_declined', 'insufficient_funds')
     """
 
     name: str
@@ -83,7 +88,13 @@ BEHAVIOURS: dict[str, Behaviour] = {
 
 @dataclass(frozen=True)
 class TestCard:
-    """A card as the sandbox knows it: never the number, only what may be stored and shown."""
+    """A card as the sandbox knows it: never the number, only what may be stored and shown.
+
+    Example:
+        >>> card = TEST_CARDS["5555555555554444"]
+        >>> card.brand, card.last4, card.funding, card.behaviour.outcome
+        ('mastercard', '4444', 'credit', 'succeed')
+    """
 
     brand: str
     last4: str
@@ -212,7 +223,14 @@ def brand_of(number: str) -> str:
 
 
 def card_for_number(number: str) -> TestCard:
-    """The test card for ``number``: a listed test number, or a generic card that succeeds."""
+    """The test card for ``number``: a listed test number, or a generic card that succeeds.
+
+    Example:
+        >>> card_for_number("4000002760003184").behaviour.outcome
+        'authenticate'
+        >>> card_for_number("4111111111111111").brand, card_for_number("4111111111111111").behaviour.name
+        ('visa', 'succeed')
+    """
     known = TEST_CARDS.get(number)
     if known is not None:
         return known
@@ -237,6 +255,11 @@ def check_card(
     Raises :class:`CardError` with Stripe's codes: ``incorrect_number``, ``invalid_expiry_month``,
     ``invalid_expiry_year``, ``expired_card``, ``invalid_cvc``; a missing field is an
     ``invalid_request_error`` with code ``parameter_missing``.
+
+    Example:
+        >>> card, month, year = check_card("4242 4242 4242 4242", "12", "29", "123", now_year=2026, now_month=1)
+        >>> card.brand, card.last4, month, year
+        ('visa', '4242', 12, 2029)
     """
     for value, param in ((number, "number"), (exp_month, "exp_month"), (exp_year, "exp_year")):
         if value is None or str(value).strip() == "":

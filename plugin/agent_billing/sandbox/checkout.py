@@ -44,12 +44,23 @@ from agent_billing.sandbox.units import iso, iso_or_none, request_id, usd, year_
 
 
 def checkout_url(root_url: str, session_id: str) -> str:
-    """The hosted checkout page of a session."""
+    """The hosted checkout page of a session.
+
+    Example:
+        >>> checkout_url("http://127.0.0.1:8787", "cs_test_a1xyz")
+        'http://127.0.0.1:8787/sandbox/checkout/cs_test_a1xyz'
+    """
     return f"{root_url}/sandbox/checkout/{session_id}"
 
 
 def root_of(request: Request) -> str:
-    """The sandbox root URL as the caller reached it (``http://127.0.0.1:8787``)."""
+    """The sandbox root URL as the caller reached it (``http://127.0.0.1:8787``).
+
+    Example:
+        >>> scope = {"type": "http", "scheme": "http", "server": ("127.0.0.1", 8787), "path": "/", "headers": []}
+        >>> root_of(Request(scope))
+        'http://127.0.0.1:8787'
+    """
     return str(request.base_url).rstrip("/")
 
 
@@ -63,7 +74,15 @@ def _describe(sandbox: Sandbox, s: CheckoutSession) -> str:
 
 
 def session_view(root_url: str, s: CheckoutSession) -> dict[str, Any]:
-    """A session as the sandbox's JSON endpoints show it."""
+    """A session as the sandbox's JSON endpoints show it.
+
+    Example:
+        >>> s = CheckoutSession("cs_test_a1", 1, "fund", 2500, None, "open", None, None, None,
+        ...                     0.0, 1800.0, None, None, None, None)
+        >>> view = session_view("http://127.0.0.1:8787", s)
+        >>> view["url"], view["amount"], view["payment_status"]
+        ('http://127.0.0.1:8787/sandbox/checkout/cs_test_a1', Decimal('25.00'), 'unpaid')
+    """
     return {
         "id": s.id, "object": "checkout.session", "purpose": s.purpose, "amount": usd(s.amount_cents),
         "currency": "usd", "plan_id": s.plan_id, "status": s.status,
@@ -78,6 +97,14 @@ def complete_session(sandbox: Sandbox, session_id: str, payment_method: str = "p
 
     A declined test card leaves the session open (402 ``payment_declined``); a 3-D Secure card succeeds,
     since the human on the page completes the challenge.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> sb = create_app().state.sandbox
+        >>> acct = sb.account_for_token("sk_sandbox_demo")
+        >>> s = sb.ledger.insert_checkout_session(acct.id, purpose="fund", cents=2500, plan_id=None, ttl_seconds=1800)
+        >>> complete_session(sb, s.id, "pm_card_mastercard").status
+        'complete'
     """
     ledger = sandbox.ledger
     with ledger.transaction():
@@ -108,7 +135,16 @@ def complete_session(sandbox: Sandbox, session_id: str, payment_method: str = "p
 
 
 def expire_session(sandbox: Sandbox, session_id: str) -> CheckoutSession:
-    """Force an open session to expire (409 ``invalid_state`` once paid)."""
+    """Force an open session to expire (409 ``invalid_state`` once paid).
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> sb = create_app().state.sandbox
+        >>> acct = sb.account_for_token("sk_sandbox_demo")
+        >>> s = sb.ledger.insert_checkout_session(acct.id, purpose="fund", cents=2500, plan_id=None, ttl_seconds=1800)
+        >>> expire_session(sb, s.id).status
+        'expired'
+    """
     ledger = sandbox.ledger
     with ledger.transaction():
         s = ledger.checkout_session(session_id)
@@ -123,7 +159,17 @@ def expire_session(sandbox: Sandbox, session_id: str) -> CheckoutSession:
 
 
 def confirm(ctx: Ctx, session_id: str, purpose: str) -> Reply:
-    """Confirm a paid session: credit the wallet or start the subscription, exactly once."""
+    """Confirm a paid session: credit the wallet or start the subscription, exactly once.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> sb = create_app().state.sandbox
+        >>> ctx = Ctx(sb, sb.account_for_token("sk_sandbox_demo"), "http://127.0.0.1:8787")
+        >>> s = ctx.ledger.insert_checkout_session(ctx.account.id, purpose="fund", cents=2500, plan_id=None, ttl_seconds=1800)
+        >>> _ = complete_session(sb, s.id)  # the human pays on the hosted page
+        >>> confirm(ctx, s.id, "fund").data["message"]
+        'Payment confirmed: $25.00 credited to the wallet.'
+    """
     ledger = ctx.ledger
     s = ledger.checkout_session(session_id)
     if s is None or s.account_id != ctx.account.id:
@@ -226,7 +272,13 @@ def _session_or_404_page(sandbox: Sandbox, session_id: str) -> CheckoutSession |
 
 
 def routes(sandbox: Sandbox) -> list[Route]:
-    """The hosted checkout routes of one sandbox."""
+    """The hosted checkout routes of one sandbox.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> [r.path for r in routes(create_app().state.sandbox)][:2]
+        ['/sandbox/checkout/{session_id}', '/sandbox/checkout/{session_id}/pay']
+    """
 
     async def page(request: Request) -> Response:
         found = await run_in_threadpool(_session_or_404_page, sandbox, request.path_params["session_id"])

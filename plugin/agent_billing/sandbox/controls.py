@@ -41,14 +41,25 @@ from agent_billing.sandbox.units import request_id, to_cents
 
 
 class UsageArgs(Args):
-    """API usage to debit from the wallet."""
+    """API usage to debit from the wallet.
+
+    Example:
+        >>> UsageArgs.model_validate({"amount": "3.50", "description": "image generation"}).amount
+        Decimal('3.50')
+    """
 
     amount: Annotated[Money, Field(gt=Decimal("0"), le=Decimal("10000"), description="USD of usage to debit")]
     description: Text | None = None
 
 
 class UsageResult(Result):
-    """What a usage debit did."""
+    """What a usage debit did.
+
+    Example:
+        >>> result = UsageResult(usage_id="use_1", debited="3.50", balance="6.50", auto_funding={"triggered": False})
+        >>> result.usage_id, result.auto_funding
+        ('use_1', {'triggered': False})
+    """
 
     usage_id: str
     debited: Any
@@ -96,7 +107,15 @@ CONTROL_HANDLERS: dict[str, Handler] = {
 
 
 def ledger_check_route(sandbox: Sandbox) -> Route:
-    """``GET /sandbox/ledger/check``: the invariant checker over HTTP."""
+    """``GET /sandbox/ledger/check``: the invariant checker over HTTP.
+
+    Example:
+        >>> import httpx
+        >>> from agent_billing import inprocess, sandbox
+        >>> with httpx.Client(transport=inprocess.SyncASGITransport(sandbox.create_app()), base_url="http://s") as http:
+        ...     http.get("/sandbox/ledger/check").json()["data"]
+        {'ok': True, 'problems': []}
+    """
 
     async def check(request: Request) -> Response:
         problems = await run_in_threadpool(sandbox.ledger.invariant_problems)

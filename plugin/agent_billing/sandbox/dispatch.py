@@ -31,7 +31,15 @@ H = TypeVar("H", bound=Callable[..., Reply])
 
 @dataclass
 class Ctx:
-    """What a handler may use: the sandbox, the caller's account and the public root URL."""
+    """What a handler may use: the sandbox, the caller's account and the public root URL.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> sb = create_app().state.sandbox
+        >>> ctx = Ctx(sb, sb.account_for_token("sk_sandbox_demo"), "http://127.0.0.1:8787")
+        >>> ctx.ledger.balance(ctx.account.id), ctx.refresh().default_payment_method
+        (0, None)
+    """
 
     sandbox: Sandbox
     account: Account
@@ -53,7 +61,15 @@ class Ctx:
 
 
 def handles(name: str) -> Callable[[H], H]:
-    """Register the decorated function as the handler of operation ``name``."""
+    """Register the decorated function as the handler of operation ``name``.
+
+    Example:
+        >>> @handles("ping")
+        ... def ping(ctx: Ctx, args: object) -> Reply:
+        ...     return Reply({"pong": True})
+        >>> HANDLERS.pop("ping") is ping
+        True
+    """
 
     def register(func: H) -> H:
         if name in HANDLERS:
@@ -65,7 +81,13 @@ def handles(name: str) -> Callable[[H], H]:
 
 
 def load_handlers() -> dict[str, Handler]:
-    """Import every handler module (registering its handlers) and return the table."""
+    """Import every handler module (registering its handlers) and return the table.
+
+    Example:
+        >>> table = load_handlers()
+        >>> len(table), table["fund_wallet"].__module__
+        (34, 'agent_billing.sandbox.handlers_wallet')
+    """
     from agent_billing.sandbox import (  # noqa: F401  (imported for their @handles side effect)
         handlers_billing,
         handlers_coupons,

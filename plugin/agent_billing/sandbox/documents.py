@@ -32,7 +32,13 @@ def _pdf_text(text: str) -> str:
 
 
 def render_pdf(lines: list[str], *, title: str) -> bytes:
-    """A one-page PDF with ``lines`` (the first one large and bold), with a correct xref table."""
+    """A one-page PDF with ``lines`` (the first one large and bold), with a correct xref table.
+
+    Example:
+        >>> pdf = render_pdf(["Invoice SBX-000001", "Total: $25.00"], title="Invoice SBX-000001")
+        >>> pdf[:8], b"(Total: $25.00) Tj" in pdf
+        (b'%PDF-1.4', True)
+    """
     ops = ["BT", "/F2 20 Tf", "72 730 Td", f"({_pdf_text(lines[0] if lines else title)}) Tj", "/F1 11 Tf"]
     for line in lines[1:]:
         ops += ["0 -18 Td", f"({_pdf_text(line)}) Tj"]
@@ -81,7 +87,16 @@ def _payment_line(sandbox: Sandbox, inv: Invoice) -> str:
 
 
 def invoice_pdf(sandbox: Sandbox, inv: Invoice) -> bytes:
-    """The PDF of an invoice."""
+    """The PDF of an invoice.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> sb = create_app().state.sandbox
+        >>> acct = sb.account_for_token("sk_sandbox_demo")
+        >>> inv = sb.ledger.insert_invoice(acct.id, 4700, status="open", description="Standard renewal", payment_intent_id=None)
+        >>> b"(Total: $47.00 USD) Tj" in invoice_pdf(sb, inv)
+        True
+    """
     lines = [
         "ModelsLab - Invoice", f"Invoice number: {inv.number}", f"Invoice id: {inv.id}", f"Date: {iso(inv.created_at)}",
         f"Status: {inv.status.upper()}", "", "Bill to:", *[f"    {line}" for line in _bill_to(sandbox, inv)], "",
@@ -95,7 +110,16 @@ def invoice_pdf(sandbox: Sandbox, inv: Invoice) -> bytes:
 
 
 def receipt_html(sandbox: Sandbox, inv: Invoice) -> str:
-    """The HTML receipt of a paid invoice."""
+    """The HTML receipt of a paid invoice.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> app = sandbox.create_app(); ledger = app.state.sandbox.ledger
+        >>> with inprocess.sandbox_clients(app)[0] as client:
+        ...     inv = ledger.invoice(client.fund_wallet(25, "pm_card_visa").invoice_id)
+        >>> "<td class=total>$25.00 USD</td>" in receipt_html(app.state.sandbox, inv)
+        True
+    """
     e = html.escape
     bill_to = "<br>".join(e(line) for line in _bill_to(sandbox, inv))
     return (
@@ -112,7 +136,13 @@ def receipt_html(sandbox: Sandbox, inv: Invoice) -> str:
 
 
 def routes(sandbox: Sandbox) -> list[Route]:
-    """The document routes of one sandbox."""
+    """The document routes of one sandbox.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> [r.path for r in routes(create_app().state.sandbox)]
+        ['/sandbox/invoices/{invoice_id}.pdf', '/sandbox/receipts/{invoice_id}']
+    """
 
     async def pdf(request: Request) -> Response:
         inv = await run_in_threadpool(sandbox.ledger.invoice, request.path_params["invoice_id"])

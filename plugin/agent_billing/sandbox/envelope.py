@@ -58,7 +58,12 @@ class ApiError(Exception):
 
 @dataclass
 class Reply:
-    """A handler's successful answer: the envelope's ``data`` and the HTTP status (202 for 3-D Secure)."""
+    """A handler's successful answer: the envelope's ``data`` and the HTTP status (202 for 3-D Secure).
+
+    Example:
+        >>> Reply({"balance": "25.00"}).status, Reply({"payment": {"status": "requires_action"}}, 202).status
+        (200, 202)
+    """
 
     data: Any
     status: int = 200
@@ -76,28 +81,58 @@ def invalid(message: str, field: str | None = None) -> ApiError:
 
 
 def not_found(message: str) -> ApiError:
-    """A 404 ``not_found``."""
+    """A 404 ``not_found``.
+
+    Example:
+        >>> err = not_found("No such invoice")
+        >>> err.status, err.to_error()
+        (404, {'code': 'not_found', 'message': 'No such invoice', 'details': {}})
+    """
     return ApiError(404, "not_found", message)
 
 
 def invalid_state(message: str, **details: Any) -> ApiError:
-    """A 409 ``invalid_state``: the object is not in a state that allows this transition."""
+    """A 409 ``invalid_state``: the object is not in a state that allows this transition.
+
+    Example:
+        >>> err = invalid_state("Subscription 1001 is already paused.", subscription_id=1001)
+        >>> err.status, err.code, err.details
+        (409, 'invalid_state', {'subscription_id': 1001})
+    """
     return ApiError(409, "invalid_state", message, details)
 
 
 def envelope(data: Any, error: Mapping[str, Any] | None, rid: str, **meta: Any) -> dict[str, Any]:
-    """The envelope around ``data`` or ``error``."""
+    """The envelope around ``data`` or ``error``.
+
+    Example:
+        >>> envelope(None, not_found("No such plan").to_error(), "req_1")
+        {'data': None, 'error': {'code': 'not_found', 'message': 'No such plan', 'details': {}}, 'meta': {'request_id': 'req_1'}}
+    """
     return {"data": data, "error": dict(error) if error is not None else None, "meta": {"request_id": rid, **meta}}
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    """A JSON response written with ``wire.dumps`` (exact Decimal amounts, no floats)."""
+    """A JSON response written with ``wire.dumps`` (exact Decimal amounts, no floats).
+
+    Example:
+        >>> from decimal import Decimal
+        >>> r = json_response({"balance": Decimal("25.00")}, 200, {"X-Request-Id": "req_1"})
+        >>> r.body, r.headers["cache-control"], r.headers["x-request-id"]
+        (b'{"balance":25.00}', 'no-store', 'req_1')
+    """
     all_headers = {"Cache-Control": "no-store"}
     all_headers.update(headers or {})
     return Response(wire.dumps(body), status_code=status, headers=all_headers, media_type="application/json")
 
 
 def error_response(err: ApiError, rid: str, headers: Mapping[str, str] | None = None) -> Response:
-    """The error envelope of ``err`` as a response, with ``X-Request-Id``."""
+    """The error envelope of ``err`` as a response, with ``X-Request-Id``.
+
+    Example:
+        >>> r = error_response(not_found("No such invoice"), "req_1")
+        >>> r.status_code, r.headers["x-request-id"], r.body[:40]
+        (404, 'req_1', b'{"data":null,"error":{"code":"not_found"')
+    """
     all_headers = {"X-Request-Id": rid, **err.headers, **(headers or {})}
     return json_response(envelope(None, err.to_error(), rid), err.status, all_headers)

@@ -27,7 +27,15 @@ STRIPE_INSTRUCTIONS = (
 
 
 def auto_funding_state(ctx: Ctx) -> dict[str, Any]:
-    """The auto-funding settings as the API shows them."""
+    """The auto-funding settings as the API shows them.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> sb = create_app().state.sandbox
+        >>> ctx = Ctx(sb, sb.account_for_token("sk_sandbox_demo"), "http://127.0.0.1:8787")
+        >>> auto_funding_state(ctx)
+        {'enabled': False, 'auto_charge_amount': None, 'charge_threshold': None, 'payment_method_id': None}
+    """
     acct = ctx.refresh()
     enabled = bool(acct.auto_funding_enabled)
     return {
@@ -39,7 +47,17 @@ def auto_funding_state(ctx: Ctx) -> dict[str, Any]:
 
 
 def invoice_urls(ctx: Ctx, inv: Invoice) -> dict[str, Any]:
-    """Where the sandbox serves an invoice's PDF and (once paid) its receipt."""
+    """Where the sandbox serves an invoice's PDF and (once paid) its receipt.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> sb = create_app().state.sandbox
+        >>> ctx = Ctx(sb, sb.account_for_token("sk_sandbox_demo"), "http://127.0.0.1:8787")
+        >>> inv = Invoice("in_1abc", "SBX-000001", ctx.account.id, 4700, "usd", "open", "Standard renewal", None, None, None,
+        ...               None, None, 0.0, None)
+        >>> invoice_urls(ctx, inv)
+        {'pdf_url': 'http://127.0.0.1:8787/sandbox/invoices/in_1abc.pdf', 'receipt_url': None}
+    """
     return {
         "pdf_url": f"{ctx.root_url}/sandbox/invoices/{inv.id}.pdf",
         "receipt_url": f"{ctx.root_url}/sandbox/receipts/{inv.id}" if inv.status == "paid" else None,
@@ -47,7 +65,15 @@ def invoice_urls(ctx: Ctx, inv: Invoice) -> dict[str, Any]:
 
 
 def invoice_summary(inv: Invoice) -> dict[str, Any]:
-    """An invoice as listed."""
+    """An invoice as listed.
+
+    Example:
+        >>> inv = Invoice("in_1abc", "SBX-000001", 1, 2500, "usd", "paid", "Wallet top-up", "pi_1", None, None, None, None,
+        ...               1_800_000_000.0, 1_800_000_000.0)
+        >>> summary = invoice_summary(inv)
+        >>> summary["number"], summary["amount"], summary["paid_at"]
+        ('SBX-000001', Decimal('25.00'), '2027-01-15T08:00:00Z')
+    """
     return {
         "id": inv.id, "number": inv.number, "amount": usd(inv.amount_cents), "currency": inv.currency,
         "status": inv.status, "description": inv.description, "created_at": iso(inv.created_at),
@@ -56,14 +82,31 @@ def invoice_summary(inv: Invoice) -> dict[str, Any]:
 
 
 def cards(ctx: Ctx) -> list[dict[str, Any]]:
-    """The saved cards as the API shows them."""
+    """The saved cards as the API shows them.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> sb = create_app().state.sandbox
+        >>> ctx = Ctx(sb, sb.account_for_token("sk_sandbox_demo"), "http://127.0.0.1:8787")
+        >>> _ = add_payment_method(ctx, a.AddPaymentMethodArgs(payment_method_id="pm_card_visa"))
+        >>> [(c["brand"], c["last4"], c["is_default"]) for c in cards(ctx)]
+        [('visa', '4242', True)]
+    """
     default = ctx.refresh().default_payment_method
     return [saved_summary(c, default) for c in ctx.ledger.saved_cards(ctx.account.id)]
 
 
 @handles("get_billing_overview")
 def get_billing_overview(ctx: Ctx, args: a.NoArgs) -> Reply:
-    """Wallet balance, cards, subscriptions, invoice count and auto-funding in one call."""
+    """Wallet balance, cards, subscriptions, invoice count and auto-funding in one call.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     _ = client.fund_wallet(25, "pm_card_visa")
+        ...     client.get_billing_overview().wallet_balance
+        Decimal('25.00')
+    """
     acct = ctx.refresh()
     return Reply({
         "wallet_balance": usd(acct.balance_cents),
@@ -78,7 +121,15 @@ def get_billing_overview(ctx: Ctx, args: a.NoArgs) -> Reply:
 
 @handles("get_stripe_config")
 def get_stripe_config(ctx: Ctx, args: a.NoArgs) -> Reply:
-    """The publishable key (the pipeline also copies it to the top level of the body)."""
+    """The publishable key (the pipeline also copies it to the top level of the body).
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     config = client.get_stripe_config()
+        >>> config.publishable_key.startswith("pk_test_sandbox_"), config.stripe_api_base
+        (True, 'http://sandbox.local')
+    """
     return Reply({
         "publishable_key": ctx.sandbox.publishable_key,
         "instructions": STRIPE_INSTRUCTIONS.format(base=ctx.root_url),
@@ -88,13 +139,29 @@ def get_stripe_config(ctx: Ctx, args: a.NoArgs) -> Reply:
 
 @handles("get_billing_info")
 def get_billing_info(ctx: Ctx, args: a.NoArgs) -> Reply:
-    """The billing profile."""
+    """The billing profile.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     _ = client.update_billing_info(email="ada@example.com")
+        ...     client.get_billing_info().email
+        'ada@example.com'
+    """
     return Reply(ctx.ledger.billing_info(ctx.account.id))
 
 
 @handles("update_billing_info")
 def update_billing_info(ctx: Ctx, args: a.BillingInfoArgs) -> Reply:
-    """Merge the given fields into the billing profile."""
+    """Merge the given fields into the billing profile.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     info = client.update_billing_info(name="Ada Lovelace", address_country="GB")
+        >>> info.name, info.updated_fields
+        ('Ada Lovelace', ['address_country', 'name'])
+    """
     changes = args.model_dump(exclude_unset=True, exclude_none=True)
     ctx.ledger.update_billing_info(ctx.account.id, changes)
     return Reply({**ctx.ledger.billing_info(ctx.account.id), "updated_fields": sorted(changes)})
@@ -102,7 +169,15 @@ def update_billing_info(ctx: Ctx, args: a.BillingInfoArgs) -> Reply:
 
 @handles("list_payment_methods")
 def list_payment_methods(ctx: Ctx, args: a.NoArgs) -> Reply:
-    """Saved cards."""
+    """Saved cards.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     _ = client.add_payment_method("pm_card_visa")
+        ...     [(pm.brand, pm.last4, pm.is_default) for pm in client.list_payment_methods().payment_methods]
+        [('visa', '4242', True)]
+    """
     items = cards(ctx)
     return Reply({"payment_methods": items, "default_payment_method": ctx.account.default_payment_method,
                   "count": len(items)})
@@ -110,7 +185,14 @@ def list_payment_methods(ctx: Ctx, args: a.NoArgs) -> Reply:
 
 @handles("add_payment_method")
 def add_payment_method(ctx: Ctx, args: a.AddPaymentMethodArgs) -> Reply:
-    """Save a card (idempotent: saving a saved card only updates the default)."""
+    """Save a card (idempotent: saving a saved card only updates the default).
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     client.add_payment_method("pm_card_mastercard").message
+        'Mastercard ending 4444 saved and is the default card.'
+    """
     ledger, acct = ctx.ledger, ctx.account
     card = resolve_card(ledger, acct.id, args.payment_method_id, now=ctx.now())
     already = ledger.saved_card(acct.id, card.id) is not None
@@ -138,7 +220,15 @@ def _saved_or_404(ctx: Ctx, pm_id: str) -> Any:
 
 @handles("set_default_payment_method")
 def set_default_payment_method(ctx: Ctx, args: a.PaymentMethodArgs) -> Reply:
-    """Make a saved card the default."""
+    """Make a saved card the default.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     for pm in ("pm_card_visa", "pm_card_mastercard"): _ = client.add_payment_method(pm)
+        ...     client.set_default_payment_method("pm_card_visa").message
+        'Visa ending 4242 is now the default card.'
+    """
     card = _saved_or_404(ctx, args.payment_method_id)
     ctx.ledger.set_default_payment_method(ctx.account.id, card.id)
     return Reply({"message": f"{card.brand.title()} ending {card.last4} is now the default card.",
@@ -147,7 +237,15 @@ def set_default_payment_method(ctx: Ctx, args: a.PaymentMethodArgs) -> Reply:
 
 @handles("remove_payment_method")
 def remove_payment_method(ctx: Ctx, args: a.PaymentMethodArgs) -> Reply:
-    """Remove a saved card (a card tokenized through Stripe is detached for good)."""
+    """Remove a saved card (a card tokenized through Stripe is detached for good).
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     _ = client.add_payment_method("pm_card_visa")
+        ...     client.remove_payment_method("pm_card_visa").message
+        'Visa ending 4242 removed. The account has no default card now.'
+    """
     card = _saved_or_404(ctx, args.payment_method_id)
     was_default = ctx.refresh().default_payment_method == card.id
     ctx.ledger.delete_saved_card(ctx.account.id, card.id)
@@ -162,7 +260,15 @@ def remove_payment_method(ctx: Ctx, args: a.PaymentMethodArgs) -> Reply:
 
 @handles("create_setup_intent")
 def create_setup_intent(ctx: Ctx, args: a.NoArgs) -> Reply:
-    """A SetupIntent for trusted code or a human to confirm with Stripe."""
+    """A SetupIntent for trusted code or a human to confirm with Stripe.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     seti = client.create_setup_intent()
+        >>> seti.setup_intent_id.startswith("seti_"), seti.status
+        (True, 'requires_payment_method')
+    """
     seti = ctx.ledger.insert_setup_intent(ctx.account.id)
     return Reply({
         "setup_intent_id": seti.id, "client_secret": seti.client_secret, "status": seti.status,
@@ -174,7 +280,15 @@ def create_setup_intent(ctx: Ctx, args: a.NoArgs) -> Reply:
 
 @handles("list_invoices")
 def list_invoices(ctx: Ctx, args: a.NoArgs) -> Reply:
-    """Invoices, newest first."""
+    """Invoices, newest first.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     _ = client.fund_wallet(25, "pm_card_visa")
+        ...     [(i.amount, i.status) for i in client.list_invoices().invoices]
+        [(Decimal('25.00'), 'paid')]
+    """
     items = [invoice_summary(i) for i in ctx.ledger.invoices(ctx.account.id)]
     return Reply({"invoices": items, "count": len(items)})
 
@@ -188,7 +302,15 @@ def _invoice_or_404(ctx: Ctx, invoice_id: str) -> Invoice:
 
 @handles("get_invoice")
 def get_invoice(ctx: Ctx, args: a.InvoiceArgs) -> Reply:
-    """One invoice in detail."""
+    """One invoice in detail.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     invoice_id = client.fund_wallet(25, "pm_card_visa").invoice_id
+        ...     client.get_invoice(invoice_id).status
+        'paid'
+    """
     inv = _invoice_or_404(ctx, args.invoice_id)
     detail = {
         **invoice_summary(inv), "payment_intent_id": inv.payment_intent_id, "plan_id": inv.plan_id,
@@ -201,6 +323,14 @@ def get_invoice(ctx: Ctx, args: a.InvoiceArgs) -> Reply:
 
 @handles("get_invoice_pdf")
 def get_invoice_pdf(ctx: Ctx, args: a.InvoiceArgs) -> Reply:
-    """Links to the invoice PDF and receipt the sandbox serves."""
+    """Links to the invoice PDF and receipt the sandbox serves.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     invoice_id = client.fund_wallet(25, "pm_card_visa").invoice_id
+        ...     client.get_invoice_pdf(invoice_id).pdf_url == f"http://sandbox.local/sandbox/invoices/{invoice_id}.pdf"
+        True
+    """
     inv = _invoice_or_404(ctx, args.invoice_id)
     return Reply({"invoice_id": inv.id, "number": inv.number, **invoice_urls(ctx, inv)})

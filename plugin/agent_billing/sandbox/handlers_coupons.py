@@ -26,7 +26,13 @@ from agent_billing.sandbox.units import iso_or_none, to_cents, usd
 
 
 def bonus_cents(coupon: Coupon, purchase_cents: int) -> int:
-    """The bonus a purchase earns: the percentage, rounded half up to the cent, capped."""
+    """The bonus a purchase earns: the percentage, rounded half up to the cent, capped.
+
+    Example:
+        >>> bonus20 = Coupon("BONUS20", "bonus", "", None, 20, 10000, 2500, None)
+        >>> bonus_cents(bonus20, 2500), bonus_cents(bonus20, 100000)
+        (500, 10000)
+    """
     pct = Decimal(coupon.bonus_percent or 0)
     bonus = int((Decimal(purchase_cents) * pct / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     return min(bonus, coupon.max_bonus_cents) if coupon.max_bonus_cents is not None else bonus
@@ -63,7 +69,14 @@ def _terms(coupon: Coupon) -> dict[str, Any]:
 
 @handles("validate_coupon")
 def validate_coupon(ctx: Ctx, args: a.ValidateCouponArgs) -> Reply:
-    """What the coupon would give (``valid: false`` with a message when it cannot be used)."""
+    """What the coupon would give (``valid: false`` with a message when it cannot be used).
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     client.validate_coupon("WELCOME50", purchase_amount=40).message
+        'Valid: a $40.00 purchase is credited $60.00.'
+    """
     coupon = ctx.ledger.coupon(args.coupon_code)
     purchase = to_cents(args.purchase_amount) if args.purchase_amount is not None else None
     problem = _problem(ctx, coupon, args.coupon_code, purchase)
@@ -90,7 +103,14 @@ def validate_coupon(ctx: Ctx, args: a.ValidateCouponArgs) -> Reply:
 
 @handles("redeem_coupon")
 def redeem_coupon(ctx: Ctx, args: a.RedeemCouponArgs) -> Reply:
-    """Redeem: a plain credit, or charge the purchase and credit it with the bonus."""
+    """Redeem: a plain credit, or charge the purchase and credit it with the bonus.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     client.redeem_coupon("FREE10").message
+        'Coupon FREE10 redeemed: $10.00 credited.'
+    """
     ledger, acct = ctx.ledger, ctx.account
     coupon = ledger.coupon(args.coupon_code)
     purchase = to_cents(args.purchase_amount) if args.purchase_amount is not None else None

@@ -27,7 +27,15 @@ INSTRUCTIONS = (
 
 @handles("create_payment_link")
 def create_payment_link(ctx: Ctx, args: a.PaymentLinkArgs) -> Reply:
-    """A hosted checkout URL to fund the wallet or subscribe to a plan."""
+    """A hosted checkout URL to fund the wallet or subscribe to a plan.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     link = client.create_payment_link("fund", amount=25)
+        >>> link.payment_url == "http://sandbox.local/sandbox/checkout/" + link.session_id, link.amount
+        (True, Decimal('25.00'))
+    """
     ledger, acct = ctx.ledger, ctx.account
     extra: dict[str, Any] = {}
     if args.purpose == "fund":
@@ -56,11 +64,31 @@ def create_payment_link(ctx: Ctx, args: a.PaymentLinkArgs) -> Reply:
 
 @handles("confirm_wallet_checkout")
 def confirm_wallet_checkout(ctx: Ctx, args: a.CheckoutArgs) -> Reply:
-    """Credit the wallet for a paid fund session (once)."""
+    """Credit the wallet for a paid fund session (once).
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> app = sandbox.create_app()
+        >>> with inprocess.sandbox_clients(app)[0] as client:
+        ...     session_id = client.create_payment_link("fund", amount=25).session_id
+        ...     _ = sandbox.checkout.complete_session(app.state.sandbox, session_id)  # the human pays on the hosted page
+        ...     client.confirm_wallet_checkout(session_id).message
+        'Payment confirmed: $25.00 credited to the wallet.'
+    """
     return confirm(ctx, args.session_id, "fund")
 
 
 @handles("confirm_subscription_checkout")
 def confirm_subscription_checkout(ctx: Ctx, args: a.CheckoutArgs) -> Reply:
-    """Start the subscription of a paid subscribe session (once)."""
+    """Start the subscription of a paid subscribe session (once).
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> app = sandbox.create_app()
+        >>> with inprocess.sandbox_clients(app)[0] as client:
+        ...     session_id = client.create_payment_link("subscribe", plan_id=10).session_id
+        ...     _ = sandbox.checkout.complete_session(app.state.sandbox, session_id)  # the human pays on the hosted page
+        ...     client.confirm_subscription_checkout(session_id).subscription.status
+        'active'
+    """
     return confirm(ctx, args.session_id, "subscribe")

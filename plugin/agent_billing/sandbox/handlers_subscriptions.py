@@ -20,21 +20,45 @@ from agent_billing.sandbox.units import iso, to_cents, usd
 
 @handles("list_plans")
 def list_plans(ctx: Ctx, args: a.NoArgs) -> Reply:
-    """The catalogue and the pay-as-you-go option."""
+    """The catalogue and the pay-as-you-go option.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     [(p.id, p.name, p.price) for p in client.list_plans().subscription_plans][:2]
+        [(5, 'Basic', Decimal('27.00')), (10, 'Standard', Decimal('47.00'))]
+    """
     plans = [subs.plan_summary(p) for p in ctx.ledger.plans()]
     return Reply({"subscription_plans": plans, "pay_as_you_go": pay_as_you_go(), "count": len(plans)})
 
 
 @handles("list_subscriptions")
 def list_subscriptions(ctx: Ctx, args: a.NoArgs) -> Reply:
-    """The account's subscriptions, every status included."""
+    """The account's subscriptions, every status included.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     _ = client.create_subscription(10, "pm_card_visa")
+        ...     [(s.id, s.plan_name, s.status) for s in client.list_subscriptions().subscriptions]
+        [(1001, 'Standard', 'active')]
+    """
     items = [subs.summary(ctx.ledger, s) for s in ctx.ledger.subscriptions(ctx.account.id)]
     return Reply({"subscriptions": items, "count": len(items)})
 
 
 @handles("create_subscription")
 def create_subscription(ctx: Ctx, args: a.CreateSubscriptionArgs) -> Reply:
-    """Headless with a payment method (charges now), else a checkout URL for a human."""
+    """Headless with a payment method (charges now), else a checkout URL for a human.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     client.create_subscription(10, "pm_card_visa").message
+        ...     client.create_subscription(42).status  # no payment method: a checkout URL for a human
+        'Subscribed to Standard: $47.00 charged to Visa ending 4242.'
+        'checkout_required'
+    """
     ledger, acct, now = ctx.ledger, ctx.account, ctx.now()
     plan = subs.plan_or_400(ledger, args.plan_id)
     existing = subs.conflicting(ledger, acct.id, plan)
@@ -78,13 +102,29 @@ def create_subscription(ctx: Ctx, args: a.CreateSubscriptionArgs) -> Reply:
 
 @handles("get_subscription_status")
 def get_subscription_status(ctx: Ctx, args: a.SubscriptionArgs) -> Reply:
-    """Status and current period."""
+    """Status and current period.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     subscription_id = client.create_subscription(10, "pm_card_visa").subscription.id
+        ...     client.get_subscription_status(subscription_id).status
+        'active'
+    """
     return Reply(subs.summary(ctx.ledger, subs.sub_or_404(ctx.ledger, ctx.account.id, args.subscription_id)))
 
 
 @handles("update_subscription")
 def update_subscription(ctx: Ctx, args: a.UpdateSubscriptionArgs) -> Reply:
-    """Change plan: an upgrade charges the price difference now, a downgrade charges nothing."""
+    """Change plan: an upgrade charges the price difference now, a downgrade charges nothing.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     subscription_id = client.create_subscription(10, "pm_card_visa").subscription.id
+        ...     client.update_subscription(subscription_id, new_plan_id=11).message
+        'Upgraded to Premium: $100.00 price difference charged.'
+    """
     ledger, acct, now = ctx.ledger, ctx.account, ctx.now()
     sub = subs.sub_or_404(ledger, acct.id, args.subscription_id)
     subs.require_status(sub, ("active", "trialing"), "change the plan of")
@@ -119,7 +159,15 @@ def update_subscription(ctx: Ctx, args: a.UpdateSubscriptionArgs) -> Reply:
 
 @handles("pause_subscription")
 def pause_subscription(ctx: Ctx, args: a.SubscriptionArgs) -> Reply:
-    """Pause billing and service."""
+    """Pause billing and service.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     subscription_id = client.create_subscription(10, "pm_card_visa").subscription.id
+        ...     client.pause_subscription(subscription_id).status
+        'paused'
+    """
     sub = subs.sub_or_404(ctx.ledger, ctx.account.id, args.subscription_id)
     subs.require_status(sub, ("active", "trialing", "past_due"), "pause")
     sub = ctx.ledger.update_subscription(sub.id, status="paused", paused_at=ctx.now())
@@ -153,28 +201,63 @@ def _charge_new_period(ctx: Ctx, sub_id: int, *, allowed: tuple[str, ...], actio
 
 @handles("resume_subscription")
 def resume_subscription(ctx: Ctx, args: a.SubscriptionArgs) -> Reply:
-    """Resume a paused subscription: charges the plan price, starts a new period."""
+    """Resume a paused subscription: charges the plan price, starts a new period.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     subscription_id = client.create_subscription(10, "pm_card_visa").subscription.id
+        ...     _ = client.pause_subscription(subscription_id)
+        ...     client.resume_subscription(subscription_id).status
+        'active'
+    """
     return _charge_new_period(ctx, args.subscription_id, allowed=("paused",), action="resume", done="resumed",
                               purpose="subscription_resume")
 
 
 @handles("reset_subscription_cycle")
 def reset_subscription_cycle(ctx: Ctx, args: a.SubscriptionArgs) -> Reply:
-    """Start a new period now, charging the plan price."""
+    """Start a new period now, charging the plan price.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     subscription_id = client.create_subscription(10, "pm_card_visa").subscription.id
+        ...     client.reset_subscription_cycle(subscription_id).amount_charged
+        Decimal('47.00')
+    """
     return _charge_new_period(ctx, args.subscription_id, allowed=("active", "trialing"),
                               action="reset the cycle of", done="restarted", purpose="subscription_reset")
 
 
 @handles("fix_payment")
 def fix_payment(ctx: Ctx, args: a.SubscriptionArgs) -> Reply:
-    """Pay a past-due subscription's open invoice with the default card."""
+    """Pay a past-due subscription's open invoice with the default card.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> app = sandbox.create_app(); ledger = app.state.sandbox.ledger
+        >>> with inprocess.sandbox_clients(app)[0] as client:
+        ...     sub = ledger.subscription(client.create_subscription(10, "pm_card_visa").subscription.id)
+        ...     _ = subs.fail_payment(ledger, sub, now=ledger.clock())  # the renewal is declined: past_due
+        ...     client.fix_payment(sub.id).status
+        'active'
+    """
     return _charge_new_period(ctx, args.subscription_id, allowed=("past_due",), action="fix the payment of", done="paid up",
                               purpose="subscription_fix", settle_open_invoice=True)
 
 
 @handles("charge_subscription_amount")
 def charge_subscription_amount(ctx: Ctx, args: a.ChargeAmountArgs) -> Reply:
-    """A one-off charge to the default card, credited to the wallet as API credit."""
+    """A one-off charge to the default card, credited to the wallet as API credit.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     _ = client.add_payment_method("pm_card_visa")
+        ...     client.charge_subscription_amount(10).message
+        '$10.00 charged to Visa ending 4242 and added to the wallet as API credit.'
+    """
     cents = to_cents(args.amount)
     card = card_or_default(ctx.ledger, ctx.account, None, now=ctx.now(), what="charge")
     with ctx.ledger.transaction():

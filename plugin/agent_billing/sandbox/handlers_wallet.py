@@ -22,14 +22,29 @@ PAYMENT_STATUS = {"succeeded": "succeeded", "requires_action": "pending", "faile
 
 
 def entry_view(entry: WalletEntry) -> dict[str, Any]:
-    """A ledger entry as ``GET /wallet/transactions`` lists it."""
+    """A ledger entry as ``GET /wallet/transactions`` lists it.
+
+    Example:
+        >>> entry = WalletEntry(1, 1, "credit", 2500, "stripe", "pi_1", "success", "wallet_funding", None, 1_800_000_000.0)
+        >>> view = entry_view(entry)
+        >>> view["type"], view["amount"], view["created_at"]
+        ('credit', Decimal('25.00'), '2027-01-15T08:00:00Z')
+    """
     return {"id": entry.id, "source": entry.source, "transaction_id": entry.transaction_id, "type": entry.type,
             "amount": usd(entry.amount_cents), "status": entry.status, "usecase": entry.usecase,
             "description": entry.description, "created_at": iso(entry.created_at)}
 
 
 def wallet_summary(ctx: Ctx) -> dict[str, Any]:
-    """Balance and totals."""
+    """Balance and totals.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> sb = create_app().state.sandbox
+        >>> ctx = Ctx(sb, sb.account_for_token("sk_sandbox_demo"), "http://127.0.0.1:8787")
+        >>> wallet_summary(ctx)
+        {'balance': Decimal('0.00'), 'currency': 'USD', 'total_credited': Decimal('0.00'), 'amount_used': Decimal('0.00')}
+    """
     credited, used = ctx.ledger.wallet_totals(ctx.account.id)
     return {"balance": usd(ctx.ledger.balance(ctx.account.id)), "currency": "USD",
             "total_credited": usd(credited), "amount_used": usd(used)}
@@ -37,13 +52,28 @@ def wallet_summary(ctx: Ctx) -> dict[str, Any]:
 
 @handles("get_wallet_balance")
 def get_wallet_balance(ctx: Ctx, args: a.NoArgs) -> Reply:
-    """The balance."""
+    """The balance.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     client.get_wallet_balance().balance
+        Decimal('0.00')
+    """
     return Reply({"balance": usd(ctx.ledger.balance(ctx.account.id)), "currency": "USD"})
 
 
 @handles("get_wallet_transactions")
 def get_wallet_transactions(ctx: Ctx, args: a.TransactionsArgs) -> Reply:
-    """A page of the ledger, newest first."""
+    """A page of the ledger, newest first.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     _ = client.fund_wallet(25, "pm_card_visa")
+        ...     [(t.type, t.amount, t.usecase) for t in client.get_wallet_transactions().items]
+        [('credit', Decimal('25.00'), 'wallet_funding')]
+    """
     items, total = ctx.ledger.entries(ctx.account.id, args.type, args.limit, args.offset)
     return Reply({"items": [entry_view(e) for e in items], "count": len(items), "total": total,
                   "limit": args.limit, "offset": args.offset, "wallet": wallet_summary(ctx)})
@@ -51,7 +81,14 @@ def get_wallet_transactions(ctx: Ctx, args: a.TransactionsArgs) -> Reply:
 
 @handles("fund_wallet")
 def fund_wallet(ctx: Ctx, args: a.FundWalletArgs) -> Reply:
-    """Charge a card (given or default) and credit the wallet with the same amount."""
+    """Charge a card (given or default) and credit the wallet with the same amount.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     client.fund_wallet(25, "pm_card_visa").message
+        'Wallet funded with $25.00 from Visa ending 4242.'
+    """
     cents = to_cents(args.amount)
     card = card_or_default(ctx.ledger, ctx.account, args.payment_method_id, now=ctx.now(), what="fund the wallet")
     with ctx.ledger.transaction():
@@ -72,7 +109,15 @@ def fund_wallet(ctx: Ctx, args: a.FundWalletArgs) -> Reply:
 
 @handles("enable_auto_funding")
 def enable_auto_funding(ctx: Ctx, args: a.AutoFundingArgs) -> Reply:
-    """Recharge ``auto_charge_amount`` from the default card when the balance drops below the threshold."""
+    """Recharge ``auto_charge_amount`` from the default card when the balance drops below the threshold.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     _ = client.add_payment_method("pm_card_visa")
+        ...     client.enable_auto_funding(auto_charge_amount=20, charge_threshold=5).message
+        'Auto-funding on: $20.00 from the default card whenever the balance falls below $5.00.'
+    """
     if default_card(ctx.ledger, ctx.refresh(), now=ctx.now()) is None:
         raise invalid("Auto-funding charges the default card, and the account has none. Save one first with "
                       "POST /billing/payment-methods (make_default true).", "payment_method_id")
@@ -84,14 +129,29 @@ def enable_auto_funding(ctx: Ctx, args: a.AutoFundingArgs) -> Reply:
 
 @handles("disable_auto_funding")
 def disable_auto_funding(ctx: Ctx, args: a.NoArgs) -> Reply:
-    """Turn auto-funding off (idempotent)."""
+    """Turn auto-funding off (idempotent).
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     client.disable_auto_funding().enabled
+        False
+    """
     ctx.ledger.set_auto_funding(ctx.account.id, None, None)
     return Reply({**auto_funding_state(ctx), "message": "Auto-funding is off."})
 
 
 @handles("withdraw")
 def withdraw(ctx: Ctx, args: a.WithdrawArgs) -> Reply:
-    """Pay out part of a reseller's wallet."""
+    """Pay out part of a reseller's wallet.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app(reseller_tokens=("sk_sandbox_demo",)))[0] as client:
+        ...     _ = client.fund_wallet(25, "pm_card_visa")
+        ...     client.withdraw(10).balance
+        Decimal('15.00')
+    """
     if not ctx.account.reseller:
         raise ApiError(403, "forbidden", "Withdrawals are available to reseller accounts only.")
     cents = to_cents(args.amount)
@@ -108,7 +168,15 @@ def withdraw(ctx: Ctx, args: a.WithdrawArgs) -> Reply:
 
 @handles("get_payment_status")
 def get_payment_status(ctx: Ctx, args: a.PaymentStatusArgs) -> Reply:
-    """Status of one of the account's payment intents."""
+    """Status of one of the account's payment intents.
+
+    Example:
+        >>> from agent_billing import inprocess, sandbox
+        >>> with inprocess.sandbox_clients(sandbox.create_app())[0] as client:
+        ...     payment = client.fund_wallet(25, "pm_card_visa").payment
+        ...     client.get_payment_status(payment.payment_intent_id).status
+        'succeeded'
+    """
     pi = ctx.ledger.payment_intent(args.payment_intent_id, ctx.account.id)
     if pi is None:
         raise not_found(f"No payment '{args.payment_intent_id}' on this account.")
@@ -122,6 +190,14 @@ def record_usage(ctx: Ctx, cents: int, description: str) -> dict[str, Any]:
 
     Refuses (400 ``insufficient_balance``) a debit larger than the balance, as the platform refuses the
     API call. Returns what happened, including the auto-funding charge if there was one.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> sb = create_app().state.sandbox
+        >>> ctx = Ctx(sb, sb.account_for_token("sk_sandbox_demo"), "http://127.0.0.1:8787")
+        >>> _ = ctx.ledger.credit(ctx.account.id, 1000, source="coupon", transaction_id="cpnr_1", usecase="coupon_credit")
+        >>> record_usage(ctx, 350, "image generation")["balance"]
+        Decimal('6.50')
     """
     ledger = ctx.ledger
     usage_id = new_id("use_")

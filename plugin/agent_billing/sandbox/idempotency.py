@@ -33,7 +33,15 @@ HEADER = "idempotency-key"
 
 
 def check_key(key: str) -> str:
-    """The key, or a 400 ``validation_error`` when it is empty, too long or not printable ASCII."""
+    """The key, or a 400 ``validation_error`` when it is empty, too long or not printable ASCII.
+
+    Example:
+        >>> check_key("fund-2026-01-15-001")
+        'fund-2026-01-15-001'
+        >>> check_key("two words")
+        Traceback (most recent call last):
+        agent_billing.sandbox.envelope.ApiError: Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.
+    """
     if not 1 <= len(key) <= 255 or not all(33 <= ord(ch) <= 126 for ch in key):
         raise ApiError(400, "validation_error", "Idempotency-Key must be 1 to 255 printable ASCII characters "
                        "without spaces.", {"errors": [{"field": "Idempotency-Key", "message": "invalid key"}]})
@@ -55,13 +63,24 @@ def _canonical(value: Any) -> Any:
 
 
 def fingerprint(method: str, path: str, query: Sequence[tuple[str, str]], body: Any) -> str:
-    """A digest of what makes two requests "the same request" (the body itself is never stored)."""
+    """A digest of what makes two requests "the same request" (the body itself is never stored).
+
+    Example:
+        >>> first = fingerprint("POST", "/wallet/fund", [], {"amount": 25, "payment_method_id": "pm_card_visa"})
+        >>> len(first), first == fingerprint("POST", "/wallet/fund", [], {"payment_method_id": "pm_card_visa", "amount": 25.0})
+        (64, True)
+    """
     material = wire.dumps([method.upper(), path, sorted(query), _canonical(body)])
     return hashlib.sha256(material).hexdigest()
 
 
 def replay_body(stored: bytes, rid: str, original_rid: str) -> bytes:
-    """The stored envelope, marked as a replay, under the new request id."""
+    """The stored envelope, marked as a replay, under the new request id.
+
+    Example:
+        >>> replay_body(b'{"data":{"balance":25.00},"error":null,"meta":{"request_id":"req_1"}}', "req_2", "req_1")
+        b'{"data":{"balance":25.00,"idempotency_replay":true},"error":null,"meta":{"request_id":"req_2","original_request_id":"req_1"}}'
+    """
     body = wire.loads(stored)
     if isinstance(body.get("data"), dict):
         body["data"]["idempotency_replay"] = True

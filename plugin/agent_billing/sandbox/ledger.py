@@ -246,11 +246,25 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 
 
 class InsufficientBalance(Exception):
-    """A debit larger than the wallet balance (the ledger never goes negative)."""
+    """A debit larger than the wallet balance (the ledger never goes negative).
+
+    Example:
+        >>> ledger = Ledger(":memory:", clock=lambda: 0.0)
+        >>> acct = ledger.ensure_account("sk_sandbox_demo", reseller=False)
+        >>> ledger.debit(acct.id, 350, source="api", transaction_id="use_1", usecase="api_usage")
+        Traceback (most recent call last):
+        agent_billing.sandbox.ledger.InsufficientBalance: balance below 350 cents
+    """
 
 
 class InvariantError(AssertionError):
-    """The ledger broke one of its invariants; ``problems`` lists each violation."""
+    """The ledger broke one of its invariants; ``problems`` lists each violation.
+
+    Example:
+        >>> err = InvariantError(["account 1: balance 500 != credits - debits 0"])
+        >>> err.problems, isinstance(err, AssertionError)
+        (['account 1: balance 500 != credits - debits 0'], True)
+    """
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__("ledger invariants violated:\n  " + "\n  ".join(problems))
@@ -258,7 +272,12 @@ class InvariantError(AssertionError):
 
 
 def token_digest(token: str) -> str:
-    """SHA-256 of an access token (the ledger stores digests, never tokens)."""
+    """SHA-256 of an access token (the ledger stores digests, never tokens).
+
+    Example:
+        >>> token_digest("sk_sandbox_demo") == hashlib.sha256(b"sk_sandbox_demo").hexdigest()
+        True
+    """
     return hashlib.sha256(token.encode()).hexdigest()
 
 

@@ -31,7 +31,12 @@ NEXT_STEP = ("No money moved. Try another card, or create a payment link (POST /
 
 @dataclass(frozen=True)
 class Card:
-    """A payment method resolved for one account: what may be shown, and how it behaves."""
+    """A payment method resolved for one account: what may be shown, and how it behaves.
+
+    Example:
+        >>> Card("pm_card_visa", "visa", "4242", 12, 2030, BEHAVIOURS["succeed"]).summary(is_default=True)
+        {'id': 'pm_card_visa', 'brand': 'visa', 'last4': '4242', 'exp_month': 12, 'exp_year': 2030, 'is_default': True}
+    """
 
     id: str
     brand: str
@@ -48,7 +53,13 @@ class Card:
 
 
 def saved_summary(card: SavedCard, default_id: str | None) -> dict[str, Any]:
-    """A saved card as the API shows it."""
+    """A saved card as the API shows it.
+
+    Example:
+        >>> card = SavedCard(1, "pm_card_amex", "amex", "0005", 12, 2030, "succeed", 0.0)
+        >>> saved_summary(card, "pm_card_visa")
+        {'id': 'pm_card_amex', 'brand': 'amex', 'last4': '0005', 'exp_month': 12, 'exp_year': 2030, 'is_default': False}
+    """
     return {"id": card.id, "brand": card.brand, "last4": card.last4, "exp_month": card.exp_month,
             "exp_year": card.exp_year, "is_default": card.id == default_id}
 
@@ -63,6 +74,13 @@ def resolve_card(ledger: Ledger, account_id: int, pm_id: str, *, now: float) -> 
 
     Looks at the account's saved cards, then Stripe's ``pm_card_*`` test methods, then payment methods
     created through the sandbox's Stripe API (usable by one customer only, never after detaching).
+
+    Example:
+        >>> ledger = Ledger(":memory:", clock=lambda: 1_800_000_000.0)
+        >>> acct = ledger.ensure_account("sk_sandbox_demo", reseller=False)
+        >>> card = resolve_card(ledger, acct.id, "pm_card_chargeDeclined", now=ledger.clock())
+        >>> card.last4, card.exp_year, card.behaviour.decline_code
+        ('0002', 2030, 'generic_decline')
     """
     saved = ledger.saved_card(account_id, pm_id)
     if saved is not None:
@@ -79,7 +97,15 @@ def resolve_card(ledger: Ledger, account_id: int, pm_id: str, *, now: float) -> 
 
 
 def default_card(ledger: Ledger, account: Account, *, now: float) -> Card | None:
-    """The account's default card, if it has one."""
+    """The account's default card, if it has one.
+
+    Example:
+        >>> ledger = Ledger(":memory:", clock=lambda: 1_800_000_000.0)
+        >>> acct = ledger.ensure_account("sk_sandbox_demo", reseller=False)
+        >>> ledger.set_default_payment_method(acct.id, "pm_card_amex")
+        >>> default_card(ledger, ledger.account(acct.id), now=ledger.clock()).brand
+        'amex'
+    """
     if not account.default_payment_method:
         return None
     try:
@@ -89,7 +115,15 @@ def default_card(ledger: Ledger, account: Account, *, now: float) -> Card | None
 
 
 def card_or_default(ledger: Ledger, account: Account, pm_id: str | None, *, now: float, what: str) -> Card:
-    """``pm_id``'s card, else the default card, else 400 pointing at the alternatives."""
+    """``pm_id``'s card, else the default card, else 400 pointing at the alternatives.
+
+    Example:
+        >>> ledger = Ledger(":memory:", clock=lambda: 1_800_000_000.0)
+        >>> acct = ledger.ensure_account("sk_sandbox_demo", reseller=False)
+        >>> card_or_default(ledger, acct, None, now=ledger.clock(), what="charge")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        agent_billing.sandbox.envelope.ApiError: No payment_method_id given and the account has no default card to charge. ...
+    """
     if pm_id:
         return resolve_card(ledger, account.id, pm_id, now=now)
     card = default_card(ledger, account, now=now)
@@ -102,7 +136,16 @@ def card_or_default(ledger: Ledger, account: Account, pm_id: str | None, *, now:
 
 @dataclass(frozen=True)
 class ChargeResult:
-    """The outcome of one charge attempt."""
+    """The outcome of one charge attempt.
+
+    Example:
+        >>> ledger = Ledger(":memory:", clock=lambda: 1_800_000_000.0)
+        >>> acct = ledger.ensure_account("sk_sandbox_demo", reseller=False)
+        >>> card = resolve_card(ledger, acct.id, "pm_card_authenticationRequired", now=ledger.clock())
+        >>> result = charge(ledger, acct.id, 2500, card, purpose="wallet_funding", description="Wallet top-up")
+        >>> result.succeeded, result.payment()["status"], result.invoice
+        (False, 'requires_action', None)
+    """
 
     status: str  # "succeeded", "failed" or "requires_action"
     intent: PaymentIntent
@@ -141,7 +184,16 @@ def charge(
     plan_id: int | None = None,
     period: tuple[float, float] | None = None,
 ) -> ChargeResult:
-    """Charge ``cents`` to ``card``; on success record a paid invoice (or pay ``settles``)."""
+    """Charge ``cents`` to ``card``; on success record a paid invoice (or pay ``settles``).
+
+    Example:
+        >>> ledger = Ledger(":memory:", clock=lambda: 1_800_000_000.0)
+        >>> acct = ledger.ensure_account("sk_sandbox_demo", reseller=False)
+        >>> card = resolve_card(ledger, acct.id, "pm_card_chargeDeclinedInsufficientFunds", now=ledger.clock())
+        >>> result = charge(ledger, acct.id, 2500, card, purpose="wallet_funding", description="Wallet top-up")
+        >>> result.status, result.intent.decline_code, result.invoice
+        ('failed', 'insufficient_funds', None)
+    """
     behaviour = card.behaviour
     if behaviour.outcome != DECLINE and _expired(card, ledger.clock()):
         behaviour = BEHAVIOURS["expired_card"]
@@ -172,6 +224,14 @@ def unless_succeeded(result: ChargeResult, *, extra: dict[str, Any] | None = Non
 
     The 402 keeps the failed payment intent (so its status can be looked up) and carries
     ``details = {decline_code, payment_intent_id}``.
+
+    Example:
+        >>> ledger = Ledger(":memory:", clock=lambda: 1_800_000_000.0)
+        >>> acct = ledger.ensure_account("sk_sandbox_demo", reseller=False)
+        >>> card = resolve_card(ledger, acct.id, "pm_card_authenticationRequired", now=ledger.clock())
+        >>> reply = unless_succeeded(charge(ledger, acct.id, 2500, card, purpose="wallet_funding", description="Wallet top-up"))
+        >>> reply.status, reply.data["payment"]["status"]
+        (202, 'requires_action')
     """
     if result.succeeded:
         return None

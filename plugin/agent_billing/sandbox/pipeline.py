@@ -55,7 +55,14 @@ TOP_LEVEL_COPIES: dict[str, tuple[str, ...]] = {"get_stripe_config": ("publishab
 
 @dataclass
 class Incoming:
-    """What the pipeline needs from an HTTP request (read on the event loop, processed in a thread)."""
+    """What the pipeline needs from an HTTP request (read on the event loop, processed in a thread).
+
+    Example:
+        >>> incoming = Incoming(method="GET", path="/api/agents/v1/wallet/balance", path_params={}, query=[],
+        ...                     headers={"authorization": "Bearer sk_sandbox_demo"}, body=b"", root_url="http://127.0.0.1:8787")
+        >>> bearer_token(incoming.headers), incoming.client
+        ('sk_sandbox_demo', 'unknown')
+    """
 
     method: str
     path: str
@@ -84,27 +91,53 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
 
 
 def authenticate(sandbox: Sandbox, incoming: Incoming) -> Account | None:
-    """The caller's account, or ``None``."""
+    """The caller's account, or ``None``.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> incoming = Incoming("GET", "/api/agents/v1/wallet/balance", {}, [], {"x-agent-token": "sk_sandbox_demo"}, b"", "http://s")
+        >>> authenticate(create_app().state.sandbox, incoming).token_hint
+        'sk_s…demo'
+    """
     token = bearer_token(incoming.headers)
     return sandbox.account_for_token(token) if token else None
 
 
 def unauthenticated() -> ApiError:
-    """The 401 every unauthenticated API call gets."""
+    """The 401 every unauthenticated API call gets.
+
+    Example:
+        >>> err = unauthenticated()
+        >>> err.status, err.code, err.headers["WWW-Authenticate"]
+        (401, 'unauthenticated', 'Bearer realm="agent-billing sandbox"')
+    """
     return ApiError(401, "unauthenticated", "Missing or invalid access token. Send 'Authorization: Bearer <token>' "
                     "(or X-Agent-Token) with a token the sandbox was started with.",
                     headers={"WWW-Authenticate": 'Bearer realm="agent-billing sandbox"'})
 
 
 def rate_limited(decision: Decision) -> ApiError:
-    """The 429 of a refused request."""
+    """The 429 of a refused request.
+
+    Example:
+        >>> err = rate_limited(Decision(False, 15, 0, 1_800_000_060.0, 42, "agent-billing"))
+        >>> err.status, err.details
+        (429, {'limiter': 'agent-billing', 'limit': 15, 'retry_after': 42})
+    """
     return ApiError(429, "rate_limited", f"Rate limit of the {decision.limiter} limiter reached ({decision.limit} "
                     f"requests per window). Retry after {decision.retry_after} seconds.",
                     {"limiter": decision.limiter, "limit": decision.limit, "retry_after": decision.retry_after})
 
 
 def raw_arguments(op: Operation, incoming: Incoming) -> tuple[dict[str, Any], Any]:
-    """(raw arguments, parsed body) of a request: path params + query (GET/DELETE) or JSON body."""
+    """(raw arguments, parsed body) of a request: path params + query (GET/DELETE) or JSON body.
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> incoming = Incoming("POST", "/api/agents/v1/wallet/fund", {}, [], {}, b'{"amount": 25.00}', "http://s")
+        >>> raw_arguments(get_registry().get("fund_wallet"), incoming)
+        ({'amount': Decimal('25.00')}, {'amount': Decimal('25.00')})
+    """
     raw: dict[str, Any] = {}
     body: Any = None
     if op.has_body:
@@ -139,7 +172,17 @@ def _scrub(message: str, value: Any) -> str:
 
 
 def validate(op: Operation, raw: Mapping[str, Any]) -> Any:
-    """The operation's validated argument model, or 400 ``validation_error`` listing each field."""
+    """The operation's validated argument model, or 400 ``validation_error`` listing each field.
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> op = get_registry().get("fund_wallet")
+        >>> validate(op, {"amount": "25.00", "payment_method_id": "pm_card_visa"}).amount
+        Decimal('25.00')
+        >>> validate(op, {"amount": "-5"})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        agent_billing.sandbox.envelope.ApiError: Invalid arguments. amount: ...
+    """
     try:
         return op.validate(raw)
     except ValidationError as exc:
@@ -174,7 +217,16 @@ def _run_handler(
 
 
 def handle(sandbox: Sandbox, op: Operation, handler: Handler, incoming: Incoming, *, limited: bool = True) -> Response:
-    """Run one API request through the pipeline and build its response."""
+    """Run one API request through the pipeline and build its response.
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> from agent_billing.sandbox import create_app, dispatch
+        >>> sandbox, op = create_app().state.sandbox, get_registry().get("get_wallet_balance")  # create_app loads the handlers
+        >>> incoming = Incoming("GET", "/api/agents/v1/wallet/balance", {}, [], {"x-agent-token": "sk_sandbox_demo"}, b"", "http://s")
+        >>> wire.loads(handle(sandbox, op, dispatch.HANDLERS[op.name], incoming).body)["data"]
+        {'balance': Decimal('0.00'), 'currency': 'USD'}
+    """
     rid = request_id()
     headers: dict[str, str] = {"X-Request-Id": rid, **incoming.extra_headers}
     try:

@@ -46,7 +46,13 @@ class RateLimits:
 
 @dataclass(frozen=True)
 class Decision:
-    """The limiter's answer for one request, with the headers to send."""
+    """The limiter's answer for one request, with the headers to send.
+
+    Example:
+        >>> headers = Decision(True, 15, 14, 1_800_000_060.0, 0, "agent-billing").headers()
+        >>> headers["X-RateLimit-Remaining"], headers["X-RateLimit-Reset"], "Retry-After" in headers
+        ('14', '1800000060', False)
+    """
 
     allowed: bool
     limit: int
@@ -69,7 +75,13 @@ class Decision:
 
 
 class RateLimiter:
-    """Fixed windows per (subject, limiter), started by the first request, on an injectable clock."""
+    """Fixed windows per (subject, limiter), started by the first request, on an injectable clock.
+
+    Example:
+        >>> limiter = RateLimiter(RateLimits(general=2), clock=lambda: 0.0)
+        >>> [(d.allowed, d.remaining) for d in (limiter.hit("address:127.0.0.1", "agent-general") for _ in range(3))]
+        [(True, 1), (True, 0), (False, 0)]
+    """
 
     def __init__(self, limits: RateLimits, *, clock: Clock) -> None:
         self.limits = limits

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Account:
-    """An account (one per access token)."""
+    """An account (one per access token).
+
+    Example:
+        >>> from agent_billing.sandbox.ledger import Ledger
+        >>> acct = Ledger(":memory:", clock=lambda: 0.0).ensure_account("sk_sandbox_demo", reseller=False)
+        >>> acct.token_hint, acct.balance_cents, acct.default_payment_method
+        ('sk_s…demo', 0, None)
+    """
 
     id: int
     token_sha256: str
@@ -29,7 +36,13 @@ class Account:
 
 @dataclass(frozen=True)
 class WalletEntry:
-    """One wallet ledger entry."""
+    """One wallet ledger entry.
+
+    Example:
+        >>> entry = WalletEntry(1, 1, "credit", 2500, "stripe", "pi_1", "success", "wallet_funding", "Visa ending 4242", 0.0)
+        >>> entry.type, entry.amount_cents
+        ('credit', 2500)
+    """
 
     id: int
     account_id: int
@@ -45,7 +58,13 @@ class WalletEntry:
 
 @dataclass(frozen=True)
 class StripePaymentMethod:
-    """A payment method created through the sandbox's Stripe API (``pm_...``)."""
+    """A payment method created through the sandbox's Stripe API (``pm_...``).
+
+    Example:
+        >>> pm = StripePaymentMethod("pm_1abc", "visa", "4242", 12, 2030, "credit", "US", "succeed", None, 0, 0.0)
+        >>> pm.brand, pm.last4, pm.customer_account_id
+        ('visa', '4242', None)
+    """
 
     id: str
     brand: str
@@ -62,7 +81,12 @@ class StripePaymentMethod:
 
 @dataclass(frozen=True)
 class SavedCard:
-    """A payment method saved on an account."""
+    """A payment method saved on an account.
+
+    Example:
+        >>> SavedCard(1, "pm_card_visa", "visa", "4242", 12, 2030, "succeed", 0.0).behaviour
+        'succeed'
+    """
 
     account_id: int
     id: str
@@ -76,7 +100,14 @@ class SavedCard:
 
 @dataclass(frozen=True)
 class PaymentIntent:
-    """One card payment attempt (``pi_...``)."""
+    """One card payment attempt (``pi_...``).
+
+    Example:
+        >>> pi = PaymentIntent("pi_1", 1, 2500, "usd", "failed", "wallet_funding", "Wallet top-up", "pm_card_chargeDeclined",
+        ...                    "generic_decline", "pi_1_secret_x", 0.0)
+        >>> pi.status, pi.decline_code
+        ('failed', 'generic_decline')
+    """
 
     id: str
     account_id: int
@@ -93,7 +124,13 @@ class PaymentIntent:
 
 @dataclass(frozen=True)
 class Invoice:
-    """An invoice (``in_...``): paid when its payment succeeded, open while a renewal is unpaid."""
+    """An invoice (``in_...``): paid when its payment succeeded, open while a renewal is unpaid.
+
+    Example:
+        >>> inv = Invoice("in_1abc", "SBX-000001", 1, 4700, "usd", "open", "Renewal", None, 1001, 10, 0.0, 2592000.0, 0.0, None)
+        >>> inv.status, inv.paid_at
+        ('open', None)
+    """
 
     id: str
     number: str
@@ -113,7 +150,12 @@ class Invoice:
 
 @dataclass(frozen=True)
 class SetupIntent:
-    """A SetupIntent (``seti_...``) waiting for a card."""
+    """A SetupIntent (``seti_...``) waiting for a card.
+
+    Example:
+        >>> SetupIntent("seti_1abc", 1, "seti_1abc_secret_x", "requires_payment_method", None, 0.0).status
+        'requires_payment_method'
+    """
 
     id: str
     account_id: int
@@ -125,7 +167,14 @@ class SetupIntent:
 
 @dataclass(frozen=True)
 class CheckoutSession:
-    """A hosted checkout session (``cs_test_...``) behind a payment link."""
+    """A hosted checkout session (``cs_test_...``) behind a payment link.
+
+    Example:
+        >>> s = CheckoutSession("cs_test_a1", 1, "fund", 2500, None, "open", None, None, None,
+        ...                     0.0, 1800.0, None, None, None, None)
+        >>> s.status, s.expires_at - s.created_at
+        ('open', 1800.0)
+    """
 
     id: str
     account_id: int
@@ -146,7 +195,12 @@ class CheckoutSession:
 
 @dataclass(frozen=True)
 class Plan:
-    """A plan of the catalogue."""
+    """A plan of the catalogue.
+
+    Example:
+        >>> Plan(43, "Imagen Starter", "imagen", "monthly", "app", 900, 1000, 10, '["7-day free trial"]', 7).feature_list
+        ['7-day free trial']
+    """
 
     id: int
     name: str
@@ -168,7 +222,13 @@ class Plan:
 
 @dataclass(frozen=True)
 class Subscription:
-    """A subscription."""
+    """A subscription.
+
+    Example:
+        >>> sub = Subscription(1001, 1, 10, "active", "sub_1abc", "pm_card_visa", 0.0, 2592000.0, 0.0, None, None, "headless")
+        >>> sub.status, (sub.current_period_end - sub.current_period_start) / 86400
+        ('active', 30.0)
+    """
 
     id: int
     account_id: int
@@ -186,7 +246,12 @@ class Subscription:
 
 @dataclass(frozen=True)
 class Coupon:
-    """A coupon definition."""
+    """A coupon definition.
+
+    Example:
+        >>> Coupon("BONUS20", "bonus", "20% bonus", None, 20, 10000, 2500, None).max_bonus_cents
+        10000
+    """
 
     code: str
     kind: str
@@ -200,7 +265,13 @@ class Coupon:
 
 @dataclass(frozen=True)
 class Redemption:
-    """A coupon redeemed by an account (``credit_cents`` is everything the coupon itself added)."""
+    """A coupon redeemed by an account (``credit_cents`` is everything the coupon itself added).
+
+    Example:
+        >>> red = Redemption("cpnr_1", 1, "FREE10", "credit", None, 1000, None, 0.0)
+        >>> red.code, red.credit_cents
+        ('FREE10', 1000)
+    """
 
     id: str
     account_id: int
@@ -214,7 +285,13 @@ class Redemption:
 
 @dataclass(frozen=True)
 class IdempotencyRecord:
-    """A stored response to replay for an ``Idempotency-Key``."""
+    """A stored response to replay for an ``Idempotency-Key``.
+
+    Example:
+        >>> rec = IdempotencyRecord(1, "fund-001", "9f2c", 200, b'{"data":{}}', "req_1", 0.0)
+        >>> rec.key, rec.status, rec.request_id
+        ('fund-001', 200, 'req_1')
+    """
 
     account_id: int
     key: str

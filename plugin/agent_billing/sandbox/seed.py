@@ -55,7 +55,12 @@ BASE_PATH = "/api/agents/v1"
 
 @dataclass(frozen=True)
 class PlanSeed:
-    """A plan of the catalogue (prices in cents)."""
+    """A plan of the catalogue (prices in cents).
+
+    Example:
+        >>> [(p.name, p.price_cents, p.trial_days) for p in PLANS if p.trial_days]
+        [('Imagen Starter', 900, 7)]
+    """
 
     id: int
     name: str
@@ -97,7 +102,12 @@ PERIOD_SECONDS: dict[str, int] = {"monthly": 30 * 86400, "yearly": 365 * 86400}
 
 @dataclass(frozen=True)
 class CouponSeed:
-    """A coupon: a fixed credit, a purchase bonus, or either (amounts in cents, bonus in percent)."""
+    """A coupon: a fixed credit, a purchase bonus, or either (amounts in cents, bonus in percent).
+
+    Example:
+        >>> COUPONS["BONUS20"].bonus_percent, COUPONS["BONUS20"].min_purchase_cents
+        (20, 2500)
+    """
 
     code: str
     kind: str  # "credit", "bonus" or "credit_or_bonus"
@@ -125,7 +135,13 @@ COUPONS: dict[str, CouponSeed] = {
 
 
 def pay_as_you_go() -> dict[str, Any]:
-    """The ``pay_as_you_go`` block of the plan catalogue, as the API documents it."""
+    """The ``pay_as_you_go`` block of the plan catalogue, as the API documents it.
+
+    Example:
+        >>> terms = pay_as_you_go()
+        >>> terms["minimum_topup_usd"], terms["fund_endpoint"]
+        (Decimal('10.00'), 'POST /api/agents/v1/wallet/fund')
+    """
     from decimal import Decimal
 
     return {

@@ -22,7 +22,14 @@ from agent_billing.sandbox.units import Clock, new_id
 
 
 class Sandbox:
-    """The state behind one sandbox app (see :func:`agent_billing.sandbox.create_app`)."""
+    """The state behind one sandbox app (see :func:`agent_billing.sandbox.create_app`).
+
+    Example:
+        >>> sb = Sandbox(tokens=("sk_a",), reseller_tokens=(), db_path=":memory:", rate_limit=True,
+        ...              clock=lambda: 1_800_000_000.0, checkout_ttl_seconds=1800)
+        >>> sb.account_for_token("sk_a").id, sb.limiter.limits.billing, sb.now()
+        (1, 15, 1800000000.0)
+    """
 
     def __init__(
         self,

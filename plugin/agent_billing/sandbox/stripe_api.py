@@ -51,7 +51,13 @@ DOCS = "https://stripe.com/docs/error-codes"
 
 
 class StripeError(Exception):
-    """An error in Stripe's own shape."""
+    """An error in Stripe's own shape.
+
+    Example:
+        >>> err = StripeError(402, "card_error", "Your card was declined.", code="card_declined", param="number")
+        >>> err.body()["error"]["doc_url"]
+        'https://stripe.com/docs/error-codes#card-declined'
+    """
 
     def __init__(self, status: int, kind: str, message: str, *, code: str | None = None, param: str | None = None,
                  keep_changes: bool = False, **extra: Any) -> None:
@@ -73,7 +79,12 @@ class StripeError(Exception):
 
 
 def parse_form(body: bytes) -> dict[str, str]:
-    """A form-encoded body as a flat dict of Stripe's bracketed keys (the last value wins)."""
+    """A form-encoded body as a flat dict of Stripe's bracketed keys (the last value wins).
+
+    Example:
+        >>> parse_form(b"type=card&card%5Btoken%5D=tok_visa")
+        {'type': 'card', 'card[token]': 'tok_visa'}
+    """
     try:
         return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
     except UnicodeDecodeError:
@@ -170,7 +181,14 @@ def _create_pm(sandbox: Sandbox, card_fields: dict[str, str], param_prefix: str)
 
 def pm_object(pm: StripePaymentMethod, *, billing_details: dict[str, Any] | None = None,
               metadata: dict[str, str] | None = None) -> dict[str, Any]:
-    """A PaymentMethod in Stripe's shape."""
+    """A PaymentMethod in Stripe's shape.
+
+    Example:
+        >>> pm = StripePaymentMethod("pm_1abc", "visa", "4242", 12, 2030, "credit", "US", "succeed", 7, 0, 1_800_000_000.0)
+        >>> obj = pm_object(pm)
+        >>> obj["object"], obj["card"]["last4"], obj["customer"], obj["created"]
+        ('payment_method', '4242', 'cus_sandbox_7', 1800000000)
+    """
     return {
         "id": pm.id, "object": "payment_method", "allow_redisplay": "unspecified",
         "billing_details": billing_details or {"address": dict.fromkeys(
@@ -190,7 +208,13 @@ def pm_object(pm: StripePaymentMethod, *, billing_details: dict[str, Any] | None
 
 
 def si_object(seti: SetupIntent, *, error: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A SetupIntent in Stripe's shape."""
+    """A SetupIntent in Stripe's shape.
+
+    Example:
+        >>> obj = si_object(SetupIntent("seti_1abc", 7, "seti_1abc_secret_x", "succeeded", "pm_1abc", 1_800_000_000.0))
+        >>> obj["object"], obj["status"], obj["payment_method"], obj["customer"]
+        ('setup_intent', 'succeeded', 'pm_1abc', 'cus_sandbox_7')
+    """
     next_action = None
     if seti.status == "requires_action":
         next_action = {"type": "use_stripe_sdk", "use_stripe_sdk": {
@@ -205,7 +229,14 @@ def si_object(seti: SetupIntent, *, error: dict[str, Any] | None = None) -> dict
 
 
 def create_payment_method(sandbox: Sandbox, form: dict[str, str]) -> dict[str, Any]:
-    """``POST /v1/payment_methods``."""
+    """``POST /v1/payment_methods``.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> pm = create_payment_method(create_app().state.sandbox, {"type": "card", "card[token]": "tok_mastercard"})
+        >>> pm["id"].startswith("pm_"), pm["card"]["brand"], pm["card"]["last4"]
+        (True, 'mastercard', '4444')
+    """
     _reject_unknown(form, _ALLOWED)
     kind = form.get("type")
     if not kind:
@@ -249,7 +280,15 @@ def _pm_for_setup(sandbox: Sandbox, seti: SetupIntent, form: dict[str, str]) -> 
 
 
 def confirm_setup_intent(sandbox: Sandbox, seti_id: str, form: dict[str, str]) -> dict[str, Any]:
-    """``POST /v1/setup_intents/{id}/confirm``."""
+    """``POST /v1/setup_intents/{id}/confirm``.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> sb = create_app().state.sandbox
+        >>> seti = sb.ledger.insert_setup_intent(sb.account_for_token("sk_sandbox_demo").id)
+        >>> confirm_setup_intent(sb, seti.id, {"payment_method": "pm_card_visa"})["status"]
+        'succeeded'
+    """
     _reject_unknown(form, _ALLOWED_CONFIRM)
     ledger = sandbox.ledger
     with ledger.transaction():
@@ -300,7 +339,13 @@ def _respond(body: dict[str, Any], status: int = 200) -> Response:
 
 
 def routes(sandbox: Sandbox) -> list[Route]:
-    """The Stripe routes of one sandbox."""
+    """The Stripe routes of one sandbox.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> [r.path for r in routes(create_app().state.sandbox)][:2]
+        ['/v1/payment_methods', '/v1/payment_methods/{pm_id}']
+    """
 
     def guarded(work: Any) -> Any:
         async def endpoint(request: Request) -> Response:

@@ -43,12 +43,26 @@ MAX_RENEWALS_PER_PASS = 24
 
 
 def period_from(plan: Plan, start: float) -> tuple[float, float]:
-    """A billing period of ``plan`` starting at ``start``."""
+    """A billing period of ``plan`` starting at ``start``.
+
+    Example:
+        >>> period_from(Ledger(":memory:", clock=lambda: 0.0).plan(12), 0.0)
+        (0.0, 31536000.0)
+    """
     return start, start + PERIOD_SECONDS[plan.period]
 
 
 def plan_or_400(ledger: Ledger, plan_id: int, field: str = "plan_id") -> Plan:
-    """The plan, or 400 ``validation_error`` naming ``GET /subscriptions/plans``."""
+    """The plan, or 400 ``validation_error`` naming ``GET /subscriptions/plans``.
+
+    Example:
+        >>> ledger = Ledger(":memory:", clock=lambda: 0.0)
+        >>> plan_or_400(ledger, 10).name
+        'Standard'
+        >>> plan_or_400(ledger, 99)
+        Traceback (most recent call last):
+        agent_billing.sandbox.envelope.ApiError: No plan with id 99; list the plans with GET /subscriptions/plans.
+    """
     plan = ledger.plan(plan_id)
     if plan is None:
         raise invalid(f"No plan with id {plan_id}; list the plans with GET /subscriptions/plans.", field)
@@ -56,7 +70,15 @@ def plan_or_400(ledger: Ledger, plan_id: int, field: str = "plan_id") -> Plan:
 
 
 def sub_or_404(ledger: Ledger, account_id: int, sub_id: int) -> Subscription:
-    """The account's subscription, or 404 ``not_found``."""
+    """The account's subscription, or 404 ``not_found``.
+
+    Example:
+        >>> ledger = Ledger(":memory:", clock=lambda: 0.0)
+        >>> acct = ledger.ensure_account("sk_sandbox_demo", reseller=False)
+        >>> sub_or_404(ledger, acct.id, 1001)
+        Traceback (most recent call last):
+        agent_billing.sandbox.envelope.ApiError: No subscription with id 1001 on this account.
+    """
     sub = ledger.subscription(sub_id, account_id)
     if sub is None:
         raise not_found(f"No subscription with id {sub_id} on this account.")
@@ -64,7 +86,13 @@ def sub_or_404(ledger: Ledger, account_id: int, sub_id: int) -> Subscription:
 
 
 def plan_summary(plan: Plan) -> dict[str, Any]:
-    """A plan as ``GET /subscriptions/plans`` lists it."""
+    """A plan as ``GET /subscriptions/plans`` lists it.
+
+    Example:
+        >>> summary = plan_summary(Ledger(":memory:", clock=lambda: 0.0).plan(43))
+        >>> summary["name"], summary["price"], summary["trial_days"]
+        ('Imagen Starter', Decimal('9.00'), 7)
+    """
     out: dict[str, Any] = {
         "id": plan.id, "name": plan.name, "category": plan.category, "period": plan.period, "type": plan.type,
         "price": usd(plan.price_cents), "currency": "USD", "api_call_limit": plan.api_call_limit,
@@ -76,7 +104,14 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
 
 
 def summary(ledger: Ledger, sub: Subscription) -> dict[str, Any]:
-    """A subscription as the API shows it."""
+    """A subscription as the API shows it.
+
+    Example:
+        >>> sub = Subscription(1001, 1, 10, "active", "sub_1abc", "pm_card_visa", 0.0, 2592000.0, 0.0, None, None, "headless")
+        >>> view = summary(Ledger(":memory:", clock=lambda: 0.0), sub)
+        >>> view["id"], view["plan_name"], view["status"], view["current_period_end"]
+        (1001, 'Standard', 'active', '1970-01-31T00:00:00Z')
+    """
     plan = ledger.plan(sub.plan_id)
     assert plan is not None
     return {
@@ -89,13 +124,29 @@ def summary(ledger: Ledger, sub: Subscription) -> dict[str, Any]:
 
 
 def result(ledger: Ledger, sub: Subscription, message: str, **extra: Any) -> dict[str, Any]:
-    """The body of a lifecycle response (create, update, pause, resume, reset-cycle, fix-payment)."""
+    """The body of a lifecycle response (create, update, pause, resume, reset-cycle, fix-payment).
+
+    Example:
+        >>> sub = Subscription(1001, 1, 10, "active", "sub_1abc", "pm_card_visa", 0.0, 2592000.0, 0.0, None, None, "headless")
+        >>> body = result(Ledger(":memory:", clock=lambda: 0.0), sub, "Subscribed to Standard.", invoice_id="in_1abc")
+        >>> body["message"], body["status"], body["subscription"]["plan_name"], body["invoice_id"]
+        ('Subscribed to Standard.', 'active', 'Standard', 'in_1abc')
+    """
     return {"message": message, "subscription": summary(ledger, sub),
             "stripe_subscription_id": sub.stripe_subscription_id, "status": sub.status, **extra}
 
 
 def conflicting(ledger: Ledger, account_id: int, plan: Plan, *, ignore: int | None = None) -> Subscription | None:
-    """A live subscription that ``plan`` would duplicate (same plan type; add-ons only the same add-on)."""
+    """A live subscription that ``plan`` would duplicate (same plan type; add-ons only the same add-on).
+
+    Example:
+        >>> ledger = Ledger(":memory:", clock=lambda: 0.0)
+        >>> acct = ledger.ensure_account("sk_sandbox_demo", reseller=False)
+        >>> sub = ledger.insert_subscription(acct.id, 10, status="active", payment_method_id="pm_card_visa",
+        ...                               period=(0.0, 30 * 86400.0), source="headless")
+        >>> conflicting(ledger, acct.id, ledger.plan(11)) == sub, conflicting(ledger, acct.id, ledger.plan(20))
+        (True, None)
+    """
     for sub in ledger.subscriptions(account_id):
         if sub.status not in LIVE or sub.id == ignore:
             continue
@@ -107,7 +158,14 @@ def conflicting(ledger: Ledger, account_id: int, plan: Plan, *, ignore: int | No
 
 
 def require_status(sub: Subscription, allowed: tuple[str, ...], action: str) -> None:
-    """409 ``invalid_state`` unless the subscription is in one of ``allowed``."""
+    """409 ``invalid_state`` unless the subscription is in one of ``allowed``.
+
+    Example:
+        >>> sub = Subscription(1001, 1, 10, "paused", "sub_1abc", None, 0.0, 2592000.0, 0.0, 0.0, None, "headless")
+        >>> require_status(sub, ("active", "trialing"), "change the plan of")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        agent_billing.sandbox.envelope.ApiError: Cannot change the plan of subscription 1001: it is paused ... Resume it first ...
+    """
     if sub.status not in allowed:
         hint = {
             "past_due": " Fix the payment first (POST /subscriptions/{id}/fix-payment).",
@@ -122,7 +180,15 @@ def require_status(sub: Subscription, allowed: tuple[str, ...], action: str) -> 
 
 
 def payer(ledger: Ledger, account: Account, sub: Subscription, *, now: float) -> Card | None:
-    """The card a subscription charge goes to: the default card, else the subscription's own card."""
+    """The card a subscription charge goes to: the default card, else the subscription's own card.
+
+    Example:
+        >>> ledger = Ledger(":memory:", clock=lambda: 0.0)
+        >>> acct = ledger.ensure_account("sk_sandbox_demo", reseller=False)
+        >>> sub = Subscription(1001, acct.id, 10, "active", "sub_1", "pm_card_visa", 0.0, 2592000.0, 0.0, None, None, "headless")
+        >>> payer(ledger, acct, sub, now=0.0).id  # no default card: the subscription's own card
+        'pm_card_visa'
+    """
     card = default_card(ledger, account, now=now)
     if card is None and sub.payment_method_id:
         try:
@@ -133,7 +199,16 @@ def payer(ledger: Ledger, account: Account, sub: Subscription, *, now: float) ->
 
 
 def payer_or_400(ledger: Ledger, account: Account, sub: Subscription, *, now: float) -> Card:
-    """:func:`payer`, or 400 when there is no usable card."""
+    """:func:`payer`, or 400 when there is no usable card.
+
+    Example:
+        >>> ledger = Ledger(":memory:", clock=lambda: 0.0)
+        >>> acct = ledger.ensure_account("sk_sandbox_demo", reseller=False)
+        >>> sub = Subscription(1001, acct.id, 10, "active", "sub_1abc", None, 0.0, 2592000.0, 0.0, None, None, "headless")
+        >>> payer_or_400(ledger, acct, sub, now=0.0)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        agent_billing.sandbox.envelope.ApiError: No usable card for this subscription. ...
+    """
     card = payer(ledger, account, sub, now=now)
     if card is None:
         raise invalid("No usable card for this subscription. Save a card with POST /billing/payment-methods "
@@ -143,7 +218,16 @@ def payer_or_400(ledger: Ledger, account: Account, sub: Subscription, *, now: fl
 
 
 def fail_payment(ledger: Ledger, sub: Subscription, *, now: float, reason: str = "generic_decline") -> Subscription:
-    """Make an active or trialing subscription ``past_due``: an open invoice and a failed payment."""
+    """Make an active or trialing subscription ``past_due``: an open invoice and a failed payment.
+
+    Example:
+        >>> ledger = Ledger(":memory:", clock=lambda: 0.0)
+        >>> acct = ledger.ensure_account("sk_sandbox_demo", reseller=False)
+        >>> sub = ledger.insert_subscription(acct.id, 10, status="active", payment_method_id="pm_card_visa",
+        ...                               period=(0.0, 30 * 86400.0), source="headless")
+        >>> fail_payment(ledger, sub, now=0.0).status, ledger.open_invoice(sub.id).description
+        ('past_due', 'Standard renewal')
+    """
     require_status(sub, ("active", "trialing"), "fail the payment of")
     plan = ledger.plan(sub.plan_id)
     assert plan is not None
@@ -160,7 +244,17 @@ def fail_payment(ledger: Ledger, sub: Subscription, *, now: float, reason: str =
 
 
 def process_due(ledger: Ledger, account: Account, *, now: float) -> None:
-    """Bill every period of the account's subscriptions that has ended (active and trialing only)."""
+    """Bill every period of the account's subscriptions that has ended (active and trialing only).
+
+    Example:
+        >>> ledger = Ledger(":memory:", clock=lambda: 0.0)
+        >>> acct = ledger.ensure_account("sk_sandbox_demo", reseller=False)
+        >>> sub = ledger.insert_subscription(acct.id, 10, status="active", payment_method_id="pm_card_visa",
+        ...                               period=(0.0, 30 * 86400.0), source="headless")
+        >>> process_due(ledger, acct, now=30 * 86400.0)  # the period ended: renew it
+        >>> ledger.subscription(sub.id).current_period_end / 86400, ledger.invoices(acct.id)[0].status
+        (60.0, 'paid')
+    """
     for sub in ledger.subscriptions(account.id):
         for _ in range(MAX_RENEWALS_PER_PASS):
             if sub.status not in ("active", "trialing") or sub.current_period_end > now:

@@ -37,7 +37,13 @@ def new_id(prefix: str, length: int = 24) -> str:
 
 
 def request_id() -> str:
-    """A fresh request id (``req_...``), as carried in ``meta.request_id`` and ``X-Request-Id``."""
+    """A fresh request id (``req_...``), as carried in ``meta.request_id`` and ``X-Request-Id``.
+
+    Example:
+        >>> rid = request_id()
+        >>> rid.startswith("req_"), len(rid)
+        (True, 24)
+    """
     return new_id("req_", 20)
 
 
@@ -65,20 +71,40 @@ def usd(cents: int) -> Decimal:
 
 
 def iso(ts: float) -> str:
-    """Unix seconds as ISO 8601 UTC with a ``Z`` (``2026-02-20T12:30:00Z``)."""
+    """Unix seconds as ISO 8601 UTC with a ``Z`` (``2026-02-20T12:30:00Z``).
+
+    Example:
+        >>> iso(1_800_000_000)
+        '2027-01-15T08:00:00Z'
+    """
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def iso_or_none(ts: float | None) -> str | None:
-    """``iso(ts)``, or ``None`` for a missing timestamp."""
+    """``iso(ts)``, or ``None`` for a missing timestamp.
+
+    Example:
+        >>> iso_or_none(None), iso_or_none(1_800_000_000)
+        (None, '2027-01-15T08:00:00Z')
+    """
     return None if ts is None else iso(ts)
 
 
 def year_of(ts: float) -> int:
-    """The UTC calendar year of a timestamp."""
+    """The UTC calendar year of a timestamp.
+
+    Example:
+        >>> year_of(1_800_000_000)
+        2027
+    """
     return datetime.fromtimestamp(ts, tz=timezone.utc).year
 
 
 def month_of(ts: float) -> int:
-    """The UTC calendar month (1-12) of a timestamp."""
+    """The UTC calendar month (1-12) of a timestamp.
+
+    Example:
+        >>> month_of(1_800_000_000)
+        1
+    """
     return datetime.fromtimestamp(ts, tz=timezone.utc).month

@@ -33,6 +33,14 @@ def interrupt_on(toolkit: BillingToolkit) -> dict[str, Any]:
     """``interrupt_on`` for ``HumanInTheLoopMiddleware``: every tool that can move money, approve/reject only.
 
     Pair it with ``BillingToolkit(approval="middleware")`` so the tools accept the middleware's yes.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> from agent_billing.inprocess import sandbox_clients
+        >>> from agent_billing.audit import MemoryAuditLog
+        >>> toolkit = BillingToolkit(client=sandbox_clients(create_app())[0], approval="middleware", audit=MemoryAuditLog())
+        >>> sorted(interrupt_on(toolkit))
+        ['coupons', 'payment_methods', 'subscriptions', 'wallet']
     """
     gated: dict[str, Any] = {}
     groups = toolkit.registry.groups()

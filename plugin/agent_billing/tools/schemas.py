@@ -52,12 +52,24 @@ def _simplify(schema: dict[str, Any], defs: dict[str, Any], money: bool) -> dict
 
 
 def field_schemas(ops: Iterable[Operation]) -> dict[str, dict[str, Any]]:
-    """Merged simplified JSON schemas of the fields of ``ops`` (bounds kept only where all agree)."""
+    """Merged simplified JSON schemas of the fields of ``ops`` (bounds kept only where all agree).
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> field_schemas([get_registry().get("fund_wallet")])["amount"]
+        {'description': 'USD, 10 to 10000', 'type': 'number'}
+    """
     return model_field_schemas(op.args for op in ops)
 
 
 def model_field_schemas(models: Iterable[type[BaseModel]]) -> dict[str, dict[str, Any]]:
-    """Merged simplified JSON schemas of the fields of pydantic ``models``."""
+    """Merged simplified JSON schemas of the fields of pydantic ``models``.
+
+    Example:
+        >>> from agent_billing.providers.modelslab.arguments import TransactionsArgs
+        >>> model_field_schemas([TransactionsArgs])["type"]
+        {'enum': ['credit', 'debit'], 'type': 'string'}
+    """
     merged: dict[str, dict[str, Any]] = {}
     for model in models:
         full = model.model_json_schema()
@@ -94,7 +106,14 @@ def _loose_field(schema: dict[str, Any]) -> Any:
 def group_args_model(
     registry: Registry, group: str, *, extra_actions: Iterable[str] = (), extra_fields: dict[str, dict[str, Any]] | None = None
 ) -> type[BaseModel]:
-    """The argument model of a group tool: ``action`` plus every field of the group's operations."""
+    """The argument model of a group tool: ``action`` plus every field of the group's operations.
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> model = group_args_model(get_registry(), "coupons")
+        >>> model.__name__, literal_values(model.model_fields["action"].annotation)
+        ('CouponsArgs', ('validate', 'redeem'))
+    """
     ops = registry.groups()[group]
     actions = [op.action for op in ops] + list(extra_actions)
     fields: dict[str, Any] = {
@@ -112,14 +131,28 @@ def group_args_model(
 
 
 def operation_args_model(op: Operation, *, extra_fields: dict[str, dict[str, Any]] | None = None) -> type[BaseModel]:
-    """The argument model of a one-operation tool (``granularity="operation"``)."""
+    """The argument model of a one-operation tool (``granularity="operation"``).
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> model = operation_args_model(get_registry().get("fund_wallet"))
+        >>> model.__name__, sorted(model.model_fields)
+        ('FundWalletArgs', ['amount', 'payment_method_id'])
+    """
     return operation_args_model_from(op.args, name=op.name, extra_fields=extra_fields)
 
 
 def operation_args_model_from(
     source: type[BaseModel], *, name: str | None = None, extra_fields: dict[str, dict[str, Any]] | None = None
 ) -> type[BaseModel]:
-    """A loose tool schema with the (simplified) fields of ``source``; ``source`` stays the real check."""
+    """A loose tool schema with the (simplified) fields of ``source``; ``source`` stays the real check.
+
+    Example:
+        >>> from agent_billing.advisor import Situation
+        >>> model = operation_args_model_from(Situation, name="payment_path")
+        >>> model.__name__, model.model_json_schema()["properties"]["purpose"]["enum"]
+        ('PaymentPathArgs', ['fund', 'subscribe'])
+    """
     schemas = model_field_schemas([source])
     for key, schema in (extra_fields or {}).items():
         schemas.setdefault(key, schema)
@@ -131,7 +164,12 @@ def operation_args_model_from(
 
 
 def literal_values(annotation: Any) -> tuple[Any, ...]:
-    """The values of a ``Literal`` annotation (empty for anything else)."""
+    """The values of a ``Literal`` annotation (empty for anything else).
+
+    Example:
+        >>> literal_values(Literal["fund", "subscribe"]), literal_values(int)
+        (('fund', 'subscribe'), ())
+    """
     return get_args(annotation) if get_origin(annotation) is Literal else ()
 
 

@@ -64,7 +64,13 @@ def _compact(value: Any) -> Any:
 
 
 def result_content(result: BaseModel | dict[str, Any]) -> dict[str, Any]:
-    """The model-facing form of a result: compact, redacted, secrets hidden."""
+    """The model-facing form of a result: compact, redacted, secrets hidden.
+
+    Example:
+        >>> from agent_billing.providers.modelslab.results import SetupIntent
+        >>> result_content(SetupIntent(setup_intent_id="seti_123", client_secret="seti_123_secret_abc"))
+        {'setup_intent_id': 'seti_123', 'client_secret': '[held for trusted code]'}
+    """
     data = result.model_dump(mode="python") if isinstance(result, BaseModel) else result
     shaped: dict[str, Any] = redact(_compact(data))
     return shaped
@@ -81,7 +87,12 @@ NEXT_STEPS: dict[str, str] = {
 
 
 def success_content(operation: str, result: BaseModel | dict[str, Any]) -> dict[str, Any]:
-    """``{"ok": true, "result": ..., "next_step"?}`` for a completed call."""
+    """``{"ok": true, "result": ..., "next_step"?}`` for a completed call.
+
+    Example:
+        >>> success_content("get_wallet_balance", {"balance": Decimal("12.50"), "currency": "USD"})
+        {'ok': True, 'operation': 'get_wallet_balance', 'result': {'balance': '12.50', 'currency': 'USD'}}
+    """
     content: dict[str, Any] = {"ok": True, "operation": operation, "result": result_content(result)}
     shaped = content["result"]
     if operation == "create_subscription" and isinstance(shaped, dict) and shaped.get("checkout_url"):
@@ -95,7 +106,12 @@ def success_content(operation: str, result: BaseModel | dict[str, Any]) -> dict[
 
 
 def next_step_for(error: BillingError, gated: bool = False) -> str | None:
-    """The advice an agent needs after ``error`` (``gated``: the call could move money)."""
+    """The advice an agent needs after ``error`` (``gated``: the call could move money).
+
+    Example:
+        >>> next_step_for(RateLimitedError("too many requests", retry_after=30))
+        'Rate limited: wait 30 seconds before calling again.'
+    """
     if isinstance(error, CardDataRefusedError):
         return None  # the refusal message already names the alternatives
     if isinstance(error, PaymentDeclinedError):
@@ -133,7 +149,13 @@ def next_step_for(error: BillingError, gated: bool = False) -> str | None:
 
 
 def error_content(error: BillingError, operation: str, gated: bool = False) -> dict[str, Any]:
-    """``{"ok": false, "error": code, "message": ..., "next_step"?}`` for a failed call (redacted)."""
+    """``{"ok": false, "error": code, "message": ..., "next_step"?}`` for a failed call (redacted).
+
+    Example:
+        >>> content = error_content(NotFoundError("No such invoice", request_id="req_1"), "get_invoice")
+        >>> content["ok"], content["error"], content["request_id"]
+        (False, 'not_found', 'req_1')
+    """
     content: dict[str, Any] = {"ok": False, "operation": operation, "error": error.code, "message": error.message}
     if error.request_id:
         content["request_id"] = error.request_id

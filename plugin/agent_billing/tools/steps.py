@@ -31,7 +31,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ApiCall:
-    """Call an operation through the client (errors are thrown back into the flow)."""
+    """Call an operation through the client (errors are thrown back into the flow).
+
+    Example:
+        >>> call = ApiCall("fund_wallet", {"amount": "25"}, idempotency_key="k1")
+        >>> call.name, call.idempotency_key
+        ('fund_wallet', 'k1')
+    """
 
     name: str
     args: Mapping[str, Any] | BaseModel
@@ -40,14 +46,25 @@ class ApiCall:
 
 @dataclass(frozen=True)
 class AskApproval:
-    """Ask the configured approver; the flow receives an ``ApprovalDecision``."""
+    """Ask the configured approver; the flow receives an ``ApprovalDecision``.
+
+    Example:
+        >>> step = AskApproval(ApprovalRequest(operation="withdraw", effect="payout", summary="Pay out $50.00"))
+        >>> step.request.summary
+        'Pay out $50.00'
+    """
 
     request: ApprovalRequest
 
 
 @dataclass(frozen=True)
 class Sleep:
-    """Wait (polling a checkout): ``time.sleep`` or ``asyncio.sleep``."""
+    """Wait (polling a checkout): ``time.sleep`` or ``asyncio.sleep``.
+
+    Example:
+        >>> Sleep(1.5).seconds
+        1.5
+    """
 
     seconds: float
 
@@ -57,7 +74,13 @@ Step = ApiCall | AskApproval | Sleep
 
 @dataclass
 class ToolOutcome:
-    """What a tool returns: ``content`` for the model, ``artifact`` for the host, and whether it failed."""
+    """What a tool returns: ``content`` for the model, ``artifact`` for the host, and whether it failed.
+
+    Example:
+        >>> outcome = ToolOutcome({"ok": False, "error": "not_found"}, is_error=True)
+        >>> outcome.is_error, outcome.artifact
+        (True, {})
+    """
 
     content: dict[str, Any]
     is_error: bool = False
@@ -72,7 +95,17 @@ def _no_approver(request: ApprovalRequest) -> ApprovalDecision:
 
 
 def drive(flow: Flow, client: BillingClient, approver: Approver | None) -> ToolOutcome:
-    """Run a flow synchronously."""
+    """Run a flow synchronously.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> from agent_billing.inprocess import sandbox_clients
+        >>> def balance_flow():
+        ...     result = yield ApiCall("get_wallet_balance", {})
+        ...     return ToolOutcome({"ok": True, "balance": str(result.balance)})
+        >>> drive(balance_flow(), sandbox_clients(create_app())[0], approver=None).content
+        {'ok': True, 'balance': '0.00'}
+    """
     value: Any = None
     error: BaseException | None = None
     while True:
@@ -94,7 +127,17 @@ def drive(flow: Flow, client: BillingClient, approver: Approver | None) -> ToolO
 
 
 async def adrive(flow: Flow, client: AsyncBillingClient, approver: Approver | None) -> ToolOutcome:
-    """Run a flow asynchronously."""
+    """Run a flow asynchronously.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> from agent_billing.inprocess import sandbox_clients
+        >>> def balance_flow():
+        ...     result = yield ApiCall("get_wallet_balance", {})
+        ...     return ToolOutcome({"ok": True, "balance": str(result.balance)})
+        >>> asyncio.run(adrive(balance_flow(), sandbox_clients(create_app())[1], approver=None)).content
+        {'ok': True, 'balance': '0.00'}
+    """
     value: Any = None
     error: BaseException | None = None
     while True:

@@ -28,7 +28,13 @@ from agent_billing.tools.steps import ApiCall
 
 @dataclass(frozen=True)
 class Described:
-    """The words and the figures of one gated call."""
+    """The words and the figures of one gated call.
+
+    Example:
+        >>> card = "Visa ending 4242"
+        >>> Described(f"Charge $25.00 to {card} (one-off).", Decimal("25.00"), payment_method=card).amount
+        Decimal('25.00')
+    """
 
     summary: str
     amount: Decimal | None
@@ -89,7 +95,17 @@ def _subscription_plan(subscription_id: int) -> Generator[ApiCall, Any, int | No
 
 
 def describe(op: Operation, args: BaseModel) -> Generator[ApiCall, Any, Described]:
-    """Describe a gated call (reads only)."""
+    """Describe a gated call (reads only).
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> op = get_registry().get("withdraw")
+        >>> try:
+        ...     next(describe(op, op.validate({"amount": "50"})))  # a withdrawal needs no reads
+        ... except StopIteration as done:
+        ...     done.value.summary
+        'Pay out $50.00 from the wallet balance.'
+    """
     a: Any = args
     name = op.name
     if name == "fund_wallet":

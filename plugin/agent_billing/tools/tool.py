@@ -31,12 +31,24 @@ TOOL_CALL_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("agent
 
 
 def dumps_content(content: dict[str, Any]) -> str:
-    """Compact JSON for a tool message."""
+    """Compact JSON for a tool message.
+
+    Example:
+        >>> from decimal import Decimal
+        >>> dumps_content({"ok": True, "balance": Decimal("12.50"), "message": "Zahlung über 12,50 $"})
+        '{"ok":true,"balance":"12.50","message":"Zahlung über 12,50 $"}'
+    """
     return json.dumps(content, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def card_refusal_content(paths: list[str]) -> dict[str, Any]:
-    """The refusal an agent sees when its arguments carried card data (no digits, only field names)."""
+    """The refusal an agent sees when its arguments carried card data (no digits, only field names).
+
+    Example:
+        >>> content = card_refusal_content(["payment_method_id"])
+        >>> content["error"], content["fields"]
+        ('card_data_not_allowed', ['payment_method_id'])
+    """
     return {"ok": False, "error": "card_data_not_allowed", "fields": paths, "message": REFUSAL_MESSAGE}
 
 
@@ -99,7 +111,18 @@ def make_tool(
     run_async: Callable[[dict[str, Any], str | None], Any],
     on_card_data: Callable[[list[str], Any], None] | None = None,
 ) -> BillingTool:
-    """Build a ``BillingTool`` from a sync and an async runner returning (content, is_error, artifact)."""
+    """Build a ``BillingTool`` from a sync and an async runner returning (content, is_error, artifact).
+
+    Example:
+        >>> from pydantic import BaseModel
+        >>> class EchoArgs(BaseModel):
+        ...     text: str
+        >>> def run(raw, tool_call_id):
+        ...     return {"ok": True, "echo": raw["text"]}, False, {}
+        >>> tool = make_tool(name="echo", description="Echo text.", args_schema=EchoArgs, run_sync=run, run_async=run)
+        >>> tool.invoke({"text": "hi"}), json.loads(tool.invoke({"text": "4242 4242 4242 4242"}))["error"]
+        ('{"ok":true,"echo":"hi"}', 'card_data_not_allowed')
+    """
 
     def _finish(result: tuple[dict[str, Any], bool, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         content, is_error, artifact = result

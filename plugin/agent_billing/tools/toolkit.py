@@ -58,6 +58,11 @@ class CustomAction:
     """A tool action that is a workflow over several operations (handoff, ensure-funded...).
 
     ``flow(toolkit, raw_args, tool_call_id)`` returns a flow (see ``steps.py``).
+
+    Example:
+        >>> from agent_billing.tools.workflows import WORKFLOW_ACTIONS
+        >>> [(a.group, a.action, a.gated) for a in WORKFLOW_ACTIONS][2]
+        ('wallet', 'ensure_funded', True)
     """
 
     group: str

@@ -40,7 +40,12 @@ MIN_TOP_UP = Decimal("10")
 
 
 class HandoffArgs(BaseModel):
-    """Arguments of ``payment_links.handoff``."""
+    """Arguments of ``payment_links.handoff``.
+
+    Example:
+        >>> HandoffArgs(purpose="fund", amount="25").channel
+        'chat'
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -51,7 +56,12 @@ class HandoffArgs(BaseModel):
 
 
 class WaitArgs(BaseModel):
-    """Arguments of ``payment_links.wait``."""
+    """Arguments of ``payment_links.wait``.
+
+    Example:
+        >>> WaitArgs(session_id="cs_test_123", timeout_seconds=120).timeout_seconds
+        120
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -61,7 +71,12 @@ class WaitArgs(BaseModel):
 
 
 class EnsureFundedArgs(BaseModel):
-    """Arguments of ``wallet.ensure_funded``."""
+    """Arguments of ``wallet.ensure_funded``.
+
+    Example:
+        >>> EnsureFundedArgs(job_cost="3.50").top_up_amount is None  # tops up by the shortfall, at least $10
+        True
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -71,7 +86,12 @@ class EnsureFundedArgs(BaseModel):
 
 
 class FundViaHumanArgs(BaseModel):
-    """Arguments of ``wallet.fund_via_human``."""
+    """Arguments of ``wallet.fund_via_human``.
+
+    Example:
+        >>> FundViaHumanArgs(amount=40, channel="voice").amount
+        Decimal('40')
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -100,7 +120,15 @@ def _minutes_until(expires_at: str | None, now: float) -> int | None:
 
 
 def relay_messages(link: Any, what: str, product: str, now: float) -> dict[str, str]:
-    """Ready-to-relay messages: chat (URL verbatim) and voice (no URL read aloud)."""
+    """Ready-to-relay messages: chat (URL verbatim) and voice (no URL read aloud).
+
+    Example:
+        >>> from agent_billing.providers.modelslab.results import PaymentLink
+        >>> link = PaymentLink(payment_url="https://checkout.example/c/cs_1", session_id="cs_1", purpose="fund",
+        ...                    expires_at="1970-01-01T00:30:00Z")
+        >>> relay_messages(link, "add $25.00 to your wallet", "Acme", now=0.0)["chat"].splitlines()[1]
+        'The link expires in about 30 minutes. Let me know once you have paid.'
+    """
     minutes = _minutes_until(getattr(link, "expires_at", None), now)
     expiry = f"in about {minutes} minutes" if minutes is not None else "soon"
     return {
@@ -138,7 +166,18 @@ def _handoff(tk: BillingToolkit, args: HandoffArgs) -> Flow:
 
 
 def handoff_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | None) -> Flow:
-    """``payment_links.handoff``."""
+    """``payment_links.handoff``.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> from agent_billing.inprocess import sandbox_clients
+        >>> from agent_billing.audit import MemoryAuditLog
+        >>> from agent_billing.tools import BillingToolkit
+        >>> toolkit = BillingToolkit(client=sandbox_clients(create_app())[0], audit=MemoryAuditLog())
+        >>> outcome = toolkit.run_flow(handoff_flow(toolkit, {"purpose": "fund", "amount": 25}, None))
+        >>> outcome.content["session_id"].startswith("cs_"), outcome.content["amount"]
+        (True, '25.00')
+    """
     args = _parse(HandoffArgs, raw, "handoff")
     if isinstance(args, ToolOutcome):
         return args
@@ -185,7 +224,18 @@ def _wait(tk: BillingToolkit, session_id: str, purpose: str, timeout: float) -> 
 
 
 def wait_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | None) -> Flow:
-    """``payment_links.wait``."""
+    """``payment_links.wait``.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> from agent_billing.inprocess import sandbox_clients
+        >>> from agent_billing.audit import MemoryAuditLog
+        >>> from agent_billing.tools import BillingToolkit
+        >>> toolkit = BillingToolkit(client=sandbox_clients(create_app())[0], audit=MemoryAuditLog(), wait_timeout=0.1)
+        >>> link = toolkit.run_flow(handoff_flow(toolkit, {"purpose": "fund", "amount": 25}, None)).content
+        >>> toolkit.run_flow(wait_flow(toolkit, {"session_id": link["session_id"]}, None)).content["status"]  # nobody paid
+        'pending'
+    """
     args = _parse(WaitArgs, raw, "wait")
     if isinstance(args, ToolOutcome):
         return args
@@ -196,7 +246,17 @@ def wait_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | None)
 
 
 def ensure_funded_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | None) -> Flow:
-    """``wallet.ensure_funded``: enough balance for ``job_cost``, topping up when short."""
+    """``wallet.ensure_funded``: enough balance for ``job_cost``, topping up when short.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> from agent_billing.inprocess import sandbox_clients
+        >>> from agent_billing.audit import MemoryAuditLog
+        >>> from agent_billing.tools import BillingToolkit
+        >>> toolkit = BillingToolkit(client=sandbox_clients(create_app())[0], audit=MemoryAuditLog())
+        >>> toolkit.run_flow(ensure_funded_flow(toolkit, {"job_cost": 5}, None)).content["status"]  # no card: a person pays
+        'needs_human_payment'
+    """
     args = _parse(EnsureFundedArgs, raw, "ensure_funded")
     if isinstance(args, ToolOutcome):
         return args
@@ -241,7 +301,18 @@ def ensure_funded_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: st
 
 
 def fund_via_human_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | None) -> Flow:
-    """``wallet.fund_via_human``: handoff, deliver the link to the host, wait for the payment."""
+    """``wallet.fund_via_human``: handoff, deliver the link to the host, wait for the payment.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> from agent_billing.inprocess import sandbox_clients
+        >>> from agent_billing.audit import MemoryAuditLog
+        >>> from agent_billing.tools import BillingToolkit
+        >>> toolkit = BillingToolkit(client=sandbox_clients(create_app())[0], audit=MemoryAuditLog())
+        >>> outcome = toolkit.run_flow(fund_via_human_flow(toolkit, {"amount": 40}, None))
+        >>> outcome.content["next_step"].startswith("No channel delivers links")  # no handoff_notifier here
+        True
+    """
     args = _parse(FundViaHumanArgs, raw, "fund_via_human")
     if isinstance(args, ToolOutcome):
         return args

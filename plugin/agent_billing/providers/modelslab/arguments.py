@@ -62,17 +62,32 @@ PayoutAmount = Annotated[Money, Field(gt=Decimal("0"), le=_MAX)]
 
 
 class Args(BaseModel):
-    """Base of every argument model: unknown fields are refused, not ignored."""
+    """Base of every argument model: unknown fields are refused, not ignored.
+
+    Example:
+        >>> Args.model_config["extra"], Args.model_config["frozen"]
+        ('forbid', True)
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class NoArgs(Args):
-    """Operations that take no arguments."""
+    """Operations that take no arguments.
+
+    Example:
+        >>> NoArgs().model_dump()
+        {}
+    """
 
 
 class PaymentLinkArgs(Args):
-    """Arguments of ``create_payment_link``: an amount to fund, or a plan to subscribe to."""
+    """Arguments of ``create_payment_link``: an amount to fund, or a plan to subscribe to.
+
+    Example:
+        >>> PaymentLinkArgs(purpose="subscribe", plan_id=10).plan_id
+        10
+    """
 
     purpose: Literal["fund", "subscribe"]
     amount: FundAmount | None = Field(None, description="USD to fund; purpose=fund only")
@@ -88,19 +103,34 @@ class PaymentLinkArgs(Args):
 
 
 class PaymentMethodArgs(Args):
-    """A saved payment method, by id."""
+    """A saved payment method, by id.
+
+    Example:
+        >>> PaymentMethodArgs(payment_method_id=" pm_card_visa ").payment_method_id
+        'pm_card_visa'
+    """
 
     payment_method_id: PaymentMethodId
 
 
 class AddPaymentMethodArgs(PaymentMethodArgs):
-    """Attach a payment method created by trusted code or a confirmed setup intent."""
+    """Attach a payment method created by trusted code or a confirmed setup intent.
+
+    Example:
+        >>> AddPaymentMethodArgs(payment_method_id="pm_card_visa").make_default
+        True
+    """
 
     make_default: bool = True
 
 
 class BillingInfoArgs(Args):
-    """Billing profile fields to change; fields left out stay as they are."""
+    """Billing profile fields to change; fields left out stay as they are.
+
+    Example:
+        >>> BillingInfoArgs(email="ap@acme.example").model_dump(exclude_unset=True)
+        {'email': 'ap@acme.example'}
+    """
 
     name: Text | None = None
     email: Email | None = None
@@ -123,13 +153,24 @@ class BillingInfoArgs(Args):
 
 
 class InvoiceArgs(Args):
-    """One invoice, by id."""
+    """One invoice, by id.
+
+    Example:
+        >>> InvoiceArgs(invoice_id=123).invoice_id
+        '123'
+    """
 
     invoice_id: InvoiceId
 
 
 class TransactionsArgs(Args):
-    """A page of the wallet ledger."""
+    """A page of the wallet ledger.
+
+    Example:
+        >>> args = TransactionsArgs(type="credit")
+        >>> args.limit, args.offset
+        (50, 0)
+    """
 
     type: Literal["credit", "debit"] | None = None
     limit: Annotated[int, BeforeValidator(_reject_bool), Field(ge=1, le=200)] = 50
@@ -137,40 +178,70 @@ class TransactionsArgs(Args):
 
 
 class FundWalletArgs(Args):
-    """Charge a saved payment method and credit the wallet."""
+    """Charge a saved payment method and credit the wallet.
+
+    Example:
+        >>> FundWalletArgs(amount=25).payment_method_id is None  # the default card pays
+        True
+    """
 
     amount: FundAmount = Field(description="USD, 10 to 10000")
     payment_method_id: PaymentMethodId | None = Field(None, description="Omit to use the default method")
 
 
 class CheckoutArgs(Args):
-    """A checkout session to confirm."""
+    """A checkout session to confirm.
+
+    Example:
+        >>> CheckoutArgs(session_id="cs_test_123").session_id
+        'cs_test_123'
+    """
 
     session_id: CheckoutSessionId
 
 
 class AutoFundingArgs(Args):
-    """Recharge ``auto_charge_amount`` whenever the balance falls below ``charge_threshold``."""
+    """Recharge ``auto_charge_amount`` whenever the balance falls below ``charge_threshold``.
+
+    Example:
+        >>> AutoFundingArgs(auto_charge_amount="25", charge_threshold="5").charge_threshold
+        Decimal('5')
+    """
 
     auto_charge_amount: AutoChargeAmount = Field(description="USD per recharge, at least 5")
     charge_threshold: Threshold = Field(description="Balance in USD that triggers it, at least 1")
 
 
 class WithdrawArgs(Args):
-    """Withdraw from the wallet (reseller accounts only)."""
+    """Withdraw from the wallet (reseller accounts only).
+
+    Example:
+        >>> WithdrawArgs(amount="12.50").amount
+        Decimal('12.50')
+    """
 
     amount: PayoutAmount
 
 
 class ValidateCouponArgs(Args):
-    """Check a coupon without redeeming it."""
+    """Check a coupon without redeeming it.
+
+    Example:
+        >>> ValidateCouponArgs(coupon_code="WELCOME50", purchase_amount=50).purchase_amount
+        Decimal('50')
+    """
 
     coupon_code: CouponCode
     purchase_amount: FundAmount | None = None
 
 
 class RedeemCouponArgs(Args):
-    """Redeem a coupon; a bonus coupon needs a purchase (amount and payment method)."""
+    """Redeem a coupon; a bonus coupon needs a purchase (amount and payment method).
+
+    Example:
+        >>> RedeemCouponArgs(coupon_code="BONUS20", purchase_amount=50, payment_method_id="pm_card_visa").purchase_amount
+        Decimal('50')
+    """
 
     coupon_code: CouponCode
     payment_method_id: PaymentMethodId | None = None
@@ -184,13 +255,23 @@ class RedeemCouponArgs(Args):
 
 
 class PaymentStatusArgs(Args):
-    """A payment intent, by id."""
+    """A payment intent, by id.
+
+    Example:
+        >>> PaymentStatusArgs(payment_intent_id="pi_123").payment_intent_id
+        'pi_123'
+    """
 
     payment_intent_id: PaymentIntentId
 
 
 class CreateSubscriptionArgs(Args):
-    """Subscribe to a plan: headless with a payment method, else a checkout URL is returned."""
+    """Subscribe to a plan: headless with a payment method, else a checkout URL is returned.
+
+    Example:
+        >>> CreateSubscriptionArgs(plan_id=10, payment_method_id="pm_card_visa").plan_id
+        10
+    """
 
     plan_id: PlanId
     payment_method_id: PaymentMethodId | None = None
@@ -199,19 +280,34 @@ class CreateSubscriptionArgs(Args):
 
 
 class SubscriptionArgs(Args):
-    """One subscription, by id."""
+    """One subscription, by id.
+
+    Example:
+        >>> SubscriptionArgs(subscription_id=1).subscription_id
+        1
+    """
 
     subscription_id: SubscriptionId
 
 
 class UpdateSubscriptionArgs(SubscriptionArgs):
-    """Move a subscription to another plan."""
+    """Move a subscription to another plan.
+
+    Example:
+        >>> UpdateSubscriptionArgs(subscription_id=1, new_plan_id=42).new_plan_id
+        42
+    """
 
     new_plan_id: PlanId
 
 
 class ChargeAmountArgs(Args):
-    """A one-off charge on the subscription's payment method."""
+    """A one-off charge on the subscription's payment method.
+
+    Example:
+        >>> ChargeAmountArgs(amount="7.50").amount
+        Decimal('7.50')
+    """
 
     amount: ChargeAmount = Field(description="USD, 5 to 10000")
 

@@ -31,7 +31,13 @@ def _coupon_effect(args: BaseModel) -> Effect:
 
 def op(name: str, group: str, action: str, method: str, path: str, args: type[BaseModel],
        result: type[BaseModel], effect: Effect, description: str, **extra: object) -> None:
-    """Declare one operation (a thin wrapper so each declaration reads as one line of data)."""
+    """Declare one operation (a thin wrapper so each declaration reads as one line of data).
+
+    Example:
+        >>> overview = REGISTRY.get("get_billing_overview")  # declared with op("get_billing_overview", "billing", ...)
+        >>> overview.group, overview.action, overview.effect.value
+        ('billing', 'overview', 'read')
+    """
     REGISTRY.add(Operation(name=name, group=group, action=action, method=method, path=path, args=args,
                            result=result, effect=effect, description=description, **extra))  # type: ignore[arg-type]
 

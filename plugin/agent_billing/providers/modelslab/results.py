@@ -29,7 +29,12 @@ Amount = Annotated[Decimal, BeforeValidator(_amount)]
 
 
 class Result(BaseModel):
-    """Base of every result: unknown fields are kept, ``idempotency_replay`` marks a replayed response."""
+    """Base of every result: unknown fields are kept, ``idempotency_replay`` marks a replayed response.
+
+    Example:
+        >>> Result.model_validate({"note": "unknown fields are kept"}).note
+        'unknown fields are kept'
+    """
 
     model_config = ConfigDict(extra="allow")
 
@@ -46,13 +51,23 @@ def _wrap_list(key: str) -> Any:
 
 
 class Message(Result):
-    """An acknowledgement with an optional message (DELETE and similar)."""
+    """An acknowledgement with an optional message (DELETE and similar).
+
+    Example:
+        >>> Message.model_validate({"message": "Payment method removed"}).message
+        'Payment method removed'
+    """
 
     message: str | None = None
 
 
 class CardSummary(Result):
-    """A saved card: brand and last four only."""
+    """A saved card: brand and last four only.
+
+    Example:
+        >>> CardSummary.model_validate({"id": "pm_1", "brand": "visa", "last4": "4242"}).last4
+        '4242'
+    """
 
     id: str
     brand: str | None = None
@@ -63,21 +78,36 @@ class CardSummary(Result):
 
 
 class PaymentMethodList(Result):
-    """Saved payment methods."""
+    """Saved payment methods.
+
+    Example:
+        >>> PaymentMethodList.model_validate([{"id": "pm_1", "is_default": True}]).payment_methods[0].is_default
+        True
+    """
 
     payment_methods: list[CardSummary] = []
     _accept_list = _wrap_list("payment_methods")
 
 
 class PaymentMethodResult(Result):
-    """A payment method after attach / set default / remove."""
+    """A payment method after attach / set default / remove.
+
+    Example:
+        >>> PaymentMethodResult.model_validate({"message": "Default updated", "payment_method": {"id": "pm_1"}}).payment_method.id
+        'pm_1'
+    """
 
     message: str | None = None
     payment_method: CardSummary | None = None
 
 
 class SubscriptionSummary(Result):
-    """A subscription as listed or returned by a lifecycle call."""
+    """A subscription as listed or returned by a lifecycle call.
+
+    Example:
+        >>> SubscriptionSummary.model_validate({"id": 1, "plan_id": 10, "status": "active"}).status
+        'active'
+    """
 
     id: int | str
     plan_id: int | None = None
@@ -89,7 +119,12 @@ class SubscriptionSummary(Result):
 
 
 class BillingOverview(Result):
-    """Wallet summary, cards, subscriptions and invoice count."""
+    """Wallet summary, cards, subscriptions and invoice count.
+
+    Example:
+        >>> BillingOverview.model_validate({"wallet_balance": 75.5, "invoice_count": 3}).wallet_balance
+        Decimal('75.5')
+    """
 
     wallet_balance: Amount | None = None
     currency: str | None = None
@@ -99,21 +134,38 @@ class BillingOverview(Result):
 
 
 class StripeConfig(Result):
-    """The Stripe publishable key for tokenization by trusted code."""
+    """The Stripe publishable key for tokenization by trusted code.
+
+    Example:
+        >>> StripeConfig.model_validate({"publishable_key": "pk_test_123"}).publishable_key
+        'pk_test_123'
+    """
 
     publishable_key: str
     instructions: str | None = None
 
 
 class SetupIntent(Result):
-    """A SetupIntent to confirm with Stripe (by trusted code or a human)."""
+    """A SetupIntent to confirm with Stripe (by trusted code or a human).
+
+    Example:
+        >>> SetupIntent.model_validate({"setup_intent_id": "seti_123", "client_secret": "seti_123_secret_abc"}).setup_intent_id
+        'seti_123'
+    """
 
     setup_intent_id: str
     client_secret: str | None = None
 
 
 class PaymentLink(Result):
-    """A hosted checkout URL for a human to pay."""
+    """A hosted checkout URL for a human to pay.
+
+    Example:
+        >>> link = PaymentLink.model_validate({"payment_url": "https://checkout.example/c/cs_1", "session_id": "cs_1",
+        ...                                    "purpose": "fund", "amount": 25})
+        >>> link.session_id, link.amount
+        ('cs_1', Decimal('25'))
+    """
 
     payment_url: str
     session_id: str
@@ -125,7 +177,12 @@ class PaymentLink(Result):
 
 
 class BillingInfo(Result):
-    """Billing profile."""
+    """Billing profile.
+
+    Example:
+        >>> BillingInfo.model_validate({"name": "Acme Corp", "address_country": "DE"}).address_country
+        'DE'
+    """
 
     name: str | None = None
     email: str | None = None
@@ -140,7 +197,12 @@ class BillingInfo(Result):
 
 
 class Invoice(Result):
-    """One invoice."""
+    """One invoice.
+
+    Example:
+        >>> Invoice.model_validate({"id": "in_1", "amount": 29.0, "status": "paid"}).amount
+        Decimal('29.0')
+    """
 
     id: str | int
     amount: Amount | None = None
@@ -151,14 +213,24 @@ class Invoice(Result):
 
 
 class InvoiceList(Result):
-    """Invoices, newest first."""
+    """Invoices, newest first.
+
+    Example:
+        >>> InvoiceList.model_validate([{"id": "in_1"}, {"id": "in_2"}]).invoices[1].id
+        'in_2'
+    """
 
     invoices: list[Invoice] = []
     _accept_list = _wrap_list("invoices")
 
 
 class InvoicePdf(Result):
-    """Where to download an invoice."""
+    """Where to download an invoice.
+
+    Example:
+        >>> InvoicePdf.model_validate({"invoice_id": "in_1", "pdf_url": "https://files.example/in_1.pdf"}).pdf_url
+        'https://files.example/in_1.pdf'
+    """
 
     invoice_id: str | int | None = None
     pdf_url: str | None = None
@@ -166,14 +238,24 @@ class InvoicePdf(Result):
 
 
 class WalletBalance(Result):
-    """Wallet balance."""
+    """Wallet balance.
+
+    Example:
+        >>> WalletBalance.model_validate({"balance": "12.50"}).currency
+        'USD'
+    """
 
     balance: Amount
     currency: str = "USD"
 
 
 class Transaction(Result):
-    """One wallet ledger entry."""
+    """One wallet ledger entry.
+
+    Example:
+        >>> Transaction.model_validate({"id": 7, "type": "credit", "amount": 25.0}).amount
+        Decimal('25.0')
+    """
 
     id: int | str
     source: str | None = None
@@ -186,7 +268,12 @@ class Transaction(Result):
 
 
 class WalletSummary(Result):
-    """Totals of the wallet."""
+    """Totals of the wallet.
+
+    Example:
+        >>> WalletSummary.model_validate({"balance": 40, "total_credited": 65, "amount_used": 25}).amount_used
+        Decimal('25')
+    """
 
     balance: Amount
     currency: str = "USD"
@@ -195,7 +282,13 @@ class WalletSummary(Result):
 
 
 class WalletTransactions(Result):
-    """A page of the wallet ledger."""
+    """A page of the wallet ledger.
+
+    Example:
+        >>> page = WalletTransactions.model_validate({"items": [{"id": 1, "type": "debit", "amount": 2.5}], "total": 9})
+        >>> page.items[0].amount, page.total
+        (Decimal('2.5'), 9)
+    """
 
     items: list[Transaction] = []
     count: int = 0
@@ -204,7 +297,12 @@ class WalletTransactions(Result):
 
 
 class PaymentInfo(Result):
-    """The card payment behind a charge."""
+    """The card payment behind a charge.
+
+    Example:
+        >>> PaymentInfo.model_validate({"status": "succeeded", "payment_intent_id": "pi_123"}).status
+        'succeeded'
+    """
 
     status: str
     payment_intent_id: str | None = None
@@ -212,7 +310,12 @@ class PaymentInfo(Result):
 
 
 class Charge(Result):
-    """A charge that went through (wallet funding, custom charge, coupon purchase)."""
+    """A charge that went through (wallet funding, custom charge, coupon purchase).
+
+    Example:
+        >>> Charge.model_validate({"amount": 25, "balance": 100, "payment": {"status": "succeeded"}}).payment.status
+        'succeeded'
+    """
 
     message: str | None = None
     amount: Amount | None = None
@@ -223,7 +326,12 @@ class Charge(Result):
 
 
 class CheckoutConfirmation(Result):
-    """A confirmed checkout session (wallet funding or subscription)."""
+    """A confirmed checkout session (wallet funding or subscription).
+
+    Example:
+        >>> CheckoutConfirmation.model_validate({"session_id": "cs_1", "status": "paid", "balance": 65.0}).balance
+        Decimal('65.0')
+    """
 
     session_id: str | None = None
     status: str | None = None
@@ -234,7 +342,12 @@ class CheckoutConfirmation(Result):
 
 
 class AutoFunding(Result):
-    """Auto-funding settings."""
+    """Auto-funding settings.
+
+    Example:
+        >>> AutoFunding.model_validate({"enabled": True, "auto_charge_amount": 25, "charge_threshold": 5}).charge_threshold
+        Decimal('5')
+    """
 
     enabled: bool
     auto_charge_amount: Amount | None = None
@@ -242,7 +355,12 @@ class AutoFunding(Result):
 
 
 class Withdrawal(Result):
-    """A withdrawal from a reseller wallet."""
+    """A withdrawal from a reseller wallet.
+
+    Example:
+        >>> Withdrawal.model_validate({"amount": 50, "balance": 25, "status": "pending"}).status
+        'pending'
+    """
 
     amount: Amount
     balance: Amount | None = None
@@ -251,7 +369,12 @@ class Withdrawal(Result):
 
 
 class CouponValidation(Result):
-    """What a coupon would do."""
+    """What a coupon would do.
+
+    Example:
+        >>> CouponValidation.model_validate({"valid": True, "coupon_code": "WELCOME50", "credit_amount": 50}).credit_amount
+        Decimal('50')
+    """
 
     valid: bool
     coupon_code: str | None = None
@@ -262,14 +385,24 @@ class CouponValidation(Result):
 
 
 class CouponRedemption(Charge):
-    """A redeemed coupon, with the purchase when it was a bonus coupon."""
+    """A redeemed coupon, with the purchase when it was a bonus coupon.
+
+    Example:
+        >>> CouponRedemption.model_validate({"coupon_code": "WELCOME50", "credited": 50, "balance": 50}).credited
+        Decimal('50')
+    """
 
     coupon_code: str | None = None
     credited: Amount | None = None
 
 
 class PaymentStatus(Result):
-    """Status of a payment intent."""
+    """Status of a payment intent.
+
+    Example:
+        >>> PaymentStatus.model_validate({"status": "requires_action", "payment_intent_id": "pi_123"}).status
+        'requires_action'
+    """
 
     status: str
     payment_intent_id: str
@@ -278,7 +411,12 @@ class PaymentStatus(Result):
 
 
 class Plan(Result):
-    """A subscription plan."""
+    """A subscription plan.
+
+    Example:
+        >>> Plan.model_validate({"id": 10, "name": "Standard", "period": "monthly", "price": 29.0}).price
+        Decimal('29.0')
+    """
 
     id: int
     name: str
@@ -292,7 +430,12 @@ class Plan(Result):
 
 
 class PlanCatalogue(Result):
-    """Plans and the pay-as-you-go option."""
+    """Plans and the pay-as-you-go option.
+
+    Example:
+        >>> PlanCatalogue.model_validate({"subscription_plans": [{"id": 10, "name": "Standard"}]}).subscription_plans[0].name
+        'Standard'
+    """
 
     subscription_plans: list[Plan] = []
     pay_as_you_go: dict[str, Any] | None = None
@@ -300,14 +443,24 @@ class PlanCatalogue(Result):
 
 
 class SubscriptionList(Result):
-    """The account's subscriptions."""
+    """The account's subscriptions.
+
+    Example:
+        >>> SubscriptionList.model_validate([{"id": 1, "plan_id": 10, "status": "active"}]).subscriptions[0].plan_id
+        10
+    """
 
     subscriptions: list[SubscriptionSummary] = []
     _accept_list = _wrap_list("subscriptions")
 
 
 class SubscriptionResult(Result):
-    """A subscription after create / update / pause / resume / reset-cycle / fix-payment."""
+    """A subscription after create / update / pause / resume / reset-cycle / fix-payment.
+
+    Example:
+        >>> SubscriptionResult.model_validate({"checkout_url": "https://pay.example/c/cs_1", "session_id": "cs_1"}).session_id
+        'cs_1'
+    """
 
     message: str | None = None
     subscription: SubscriptionSummary | None = None
@@ -320,4 +473,9 @@ class SubscriptionResult(Result):
 
 
 class SubscriptionStatus(SubscriptionSummary):
-    """Status of one subscription."""
+    """Status of one subscription.
+
+    Example:
+        >>> SubscriptionStatus.model_validate({"id": 1, "plan_id": 10, "status": "paused"}).status
+        'paused'
+    """
