@@ -360,3 +360,17 @@ def test_withdrawal_is_a_payout_that_needs_approval(sandbox_app: Any) -> None:
         assert content["ok"] is (approval is not None)
     assert asked[0].effect == "payout" and "Pay out $10.00" in asked[0].summary
     assert client.get_wallet_balance().balance == Decimal("20.00")
+
+
+def test_auto_approved_charge_skips_the_card_lookup_but_a_person_still_sees_the_card(
+        make_toolkit: MakeToolkit, saved_card: BillingClient, tmp_path: Path) -> None:
+    paths: list[str] = []
+    saved_card._http.event_hooks["request"].append(lambda request: paths.append(request.url.path))
+    asked: list[ApprovalRequest] = []
+    toolkit = make_toolkit(mandate=mandate(max_per_charge="30"), spend_store=SqliteSpendStore(tmp_path / "s.db"),
+                           approval=lambda request: asked.append(request) or True)
+    inside, _ = call(toolkit.get_tool("wallet"), action="fund", amount=25)
+    assert inside["approved_by"] == "mandate:default"
+    assert [p.rsplit("/", 1)[-1] for p in paths] == ["fund"]  # the charge and nothing else
+    outside, _ = call(toolkit.get_tool("wallet"), action="fund", amount=40)
+    assert outside["ok"] and "Visa ending 4242" in asked[0].summary

@@ -50,10 +50,13 @@ def _card_text(card: Any) -> str:
     return f"{brand} ending {last4}" if last4 else brand
 
 
-def _find_card(
-    payment_method_id: str | None,
-) -> Generator[ApiCall, Any, str]:
-    """'Visa ending 4242' for the given (or default) card, from the saved cards; ids as a fallback."""
+def _find_card(payment_method_id: str | None, look_up: bool = True) -> Generator[ApiCall, Any, str]:
+    """'Visa ending 4242' for the given (or default) card, from the saved cards; ids as a fallback.
+
+    ``look_up=False`` skips the read (nobody will see the words) and names the card by id only.
+    """
+    if not look_up:
+        return f"payment method {payment_method_id}" if payment_method_id else "the default card"
     try:
         cards = (yield ApiCall("list_payment_methods", {})).payment_methods
     except BillingError:
@@ -94,8 +97,9 @@ def _subscription_plan(subscription_id: int) -> Generator[ApiCall, Any, int | No
     return int(plan_id) if plan_id is not None else None
 
 
-def describe(op: Operation, args: BaseModel) -> Generator[ApiCall, Any, Described]:
-    """Describe a gated call (reads only).
+def describe(op: Operation, args: BaseModel, *, name_cards: bool = True) -> Generator[ApiCall, Any, Described]:
+    """Describe a gated call (reads only). ``name_cards=False`` skips the saved-card lookup: a mandate that
+    auto-approves needs the cost (a plan's price), not the words, so a charge costs no extra request.
 
     Example:
         >>> from agent_billing.registry import get_registry
@@ -109,19 +113,19 @@ def describe(op: Operation, args: BaseModel) -> Generator[ApiCall, Any, Describe
     a: Any = args
     name = op.name
     if name == "fund_wallet":
-        card = yield from _find_card(a.payment_method_id)
+        card = yield from _find_card(a.payment_method_id, name_cards)
         amount = format_usd(a.amount)
         return Described(f"Charge {amount} to {card} to add {amount} to the wallet (one-off).", a.amount,
                          payment_method=card)
     if name == "charge_subscription_amount":
-        card = yield from _find_card(None)
+        card = yield from _find_card(None, name_cards)
         return Described(f"Charge {format_usd(a.amount)} to {card} (one-off).", a.amount, payment_method=card)
     if name == "redeem_coupon":
-        card = yield from _find_card(a.payment_method_id)
+        card = yield from _find_card(a.payment_method_id, name_cards)
         return Described(f"Charge {format_usd(a.purchase_amount)} to {card} and redeem coupon {a.coupon_code} "
                          "for its bonus credit (one-off).", a.purchase_amount, payment_method=card)
     if name == "enable_auto_funding":
-        card = yield from _find_card(None)
+        card = yield from _find_card(None, name_cards)
         return Described(f"Allow automatic charges of {format_usd(a.auto_charge_amount)} to {card} whenever the "
                          f"wallet balance falls below {format_usd(a.charge_threshold)} (recurring, until disabled).",
                          a.auto_charge_amount, recurring=True, payment_method=card)
@@ -130,7 +134,7 @@ def describe(op: Operation, args: BaseModel) -> Generator[ApiCall, Any, Describe
     if name == "create_subscription":
         plan, price, period = yield from _find_plan(a.plan_id)
         if a.payment_method_id:
-            card = yield from _find_card(a.payment_method_id)
+            card = yield from _find_card(a.payment_method_id, name_cards)
             return Described(f"Subscribe to {plan}: charged now to {card} and every {period} until cancelled "
                              "(recurring).", price, recurring=True, payment_method=card, plan=plan, plan_id=a.plan_id)
         return Described(f"Start a checkout for {plan} that a person completes; nothing is charged until they "
@@ -143,7 +147,7 @@ def describe(op: Operation, args: BaseModel) -> Generator[ApiCall, Any, Describe
     if name in ("resume_subscription", "reset_subscription_cycle", "fix_payment"):
         plan_id = yield from _subscription_plan(a.subscription_id)
         plan, price, _ = yield from _find_plan(plan_id)
-        card = yield from _find_card(None)
+        card = yield from _find_card(None, name_cards)
         what = {
             "resume_subscription": f"Resume subscription {a.subscription_id} on {plan}: billing restarts and the "
                                    f"plan price is charged to {card} (recurring).",
@@ -155,7 +159,7 @@ def describe(op: Operation, args: BaseModel) -> Generator[ApiCall, Any, Describe
         return Described(what, price, recurring=name == "resume_subscription", payment_method=card, plan=plan,
                          plan_id=plan_id)
     if name == "remove_payment_method":
-        card = yield from _find_card(a.payment_method_id)
+        card = yield from _find_card(a.payment_method_id, name_cards)
         return Described(f"Remove {card} from the account.", None, payment_method=card)
     if name == "pause_subscription":
         return Described(f"Pause subscription {a.subscription_id}: service stops until it is resumed.", None)
