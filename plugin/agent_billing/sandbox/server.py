@@ -51,8 +51,12 @@ def is_loopback(host: str) -> bool:
 def _bind(host: str, port: int) -> socket.socket:
     address = "127.0.0.1" if host.strip().lower() == "localhost" else host.strip().strip("[]")
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only for IPPROTO_TCP
+    # sockets. Without it a kept-alive request waits for a delayed ACK (~44 ms each). Linux also lets the
+    # accepted sockets inherit the listener's TCP_NODELAY.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((address, port))
         # Listen before the banner is printed: a client that reads the URL and connects at once must be
