@@ -3,7 +3,8 @@
 1. **auth**: ``Authorization: Bearer <token>`` or ``X-Agent-Token``; otherwise 401 ``unauthenticated``;
 2. **rate limiter**: the operation's limiter (``agent-billing`` / ``agent-general``); 429 ``rate_limited``;
 3. **parse**: path parameters + query string (GET, DELETE) or JSON body (read with ``wire.loads``, so
-   amounts are ``Decimal``); bad JSON is 400 ``validation_error``;
+   amounts are ``Decimal``); bad JSON (also NaN, invalid UTF-8, nesting too deep, not an object) is 400
+   ``validation_error``;
 4. **card-data refusal**: raw card numbers, security codes or expiry dates anywhere in the arguments
    give 400 ``card_data_not_allowed`` (the message names the safe alternatives, never the digits);
 5. **idempotency**: a stored response for the ``Idempotency-Key`` is replayed (see ``idempotency``);
@@ -143,9 +144,13 @@ def raw_arguments(op: Operation, incoming: Incoming) -> tuple[dict[str, Any], An
     if op.has_body:
         if incoming.body.strip():
             try:
-                body = wire.loads(incoming.body)
-            except (ValueError, UnicodeDecodeError):
+                # Strict UTF-8 first: json.loads on bytes lets encoded surrogates through.
+                body = wire.loads(incoming.body.decode("utf-8"))
+                wire.dumps(body)  # a "\ud800" escape parses but cannot be stored or fingerprinted
+            except (ValueError, UnicodeError):
                 raise invalid("The request body is not valid JSON.") from None
+            except RecursionError:  # a body nested thousands deep is the caller's error, not a 500
+                raise invalid("The request body is nested too deeply.") from None
             if not isinstance(body, dict):
                 raise invalid("The request body must be a JSON object.")
             raw.update(body)
