@@ -1,34 +1,74 @@
 """agent-billing: safe billing tools for LangChain and LangGraph agents.
 
+The public names below are imported on first use, so ``agent-billing --help`` and ``--version`` (whose
+module lives in this package) do not pay for LangChain and httpx.
+
 Example:
     >>> from agent_billing import BillingClient
     >>> client = BillingClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="sk_sandbox_demo")
     >>> client.close()
 """
 
-from agent_billing.client import AsyncBillingClient, BillingClient
-from agent_billing.config import Settings
-from agent_billing.errors import (
-    ActionRequiredError,
-    AuthenticationError,
-    BillingConnectionError,
-    BillingError,
-    CardDataRefusedError,
-    ConflictError,
-    IdempotencyConflictError,
-    InvalidRequestError,
-    NotFoundError,
-    PaymentDeclinedError,
-    PermissionDeniedError,
-    RateLimitedError,
-    ServerError,
-)
-from agent_billing.guardrails import Mandate
-from agent_billing.registry import Effect, Operation, Registry, get_registry
-from agent_billing.retry import RetryPolicy
-from agent_billing.tools import BillingToolkit
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent_billing.client import AsyncBillingClient, BillingClient
+    from agent_billing.config import Settings
+    from agent_billing.errors import (
+        ActionRequiredError,
+        AuthenticationError,
+        BillingConnectionError,
+        BillingError,
+        CardDataRefusedError,
+        ConflictError,
+        IdempotencyConflictError,
+        InvalidRequestError,
+        NotFoundError,
+        OutcomeUnknownError,
+        PaymentDeclinedError,
+        PermissionDeniedError,
+        RateLimitedError,
+        ServerError,
+        UnexpectedResponseError,
+    )
+    from agent_billing.guardrails import Mandate
+    from agent_billing.registry import Effect, Operation, Registry, get_registry
+    from agent_billing.retry import RetryPolicy
+    from agent_billing.tools import BillingToolkit
 
 __version__ = "0.1.0"
+
+_ERRORS = ("ActionRequiredError", "AuthenticationError", "BillingConnectionError", "BillingError", "CardDataRefusedError",
+           "ConflictError", "IdempotencyConflictError", "InvalidRequestError", "NotFoundError", "PaymentDeclinedError",
+           "PermissionDeniedError", "RateLimitedError", "ServerError", "OutcomeUnknownError", "UnexpectedResponseError")
+# Where each public name lives (imported by __getattr__ on first access).
+_HOMES: dict[str, str] = {
+    "AsyncBillingClient": "agent_billing.client",
+    "BillingClient": "agent_billing.client",
+    "Settings": "agent_billing.config",
+    **dict.fromkeys(_ERRORS, "agent_billing.errors"),
+    "Mandate": "agent_billing.guardrails",
+    **dict.fromkeys(("Effect", "Operation", "Registry", "get_registry"), "agent_billing.registry"),
+    "RetryPolicy": "agent_billing.retry",
+    "BillingToolkit": "agent_billing.tools",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'agent_billing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])
+
 
 __all__ = [
     "ActionRequiredError",
@@ -46,6 +86,7 @@ __all__ = [
     "Mandate",
     "NotFoundError",
     "Operation",
+    "OutcomeUnknownError",
     "PaymentDeclinedError",
     "PermissionDeniedError",
     "RateLimitedError",
@@ -53,6 +94,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "Settings",
+    "UnexpectedResponseError",
     "__version__",
     "get_registry",
 ]

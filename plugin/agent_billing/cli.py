@@ -1,15 +1,45 @@
-"""The ``agent-billing`` command: ``sandbox``, ``demo`` and ``chat``.
+"""The agent-billing command: an offline sandbox, a scripted demo and a chat with a real model.
 
 Example:
-    $ agent-billing sandbox --port 8787 --token sk_sandbox_demo
+    $ agent-billing sandbox --port 8787
     $ agent-billing demo --yes
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+from agent_billing import __version__
+
+DEFAULT_SANDBOX_TOKEN = "sk_sandbox_demo"
+# Which optional modules each extra brings; a command that needs one says which extra to install.
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "sandbox": ("starlette", "uvicorn"),
+    "demo": ("starlette", "uvicorn", "rich"),
+    "langchain": ("langchain",),
+}
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def missing_extra(*extras: str, installed: Callable[[str], bool] = _installed) -> str | None:
+    """A one-line install hint for the first of ``extras`` whose modules are not installed, else None.
+
+    Example:
+        >>> missing_extra("sandbox") is None  # installed in the test environment
+        True
+        >>> missing_extra("sandbox", "demo", installed=lambda module: module != "rich")
+        "this command needs the 'demo' extra: pip install 'agent-billing[demo]'"
+    """
+    for extra in extras:
+        if not all(installed(module) for module in EXTRAS[extra]):
+            return f"this command needs the {extra!r} extra: pip install 'agent-billing[{extra}]'"
+    return None
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -18,17 +48,18 @@ def _sandbox(args: argparse.Namespace) -> int:
     return serve(
         host=args.host,
         port=args.port,
-        tokens=args.token or ["sk_sandbox_demo"],
+        tokens=args.token or [DEFAULT_SANDBOX_TOKEN],
         reseller_tokens=args.reseller_token or [],
         db_path=args.db,
         rate_limit=not args.no_rate_limit,
+        log_requests=args.log,
     )
 
 
 def _demo(args: argparse.Namespace) -> int:
     from agent_billing.demo.runner import run_demo
 
-    return run_demo(auto_yes=args.yes)
+    return run_demo(auto_yes=args.yes, verbose=args.verbose)
 
 
 def _chat(args: argparse.Namespace) -> int:
@@ -46,25 +77,37 @@ def build_parser() -> argparse.ArgumentParser:
         ('sandbox', '127.0.0.1', 0)
     """
     parser = argparse.ArgumentParser(prog="agent-billing", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"agent-billing {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    defaults = argparse.ArgumentDefaultsHelpFormatter
 
-    sandbox = sub.add_parser("sandbox", help="run the offline sandbox control plane on loopback")
-    sandbox.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    sandbox = sub.add_parser("sandbox", help="run the offline sandbox control plane on loopback", formatter_class=defaults,
+                             description="Run the offline sandbox control plane on loopback (needs the 'sandbox' extra).")
+    sandbox.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     sandbox.add_argument("--port", type=int, default=8787, help="port (0 picks a free one)")
-    sandbox.add_argument("--token", action="append", help="access token of a sandbox account (repeatable)")
+    sandbox.add_argument("--token", action="append",
+                         help=f"access token of a sandbox account, repeatable (default: {DEFAULT_SANDBOX_TOKEN})")
     sandbox.add_argument("--reseller-token", action="append", help="token of a reseller account (may withdraw)")
-    sandbox.add_argument("--db", default=":memory:", help="SQLite ledger file (default: in memory)")
+    sandbox.add_argument("--db", default=":memory:", help="SQLite ledger file (':memory:' keeps nothing)")
     sandbox.add_argument("--no-rate-limit", action="store_true", help="turn the rate limiters off (load tests)")
-    sandbox.set_defaults(func=_sandbox)
+    sandbox.add_argument("--log", action="store_true", help="print each request the agent makes, with its status")
+    sandbox.set_defaults(func=_sandbox, extras=("sandbox",))
 
-    demo = sub.add_parser("demo", help="run a scripted agent through the three payment paths, offline")
+    demo = sub.add_parser("demo", help="run a scripted agent through the three payment paths, offline",
+                          formatter_class=defaults,
+                          description="A scripted agent walks the three payment paths against the embedded sandbox "
+                                      "(offline, no keys; needs the 'demo' extra).")
     demo.add_argument("--yes", action="store_true", help="approve every request automatically (no terminal needed)")
-    demo.set_defaults(func=_demo)
+    demo.add_argument("--verbose", action="store_true", help="show each tool result's raw JSON, not a summary")
+    demo.set_defaults(func=_demo, extras=("demo",))
 
-    chat = sub.add_parser("chat", help="chat with an agent that holds the billing tools (real chat model)")
+    chat = sub.add_parser("chat", help="chat with an agent that holds the billing tools (real chat model)",
+                          formatter_class=defaults,
+                          description="Chat with a real model that holds the billing tools, against the sandbox "
+                                      "(needs the 'demo' and 'langchain' extras and the provider's package and key).")
     chat.add_argument("--model", required=True, help="PROVIDER:MODEL for langchain's init_chat_model")
     chat.add_argument("--live", action="store_true", help="use the real API from the environment, not the sandbox")
-    chat.set_defaults(func=_chat)
+    chat.set_defaults(func=_chat, extras=("demo", "langchain"))
     return parser
 
 
@@ -76,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         0
     """
     args = build_parser().parse_args(argv)
+    hint = missing_extra(*args.extras)
+    if hint is not None:
+        print(f"agent-billing {args.command}: {hint}", file=sys.stderr)
+        return 2
     result: int = args.func(args)
     return result
 

@@ -1,8 +1,9 @@
 """``agent-billing chat --model PROVIDER:MODEL``: the demo's agent with a real chat model.
 
-Against the embedded sandbox by default (``--live`` uses ``AGENT_BILLING_*`` from the environment);
-approvals are asked in the terminal. Needs ``langchain`` (``pip install 'agent-billing[langchain]'``)
-and the provider's package and key (e.g. ``langchain-openai`` and ``OPENAI_API_KEY``).
+Against the embedded sandbox by default (``--live`` uses ``AGENT_BILLING_*`` from the environment).
+Replies stream as the model writes them, approvals are asked inline, and a model or network error is
+reported in one line while the conversation goes on. Needs the ``demo`` and ``langchain`` extras and the
+provider's package and key (e.g. ``langchain-openai`` and ``OPENAI_API_KEY``).
 
 Example:
     $ agent-billing chat --model openai:gpt-4.1-mini
@@ -11,62 +12,123 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 from rich.console import Console
+from rich.markup import escape
 
 from agent_billing.audit import MemoryAuditLog
 from agent_billing.client import AsyncBillingClient, BillingClient
 from agent_billing.demo.agent import build_agent
+from agent_billing.demo.narration import first_sentence
 from agent_billing.demo.runner import TOKEN, Person, Scene, Terminal
 from agent_billing.prompts import load_prompt
 from agent_billing.sandbox import SandboxServer
 from agent_billing.tools import BillingToolkit
 
+# The key each common provider reads, so a missing one is named before the first request fails.
+PROVIDER_KEYS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "google_genai": "GOOGLE_API_KEY",
+                 "mistralai": "MISTRAL_API_KEY", "groq": "GROQ_API_KEY", "deepseek": "DEEPSEEK_API_KEY"}
 
-def run_chat(model: str, use_sandbox: bool = True) -> int:
-    """Chat until EOF or ``exit``; returns the exit code.
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one short line (its type and first sentence), never a traceback.
 
     Example:
-        >>> run_chat("openai:gpt-4.1-mini")  # needs the provider's package and key  # doctest: +SKIP
-        0
+        >>> one_line(ConnectionError("Connection refused.\\nTraceback ..."))
+        'ConnectionError: Connection refused.'
     """
-    console = Console(highlight=False)
+    text = first_sentence(str(exc).splitlines()[0] if str(exc).strip() else "no details")
+    return f"{type(exc).__name__}: {text}"
+
+
+def load_model(model: str, environ: dict[str, str] | None = None) -> tuple[Any, str | None]:
+    """Load ``PROVIDER:MODEL`` with LangChain, or explain in one line why it cannot be (model, problem).
+
+    Example:
+        >>> load_model("openai:gpt-4.1-mini", environ={})[1]
+        'no API key for openai: set OPENAI_API_KEY (in the environment or a .env file)'
+        >>> load_model("nosuchprovider:model", environ={})[1][:34]
+        "cannot start 'nosuchprovider:model"
+    """
+    environ = dict(os.environ) if environ is None else environ
+    provider = model.split(":", 1)[0] if ":" in model else ""
+    key = PROVIDER_KEYS.get(provider)
+    if key and not environ.get(key):
+        return None, f"no API key for {provider}: set {key} (in the environment or a .env file)"
     try:
         from langchain.chat_models import init_chat_model
 
-        chat_model = init_chat_model(model)
+        return init_chat_model(model), None
     except ImportError as exc:
-        console.print(f"[red]cannot load {model!r}: {exc}[/red]\nInstall: pip install 'agent-billing[langchain]' "
-                      "and the provider package (e.g. langchain-openai), and set its API key.")
-        return 2
+        return None, (f"cannot load {model!r}: {exc}. Install the provider's package "
+                      "(e.g. pip install langchain-openai) and set its API key.")
     except Exception as exc:
-        console.print(f"[red]cannot start {model!r}: {type(exc).__name__}: {exc}[/red]")
-        return 2
+        return None, f"cannot start {model!r}: {one_line(exc)}"
+
+
+def run_chat(model: str, use_sandbox: bool = True, *, chat_model: Any = None, console: Console | None = None,
+             read: Callable[[], str] | None = None, interactive: bool | None = None) -> int:
+    """Chat until EOF or ``exit``; returns the exit code.
+
+    ``chat_model`` replaces loading ``model`` (tests pass a fake); ``read`` replaces the terminal prompt.
+
+    Example:
+        >>> from agent_billing.demo.scripted_model import ScriptedChatModel
+        >>> lines = iter(["hello", "exit"])
+        >>> fake = ScriptedChatModel(turns=[], final="Hi, how can I help?")
+        >>> run_chat("fake", chat_model=fake, console=Console(quiet=True), read=lambda: next(lines))
+        0
+    """
+    console = console or Console(highlight=False)
+    if chat_model is None:
+        chat_model, problem = load_model(model)
+        if problem is not None:
+            console.print(f"agent-billing chat: {problem}", markup=False, highlight=False)
+            return 2
     with contextlib.ExitStack() as stack:
+        terminal = Terminal(console, auto_yes=False, interactive=interactive, agent="agent")
         if use_sandbox:
             server = stack.enter_context(SandboxServer(tokens=(TOKEN,)))
             client = BillingClient(base_url=server.base_url, token=TOKEN)
             aclient = AsyncBillingClient(base_url=server.base_url, token=TOKEN)
-            notifier = Person(server.root_url, console, delay=5.0).receive
-            console.print(f"sandbox at {server.base_url} (a simulated person pays links after 5 s)")
+            person = Person(server.root_url, terminal)
+            notifier, progress = person.receive, person.on_progress
+            console.print(f"sandbox at {server.base_url} (a simulated person pays a link while the agent waits)",
+                          markup=False)
         else:
-            client, aclient, notifier = BillingClient.from_env(), AsyncBillingClient.from_env(), None
-            console.print(f"[yellow]LIVE API[/yellow] at {client.base_url}: real money, every charge asks first")
+            try:
+                client, aclient = BillingClient.from_env(), AsyncBillingClient.from_env()
+            except Exception as exc:
+                console.print(f"agent-billing chat --live: {one_line(exc)}", markup=False, highlight=False)
+                return 2
+            notifier, progress = None, terminal.progress
+            console.print(f"[yellow]LIVE API[/yellow] at {escape(client.base_url)}: real money, every charge asks first")
+        stack.callback(client.close)
         toolkit = BillingToolkit(client=client, async_client=aclient, approval="interrupt", audit=MemoryAuditLog(),
-                                 handoff_notifier=notifier, progress=lambda m: console.print(f"  [dim]{m}[/dim]"))
-        terminal = Terminal(console, auto_yes=False)
+                                 handoff_notifier=notifier, progress=progress)
         graph = build_agent(chat_model, toolkit.get_tools(), InMemorySaver(), load_prompt("chatbot"))
-        scene = Scene(f"chat-{uuid.uuid4().hex[:8]}", terminal, graph)
+        scene = Scene(f"chat-{uuid.uuid4().hex[:8]}", terminal, graph, stream_tokens=True)
+        ask = read or (lambda: console.input("[bold cyan]you[/bold cyan]> "))
+        console.print("type exit (or Ctrl+D) to leave", markup=False)
         while True:
             try:
-                text = console.input("[bold cyan]you[/bold cyan]> ").strip()
-            except (EOFError, KeyboardInterrupt):
+                text = ask().strip()
+            except (EOFError, KeyboardInterrupt, StopIteration):
                 break
             if text.lower() in ("exit", "quit"):
                 break
-            if text:
-                scene.say(text)
-        client.close()
+            if not text:
+                continue
+            try:
+                scene.say(text, echo=read is not None)
+            except KeyboardInterrupt:
+                console.print("\n(interrupted; the conversation goes on)", markup=False)
+            except Exception as exc:
+                # A model or network failure ends this turn only: the thread's state is kept.
+                console.print(f"\n[red]error[/red]: {escape(one_line(exc))} (the conversation goes on; try again)")
     return 0

@@ -3,7 +3,8 @@
 Offline and keyless: the sandbox runs on loopback, the chat model is SCRIPTED (it plays planned tool
 calls, and says so), and everything else is real: the LangGraph agent, the tools and their guardrails,
 LangGraph interrupts for approvals, the official ``stripe`` SDK tokenizing test cards against the
-sandbox, the hosted checkout a simulated person pays.
+sandbox, the hosted checkout a simulated person pays. The scripted agent's words are chosen from the
+tool results as they come (see :mod:`agent_billing.demo.narration`), so a declined approval reads as one.
 
 Scenes: (1) headless top-up with a payment method from trusted code, (2) setup intent, then a
 subscription, (3) human-assisted top-up, waiting while the person pays, (4) a declined card handed off
@@ -16,14 +17,14 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 import sys
-import threading
-import time
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import httpx
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 from rich.console import Console
@@ -35,6 +36,7 @@ from agent_billing.audit import MemoryAuditLog
 from agent_billing.card_tokenization import CardTokenizer
 from agent_billing.client import AsyncBillingClient, BillingClient
 from agent_billing.demo.agent import build_agent
+from agent_billing.demo.narration import failure, reply, summary
 from agent_billing.demo.scripted_model import ScriptedChatModel, last_tool_result, tool_call
 from agent_billing.guardrails.card_data import redact_text
 from agent_billing.money import format_usd
@@ -44,135 +46,241 @@ from agent_billing.tools import BillingToolkit
 
 TOKEN = "sk_sandbox_demo"
 Turn = AIMessage | Callable[[Sequence[BaseMessage]], AIMessage]
+_URL = re.compile(r"https?://\S+")
+_URL_SPLIT = re.compile(r"(https?://\S+)")
 
 
 class Terminal:
-    """Shows the conversation and asks for approvals (or answers them itself with ``--yes``).
+    """Shows the conversation as it happens and asks for approvals (or answers them itself with ``--yes``).
+
+    ``interactive`` (default: whether stdin is a terminal) decides whether a person can be asked; when
+    nobody can, every approval is declined. ``verbose`` prints tool results as raw JSON.
 
     Example:
         >>> terminal = Terminal(Console(quiet=True), auto_yes=True)
         >>> terminal.approve({"summary": "Charge $25.00", "operation": "fund_wallet", "effect": "charge"})
         'approve'
+        >>> Terminal(Console(quiet=True), auto_yes=False, interactive=False).approve({"summary": "Charge $25.00"})
+        'reject'
     """
 
-    def __init__(self, console: Console, auto_yes: bool) -> None:
+    def __init__(self, console: Console, auto_yes: bool, *, verbose: bool = False,
+                 interactive: bool | None = None, agent: str = "agent (scripted)") -> None:
         self.console = console
+        self.agent = agent
         self.auto_yes = auto_yes
-        self.interactive = sys.stdin.isatty() and not auto_yes
+        self.verbose = verbose
+        self.interactive = (sys.stdin.isatty() if interactive is None else interactive) and not auto_yes
 
     def approve(self, request: dict[str, Any]) -> str:
-        mandate = f"[yellow]Mandate: {escape(request['mandate'])}[/yellow]\n" if request.get("mandate") else ""
-        self.console.print(Panel(f"[bold]{escape(request['summary'])}[/bold]\n{mandate}"
-                                 f"operation: {request['operation']} ({request['effect']})",
+        """Show an approval request and return ``"approve"`` or ``"reject"``."""
+        mandate = f"\n[yellow]Mandate: {escape(request['mandate'])}[/yellow]" if request.get("mandate") else ""
+        operation = f"\noperation: {request['operation']} ({request.get('effect')})" if request.get("operation") else ""
+        self.console.print(Panel(f"[bold]{escape(request['summary'])}[/bold]{mandate}{operation}",
                                  title="Approval needed", border_style="yellow"))
         if self.auto_yes:
             self.console.print("[green]approved[/green] (--yes)")
             return "approve"
         if not self.interactive:
-            self.console.print("[red]declined[/red]: no terminal to ask and no --yes (nothing moves without a yes)")
+            self.console.print("[red]not approved[/red]: no terminal to ask and no --yes (nothing moves without a yes)")
             return "reject"
         return "approve" if Confirm.ask("Approve?", console=self.console, default=False) else "reject"
 
     def show(self, message: BaseMessage) -> None:
+        """Print one message of the conversation (tool results as one sentence unless verbose)."""
         if isinstance(message, HumanMessage):
             self.console.print(f"[bold cyan]person[/bold cyan]: {escape(redact_text(str(message.content)))}")
         elif isinstance(message, AIMessage):
             for call in message.tool_calls:
                 args = ", ".join(f"{k}={v!r}" for k, v in call["args"].items())
-                self.console.print(f"[magenta]agent (scripted)[/magenta] -> {call['name']}({escape(redact_text(args))})")
+                self.console.print(f"[magenta]{self.agent}[/magenta] -> {call['name']}({escape(redact_text(args))})")
             if message.content:
-                self.console.print(f"[magenta]agent (scripted)[/magenta]: {escape(str(message.content))}")
+                self.text(str(message.content), prefix=f"[magenta]{self.agent}[/magenta]: ")
         elif isinstance(message, ToolMessage):
+            content = str(message.content)
             style = "red" if message.status == "error" else "green"
-            self.console.print(f"  [{style}]{message.name}[/{style}] <- {escape(_brief(str(message.content)))}")
+            if self.verbose:
+                self.console.print(f"  [{style}]{message.name}[/{style}] <- {escape(content)}", soft_wrap=True)
+                return
+            try:
+                data = json.loads(content)
+            except ValueError:
+                data = None
+            text = summary(data) if isinstance(data, dict) else content
+            self.console.print(f"  [{style}]{message.name}[/{style}] <- {escape(text)}")
+
+    def text(self, text: str, prefix: str = "") -> None:
+        """Print prose after ``prefix`` (markup), with every link whole on a line of its own."""
+        for line in text.splitlines():
+            for part in _URL_SPLIT.split(line):
+                if _URL.fullmatch(part):
+                    if prefix:
+                        self.console.print(prefix.rstrip())
+                    # soft_wrap: never break the link or frame it, so it can be copied whole at any width.
+                    self.console.print(part, soft_wrap=True, markup=False, highlight=False)
+                elif part.strip():
+                    self.console.print(prefix + escape(part.strip()))
+                else:
+                    continue
+                prefix = ""
+
+    def link(self, handoff: dict[str, Any]) -> None:
+        """Show the message relayed to the person, with the payment link whole on a line of its own."""
+        self.text(str(handoff["messages"]["chat"]), prefix="[cyan]link sent to the person[/cyan]: ")
+
+    def progress(self, message: str) -> None:
+        """A line of progress from a waiting tool."""
+        self.console.print(f"  [dim]{escape(re.sub(r'[(]1 checks ', '(1 check ', message))}[/dim]")
 
 
-def _brief(content: str, limit: int = 400) -> str:
-    try:
-        data = json.loads(content)
-    except ValueError:
-        return content[:limit]
-    for key in ("messages",):
-        data.pop(key, None) if isinstance(data, dict) else None
-    text = json.dumps(data, separators=(", ", ": "), ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+class Person:
+    """A simulated person who opens the payment link they were sent and pays it, once the agent waits.
+
+    The person pays after the agent's ``pay_after`` waiting check (no timer: the transcript is the same
+    on every run, and tests need no real waits).
+
+    Example:
+        >>> person = Person("http://127.0.0.1:8787", Terminal(Console(quiet=True), auto_yes=True))
+        >>> person.receive(handoff)  # shows the link; pays it during the agent's wait  # doctest: +SKIP
+    """
+
+    def __init__(self, root_url: str, terminal: Terminal, pay_after: int = 2) -> None:
+        self.root_url, self.terminal, self.pay_after = root_url, terminal, pay_after
+        self._pending: dict[str, Any] | None = None
+        self._checks = 0
+
+    def receive(self, handoff: dict[str, Any]) -> None:
+        """The person is sent a payment link."""
+        self.terminal.link(handoff)
+        self._pending, self._checks = handoff, 0
+
+    def on_progress(self, message: str) -> None:
+        """The agent reported progress while waiting: after enough checks, the person pays."""
+        self.terminal.progress(message)
+        if self._pending is None or not message.startswith("Waiting"):
+            return
+        self._checks += 1
+        if self._checks >= self.pay_after:
+            handoff, self._pending = self._pending, None
+            page = httpx.get(handoff["payment_url"], timeout=10)
+            paid = httpx.post(f"{self.root_url}/sandbox/checkout/{handoff['session_id']}/complete", timeout=10)
+            self.terminal.console.print(f"[cyan]person[/cyan] opens the page (HTTP {page.status_code}) and pays "
+                                        f"(HTTP {paid.status_code})")
 
 
 class Scene:
-    """One conversation (its own thread) with a scripted agent.
+    """One conversation (its own thread) with an agent, streamed: each step prints as it happens.
 
     Example:
-        >>> from agent_billing.demo.scripted_model import ScriptedChatModel
         >>> graph = build_agent(ScriptedChatModel(turns=[], final="Hello."), [], InMemorySaver())
         >>> scene = Scene("greeting", Terminal(Console(quiet=True), auto_yes=True), graph)
         >>> scene.say("hi")["messages"][-1].content
         'Hello.'
     """
 
-    def __init__(self, title: str, terminal: Terminal, graph: Any) -> None:
+    def __init__(self, title: str, terminal: Terminal, graph: Any, stream_tokens: bool = False) -> None:
         self.title = title
         self.terminal = terminal
         self.graph = graph
         self.config = {"configurable": {"thread_id": title}}
-        self._shown = 0
+        # A real model's reply is printed token by token; the scripted one has no tokens to stream.
+        self.stream_tokens = stream_tokens
 
     @classmethod
-    def scripted(cls, title: str, toolkit: BillingToolkit, terminal: Terminal, turns: list[Turn], final: str) -> Scene:
-        """A scene whose agent is a scripted model playing ``turns``."""
+    def scripted(cls, title: str, toolkit: BillingToolkit, terminal: Terminal, turns: list[Turn],
+                 final: Turn | str) -> Scene:
+        """A scene whose agent is a scripted model playing ``turns``, then ``final``.
+
+        Example:
+            >>> from agent_billing.sandbox import create_app
+            >>> from agent_billing.inprocess import sandbox_clients
+            >>> client, aclient = sandbox_clients(create_app(), token=TOKEN)
+            >>> toolkit = BillingToolkit(client=client, async_client=aclient, approval="interrupt", audit=MemoryAuditLog())
+            >>> scene = Scene.scripted("balance", toolkit, Terminal(Console(quiet=True), auto_yes=True),
+            ...                        [tool_call("wallet", action="balance")], final="You have $0.00.")
+            >>> scene.say("How much is in my wallet?")["messages"][-1].content
+            'You have $0.00.'
+        """
         model = ScriptedChatModel(turns=turns, final=final)
         return cls(title, terminal, build_agent(model, toolkit.get_tools(), InMemorySaver()))
 
-    def say(self, text: str) -> dict[str, Any]:
-        """The person says ``text``; run the agent, answering approvals, until it replies."""
-        self.terminal.show(HumanMessage(content=text))
-        self._shown += 1
-        result: dict[str, Any] = self.graph.invoke({"messages": [HumanMessage(content=text)]}, self.config)
+    def say(self, text: str, echo: bool = True) -> dict[str, Any]:
+        """The person says ``text`` (shown if ``echo``); stream the agent, answering approvals; the final state."""
+        if echo:
+            self.terminal.show(HumanMessage(content=text))
+        payload: Any = {"messages": [HumanMessage(content=text)]}
+        modes = ["updates", "messages"] if self.stream_tokens else ["updates"]
+        streamed: set[str] = set()
         while True:
-            self._print_new(result)
-            interrupts = result.get("__interrupt__") or []
+            interrupts: list[Any] = []
+            for mode, chunk in self.graph.stream(payload, self.config, stream_mode=modes):
+                if mode == "messages":
+                    self._token(chunk[0], streamed)
+                    continue
+                for node, update in chunk.items():
+                    if node == "__interrupt__":
+                        interrupts.extend(update)
+                        continue
+                    for message in (update or {}).get("messages", []):
+                        if isinstance(message, AIMessage) and message.id in streamed:
+                            self.terminal.console.print()  # end the streamed line; show only its tool calls
+                            message = message.model_copy(update={"content": ""})
+                        self.terminal.show(message)
             if not interrupts:
-                return result
-            answers = {i.id: self.terminal.approve(i.value) for i in interrupts}
-            result = self.graph.invoke(Command(resume=answers), self.config)
+                values: dict[str, Any] = self.graph.get_state(self.config).values
+                return values
+            payload = Command(resume={i.id: self.terminal.approve(i.value) for i in interrupts})
 
-    def _print_new(self, result: dict[str, Any]) -> None:
-        messages = result["messages"]
-        for message in messages[self._shown:]:
-            self.terminal.show(message)
-        self._shown = len(messages)
-
-
-def _from_last(build: Callable[[dict[str, Any]], AIMessage]) -> Callable[[Sequence[BaseMessage]], AIMessage]:
-    return lambda messages: build(last_tool_result(messages))
+    def _token(self, chunk: Any, streamed: set[str]) -> None:
+        if not isinstance(chunk, AIMessageChunk) or not isinstance(chunk.content, str) or not chunk.content:
+            return
+        if chunk.id not in streamed:
+            streamed.add(str(chunk.id))
+            self.terminal.console.print(f"[magenta]{self.terminal.agent}[/magenta]: ", end="")
+        self.terminal.console.print(chunk.content, end="", markup=False, highlight=False, soft_wrap=True)
 
 
-class Person:
-    """A simulated person who opens payment links and pays them after a short pause.
+def answer(done: str | Callable[[dict[str, Any]], str], what: str) -> Callable[[Sequence[BaseMessage]], AIMessage]:
+    """A final turn: ``done`` (or ``done(result)``) if the last tool result succeeded, else what actually happened.
 
     Example:
-        >>> person = Person("http://127.0.0.1:8787", Console(quiet=True), delay=0.5)
-        >>> person.receive(handoff)  # opens handoff["payment_url"] over HTTP and pays it  # doctest: +SKIP
+        >>> turn = answer("You are subscribed.", what="the subscription")
+        >>> turn([ToolMessage(content='{"ok": false, "error": "rejected"}', tool_call_id="1")]).content
+        'The subscription was not approved, so nothing was charged.'
     """
+    def final(messages: Sequence[BaseMessage]) -> AIMessage:
+        last = last_tool_result(messages)
+        words = done(last) if callable(done) and failure(last) is None else done
+        return AIMessage(content=reply(last, done=words if isinstance(words, str) else "", what=what))
 
-    def __init__(self, root_url: str, console: Console, delay: float = 1.5) -> None:
-        self.root_url, self.console, self.delay = root_url, console, delay
-
-    def receive(self, handoff: dict[str, Any]) -> None:
-        self.console.print(Panel(escape(handoff["messages"]["chat"]), title="Link sent to the person",
-                                 border_style="cyan"))
-
-        def pay() -> None:
-            time.sleep(self.delay)
-            page = httpx.get(handoff["payment_url"], timeout=10)
-            paid = httpx.post(f"{self.root_url}/sandbox/checkout/{handoff['session_id']}/complete", timeout=10)
-            self.console.print(f"[cyan]person[/cyan] opens the page (HTTP {page.status_code}) and pays "
-                               f"(HTTP {paid.status_code})")
-
-        threading.Thread(target=pay, daemon=True).start()
+    return final
 
 
-def run_demo(auto_yes: bool = False, console: Console | None = None) -> int:
-    """Run all scenes; returns the exit code (0 when every scene behaved as designed).
+def _relay(opening: str) -> Callable[[dict[str, Any]], str]:
+    # The handoff's chat message carries the link exactly as created; the agent passes it on verbatim.
+    return lambda handoff: f"{opening} {handoff['messages']['chat']}"
+
+
+def continue_if(expected: str | None, turn: AIMessage, done: str, what: str) -> Callable[[Sequence[BaseMessage]], AIMessage]:
+    """Play ``turn`` only if the last result failed with ``expected`` (None: succeeded); else reply and stop.
+
+    Example:
+        >>> step = continue_if("payment_declined", tool_call("payment_path", purpose="fund"), done="Done.", what="it")
+        >>> step([ToolMessage(content='{"ok": false, "error": "rejected"}', tool_call_id="1")]).content
+        'It was not approved, so nothing was charged.'
+    """
+    def decide(messages: Sequence[BaseMessage]) -> AIMessage:
+        last = last_tool_result(messages)
+        return turn if failure(last) == expected else AIMessage(content=reply(last, done=done, what=what))
+
+    return decide
+
+
+def run_demo(auto_yes: bool = False, console: Console | None = None, *, verbose: bool = False,
+             interactive: bool | None = None, poll_interval: tuple[float, float] = (0.5, 2.0)) -> int:
+    """Run all scenes; returns the exit code (0 when the ledger agrees with what the agent said in every scene).
+
+    ``poll_interval`` is how long the agent waits between checks of a payment (tests pass zeros).
 
     Example:
         >>> run_demo(auto_yes=True)  # starts a loopback sandbox server  # doctest: +SKIP
@@ -181,22 +289,21 @@ def run_demo(auto_yes: bool = False, console: Console | None = None) -> int:
     console = console or Console(highlight=False)
     console.print(Panel("agent-billing demo: a [bold]scripted[/bold] agent (no model, no key) on the embedded "
                         "sandbox (no network, no account). Every charge asks for approval.", border_style="blue"))
-    terminal = Terminal(console, auto_yes)
+    terminal = Terminal(console, auto_yes, verbose=verbose, interactive=interactive)
     with SandboxServer(tokens=(TOKEN,), rate_limit=False) as server:
         client = BillingClient(base_url=server.base_url, token=TOKEN)
         aclient = AsyncBillingClient(base_url=server.base_url, token=TOKEN)
-        person = Person(server.root_url, console)
+        person = Person(server.root_url, terminal)
         audit = MemoryAuditLog()
         toolkit = BillingToolkit(client=client, async_client=aclient, approval="interrupt", audit=audit,
                                  product_name="the demo account", handoff_notifier=person.receive,
-                                 progress=lambda message: console.print(f"  [dim]{message}[/dim]"),
-                                 poll_interval=(0.5, 2.0), wait_timeout=60)
+                                 progress=person.on_progress, poll_interval=poll_interval, wait_timeout=60)
         console.print(f"sandbox: {server.base_url}\nsystem prompt: prompts/system.en.md "
                       f"({len(load_prompt('system', product_name='the demo account'))} characters)\n")
         checks = [scene(console, toolkit, terminal, client) for scene in SCENES]
+        console.rule("Ledger")
         balance = client.get_wallet_balance().balance
         subscriptions = client.list_subscriptions().subscriptions
-        console.rule("Summary")
         console.print(f"wallet balance {format_usd(balance)}; subscriptions: "
                       + (", ".join(f"plan {s.plan_id} {s.status}" for s in subscriptions) or "none"))
         console.print("audit: " + ", ".join(f"{e.operation}:{e.decision}" for e in audit.events))
@@ -206,8 +313,13 @@ def run_demo(auto_yes: bool = False, console: Console | None = None) -> int:
     return 0 if ok else 1
 
 
+def _moved(result: dict[str, Any], before: Decimal, after: Decimal, amount: int) -> bool:
+    # The ledger must agree with the tool result: the amount arrived exactly when the result says so.
+    return after == before + (amount if failure(last_tool_result(result["messages"])) is None else 0)
+
+
 def scene_headless(console: Console, toolkit: BillingToolkit, terminal: Terminal, client: BillingClient) -> bool:
-    """Scene 1: trusted code tokenizes a test card and the agent tops up headless; True if it went as designed.
+    """Scene 1: trusted code tokenizes a test card and the agent tops up headless; True if the ledger agrees.
 
     Example:
         >>> scene_headless(console, toolkit, terminal, client)  # as run_demo calls it  # doctest: +SKIP
@@ -221,13 +333,13 @@ def scene_headless(console: Console, toolkit: BillingToolkit, terminal: Terminal
     scene = Scene.scripted("headless", toolkit, terminal, [
         tool_call("payment_path", purpose="fund", amount=25, trusted_payment_method_id=card.id),
         tool_call("wallet", action="fund", amount=25, payment_method_id=card.id),
-    ], final="Your wallet has been topped up by $25.00.")
-    scene.say(f"Please add $25 to my wallet. Our checkout service created payment method {card.id}.")
-    return not terminal.auto_yes or client.get_wallet_balance().balance == before + 25
+    ], final=answer("Your wallet has been topped up by $25.00.", what="the $25.00 top-up"))
+    result = scene.say(f"Please add $25 to my wallet. Our checkout service created payment method {card.id}.")
+    return _moved(result, before, client.get_wallet_balance().balance, 25)
 
 
 def scene_setup_intent(console: Console, toolkit: BillingToolkit, terminal: Terminal, client: BillingClient) -> bool:
-    """Scene 2: a setup intent saves a card, then the agent subscribes with it; True if it went as designed.
+    """Scene 2: a setup intent saves a card, then the agent subscribes with it; True if the ledger agrees.
 
     Example:
         >>> scene_setup_intent(console, toolkit, terminal, client)  # as run_demo calls it  # doctest: +SKIP
@@ -237,23 +349,26 @@ def scene_setup_intent(console: Console, toolkit: BillingToolkit, terminal: Term
     scene = Scene.scripted("setup-intent", toolkit, terminal, [
         tool_call("payment_path", purpose="subscribe", plan_id=10, wants_to_save_card=True),
         tool_call("payment_methods", action="setup_intent"),
-    ], final="I started saving your card; please confirm it on the secure form.")
+    ], final=answer("I started saving your card; please confirm it on the secure form.", what="saving your card"))
     result = scene.say("Save my card for later and put me on the Standard plan (id 10).")
     seti = last_tool_result(result["messages"]).get("result", {}).get("setup_intent_id")
+    if seti is None:
+        return False
     pm_id = CardTokenizer.for_sandbox(client).confirm_setup_intent(str(seti), "5555555555554444", 11, 2031, "321")
-    console.print(f"[dim]the person confirmed {seti} on a secure form (stripe SDK, trusted code) -> {pm_id}[/dim]")
+    console.print(f"[dim]the person confirmed {seti} on a secure form (stripe SDK, trusted code) -> {pm_id}; "
+                  "confirming saved the card on the account[/dim]")
     scene = Scene.scripted("setup-intent-2", toolkit, terminal, [
-        tool_call("payment_methods", action="add", payment_method_id=pm_id, make_default=True),
+        tool_call("payment_methods", action="list"),
         tool_call("subscriptions", action="plans"),
         tool_call("subscriptions", action="create", plan_id=10, payment_method_id=pm_id),
-    ], final="You are subscribed to the Standard plan.")
-    scene.say(f"Done, the card is saved as {pm_id}. Go ahead with the subscription.")
-    subs = client.list_subscriptions().subscriptions
-    return not terminal.auto_yes or any(s.plan_id == 10 and s.status == "active" for s in subs)
+    ], final=answer("You are subscribed to the Standard plan.", what="the Standard subscription"))
+    result = scene.say("Done, the card is saved. Go ahead with the subscription.")
+    active = any(s.plan_id == 10 and s.status == "active" for s in client.list_subscriptions().subscriptions)
+    return active == (failure(last_tool_result(result["messages"])) is None)
 
 
 def scene_human(console: Console, toolkit: BillingToolkit, terminal: Terminal, client: BillingClient) -> bool:
-    """Scene 3: the person pays a top-up on a hosted page while the agent waits; True if it went as designed.
+    """Scene 3: the person pays a top-up on a hosted page while the agent waits; True if the ledger agrees.
 
     Example:
         >>> scene_human(console, toolkit, terminal, client)  # as run_demo calls it  # doctest: +SKIP
@@ -264,13 +379,13 @@ def scene_human(console: Console, toolkit: BillingToolkit, terminal: Terminal, c
     scene = Scene.scripted("human", toolkit, terminal, [
         tool_call("payment_path", purpose="fund", amount=40, channel="chat"),
         tool_call("wallet", action="fund_via_human", amount=40, channel="chat"),
-    ], final="Thanks, your $40.00 payment arrived.")
-    scene.say("I'd rather pay myself. Add $40.")
-    return client.get_wallet_balance().balance == before + 40
+    ], final=answer("Thanks, your $40.00 payment arrived.", what="the $40.00 payment"))
+    result = scene.say("I'd rather pay myself. Add $40.")
+    return _moved(result, before, client.get_wallet_balance().balance, 40)
 
 
 def scene_declined(console: Console, toolkit: BillingToolkit, terminal: Terminal, client: BillingClient) -> bool:
-    """Scene 4: a declined card is not retried, a payment link is sent instead; True if it went as designed.
+    """Scene 4: a declined card is not retried, a payment link is sent instead; True if the ledger agrees.
 
     Example:
         >>> from agent_billing.sandbox import create_app
@@ -281,13 +396,16 @@ def scene_declined(console: Console, toolkit: BillingToolkit, terminal: Terminal
         True
     """
     console.rule("4. Declined card: no retry, a payment link instead")
+    before = client.get_wallet_balance().balance
     scene = Scene.scripted("declined", toolkit, terminal, [
         tool_call("wallet", action="fund", amount=30, payment_method_id="pm_card_chargeDeclined"),
-        _from_last(lambda last: tool_call("payment_path", purpose="fund", amount=30, card_declined=True)),
+        continue_if("payment_declined", tool_call("payment_path", purpose="fund", amount=30, card_declined=True),
+                    done="Your wallet has been topped up by $30.00.", what="the $30.00 top-up"),
         tool_call("payment_links", action="handoff", purpose="fund", amount=30, channel="chat"),
-    ], final="That card was declined, so I sent you a secure payment link for $30.00 instead.")
+    ], final=answer(_relay("Your bank declined that card, so nothing was charged."), what="the payment link"))
     result = scene.say("Top up $30 with my old card (pm_card_chargeDeclined).")
-    return "payment_url" in last_tool_result(result["messages"])
+    # Nobody pays this link in the demo: whatever the approval, the wallet must not move.
+    return client.get_wallet_balance().balance == before and bool(result["messages"])
 
 
 def scene_card_number(console: Console, toolkit: BillingToolkit, terminal: Terminal, client: BillingClient) -> bool:
@@ -304,12 +422,15 @@ def scene_card_number(console: Console, toolkit: BillingToolkit, terminal: Termi
     console.rule("5. A card number in the chat: refused, never repeated")
     scene = Scene.scripted("card-number", toolkit, terminal, [
         tool_call("payment_methods", action="add", payment_method_id="4242 4242 4242 4242"),
-        tool_call("payment_links", action="handoff", purpose="fund", amount=20, channel="chat"),
-    ], final="I can't take card numbers here. Please use the secure payment link I just sent.")
+        continue_if("card_data_not_allowed",
+                    tool_call("payment_links", action="handoff", purpose="fund", amount=20, channel="chat"),
+                    done="Your card is saved.", what="saving the card"),
+    ], final=answer(_relay("I can't take card numbers here, so I did not use it."), what="the payment link"))
     result = scene.say("Just use my card 4242 4242 4242 4242, exp 12/30, cvc 123, and add $20.")
-    refused = [m for m in result["messages"] if isinstance(m, ToolMessage) and "card_data_not_allowed" in str(m.content)]
-    leaked = any("4242 4242" in str(m.content) for m in result["messages"] if isinstance(m, ToolMessage))
-    return bool(refused) and not leaked
+    tool_results = [str(m.content) for m in result["messages"] if isinstance(m, ToolMessage)]
+    refused = any("card_data_not_allowed" in content for content in tool_results)
+    leaked = any("4242 4242" in content for content in tool_results)
+    return refused and not leaked
 
 
 SCENES = (scene_headless, scene_setup_intent, scene_human, scene_declined, scene_card_number)

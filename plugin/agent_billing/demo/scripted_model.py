@@ -55,15 +55,18 @@ def last_tool_result(messages: Sequence[BaseMessage]) -> dict[str, Any]:
 
 
 class ScriptedChatModel(BaseChatModel):
-    """Plays ``turns`` in order; after the last one it answers with ``final``.
+    """Plays ``turns`` in order; after the last one it answers with ``final`` (a text or a turn).
 
     Example:
         >>> ScriptedChatModel(turns=[]).invoke("hi").content
         'Done.'
+        >>> ScriptedChatModel(turns=[], final=lambda messages: AIMessage(content=f"{len(messages)} seen")).invoke("hi").content
+        '1 seen'
     """
 
     turns: list[Any]
-    final: str = "Done."
+    # A string, or a function of the conversation (so the last words can follow the last tool result).
+    final: Any = "Done."
     _position: int = PrivateAttr(default=0)
 
     @property
@@ -86,5 +89,5 @@ class ScriptedChatModel(BaseChatModel):
             self._position += 1
             message = turn(messages) if callable(turn) else turn
         else:
-            message = AIMessage(content=self.final)
+            message = self.final(messages) if callable(self.final) else AIMessage(content=self.final)
         return ChatResult(generations=[ChatGeneration(message=message)])

@@ -18,7 +18,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -80,11 +80,13 @@ def serve(
     reseller_tokens: Iterable[str] = (),
     db_path: str = ":memory:",
     rate_limit: bool | RateLimits = True,
+    log_requests: bool = False,
 ) -> int:
     """Run the sandbox in the foreground until interrupted; returns the process exit code.
 
-    Refuses (exit code 2) any host that is not loopback; prints the API base URL and the root, and the
-    tokens masked, never in full.
+    Refuses (exit code 2) any host that is not loopback; prints the API base URL, the root and the
+    accounts: the well-known demo token in full (it is no secret, and the user must send it), other
+    tokens masked. ``log_requests`` prints one line per request (method, path, status).
 
     Example:
         >>> serve(host="0.0.0.0")  # doctest: +SKIP
@@ -108,8 +110,8 @@ def serve(
     root = _root(sock)
     sandbox: Sandbox = app.state.sandbox
     limits = sandbox.limiter.limits if sandbox.limiter else None
-    accounts = [f"{mask_token(t)} (standard)" for t in tokens if t not in reseller_tokens]
-    accounts += [f"{mask_token(t)} (reseller)" for t in reseller_tokens]
+    accounts = [f"{_shown_token(t)} (standard)" for t in tokens if t not in reseller_tokens]
+    accounts += [f"{_shown_token(t)} (reseller)" for t in reseller_tokens]
     print("agent-billing sandbox: an offline ModelsLab Agent Control Plane (no real money moves)")
     print(f"  API base URL     {root}{API_PATH}")
     print(f"  root             {root}  (hosted checkout, invoices, Stripe tokenization at {root}/v1)")
@@ -118,8 +120,12 @@ def serve(
     print(f"  ledger           {db_path}")
     print("  rate limits      " + (f"agent-billing {limits.billing}, agent-general {limits.general} per "
                                   f"{limits.window_seconds:g} s" if limits else "off"))
+    if DEMO_TOKEN in tokens:
+        print(f"  try              curl -H 'Authorization: Bearer {DEMO_TOKEN}' {root}{API_PATH}/wallet/balance")
+    print("  requests         " + ("printed below" if log_requests else "not printed (--log prints each one)"))
     print("  Ctrl+C to stop", flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    served: Any = RequestLog(app) if log_requests else app
+    server = uvicorn.Server(uvicorn.Config(served, log_level="warning", lifespan="off"))
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
@@ -128,6 +134,52 @@ def serve(
         sock.close()
         sandbox.close()
     return 0
+
+
+DEMO_TOKEN = "sk_sandbox_demo"
+
+
+def _shown_token(token: str) -> str:
+    # The demo token is printed in every README and is no secret; a token the user chose may be one.
+    return token if token == DEMO_TOKEN else mask_token(token)
+
+
+class RequestLog:
+    """ASGI wrapper printing one line per HTTP request: time, method, path and status (never headers).
+
+    Example:
+        >>> import asyncio, httpx
+        >>> lines: list[str] = []
+        >>> app = RequestLog(create_app(tokens=(DEMO_TOKEN,)), write=lines.append, clock=lambda: "12:00:00")
+        >>> async def get() -> int:
+        ...     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as c:
+        ...         return (await c.get("/api/agents/v1/wallet/balance")).status_code
+        >>> asyncio.run(get()), lines
+        (401, ['12:00:00 GET /api/agents/v1/wallet/balance -> 401'])
+    """
+
+    def __init__(self, app: Any, write: Callable[[str], None] | None = None,
+                 clock: Callable[[], str] | None = None) -> None:
+        self.app = app
+        self.write: Callable[[str], None] = write or (lambda line: print(line, flush=True))
+        self.clock: Callable[[], str] = clock or (lambda: time.strftime("%H:%M:%S"))
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Serve ``scope`` through the wrapped app, noting the response status."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status: list[int] = []
+
+        async def noting(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting)
+        finally:
+            self.write(f"{self.clock()} {scope['method']} {scope['path']} -> {status[0] if status else 'no response'}")
 
 
 class SandboxServer:
