@@ -148,7 +148,9 @@ RULES: tuple[Rule, ...] = (
          lambda s: s.wants_to_save_card and s.human_present,
          lambda s: ['payment_methods(action="setup_intent")',
                     "The person (hosted page) or trusted code confirms it with Stripe; never ask for card numbers.",
-                    'payment_methods(action="add", payment_method_id=<pm_ id from the confirmation>)',
+                    # The confirmation usually saves the card already; attaching it again reads as a mistake.
+                    'payment_methods(action="list"): the confirmed card is normally there already; '
+                    'only if it is not, payment_methods(action="add", payment_method_id=<pm_ id from the confirmation>)',
                     _charge_step(s, "<that pm_ id>")],
          when_zh="对方在场并想保存一张卡以便日后付款",
          reason_zh="SetupIntent 只保存卡、不扣款；由本人或可信代码在 Stripe 完成确认。"),

@@ -85,13 +85,17 @@ def load_prompt(
     ``mandate``: the deployer's spending policy, quoted as its :meth:`Mandate.describe` (its limits are
     what the tools enforce); without one the prompt says every money-moving call needs a person's
     approval. ``tools``: the tool names the agent actually holds (default: every billing tool and
-    ``payment_path``). ``currency`` must match the mandate's. The default product name reads "本产品"
-    in Chinese.
+    ``payment_path``). ``currency`` must match the mandate's. Without a product name every sentence still
+    reads well ("your product"; "本产品" in Chinese).
 
     Example:
         >>> text = load_prompt("chatbot", "zh", product_name="Acme")
         >>> "Acme" in text and "payment_links" in text
         True
+        >>> load_prompt().splitlines()[2][:60]
+        'You manage the billing account of your product: wallet balan'
+        >>> [load_prompt(v).splitlines()[0] for v in ("autonomous", "chatbot", "voice")]
+        ['# Autonomous billing agent for your product', '# Billing chat for your product', '# Voice billing assistant for your product']
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown prompt variant {variant!r}; choose from {', '.join(VARIANTS)}")
@@ -117,7 +121,8 @@ def load_prompt(
 
 def _product(name: str, language: str) -> str:
     name = name.strip()
-    return _DEFAULT_PRODUCT[language] if name in ("", DEFAULT_PRODUCT) else name
+    # "your account" is BillingToolkit's default product name: it means no name was given, too.
+    return _DEFAULT_PRODUCT[language] if name in ("", DEFAULT_PRODUCT, "your account") else name
 
 
 def _template_path(variant: str, language: str) -> Path:

@@ -71,11 +71,11 @@ def invoice_summary(inv: Invoice) -> dict[str, Any]:
         >>> inv = Invoice("in_1abc", "SBX-000001", 1, 2500, "usd", "paid", "Wallet top-up", "pi_1", None, None, None, None,
         ...               1_800_000_000.0, 1_800_000_000.0)
         >>> summary = invoice_summary(inv)
-        >>> summary["number"], summary["amount"], summary["paid_at"]
-        ('SBX-000001', Decimal('25.00'), '2027-01-15T08:00:00Z')
+        >>> summary["number"], summary["amount"], summary["currency"], summary["paid_at"]
+        ('SBX-000001', Decimal('25.00'), 'USD', '2027-01-15T08:00:00Z')
     """
     return {
-        "id": inv.id, "number": inv.number, "amount": usd(inv.amount_cents), "currency": inv.currency,
+        "id": inv.id, "number": inv.number, "amount": usd(inv.amount_cents), "currency": inv.currency.upper(),
         "status": inv.status, "description": inv.description, "created_at": iso(inv.created_at),
         "paid_at": iso_or_none(inv.paid_at), "subscription_id": inv.subscription_id,
     }

@@ -131,7 +131,7 @@ def redeem_coupon(ctx: Ctx, args: a.RedeemCouponArgs) -> Reply:
     bonus = bonus_cents(coupon, purchase)
     with ledger.transaction():
         result = charge(ledger, acct.id, purchase, card, purpose="coupon_purchase",
-                        description=f"Wallet top-up {usd(purchase)} USD with coupon {coupon.code}")
+                        description=f"Wallet top-up of ${usd(purchase)} with coupon {coupon.code}")
         other = unless_succeeded(result, extra={"coupon_code": coupon.code})
         if other is not None:
             return other

@@ -93,7 +93,7 @@ def fund_wallet(ctx: Ctx, args: a.FundWalletArgs) -> Reply:
     card = card_or_default(ctx.ledger, ctx.account, args.payment_method_id, now=ctx.now(), what="fund the wallet")
     with ctx.ledger.transaction():
         result = charge(ctx.ledger, ctx.account.id, cents, card, purpose="wallet_funding",
-                        description=f"Wallet top-up {usd(cents)} USD")
+                        description=f"Wallet top-up of ${usd(cents)}")
         other = unless_succeeded(result)
         if other is not None:
             return other

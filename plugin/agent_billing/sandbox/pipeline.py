@@ -23,8 +23,10 @@ Example:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,6 +34,7 @@ from starlette.responses import Response
 
 from agent_billing import wire
 from agent_billing.guardrails.card_data import scan_arguments
+from agent_billing.money import format_usd
 from agent_billing.registry import Operation
 from agent_billing.sandbox import idempotency
 from agent_billing.sandbox import subscriptions as subs
@@ -176,6 +179,16 @@ def _scrub(message: str, value: Any) -> str:
     return message
 
 
+def _dollars(message: str) -> str:
+    """Bounds in pydantic's messages as money: ``Decimal('10')`` reads ``$10.00`` (every bound here is USD).
+
+    Example:
+        >>> _dollars("Input should be greater than or equal to Decimal('10')")
+        'Input should be greater than or equal to $10.00'
+    """
+    return re.sub(r"Decimal\('(-?\d+(?:\.\d+)?)'\)", lambda m: format_usd(Decimal(m.group(1))), message)
+
+
 def validate(op: Operation, raw: Mapping[str, Any]) -> Any:
     """The operation's validated argument model, or 400 ``validation_error`` listing each field.
 
@@ -194,7 +207,7 @@ def validate(op: Operation, raw: Mapping[str, Any]) -> Any:
         errors = []
         for err in exc.errors(include_url=False):
             loc = ".".join(str(p) for p in err.get("loc", ()))
-            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            message = _dollars(str(err.get("msg", "invalid")).removeprefix("Value error, "))
             errors.append({"field": loc or None, "message": _scrub(message, err.get("input"))})
         summary = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else str(e["message"]) for e in errors)
         raise ApiError(400, "validation_error", f"Invalid arguments. {summary}", {"errors": errors}) from None
