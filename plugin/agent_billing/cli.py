@@ -24,7 +24,10 @@ EXTRAS: dict[str, tuple[str, ...]] = {
 
 
 def _installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a broken or half-removed install counts as missing
+        return False
 
 
 def missing_extra(*extras: str, installed: Callable[[str], bool] = _installed) -> str | None:
