@@ -49,7 +49,10 @@ from agent_billing.guardrails.card_data import redact, redact_text
 from agent_billing.money import to_decimal
 from agent_billing.registry import Effect
 
-Decision = Literal["requested", "approved", "auto_approved", "rejected", "refused", "succeeded", "failed"]
+# "unknown": a request that may have taken effect got no readable answer (neither succeeded nor failed);
+# "replayed": a repeat of such a request under its original key; "changed": the charge changed after the yes.
+Decision = Literal["requested", "approved", "auto_approved", "rejected", "refused", "succeeded", "failed", "unknown",
+                   "replayed", "changed"]
 REDACTED = "[redacted]"
 
 # Compared against key names lowercased with everything but letters and digits removed.
@@ -174,6 +177,7 @@ class AuditEvent(BaseModel):
     reason: str | None = None
     arguments: dict[str, Any] = Field(default_factory=dict)
     result: dict[str, Any] | None = None
+    intent_digest: str | None = Field(None, description="SHA-256 of the charge intent this step is bound to")
 
     @field_validator("timestamp")
     @classmethod

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Generator, Mapping
@@ -24,8 +25,15 @@ from pydantic import BaseModel, SecretStr
 
 from agent_billing.client_methods import AsyncOperations, SyncOperations
 from agent_billing.config import Settings
-from agent_billing.errors import BillingConnectionError, BillingError, InvalidRequestError, RateLimitedError
-from agent_billing.exchange import PreparedCall, interpret, prepare
+from agent_billing.errors import (
+    BillingConnectionError,
+    BillingError,
+    InvalidRequestError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    ServerError,
+)
+from agent_billing.exchange import PreparedCall, interpret, prepare, validate_args
 from agent_billing.registry import Operation, Registry, get_registry
 from agent_billing.retry import RETRY_STATUSES, RetryPolicy, server_wait_hint
 
@@ -78,13 +86,28 @@ class _ClientCore:
             "limits": httpx.Limits(max_connections=20, max_keepalive_connections=10),
         }
 
+    @property
+    def account_id(self) -> str:
+        """A stable, non-secret name for the account this client acts on (a hash, never the token).
+
+        Guardrail state (spend totals, approvals, pending outcomes) is keyed by it, so two accounts
+        sharing one state directory never mix their limits.
+        """
+        material = f"{self.registry.provider}|{self.base_url}|{self._token.get_secret_value()}"
+        return "acct_" + hashlib.sha256(material.encode()).hexdigest()[:20]
+
     def _prepare(self, name: str, args: Mapping[str, Any] | BaseModel, idempotency_key: str | None) -> PreparedCall:
+        """The public path: whatever ``args`` is (a mapping or a model), it is guarded and validated."""
         from agent_billing.guardrails.card_data import refuse_card_data
 
         op = self.registry.get(name)
-        if not isinstance(args, BaseModel):
-            # Raw card data never leaves this process, whatever field it hides in.
-            refuse_card_data(dict(args))
+        raw = args.model_dump(mode="python", exclude_none=True) if isinstance(args, BaseModel) else dict(args)
+        # Raw card data never leaves this process, whatever field it hides in.
+        refuse_card_data(raw)
+        return self._prepared(op, validate_args(op, raw), idempotency_key)
+
+    def _prepared(self, op: Operation, args: BaseModel, idempotency_key: str | None) -> PreparedCall:
+        """Internal: ``args`` were already guarded and validated by the tool flow."""
         call = prepare(op, args, idempotency_key)
         self._check_plan(op, call.args)
         return call
@@ -138,38 +161,55 @@ class _ClientCore:
         )
         return delay
 
-    def _connection_error(self, call: PreparedCall, exc: Exception) -> BillingConnectionError:
+    def _connection_error(self, call: PreparedCall, exc: Exception, maybe_sent: bool) -> BillingError:
         # httpx's message may hold the URL (never the token, which lives in a header): keep it short.
-        return BillingConnectionError(
-            f"could not reach the billing API for {call.method} {call.path}: {type(exc).__name__}",
-            details={"idempotency_key": call.idempotency_key} if call.idempotency_key else {},
-        )
+        what = f"{call.method} {call.path}: {type(exc).__name__}"
+        details = {"idempotency_key": call.idempotency_key} if call.idempotency_key else {}
+        if call.operation.is_mutation and maybe_sent:
+            return OutcomeUnknownError(
+                f"no answer from the billing API for {what}; the request may have taken effect. Check the ledger "
+                "before doing anything else; repeat only with the same idempotency key.",
+                idempotency_key=call.idempotency_key, cause="no_response", details=details)
+        return BillingConnectionError(f"could not reach the billing API for {what}", details=details)
 
     def _attempts(self, call: PreparedCall) -> Generator[httpx.Request | float, httpx.Response | Exception | None, BaseModel]:
         """The retry loop without I/O: yields a request to send (gets the response or the transport error
-        back) or seconds to sleep; returns the result. Both clients drive it, so they retry alike."""
-        attempt, waited = 0, 0.0
+        back) or seconds to sleep; returns the result. Both clients drive it, so they retry alike.
+
+        A mutation that any attempt may have delivered (no answer after sending, a 5xx) ends as an
+        ``OutcomeUnknownError`` unless a later attempt got a definite answer for the same key."""
+        attempt, waited, maybe_sent = 0, 0.0, False
         while True:
             attempt += 1
             outcome = yield self._request(call)
             assert outcome is not None
+            maybe_sent = maybe_sent or _may_have_committed(outcome)
             delay = self._next_wait(call, attempt, waited, outcome)
             if delay is None:
                 if isinstance(outcome, Exception):
-                    raise self._connection_error(call, outcome) from None
-                return self._finish(call, outcome)
+                    raise self._connection_error(call, outcome, maybe_sent) from None
+                return self._finish(call, outcome, maybe_sent)
             yield delay
             waited += delay
 
-    def _finish(self, call: PreparedCall, response: httpx.Response) -> BaseModel:
+    def _finish(self, call: PreparedCall, response: httpx.Response, maybe_sent: bool = False) -> BaseModel:
         logger.debug(
             "%s %s -> %s request_id=%s", call.method, call.path, response.status_code,
             response.headers.get("X-Request-Id"),
         )
         try:
             return self._after(call, interpret(call, response))
-        except RateLimitedError as exc:
-            if exc.retry_after is None:
+        except (RateLimitedError, ServerError) as exc:
+            if call.operation.is_mutation and (maybe_sent or isinstance(exc, ServerError)):
+                # An earlier attempt (or this 5xx) may have committed: the last answer does not say.
+                raise OutcomeUnknownError(
+                    f"{call.method} {call.path} ended with {exc.status} after an attempt that may have taken "
+                    "effect. Check the ledger before doing anything else; repeat only with the same idempotency key.",
+                    idempotency_key=call.idempotency_key, cause=exc.code, status=exc.status,
+                    request_id=exc.request_id,
+                    details={"idempotency_key": call.idempotency_key} if call.idempotency_key else {},
+                ) from None
+            if isinstance(exc, RateLimitedError) and exc.retry_after is None:
                 exc.retry_after = server_wait_hint(response.headers)
             raise
 
@@ -214,10 +254,18 @@ class BillingClient(_ClientCore, SyncOperations):
     def call(
         self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None
     ) -> BaseModel:
-        """Call an operation by registry name with a mapping of arguments (the typed methods use this)."""
-        return self.send(self._prepare(name, args or {}, idempotency_key))
+        """Call an operation by registry name (the typed methods use this).
 
-    def send(self, call: PreparedCall) -> BaseModel:
+        ``args`` may be a mapping or a model: either way it passes the card-data guard and validation
+        before anything is sent. Errors are ``BillingError`` subclasses only.
+        """
+        return self._send(self._prepare(name, args or {}, idempotency_key))
+
+    def _call_validated(self, op: Operation, args: BaseModel, idempotency_key: str | None) -> BaseModel:
+        """Internal (tool flows): ``args`` were guarded and validated already."""
+        return self._send(self._prepared(op, args, idempotency_key))
+
+    def _send(self, call: PreparedCall) -> BaseModel:
         """Send a prepared call, retrying per the policy with the same idempotency key."""
         steps = self._attempts(call)
         step = next(steps)
@@ -226,7 +274,7 @@ class BillingClient(_ClientCore, SyncOperations):
             if isinstance(step, httpx.Request):
                 try:
                     outcome = self._http.send(step)
-                except httpx.TransportError as exc:
+                except Exception as exc:  # any transport's failure is a failed attempt, never a crash
                     outcome = exc
             else:
                 time.sleep(step)
@@ -282,10 +330,14 @@ class AsyncBillingClient(_ClientCore, AsyncOperations):
     async def call(
         self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None
     ) -> BaseModel:
-        """Call an operation by registry name with a mapping of arguments."""
-        return await self.send(self._prepare(name, args or {}, idempotency_key))
+        """Call an operation by registry name; ``args`` are guarded and validated as in ``BillingClient.call``."""
+        return await self._send(self._prepare(name, args or {}, idempotency_key))
 
-    async def send(self, call: PreparedCall) -> BaseModel:
+    async def _call_validated(self, op: Operation, args: BaseModel, idempotency_key: str | None) -> BaseModel:
+        """Internal (tool flows): ``args`` were guarded and validated already."""
+        return await self._send(self._prepared(op, args, idempotency_key))
+
+    async def _send(self, call: PreparedCall) -> BaseModel:
         """Send a prepared call, retrying per the policy with the same idempotency key."""
         steps = self._attempts(call)
         step = next(steps)
@@ -294,7 +346,7 @@ class AsyncBillingClient(_ClientCore, AsyncOperations):
             if isinstance(step, httpx.Request):
                 try:
                     outcome = await self._http.send(step)
-                except httpx.TransportError as exc:
+                except Exception as exc:  # any transport's failure is a failed attempt, never a crash
                     outcome = exc
             else:
                 await asyncio.sleep(step)
@@ -316,6 +368,18 @@ class AsyncBillingClient(_ClientCore, AsyncOperations):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+# Failures before anything left this process: the request was certainly not delivered.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol,
+             httpx.LocalProtocolError)
+
+
+def _may_have_committed(outcome: httpx.Response | Exception) -> bool:
+    """Whether this attempt may have reached the server and taken effect there."""
+    if isinstance(outcome, httpx.Response):
+        return outcome.status_code >= 500
+    return not isinstance(outcome, _NOT_SENT)
 
 
 __all__ = ["AsyncBillingClient", "BillingClient", "BillingError"]

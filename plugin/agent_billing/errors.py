@@ -102,6 +102,18 @@ class CardDataRefusedError(InvalidRequestError):
     default_code = "card_data_not_allowed"
 
 
+class SecretRefusedError(InvalidRequestError):
+    """A secret (access token, API key, client secret, password) was offered in a tool call's arguments.
+
+    Example:
+        >>> err = SecretRefusedError("secrets are not accepted here")
+        >>> err.code, isinstance(err, InvalidRequestError)
+        ('secret_not_allowed', True)
+    """
+
+    default_code = "secret_not_allowed"
+
+
 class NotFoundError(BillingError):
     """404: no such invoice, subscription, payment method, session...
 
@@ -226,6 +238,44 @@ class BillingConnectionError(BillingError):
     @property
     def retryable(self) -> bool:
         return True
+
+
+class OutcomeUnknownError(BillingError):
+    """A mutation was sent but no readable answer came back: it may or may not have taken effect.
+
+    Raised for a request that may have committed (dropped connection after sending, 5xx after the
+    retries, a 2xx whose body cannot be read). It is neither success nor failure: check the ledger
+    (transactions, payment status) and repeat only with the same ``idempotency_key``, which replays.
+
+    Example:
+        >>> err = OutcomeUnknownError("no readable answer", idempotency_key="ab_1", cause="unreadable_body")
+        >>> err.code, err.idempotency_key, err.retryable
+        ('outcome_unknown', 'ab_1', True)
+    """
+
+    default_code = "outcome_unknown"
+
+    def __init__(self, message: str, *, idempotency_key: str | None = None, cause: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.idempotency_key = idempotency_key
+        self.cause = cause
+
+    @property
+    def retryable(self) -> bool:
+        """Only with the same idempotency key (which replays instead of charging again)."""
+        return True
+
+
+class UnexpectedResponseError(BillingError):
+    """A read got an answer it could not understand (not JSON, wrong shape, nested too deep...).
+
+    Example:
+        >>> UnexpectedResponseError("not JSON", status=200).code
+        'unexpected_response'
+    """
+
+    default_code = "unexpected_response"
 
 
 _BY_STATUS: dict[int, type[BillingError]] = {

@@ -22,7 +22,14 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from agent_billing import wire
-from agent_billing.errors import ActionRequiredError, BillingError, InvalidRequestError, error_from_envelope
+from agent_billing.errors import (
+    ActionRequiredError,
+    BillingError,
+    InvalidRequestError,
+    OutcomeUnknownError,
+    UnexpectedResponseError,
+    error_from_envelope,
+)
 from agent_billing.registry import Operation
 from agent_billing.retry import server_wait_hint
 
@@ -110,18 +117,53 @@ def prepare(op: Operation, raw: Mapping[str, Any] | BaseModel, idempotency_key: 
     return PreparedCall(op, args, op.method, op.render_path(args), params, body, key)
 
 
-def _json(response: httpx.Response) -> Any:
+class _Unreadable(Exception):
+    """Internal: the body of a 2xx could not be read as the operation's result."""
+
+
+def _json(response: httpx.Response) -> tuple[Any, str | None]:
+    """(payload, None), or (None, why it cannot be read)."""
+    if not response.content:
+        return None, "empty body"
     try:
-        return wire.loads(response.content) if response.content else None
-    except ValueError:
-        return None
+        return wire.loads(response.content), None
+    except ValueError as exc:
+        # json's messages name a position, never the content, so they are safe to show.
+        return None, f"not readable JSON: {exc}"
+
+
+def unreadable(call: PreparedCall, response: httpx.Response, why: str, request_id: str | None) -> BillingError:
+    """The error for a 2xx whose body cannot be read: an unknown outcome for a mutation, else a typed error.
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> call = prepare(get_registry().get("fund_wallet"), {"amount": "25"}, idempotency_key="k1")
+        >>> err = unreadable(call, httpx.Response(200, content=b"<html>"), "body is not JSON", None)
+        >>> type(err).__name__, err.code, err.idempotency_key
+        ('OutcomeUnknownError', 'outcome_unknown', 'k1')
+    """
+    where = f"{call.method} {call.path}"
+    if call.operation.is_mutation:
+        return OutcomeUnknownError(
+            f"{where} answered {response.status_code} but the answer cannot be read ({why}); the request may "
+            "have taken effect. Check the ledger before doing anything else; repeat only with the same "
+            "idempotency key.",
+            idempotency_key=call.idempotency_key, cause="unreadable_response", status=response.status_code,
+            request_id=request_id,
+            details={"idempotency_key": call.idempotency_key} if call.idempotency_key else {},
+        )
+    return UnexpectedResponseError(f"{where} answered {response.status_code} with an unreadable body ({why})",
+                                   status=response.status_code, request_id=request_id)
 
 
 def interpret(call: PreparedCall, response: httpx.Response) -> BaseModel:
     """Turn a response into the operation's result model, or raise the matching ``BillingError``.
 
-    Accepts the documented envelope ``{data, error, meta}`` and a bare object (``stripe-config`` is
-    documented both ways). A 202 with a payment in ``requires_action`` raises ``ActionRequiredError``.
+    Accepts the documented envelope ``{data, error, meta}`` and, for reads, a bare object
+    (``stripe-config`` is documented both ways). A mutation's 2xx must carry the envelope with an object
+    in ``data``: anything else (not JSON, ``NaN``, truncated, nested too deep, wrong types) is an
+    ``OutcomeUnknownError``, never a success. A 202 with a payment in ``requires_action`` raises
+    ``ActionRequiredError``.
 
     Example:
         >>> from agent_billing.registry import get_registry
@@ -129,36 +171,49 @@ def interpret(call: PreparedCall, response: httpx.Response) -> BaseModel:
         >>> interpret(call, httpx.Response(200, json={"data": {"balance": 12.5, "currency": "USD"}})).balance
         Decimal('12.5')
     """
-    payload = _json(response)
+    payload, problem = _json(response)
     enveloped = isinstance(payload, dict) and ("data" in payload or "error" in payload)
     meta = payload.get("meta") if enveloped and isinstance(payload.get("meta"), dict) else {}
-    request_id = (meta or {}).get("request_id") or response.headers.get("X-Request-Id")
+    raw_id = (meta or {}).get("request_id") or response.headers.get("X-Request-Id")
+    request_id = str(raw_id)[:200] if raw_id is not None else None
     if response.status_code >= 400 or (enveloped and payload.get("error")):
         error = payload.get("error") if enveloped else None
         if not isinstance(error, dict):
             error = {"message": f"HTTP {response.status_code} from {call.method} {call.path}"}
         hint = server_wait_hint(response.headers) if response.status_code == 429 else None
         raise error_from_envelope(response.status_code, error, request_id, retry_after=hint)
+    try:
+        return _result(call, response, payload, problem, enveloped, request_id)
+    except _Unreadable as exc:
+        raise unreadable(call, response, str(exc), request_id) from None
+    except (RecursionError, TypeError, ValueError, PydanticValidationError) as exc:
+        raise unreadable(call, response, type(exc).__name__, request_id) from None
+
+
+def _result(call: PreparedCall, response: httpx.Response, payload: Any, problem: str | None, enveloped: bool,
+            request_id: str | None) -> BaseModel:
+    if problem is not None:
+        if call.operation.is_mutation or response.content:
+            raise _Unreadable(problem)
+        payload = None  # an empty 2xx read (e.g. 204) reads as an empty result
+    if call.operation.is_mutation and not enveloped:
+        raise _Unreadable("no response envelope")
     data = payload.get("data") if enveloped else payload
-    if isinstance(data, dict):
-        payment = data.get("payment")
-        if isinstance(payment, dict) and payment.get("status") == "requires_action":
-            raise ActionRequiredError(
-                str(data.get("message") or "The card needs 3-D Secure authentication by a person."),
-                details={k: payment.get(k) for k in ("payment_intent_id", "client_secret") if payment.get(k)},
-                status=response.status_code,
-                request_id=request_id,
-            )
-        if response.headers.get("Idempotent-Replayed") == "true":
-            data = {**data, "idempotency_replay": True}
-    if data is None:
+    if data is None and not call.operation.is_mutation:
         data = {}
+    if not isinstance(data, dict):
+        raise _Unreadable(f"data is {type(data).__name__}, not an object")
+    payment = data.get("payment")
+    if isinstance(payment, dict) and payment.get("status") == "requires_action":
+        raise ActionRequiredError(
+            str(data.get("message") or "The card needs 3-D Secure authentication by a person."),
+            details={k: payment.get(k) for k in ("payment_intent_id", "client_secret") if payment.get(k)},
+            status=response.status_code,
+            request_id=request_id,
+        )
+    if response.headers.get("Idempotent-Replayed") == "true":
+        data = {**data, "idempotency_replay": True}
     try:
         return call.operation.result.model_validate(data)
     except PydanticValidationError as exc:
-        raise BillingError(
-            f"unexpected response shape from {call.method} {call.path}: {exc.error_count()} field error(s)",
-            code="unexpected_response",
-            status=response.status_code,
-            request_id=request_id,
-        ) from None
+        raise _Unreadable(f"unexpected response shape: {exc.error_count()} field error(s)") from None

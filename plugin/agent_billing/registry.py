@@ -13,7 +13,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -90,6 +90,12 @@ class Operation:
     # Field names holding a money amount, and the field holding a plan id, for mandates and summaries.
     amount_field: str | None = None
     plan_field: str | None = None
+    # How a gated call resolves its charge intent: (validated args, for_person) -> generator of reads
+    # returning an ``IntentDraft`` (see guardrails/intent.py). None: a generic description.
+    intent: Callable[[BaseModel, bool], Generator[Any, Any, Any]] | None = None
+    # True for operations that change which card later charges hit (set default, add as default,
+    # remove): a charge that relies on the default card is not interleaved with them.
+    changes_funding: bool = False
 
     @property
     def path_params(self) -> tuple[str, ...]:

@@ -64,11 +64,50 @@ def dumps(value: Any) -> bytes:
     return "".join(out).encode()
 
 
-def loads(data: bytes | str) -> Any:
-    """Decode JSON with non-integer numbers as ``Decimal``.
+MAX_DEPTH = 64
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _depth_ok(value: Any, limit: int) -> bool:
+    # Iterative, so a hostile document cannot exhaust the stack here either.
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return False
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return True
+
+
+def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
+    """Decode JSON with non-integer numbers as ``Decimal``; only ``ValueError`` on bad input.
+
+    ``NaN`` and ``Infinity`` are refused (no amount is ever one), and so is nesting deeper than
+    ``max_depth``: a hostile or broken body must not reach the interpreter's recursion limit.
 
     Example:
         >>> loads('{"count": 3, "price": 9.99}')
         {'count': 3, 'price': Decimal('9.99')}
+        >>> loads('{"balance": NaN}')
+        Traceback (most recent call last):
+        ...
+        ValueError: NaN is not a JSON number
+        >>> loads("[" * 100 + "]" * 100)
+        Traceback (most recent call last):
+        ...
+        ValueError: JSON nested deeper than 64 levels
     """
-    return json.loads(data, parse_float=Decimal)
+    try:
+        value = json.loads(data, parse_float=Decimal, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError(f"JSON nested deeper than {max_depth} levels") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"JSON is not valid UTF-8: {exc.reason}") from None
+    if not _depth_ok(value, max_depth):
+        raise ValueError(f"JSON nested deeper than {max_depth} levels")
+    return value

@@ -114,10 +114,21 @@ def test_just_over_the_per_charge_cap_is_refused_without_an_approver(
     assert balance(saved_card) == 0
 
 
-def test_outside_the_mandate_escalates_to_the_approver(make_toolkit: MakeToolkit, saved_card: BillingClient,
-                                                       tmp_path: Path) -> None:
+def test_outside_the_mandate_is_refused_even_with_a_yes(make_toolkit: MakeToolkit, saved_card: BillingClient,
+                                                        tmp_path: Path) -> None:
     asked: list[ApprovalRequest] = []
     toolkit = make_toolkit(mandate=mandate(max_per_charge="50"), spend_store=SqliteSpendStore(tmp_path / "s.db"),
+                           approval=lambda request: asked.append(request) or True)
+    content, _ = call(toolkit.get_tool("wallet"), action="fund", amount=60)
+    assert not content["ok"] and content["error"] == "refused" and "$50.00" in content["message"]
+    assert asked == [] and balance(saved_card) == 0
+
+
+def test_outside_the_mandate_escalates_to_the_approver_when_the_deployer_says_so(
+        make_toolkit: MakeToolkit, saved_card: BillingClient, tmp_path: Path) -> None:
+    asked: list[ApprovalRequest] = []
+    toolkit = make_toolkit(mandate=mandate(max_per_charge="50", beyond="ask"),
+                           spend_store=SqliteSpendStore(tmp_path / "s.db"),
                            approval=lambda request: asked.append(request) or True)
     content, _ = call(toolkit.get_tool("wallet"), action="fund", amount=60)
     assert content["ok"] and len(asked) == 1 and asked[0].mandate and "$50.00" in asked[0].mandate
@@ -192,7 +203,8 @@ def test_single_use_confirmation(make_toolkit: MakeToolkit, saved_card: BillingC
     forged, _ = call(wallet, action="fund", amount=25, confirmation=token[:-2] + "xx")
     assert not forged["ok"]
     outside, _ = call(wallet, action="fund", amount=60)
-    assert not outside["ok"] and "inside the deployer's mandate" in outside["message"]
+    assert not outside["ok"] and "Outside the deployer's spending mandate" in outside["message"]
+    assert "confirmation" not in outside and balance(saved_card) == Decimal("25.00")
 
 
 def test_the_same_tool_call_run_twice_charges_once(make_toolkit: MakeToolkit, saved_card: BillingClient) -> None:
@@ -272,7 +284,7 @@ def test_unknown_outcome_is_replayed_after_a_restart(sandbox_app: Any, tmp_path:
     lossy = DropResponses(inner, "/wallet/fund", drops=5)
     BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=inner).add_payment_method("pm_card_visa")
     first, _ = call(toolkit(lossy).get_tool("wallet"), action="fund", amount=25)
-    assert first["error"] == "connection_error" and "unknown" in first["next_step"]
+    assert first["error"] == "outcome_unknown" and "unknown" in first["next_step"]
     restarted = toolkit(inner)  # a new process: nothing in memory, the pending key is on disk
     again, _ = call(restarted.get_tool("wallet"), action="fund", amount=25)
     assert again["ok"] and "note" in again  # an idempotent replay, not a second charge
@@ -362,7 +374,7 @@ def test_withdrawal_is_a_payout_that_needs_approval(sandbox_app: Any) -> None:
     assert client.get_wallet_balance().balance == Decimal("20.00")
 
 
-def test_auto_approved_charge_skips_the_card_lookup_but_a_person_still_sees_the_card(
+def test_auto_approved_charge_skips_the_names_a_person_would_need(
         make_toolkit: MakeToolkit, saved_card: BillingClient, tmp_path: Path) -> None:
     paths: list[str] = []
     saved_card._http.event_hooks["request"].append(lambda request: paths.append(request.url.path))
@@ -371,6 +383,10 @@ def test_auto_approved_charge_skips_the_card_lookup_but_a_person_still_sees_the_
                            approval=lambda request: asked.append(request) or True)
     inside, _ = call(toolkit.get_tool("wallet"), action="fund", amount=25)
     assert inside["approved_by"] == "mandate:default"
-    assert [p.rsplit("/", 1)[-1] for p in paths] == ["fund"]  # the charge and nothing else
+    # One read resolves which card is the default (the charge then names it), then the charge.
+    assert [p.rsplit("/", 1)[-1] for p in paths] == ["payment-methods", "fund"]
+    paths.clear()
+    named, _ = call(toolkit.get_tool("wallet"), action="fund", amount=20, payment_method_id="pm_card_visa")
+    assert named["ok"] and [p.rsplit("/", 1)[-1] for p in paths] == ["fund"]  # nothing to resolve
     outside, _ = call(toolkit.get_tool("wallet"), action="fund", amount=40)
-    assert outside["ok"] and "Visa ending 4242" in asked[0].summary
+    assert not outside["ok"] and asked == []  # the mandate's limits are hard

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import HumanInTheLoopMiddleware
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -20,7 +19,6 @@ from tests.tools.conftest import MakeToolkit
 
 from agent_billing.client import BillingClient
 from agent_billing.demo.scripted_model import ScriptedChatModel, tool_call
-from agent_billing.tools.hitl import interrupt_on
 
 
 def ledger(client: BillingClient) -> tuple[Decimal, int]:
@@ -88,20 +86,19 @@ def test_parallel_tool_calls_each_need_their_own_yes(make_toolkit: MakeToolkit, 
     assert ledger(client) == (Decimal("25.00"), 1)
 
 
-def test_human_in_the_loop_middleware_gates_money_moving_tools(make_toolkit: MakeToolkit, clients: Any) -> None:
+def test_toolkit_middleware_asks_per_action_and_binds_the_yes(make_toolkit: MakeToolkit, clients: Any) -> None:
     client = clients[0]
     client.add_payment_method("pm_card_visa")
-    toolkit = make_toolkit(approval="middleware", granularity="operation")
-    gates = interrupt_on(toolkit)
-    assert "fund_wallet" in gates and "get_wallet_balance" not in gates
-    assert all(g["allowed_decisions"] == ["approve", "reject"] for g in gates.values())
-    model = ScriptedChatModel(turns=[tool_call("get_wallet_balance"), tool_call("fund_wallet", amount=25),
-                                     tool_call("fund_wallet", amount=30)])
-    agent = create_agent(model, toolkit.get_tools(), middleware=[HumanInTheLoopMiddleware(interrupt_on=gates)],
-                         checkpointer=InMemorySaver())
+    toolkit = make_toolkit(approval="middleware")
+    model = ScriptedChatModel(turns=[tool_call("wallet", action="balance"), tool_call("wallet", action="fund", amount=25),
+                                     tool_call("wallet", action="fund", amount=30)])
+    agent = create_agent(model, toolkit.get_tools(), middleware=[toolkit.middleware()], checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "hitl"}}
     paused = agent.invoke({"messages": [("user", "fund")]}, config)
-    assert paused["__interrupt__"] and ledger(client) == (Decimal("0.00"), 0)
+    (question,) = paused["__interrupt__"]  # the balance read did not interrupt; the $25 charge did
+    (action,) = question.value["action_requests"]
+    assert action["description"].startswith("Charge $25.00 to Visa ending 4242")
+    assert ledger(client) == (Decimal("0.00"), 0)
     paused = agent.invoke(Command(resume={"decisions": [{"type": "approve"}]}), config)
     assert ledger(client) == (Decimal("25.00"), 1)
     agent.invoke(Command(resume={"decisions": [{"type": "reject", "message": "no"}]}), config)

@@ -52,8 +52,10 @@ class ApprovalRequest(BaseModel):
     payment_method: str | None = Field(None, description="brand and last four only")
     plan: str | None = None
     mandate: str | None = Field(None, description="why a mandate did not cover it, if one is set")
-    arguments: dict[str, Any] = {}
+    arguments: dict[str, Any] = Field({}, description="the resolved arguments that will be sent (redacted)")
     idempotency_key: str | None = None
+    intent_digest: str | None = Field(None, description="SHA-256 of the charge intent this approval is bound to")
+    approval_id: str | None = Field(None, description="where the decision is recorded (tool call and charge)")
     confirmation: str | None = Field(None, description="single-use token, confirmation approver only")
 
     @property
@@ -75,6 +77,7 @@ class ApprovalDecision(BaseModel):
     approved: bool
     approver: str
     reason: str | None = None
+    failed: bool = Field(False, description="the approver broke before answering (a no, not remembered as one)")
 
 
 _YES = {"y", "yes", "approve", "approved", "ok", "confirm", "confirmed", "accept", "true"}
@@ -232,24 +235,26 @@ class ConfirmationApprover:
 
 
 class MiddlewareApprover:
-    """The call was already approved by LangChain's ``HumanInTheLoopMiddleware`` before the tool ran.
+    """Approvals come from the toolkit's agent middleware (``toolkit.middleware()``), recorded per tool call.
 
-    Use only together with ``agent_billing.tools.hitl.interrupt_on(toolkit)``, which gates every tool that
-    can move money: the middleware asks the person (approve or reject, no edits) and runs the tool only
-    on approve, so by the time the tool runs the answer was yes.
+    The middleware asks the person in the agent's ``after_model`` step and records each decision under
+    the tool call and the charge intent it showed. The tool flow then looks the decision up; with no
+    recorded yes for that exact call and intent (the middleware was left out, or the call changed) it
+    refuses. Asked directly, this approver never says yes: it has nobody to ask.
 
     Example:
         >>> MiddlewareApprover().decide(ApprovalRequest(operation="fund_wallet", effect="charge", summary="s")).approved
-        True
+        False
     """
 
     def describe(self) -> str:
         """A short name for audit records."""
-        return "human-in-the-loop middleware"
+        return "agent middleware"
 
     def decide(self, request: ApprovalRequest) -> ApprovalDecision:
-        """Approved: the middleware interrupted before this tool call ran."""
-        return ApprovalDecision(approved=True, approver=self.describe())
+        """No: only a decision recorded by the middleware counts (the tool flow reads it)."""
+        return ApprovalDecision(approved=False, approver=self.describe(),
+                                reason="no decision recorded by toolkit.middleware()")
 
     async def adecide(self, request: ApprovalRequest) -> ApprovalDecision:
         """Async form of ``decide``."""

@@ -1,8 +1,11 @@
 """Spending mandates: the deployer's policy of what an agent may do with money, checked before any approval.
 
 A mandate answers one question per tool call, purely (no I/O, no clock): is this call *inside* the
-policy (it may go ahead, and may be auto-approved if the deployer said so), *outside* it (a human must
-approve it, or it is refused when there is no human), or *forbidden* (never, not even with a human).
+policy (it may go ahead, and may be auto-approved if the deployer said so), *outside* it (over a cap,
+a plan not allowed, expired), or *forbidden* (an operation the mandate does not allow, or any change
+under a read-only mandate). The limits are hard: the toolkit refuses a call outside the mandate even
+when a person would say yes, unless the deployer chose ``beyond="ask"``, which lets a person approve
+a call outside the limits (never a forbidden one).
 
 The rolling 24 h total comes from a :class:`~agent_billing.guardrails.spend_store.SpendStore`; the
 mandate only compares it with its caps. Reserving the amount atomically is the store's job, so two
@@ -78,6 +81,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "per_day": "{} per 24 h", "no_per_day": "no 24 h limit",
         "until": "until {}", "no_expiry": "no expiry",
         "auto": "auto-approved inside these limits", "human": "a human approves each charge",
+        "beyond_refuse": "nothing beyond these limits, even with a human's yes",
+        "beyond_ask": "beyond these limits only with a human's yes",
         "any_op": "any operation", "no_op": "no operation allowed", "only": "only ",
         "any_plan": "any plan", "no_plan": "no plan", "plans": "plans ",
     },
@@ -88,6 +93,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "per_day": "24 小时内最多 {}", "no_per_day": "24 小时内不限额",
         "until": "有效期至 {}", "no_expiry": "无到期时间",
         "auto": "限额内自动批准", "human": "每笔扣款都需人工批准",
+        "beyond_refuse": "超出限额一律拒绝，即使有人批准", "beyond_ask": "超出限额须经人工批准",
         "any_op": "任何操作", "no_op": "不允许任何操作", "only": "仅限 ",
         "any_plan": "任何套餐", "no_plan": "不允许任何套餐", "plans": "仅限套餐 ",
     },
@@ -129,6 +135,8 @@ class Mandate(BaseModel):
     ``allowed_plan_ids`` allows none. Caps apply to the effects that move money (charge, authorize,
     payout) and are in ``currency``. ``expires_at`` must be timezone-aware. ``auto_approve`` lets a call
     that is inside the mandate go ahead without a human; without it, a human still approves each one.
+    ``beyond`` says what happens outside the limits: ``"refuse"`` (the default: hard limits, a person's yes
+    does not lift them) or ``"ask"`` (a person may approve a call beyond them).
 
     Example:
         >>> from datetime import datetime, timezone
@@ -136,7 +144,7 @@ class Mandate(BaseModel):
         ...             expires_at=datetime(2026, 12, 1, tzinfo=timezone.utc))
         >>> print(m.describe())  # doctest: +NORMALIZE_WHITESPACE
         Mandate 'default': any operation; up to $50.00 per charge, $100.00 per 24 h, plans 10 and 42,
-        until 2026-12-01 UTC; a human approves each charge.
+        until 2026-12-01 UTC; a human approves each charge; nothing beyond these limits, even with a human's yes.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -149,6 +157,7 @@ class Mandate(BaseModel):
     allowed_plan_ids: PlanIds = None
     expires_at: AwareDatetime | None = None
     auto_approve: bool = False
+    beyond: Literal["refuse", "ask"] = "refuse"
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
 
     @field_validator("expires_at")
@@ -195,9 +204,13 @@ class Mandate(BaseModel):
         Example:
             >>> print(Mandate(max_per_charge="20", auto_approve=True).describe())  # doctest: +NORMALIZE_WHITESPACE
             Mandate 'default': any operation; up to $20.00 per charge, no 24 h limit, any plan, no expiry;
-            auto-approved inside these limits.
-            >>> print(Mandate(max_per_charge="20", allowed_plan_ids={10, 42}).describe("zh"))
-            支出授权 'default'：任何操作；每笔最多 $20.00，24 小时内不限额，仅限套餐 10、42，无到期时间；每笔扣款都需人工批准。
+            auto-approved inside these limits; nothing beyond these limits, even with a human's yes.
+            >>> for part in Mandate(max_per_charge="20", allowed_plan_ids={10, 42}, beyond="ask").describe("zh").split("；"):
+            ...     print(part)
+            支出授权 'default'：任何操作
+            每笔最多 $20.00，24 小时内不限额，仅限套餐 10、42，无到期时间
+            每笔扣款都需人工批准
+            超出限额须经人工批准。
         """
         t = _TEXT[language]
         head = t["head"].format(name=repr(self.name))
@@ -212,7 +225,8 @@ class Mandate(BaseModel):
             t["until"].format(_format_time(self.expires_at)) if self.expires_at else t["no_expiry"],
         ]
         approval = t["auto"] if self.auto_approve else t["human"]
-        return f"{head}{ops}{t['semi']}{t['comma'].join(limits)}{t['semi']}{approval}{t['end']}"
+        beyond = t["beyond_ask"] if self.beyond == "ask" else t["beyond_refuse"]
+        return f"{head}{ops}{t['semi']}{t['comma'].join(limits)}{t['semi']}{approval}{t['semi']}{beyond}{t['end']}"
 
     def _describe_operations(self, t: dict[str, str]) -> str:  # t: one language of _TEXT
         if self.allowed_operations is None:

@@ -1,20 +1,24 @@
-"""Idempotency keys of money-moving calls whose outcome is unknown, kept on disk for an hour.
+"""Money-moving calls whose outcome is unknown, kept on disk so a repeat replays instead of charging.
 
-When a charge's response is lost (the connection dropped, the server answered 5xx after the client's
-retries), the money may or may not have moved. The agent is told that repeating exactly the same call
-is safe; that holds because the repeat reuses the first call's idempotency key, which the API answers
-with a replay instead of a second charge. Keeping the key in SQLite makes that hold across a restart
-of the host process too.
+When a charge's answer is lost or unreadable (the connection dropped, a 5xx after the client's
+retries, a 2xx whose body cannot be read), the money may or may not have moved. The call is recorded
+here with its idempotency key and the exact arguments that were sent. Repeating the call, with the
+same tool arguments or with any arguments that resolve to the same charge intent, sends exactly that
+request again under the same key, which the API answers with a replay instead of a second charge.
+SQLite makes that hold across restarts and across toolkits sharing a state directory; entries expire
+after an hour and are removed as soon as a repeat learns the outcome.
 
 Example:
     >>> from datetime import datetime, timezone
     >>> store = PendingOutcomes()
     >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    >>> store.remember("fund_wallet", "fp1", "ab_123", now=now)
-    >>> store.key_for("fund_wallet", "fp1", now=now)
+    >>> store.remember("acct_1:fund_wallet", "fp1", "d1", "ab_123", {"amount": "25.00"}, now=now)
+    >>> store.find("acct_1:fund_wallet", fingerprint="fp1", now=now).idempotency_key
     'ab_123'
-    >>> store.forget("fund_wallet", "fp1")
-    >>> store.key_for("fund_wallet", "fp1", now=now) is None
+    >>> store.find("acct_1:fund_wallet", digest="d1", now=now).arguments
+    {'amount': '25.00'}
+    >>> store.forget("acct_1:fund_wallet", "ab_123")
+    >>> store.find("acct_1:fund_wallet", fingerprint="fp1", now=now) is None
     True
 """
 
@@ -23,8 +27,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from agent_billing import wire
 
 DEFAULT_TTL = timedelta(hours=1)
 
@@ -33,8 +41,22 @@ def _micros(moment: datetime) -> int:
     return int(moment.timestamp() * 1_000_000)
 
 
+@dataclass(frozen=True)
+class PendingCall:
+    """A call whose outcome is unknown: the key and the exact arguments to replay it with.
+
+    Example:
+        >>> PendingCall("ab_1", {"amount": "25.00"}, "d1").idempotency_key
+        'ab_1'
+    """
+
+    idempotency_key: str
+    arguments: dict[str, Any]
+    digest: str
+
+
 class PendingOutcomes:
-    """A small SQLite table of (operation, arguments fingerprint) -> idempotency key, with expiry.
+    """A small SQLite table of unknown outcomes, per scope (account and operation), with expiry.
 
     ``path=None`` keeps it in memory (tests, or hosts that accept losing it on restart).
 
@@ -51,29 +73,36 @@ class PendingOutcomes:
             target = str(path)
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(target, check_same_thread=False, timeout=30, isolation_level=None)
-        self._conn.execute("CREATE TABLE IF NOT EXISTS pending_outcomes ("
-                           "operation TEXT NOT NULL, fingerprint TEXT NOT NULL, idempotency_key TEXT NOT NULL, "
-                           "expires_us INTEGER NOT NULL, PRIMARY KEY (operation, fingerprint))")
+        # v2: the arguments sent are kept, so a repeat replays the identical request.
+        self._conn.execute("CREATE TABLE IF NOT EXISTS pending_outcomes_v2 ("
+                           "scope TEXT NOT NULL, fingerprint TEXT NOT NULL, digest TEXT NOT NULL, "
+                           "idempotency_key TEXT NOT NULL, arguments BLOB NOT NULL, expires_us INTEGER NOT NULL, "
+                           "PRIMARY KEY (scope, fingerprint))")
+        self._conn.execute("CREATE INDEX IF NOT EXISTS pending_by_digest ON pending_outcomes_v2 (scope, digest)")
 
-    def remember(self, operation: str, fingerprint: str, key: str, *, now: datetime) -> None:
-        """Keep ``key`` as the one to reuse for this exact call until the TTL runs out."""
+    def remember(self, scope: str, fingerprint: str, digest: str, key: str, arguments: dict[str, Any], *,
+                 now: datetime) -> None:
+        """Keep this call (tool-arguments fingerprint, intent digest, key, arguments sent) until the TTL runs out."""
         with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO pending_outcomes VALUES (?, ?, ?, ?)",
-                               (operation, fingerprint, key, _micros(now + self.ttl)))
+            self._conn.execute("INSERT OR REPLACE INTO pending_outcomes_v2 VALUES (?, ?, ?, ?, ?, ?)",
+                               (scope, fingerprint, digest, key, wire.dumps(arguments), _micros(now + self.ttl)))
 
-    def key_for(self, operation: str, fingerprint: str, *, now: datetime) -> str | None:
-        """The key of an earlier call with the same arguments whose outcome is unknown, if any."""
+    def find(self, scope: str, *, fingerprint: str | None = None, digest: str | None = None,
+             now: datetime) -> PendingCall | None:
+        """The unknown-outcome call with these tool arguments, or (``digest``) resolving to this intent."""
+        column, value = ("fingerprint", fingerprint) if fingerprint is not None else ("digest", digest)
         with self._lock:
-            self._conn.execute("DELETE FROM pending_outcomes WHERE expires_us < ?", (_micros(now),))
-            row = self._conn.execute("SELECT idempotency_key FROM pending_outcomes WHERE operation = ? AND "
-                                     "fingerprint = ?", (operation, fingerprint)).fetchone()
-        return str(row[0]) if row else None
+            self._conn.execute("DELETE FROM pending_outcomes_v2 WHERE expires_us < ?", (_micros(now),))
+            row = self._conn.execute(f"SELECT idempotency_key, arguments, digest FROM pending_outcomes_v2 "
+                                     f"WHERE scope = ? AND {column} = ?", (scope, value)).fetchone()
+        if row is None:
+            return None
+        return PendingCall(str(row[0]), dict(wire.loads(row[1])), str(row[2]))
 
-    def forget(self, operation: str, fingerprint: str) -> None:
-        """The outcome is known now (the repeat succeeded or failed for a known reason)."""
+    def forget(self, scope: str, key: str) -> None:
+        """The outcome is known now (a repeat succeeded, or failed for a known reason)."""
         with self._lock:
-            self._conn.execute("DELETE FROM pending_outcomes WHERE operation = ? AND fingerprint = ?",
-                               (operation, fingerprint))
+            self._conn.execute("DELETE FROM pending_outcomes_v2 WHERE scope = ? AND idempotency_key = ?", (scope, key))
 
     def close(self) -> None:
         """Close the database."""

@@ -1,19 +1,27 @@
-"""The life of one tool call: validation, mandate, approval, idempotency, the call, shaping, audit.
+"""The life of one tool call: validation, charge intent, mandate, approval, execution, outcome, audit.
 
 ``Guard.operation_flow`` is that life for one registry operation, written once as a flow (see
-``steps.py``) so ``invoke`` and ``ainvoke`` share every guardrail. The card-data scan runs earlier, in
-the tool itself, on the raw arguments before anything else sees them.
+``steps.py``) so ``invoke`` and ``ainvoke`` share every guardrail. The card-data and secret scan runs
+earlier, in the tool itself, on the raw arguments before anything else sees them.
 
 Rules it enforces:
 
 - read and write operations run directly (a mandate can still forbid them, e.g. read-only);
-- charge / authorize / payout (and destructive, unless the deployer relaxed it) need a yes: a mandate
-  with ``auto_approve`` that covers the call, or the configured approver. Neither: refuse, clearly;
-- everything before the approval is free of side effects and the idempotency key is a pure function
-  of the tool call, so LangGraph's re-execution after ``interrupt()`` never charges twice;
-- a request the person declined is not asked again for ten minutes (an agent cannot nag its way in);
-- a call whose outcome is unknown (connection lost, 5xx) keeps its idempotency key, on disk for an hour:
-  calling again with the same arguments replays instead of charging again, even after a restart.
+- a gated call (charge, authorize, payout, and destructive unless relaxed) first resolves its charge
+  intent (``guardrails/intent.py``): the card actually charged, the plan's price, the arguments that
+  will be sent. Everything before the approval is free of side effects other than bookkeeping;
+- the deployer's mandate is hard: outside it (per-charge cap, 24 h cap, plan allowlist, expiry) the
+  call is refused before anyone is asked, unless the mandate says ``beyond="ask"``. Inside it, an
+  auto-approving mandate says yes alone; otherwise the approver asks. No approver: refuse, clearly;
+- a yes is bound to the intent's digest. Right before the request the intent is resolved again (with
+  the account's funding lock held when the API charges the default card); if it changed, nothing is
+  charged and the person is asked again. The request sends the resolved values (the card id);
+- the idempotency key derives from the intent and the tool call, so LangGraph's re-execution after
+  ``interrupt()`` never charges twice;
+- an outcome that cannot be read (no answer, 5xx, unreadable 2xx) is UNKNOWN: the reservation stays,
+  the call is kept with its key and exact arguments, and a repeat (same arguments, or arguments that
+  resolve to the same charge, from this or a fresh toolkit on the same state) replays it;
+- a request the person declined is not asked again for ten minutes (an agent cannot nag its way in).
 
 Example:
     >>> from agent_billing.guardrails.mandate import Mandate
@@ -24,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -36,23 +45,25 @@ from typing import Any
 from pydantic import BaseModel
 
 from agent_billing.audit import AuditEvent, AuditLog
-from agent_billing.errors import (
-    BillingConnectionError,
-    BillingError,
-    InvalidRequestError,
-    ServerError,
-)
+from agent_billing.errors import BillingError, InvalidRequestError, OutcomeUnknownError
 from agent_billing.exchange import validate_args
-from agent_billing.guardrails.approval import ApprovalDecision, ApprovalRequest, Approver, ConfirmationApprover
+from agent_billing.guardrails.approval import (
+    ApprovalDecision,
+    ApprovalRequest,
+    Approver,
+    ConfirmationApprover,
+    MiddlewareApprover,
+)
+from agent_billing.guardrails.approval_records import ApprovalRecords
 from agent_billing.guardrails.card_data import redact
 from agent_billing.guardrails.confirmation import fingerprint
+from agent_billing.guardrails.intent import ChargeIntent, IntentDraft, IntentUnavailable, build_intent
 from agent_billing.guardrails.mandate import Mandate, MandateDecision
-from agent_billing.guardrails.pending_outcomes import PendingOutcomes
+from agent_billing.guardrails.pending_outcomes import PendingCall, PendingOutcomes
 from agent_billing.guardrails.spend_store import SpendStore
 from agent_billing.registry import Effect, Operation
 from agent_billing.tools.shaping import error_content, success_content
-from agent_billing.tools.steps import ApiCall, AskApproval, Flow, Step, ToolOutcome
-from agent_billing.tools.summary import Described, describe
+from agent_billing.tools.steps import ApiCall, AskApproval, Flow, Hold, Release, Step, ToolOutcome
 
 REJECTION_MEMORY = timedelta(minutes=10)
 
@@ -84,8 +95,19 @@ def _refusal(operation: str, message: str, *, error: str = "refused", **extra: A
                        is_error=True)
 
 
+def _generic_intent(op: Operation, args: BaseModel) -> Generator[ApiCall, Any, IntentDraft]:
+    """For a gated operation whose declaration has no resolver: its description and fields, no card."""
+    fields = ", ".join(f"{k}={v}" for k, v in args.model_dump(exclude_none=True).items())
+    amount = getattr(args, op.amount_field) if op.amount_field else None
+    return IntentDraft(summary=f"{op.description} ({op.name}{': ' + fields if fields else ''})", amount=amount)
+    yield  # pragma: no cover - a generator that reads nothing
+
+
 class Guard:
     """The guardrail settings of a toolkit, and the flows that apply them.
+
+    ``account`` names the account the client acts on (``BillingClient.account_id``): approvals, pending
+    outcomes, locks and rejections are kept per account, so toolkits of two accounts never mix them.
 
     Example:
         >>> Guard().needs_approval_for("destructive"), Guard(approve_destructive=False).needs_approval_for("destructive")
@@ -101,6 +123,8 @@ class Guard:
         audit: AuditLog | None = None,
         approve_destructive: bool = True,
         pending: PendingOutcomes | None = None,
+        approvals: ApprovalRecords | None = None,
+        account: str = "default",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.approver = approver
@@ -113,8 +137,10 @@ class Guard:
         self.audit = audit
         self.approve_destructive = approve_destructive
         self.clock = clock
+        self.account = account
         self._rejected = _ExpiringSet(REJECTION_MEMORY, clock)
         self.pending = pending if pending is not None else PendingOutcomes()
+        self.approvals = approvals if approvals is not None else ApprovalRecords()
 
     # --- small pieces
 
@@ -128,24 +154,28 @@ class Guard:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), tz=timezone.utc)
 
-    def idempotency_key(self, op: Operation, fp: str, tool_call_id: str | None) -> str:
-        """The key for this call: reused after an unknown outcome, else derived from the tool call.
+    def approval_id(self, tool_call_id: str | None, operation: str, fp: str) -> str | None:
+        """The id a yes is recorded under: this call (operation and arguments) in this tool call or LangGraph task.
 
-        The same tool call (LangGraph re-runs it after a resume) always gets the same key; a call with
-        no tool-call id gets a fresh one (the client keeps it across its own retries).
+        LangGraph re-runs an interrupted tool with the same tool-call id, task and arguments, so the
+        question and the answer meet under one id; the record is dropped once the call has run, so a
+        model that reuses tool-call ids starts afresh. A call with neither id gets none (it is asked
+        and answered in one run).
         """
-        pending = self.pending.key_for(op.name, fp, now=self._now())
-        if pending:
-            return pending
-        if tool_call_id:
-            digest = hashlib.sha256(f"{op.name}|{fp}|{tool_call_id}".encode()).hexdigest()
+        scope = tool_call_id or _langgraph_task()
+        return f"{self.account}:{operation}:{fp[:24]}:{scope}" if scope else None
+
+    def idempotency_key(self, intent: ChargeIntent, approval_id: str | None) -> str:
+        """The key for this charge: the same intent in the same tool call always gets the same key."""
+        if approval_id:
+            digest = hashlib.sha256(f"{intent.digest}|{approval_id}".encode()).hexdigest()
             return f"ab_{digest[:40]}"
         return f"ab_{uuid.uuid4().hex}"
 
     def record(self, op: Operation, effect: Effect, decision: str, *, amount: Decimal | None = None,
                approver: str | None = None, key: str | None = None, request_id: str | None = None,
                reason: str | None = None, args: BaseModel | dict[str, Any] | None = None,
-               result: dict[str, Any] | None = None) -> None:
+               result: dict[str, Any] | None = None, intent: ChargeIntent | None = None) -> None:
         """Write one audit event (no-op without an audit log)."""
         if self.audit is None:
             return
@@ -154,11 +184,28 @@ class Guard:
             timestamp=self._now(), operation=op.name, effect=effect.value, amount=amount, decision=decision,
             approver=approver, idempotency_key=key, request_id=request_id,
             mandate=self.mandate.name if self.mandate else None, reason=reason, arguments=arguments, result=result,
+            intent_digest=intent.digest if intent is not None else None,
         ))
+
+    def remember_rejection(self, op: Operation, raw: dict[str, Any]) -> None:
+        """A person declined this call outside the flow (the agent middleware): do not ask again soon."""
+        try:
+            args = validate_args(op, {k: v for k, v in raw.items() if k != "confirmation"})
+        except InvalidRequestError:
+            return
+        self._rejected.add(f"{self.account}:{op.name}:{fingerprint(op.name, args)}")
+        self.record(op, op.effect_of(args), "rejected", approver="person (agent middleware)", args=args)
 
     def record_card_refusal(self, op: Operation, paths: list[str]) -> None:
         """Audit a refused call that carried card data (only the field paths are kept)."""
         self.record(op, op.effect, "refused", reason="card data in arguments: " + ", ".join(paths))
+
+    def resolve(self, op: Operation, args: BaseModel, effect: Effect, *, for_person: bool = True,
+                ) -> Generator[ApiCall, Any, ChargeIntent]:
+        """Resolve the charge intent of a gated call (reads only; raises ``IntentUnavailable``)."""
+        draft: IntentDraft = yield from (op.intent(args, for_person) if op.intent is not None
+                                         else _generic_intent(op, args))
+        return build_intent(op.name, effect.value, self.account, args, draft)
 
     # --- the flow of one operation
 
@@ -180,135 +227,282 @@ class Guard:
                 return _refusal(op.name, f"Not allowed by the deployer's mandate: {forbidden.message} Do not retry.")
 
         if not self.needs_approval_for(effect):
-            try:
-                result = yield ApiCall(op.name, args)
-            except BillingError as exc:
-                return ToolOutcome(error_content(exc, op.name), is_error=True)
-            return ToolOutcome(success_content(op.name, result), artifact=_artifact(result))
-
+            return (yield from self._direct(op, args))
         return (yield from self._gated_flow(op, args, effect, confirmation, tool_call_id))
+
+    def _direct(self, op: Operation, args: BaseModel) -> Flow:
+        # A change of the default card waits for any charge that relies on the default to finish.
+        if op.changes_funding:
+            yield Hold(self.account)
+        try:
+            result = yield ApiCall(op.name, args)
+        except BillingError as exc:
+            outcome = ToolOutcome(error_content(exc, op.name), is_error=True)
+        else:
+            outcome = ToolOutcome(success_content(op.name, result), artifact=_artifact(result))
+        if op.changes_funding:
+            yield Release(self.account)
+        return outcome
 
     def _gated_flow(self, op: Operation, args: BaseModel, effect: Effect, confirmation: Any,
                     tool_call_id: str | None) -> Flow:
-        fp = fingerprint(op.name, args.model_dump(mode="python"))
-        key = self.idempotency_key(op, fp, tool_call_id)
-        if fp in self._rejected:
-            self.record(op, effect, "refused", reason="declined earlier", args=args, key=key)
+        scope = f"{self.account}:{op.name}"
+        fp = fingerprint(op.name, args)
+        earlier = self.pending.find(scope, fingerprint=fp, now=self._now())
+        if earlier is not None:
+            return (yield from self._replay(op, effect, scope, earlier))
+        if f"{scope}:{fp}" in self._rejected:
+            self.record(op, effect, "refused", reason="declined earlier", args=args)
             return _refusal(op.name, "The person already declined exactly this request. Do not retry it; ask them "
                             "what they would like to do instead.", error="rejected")
 
         may_auto = self.mandate is not None and self.mandate.auto_approve
-        # Card names are for a person's eyes: skip that read while an auto-approving mandate may decide alone.
-        described: Described = yield from describe(op, args, name_cards=not may_auto)
-        amount = getattr(args, op.amount_field) if op.amount_field else described.amount
-        plan_id = getattr(args, op.plan_field) if op.plan_field else described.plan_id
-        verdict: MandateDecision | None = None
-        if self.mandate is not None and self.spend_store is not None:
-            spent = self.spend_store.spent(self.mandate.name, now=self._now())
-            verdict = self.mandate.evaluate(operation=op.name, effect=effect, amount=amount, plan_id=plan_id,
-                                            spent_24h=spent, now=self._now())
-        inside = verdict is not None and verdict.verdict == "inside"
-
-        approved_by: str | None = None
-        capped = False
-        if inside and self.mandate is not None and self.mandate.auto_approve:
-            if self._reserve(key, amount, capped=True):
-                approved_by, capped = f"mandate:{self.mandate.name}", True
-            else:
-                inside = False
-                verdict = MandateDecision(verdict="outside", reasons=("The rolling 24 h cap has just been reached.",))
-
-        if approved_by is None:
-            if may_auto:
-                described = yield from describe(op, args)
-            request = ApprovalRequest(
-                operation=op.name, effect=effect.value, summary=described.summary, amount=amount,
-                recurring=described.recurring, payment_method=described.payment_method, plan=described.plan,
-                mandate=verdict.message if verdict is not None and not inside else None,
-                arguments=redact(args.model_dump(mode="json")), idempotency_key=key,
-            )
-            outcome = yield from self._ask(op, args, effect, request, inside, confirmation, fp, amount, key)
-            if isinstance(outcome, ToolOutcome):
-                return outcome
-            approved_by = outcome.approver
-
-        self.record(op, effect, "auto_approved" if capped else "approved", amount=amount, approver=approved_by,
-                    key=key, args=args)
         try:
-            result = yield ApiCall(op.name, args, key)
-        except (BillingConnectionError, ServerError) as exc:
-            # Unknown outcome: keep the reservation and the key so a repeat replays instead of charging.
-            self.pending.remember(op.name, fp, key, now=self._now())
-            self.record(op, effect, "failed", amount=amount, approver=approved_by, key=key,
-                        request_id=exc.request_id, reason=f"outcome unknown: {exc.code}", args=args)
-            return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
-        except BillingError as exc:
-            self._release(key)
-            self.pending.forget(op.name, fp)
-            self.record(op, effect, "failed", amount=amount, approver=approved_by, key=key,
-                        request_id=exc.request_id, reason=f"{exc.code}: {exc.message}", args=args)
-            return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
-        self.pending.forget(op.name, fp)
-        if self.mandate is not None and self.spend_store is not None and amount is not None:
-            self.spend_store.confirm(key)
-        content = success_content(op.name, result)
-        self.record(op, effect, "succeeded", amount=amount, approver=approved_by, key=key, args=args,
-                    result=content["result"] if isinstance(content.get("result"), dict) else None)
-        content["approved_by"] = approved_by
-        return ToolOutcome(content, artifact=_artifact(result))
+            # Card names are for a person's eyes: skip those reads while an auto-approving mandate may decide alone.
+            intent = yield from self.resolve(op, args, effect, for_person=not may_auto)
+        except IntentUnavailable as exc:
+            self.record(op, effect, "refused", reason=str(exc), args=args)
+            return _refusal(op.name, str(exc))
+        earlier = self.pending.find(scope, digest=intent.digest, now=self._now())
+        if earlier is not None:
+            return (yield from self._replay(op, effect, scope, earlier))
 
-    def _ask(self, op: Operation, args: BaseModel, effect: Effect, request: ApprovalRequest, inside: bool,
-             confirmation: Any, fp: str, amount: Decimal | None, key: str,
-             ) -> Generator[Step, Any, ToolOutcome | ApprovalDecision]:
-        """Get a yes from the approver, or return the refusal/rejection outcome."""
+        verdict = self._evaluate(op, effect, intent)
+        inside = verdict is None or verdict.verdict == "inside"
+        if not inside and not self._may_ask_beyond():
+            assert verdict is not None
+            self.record(op, effect, "refused", amount=intent.amount, reason=verdict.message, args=args, intent=intent)
+            return _refusal(op.name, f"Outside the deployer's spending mandate, so it cannot be done, not even with "
+                            f"a person's yes: {verdict.message} Nothing was charged. Do not retry; tell the person.",
+                            summary=intent.summary)
+
+        approval_id = self.approval_id(tool_call_id, op.name, fp)
+        key = self.idempotency_key(intent, approval_id)
+        if inside and self.mandate is not None and self.mandate.auto_approve and verdict is not None:
+            if self._reserve(key, intent.amount, capped=True):
+                return (yield from self._execute(op, effect, args, intent, intent.digest, key,
+                                                 f"mandate:{self.mandate.name}", scope, fp, auto=True))
+            if not self._may_ask_beyond():
+                self.record(op, effect, "refused", amount=intent.amount, key=key, args=args, intent=intent,
+                            reason="24 h cap reached")
+                return _refusal(op.name, "The mandate's rolling 24 h cap has just been reached; nothing was charged.")
+            inside, verdict = False, MandateDecision(verdict="outside",
+                                                     reasons=("The rolling 24 h cap has just been reached.",))
+
+        if may_auto:
+            intent = yield from self.resolve(op, args, effect)  # now with the names a person reads
+        request = _request(intent, verdict, inside, key, approval_id)
+        asked = yield from self._ask(op, args, effect, request, intent, approval_id, inside, confirmation, scope, fp,
+                                     key)
+        if isinstance(asked, ToolOutcome):
+            return asked
+        decision, approved_digest = asked
+        if not self._reserve(key, intent.amount, capped=inside):
+            self.record(op, effect, "refused", amount=intent.amount, key=key, args=args, intent=intent,
+                        reason="24 h cap reached after the yes")
+            outcome = _refusal(op.name, "The mandate's rolling 24 h cap was reached while waiting for the yes; "
+                               "nothing was charged.")
+        else:
+            outcome = yield from self._execute(op, effect, args, intent, approved_digest, key, decision.approver, scope,
+                                               fp, auto=False)
+        if approval_id is not None:
+            # This yes has been used: a later call reusing the tool-call id must be asked afresh.
+            self.approvals.forget(approval_id)
+        return outcome
+
+    def approval_request(self, op: Operation, raw: dict[str, Any], tool_call_id: str | None = None,
+                         ) -> Generator[ApiCall, Any, ApprovalRequest | None]:
+        """What a person would be asked before this call runs, or None when nobody will be asked.
+
+        The same checks as the flow, without asking or sending: reads, writes, forbidden calls, repeats
+        of unknown outcomes, calls outside a hard mandate and calls a mandate approves alone ask nobody.
+        """
+        raw = {k: v for k, v in raw.items() if k != "confirmation"}
+        try:
+            args = validate_args(op, raw)
+        except InvalidRequestError:
+            return None
+        effect = op.effect_of(args)
+        if not self.needs_approval_for(effect):
+            return None
+        if self.mandate is not None and self.mandate.evaluate(operation=op.name, effect=effect, amount=None,
+                                                              plan_id=None, spent_24h=Decimal(0),
+                                                              now=self._now()).verdict == "forbidden":
+            return None
+        scope, fp = f"{self.account}:{op.name}", fingerprint(op.name, args)
+        if self.pending.find(scope, fingerprint=fp, now=self._now()) is not None or f"{scope}:{fp}" in self._rejected:
+            return None
+        try:
+            intent = yield from self.resolve(op, args, effect)
+        except IntentUnavailable:
+            return None
+        if self.pending.find(scope, digest=intent.digest, now=self._now()) is not None:
+            return None
+        verdict = self._evaluate(op, effect, intent)
+        inside = verdict is None or verdict.verdict == "inside"
+        if not inside and not self._may_ask_beyond():
+            return None
+        if inside and self.mandate is not None and self.mandate.auto_approve:
+            return None
+        return _request(intent, verdict, inside, None, self.approval_id(tool_call_id, op.name, fp))
+
+    def _evaluate(self, op: Operation, effect: Effect, intent: ChargeIntent) -> MandateDecision | None:
+        if self.mandate is None or self.spend_store is None:
+            return None
+        spent = self.spend_store.spent(self.mandate.name, now=self._now())
+        return self.mandate.evaluate(operation=op.name, effect=effect, amount=intent.amount, plan_id=intent.plan_id,
+                                     spent_24h=spent, now=self._now(), currency=intent.currency)
+
+    def _may_ask_beyond(self) -> bool:
+        return self.mandate is None or self.mandate.beyond == "ask"
+
+    def _ask(self, op: Operation, args: BaseModel, effect: Effect, request: ApprovalRequest, intent: ChargeIntent,
+             approval_id: str | None, inside: bool, confirmation: Any, scope: str, fp: str, key: str,
+             ) -> Generator[Step, Any, ToolOutcome | tuple[ApprovalDecision, str]]:
+        """Get a yes (and the digest it was given for) from the approver, or the refusal outcome."""
+        audit: dict[str, Any] = {"amount": intent.amount, "key": key, "args": args, "intent": intent}
         if self.approver is None:
             why = request.mandate or ("no spending mandate covers it" if self.mandate else "no mandate is configured")
-            self.record(op, effect, "refused", amount=amount, key=key, reason=f"no approver; {why}", args=args)
+            self.record(op, effect, "refused", reason=f"no approver; {why}", **audit)
             return _refusal(op.name, f"This needs a person's approval and none can be asked here ({why}). Nothing "
                             "was charged. Tell the person what you wanted to do; the operator must configure an "
                             "approver or a mandate.", summary=request.summary)
         if isinstance(self.approver, ConfirmationApprover):
-            return self._confirm(op, args, effect, request, inside, confirmation, fp, amount, key)
+            return self._confirm(op, args, effect, request, intent, inside, confirmation, key)
         if confirmation is not None:
             return _refusal(op.name, "confirmation is not used with this approver; call without it.",
                             error="validation_error")
-        decision: ApprovalDecision = yield AskApproval(request)
+        if isinstance(self.approver, MiddlewareApprover):
+            recorded = self.approvals.decision(approval_id, now=self._now()) if approval_id else None
+            if recorded is None:
+                self.record(op, effect, "refused", reason="approval='middleware' but no middleware decision", **audit)
+                return _refusal(op.name, "This toolkit expects approvals from its agent middleware, and none was "
+                                "recorded for this call, so nothing was charged. The operator must add it: "
+                                "create_agent(..., middleware=[toolkit.middleware()]).", summary=request.summary)
+            decision = ApprovalDecision(approved=recorded.approved, approver=recorded.approver)
+            shown = recorded.digest
+        else:
+            # The first digest shown under this id is the one a later yes (LangGraph's resume) answers.
+            shown = self.approvals.shown(approval_id, intent.digest, now=self._now()) if approval_id else intent.digest
+            decision = yield AskApproval(request)
+        if decision.failed:
+            self.record(op, effect, "refused", approver=decision.approver, reason=decision.reason, **audit)
+            return _refusal(op.name, f"The approval could not be asked ({decision.reason}). Nothing was charged.",
+                            summary=request.summary)
         if not decision.approved:
-            self._rejected.add(fp)
-            self.record(op, effect, "rejected", amount=amount, approver=decision.approver, key=key,
-                        reason=decision.reason, args=args)
+            self._rejected.add(f"{scope}:{fp}")
+            self.record(op, effect, "rejected", approver=decision.approver, reason=decision.reason, **audit)
             return _refusal(op.name, "The person declined. Nothing was charged. Do not retry this request.",
                             error="rejected", summary=request.summary)
-        if not self._reserve(key, amount, capped=False):
-            return _refusal(op.name, "Could not record the spend; nothing was charged.")
-        return decision
+        return decision, shown
 
-    def _confirm(self, op: Operation, args: BaseModel, effect: Effect, request: ApprovalRequest, inside: bool,
-                 confirmation: Any, fp: str, amount: Decimal | None, key: str) -> ToolOutcome | ApprovalDecision:
-        """Single-use confirmation: issue a token, or consume the one given (only inside a mandate)."""
+    def _confirm(self, op: Operation, args: BaseModel, effect: Effect, request: ApprovalRequest, intent: ChargeIntent,
+                 inside: bool, confirmation: Any, key: str) -> ToolOutcome | tuple[ApprovalDecision, str]:
+        """Single-use confirmation bound to the intent's digest: issue a token, or consume the one given."""
         assert isinstance(self.approver, ConfirmationApprover)
+        audit: dict[str, Any] = {"amount": intent.amount, "key": key, "args": args, "intent": intent}
         if not inside:
-            self.record(op, effect, "refused", amount=amount, key=key, reason="confirmation outside mandate", args=args)
+            self.record(op, effect, "refused", reason="confirmation outside mandate", **audit)
             return _refusal(op.name, "Single-use confirmations are only allowed inside the deployer's mandate, and "
                             f"this is outside it: {request.mandate or 'no mandate'}. Nothing was charged.")
         store = self.approver.store
         if confirmation is None:
-            issued = store.issue(op.name, fp, request.summary, ttl=timedelta(seconds=self.approver.ttl_seconds),
-                                 now=self._now())
-            self.record(op, effect, "requested", amount=amount, key=key, args=args)
+            issued = store.issue(op.name, intent.digest, request.summary,
+                                 ttl=timedelta(seconds=self.approver.ttl_seconds), now=self._now())
+            self.record(op, effect, "requested", **audit)
             return ToolOutcome({
                 "ok": False, "operation": op.name, "status": "confirmation_required", "summary": request.summary,
                 "confirmation": issued.token, "expires_at": issued.expires_at.isoformat(),
                 "next_step": "Tell the person exactly the summary and ask for a yes. Only if they say yes, call "
                              "again with the same arguments and this confirmation. Never confirm on their behalf.",
             })
-        if not isinstance(confirmation, str) or not store.consume(confirmation, op.name, fp, now=self._now()):
-            self.record(op, effect, "refused", amount=amount, key=key, reason="invalid confirmation", args=args)
-            return _refusal(op.name, "That confirmation is not valid for this exact request (wrong, used, expired or "
-                            "for other arguments). Nothing was charged.")
-        if not self._reserve(key, amount, capped=True):
-            return _refusal(op.name, "The mandate's 24 h cap has been reached; nothing was charged.")
-        return ApprovalDecision(approved=True, approver=self.approver.describe())
+        if not isinstance(confirmation, str) or not store.consume(confirmation, op.name, intent.digest,
+                                                                  now=self._now()):
+            self.record(op, effect, "refused", reason="invalid confirmation", **audit)
+            return _refusal(op.name, "That confirmation is not valid for this exact charge: wrong, used, expired, "
+                            "or the charge changed since it was issued (for example a different default card). "
+                            "Nothing was charged. Call again without it to get the current summary for the person.",
+                            error="confirmation_invalid")
+        return ApprovalDecision(approved=True, approver=self.approver.describe()), intent.digest
+
+    def _execute(self, op: Operation, effect: Effect, args: BaseModel, intent: ChargeIntent, approved: str, key: str,
+                 approver: str, scope: str, fp: str, *, auto: bool) -> Flow:
+        """Check that the charge is still the approved one, then send exactly it (under the funding lock when
+        the API charges the default card)."""
+        locked = intent.funding == "default"
+        if locked:
+            yield Hold(self.account)
+        outcome = yield from self._send_checked(op, effect, args, intent, approved, key, approver, scope, fp, auto,
+                                                recheck=locked or not auto)
+        if locked:
+            yield Release(self.account)
+        return outcome
+
+    def _send_checked(self, op: Operation, effect: Effect, args: BaseModel, intent: ChargeIntent, approved: str,
+                      key: str, approver: str, scope: str, fp: str, auto: bool, recheck: bool) -> Flow:
+        if recheck:
+            try:
+                current = yield from self.resolve(op, args, effect, for_person=False)
+            except IntentUnavailable as exc:
+                self._release(key)
+                self.record(op, effect, "refused", amount=intent.amount, key=key, reason=str(exc), args=args,
+                            intent=intent)
+                return _refusal(op.name, str(exc))
+            if current.digest != approved:
+                self._release(key)
+                change = intent.describe_change(current)
+                self.record(op, effect, "changed", amount=intent.amount, approver=approver, key=key, args=args,
+                            intent=current, reason=f"approved intent {approved[:12]}: {change}")
+                return _refusal(op.name, f"What was approved changed before it ran ({change}), so nothing was charged. "
+                                "Ask the person again: call again with the same arguments and they will see the "
+                                f"current details: {current.summary}", error="intent_changed", summary=current.summary)
+        self.record(op, effect, "auto_approved" if auto else "approved", amount=intent.amount, approver=approver,
+                    key=key, args=args, intent=intent)
+        sent = validate_args(op, intent.arguments)
+        try:
+            result = yield ApiCall(op.name, sent, key)
+        except OutcomeUnknownError as exc:
+            # Neither done nor failed: keep the reservation and the exact request, so a repeat replays it.
+            self.pending.remember(scope, fp, intent.digest, key, intent.arguments, now=self._now())
+            self.record(op, effect, "unknown", amount=intent.amount, approver=approver, key=key, args=args,
+                        request_id=exc.request_id, reason=exc.message, intent=intent)
+            return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
+        except BillingError as exc:
+            self._release(key)
+            self.record(op, effect, "failed", amount=intent.amount, approver=approver, key=key, args=args,
+                        request_id=exc.request_id, reason=f"{exc.code}: {exc.message}", intent=intent)
+            return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
+        self._confirm_spend(key)
+        content = success_content(op.name, result)
+        self.record(op, effect, "succeeded", amount=intent.amount, approver=approver, key=key, args=args,
+                    result=content["result"] if isinstance(content.get("result"), dict) else None, intent=intent)
+        content["approved_by"] = approver
+        return ToolOutcome(content, artifact=_artifact(result))
+
+    def _replay(self, op: Operation, effect: Effect, scope: str, earlier: PendingCall) -> Flow:
+        """Send an unknown-outcome call again, identically and under its key: the API replays, never recharges."""
+        sent = validate_args(op, earlier.arguments)
+        key = earlier.idempotency_key
+        self.record(op, effect, "replayed", key=key, args=sent, reason="repeat of a call whose outcome was unknown")
+        try:
+            result = yield ApiCall(op.name, sent, key)
+        except OutcomeUnknownError as exc:
+            self.record(op, effect, "unknown", key=key, args=sent, request_id=exc.request_id, reason=exc.message)
+            return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
+        except BillingError as exc:
+            self.pending.forget(scope, key)
+            self._release(key)
+            self.record(op, effect, "failed", key=key, args=sent, request_id=exc.request_id,
+                        reason=f"{exc.code}: {exc.message}")
+            return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
+        self.pending.forget(scope, key)
+        self._confirm_spend(key)
+        content = success_content(op.name, result)
+        self.record(op, effect, "succeeded", key=key, args=sent,
+                    result=content["result"] if isinstance(content.get("result"), dict) else None)
+        content["note"] = ("This completes an earlier identical request whose outcome was unknown; it was sent "
+                           "again under the same idempotency key, so nothing was charged twice.")
+        return ToolOutcome(content, artifact=_artifact(result))
 
     def _reserve(self, key: str, amount: Decimal | None, *, capped: bool) -> bool:
         if self.mandate is None or self.spend_store is None or amount is None:
@@ -321,8 +515,44 @@ class Guard:
         if self.spend_store is not None:
             self.spend_store.release(key)
 
+    def _confirm_spend(self, key: str) -> None:
+        if self.spend_store is None:
+            return
+        # KeyError: nothing was reserved (no mandate, or no amount), so there is nothing to confirm.
+        with contextlib.suppress(KeyError):
+            self.spend_store.confirm(key)
+
+
+def _request(intent: ChargeIntent, verdict: MandateDecision | None, inside: bool, key: str | None,
+             approval_id: str | None) -> ApprovalRequest:
+    """The approval request for an intent: its words and binding facts, never the raw tool arguments."""
+    return ApprovalRequest(
+        operation=intent.operation, effect=intent.effect, summary=intent.summary, amount=intent.amount,
+        currency=intent.currency, recurring=intent.recurring,
+        payment_method=intent.payment_method.text if intent.payment_method else None,
+        plan=intent.plan.text if intent.plan else None,
+        mandate=verdict.message if verdict is not None and not inside else None,
+        arguments=redact(dict(intent.arguments)), idempotency_key=key, intent_digest=intent.digest,
+        approval_id=approval_id,
+    )
+
+
+def _langgraph_task() -> str | None:
+    """The running LangGraph task (stable across an interrupt's re-execution), outside a graph None."""
+    try:
+        from langgraph.config import get_config
+
+        configurable = get_config().get("configurable", {})
+    except Exception:
+        return None
+    thread, namespace = configurable.get("thread_id"), configurable.get("checkpoint_ns")
+    return f"lg:{thread}:{namespace}" if thread and namespace else None
+
 
 def _artifact(result: Any) -> dict[str, Any]:
     if isinstance(result, BaseModel):
         return {"result": result.model_dump(mode="json")}
     return {"result": result}
+
+
+__all__ = ["Guard"]

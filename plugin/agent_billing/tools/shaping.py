@@ -28,6 +28,7 @@ from agent_billing.errors import (
     IdempotencyConflictError,
     InvalidRequestError,
     NotFoundError,
+    OutcomeUnknownError,
     PaymentDeclinedError,
     PermissionDeniedError,
     RateLimitedError,
@@ -140,11 +141,15 @@ def next_step_for(error: BillingError, gated: bool = False) -> str | None:
         return "Nothing with that id exists on this account; list first to get a valid id."
     if isinstance(error, InvalidRequestError):
         return "Fix the arguments named above and call again."
-    if isinstance(error, (BillingConnectionError, ServerError)):
-        if gated:
-            return ("The outcome is unknown. Do not start a new charge: check wallet transactions or the payment "
-                    "status first. Calling again with exactly the same arguments is safe (same idempotency key).")
-        return "The billing service is unavailable; try again shortly."
+    if isinstance(error, OutcomeUnknownError):
+        return ("The outcome is unknown: it may or may not have gone through. Do not report success or failure, and "
+                "do not retry with other arguments. Check wallet transactions (or the payment or subscription "
+                "status) first. Calling again with exactly the same arguments is safe: it replays the same request "
+                "and never charges twice.")
+    if isinstance(error, BillingConnectionError):
+        return "The billing service could not be reached and nothing was sent; try again shortly."
+    if isinstance(error, ServerError):
+        return "The billing service failed; try again shortly."
     return None
 
 

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from agent_billing.errors import BillingError
+from agent_billing.errors import BillingError, OutcomeUnknownError
 from agent_billing.guardrails.approval import ApprovalDecision, ApprovalRequest, Approver
 
 if TYPE_CHECKING:
@@ -69,7 +70,40 @@ class Sleep:
     seconds: float
 
 
-Step = ApiCall | AskApproval | Sleep
+@dataclass(frozen=True)
+class Hold:
+    """Take the named lock until ``Release`` (or the end of the flow): a charge that relies on the default
+    card holds its account's lock from its last check to its request, and so do changes of the default.
+
+    Example:
+        >>> Hold("acct_1").name
+        'acct_1'
+    """
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Release:
+    """Give back a lock taken with ``Hold``.
+
+    Example:
+        >>> Release("acct_1").name
+        'acct_1'
+    """
+
+    name: str
+
+
+Step = ApiCall | AskApproval | Sleep | Hold | Release
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock(name: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(name, threading.Lock())
 
 
 @dataclass
@@ -94,6 +128,42 @@ def _no_approver(request: ApprovalRequest) -> ApprovalDecision:
     return ApprovalDecision(approved=False, approver="none", reason="no approver configured")
 
 
+def _approver_failed(approver: Approver, exc: Exception) -> ApprovalDecision:
+    # An approver that breaks has not said yes: fail closed, but do not remember it as a "no".
+    return ApprovalDecision(approved=False, approver=approver.describe(), reason=f"approver failed: "
+                            f"{type(exc).__name__}", failed=True)
+
+
+def _unexpected(step: ApiCall, client: Any, exc: Exception) -> BillingError:
+    """Anything but a ``BillingError`` from a call becomes one (a mutation's outcome is then unknown)."""
+    op = client.registry.operations.get(step.name)
+    if op is not None and op.is_mutation:
+        return OutcomeUnknownError(f"{step.name} failed unexpectedly ({type(exc).__name__}); it may have taken "
+                                   "effect.", idempotency_key=step.idempotency_key, cause=type(exc).__name__)
+    return BillingError(f"{step.name} failed unexpectedly ({type(exc).__name__})", code="internal_error")
+
+
+def _bubbles(exc: BaseException) -> bool:
+    """LangGraph's interrupt (and its other control-flow exceptions) must pass through untouched."""
+    try:
+        from langgraph.errors import GraphBubbleUp
+    except ImportError:  # pragma: no cover - langgraph is a dependency
+        return False
+    return isinstance(exc, GraphBubbleUp)
+
+
+def _call(client: BillingClient, step: ApiCall) -> Any:
+    if isinstance(step.args, BaseModel):
+        return client._call_validated(client.registry.get(step.name), step.args, step.idempotency_key)
+    return client.call(step.name, step.args, idempotency_key=step.idempotency_key)
+
+
+async def _acall(client: AsyncBillingClient, step: ApiCall) -> Any:
+    if isinstance(step.args, BaseModel):
+        return await client._call_validated(client.registry.get(step.name), step.args, step.idempotency_key)
+    return await client.call(step.name, step.args, idempotency_key=step.idempotency_key)
+
+
 def drive(flow: Flow, client: BillingClient, approver: Approver | None) -> ToolOutcome:
     """Run a flow synchronously.
 
@@ -108,22 +178,40 @@ def drive(flow: Flow, client: BillingClient, approver: Approver | None) -> ToolO
     """
     value: Any = None
     error: BaseException | None = None
-    while True:
-        try:
-            step = flow.throw(error) if error is not None else flow.send(value)
-        except StopIteration as stop:
-            outcome: ToolOutcome = stop.value
-            return outcome
-        value, error = None, None
-        try:
+    held: list[threading.Lock] = []
+    try:
+        while True:
+            try:
+                step = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as stop:
+                outcome: ToolOutcome = stop.value
+                return outcome
+            value, error = None, None
             if isinstance(step, ApiCall):
-                value = client.call(step.name, step.args, idempotency_key=step.idempotency_key)
+                try:
+                    value = _call(client, step)
+                except BillingError as exc:
+                    error = exc
+                except Exception as exc:
+                    error = _unexpected(step, client, exc)
             elif isinstance(step, AskApproval):
-                value = approver.decide(step.request) if approver else _no_approver(step.request)
+                try:
+                    value = approver.decide(step.request) if approver else _no_approver(step.request)
+                except Exception as exc:
+                    if _bubbles(exc) or approver is None:
+                        raise
+                    value = _approver_failed(approver, exc)
+            elif isinstance(step, Hold):
+                lock = _lock(step.name)
+                lock.acquire()
+                held.append(lock)
+            elif isinstance(step, Release):
+                _release(held, step.name)
             else:
                 time.sleep(step.seconds)
-        except BillingError as exc:
-            error = exc
+    finally:
+        for lock in held:
+            lock.release()
 
 
 async def adrive(flow: Flow, client: AsyncBillingClient, approver: Approver | None) -> ToolOutcome:
@@ -140,19 +228,46 @@ async def adrive(flow: Flow, client: AsyncBillingClient, approver: Approver | No
     """
     value: Any = None
     error: BaseException | None = None
-    while True:
-        try:
-            step = flow.throw(error) if error is not None else flow.send(value)
-        except StopIteration as stop:
-            outcome: ToolOutcome = stop.value
-            return outcome
-        value, error = None, None
-        try:
+    held: list[threading.Lock] = []
+    try:
+        while True:
+            try:
+                step = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as stop:
+                outcome: ToolOutcome = stop.value
+                return outcome
+            value, error = None, None
             if isinstance(step, ApiCall):
-                value = await client.call(step.name, step.args, idempotency_key=step.idempotency_key)
+                try:
+                    value = await _acall(client, step)
+                except BillingError as exc:
+                    error = exc
+                except Exception as exc:
+                    error = _unexpected(step, client, exc)
             elif isinstance(step, AskApproval):
-                value = await approver.adecide(step.request) if approver else _no_approver(step.request)
+                try:
+                    value = await approver.adecide(step.request) if approver else _no_approver(step.request)
+                except Exception as exc:
+                    if _bubbles(exc) or approver is None:
+                        raise
+                    value = _approver_failed(approver, exc)
+            elif isinstance(step, Hold):
+                lock = _lock(step.name)
+                # Polled, not awaited in a thread: a cancelled task must never end up owning the lock.
+                while not lock.acquire(blocking=False):
+                    await asyncio.sleep(0.002)
+                held.append(lock)
+            elif isinstance(step, Release):
+                _release(held, step.name)
             else:
                 await asyncio.sleep(step.seconds)
-        except BillingError as exc:
-            error = exc
+    finally:
+        for lock in held:
+            lock.release()
+
+
+def _release(held: list[threading.Lock], name: str) -> None:
+    lock = _lock(name)
+    if lock in held:
+        held.remove(lock)
+        lock.release()

@@ -28,7 +28,7 @@ Invoke:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -39,7 +39,8 @@ from agent_billing.advisor import Situation, advise
 from agent_billing.audit import AuditLog, JsonlAuditLog
 from agent_billing.client import AsyncBillingClient, BillingClient
 from agent_billing.exchange import validation_error
-from agent_billing.guardrails.approval import ApprovalSetting, ConfirmationApprover, resolve_approver
+from agent_billing.guardrails.approval import ApprovalRequest, ApprovalSetting, ConfirmationApprover, resolve_approver
+from agent_billing.guardrails.approval_records import ApprovalRecords
 from agent_billing.guardrails.mandate import Mandate
 from agent_billing.guardrails.pending_outcomes import PendingOutcomes
 from agent_billing.guardrails.spend_store import SpendStore, state_dir
@@ -71,6 +72,9 @@ class CustomAction:
     fields: dict[str, dict[str, Any]]
     flow: Callable[[BillingToolkit, dict[str, Any], str | None], Flow]
     gated: bool = False
+    # For a gated action: which operation (name, raw arguments) it would run, found with reads only,
+    # so the agent middleware can ask the person about that exact charge before the action runs.
+    gate: Callable[[BillingToolkit, dict[str, Any]], Generator[Any, Any, tuple[str, dict[str, Any]] | None]] | None = None
 
 
 def _default_actions() -> list[CustomAction]:
@@ -101,6 +105,7 @@ class BillingToolkit(BaseToolkit):
     spend_store: Any = None
     audit: Any = None
     pending_outcomes: Any = None
+    approval_records: Any = None
     granularity: Literal["group", "operation"] = "group"
     approve_destructive: bool = True
     provider: str = "modelslab"
@@ -125,8 +130,12 @@ class BillingToolkit(BaseToolkit):
         store: SpendStore | None = self.spend_store
         pending = self.pending_outcomes if self.pending_outcomes is not None else \
             PendingOutcomes(state_dir() / "pending-outcomes.sqlite3")
+        approvals = self.approval_records if self.approval_records is not None else \
+            ApprovalRecords(state_dir() / "approvals.sqlite3")
+        account = (self.client or self.async_client).account_id  # type: ignore[union-attr]
         self._guard = Guard(approver=approver, mandate=self.mandate, spend_store=store, audit=audit,
-                            approve_destructive=self.approve_destructive, pending=pending)
+                            approve_destructive=self.approve_destructive, pending=pending, approvals=approvals,
+                            account=account)
         self._registry = get_registry(self.provider)
         if self.custom_actions is None:
             self.custom_actions = _default_actions()
@@ -194,6 +203,63 @@ class BillingToolkit(BaseToolkit):
         self.handoff_notifier(handoff)
         _stream({"agent_billing": "payment_link", **handoff})
         return True
+
+    # --- approvals asked before the tool runs (the agent middleware)
+
+    def middleware(self) -> Any:
+        """The agent middleware that asks a person before this toolkit's gated calls run.
+
+        Use with ``approval="middleware"``: ``create_agent(model, toolkit.get_tools(),
+        middleware=[toolkit.middleware()], checkpointer=...)``. It interrupts once per model turn for the
+        calls that need a person (never for reads, or for calls a mandate covers), showing each charge's
+        summary, and takes ``HumanInTheLoopMiddleware``'s resume format:
+        ``Command(resume={"decisions": [{"type": "approve"}, {"type": "reject"}]})``. A gated call then
+        runs only if a yes was recorded for that exact tool call and charge. Needs ``langchain``
+        (``pip install 'agent-billing[langchain]'``).
+
+        Example:
+            >>> from agent_billing.sandbox import create_app
+            >>> from agent_billing.inprocess import sandbox_clients
+            >>> from agent_billing.audit import MemoryAuditLog
+            >>> gated = BillingToolkit(client=sandbox_clients(create_app())[0], approval="middleware",
+            ...                        audit=MemoryAuditLog())
+            >>> type(gated.middleware()).__name__
+            'BillingApprovalMiddleware'
+        """
+        from agent_billing.tools.middleware import BillingApprovalMiddleware
+
+        return BillingApprovalMiddleware(self)
+
+    def approval_request(self, tool_name: str, tool_args: dict[str, Any], tool_call_id: str | None = None) -> Flow:
+        """The approval a person must give before this tool call may run, or None (reads only).
+
+        None also when the tool will refuse by itself (card data, forbidden, outside a hard mandate) or a
+        mandate approves it alone: nothing to ask. Used by the agent middleware; the flow's outcome
+        content is ``{"request": ApprovalRequest | None}``.
+        """
+        from agent_billing.guardrails.card_data import scan_arguments
+
+        raw = dict(tool_args)
+        if scan_arguments(raw):
+            return ToolOutcome({"request": None})
+        target: tuple[str, dict[str, Any]] | None = None
+        if tool_name in self._registry.operations:
+            target = (tool_name, raw)
+        elif tool_name in self._registry.groups():
+            action = raw.pop("action", None)
+            custom = next((c for c in self.custom_actions or [] if c.group == tool_name and c.action == action), None)
+            if custom is not None:
+                target = (yield from custom.gate(self, raw)) if custom.gate is not None else None
+            else:
+                try:
+                    target = (self._registry.by_action(tool_name, str(action)).name, raw)
+                except KeyError:
+                    target = None
+        if target is None:
+            return ToolOutcome({"request": None})
+        request: ApprovalRequest | None = yield from self._guard.approval_request(self._registry.get(target[0]),
+                                                                                  target[1], tool_call_id)
+        return ToolOutcome({"request": request})
 
     # --- running flows
 

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
 from datetime import datetime, timezone
 from decimal import ROUND_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -245,6 +246,32 @@ def wait_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | None)
     return (yield from _wait(tk, args.session_id, purpose, timeout))
 
 
+def _plan_top_up(args: EnsureFundedArgs) -> Generator[ApiCall, Any, tuple[Decimal, Decimal, Decimal, Situation, Any]]:
+    """(balance, shortfall, top-up, situation, advice) from reads only; shortfall <= 0 means enough."""
+    balance = (yield ApiCall("get_wallet_balance", {})).balance
+    shortfall = (args.job_cost - balance).quantize(CENT, rounding=ROUND_UP)
+    top_up = max(args.top_up_amount or Decimal(0), shortfall, MIN_TOP_UP)
+    try:
+        cards = (yield ApiCall("list_payment_methods", {})).payment_methods
+    except BillingError:
+        cards = []
+    situation = Situation(purpose="fund", amount=top_up, saved_default_card=any(c.is_default for c in cards),
+                          channel=args.channel, human_present=args.channel != "none")
+    return balance, shortfall, top_up, situation, advise(situation)
+
+
+def ensure_funded_gate(tk: BillingToolkit, raw: dict[str, Any]) -> Generator[ApiCall, Any, tuple[str, dict[str, Any]] | None]:
+    """The top-up ``ensure_funded`` would charge (for the agent middleware to ask about), or None."""
+    try:
+        args = EnsureFundedArgs.model_validate(raw)
+        _, shortfall, top_up, _, advice = yield from _plan_top_up(args)
+    except (ValidationError, BillingError):
+        return None
+    if shortfall <= 0 or advice.path != "headless":
+        return None
+    return "fund_wallet", {"amount": top_up}
+
+
 def ensure_funded_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | None) -> Flow:
     """``wallet.ensure_funded``: enough balance for ``job_cost``, topping up when short.
 
@@ -262,21 +289,13 @@ def ensure_funded_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: st
         return args
     assert isinstance(args, EnsureFundedArgs)
     try:
-        balance = (yield ApiCall("get_wallet_balance", {})).balance
+        plan = yield from _plan_top_up(args)
     except BillingError as exc:
         return ToolOutcome(error_content(exc, "get_wallet_balance"), is_error=True)
-    if balance >= args.job_cost:
+    balance, shortfall, top_up, situation, advice = plan
+    if shortfall <= 0:
         return ToolOutcome({"ok": True, "operation": "ensure_funded", "status": "sufficient",
                             "balance": format(balance, "f"), "job_cost": format(args.job_cost, "f")})
-    shortfall = (args.job_cost - balance).quantize(CENT, rounding=ROUND_UP)
-    top_up = max(args.top_up_amount or Decimal(0), shortfall, MIN_TOP_UP)
-    try:
-        cards = (yield ApiCall("list_payment_methods", {})).payment_methods
-    except BillingError:
-        cards = []
-    situation = Situation(purpose="fund", amount=top_up, saved_default_card=any(c.is_default for c in cards),
-                          channel=args.channel, human_present=args.channel != "none")
-    advice = advise(situation)
     if advice.path == "headless":
         fund_op = tk.registry.get("fund_wallet")
         outcome = yield from tk.guard.operation_flow(fund_op, {"amount": top_up}, tool_call_id)
@@ -345,7 +364,8 @@ def _actions() -> list[Any]:
         CustomAction("payment_links", "wait", "Wait until the person has paid (or the link expired).",
                      _fields(WaitArgs, {"timeout_seconds": "default 300"}), wait_flow),
         CustomAction("wallet", "ensure_funded", "Make sure the balance covers job_cost; tops up or hands off.",
-                     _fields(EnsureFundedArgs, {"job_cost": "USD the job will cost"}), ensure_funded_flow, gated=True),
+                     _fields(EnsureFundedArgs, {"job_cost": "USD the job will cost"}), ensure_funded_flow, gated=True,
+                     gate=ensure_funded_gate),
         CustomAction("wallet", "fund_via_human", "Payment link for amount, then wait for the person to pay.",
                      _fields(FundViaHumanArgs, {}), fund_via_human_flow),
     ]

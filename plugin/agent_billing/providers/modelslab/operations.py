@@ -15,6 +15,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from agent_billing.providers.modelslab import arguments as a
+from agent_billing.providers.modelslab import intents as i
 from agent_billing.providers.modelslab import results as r
 from agent_billing.registry import Effect, Limiter, Operation, Registry
 
@@ -56,12 +57,14 @@ op("update_billing_info", "billing", "update_info", "PUT", "/billing/info", a.Bi
 op("list_payment_methods", "payment_methods", "list", "GET", "/billing/payment-methods", a.NoArgs,
    r.PaymentMethodList, R, "Saved cards (brand, last4, expiry, default).")
 op("add_payment_method", "payment_methods", "add", "POST", "/billing/payment-methods", a.AddPaymentMethodArgs,
-   r.PaymentMethodResult, W, "Attach a pm_ id created by trusted code or a confirmed setup intent.", limiter=BILLING)
+   r.PaymentMethodResult, W, "Attach a pm_ id created by trusted code or a confirmed setup intent.", limiter=BILLING,
+   changes_funding=True)
 op("set_default_payment_method", "payment_methods", "set_default", "PUT",
    "/billing/payment-methods/{payment_method_id}/default", a.PaymentMethodArgs, r.PaymentMethodResult, W,
-   "Make a saved card the default for charges.", limiter=BILLING)
+   "Make a saved card the default for charges.", limiter=BILLING, changes_funding=True)
 op("remove_payment_method", "payment_methods", "remove", "DELETE", "/billing/payment-methods/{payment_method_id}",
-   a.PaymentMethodArgs, r.PaymentMethodResult, D, "Detach a saved card.", limiter=BILLING)
+   a.PaymentMethodArgs, r.PaymentMethodResult, D, "Detach a saved card.", limiter=BILLING, changes_funding=True,
+   intent=i.remove_payment_method)
 op("create_setup_intent", "payment_methods", "setup_intent", "POST", "/billing/setup-intent", a.NoArgs,
    r.SetupIntent, W, "Start saving a card without charging; trusted code or a human confirms it with Stripe.",
    limiter=BILLING)
@@ -79,14 +82,15 @@ op("get_wallet_balance", "wallet", "balance", "GET", "/wallet/balance", a.NoArgs
 op("get_wallet_transactions", "wallet", "transactions", "GET", "/wallet/transactions", a.TransactionsArgs,
    r.WalletTransactions, R, "Wallet ledger, newest first.")
 op("fund_wallet", "wallet", "fund", "POST", "/wallet/fund", a.FundWalletArgs, r.Charge, C,
-   "Charge a saved card and credit the wallet.", limiter=BILLING, amount_field="amount")
+   "Charge a saved card and credit the wallet.", limiter=BILLING, amount_field="amount", intent=i.fund_wallet)
 op("enable_auto_funding", "wallet", "enable_auto_funding", "PUT", "/wallet/auto-funding", a.AutoFundingArgs,
    r.AutoFunding, AUTH, "Recharge automatically when the balance runs low (future charges).", limiter=BILLING,
-   amount_field="auto_charge_amount")
+   amount_field="auto_charge_amount", intent=i.enable_auto_funding)
 op("disable_auto_funding", "wallet", "disable_auto_funding", "DELETE", "/wallet/auto-funding", a.NoArgs,
-   r.AutoFunding, D, "Stop automatic recharges.", limiter=BILLING)
+   r.AutoFunding, D, "Stop automatic recharges.", limiter=BILLING, intent=i.disable_auto_funding)
 op("withdraw", "wallet", "withdraw", "POST", "/wallet/withdraw", a.WithdrawArgs, r.Withdrawal, PAY,
-   "Pay out wallet balance (reseller accounts only).", limiter=BILLING, amount_field="amount")
+   "Pay out wallet balance (reseller accounts only).", limiter=BILLING, amount_field="amount",
+   intent=i.withdraw)
 op("get_payment_status", "wallet", "payment_status", "GET", "/payments/{payment_intent_id}/status",
    a.PaymentStatusArgs, r.PaymentStatus, R, "Status of a card payment (succeeded, pending, failed).")
 
@@ -95,7 +99,7 @@ op("validate_coupon", "coupons", "validate", "GET", "/wallet/coupons/validate", 
    r.CouponValidation, R, "What a coupon would give, without redeeming it.")
 op("redeem_coupon", "coupons", "redeem", "POST", "/wallet/coupons/redeem", a.RedeemCouponArgs, r.CouponRedemption,
    W, "Redeem a coupon; a bonus coupon charges purchase_amount to the card.", limiter=BILLING,
-   effect_for=_coupon_effect, amount_field="purchase_amount")
+   effect_for=_coupon_effect, amount_field="purchase_amount", intent=i.redeem_coupon)
 
 # --- plans and subscriptions
 op("list_plans", "subscriptions", "plans", "GET", "/subscriptions/plans", a.NoArgs, r.PlanCatalogue, R,
@@ -104,24 +108,28 @@ op("list_subscriptions", "subscriptions", "list", "GET", "/subscriptions", a.NoA
    "The account's subscriptions.")
 op("create_subscription", "subscriptions", "create", "POST", "/subscriptions", a.CreateSubscriptionArgs,
    r.SubscriptionResult, C, "Subscribe; with payment_method_id it charges now, without it returns a checkout URL.",
-   limiter=BILLING, plan_field="plan_id")
+   limiter=BILLING, plan_field="plan_id", intent=i.create_subscription)
 op("get_subscription_status", "subscriptions", "status", "GET", "/subscriptions/{subscription_id}/status",
    a.SubscriptionArgs, r.SubscriptionStatus, R, "Status and current period of a subscription.")
 op("update_subscription", "subscriptions", "update", "PUT", "/subscriptions/{subscription_id}",
    a.UpdateSubscriptionArgs, r.SubscriptionResult, C, "Change plan (an upgrade charges the difference).",
-   limiter=BILLING, plan_field="new_plan_id")
+   limiter=BILLING, plan_field="new_plan_id", intent=i.update_subscription)
 op("pause_subscription", "subscriptions", "pause", "POST", "/subscriptions/{subscription_id}/pause",
-   a.SubscriptionArgs, r.SubscriptionResult, D, "Pause billing and service.", limiter=BILLING)
+   a.SubscriptionArgs, r.SubscriptionResult, D, "Pause billing and service.", limiter=BILLING,
+   intent=i.pause_subscription)
 op("resume_subscription", "subscriptions", "resume", "POST", "/subscriptions/{subscription_id}/resume",
-   a.SubscriptionArgs, r.SubscriptionResult, C, "Resume a paused subscription (billing restarts).", limiter=BILLING)
+   a.SubscriptionArgs, r.SubscriptionResult, C, "Resume a paused subscription (billing restarts).", limiter=BILLING,
+   intent=i.resume_subscription)
 op("reset_subscription_cycle", "subscriptions", "reset_cycle", "POST",
    "/subscriptions/{subscription_id}/reset-cycle", a.SubscriptionArgs, r.SubscriptionResult, C,
-   "Start a new billing period now (charges the plan price).", limiter=BILLING)
+   "Start a new billing period now (charges the plan price).", limiter=BILLING,
+   intent=i.reset_subscription_cycle)
 op("fix_payment", "subscriptions", "fix_payment", "POST", "/subscriptions/{subscription_id}/fix-payment",
    a.SubscriptionArgs, r.SubscriptionResult, C, "Retry the failed payment of a past-due subscription.",
-   limiter=BILLING)
+   limiter=BILLING, intent=i.fix_payment)
 op("charge_subscription_amount", "subscriptions", "charge_amount", "POST", "/subscriptions/charge-amount",
-   a.ChargeAmountArgs, r.Charge, C, "One-off charge to the default card.", limiter=BILLING, amount_field="amount")
+   a.ChargeAmountArgs, r.Charge, C, "One-off charge to the default card.", limiter=BILLING, amount_field="amount",
+   intent=i.charge_subscription_amount)
 
 # --- payment links and checkout confirmation (the human handoff)
 op("create_payment_link", "payment_links", "create", "POST", "/billing/payment-link", a.PaymentLinkArgs,

@@ -1,0 +1,103 @@
+"""What a person was shown, and what they decided, per approval: the link between a yes and a charge.
+
+Two hosts ask the person *before* the tool's own code runs again: LangGraph re-executes an interrupted
+tool from the top after the resume, and the toolkit's agent middleware asks in the graph's
+``after_model`` step. In both cases the yes arrives in a later run than the question, and the charge
+may meanwhile have changed (another conversation swapped the default card). So the first time an
+approval is asked, the digest of the charge intent that was shown is recorded under the approval's id;
+a yes counts only for that digest. The middleware also records its decisions here, and the tool then
+runs only if a yes was recorded for that exact tool call and intent.
+
+Example:
+    >>> from datetime import datetime, timezone
+    >>> records = ApprovalRecords()
+    >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> records.shown("call_1", "digest-a", now=now), records.shown("call_1", "digest-b", now=now)
+    ('digest-a', 'digest-a')
+    >>> records.decide("call_1", approved=True, approver="person", now=now)
+    >>> records.decision("call_1", now=now)
+    Decision(approved=True, digest='digest-a', approver='person')
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+DEFAULT_TTL = timedelta(hours=24)
+
+
+def _micros(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A recorded decision: yes or no, for which intent digest, by whom.
+
+    Example:
+        >>> Decision(approved=False, digest="d", approver="person").approved
+        False
+    """
+
+    approved: bool
+    digest: str
+    approver: str
+
+
+class ApprovalRecords:
+    """Shown intents and decisions by approval id, in a SQLite file or (``path=None``) in memory.
+
+    Example:
+        >>> ApprovalRecords().decision("nothing", now=datetime(2026, 1, 1).astimezone()) is None
+        True
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, ttl: timedelta = DEFAULT_TTL) -> None:
+        self.ttl = ttl
+        target = ":memory:"
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            target = str(path)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(target, check_same_thread=False, timeout=30, isolation_level=None)
+        self._conn.execute("CREATE TABLE IF NOT EXISTS approvals (approval_id TEXT PRIMARY KEY, digest TEXT NOT NULL, "
+                           "approved INTEGER, approver TEXT, expires_us INTEGER NOT NULL)")
+
+    def shown(self, approval_id: str, digest: str, *, now: datetime) -> str:
+        """Record that ``digest`` was shown for this approval, unless one was already; return the first one."""
+        with self._lock:
+            self._conn.execute("DELETE FROM approvals WHERE expires_us < ?", (_micros(now),))
+            self._conn.execute("INSERT OR IGNORE INTO approvals (approval_id, digest, expires_us) VALUES (?, ?, ?)",
+                               (approval_id, digest, _micros(now + self.ttl)))
+            row = self._conn.execute("SELECT digest FROM approvals WHERE approval_id = ?", (approval_id,)).fetchone()
+        return str(row[0])
+
+    def decide(self, approval_id: str, *, approved: bool, approver: str, now: datetime) -> None:
+        """Record the person's decision on what was shown (the first decision stands)."""
+        with self._lock:
+            self._conn.execute("UPDATE approvals SET approved = ?, approver = ? WHERE approval_id = ? AND approved IS "
+                               "NULL AND expires_us >= ?", (int(approved), approver, approval_id, _micros(now)))
+
+    def decision(self, approval_id: str, *, now: datetime) -> Decision | None:
+        """The recorded decision for this approval, if one was made and has not expired."""
+        with self._lock:
+            row = self._conn.execute("SELECT approved, digest, approver FROM approvals WHERE approval_id = ? AND "
+                                     "approved IS NOT NULL AND expires_us >= ?", (approval_id, _micros(now))).fetchone()
+        if row is None:
+            return None
+        return Decision(approved=bool(row[0]), digest=str(row[1]), approver=str(row[2]))
+
+    def forget(self, approval_id: str) -> None:
+        """The approved call has run (or been refused after the yes): the record is used up."""
+        with self._lock:
+            self._conn.execute("DELETE FROM approvals WHERE approval_id = ?", (approval_id,))
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._conn.close()

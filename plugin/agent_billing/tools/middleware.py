@@ -1,0 +1,148 @@
+"""The toolkit's agent middleware: a person approves each gated call before it runs, fail-closed.
+
+LangChain's ``HumanInTheLoopMiddleware`` decides by tool name and shows raw arguments. A billing
+toolkit needs more: one group tool holds reads and charges, the person must see the charge as it will
+run (the card actually charged, the plan's price), and a yes must count for that charge only. So this
+middleware, after each model turn, asks the toolkit which of the turn's tool calls need a person (a
+balance read never does; neither does a call carrying card data, which the tool refuses, nor a call a
+mandate covers), interrupts once with their redacted summaries, and records each decision under the
+tool call's id, bound to the digest of the intent that was shown. The tool itself, with
+``approval="middleware"``, runs a gated call only if such a yes exists for that exact call and intent,
+and refuses (naming this middleware) when there is none: leaving the middleware out moves nothing.
+
+The interrupt value and the resume format are ``HumanInTheLoopMiddleware``'s (batched mode):
+``{"action_requests": [{"name", "args", "description"}], "review_configs": [...]}`` answered with
+``Command(resume={"decisions": [{"type": "approve"} | {"type": "reject", "message": ...}]})``, one
+decision per request, in order. Only approve and reject are allowed: an edited amount would be a
+charge nobody approved, so any other answer counts as a reject.
+
+Example:
+    >>> from agent_billing.sandbox import create_app
+    >>> from agent_billing.inprocess import sandbox_clients
+    >>> from agent_billing.audit import MemoryAuditLog
+    >>> from agent_billing.tools import BillingToolkit
+    >>> toolkit = BillingToolkit(client=sandbox_clients(create_app())[0], approval="middleware", audit=MemoryAuditLog())
+    >>> isinstance(toolkit.middleware(), BillingApprovalMiddleware)
+    True
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+try:
+    from langchain.agents.middleware import AgentMiddleware
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError("toolkit.middleware() needs LangChain 1.x agents: pip install 'agent-billing[langchain]'") from exc
+from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.types import interrupt
+
+from agent_billing.guardrails.approval import ApprovalRequest
+
+if TYPE_CHECKING:
+    from agent_billing.tools.toolkit import BillingToolkit
+
+APPROVER = "person (agent middleware)"
+
+
+class BillingApprovalMiddleware(AgentMiddleware):
+    """Asks a person about the gated calls of each model turn; see the module docstring.
+
+    Example:
+        >>> BillingApprovalMiddleware.__mro__[1].__name__
+        'AgentMiddleware'
+    """
+
+    def __init__(self, toolkit: BillingToolkit) -> None:
+        super().__init__()
+        self._toolkit = toolkit
+
+    @property
+    def name(self) -> str:
+        """Middleware name (unique within an agent)."""
+        return "BillingApprovalMiddleware"
+
+    def after_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        """After the model's turn: ask about its gated calls, record the decisions, drop rejected calls."""
+        turn = _last_turn(state)
+        if turn is None:
+            return None
+        gated = [(call, self._toolkit.run_flow(self._toolkit.approval_request(call["name"], call.get("args") or {},
+                                                                              call["id"])))
+                 for call in turn.tool_calls if call.get("id")]
+        return self._ask(turn, [(call, outcome.content["request"]) for call, outcome in gated])
+
+    async def aafter_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        """Async form of ``after_model``."""
+        turn = _last_turn(state)
+        if turn is None:
+            return None
+        gated = []
+        for call in turn.tool_calls:
+            if call.get("id"):
+                outcome = await self._toolkit.arun_flow(self._toolkit.approval_request(call["name"],
+                                                                                       call.get("args") or {},
+                                                                                       call["id"]))
+                gated.append((call, outcome.content["request"]))
+        return self._ask(turn, gated)
+
+    def _ask(self, turn: AIMessage, gated: list[tuple[Any, ApprovalRequest | None]]) -> dict[str, Any] | None:
+        asks = [(call, request) for call, request in gated if request is not None]
+        if not asks:
+            return None
+        guard = self._toolkit.guard
+        now = guard._now()
+        for _, request in asks:
+            assert request.approval_id is not None and request.intent_digest is not None
+            # LangGraph re-runs this step on resume: the first digest shown is the one the answer is about.
+            guard.approvals.shown(request.approval_id, request.intent_digest, now=now)
+        answer = interrupt({
+            "action_requests": [{"name": call["name"], "args": request.arguments, "description": request.summary}
+                                for call, request in asks],
+            "review_configs": [{"action_name": call["name"], "allowed_decisions": ["approve", "reject"]}
+                               for call, _ in asks],
+            "agent_billing": [request.model_dump(mode="json", exclude={"approval_id", "idempotency_key"})
+                              for _, request in asks],
+        })
+        decisions = answer.get("decisions") if isinstance(answer, dict) else None
+        if not isinstance(decisions, list) or len(decisions) != len(asks):
+            raise ValueError(f"expected {len(asks)} decision(s) in {{'decisions': [...]}}, got {answer!r:.200}")
+        rejected: dict[str, ToolMessage] = {}
+        for (call, request), decision in zip(asks, decisions, strict=True):
+            approved = isinstance(decision, dict) and decision.get("type") == "approve"
+            assert request.approval_id is not None
+            guard.approvals.decide(request.approval_id, approved=approved, approver=APPROVER, now=now)
+            if not approved:
+                rejected[call["id"]] = self._rejection(call, request, decision)
+        if not rejected:
+            return None
+        turn.tool_calls = [call for call in turn.tool_calls if call.get("id") not in rejected]
+        return {"messages": [turn, *rejected.values()]}
+
+    def _rejection(self, call: Any, request: ApprovalRequest, decision: Any) -> ToolMessage:
+        operation = self._toolkit.registry.get(request.operation)
+        self._toolkit.guard.remember_rejection(operation, _operation_args(call, operation.action))
+        reason = decision.get("message") if isinstance(decision, dict) else None
+        content = {"ok": False, "operation": request.operation, "error": "rejected",
+                   "message": "The person declined. Nothing was charged. Do not retry this request.",
+                   "summary": request.summary}
+        if isinstance(reason, str) and reason:
+            content["reason"] = reason[:500]
+        return ToolMessage(content=json.dumps(content, ensure_ascii=False), name=call["name"], tool_call_id=call["id"],
+                           status="error")
+
+
+def _last_turn(state: Any) -> AIMessage | None:
+    messages = state.get("messages") if isinstance(state, dict) else getattr(state, "messages", None)
+    if not messages:
+        return None
+    last = messages[-1]
+    return last if isinstance(last, AIMessage) and last.tool_calls else None
+
+
+def _operation_args(call: Any, action: str) -> dict[str, Any]:
+    args = dict(call.get("args") or {})
+    if args.get("action") == action:
+        args.pop("action")
+    return args
