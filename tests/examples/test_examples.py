@@ -1,0 +1,119 @@
+"""The examples run against the sandbox: a terminal interrupt loop, a web chat host and a voice host."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from agent_billing import BillingClient, BillingToolkit
+from agent_billing.audit import MemoryAuditLog
+from agent_billing.inprocess import sandbox_clients
+from agent_billing.sandbox import SandboxServer, create_app
+from examples import terminal_interrupts, voice_host, web_chat
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "sk_sandbox_examples"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[BillingClient, BillingToolkit]]:
+    monkeypatch.setenv("AGENT_BILLING_STATE_DIR", str(tmp_path / "state"))
+    client, aclient = sandbox_clients(create_app(tokens=(TOKEN,), rate_limit=False), token=TOKEN)
+    yield client, BillingToolkit(client=client, async_client=aclient, approval="interrupt", audit=MemoryAuditLog())
+    client.close()
+
+
+def replay(*answers: str) -> tuple[list[str], object]:
+    asked: list[str] = []
+    pending = iter(answers)
+
+    def read(prompt: str) -> str:
+        asked.append(prompt)
+        return next(pending)
+
+    return asked, read
+
+
+@pytest.mark.parametrize(("answer", "words", "balance"), [
+    ("y", "agent: Done: $25.00 added to your wallet.", Decimal("25.00")),
+    ("n", "agent: The $25.00 top-up was not approved, so nothing was charged.", Decimal("0.00")),
+])
+def test_terminal_loop_pauses_for_the_person_and_resumes(sandbox: tuple[BillingClient, BillingToolkit], answer: str,
+                                                         words: str, balance: Decimal) -> None:
+    client, toolkit = sandbox
+    asked, read = replay("Add $25 with my card", answer, "")
+    said: list[str] = []
+    assert terminal_interrupts.main([], toolkit=toolkit, read=read, write=said.append) == 0  # type: ignore[arg-type]
+    assert asked[1].startswith("Approve? Charge $25.00") and asked[1].endswith("[y/N] ")
+    assert said == [words]
+    assert client.get_wallet_balance().balance == balance
+
+
+def test_terminal_example_runs_as_documented_over_loopback(tmp_path: Path) -> None:
+    with SandboxServer(tokens=("sk_sandbox_demo",), rate_limit=False) as server:
+        env = {**os.environ, "AGENT_BILLING_BASE_URL": server.base_url, "AGENT_BILLING_TOKEN": "sk_sandbox_demo",
+               "AGENT_BILLING_STATE_DIR": str(tmp_path / "state")}
+        result = subprocess.run([sys.executable, str(ROOT / "examples" / "terminal_interrupts.py")], cwd=tmp_path,
+                                env=env, input="Add $25 with my card\ny\n\n", capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "agent: Done: $25.00 added to your wallet." in result.stdout
+        client = BillingClient(base_url=server.base_url, token="sk_sandbox_demo")
+        assert client.get_wallet_balance().balance == Decimal("25.00")
+        client.close()
+
+
+def test_web_chat_takes_approvals_and_relays_links(sandbox: tuple[BillingClient, BillingToolkit]) -> None:
+    client, toolkit = sandbox
+    with TestClient(web_chat.create_app(toolkit)) as http:
+        first = http.post("/chat", json={"thread": "t1", "text": "Top up $25 with my card"}).json()
+        assert first["reply"] == "" and first["links"] == []
+        assert first["approval"]["summary"].startswith("Charge $25.00")
+        assert client.get_wallet_balance().balance == Decimal("0.00")  # nothing before the yes
+        done = http.post("/approve", json={"thread": "t1", "id": first["approval"]["id"], "approve": True}).json()
+        assert done == {"reply": "Done: $25.00 added.", "links": [], "approval": None}
+        assert client.get_wallet_balance().balance == Decimal("25.00")
+        link = http.post("/chat", json={"thread": "t1", "text": "Now $40 more, I'll pay myself"}).json()
+        assert link["reply"] == "Here is a secure page for the $40.00."
+        (only,) = link["links"]
+        assert "/sandbox/checkout/cs_" in only["url"] and only["expires_at"]
+
+
+def test_web_chat_rejection_moves_nothing(sandbox: tuple[BillingClient, BillingToolkit]) -> None:
+    client, toolkit = sandbox
+    with TestClient(web_chat.create_app(toolkit)) as http:
+        first = http.post("/chat", json={"thread": "t2", "text": "Top up $25"}).json()
+        no = http.post("/approve", json={"thread": "t2", "id": first["approval"]["id"], "approve": False}).json()
+        assert no["reply"] == "The $25.00 top-up was not approved, so nothing was charged."
+    assert client.get_wallet_balance().balance == Decimal("0.00")
+
+
+def test_voice_host_speaks_short_turns_and_texts_the_link(sandbox: tuple[BillingClient, BillingToolkit]) -> None:
+    client, toolkit = sandbox
+    texts: list[str] = []
+    host = voice_host.VoiceHost(toolkit, send_text=texts.append)
+    turns = [host.hear("Please add twenty-five dollars with my card."), host.hear("yes"),
+             host.hear("And send me a link for forty more.")]
+    assert turns[0].startswith("Charge $25.00") and turns[0].endswith("Please say yes or no.")
+    assert turns[1] == "Done, twenty-five dollars added."
+    assert turns[2].startswith("I've prepared a secure payment page to add $40.00 to your wallet. It expires in about")
+    assert turns[2].endswith("I've texted you the link.")
+    for said in turns:
+        assert "http" not in said and "cs_" not in said and len(said.split()) <= 45
+    (sms,) = texts
+    assert sms.startswith("Your secure payment page: http") and "/sandbox/checkout/cs_" in sms
+    assert client.get_wallet_balance().balance == Decimal("25.00")
+
+
+def test_voice_host_no_means_no(sandbox: tuple[BillingClient, BillingToolkit]) -> None:
+    client, toolkit = sandbox
+    host = voice_host.VoiceHost(toolkit, send_text=lambda sms: None)
+    host.hear("Add twenty-five dollars.")
+    assert host.hear("no, not now") == "The $25.00 top-up was not approved, so nothing was charged."
+    assert client.get_wallet_balance().balance == Decimal("0.00")
