@@ -28,6 +28,7 @@ from agent_billing.config import Settings
 from agent_billing.errors import (
     BillingConnectionError,
     BillingError,
+    CardDataRefusedError,
     InvalidRequestError,
     OutcomeUnknownError,
     RateLimitedError,
@@ -259,7 +260,12 @@ class BillingClient(_ClientCore, SyncOperations):
         ``args`` may be a mapping or a model: either way it passes the card-data guard and validation
         before anything is sent. Errors are ``BillingError`` subclasses only.
         """
-        return self._send(self._prepare(name, args or {}, idempotency_key))
+        try:
+            prepared = self._prepare(name, args or {}, idempotency_key)
+        except CardDataRefusedError as exc:
+            args = None  # the refused digits must not stay reachable from the traceback's frames
+            raise exc.with_traceback(None) from None
+        return self._send(prepared)
 
     def _call_validated(self, op: Operation, args: BaseModel, idempotency_key: str | None) -> BaseModel:
         """Internal (tool flows): ``args`` were guarded and validated already."""
@@ -331,7 +337,12 @@ class AsyncBillingClient(_ClientCore, AsyncOperations):
         self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None
     ) -> BaseModel:
         """Call an operation by registry name; ``args`` are guarded and validated as in ``BillingClient.call``."""
-        return await self._send(self._prepare(name, args or {}, idempotency_key))
+        try:
+            prepared = self._prepare(name, args or {}, idempotency_key)
+        except CardDataRefusedError as exc:
+            args = None  # the refused digits must not stay reachable from the traceback's frames
+            raise exc.with_traceback(None) from None
+        return await self._send(prepared)
 
     async def _call_validated(self, op: Operation, args: BaseModel, idempotency_key: str | None) -> BaseModel:
         """Internal (tool flows): ``args`` were guarded and validated already."""

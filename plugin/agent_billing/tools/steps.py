@@ -143,7 +143,7 @@ def _unexpected(step: ApiCall, client: Any, exc: Exception) -> BillingError:
     return BillingError(f"{step.name} failed unexpectedly ({type(exc).__name__})", code="internal_error")
 
 
-def _bubbles(exc: BaseException) -> bool:
+def bubbles(exc: BaseException) -> bool:
     """LangGraph's interrupt (and its other control-flow exceptions) must pass through untouched."""
     try:
         from langgraph.errors import GraphBubbleUp
@@ -198,7 +198,7 @@ def drive(flow: Flow, client: BillingClient, approver: Approver | None) -> ToolO
                 try:
                     value = approver.decide(step.request) if approver else _no_approver(step.request)
                 except Exception as exc:
-                    if _bubbles(exc) or approver is None:
+                    if bubbles(exc) or approver is None:
                         raise
                     value = _approver_failed(approver, exc)
             elif isinstance(step, Hold):
@@ -248,7 +248,7 @@ async def adrive(flow: Flow, client: AsyncBillingClient, approver: Approver | No
                 try:
                     value = await approver.adecide(step.request) if approver else _no_approver(step.request)
                 except Exception as exc:
-                    if _bubbles(exc) or approver is None:
+                    if bubbles(exc) or approver is None:
                         raise
                     value = _approver_failed(approver, exc)
             elif isinstance(step, Hold):

@@ -28,6 +28,7 @@ Invoke:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -50,6 +51,8 @@ from agent_billing.tools.schemas import group_args_model, operation_args_model, 
 from agent_billing.tools.shaping import error_content
 from agent_billing.tools.steps import Flow, ToolOutcome, adrive, drive
 from agent_billing.tools.tool import BillingTool, make_tool
+
+logger = logging.getLogger("agent_billing.tools")
 
 CONFIRMATION_FIELD = {"type": "string", "description": "from confirmation_required, after the person's yes"}
 
@@ -303,11 +306,17 @@ class BillingToolkit(BaseToolkit):
     def _make(self, name: str, description: str, schema: type[Any],
               start: Callable[[dict[str, Any], str | None], Flow], op: Operation | None) -> BillingTool:
         def run_sync(raw: dict[str, Any], call_id: str | None) -> tuple[dict[str, Any], bool, dict[str, Any]]:
-            outcome = self.run_flow(start(raw, call_id))
+            try:
+                outcome = self.run_flow(start(raw, call_id))
+            except Exception as exc:
+                outcome = _internal_failure(name, exc)
             return outcome.content, outcome.is_error, outcome.artifact
 
         async def run_async(raw: dict[str, Any], call_id: str | None) -> tuple[dict[str, Any], bool, dict[str, Any]]:
-            outcome = await self.arun_flow(start(raw, call_id))
+            try:
+                outcome = await self.arun_flow(start(raw, call_id))
+            except Exception as exc:
+                outcome = _internal_failure(name, exc)
             return outcome.content, outcome.is_error, outcome.artifact
 
         def on_card_data(paths: list[str], tool_input: Any) -> None:
@@ -384,6 +393,22 @@ def _stream(event: dict[str, Any]) -> None:
         get_stream_writer()(event)
     except Exception:
         pass
+
+
+def _internal_failure(tool: str, exc: Exception) -> ToolOutcome:
+    """A failure inside the toolkit itself: reported to the agent as an error, never raised into the host.
+
+    LangGraph's interrupt and its other control-flow exceptions pass through untouched.
+    """
+    from agent_billing.tools.steps import bubbles
+
+    if bubbles(exc):
+        raise exc
+    logger.exception("agent-billing tool %s failed unexpectedly", tool)
+    return ToolOutcome({"ok": False, "operation": tool, "error": "internal_error",
+                        "message": f"The billing tool failed unexpectedly ({type(exc).__name__}). If this was a charge, "
+                                   "its outcome is unknown: check the wallet transactions before anything else, and do "
+                                   "not retry with other arguments."}, is_error=True)
 
 
 def _static(outcome: ToolOutcome) -> Flow:
