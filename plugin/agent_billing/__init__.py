@@ -34,7 +34,7 @@ if TYPE_CHECKING:
         ServerError,
         UnexpectedResponseError,
     )
-    from agent_billing.guardrails import Mandate
+    from agent_billing.guardrails import ApprovalDecision, ApprovalRequest, ChargeIntent, Mandate
     from agent_billing.registry import Effect, Operation, Registry, get_registry
     from agent_billing.retry import RetryPolicy
     from agent_billing.tools import BillingToolkit
@@ -51,6 +51,7 @@ _HOMES: dict[str, str] = {
     "Settings": "agent_billing.config",
     **dict.fromkeys(_ERRORS, "agent_billing.errors"),
     "Mandate": "agent_billing.guardrails",
+    **dict.fromkeys(("ApprovalDecision", "ApprovalRequest", "ChargeIntent"), "agent_billing.guardrails"),
     **dict.fromkeys(("Effect", "Operation", "Registry", "get_registry"), "agent_billing.registry"),
     "RetryPolicy": "agent_billing.retry",
     "BillingToolkit": "agent_billing.tools",
@@ -72,6 +73,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "ActionRequiredError",
+    "ApprovalDecision",
+    "ApprovalRequest",
     "AsyncBillingClient",
     "AuthenticationError",
     "BillingClient",
@@ -79,6 +82,7 @@ __all__ = [
     "BillingError",
     "BillingToolkit",
     "CardDataRefusedError",
+    "ChargeIntent",
     "ConflictError",
     "Effect",
     "IdempotencyConflictError",

@@ -15,6 +15,7 @@ from agent_billing.guardrails.approval import (
     InterruptApprover,
     MiddlewareApprover,
 )
+from agent_billing.guardrails.approval_records import ApprovalRecords
 from agent_billing.guardrails.card_data import (
     REFUSAL_MESSAGE,
     CardFinding,
@@ -25,6 +26,7 @@ from agent_billing.guardrails.card_data import (
     scan_arguments,
 )
 from agent_billing.guardrails.confirmation import Confirmation, ConfirmationStore, fingerprint
+from agent_billing.guardrails.intent import CardRef, ChargeIntent, PlanRef
 from agent_billing.guardrails.mandate import Mandate, MandateDecision
 from agent_billing.guardrails.pending_outcomes import PendingOutcomes
 from agent_billing.guardrails.spend_store import (
@@ -38,10 +40,13 @@ from agent_billing.guardrails.spend_store import (
 __all__ = [
     "REFUSAL_MESSAGE",
     "ApprovalDecision",
+    "ApprovalRecords",
     "ApprovalRequest",
     "Approver",
     "CallbackApprover",
     "CardFinding",
+    "CardRef",
+    "ChargeIntent",
     "Confirmation",
     "ConfirmationApprover",
     "ConfirmationStore",
@@ -51,6 +56,7 @@ __all__ = [
     "MemorySpendStore",
     "MiddlewareApprover",
     "PendingOutcomes",
+    "PlanRef",
     "Reservation",
     "ReservationConflictError",
     "SpendStore",
