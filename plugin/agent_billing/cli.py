@@ -56,7 +56,24 @@ def _sandbox(args: argparse.Namespace) -> int:
         db_path=args.db,
         rate_limit=not args.no_rate_limit,
         log_requests=args.log,
+        faults=args.faults,
+        fault_seed=args.fault_seed,
     )
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    import json
+
+    from agent_billing.openapi import openapi_document
+    from agent_billing.registry import get_registry
+
+    try:
+        registry = get_registry(args.provider)
+    except KeyError as err:
+        print(f"agent-billing openapi: {err.args[0]}", file=sys.stderr)
+        return 2
+    print(json.dumps(openapi_document(registry), indent=2))
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -94,7 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--db", default=":memory:", help="SQLite ledger file (':memory:' keeps nothing)")
     sandbox.add_argument("--no-rate-limit", action="store_true", help="turn the rate limiters off (load tests)")
     sandbox.add_argument("--log", action="store_true", help="print each request the agent makes, with its status")
+    sandbox.add_argument("--faults", metavar="SPEC", help="inject faults into money-moving requests, e.g. "
+                         "'drop_after_commit=0.1,garble=0.05' (kinds: drop_after_commit, error_before_commit, delay, "
+                         "reset, rate_limit, garble)")
+    sandbox.add_argument("--fault-seed", type=int, metavar="N", help="seed of the fault draws (same seed, same faults)")
     sandbox.set_defaults(func=_sandbox, extras=("sandbox",))
+
+    openapi = sub.add_parser("openapi", help="print the OpenAPI 3.1 document of the billing API",
+                             formatter_class=defaults)
+    openapi.add_argument("--provider", default="modelslab", help="provider whose operations to describe")
+    openapi.set_defaults(func=_openapi, extras=())
 
     demo = sub.add_parser("demo", help="run a scripted agent through the three payment paths, offline",
                           formatter_class=defaults,

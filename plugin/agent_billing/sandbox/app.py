@@ -15,8 +15,9 @@ Example:
 from __future__ import annotations
 
 import html
+import json
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -25,10 +26,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from agent_billing.openapi import openapi_document
 from agent_billing.registry import Operation, Registry, get_registry
 from agent_billing.sandbox import checkout, controls, documents, stripe_api
 from agent_billing.sandbox.dispatch import Handler, load_handlers
 from agent_billing.sandbox.envelope import ApiError, error_response, json_response
+from agent_billing.sandbox.faults import FaultInjector, eligible
 from agent_billing.sandbox.pipeline import Incoming, handle
 from agent_billing.sandbox.rate_limit import RateLimits
 from agent_billing.sandbox.state import Sandbox
@@ -57,22 +60,32 @@ def _incoming(request: Request, body: bytes) -> Incoming:
 
 
 def _endpoint(
-    sandbox: Sandbox, ops: dict[str, Operation], handlers: dict[str, Handler], *, limited: bool
+    sandbox: Sandbox, ops: dict[str, Operation], handlers: dict[str, Handler], *, limited: bool,
+    faults: FaultInjector | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         op = ops[request.method if request.method != "HEAD" else "GET"]
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            err = ApiError(413, "payload_too_large", f"The request body exceeds {MAX_BODY_BYTES} bytes.")
-            return error_response(err, request_id())
-        incoming = _incoming(request, body)
-        return await run_in_threadpool(handle, sandbox, op, handlers[op.name], incoming, limited=limited)
+
+        async def respond() -> Response:
+            body = await request.body()
+            if len(body) > MAX_BODY_BYTES:
+                err = ApiError(413, "payload_too_large", f"The request body exceeds {MAX_BODY_BYTES} bytes.")
+                return error_response(err, request_id())
+            incoming = _incoming(request, body)
+            return await run_in_threadpool(handle, sandbox, op, handlers[op.name], incoming, limited=limited)
+
+        if faults is not None and eligible(op):
+            return await faults.apply(op, request, respond)
+        return await respond()
 
     return endpoint
 
 
-def api_routes(sandbox: Sandbox, registry: Registry, handlers: dict[str, Handler]) -> list[Route]:
+def api_routes(sandbox: Sandbox, registry: Registry, handlers: dict[str, Handler],
+               faults: FaultInjector | None = None) -> list[Route]:
     """One route per distinct path of the registry (its methods dispatch to their operations).
+
+    ``faults`` (see ``agent_billing.sandbox.faults``) misbehaves around money-moving operations.
 
     Example:
         >>> sandbox, registry = create_app().state.sandbox, get_registry(PROVIDER)
@@ -92,7 +105,7 @@ def api_routes(sandbox: Sandbox, registry: Registry, handlers: dict[str, Handler
     routes = []
     for path in sorted(by_path, key=_route_order):
         ops = by_path[path]
-        routes.append(Route(registry.base_path + path, _endpoint(sandbox, ops, handlers, limited=True),
+        routes.append(Route(registry.base_path + path, _endpoint(sandbox, ops, handlers, limited=True, faults=faults),
                             methods=list(ops)))
     return routes
 
@@ -111,6 +124,24 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         routes.append(Route(op.path, endpoint, methods=[op.method]))
     routes.append(controls.ledger_check_route(sandbox))
     return routes
+
+
+def openapi_route(registry: Registry) -> Route:
+    """``GET <base path>/openapi.json``: the OpenAPI 3.1 document of the registry (no token needed).
+
+    Example:
+        >>> route = openapi_route(get_registry(PROVIDER))
+        >>> route.path, sorted(route.methods or ())
+        ('/api/agents/v1/openapi.json', ['GET', 'HEAD'])
+    """
+    built: list[bytes] = []  # on first request (~50 ms), not in every create_app; the registry is fixed
+
+    async def document(request: Request) -> Response:
+        if not built:
+            built.append(json.dumps(openapi_document(registry)).encode())
+        return Response(built[0], media_type="application/json", headers={"Cache-Control": "no-cache"})
+
+    return Route(registry.base_path + "/openapi.json", document, methods=["GET"])
 
 
 def _index(sandbox: Sandbox, registry: Registry) -> Route:
@@ -139,6 +170,9 @@ def create_app(
     rate_limit: bool | RateLimits = True,
     clock: Clock = time.time,
     checkout_ttl_seconds: float = 1800,
+    faults: str | Mapping[str, float] | None = None,
+    fault_seed: int | None = None,
+    fault_delay_seconds: float = 30.0,
 ) -> Starlette:
     """Build the sandbox ASGI app (ready at once: no lifespan needed, so ``httpx.ASGITransport`` works).
 
@@ -146,7 +180,9 @@ def create_app(
     accounts (the only ones allowed to withdraw); each token has its own account. ``db_path`` is a
     SQLite file (kept across restarts) or ``":memory:"``. ``rate_limit`` is ``True`` for the documented
     limits, ``False`` for none, or a :class:`RateLimits`. ``clock`` returns Unix seconds and drives rate
-    windows, checkout expiry, subscription periods and idempotency retention.
+    windows, checkout expiry, subscription periods and idempotency retention. ``faults``
+    (``"kind=probability,..."``), ``fault_seed`` and ``fault_delay_seconds`` turn on fault injection
+    around money-moving requests (see ``agent_billing.sandbox.faults``; off by default).
 
     The sandbox state is at ``app.state.sandbox``; ``app.state.sandbox.ledger.check_invariants()``
     verifies the ledger.
@@ -162,12 +198,14 @@ def create_app(
         >>> import asyncio; '"balance":0.00' in asyncio.run(balance())
         True
     """
+    injector = FaultInjector(faults, seed=fault_seed, delay_seconds=fault_delay_seconds) if faults else None
     sandbox = Sandbox(tokens=tokens, reseller_tokens=reseller_tokens, db_path=db_path, rate_limit=rate_limit,
                       clock=clock, checkout_ttl_seconds=checkout_ttl_seconds)
     registry = get_registry(PROVIDER)
     handlers = load_handlers()
     routes: list[BaseRoute] = [
-        *api_routes(sandbox, registry, handlers),
+        openapi_route(registry),
+        *api_routes(sandbox, registry, handlers, injector),
         *stripe_api.routes(sandbox),
         *checkout.routes(sandbox),
         *documents.routes(sandbox),
@@ -195,4 +233,5 @@ def create_app(
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.sandbox = sandbox
+    app.state.faults = injector
     return app

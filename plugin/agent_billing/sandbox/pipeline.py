@@ -54,6 +54,7 @@ CARD_DATA_MESSAGE = (
     "(POST /billing/setup-intent), or create a payment link (POST /billing/payment-link) for a human to pay."
 )
 # get_stripe_config's fields also appear at the top level of the body (the docs show it both ways).
+SQLITE_MAX_INT = 2**63 - 1  # the ledger stores integers as SQLite INTEGER (signed 64-bit)
 TOP_LEVEL_COPIES: dict[str, tuple[str, ...]] = {"get_stripe_config": ("publishable_key", "instructions")}
 
 
@@ -200,9 +201,12 @@ def validate(op: Operation, raw: Mapping[str, Any]) -> Any:
         >>> validate(op, {"amount": "-5"})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         agent_billing.sandbox.envelope.ApiError: Invalid arguments. amount: ...
+        >>> validate(get_registry().get("get_wallet_transactions"), {"offset": str(2**70)})
+        Traceback (most recent call last):
+        agent_billing.sandbox.envelope.ApiError: offset is out of range.
     """
     try:
-        return op.validate(raw)
+        args = op.validate(raw)
     except ValidationError as exc:
         errors = []
         for err in exc.errors(include_url=False):
@@ -211,6 +215,11 @@ def validate(op: Operation, raw: Mapping[str, Any]) -> Any:
             errors.append({"field": loc or None, "message": _scrub(message, err.get("input"))})
         summary = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else str(e["message"]) for e in errors)
         raise ApiError(400, "validation_error", f"Invalid arguments. {summary}", {"errors": errors}) from None
+    for name, value in args.model_dump().items():
+        # Found by fuzzing: an unbounded integer (a page offset) past SQLite's range was a 500.
+        if isinstance(value, int) and not -SQLITE_MAX_INT <= value <= SQLITE_MAX_INT:
+            raise invalid(f"{name} is out of range.", name)
+    return args
 
 
 def _run_handler(

@@ -26,6 +26,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from agent_billing.sandbox.app import create_app
+from agent_billing.sandbox.faults import http_protocol
 from agent_billing.sandbox.ledger import Ledger, mask_token
 from agent_billing.sandbox.rate_limit import RateLimits
 from agent_billing.sandbox.state import Sandbox
@@ -81,12 +82,15 @@ def serve(
     db_path: str = ":memory:",
     rate_limit: bool | RateLimits = True,
     log_requests: bool = False,
+    faults: str | None = None,
+    fault_seed: int | None = None,
 ) -> int:
     """Run the sandbox in the foreground until interrupted; returns the process exit code.
 
     Refuses (exit code 2) any host that is not loopback; prints the API base URL, the root and the
     accounts: the well-known demo token in full (it is no secret, and the user must send it), other
-    tokens masked. ``log_requests`` prints one line per request (method, path, status).
+    tokens masked. ``log_requests`` prints one line per request (method, path, status). ``faults`` and
+    ``fault_seed`` turn on fault injection (``agent_billing.sandbox.faults``).
 
     Example:
         >>> serve(host="0.0.0.0")  # doctest: +SKIP
@@ -98,7 +102,8 @@ def serve(
         return 2
     tokens, reseller_tokens = list(tokens), list(reseller_tokens)
     try:
-        app = create_app(tokens=tokens, reseller_tokens=reseller_tokens, db_path=db_path, rate_limit=rate_limit)
+        app = create_app(tokens=tokens, reseller_tokens=reseller_tokens, db_path=db_path, rate_limit=rate_limit,
+                         faults=faults, fault_seed=fault_seed)
     except ValueError as err:
         print(f"agent-billing sandbox: {err}", file=sys.stderr)
         return 2
@@ -125,7 +130,7 @@ def serve(
     print("  requests         " + ("printed below" if log_requests else "not printed (--log prints each one)"))
     print("  Ctrl+C to stop", flush=True)
     served: Any = RequestLog(app) if log_requests else app
-    server = uvicorn.Server(uvicorn.Config(served, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(served, log_level="warning", lifespan="off", http=http_protocol(app)))
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
@@ -234,7 +239,8 @@ class SandboxServer:
             raise RuntimeError("already started")
         self._sock = _bind(self._host, self._port)
         self.root_url = _root(self._sock)
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
+                                http=http_protocol(self.app))
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
                                         name="agent-billing-sandbox", daemon=True)
