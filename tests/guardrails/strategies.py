@@ -295,7 +295,9 @@ def phone_numbers(draw: st.DrawFn) -> str:
         return f"({draw(st.integers(201, 989))}) {digits(3)}-{digits(4)}"
     if style == 8:
         return f"+33 6 {digits(2)} {digits(2)} {digits(2)} {digits(2)}"
-    return f"+{draw(st.integers(1, 998))}{digits(draw(st.integers(6, 12)))}"
+    # Country code and national number together have at most 13 digits (more only in a few plans).
+    code = str(draw(st.integers(1, 998)))
+    return f"+{code}{digits(draw(st.integers(6, 13 - len(code))))}"
 
 
 postal_codes = st.one_of(
@@ -434,3 +436,76 @@ def tool_arguments(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         args["metadata"] = {"order": draw(invoice_numbers), "at": draw(iso_dates), "customer": draw(emails)}
     return dict(draw(st.permutations(list(args.items()))))
+
+
+# --- evasive encodings (issue 7, item 5) -------------------------------------------------------
+
+# Separators the first guard missed: colon, plus, pipe, asterisk, parentheses, long runs of tabs or
+# spaces, percent-encoded and HTML-encoded spaces, and their full-width forms.
+EVASIVE_SEPARATORS = [
+    ":", "+", "|", "*", ")(", ") (", " : ", " | ", "\uff1a", "\uff0b", "\uff5c", "\uff0a", "%20", "%2D", "%2520",
+    "&nbsp;", "&#32;", "+%20",
+]
+# Groupings other than the printed 4-4-4-4, for 16-digit numbers.
+EVASIVE_GROUPINGS = [[3, 5, 8], [5, 6, 5], [8, 8], [6, 10], [4, 12], [12, 4], [2, 6, 8], [1, 15], [7, 9]]
+
+
+@st.composite
+def whitespace_runs(draw: st.DrawFn) -> str:
+    """Six or more tabs or spaces (or a mix)."""
+    return "".join(draw(st.lists(st.sampled_from([" ", "\t"]), min_size=6, max_size=40)))
+
+
+@st.composite
+def evasive_formatted(draw: st.DrawFn, pan: Pan) -> str:
+    """The card number in any grouping with the separators above between (and around) groups."""
+    sizes = draw(st.sampled_from(EVASIVE_GROUPINGS)) if len(pan.digits) == 16 and draw(st.booleans()) else None
+    if sizes is None:
+        sizes = draw(group_sizes(len(pan.digits)))
+    separators = st.one_of(st.sampled_from(EVASIVE_SEPARATORS), whitespace_runs())
+    out: list[str] = []
+    position = 0
+    for size in sizes:
+        if out:
+            out.append(draw(separators))
+        out.append(pan.digits[position : position + size])
+        position += size
+    text = "".join(out)
+    if draw(st.booleans()):
+        text = f"({text})" if draw(st.booleans()) else f"[{text}]"
+    return text
+
+
+@st.composite
+def evasive_split_fields(draw: st.DrawFn, pan: Pan) -> dict[str, str]:
+    """A 16-digit number cut into 2 or 3 billing-profile text fields in one of the evasive groupings."""
+    sizes = draw(st.sampled_from([g for g in EVASIVE_GROUPINGS if len(g) <= 3 and min(g) >= 3]))
+    fields = ["address_line1", "address_line2", "address_city", "address_state", "name", "email"]
+    chosen = draw(st.permutations(fields))[: len(sizes)]
+    out: dict[str, str] = {}
+    position = 0
+    for field, size in zip(chosen, sizes, strict=True):
+        out[field] = pan.digits[position : position + size]
+        position += size
+    return out
+
+
+@st.composite
+def plus_prefixed(draw: st.DrawFn) -> Pan:
+    """A 15-digit Amex or a 14-digit Diners number: what a "+" in front of it could pass off as a phone number."""
+    brand = draw(st.sampled_from(["amex", "diners"]))
+    prefix = draw(st.sampled_from(["34", "37"] if brand == "amex" else ["36", "38", "300", "301", "305"]))
+    length = 15 if brand == "amex" else 14
+    body = draw(st.text(alphabet=string.digits, min_size=length - 1 - len(prefix), max_size=length - 1 - len(prefix)))
+    return Pan(with_check_digit(prefix + body), brand)
+
+
+# Real phone numbers in E.164 ("+" and country code) as people write them.
+REAL_PHONE_NUMBERS = [
+    "+49 1512 3456789", "+4915123456789", "+1 415 555 2671", "+14155552671", "+1 (415) 555-2671",
+    "+44 20 7946 0958", "+447911123456", "+34 612 34 56 78", "+34612345678", "+36 1 234 5678", "+36301234567",
+    "+370 612 34567", "+371 2123 4567", "+380 44 123 4567", "+381 11 1234567", "+385 91 234 5678",
+    "+39 06 1234 5678", "+393123456789", "+33 6 12 34 56 78", "+43 664 1234567", "+43 1 5123456789",
+    "+358 40 1234567", "+352 621 123 456", "+62 812 3456 7890", "+86 138 0013 8000", "+91 98765 43210",
+    "+61 412 345 678", "+55 11 91234 5678", "+81 90 1234 5678", "+30 21 0123 4567", "+378 0549 123456",
+]  # fmt: skip

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import random
 import re
 import sys
+import traceback
 import unicodedata
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -33,17 +37,24 @@ from agent_billing.guardrails.card_networks import NETWORKS, brand_of, card_bran
 
 from .strategies import (
     DIGIT_ZEROS,
+    EVASIVE_SEPARATORS,
     NETWORK_SPECS,
+    REAL_PHONE_NUMBERS,
     Pan,
     benign_scalars,
     billing_info,
+    dates,
     embedded,
+    evasive_formatted,
+    evasive_split_fields,
     formatted,
     iban_from,
     ibans,
     in_script,
     nested,
     pans,
+    phone_numbers,
+    plus_prefixed,
     split_across_fields,
     tool_arguments,
     with_check_digit,
@@ -598,7 +609,8 @@ def test_iban_exemption_needs_a_valid_iban() -> None:
 
 def test_phone_and_identifier_exemptions_are_narrow() -> None:
     assert find_card_numbers("+4242 4242 4242 4242")  # 16 digits: longer than any phone number
-    assert find_card_numbers("+3782 822463 10005") == []  # documented: reads as a 15-digit phone number
+    assert find_card_numbers("+3782 822463 10005")  # a 4-digit first group is no country code
+    assert find_card_numbers("+4242 4242 4242") == []  # 12 digits: too short for a card anyway
     assert find_card_numbers("card4242424242424242")  # a word glued on is not an identifier
     assert find_card_numbers("id-4242424242424242-x")  # letters around, but no other digits
     assert find_card_numbers("0e4242424242424242f1") == []  # documented: inside a hex-like identifier
@@ -822,3 +834,205 @@ def test_findings_never_hold_more_than_last4() -> None:
         assert set(dataclasses.asdict(finding)) == {"kind", "path", "brand", "last4"}
         shown = f"{finding.path}{finding.brand}{finding.last4}{finding.masked()}{finding!r}"
         assert not re.search(r"\d{5,}", ascii_digits(shown))
+
+
+# --- evasive encodings: separators, groupings, "+" in front (issue 7, item 5) -------------------
+
+
+@pytest.mark.parametrize("sep", [*EVASIVE_SEPARATORS, "\t" * 6, " " * 6, " " * 40, "\t \t \t \t"])
+def test_evasive_separators_between_groups(sep: str) -> None:
+    for groups, pan in ((["4242", "4242", "4242", "4242"], VISA), (["3782", "822463", "10005"], "378282246310005")):
+        text = sep.join(groups)
+        assert pan[-4:] in [f.last4 for f in find_card_numbers(text)], repr(text)
+        assert kinds({"address_line1": text}) == {"card_number"}
+        assert pan[-4:] in redact_text(text) and pan[:6] not in ascii_digits(redact_text(text))
+
+
+@pytest.mark.parametrize("text", ["(4242) 4242 4242 4242", "(4242)(4242)(4242)(4242)", "[4242][4242][4242][4242]",
+                                  "4242 (4242) 4242 (4242)", "card: (4242-4242-4242-4242)", "4242\t\t\t\t\t\t4242\t4242\t4242",
+                                  "4242%204242%204242%204242", "4242&nbsp;4242&nbsp;4242&nbsp;4242",
+                                  "%34%32%34%32%34%32%34%32%34%32%34%32%34%32%34%32", "4242 +4242 +4242 +4242"])
+def test_evasive_encodings_in_text(text: str) -> None:
+    assert [f.last4 for f in find_card_numbers(text)] == ["4242"]
+    assert_no_digits_left(redact_text(text))
+
+
+@pytest.mark.parametrize("sizes", [(3, 5, 8), (5, 6, 5), (8, 8), (6, 10), (4, 12), (12, 4), (7, 9)])
+def test_other_groupings_split_across_text_fields(sizes: tuple[int, ...]) -> None:
+    pieces, position = [], 0
+    for size in sizes:
+        pieces.append(VISA[position : position + size])
+        position += size
+    fields = dict(zip(["address_line1", "address_line2", "address_city"], pieces, strict=False))
+    assert [(f.path, f.last4) for f in card_findings(fields)] == [("+".join(fields), "4242")]
+    assert card_findings(pieces) and card_findings({"note": ", ".join(pieces)})
+    assert_no_digits_left(redact(fields))
+
+
+def test_free_groupings_need_text_pieces_and_sixteen_digits() -> None:
+    """Judgment calls that keep ordinary values out: ints, 15 digits, small groups, more than three groups."""
+    assert card_findings([424, 24242, 42424242]) == []  # ints: only printed groups
+    assert card_findings({"address_postal_code": "34102", "phone": "2395551236"}) == []  # 15 digits
+    assert card_findings({"a": "42", "b": "42424242", "c": "424242"}) == []  # a 2-digit group
+    assert card_findings({"a": "424", "b": "242", "c": "424", "d": "2424242"}) == []  # four groups
+    assert card_findings({"phone": "+1 (424) 242-4242", "zip": "424242"}) == []  # phone-like: no piece
+
+
+@PROPERTY
+@given(st.data())
+def test_evasive_formats_are_found_refused_and_redacted(data: st.DataObject) -> None:
+    pan = data.draw(pans())
+    text = data.draw(evasive_formatted(pan))
+    assert pan.last4 in [f.last4 for f in find_card_numbers(text)], repr(text)
+    args = {"name": "Ada Lovelace", "address_line1": text}
+    assert "card_number" in kinds(data.draw(nested(args)))
+    with pytest.raises(CardDataRefusedError) as info:
+        refuse_card_data(args)
+    assert pan.digits not in ascii_digits(str(info.value)) and pan.last4 not in str(info.value)
+    assert_no_digits_left(redact_text(text))
+
+
+@PROPERTY
+@given(st.data())
+def test_evasive_groupings_split_across_fields_are_found(data: st.DataObject) -> None:
+    pan = data.draw(pans().filter(lambda p: len(p.digits) == 16))
+    fields = data.draw(evasive_split_fields(pan))
+    found = [f for f in card_findings({"action": "update", **fields}) if f.last4]
+    assert [(f.brand, f.last4) for f in found] == [(pan.brand, pan.last4)]
+    assert_no_digits_left(redact(fields))
+
+
+PLUS_FORMS: list[Callable[[str], str]] = [
+    lambda d: f"+{d}", lambda d: f"+{d[:4]} {d[4:10]} {d[10:]}", lambda d: f"+{d[:2]} {d[2:]}",
+    lambda d: f"+{d[:3]} {d[3:]}", lambda d: f"call +{d} now", lambda d: f"tel:+{d}", lambda d: f"+{d[:2]}-{d[2:6]}-{d[6:]}",
+]  # fmt: skip
+
+
+@PROPERTY
+@given(plus_prefixed(), st.sampled_from(PLUS_FORMS))
+def test_a_plus_before_an_amex_or_diners_number_does_not_make_it_a_phone_number(
+    pan: Pan, form: Callable[[str], str]
+) -> None:
+    text = form(pan.digits)
+    assert [(f.brand, f.last4) for f in find_card_numbers(text)] == [(pan.brand, pan.last4)], text
+    assert kinds({"phone": text}) == {"card_number"}
+
+
+@pytest.mark.parametrize("phone", REAL_PHONE_NUMBERS)
+def test_real_phone_numbers_pass(phone: str) -> None:
+    assert find_card_numbers(phone) == []
+    assert scan_arguments({"phone": phone, "address_postal_code": "94105"}) == []
+    assert scan_arguments(f"call {phone} or {phone}") == []
+
+
+@PROPERTY
+@given(phone_numbers(), phone_numbers())
+def test_two_phone_numbers_in_a_row_are_not_joined(first: str, second: str) -> None:
+    """Judgment call: only a "+" starts a new number inside a run, so phone numbers written without
+    one need a word or comma between them (``+49 ... (201) 000-0000`` reads as one run)."""
+    for text in (f"{first}, {second}", f"{first} or {second}", f"{first} +1 {second}", f"{first}; {second}"):
+        assert find_card_numbers(text) == [], text
+
+
+@PROPERTY
+@given(ibans(), plus_prefixed())
+def test_iban_and_phone_exemptions_do_not_hide_a_plus_prefixed_card(iban: str, pan: Pan) -> None:
+    assert [f.last4 for f in find_card_numbers(f"IBAN {iban}, card +{pan.digits}")] == [pan.last4]
+    assert find_card_numbers(f"IBAN {iban}, phone +49 1512 3456789") == []
+
+
+# --- the refusal's traceback --------------------------------------------------------------------
+
+
+def refusal_of(refuse: Callable[[Any], None], build: Callable[[], Any]) -> BaseException:
+    try:
+        refuse(build())
+    except InvalidRequestError as exc:
+        return exc
+    raise AssertionError("not refused")
+
+
+def frames_text(exc: BaseException) -> str:
+    return "\n".join(repr(frame.f_locals) for frame, _ in traceback.walk_tb(exc.__traceback__))
+
+
+@pytest.mark.parametrize("build", [
+    lambda: {"note": "pay with 4000 0566 5566 5556 please"},
+    lambda: {"address_line1": "40000566", "address_line2": "55665556"},
+    lambda: ["4000", "0566", "5566", "5556"],
+    lambda: "4000056655665556",
+])  # fmt: skip
+def test_refusal_traceback_frames_hold_no_card_digits(build: Callable[[], Any]) -> None:
+    exc = refusal_of(refuse_card_data, build)
+    assert isinstance(exc, CardDataRefusedError)
+    assert exc.__cause__ is None and exc.__suppress_context__
+    digits = re.sub(r"\D", "", frames_text(exc))
+    assert "40000566" not in digits and "05665566" not in digits
+    assert len(list(traceback.walk_tb(exc.__traceback__))) >= 2  # the frames were really looked at
+
+
+# --- false positives on benign sets -------------------------------------------------------------
+
+FP_SAMPLES = int(os.environ.get("FP_SAMPLES", "2000"))
+
+
+def benign_sets(rng: random.Random) -> dict[str, Callable[[], Any]]:
+    def d(n: int) -> str:
+        return "".join(rng.choice("0123456789") for _ in range(n))
+
+    def fours(count: int, sep: str) -> str:
+        return sep.join(d(4) for _ in range(count))
+
+    def usps() -> str:
+        digits = "94" + d(20)
+        return " ".join(digits[i : i + 4] for i in range(0, 22, 4))
+
+    def address() -> dict[str, str]:
+        return {"address_line1": f"{rng.randint(1, 9999)} Main St", "address_line2": f"Apt {rng.randint(1, 999)}",
+                "address_postal_code": d(5), "phone": f"+1 {rng.randint(201, 989)} {d(3)} {d(4)}"}
+
+    def note() -> str:
+        when = f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/2026 {rng.randint(0, 23):02d}:{d(2)}"
+        return f"{when} paid {rng.randint(1, 999)}.{d(2)} ref {d(6)}"
+
+    return {
+        "random 16-digit order ids": lambda: {"note": f"order {d(16)}"},
+        "USPS-style tracking numbers (22 digits in fours)": lambda: {"note": usps()},
+        "lists of 4-10 four-digit numbers (comma)": lambda: {"note": fours(rng.randint(4, 10), ", ")},
+        "lists of 4-10 four-digit numbers (space)": lambda: {"note": fours(rng.randint(4, 10), " ")},
+        "4-10 four-digit list items": lambda: [d(4) for _ in range(rng.randint(4, 10))],
+        "5-digit postal code + bare 10-digit phone": lambda: {"address_postal_code": d(5), "phone": f"{rng.randint(2, 9)}{d(9)}"},
+        "6-digit postal code + bare 10-digit phone": lambda: {"address_postal_code": d(6), "phone": f"{rng.randint(2, 9)}{d(9)}"},
+        "E.164 phone numbers (up to 13 digits)": lambda: {"phone": f"+{rng.randint(1, 99)} {d(rng.randint(7, 11))}"},
+        "addresses with a phone": address,
+        "dates, times, amounts and refs": lambda: {"note": note()},
+    }
+
+
+# Upper bounds, a little above the figures in card_data's module doc (measured with 20,000 samples).
+FP_BOUNDS = {
+    "random 16-digit order ids": 0.06, "USPS-style tracking numbers (22 digits in fours)": 0.10,
+    "lists of 4-10 four-digit numbers (comma)": 0.19, "lists of 4-10 four-digit numbers (space)": 0.19,
+    "4-10 four-digit list items": 0.19, "5-digit postal code + bare 10-digit phone": 0.0,
+    "6-digit postal code + bare 10-digit phone": 0.06, "E.164 phone numbers (up to 13 digits)": 0.0,
+    "addresses with a phone": 0.0, "dates, times, amounts and refs": 0.0,
+}  # fmt: skip
+
+
+def test_false_positive_rates_on_benign_sets() -> None:
+    """Run with ``FP_SAMPLES=20000 pytest -q -s tests/guardrails/test_card_data.py -k false_positive`` to
+    print the figures quoted in the module doc."""
+    rng = random.Random(7)
+    for name, make in benign_sets(rng).items():
+        hits = sum(any(f.kind == "card_number" for f in scan_arguments(make())) for _ in range(FP_SAMPLES))
+        rate = hits / FP_SAMPLES
+        print(f"{name}: {rate:.2%} ({hits}/{FP_SAMPLES})")
+        assert rate <= FP_BOUNDS[name], name
+
+
+@PROPERTY
+@given(dates, st.sampled_from(["{:%Y-%m-%dT%H:%M:%S.%f%z}", "{:%Y-%m-%d %H:%M:%S.%f%z}", "{:%H:%M:%S.%f+00:00}",
+                               "at {:%Y-%m-%d %H:%M:%S.%f +0200} ok"]))
+def test_times_with_colons_and_offsets_pass(moment: Any, template: str) -> None:
+    """Colons and "+" are separators now: a date-time's digits form one run, which must not read as a card."""
+    assert find_card_numbers(template.format(moment)) == []
