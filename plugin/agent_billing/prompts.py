@@ -94,8 +94,11 @@ def load_prompt(
         True
         >>> load_prompt().splitlines()[2][:60]
         'You manage the billing account of your product: wallet balan'
-        >>> [load_prompt(v).splitlines()[0] for v in ("autonomous", "chatbot", "voice")]
-        ['# Autonomous billing agent for your product', '# Billing chat for your product', '# Voice billing assistant for your product']
+        >>> for variant in ("autonomous", "chatbot", "voice"):
+        ...     print(load_prompt(variant).splitlines()[0])
+        # Autonomous billing agent for your product
+        # Billing chat for your product
+        # Voice billing assistant for your product
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown prompt variant {variant!r}; choose from {', '.join(VARIANTS)}")

@@ -26,9 +26,13 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session."""
+    """One headless Chromium per test module.
+
+    Not per session: Playwright's sync API keeps an event loop running in this thread while it is open,
+    and later tests and doctests call ``asyncio.run``.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
