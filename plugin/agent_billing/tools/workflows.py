@@ -69,6 +69,7 @@ class WaitArgs(BaseModel):
     session_id: str = Field(pattern=r"^cs_[A-Za-z0-9_]{1,200}$")
     purpose: str | None = Field(None, pattern="^(fund|subscribe)$")
     timeout_seconds: int | None = Field(None, ge=1, le=1800)
+    person_says_paid: bool = False
 
 
 class EnsureFundedArgs(BaseModel):
@@ -186,17 +187,80 @@ def handoff_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | No
     return (yield from _handoff(tk, args))
 
 
-def _wait(tk: BillingToolkit, session_id: str, purpose: str, timeout: float) -> Flow:
+# Waiting for a person to pay. Polls of confirm-checkout count against the agent-billing limiter (15 per
+# minute, documented), so at most POLLS_PER_MINUTE of them go out in any minute, leaving room for the
+# link's creation and a retry. While a payment is most likely (the first PEAK_SECONDS of the link's
+# life) that is one poll every ~4.6 s: a payment is noticed ~2.3 s after it lands on average, sooner
+# than fixed 5 s polling. Later the interval grows with the square root of the link's age: the chance
+# that a person who has not paid yet pays in the next seconds falls, and a poll interval proportional
+# to 1/sqrt(that chance) is the one that spends fewest requests for a given average delay. A person
+# who says they paid is checked at once, then a few times in quick succession (a card payment can take
+# seconds to register). Figures: benchmarks/RESULTS.md (benchmarks/wait_detection.py).
+POLLS_PER_MINUTE = 13
+PEAK_SECONDS = 90.0
+LINK_TTL_SECONDS = 1800.0  # hosted checkout links live 30 minutes; the age of a link is read from its expiry
+CLAIM_RECHECKS = (1.0, 2.0, 4.0)  # after "I have paid": seconds between the quick re-checks
+
+
+def poll_interval_for(age: float, bounds: tuple[float, float] = (0.0, 15.0), slow: float = 1.0) -> float:
+    """Seconds until the next check of a link that is ``age`` seconds old, within ``bounds``.
+
+    ``slow`` stretches it (after the limiter refused a poll, the budget is shared with something else).
+
+    Example:
+        >>> [round(poll_interval_for(age), 2) for age in (0, 60, 90, 180, 360, 1200)]
+        [4.62, 4.62, 4.62, 6.53, 9.23, 15.0]
+        >>> poll_interval_for(30, bounds=(0.01, 0.05))  # the bounds win (tests and demos poll fast)
+        0.05
+    """
+    base = 60.0 / POLLS_PER_MINUTE * math.sqrt(max(1.0, age / PEAK_SECONDS)) * slow
+    low, high = bounds
+    return min(max(base, low), high)
+
+
+def link_age(details: dict[str, Any], now: float) -> float | None:
+    """The age of a checkout link from the ``expires_at`` a not-paid answer carries, if readable.
+
+    Example:
+        >>> link_age({"expires_at": "1970-01-01T00:30:00Z"}, now=60.0)
+        60.0
+        >>> link_age({}, now=60.0) is None
+        True
+    """
+    expires_at = details.get("expires_at")
+    if not isinstance(expires_at, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    age = LINK_TTL_SECONDS - (moment.timestamp() - now)
+    return age if 0 <= age <= LINK_TTL_SECONDS else None
+
+
+def _wait(tk: BillingToolkit, session_id: str, purpose: str, timeout: float, *, age: float | None = None,
+          person_says_paid: bool = False) -> Flow:
+    """Poll confirm-checkout until paid, expired or ``timeout``; ``age`` is the link's age if known (None:
+    check at once, then learn it from the answer)."""
     operation = "confirm_wallet_checkout" if purpose == "fund" else "confirm_subscription_checkout"
-    clock = tk.guard.clock
-    deadline = clock() + timeout
-    delay, polls = tk.poll_interval[0], 0
+    clock = getattr(tk, "clock", None) or tk.guard.clock
+    started = clock()
+    deadline = started + timeout
+    created = None if age is None else started - age
+    rechecks = list(CLAIM_RECHECKS) if person_says_paid else []
+    first_delay = 0.0 if age is None or person_says_paid else poll_interval_for(age, tk.poll_interval)
+    polls, slow, retry_after = 0, 1.0, 0.0
+    if first_delay > 0:
+        yield Sleep(min(first_delay, timeout))
     while True:
         polls += 1
         try:
             result = yield ApiCall(operation, {"session_id": session_id})
         except RateLimitedError as exc:
-            delay = max(delay, exc.retry_after or tk.poll_interval[1])
+            slow = min(slow * 1.25, 4.0)
+            retry_after = exc.retry_after or tk.poll_interval[1]
         except ConflictError as exc:
             if exc.code == "checkout_expired":
                 tk.notify_progress(f"Payment link {session_id} expired.")
@@ -206,6 +270,9 @@ def _wait(tk: BillingToolkit, session_id: str, purpose: str, timeout: float) -> 
                                                  "new link."}, is_error=True)
             if exc.code != "checkout_not_paid":
                 return ToolOutcome(error_content(exc, operation), is_error=True)
+            if created is None:
+                learned = link_age(exc.details, clock())
+                created = clock() - (learned if learned is not None else 0.0)
         except BillingError as exc:
             return ToolOutcome(error_content(exc, operation), is_error=True)
         else:
@@ -213,15 +280,20 @@ def _wait(tk: BillingToolkit, session_id: str, purpose: str, timeout: float) -> 
                        "result": result_content(result)}
             tk.notify_progress(f"Payment received for {session_id}.")
             return ToolOutcome(content, artifact={"result": result.model_dump(mode="json")})
-        remaining = deadline - clock()
+        now = clock()
+        remaining = deadline - now
         if remaining <= 0:
             return ToolOutcome({"ok": False, "operation": "wait", "status": "pending", "session_id": session_id,
                                 "polls": polls, "message": "Not paid yet; the link is still open until it expires.",
                                 "next_step": "Ask the person whether they have paid; call wait again later."},
                                is_error=True)
         tk.notify_progress(f"Waiting for the person to pay ({polls} checks so far)...")
+        delay = poll_interval_for(now - (created if created is not None else started), tk.poll_interval, slow)
+        if retry_after:
+            delay, retry_after = max(delay, retry_after), 0.0
+        elif rechecks:
+            delay = min(rechecks.pop(0), tk.poll_interval[1])  # below the usual minimum: the person said so
         yield Sleep(min(delay, remaining))
-        delay = min(delay * 1.5, tk.poll_interval[1])
 
 
 def wait_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | None) -> Flow:
@@ -243,7 +315,7 @@ def wait_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | None)
     assert isinstance(args, WaitArgs)
     purpose = args.purpose or tk.session_purpose(args.session_id) or "fund"
     timeout = float(args.timeout_seconds or tk.wait_timeout)
-    return (yield from _wait(tk, args.session_id, purpose, timeout))
+    return (yield from _wait(tk, args.session_id, purpose, timeout, person_says_paid=args.person_says_paid))
 
 
 def _plan_top_up(args: EnsureFundedArgs) -> Generator[ApiCall, Any, tuple[Decimal, Decimal, Decimal, Situation, Any]]:
@@ -343,7 +415,8 @@ def fund_via_human_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: s
         link.content["next_step"] = ("No channel delivers links automatically here: relay the message yourself, "
                                      "then call payment_links action=wait with the session_id.")
         return link
-    waited = yield from _wait(tk, link.content["session_id"], "fund", float(args.timeout_seconds or tk.wait_timeout))
+    waited = yield from _wait(tk, link.content["session_id"], "fund", float(args.timeout_seconds or tk.wait_timeout),
+                              age=0.0)  # the link was just created and delivered
     waited.content["payment_url"] = link.content["payment_url"]
     return waited
 
@@ -362,7 +435,8 @@ def _actions() -> list[Any]:
         CustomAction("payment_links", "handoff", "Create a link for a person to pay and get messages to relay.",
                      _fields(HandoffArgs, {"channel": "chat, voice, email or none"}), handoff_flow),
         CustomAction("payment_links", "wait", "Wait until the person has paid (or the link expired).",
-                     _fields(WaitArgs, {"timeout_seconds": "default 300"}), wait_flow),
+                     _fields(WaitArgs, {"timeout_seconds": "default 300",
+                                           "person_says_paid": "true when the person says they have paid"}), wait_flow),
         CustomAction("wallet", "ensure_funded", "Make sure the balance covers job_cost; tops up or hands off.",
                      _fields(EnsureFundedArgs, {"job_cost": "USD the job will cost"}), ensure_funded_flow, gated=True,
                      gate=ensure_funded_gate),
