@@ -389,3 +389,25 @@ def test_a_yes_above_a_hard_limit_moves_nothing(make_toolkit: MakeToolkit, two_c
     content, _ = call(toolkit.get_tool("wallet" if action == "fund" else "subscriptions"), action=action, **args)
     assert content["error"] == "refused" and "not even with a person's yes" in content["message"]
     assert asked == [] and payments(sandbox_app) == []
+
+
+def test_the_middleware_needs_the_middleware_approval_setting(make_toolkit: MakeToolkit) -> None:
+    with pytest.raises(ValueError, match="approval='middleware'"):
+        make_toolkit(approval="interrupt").middleware()
+
+
+def test_a_no_is_not_reused_when_a_model_repeats_a_tool_call_id(make_toolkit: MakeToolkit, two_cards: BillingClient,
+                                                                sandbox_app: Any) -> None:
+    answers = iter([False, True])
+    asked: list[str] = []
+
+    def person(request: ApprovalRequest) -> bool:
+        asked.append(request.summary)
+        return next(answers)
+
+    wallet = make_toolkit(approval=person).get_tool("wallet")
+    no, _ = call(wallet, "call_0", action="fund", amount=20)
+    swap_default(two_cards)
+    yes, _ = call(wallet, "call_0", action="fund", amount=25)  # some models number their calls call_0, call_1...
+    assert no["error"] == "rejected" and yes["ok"]
+    assert payments(sandbox_app) == [(MASTERCARD, 2500, "succeeded")] and "Mastercard" in asked[1]

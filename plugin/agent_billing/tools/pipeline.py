@@ -295,6 +295,8 @@ class Guard:
         asked = yield from self._ask(op, args, effect, request, intent, approval_id, inside, confirmation, scope, fp,
                                      key)
         if isinstance(asked, ToolOutcome):
+            if approval_id is not None:
+                self.approvals.forget(approval_id)  # a no (or a refusal) is final for this call
             return asked
         decision, approved_digest = asked
         if not self._reserve(key, intent.amount, capped=inside):

@@ -229,8 +229,13 @@ class BillingToolkit(BaseToolkit):
             >>> type(gated.middleware()).__name__
             'BillingApprovalMiddleware'
         """
+        from agent_billing.guardrails.approval import MiddlewareApprover
         from agent_billing.tools.middleware import BillingApprovalMiddleware
 
+        if not isinstance(self._guard.approver, MiddlewareApprover):
+            # With another approver the person would be asked twice, and the tools would not read these answers.
+            raise ValueError("toolkit.middleware() works with BillingToolkit(approval='middleware'); this toolkit "
+                             f"asks through {self._guard.approver.describe() if self._guard.approver else 'no approver'}")
         return BillingApprovalMiddleware(self)
 
     def approval_request(self, tool_name: str, tool_args: dict[str, Any], tool_call_id: str | None = None) -> Flow:
