@@ -88,7 +88,7 @@ def run_chat(model: str, use_sandbox: bool = True, *, chat_model: Any = None, co
     if chat_model is None:
         chat_model, problem = load_model(model)
         if problem is not None:
-            console.print(f"agent-billing chat: {problem}", markup=False, highlight=False)
+            console.print(f"agent-billing chat: {problem}", markup=False, highlight=False, soft_wrap=True)
             return 2
     with contextlib.ExitStack() as stack:
         terminal = Terminal(console, auto_yes=False, interactive=interactive, agent="agent")
@@ -104,7 +104,8 @@ def run_chat(model: str, use_sandbox: bool = True, *, chat_model: Any = None, co
             try:
                 client, aclient = BillingClient.from_env(), AsyncBillingClient.from_env()
             except Exception as exc:
-                console.print(f"agent-billing chat --live: {one_line(exc)}", markup=False, highlight=False)
+                console.print(f"agent-billing chat --live: {one_line(exc)}", markup=False, highlight=False,
+                              soft_wrap=True)
                 return 2
             notifier, progress = None, terminal.progress
             console.print(f"[yellow]LIVE API[/yellow] at {escape(client.base_url)}: real money, every charge asks first")
@@ -130,5 +131,7 @@ def run_chat(model: str, use_sandbox: bool = True, *, chat_model: Any = None, co
                 console.print("\n(interrupted; the conversation goes on)", markup=False)
             except Exception as exc:
                 # A model or network failure ends this turn only: the thread's state is kept.
-                console.print(f"\n[red]error[/red]: {escape(one_line(exc))} (the conversation goes on; try again)")
+                # soft_wrap: one line, however long, as the user may grep or copy it.
+                console.print(f"\n[red]error[/red]: {escape(one_line(exc))} (the conversation goes on; try again)",
+                              soft_wrap=True)
     return 0
