@@ -53,7 +53,7 @@ class _ClientCore:
         token: str | SecretStr | None,
         timeout: float | None,
         retry: RetryPolicy | None,
-        provider: str,
+        provider: str | None,
         settings: Settings | None,
     ) -> None:
         settings = settings or Settings()
@@ -238,7 +238,7 @@ class BillingClient(_ClientCore, SyncOperations):
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
-        provider: str = "modelslab",
+        provider: str | None = None,
         settings: Settings | None = None,
     ) -> None:
         super().__init__(
@@ -319,7 +319,7 @@ class AsyncBillingClient(_ClientCore, AsyncOperations):
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
-        provider: str = "modelslab",
+        provider: str | None = None,
         settings: Settings | None = None,
     ) -> None:
         super().__init__(

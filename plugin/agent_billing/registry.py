@@ -12,10 +12,12 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from importlib.metadata import entry_points
 from typing import Any
 
 from pydantic import BaseModel
@@ -197,6 +199,7 @@ class Registry:
 
 _REGISTRIES: dict[str, Callable[[], Registry]] = {}
 _LOADED: dict[str, Registry] = {}
+ENTRY_POINT_GROUP = "agent_billing.providers"
 
 
 def register_provider(name: str, loader: Callable[[], Registry]) -> None:
@@ -210,24 +213,61 @@ def register_provider(name: str, loader: Callable[[], Registry]) -> None:
     _REGISTRIES[name] = loader
 
 
-def get_registry(provider: str = "modelslab") -> Registry:
-    """The registry of ``provider`` (``"modelslab"`` is the default and, for now, the only one).
+def _module_loader(module: str) -> Callable[[], Registry]:
+    def load() -> Registry:
+        registry = importlib.import_module(module).REGISTRY
+        if not isinstance(registry, Registry):
+            raise TypeError(f"{module}.REGISTRY is not a Registry")
+        return registry
+
+    return load
+
+
+def _discover() -> None:
+    """Register the package's own providers and those installed under the entry-point group."""
+    from agent_billing.providers import PROVIDERS  # the list, not a provider
+
+    for name, module in PROVIDERS.items():
+        _REGISTRIES.setdefault(name, _module_loader(module))
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        _REGISTRIES.setdefault(entry.name, _module_loader(entry.value.split(":")[0]))
+
+
+def default_provider() -> str:
+    """The provider used when none is named: the first of ``agent_billing.providers.PROVIDERS``.
 
     Example:
-        >>> get_registry().provider, get_registry() is get_registry("modelslab")
-        ('modelslab', True)
+        >>> default_provider() in provider_names()
+        True
     """
-    if provider not in _LOADED:
-        if provider not in _REGISTRIES:
-            raise KeyError(f"unknown provider {provider!r}; known: {', '.join(_REGISTRIES)}")
-        _LOADED[provider] = _REGISTRIES[provider]()
-    return _LOADED[provider]
+    from agent_billing.providers import DEFAULT
+
+    return DEFAULT
 
 
-def _load_modelslab() -> Registry:
-    from agent_billing.providers.modelslab.operations import REGISTRY
+def provider_names() -> list[str]:
+    """Every provider that can be loaded, by name.
 
-    return REGISTRY
+    Example:
+        >>> len(provider_names()) >= 1
+        True
+    """
+    _discover()
+    return list(_REGISTRIES)
 
 
-register_provider("modelslab", _load_modelslab)
+def get_registry(provider: str | None = None) -> Registry:
+    """The registry of ``provider`` (default: ``default_provider()``).
+
+    Example:
+        >>> get_registry() is get_registry(default_provider())
+        True
+    """
+    name = provider or default_provider()
+    if name not in _LOADED:
+        if name not in _REGISTRIES:
+            _discover()
+        if name not in _REGISTRIES:
+            raise KeyError(f"unknown provider {name!r}; known: {', '.join(_REGISTRIES)}")
+        _LOADED[name] = _REGISTRIES[name]()
+    return _LOADED[name]
