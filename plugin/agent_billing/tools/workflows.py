@@ -109,16 +109,22 @@ def _parse(model: type[BaseModel], raw: dict[str, Any], action: str) -> BaseMode
         return ToolOutcome(error_content(validation_error(exc, action), action), is_error=True)
 
 
-def _minutes_until(expires_at: str | None, now: float) -> int | None:
-    if not expires_at:
+def _timestamp(iso: object) -> float | None:
+    """Unix seconds of an ISO 8601 time (``Z`` or an offset; none means UTC), or None if unreadable."""
+    if not isinstance(iso, str) or not iso:
         return None
     try:
-        moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
     except ValueError:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return max(0, math.floor((moment.timestamp() - now) / 60))
+    return moment.timestamp()
+
+
+def _minutes_until(expires_at: str | None, now: float) -> int | None:
+    moment = _timestamp(expires_at)
+    return None if moment is None else max(0, math.floor((moment - now) / 60))
 
 
 def relay_messages(link: Any, what: str, product: str, now: float) -> dict[str, str]:
@@ -227,16 +233,10 @@ def link_age(details: dict[str, Any], now: float) -> float | None:
         >>> link_age({}, now=60.0) is None
         True
     """
-    expires_at = details.get("expires_at")
-    if not isinstance(expires_at, str):
+    expires_at = _timestamp(details.get("expires_at"))
+    if expires_at is None:
         return None
-    try:
-        moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    age = LINK_TTL_SECONDS - (moment.timestamp() - now)
+    age = LINK_TTL_SECONDS - (expires_at - now)
     return age if 0 <= age <= LINK_TTL_SECONDS else None
 
 
