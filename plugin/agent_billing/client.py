@@ -69,7 +69,8 @@ class _ClientCore:
         self._token = settings.require_token()
         self.registry: Registry = get_registry(provider)
         self.retry = retry or RetryPolicy(max_retries=settings.max_retries)
-        self._known_plans: frozenset[int] | None = None
+        # Plan ids seen in the provider's plan catalogue (an operation declares ``plan_catalogue``).
+        self._known_plans: frozenset[Any] | None = None
 
     @property
     def base_url(self) -> str:
@@ -126,8 +127,8 @@ class _ClientCore:
             )
 
     def _after(self, call: PreparedCall, result: BaseModel) -> BaseModel:
-        if call.operation.name == "list_plans":
-            self._known_plans = frozenset(p.id for p in getattr(result, "subscription_plans", []))
+        if call.operation.plan_catalogue is not None:
+            self._known_plans = frozenset(call.operation.plan_catalogue(result))
         return result
 
     def _request(self, call: PreparedCall) -> httpx.Request:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib.metadata import entry_points
@@ -98,6 +98,9 @@ class Operation:
     # True for operations that change which card later charges hit (set default, add as default,
     # remove): a charge that relies on the default card is not interleaved with them.
     changes_funding: bool = False
+    # For the operation that lists the plan catalogue: the plan ids in its result. The client remembers
+    # them and refuses an unknown id in ``plan_field`` before any request.
+    plan_catalogue: Callable[[Any], Iterable[Any]] | None = None
 
     @property
     def path_params(self) -> tuple[str, ...]:

@@ -103,7 +103,8 @@ op("redeem_coupon", "coupons", "redeem", "POST", "/wallet/coupons/redeem", a.Red
 
 # --- plans and subscriptions
 op("list_plans", "subscriptions", "plans", "GET", "/subscriptions/plans", a.NoArgs, r.PlanCatalogue, R,
-   "Plans with prices, and the pay-as-you-go option.")
+   "Plans with prices, and the pay-as-you-go option.",
+   plan_catalogue=lambda result: (plan.id for plan in result.subscription_plans))
 op("list_subscriptions", "subscriptions", "list", "GET", "/subscriptions", a.NoArgs, r.SubscriptionList, R,
    "The account's subscriptions.")
 op("create_subscription", "subscriptions", "create", "POST", "/subscriptions", a.CreateSubscriptionArgs,
