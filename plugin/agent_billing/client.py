@@ -26,6 +26,7 @@ from pydantic import BaseModel, SecretStr
 from agent_billing.client_methods import AsyncOperations, SyncOperations
 from agent_billing.config import Settings
 from agent_billing.errors import (
+    AuthenticationError,
     BillingConnectionError,
     BillingError,
     CardDataRefusedError,
@@ -55,6 +56,7 @@ class _ClientCore:
         retry: RetryPolicy | None,
         provider: str | None,
         settings: Settings | None,
+        allow_live: bool = False,
     ) -> None:
         settings = settings or Settings()
         if base_url is not None:
@@ -65,9 +67,19 @@ class _ClientCore:
             )
         if timeout is not None:
             settings = settings.model_copy(update={"timeout": timeout})
+        self.registry: Registry = get_registry(provider)
+        connection = self.registry.connection
+        if not settings.token_variables:
+            settings = settings.model_copy(update={"token_variables": connection.token_variables})
+        if settings.base_url is None:
+            settings = settings.model_copy(update={"base_url": connection.default_base_url})
         self._settings = settings
         self._token = settings.require_token()
-        self.registry: Registry = get_registry(provider)
+        if connection.is_live(self._token.get_secret_value()) and not (settings.allow_live or allow_live):
+            raise AuthenticationError(
+                f"this is a live {self.registry.provider} key, which moves real money; pass allow_live=True (or set "
+                "AGENT_BILLING_ALLOW_LIVE=1) to use it on purpose"
+            )
         self.retry = retry or RetryPolicy(max_retries=settings.max_retries)
         # Plan ids seen in the provider's plan catalogue (an operation declares ``plan_catalogue``).
         self._known_plans: frozenset[Any] | None = None
@@ -75,7 +87,7 @@ class _ClientCore:
     @property
     def base_url(self) -> str:
         """The API base URL."""
-        return self._settings.base_url.rstrip("/")
+        return (self._settings.base_url or self.registry.connection.default_base_url).rstrip("/")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, token={self._token!r})"
@@ -110,7 +122,7 @@ class _ClientCore:
 
     def _prepared(self, op: Operation, args: BaseModel, idempotency_key: str | None) -> PreparedCall:
         """Internal: ``args`` were already guarded and validated by the tool flow."""
-        call = prepare(op, args, idempotency_key)
+        call = prepare(op, args, idempotency_key, self.registry.wire)
         self._check_plan(op, call.args)
         return call
 
@@ -241,17 +253,19 @@ class BillingClient(_ClientCore, SyncOperations):
         http_client: httpx.Client | None = None,
         provider: str | None = None,
         settings: Settings | None = None,
+        allow_live: bool = False,
     ) -> None:
         super().__init__(
-            base_url=base_url, token=token, timeout=timeout, retry=retry, provider=provider, settings=settings
+            base_url=base_url, token=token, timeout=timeout, retry=retry, provider=provider, settings=settings,
+            allow_live=allow_live,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, **self._client_kwargs())
 
     @classmethod
-    def from_env(cls, **kwargs: Any) -> BillingClient:
-        """A client configured from ``AGENT_BILLING_*`` variables and ``.env`` (see ``config.py``)."""
-        return cls(settings=Settings.from_env(), **kwargs)
+    def from_env(cls, *, provider: str | None = None, **kwargs: Any) -> BillingClient:
+        """A client configured from the provider's variables and ``.env`` (see ``config.py``)."""
+        return cls(settings=Settings.from_env(provider=provider), provider=provider, **kwargs)
 
     def call(
         self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None
@@ -322,17 +336,19 @@ class AsyncBillingClient(_ClientCore, AsyncOperations):
         http_client: httpx.AsyncClient | None = None,
         provider: str | None = None,
         settings: Settings | None = None,
+        allow_live: bool = False,
     ) -> None:
         super().__init__(
-            base_url=base_url, token=token, timeout=timeout, retry=retry, provider=provider, settings=settings
+            base_url=base_url, token=token, timeout=timeout, retry=retry, provider=provider, settings=settings,
+            allow_live=allow_live,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, **self._client_kwargs())
 
     @classmethod
-    def from_env(cls, **kwargs: Any) -> AsyncBillingClient:
-        """A client configured from ``AGENT_BILLING_*`` variables and ``.env`` (see ``config.py``)."""
-        return cls(settings=Settings.from_env(), **kwargs)
+    def from_env(cls, *, provider: str | None = None, **kwargs: Any) -> AsyncBillingClient:
+        """A client configured from the provider's variables and ``.env`` (see ``config.py``)."""
+        return cls(settings=Settings.from_env(provider=provider), provider=provider, **kwargs)
 
     async def call(
         self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None

@@ -1,11 +1,12 @@
 """Settings from the environment (and a ``.env`` file), with the token kept as a ``SecretStr``.
 
-Variables:
+Which variables hold the key and the base URL is the provider's declaration (``Registry.connection``):
+for the default provider ``AGENT_BILLING_TOKEN`` and ``AGENT_BILLING_BASE_URL``; for others their own
+(see each provider's docs). Common to all:
 
-- ``AGENT_BILLING_TOKEN``: the control-plane access token (``MODELSLAB_AGENT_TOKEN`` is accepted too).
-- ``AGENT_BILLING_BASE_URL``: API base, default ``https://modelslab.com/api/agents/v1``.
 - ``AGENT_BILLING_TIMEOUT``: seconds per request (default 30).
 - ``AGENT_BILLING_MAX_RETRIES``: retries for 429/5xx/connection errors (default 3).
+- ``AGENT_BILLING_ALLOW_LIVE``: ``1`` lets a client use a provider's live (real-money) key.
 
 Real environment variables win over the ``.env`` file, which is read without modifying ``os.environ``.
 
@@ -26,34 +27,41 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from agent_billing.errors import AuthenticationError
 
-DEFAULT_BASE_URL = "https://modelslab.com/api/agents/v1"
-TOKEN_VARIABLES = ("AGENT_BILLING_TOKEN", "MODELSLAB_AGENT_TOKEN")
+_TRUE = {"1", "true", "yes", "on"}
 
 
 class Settings(BaseModel):
     """Connection settings of a billing client.
 
+    ``base_url=None`` means the provider's default (``Registry.connection.default_base_url``).
+
     Example:
-        >>> Settings(token=SecretStr("t")).base_url
-        'https://modelslab.com/api/agents/v1'
+        >>> Settings(token=SecretStr("t")).base_url is None
+        True
     """
 
     model_config = ConfigDict(frozen=True)
 
-    base_url: str = DEFAULT_BASE_URL
+    base_url: str | None = None
     token: SecretStr | None = None
     timeout: float = Field(30.0, gt=0)
     max_retries: int = Field(3, ge=0, le=10)
+    allow_live: bool = False
+    token_variables: tuple[str, ...] = ()
 
     @classmethod
     def from_env(
-        cls, *, environ: Mapping[str, str] | None = None, dotenv_path: str | Path | bool | None = True
+        cls, *, environ: Mapping[str, str] | None = None, dotenv_path: str | Path | bool | None = True,
+        provider: str | None = None,
     ) -> Settings:
-        """Read settings from ``environ`` (default ``os.environ``) over a ``.env`` file.
+        """Read settings for ``provider`` (default: the default provider) from ``environ`` over a ``.env`` file.
 
         ``dotenv_path=True`` searches for ``.env`` from the working directory upwards; a path reads that
         file; ``None``/``False`` reads none.
         """
+        from agent_billing.registry import get_registry
+
+        connection = get_registry(provider).connection
         values: dict[str, str] = {}
         if dotenv_path is True:
             found = find_dotenv(usecwd=True)
@@ -61,18 +69,20 @@ class Settings(BaseModel):
         if dotenv_path:
             values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
         values.update(os.environ if environ is None else environ)
-        token = next((values[name] for name in TOKEN_VARIABLES if values.get(name)), None)
+        token = next((values[name] for name in connection.token_variables if values.get(name)), None)
+        base_url = next((values[name] for name in connection.base_url_variables if values.get(name)), None)
         return cls(
-            base_url=values.get("AGENT_BILLING_BASE_URL") or DEFAULT_BASE_URL,
+            base_url=base_url,
             token=SecretStr(token) if token else None,
             timeout=float(values.get("AGENT_BILLING_TIMEOUT") or 30.0),
             max_retries=int(values.get("AGENT_BILLING_MAX_RETRIES") or 3),
+            allow_live=(values.get("AGENT_BILLING_ALLOW_LIVE") or "").strip().lower() in _TRUE,
+            token_variables=connection.token_variables,
         )
 
     def require_token(self) -> SecretStr:
         """The token, or an ``AuthenticationError`` naming the variables to set."""
         if self.token is None or not self.token.get_secret_value():
-            raise AuthenticationError(
-                "no access token: pass token=... or set AGENT_BILLING_TOKEN (in the environment or a .env file)"
-            )
+            where = " or ".join(self.token_variables) or "the provider's key variable"
+            raise AuthenticationError(f"no access token: pass token=... or set {where} (in the environment or a .env file)")
         return self.token

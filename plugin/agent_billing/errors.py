@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -77,6 +79,30 @@ class PermissionDeniedError(BillingError):
     """
 
     default_code = "forbidden"
+
+
+class InsufficientScopeError(PermissionDeniedError):
+    """403 ``insufficient_scope``: the access token lacks the scope this call needs (``scope`` names it).
+
+    Retrying cannot help: the operator must re-authenticate with a token that has that scope.
+
+    Example:
+        >>> err = error_from_envelope(403, {"code": "insufficient_scope", "message": "Needs wallet:write",
+        ...                                 "details": {"required_scope": "wallet:write"}}, "req_1")
+        >>> type(err).__name__, err.scope, err.retryable
+        ('InsufficientScopeError', 'wallet:write', False)
+    """
+
+    default_code = "insufficient_scope"
+
+    @property
+    def scope(self) -> str | None:
+        """The missing scope, from the details (or the message, as ``area:level``)."""
+        value = self.details.get("required_scope") or self.details.get("scope")
+        if value:
+            return str(value)
+        found = re.search(r"\b[a-z_]+:(?:read|write)\b", self.message)
+        return found.group(0) if found else None
 
 
 class InvalidRequestError(BillingError):
@@ -161,7 +187,7 @@ class PaymentDeclinedError(BillingError):
     @property
     def decline_code(self) -> str | None:
         """Stripe's decline code, when the API gave one."""
-        value = self.details.get("decline_code")
+        value = self.details.get("decline_code", self.details.get("declineCode"))
         return str(value) if value is not None else None
 
     @property
@@ -295,11 +321,13 @@ _BY_CODE: dict[str, type[BillingError]] = {
     "idempotency_error": IdempotencyConflictError,
     "requires_action": ActionRequiredError,
     "unauthenticated": AuthenticationError,
+    "insufficient_scope": InsufficientScopeError,
 }
 
 
 def error_from_envelope(
-    status: int, error: dict[str, Any] | None, request_id: str | None, *, retry_after: float | None = None
+    status: int, error: dict[str, Any] | None, request_id: str | None, *, retry_after: float | None = None,
+    classes: Mapping[str, str] | None = None,
 ) -> BillingError:
     """Build the right error from an HTTP status and the envelope's ``error`` object.
 
@@ -314,7 +342,12 @@ def error_from_envelope(
     code = str(error.get("code") or "") or None
     message = str(error.get("message") or f"HTTP {status}")
     details = error.get("details") if isinstance(error.get("details"), dict) else {}
-    cls = _BY_CODE.get(code or "") or _BY_STATUS.get(status) or (ServerError if status >= 500 else BillingError)
+    named = (classes or {}).get(code or "")
+    provider_cls = globals().get(named) if named else None
+    if not (isinstance(provider_cls, type) and issubclass(provider_cls, BillingError)):
+        provider_cls = None
+    cls = provider_cls or _BY_CODE.get(code or "") or _BY_STATUS.get(status) or \
+        (ServerError if status >= 500 else BillingError)
     kwargs: dict[str, Any] = {"code": code, "details": details, "status": status, "request_id": request_id}
     if cls is RateLimitedError:
         return RateLimitedError(message, retry_after=retry_after, **kwargs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from agent_billing import wire
+from agent_billing.conventions import WireConventions
 from agent_billing.errors import (
     ActionRequiredError,
     BillingError,
@@ -52,6 +54,7 @@ class PreparedCall:
     params: dict[str, Any] = field(default_factory=dict)
     body: bytes | None = None
     idempotency_key: str | None = None
+    conventions: WireConventions = field(default_factory=WireConventions)
 
     def headers(self) -> dict[str, str]:
         """Request headers other than authorization."""
@@ -59,7 +62,7 @@ class PreparedCall:
         if self.body is not None:
             headers["Content-Type"] = "application/json"
         if self.idempotency_key:
-            headers["Idempotency-Key"] = self.idempotency_key
+            headers[self.conventions.idempotency_header] = self.idempotency_key
         return headers
 
 
@@ -96,8 +99,9 @@ def validate_args(op: Operation, raw: Mapping[str, Any]) -> BaseModel:
         raise validation_error(exc, op.name) from None
 
 
-def prepare(op: Operation, raw: Mapping[str, Any] | BaseModel, idempotency_key: str | None = None) -> PreparedCall:
-    """Validate ``raw`` and build the call. Mutations always get an idempotency key.
+def prepare(op: Operation, raw: Mapping[str, Any] | BaseModel, idempotency_key: str | None = None,
+            conventions: WireConventions | None = None) -> PreparedCall:
+    """Validate ``raw`` and build the call in the provider's conventions. Mutations always get an idempotency key.
 
     Example:
         >>> from agent_billing.registry import get_registry
@@ -105,8 +109,10 @@ def prepare(op: Operation, raw: Mapping[str, Any] | BaseModel, idempotency_key: 
         >>> call.method, call.path, call.body, call.idempotency_key.startswith("ab_")
         ('POST', '/wallet/fund', b'{"amount":25.00}', True)
     """
+    conventions = conventions or WireConventions()
     args = raw if isinstance(raw, op.args) else validate_args(op, dict(raw))
     _, rest = op.split(args)
+    rest = _amounts(rest, conventions)
     params: dict[str, Any] = {}
     body: bytes | None = None
     if op.has_body:
@@ -114,7 +120,18 @@ def prepare(op: Operation, raw: Mapping[str, Any] | BaseModel, idempotency_key: 
     else:
         params = {k: (format(v, "f") if not isinstance(v, (str, int)) else v) for k, v in rest.items()}
     key = (idempotency_key or f"ab_{uuid.uuid4().hex}") if op.is_mutation else None
-    return PreparedCall(op, args, op.method, op.render_path(args), params, body, key)
+    return PreparedCall(op, args, op.method, op.render_path(args), params, body, key, conventions)
+
+
+def _amounts(value: Any, conventions: WireConventions) -> Any:
+    """Every ``Decimal`` in ``value`` as the provider's JSON carries amounts."""
+    if isinstance(value, Decimal):
+        return conventions.encode_amount(value)
+    if isinstance(value, dict):
+        return {k: _amounts(v, conventions) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_amounts(v, conventions) for v in value]
+    return value
 
 
 class _Unreadable(Exception):
@@ -172,16 +189,24 @@ def interpret(call: PreparedCall, response: httpx.Response) -> BaseModel:
         Decimal('12.5')
     """
     payload, problem = _json(response)
-    enveloped = isinstance(payload, dict) and ("data" in payload or "error" in payload)
+    conventions = call.conventions
+    if conventions.envelope:
+        enveloped = isinstance(payload, dict) and ("data" in payload or "error" in payload)
+    else:
+        # No envelope: the body is the object itself, an error is {"error": {...}}.
+        enveloped = isinstance(payload, dict) and isinstance(payload.get("error"), dict)
     meta = payload.get("meta") if enveloped and isinstance(payload.get("meta"), dict) else {}
-    raw_id = (meta or {}).get("request_id") or response.headers.get("X-Request-Id")
+    raw_id = (meta or {}).get("request_id") or response.headers.get(conventions.request_id_header)
     request_id = str(raw_id)[:200] if raw_id is not None else None
     if response.status_code >= 400 or (enveloped and payload.get("error")):
         error = payload.get("error") if enveloped else None
         if not isinstance(error, dict):
             error = {"message": f"HTTP {response.status_code} from {call.method} {call.path}"}
         hint = server_wait_hint(response.headers) if response.status_code == 429 else None
-        raise error_from_envelope(response.status_code, error, request_id, retry_after=hint)
+        raise error_from_envelope(response.status_code, error, request_id, retry_after=hint,
+                                  classes=conventions.error_classes)
+    if not conventions.envelope:
+        enveloped, payload = True, {"data": payload}
     try:
         return _result(call, response, payload, problem, enveloped, request_id)
     except _Unreadable as exc:

@@ -22,6 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from agent_billing.conventions import Connection, WireConventions
+
 _PLACEHOLDER = re.compile(r"{(\w+)}")
 
 
@@ -133,8 +135,10 @@ class Operation:
     def split(self, args: BaseModel) -> tuple[dict[str, Any], dict[str, Any]]:
         """Split validated arguments into (path values, query-or-body values), dropping unset ``None``."""
         data = args.model_dump(mode="python", exclude_none=True)
-        path = {k: data.pop(k) for k in self.path_params if k in data}
-        return path, data
+        path = {k: data[k] for k in self.path_params if k in data}
+        # The rest travels under the wire names (camelCase aliases, where a provider declares them).
+        rest = args.model_dump(mode="python", exclude_none=True, by_alias=True, exclude=set(self.path_params))
+        return path, rest
 
 
 @dataclass
@@ -152,6 +156,8 @@ class Registry:
     base_path: str
     operations: dict[str, Operation] = field(default_factory=dict)
     group_descriptions: dict[str, str] = field(default_factory=dict)
+    wire: WireConventions = field(default_factory=WireConventions)
+    connection: Connection = field(default_factory=lambda: Connection(default_base_url="http://127.0.0.1:8787"))
 
     def add(self, op: Operation) -> Operation:
         """Register an operation; names and (method, path) pairs must be unique."""

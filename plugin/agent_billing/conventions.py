@@ -1,0 +1,72 @@
+"""A provider's wire conventions and connection facts, declared once beside its operations.
+
+The core (client, exchange, config) reads these instead of knowing any provider: whether bodies are
+wrapped in an envelope, how amounts travel, which header carries the idempotency key, how the
+provider's error codes map onto the exception hierarchy, which environment variables hold the key
+and the base URL, and which keys move real money.
+
+Example:
+    >>> wire = WireConventions(envelope=False, amounts="string")
+    >>> wire.encode_amount(Decimal("99"))
+    '99.00'
+    >>> Connection(default_base_url="https://api.example.com/v1", token_variables=("EXAMPLE_KEY",)).token_variables
+    ('EXAMPLE_KEY',)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from agent_billing.money import CENT
+
+
+@dataclass(frozen=True)
+class WireConventions:
+    """How one provider's API looks on the wire.
+
+    ``envelope``: bodies are ``{data, error, meta}`` (else the object itself, errors as ``{"error": {...}}``).
+    ``amounts``: ``Decimal`` sent as a JSON number or as a decimal string with two places.
+    ``error_classes``: the provider's error codes mapped onto the exception hierarchy (by name of the
+    class in ``agent_billing.errors``, so declarations need not import it); unmapped codes go by status.
+
+    Example:
+        >>> WireConventions().encode_amount(Decimal("25"))
+        Decimal('25')
+    """
+
+    envelope: bool = True
+    amounts: Literal["number", "string"] = "number"
+    idempotency_header: str = "Idempotency-Key"
+    request_id_header: str = "X-Request-Id"
+    error_classes: Mapping[str, str] = field(default_factory=dict)
+
+    def encode_amount(self, amount: Decimal) -> Any:
+        """An amount as this provider's JSON carries it."""
+        return format(amount.quantize(CENT), "f") if self.amounts == "string" else amount
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where a provider is and how a key is found and judged.
+
+    ``live_prefixes``: keys that act on real money. A client refuses them unless the deployer opts in
+    (``allow_live=True`` or ``AGENT_BILLING_ALLOW_LIVE=1``): a test key pointed at production by mistake
+    is harmless, a live key in a development setup is not.
+
+    Example:
+        >>> Connection(default_base_url="https://x", live_prefixes=("wg_live_",)).is_live("wg_live_abc")
+        True
+    """
+
+    default_base_url: str
+    token_variables: tuple[str, ...] = ()
+    base_url_variables: tuple[str, ...] = ()
+    key_prefixes: tuple[str, ...] = ()
+    live_prefixes: tuple[str, ...] = ()
+
+    def is_live(self, token: str) -> bool:
+        """Whether ``token`` is a production key of this provider."""
+        return any(token.startswith(prefix) for prefix in self.live_prefixes)
