@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from agent_billing.errors import (
     UnexpectedResponseError,
     error_from_envelope,
 )
+from agent_billing.money import format_usd
 from agent_billing.registry import Operation
 from agent_billing.retry import server_wait_hint
 
@@ -78,11 +80,19 @@ def validation_error(exc: PydanticValidationError, operation: str) -> InvalidReq
         'invalid arguments for fund_wallet: cvc: Extra inputs are not permitted'
     """
     errors = [
-        {"field": ".".join(str(p) for p in e["loc"]) or "(arguments)", "message": e["msg"]}
+        {"field": ".".join(str(p) for p in e["loc"]) or "(arguments)", "message": _readable(e["msg"])}
         for e in exc.errors(include_input=False, include_url=False)
     ]
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return InvalidRequestError(f"invalid arguments for {operation}: {summary}", details={"errors": errors})
+
+
+_DECIMAL_REPR = re.compile(r"Decimal\('(-?[0-9]+(?:\.[0-9]+)?)'\)")
+
+
+def _readable(message: str) -> str:
+    """pydantic writes a money bound as ``Decimal('10')``; people read ``$10.00``."""
+    return _DECIMAL_REPR.sub(lambda m: format_usd(Decimal(m.group(1))), message)
 
 
 def validate_args(op: Operation, raw: Mapping[str, Any]) -> BaseModel:

@@ -50,3 +50,9 @@ def test_no_frame_of_a_card_refusal_holds_the_digits(client: BillingClient) -> N
 def test_the_private_path_is_not_public(client: BillingClient) -> None:
     public: dict[str, Any] = {name: getattr(client, name) for name in dir(client) if not name.startswith("_")}
     assert "send" not in public and "call" in public
+
+
+def test_money_bounds_read_as_money(client: BillingClient) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        client.fund_wallet(Decimal("5"))
+    assert "$10.00" in info.value.message and "Decimal(" not in info.value.message
