@@ -27,6 +27,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 DEFAULT_TTL = timedelta(hours=24)
 
@@ -47,6 +48,32 @@ class Decision:
     approved: bool
     digest: str
     approver: str
+
+
+@runtime_checkable
+class ApprovalStore(Protocol):
+    """Where approvals are kept: this SQLite table, or PostgreSQL (``guardrails/postgres.py``).
+
+    Example:
+        >>> isinstance(ApprovalRecords(), ApprovalStore)
+        True
+    """
+
+    def shown(self, approval_id: str, digest: str, *, now: datetime) -> str:
+        """Record the digest shown, unless one was already; return the first one."""
+        ...
+
+    def decide(self, approval_id: str, *, approved: bool, approver: str, now: datetime) -> None:
+        """Record the decision (the first one stands)."""
+        ...
+
+    def decision(self, approval_id: str, *, now: datetime) -> Decision | None:
+        """The recorded decision, if any and unexpired."""
+        ...
+
+    def forget(self, approval_id: str) -> None:
+        """The record is used up."""
+        ...
 
 
 class ApprovalRecords:

@@ -115,8 +115,55 @@ def fingerprint(operation: str, args: Mapping[str, Any] | BaseModel) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """The SHA-256 (hex) under which a token is stored: a copy of the store cannot be replayed.
+
+    Example:
+        >>> len(token_hash("conf_x"))
+        64
+    """
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(ttl: timedelta, now: datetime | None = None) -> tuple[str, datetime, datetime]:
+    """A fresh token, its expiry (UTC) and the time it was issued at (shared by every store backend).
+
+    Example:
+        >>> token, expires, now = new_token(DEFAULT_TTL, datetime(2026, 1, 1, tzinfo=timezone.utc))
+        >>> token.startswith(TOKEN_PREFIX), len(token) == _TOKEN_LENGTH, expires - now
+        (True, True, datetime.timedelta(seconds=300))
+    """
+    now = _now(now)
+    return TOKEN_PREFIX + secrets.token_urlsafe(_TOKEN_BYTES), (now + ttl).astimezone(timezone.utc), now
+
+
+def check_presented(token: object) -> str | None:
+    """The stored hash to look up for a presented token, or None when it cannot be one of ours.
+
+    Example:
+        >>> check_presented("conf_forged") is None, check_presented(42) is None
+        (True, True)
+    """
+    if not isinstance(token, str) or len(token) != _TOKEN_LENGTH or not token.startswith(TOKEN_PREFIX):
+        return None
+    return token_hash(token)
+
+
+def matches(presented: str, operation: str, args_fingerprint: str, *, stored: tuple[str, str, str]) -> bool:
+    """Whether a spent token's stored (hash, operation, fingerprint) are the presented ones, in constant time.
+
+    Example:
+        >>> matches("h", "withdraw", "f", stored=("h", "withdraw", "f")), matches("h", "x", "f", stored=("h", "y", "f"))
+        (True, False)
+    """
+    stored_hash, stored_op, stored_fp = stored
+    # Evaluate every comparison (no short circuit) in constant time.
+    checks = [
+        hmac.compare_digest(stored_hash, presented),
+        hmac.compare_digest(stored_op.encode(), operation.encode()),
+        hmac.compare_digest(stored_fp.encode(), args_fingerprint.encode()),
+    ]
+    return all(checks)
 
 
 def _micros(now: datetime) -> int:
@@ -227,9 +274,7 @@ class ConfirmationStore:
             raise ValueError("a confirmation needs an operation and an argument fingerprint")
         if not timedelta(0) < ttl <= MAX_TTL:
             raise ValueError(f"ttl must be positive and at most {MAX_TTL}")
-        now = _now(now)
-        expires_at = (now + ttl).astimezone(timezone.utc)
-        token = TOKEN_PREFIX + secrets.token_urlsafe(_TOKEN_BYTES)
+        token, expires_at, now = new_token(ttl, now)
         with self._lock:
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
@@ -238,7 +283,7 @@ class ConfirmationStore:
                 conn.execute(
                     "INSERT INTO confirmations (token_hash, operation, fingerprint, summary, expires_us)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (_hash(token), operation, args_fingerprint, summary, _micros(expires_at)),
+                    (token_hash(token), operation, args_fingerprint, summary, _micros(expires_at)),
                 )
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -256,9 +301,9 @@ class ConfirmationStore:
             >>> s.consume("conf_forged", "withdraw", "0" * 64)
             False
         """
-        if not isinstance(token, str) or len(token) != _TOKEN_LENGTH or not token.startswith(TOKEN_PREFIX):
+        presented = check_presented(token)
+        if presented is None:
             return False
-        presented = _hash(token)
         when = _micros(_now(now))
         with self._lock:
             conn = self._connection()
@@ -286,13 +331,7 @@ class ConfirmationStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-        # Evaluate every comparison (no short circuit) in constant time.
-        matches = [
-            hmac.compare_digest(stored_hash, presented),
-            hmac.compare_digest(str(stored_op).encode(), operation.encode()),
-            hmac.compare_digest(str(stored_fp).encode(), args_fingerprint.encode()),
-        ]
-        return all(matches)
+        return matches(presented, operation, args_fingerprint, stored=(str(stored_hash), str(stored_op), str(stored_fp)))
 
     def close(self) -> None:
         """Close the connection (a file store reopens it on next use; a memory store starts empty)."""

@@ -30,7 +30,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from agent_billing import wire
 
@@ -53,6 +53,30 @@ class PendingCall:
     idempotency_key: str
     arguments: dict[str, Any]
     digest: str
+
+
+@runtime_checkable
+class PendingStore(Protocol):
+    """Where unknown outcomes are kept: this SQLite table, or PostgreSQL (``guardrails/postgres.py``).
+
+    Example:
+        >>> isinstance(PendingOutcomes(), PendingStore)
+        True
+    """
+
+    def remember(self, scope: str, fingerprint: str, digest: str, key: str, arguments: dict[str, Any], *,
+                 now: datetime) -> None:
+        """Keep this call until its TTL runs out."""
+        ...
+
+    def find(self, scope: str, *, fingerprint: str | None = None, digest: str | None = None,
+             now: datetime) -> PendingCall | None:
+        """The kept call with these tool arguments, or resolving to this intent digest."""
+        ...
+
+    def forget(self, scope: str, key: str) -> None:
+        """The outcome is known now."""
+        ...
 
 
 class PendingOutcomes:

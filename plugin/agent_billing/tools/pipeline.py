@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import threading
+import logging
 import time
 import uuid
 from collections.abc import Callable, Generator
@@ -54,40 +54,33 @@ from agent_billing.guardrails.approval import (
     ConfirmationApprover,
     MiddlewareApprover,
 )
-from agent_billing.guardrails.approval_records import ApprovalRecords
+from agent_billing.guardrails.approval_records import ApprovalRecords, ApprovalStore
 from agent_billing.guardrails.card_data import redact
 from agent_billing.guardrails.confirmation import fingerprint
 from agent_billing.guardrails.intent import ChargeIntent, IntentDraft, IntentUnavailable, build_intent
 from agent_billing.guardrails.mandate import Mandate, MandateDecision
-from agent_billing.guardrails.pending_outcomes import PendingCall, PendingOutcomes
+from agent_billing.guardrails.pending_outcomes import PendingCall, PendingOutcomes, PendingStore
 from agent_billing.guardrails.spend_store import SpendStore
+from agent_billing.guardrails.store import DeclinedRequests, MemoryDeclinedRequests, StoreUnavailableError
 from agent_billing.registry import Effect, Operation
 from agent_billing.tools.shaping import error_content, success_content
 from agent_billing.tools.steps import ApiCall, AskApproval, Flow, Hold, Release, Step, ToolOutcome
 
 REJECTION_MEMORY = timedelta(minutes=10)
+_logger = logging.getLogger("agent_billing.tools")
 
 
 class _ExpiringSet:
-    """Fingerprints remembered for a while (requests the person declined)."""
+    """Fingerprints remembered for a while (requests the person declined), in the store's declined memory."""
 
-    def __init__(self, ttl: timedelta, clock: Callable[[], float]) -> None:
-        self._ttl = ttl.total_seconds()
-        self._clock = clock
-        self._until: dict[str, float] = {}
-        self._lock = threading.Lock()
+    def __init__(self, ttl: timedelta, now: Callable[[], datetime], memory: DeclinedRequests) -> None:
+        self._ttl, self._now, self._memory = ttl, now, memory
 
     def add(self, item: str) -> None:
-        with self._lock:
-            self._until[item] = self._clock() + self._ttl
+        self._memory.remember(item, until=self._now() + self._ttl)
 
     def __contains__(self, item: object) -> bool:
-        with self._lock:
-            until = self._until.get(str(item))
-            if until is not None and until < self._clock():
-                del self._until[str(item)]
-                return False
-            return until is not None
+        return self._memory.is_declined(str(item), now=self._now())
 
 
 def _refusal(operation: str, message: str, *, error: str = "refused", **extra: Any) -> ToolOutcome:
@@ -122,10 +115,11 @@ class Guard:
         spend_store: SpendStore | None = None,
         audit: AuditLog | None = None,
         approve_destructive: bool = True,
-        pending: PendingOutcomes | None = None,
-        approvals: ApprovalRecords | None = None,
+        pending: PendingStore | None = None,
+        approvals: ApprovalStore | None = None,
         account: str = "default",
         clock: Callable[[], float] = time.time,
+        declined: DeclinedRequests | None = None,
     ) -> None:
         self.approver = approver
         self.mandate = mandate
@@ -138,9 +132,10 @@ class Guard:
         self.approve_destructive = approve_destructive
         self.clock = clock
         self.account = account
-        self._rejected = _ExpiringSet(REJECTION_MEMORY, clock)
-        self.pending = pending if pending is not None else PendingOutcomes()
-        self.approvals = approvals if approvals is not None else ApprovalRecords()
+        self._rejected = _ExpiringSet(REJECTION_MEMORY, self._now,
+                                      declined if declined is not None else MemoryDeclinedRequests())
+        self.pending: PendingStore = pending if pending is not None else PendingOutcomes()
+        self.approvals: ApprovalStore = approvals if approvals is not None else ApprovalRecords()
 
     # --- small pieces
 
@@ -228,7 +223,44 @@ class Guard:
 
         if not self.needs_approval_for(effect):
             return (yield from self._direct(op, args))
-        return (yield from self._gated_flow(op, args, effect, confirmation, tool_call_id))
+        return (yield from self._fail_closed(op, effect, args,
+                                             self._gated_flow(op, args, effect, confirmation, tool_call_id)))
+
+    def _fail_closed(self, op: Operation, effect: Effect, args: BaseModel, flow: Flow) -> Flow:
+        """Run a gated flow; when the guardrail store cannot be reached, refuse, naming the store.
+
+        Like ``yield from flow``, but it notes whether a keyed request went out, so the refusal says
+        truthfully whether anything may have been charged.
+        """
+        sent = False
+        try:
+            step = next(flow)
+            while True:
+                sent = sent or (isinstance(step, ApiCall) and step.idempotency_key is not None)
+                try:
+                    answer = yield step
+                except GeneratorExit:
+                    flow.close()
+                    raise
+                except BaseException as exc:
+                    step = flow.throw(exc)
+                else:
+                    step = flow.send(answer)
+        except StopIteration as done:
+            outcome: ToolOutcome = done.value
+            return outcome
+        except StoreUnavailableError as exc:
+            _logger.warning("agent-billing refused %s: %s", op.name, exc)
+            with contextlib.suppress(Exception):  # the audit log may live in the same, unreachable store
+                self.record(op, effect, "refused", reason=str(exc), args=args)
+            if sent:
+                return _refusal(op.name, f"The request was sent, but then {exc}, so its outcome could not be "
+                                "recorded. Treat it as unknown: check the wallet transactions before anything else "
+                                "and do not retry with other arguments.", error="store_unavailable", store=exc.store)
+            return _refusal(op.name, f"Refused because {exc}: the spending limits and approvals cannot be checked "
+                            "without it. Nothing was charged. Money-moving calls stay refused until it is back; reads "
+                            "still work. Tell the person; do not retry in a loop.", error="store_unavailable",
+                            store=exc.store)
 
     def _direct(self, op: Operation, args: BaseModel) -> Flow:
         # A change of the default card waits for any charge that relies on the default to finish.
@@ -431,7 +463,7 @@ class Guard:
                  approver: str, scope: str, fp: str, *, auto: bool) -> Flow:
         """Check that the charge is still the approved one, then send exactly it (under the funding lock when
         the API charges the default card)."""
-        locked = intent.funding == "default"
+        locked = intent.funding == "default" or op.changes_funding
         if locked:
             yield Hold(self.account)
         outcome = yield from self._send_checked(op, effect, args, intent, approved, key, approver, scope, fp, auto,

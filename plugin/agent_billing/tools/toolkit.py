@@ -37,14 +37,13 @@ from langchain_core.tools import BaseTool, BaseToolkit
 from pydantic import ConfigDict, PrivateAttr, ValidationError
 
 from agent_billing.advisor import Situation, advise
-from agent_billing.audit import AuditLog, JsonlAuditLog
+from agent_billing.audit import AuditLog
 from agent_billing.client import AsyncBillingClient, BillingClient
 from agent_billing.exchange import validation_error
 from agent_billing.guardrails.approval import ApprovalRequest, ApprovalSetting, ConfirmationApprover, resolve_approver
-from agent_billing.guardrails.approval_records import ApprovalRecords
 from agent_billing.guardrails.mandate import Mandate
-from agent_billing.guardrails.pending_outcomes import PendingOutcomes
-from agent_billing.guardrails.spend_store import SpendStore, state_dir
+from agent_billing.guardrails.spend_store import SpendStore
+from agent_billing.guardrails.store import open_store
 from agent_billing.registry import Operation, Registry, get_registry
 from agent_billing.tools.pipeline import Guard, _refusal
 from agent_billing.tools.schemas import group_args_model, operation_args_model, operation_args_model_from
@@ -109,6 +108,9 @@ class BillingToolkit(BaseToolkit):
     audit: Any = None
     pending_outcomes: Any = None
     approval_records: Any = None
+    # Where all guardrail state lives: a URL (sqlite:///..., postgresql://...), a store object, or None for
+    # $AGENT_BILLING_STORE_URL, unset meaning the state directory's files (see guardrails/store.py).
+    store: Any = None
     granularity: Literal["group", "operation"] = "group"
     approve_destructive: bool = True
     provider: str = "modelslab"
@@ -129,16 +131,19 @@ class BillingToolkit(BaseToolkit):
         if self.client is None and self.async_client is None:
             raise ValueError("BillingToolkit needs client= and/or async_client= (or use BillingToolkit.from_env())")
         approver = resolve_approver(self.approval)
-        audit: AuditLog = self.audit if self.audit is not None else JsonlAuditLog(state_dir() / "audit.jsonl")
-        store: SpendStore | None = self.spend_store
-        pending = self.pending_outcomes if self.pending_outcomes is not None else \
-            PendingOutcomes(state_dir() / "pending-outcomes.sqlite3")
-        approvals = self.approval_records if self.approval_records is not None else \
-            ApprovalRecords(state_dir() / "approvals.sqlite3")
         account = (self.client or self.async_client).account_id  # type: ignore[union-attr]
+        # Explicit parts win; the rest come from the store, opened only when used.
+        state = open_store(self.store).for_account(account)
+        audit: AuditLog = self.audit if self.audit is not None else state.audit
+        store: SpendStore | None = self.spend_store if self.spend_store is not None else \
+            (state.spend if self.mandate is not None else None)
+        pending = self.pending_outcomes if self.pending_outcomes is not None else state.pending
+        approvals = self.approval_records if self.approval_records is not None else state.approvals
+        if isinstance(approver, ConfirmationApprover) and self.approval == "confirmation":
+            approver.store = state.confirmations
         self._guard = Guard(approver=approver, mandate=self.mandate, spend_store=store, audit=audit,
                             approve_destructive=self.approve_destructive, pending=pending, approvals=approvals,
-                            account=account)
+                            account=account, declined=state.declined)
         self._registry = get_registry(self.provider)
         if self.custom_actions is None:
             self.custom_actions = _default_actions()

@@ -1,0 +1,455 @@
+"""Guardrail state in PostgreSQL, shared by every worker on every host (``pip install 'agent-billing[postgres]'``).
+
+The same interfaces as the SQLite stores (spend reservations, pending unknown outcomes, single-use
+confirmations, approval records, declined requests, the chained audit log), on one connection pool
+(psycopg 3 and psycopg_pool). What makes them correct across hosts:
+
+- a reservation's check and insert run in one transaction holding a transaction-level advisory lock
+  for (account, mandate): a second worker's reservation for the same mandate waits for the first to
+  commit, then sees its row (READ COMMITTED takes a fresh snapshot per statement);
+- a confirmation is spent by one ``UPDATE ... WHERE used_us IS NULL RETURNING``: of two workers
+  presenting one token, exactly one gets the row back;
+- an audit record is appended under an advisory lock per chain, so the chain never forks;
+- the schema is created on first use and migrated by version (table ``agent_billing_schema``), under an
+  advisory lock so two workers starting together do not race.
+
+Nothing connects at construction. A connection error (server down, pool timeout) becomes a
+:class:`~agent_billing.guardrails.store.StoreUnavailableError` naming the store (password removed), which
+the toolkit turns into a refusal for money-moving calls.
+
+Example:
+    >>> store = PostgresStore("postgresql://billing:secret@db.internal:5432/agents")
+    >>> store.name  # no connection yet, and the password never appears in messages
+    'postgresql://billing@db.internal:5432/agents'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from agent_billing import wire
+from agent_billing.audit import GENESIS_HASH, AuditEvent, chain_record
+from agent_billing.guardrails.approval_records import DEFAULT_TTL as APPROVAL_TTL
+from agent_billing.guardrails.approval_records import Decision
+from agent_billing.guardrails.confirmation import (
+    DEFAULT_TTL as CONFIRMATION_TTL,
+)
+from agent_billing.guardrails.confirmation import (
+    MAX_TTL,
+    Confirmation,
+    check_presented,
+    matches,
+    new_token,
+    token_hash,
+)
+from agent_billing.guardrails.pending_outcomes import DEFAULT_TTL as PENDING_TTL
+from agent_billing.guardrails.pending_outcomes import PendingCall
+from agent_billing.guardrails.spend_store import (
+    DAY,
+    Reservation,
+    _check_key,
+    _decide,
+    _Entry,
+    _existing,
+    _from_cents,
+    _to_cents,
+    _to_micros,
+    _window_start,
+)
+from agent_billing.guardrails.store import AccountState, StoreUnavailableError, redact_url
+
+# Versioned schema: append a migration, never edit one that has shipped.
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (1, """
+CREATE TABLE ab_reservations (
+    account TEXT NOT NULL,
+    key TEXT NOT NULL,
+    mandate TEXT NOT NULL,
+    amount_cents BIGINT NOT NULL CHECK (amount_cents >= 0),
+    spent_before_cents BIGINT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'released')),
+    created_us BIGINT NOT NULL,
+    PRIMARY KEY (account, key)
+);
+CREATE INDEX ab_reservations_by_mandate ON ab_reservations (account, mandate, created_us);
+CREATE TABLE ab_confirmations (
+    token_hash TEXT PRIMARY KEY,
+    operation TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    expires_us BIGINT NOT NULL,
+    used_us BIGINT
+);
+CREATE INDEX ab_confirmations_by_expiry ON ab_confirmations (expires_us);
+CREATE TABLE ab_pending_outcomes (
+    scope TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    arguments TEXT NOT NULL,
+    expires_us BIGINT NOT NULL,
+    PRIMARY KEY (scope, fingerprint)
+);
+CREATE INDEX ab_pending_by_digest ON ab_pending_outcomes (scope, digest);
+CREATE TABLE ab_approvals (
+    approval_id TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    approved BOOLEAN,
+    approver TEXT,
+    expires_us BIGINT NOT NULL
+);
+CREATE TABLE ab_declined (
+    item TEXT PRIMARY KEY,
+    until_us BIGINT NOT NULL
+);
+CREATE TABLE ab_audit (
+    chain TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    line TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (chain, seq)
+);
+"""),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def lock_id(*parts: str) -> int:
+    """A signed 64-bit advisory-lock id for a tuple of names (stable across processes and hosts).
+
+    Example:
+        >>> lock_id("acct", "default") == lock_id("acct", "default") != lock_id("acct", "other")
+        True
+    """
+    digest = hashlib.sha256("\0".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+_SCHEMA_LOCK = lock_id("agent_billing", "schema")
+
+
+class PostgresStore:
+    """All guardrail state in one PostgreSQL database, through a lazily opened connection pool.
+
+    ``url``: ``postgresql://user@host:port/db`` or ``postgresql:///db?host=/socket/dir``. ``timeout``: how
+    long a call waits for a connection before the store counts as unreachable. The pool is opened on
+    first use and reopened in a forked child (a pool's threads do not survive ``fork``).
+
+    Example:
+        >>> PostgresStore("postgresql:///agents?host=/run/postgresql").name
+        'postgresql:///agents?host=/run/postgresql'
+    """
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 5.0) -> None:
+        self.url = url
+        self.name = redact_url(url)
+        self.timeout = timeout
+        self._sizes = (min_size, max_size)
+        self._lock = threading.Lock()
+        self._pool: ConnectionPool | None = None
+        self._pid = 0
+        self._migrated = False
+
+    def _get_pool(self) -> ConnectionPool:
+        with self._lock:
+            if self._pool is None or self._pid != os.getpid():
+                pool = ConnectionPool(self.url, min_size=self._sizes[0], max_size=self._sizes[1], open=False,
+                                      timeout=self.timeout, name="agent-billing")
+                pool.open(wait=False)
+                self._pool, self._pid, self._migrated = pool, os.getpid(), False
+            return self._pool
+
+    @contextmanager
+    def cursor(self) -> Iterator[psycopg.Cursor[Any]]:
+        """A cursor in a transaction committed when the block ends (rolled back if it raises).
+
+        Connection failures become ``StoreUnavailableError``; other errors pass through.
+        """
+        try:
+            with self._get_pool().connection() as conn:
+                if not self._migrated:
+                    self._migrate(conn)
+                with conn.cursor() as cur:
+                    yield cur
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreUnavailableError(self.name, reason) from exc
+
+    def _migrate(self, conn: psycopg.Connection[Any]) -> None:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            cur.execute("CREATE TABLE IF NOT EXISTS agent_billing_schema (version INTEGER PRIMARY KEY, "
+                        "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+            row = cur.execute("SELECT COALESCE(MAX(version), 0) FROM agent_billing_schema").fetchone()
+            current = int(row[0]) if row else 0
+            if current > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.name} has schema version {current}, newer than this agent-billing "
+                                   f"({SCHEMA_VERSION}); upgrade agent-billing")
+            for version, sql in MIGRATIONS:
+                if version > current:
+                    cur.execute(sql.encode())
+                    cur.execute("INSERT INTO agent_billing_schema (version) VALUES (%s)", (version,))
+        self._migrated = True
+
+    def schema_version(self) -> int:
+        """The schema version in the database (migrating first, if needed)."""
+        with self.cursor() as cur:
+            row = cur.execute("SELECT MAX(version) FROM agent_billing_schema").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def for_account(self, account: str) -> AccountState:
+        """The guardrail state of one account (``BillingClient.account_id``)."""
+        return AccountState(
+            spend=lambda: PostgresSpendStore(self, account), pending=lambda: PostgresPendingOutcomes(self),
+            confirmations=lambda: PostgresConfirmationStore(self), approvals=lambda: PostgresApprovalRecords(self),
+            declined=lambda: PostgresDeclinedRequests(self), audit=lambda: PostgresAuditLog(self, chain=account),
+        )
+
+    def audit_chains(self) -> list[str]:
+        """The audit chains kept here (one per account)."""
+        with self.cursor() as cur:
+            return [str(row[0]) for row in cur.execute("SELECT DISTINCT chain FROM ab_audit ORDER BY chain")]
+
+    def audit_lines(self, chain: str) -> list[str]:
+        """One chain's records, oldest first."""
+        with self.cursor() as cur:
+            return [str(row[0]) for row in cur.execute("SELECT line FROM ab_audit WHERE chain = %s ORDER BY seq",
+                                                       (chain,))]
+
+    def close(self) -> None:
+        """Close the pool (a later call opens a new one)."""
+        with self._lock:
+            if self._pool is not None and self._pid == os.getpid():
+                self._pool.close()
+            self._pool = None
+
+
+class PostgresSpendStore:
+    """Spend reservations of one account (see :class:`~agent_billing.guardrails.spend_store.SpendStore`)."""
+
+    def __init__(self, store: PostgresStore, account: str) -> None:
+        self.store, self.account = store, account
+
+    def reserve(
+        self, mandate: str, key: str, amount: Decimal, *, limit: Decimal | None, now: datetime,
+        window: timedelta = DAY,
+    ) -> Reservation:
+        """Check the cap and reserve, serialized per (account, mandate) by an advisory lock."""
+        _check_key(mandate, key)
+        cents = _to_cents(amount)
+        created, start = _to_micros(now), _window_start(now, window)
+        if limit is not None:
+            _to_cents(limit, "limit")
+        with self.store.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id("spend", self.account, mandate),))
+            row = cur.execute("SELECT mandate, amount_cents, spent_before_cents, status, created_us FROM ab_reservations"
+                              " WHERE account = %s AND key = %s", (self.account, key)).fetchone()
+            if row is not None and row[3] != "released":
+                return _existing(key, _Entry(*row), mandate, cents)
+            spent = self._spent(cur, mandate, start)
+            result = _decide(mandate, key, cents, spent, limit, window)
+            if result.granted:
+                cur.execute(
+                    "INSERT INTO ab_reservations (account, key, mandate, amount_cents, spent_before_cents, status, "
+                    "created_us) VALUES (%s, %s, %s, %s, %s, 'pending', %s) ON CONFLICT (account, key) DO UPDATE SET "
+                    "mandate = excluded.mandate, amount_cents = excluded.amount_cents, "
+                    "spent_before_cents = excluded.spent_before_cents, status = 'pending', created_us = excluded.created_us",
+                    (self.account, key, mandate, cents, spent, created))
+            return result
+
+    def confirm(self, key: str) -> None:
+        """Turn the reservation into spend; confirming twice is harmless."""
+        with self.store.cursor() as cur:
+            cur.execute("UPDATE ab_reservations SET status = 'confirmed' WHERE account = %s AND key = %s",
+                        (self.account, key))
+            if cur.rowcount == 0:
+                raise KeyError(f"no reservation with key {key!r}")
+
+    def release(self, key: str) -> None:
+        """Stop counting a pending reservation; confirmed spend is never released."""
+        with self.store.cursor() as cur:
+            cur.execute("UPDATE ab_reservations SET status = 'released' WHERE account = %s AND key = %s "
+                        "AND status = 'pending'", (self.account, key))
+
+    def spent(self, mandate: str, *, now: datetime, window: timedelta = DAY) -> Decimal:
+        """Reserved plus confirmed amounts of ``mandate`` in the window ending at ``now``."""
+        start = _window_start(now, window)
+        with self.store.cursor() as cur:
+            return _from_cents(self._spent(cur, mandate, start))
+
+    def _spent(self, cur: psycopg.Cursor[Any], mandate: str, start: int) -> int:
+        row = cur.execute("SELECT COALESCE(SUM(amount_cents), 0) FROM ab_reservations WHERE account = %s AND "
+                          "mandate = %s AND status <> 'released' AND created_us >= %s",
+                          (self.account, mandate, start)).fetchone()
+        return int(row[0]) if row else 0
+
+
+class PostgresPendingOutcomes:
+    """Unknown outcomes (see :class:`~agent_billing.guardrails.pending_outcomes.PendingOutcomes`): one worker
+    records the call, any other finds and replays it."""
+
+    def __init__(self, store: PostgresStore, *, ttl: timedelta = PENDING_TTL) -> None:
+        self.store, self.ttl = store, ttl
+
+    def remember(self, scope: str, fingerprint: str, digest: str, key: str, arguments: dict[str, Any], *,
+                 now: datetime) -> None:
+        """Keep this call until the TTL runs out."""
+        with self.store.cursor() as cur:
+            cur.execute("INSERT INTO ab_pending_outcomes VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (scope, fingerprint)"
+                        " DO UPDATE SET digest = excluded.digest, idempotency_key = excluded.idempotency_key, "
+                        "arguments = excluded.arguments, expires_us = excluded.expires_us",
+                        (scope, fingerprint, digest, key, wire.dumps(arguments).decode(),
+                         _to_micros(now + self.ttl)))
+
+    def find(self, scope: str, *, fingerprint: str | None = None, digest: str | None = None,
+             now: datetime) -> PendingCall | None:
+        """The unknown-outcome call with these tool arguments, or (``digest``) resolving to this intent."""
+        query = ("SELECT idempotency_key, arguments, digest FROM ab_pending_outcomes WHERE scope = %s AND "
+                 "fingerprint = %s" if fingerprint is not None else
+                 "SELECT idempotency_key, arguments, digest FROM ab_pending_outcomes WHERE scope = %s AND digest = %s")
+        with self.store.cursor() as cur:
+            cur.execute("DELETE FROM ab_pending_outcomes WHERE expires_us < %s", (_to_micros(now),))
+            row = cur.execute(query, (scope, fingerprint if fingerprint is not None else digest)).fetchone()
+        if row is None:
+            return None
+        return PendingCall(str(row[0]), dict(wire.loads(str(row[1]).encode())), str(row[2]))
+
+    def forget(self, scope: str, key: str) -> None:
+        """The outcome is known now."""
+        with self.store.cursor() as cur:
+            cur.execute("DELETE FROM ab_pending_outcomes WHERE scope = %s AND idempotency_key = %s", (scope, key))
+
+    def close(self) -> None:
+        """Nothing to close: the pool belongs to the store."""
+
+
+class PostgresConfirmationStore:
+    """Single-use confirmations (see :class:`~agent_billing.guardrails.confirmation.ConfirmationStore`),
+    single-use across every worker."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+
+    def issue(self, operation: str, args_fingerprint: str, summary: str, *, ttl: timedelta = CONFIRMATION_TTL,
+              now: datetime | None = None) -> Confirmation:
+        """Issue a token for exactly this operation and argument fingerprint, valid for ``ttl``."""
+        if not operation or not args_fingerprint:
+            raise ValueError("a confirmation needs an operation and an argument fingerprint")
+        if not timedelta(0) < ttl <= MAX_TTL:
+            raise ValueError(f"ttl must be positive and at most {MAX_TTL}")
+        token, expires_at, now = new_token(ttl, now)
+        with self.store.cursor() as cur:
+            cur.execute("DELETE FROM ab_confirmations WHERE expires_us < %s", (_to_micros(now - timedelta(days=1)),))
+            cur.execute("INSERT INTO ab_confirmations (token_hash, operation, fingerprint, summary, expires_us) "
+                        "VALUES (%s, %s, %s, %s, %s)",
+                        (token_hash(token), operation, args_fingerprint, summary, _to_micros(expires_at)))
+        return Confirmation(token=token, expires_at=expires_at, summary=summary)
+
+    def consume(self, token: str, operation: str, args_fingerprint: str, *, now: datetime | None = None) -> bool:
+        """Use a token: True once, for its exact operation and fingerprint, before it expires."""
+        presented = check_presented(token)
+        if presented is None:
+            return False
+        when = _to_micros(now if now is not None else datetime.now().astimezone())
+        with self.store.cursor() as cur:
+            row = cur.execute("UPDATE ab_confirmations SET used_us = %s WHERE token_hash = %s AND used_us IS NULL "
+                              "AND expires_us > %s RETURNING token_hash, operation, fingerprint",
+                              (when, presented, when)).fetchone()
+        if row is None:
+            return False
+        return matches(presented, operation, args_fingerprint, stored=(str(row[0]), str(row[1]), str(row[2])))
+
+    def close(self) -> None:
+        """Nothing to close: the pool belongs to the store."""
+
+
+class PostgresApprovalRecords:
+    """Shown intents and decisions by approval id (see
+    :class:`~agent_billing.guardrails.approval_records.ApprovalRecords`)."""
+
+    def __init__(self, store: PostgresStore, *, ttl: timedelta = APPROVAL_TTL) -> None:
+        self.store, self.ttl = store, ttl
+
+    def shown(self, approval_id: str, digest: str, *, now: datetime) -> str:
+        """Record that ``digest`` was shown for this approval, unless one was already; return the first one."""
+        with self.store.cursor() as cur:
+            cur.execute("DELETE FROM ab_approvals WHERE expires_us < %s", (_to_micros(now),))
+            cur.execute("INSERT INTO ab_approvals (approval_id, digest, expires_us) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (approval_id) DO NOTHING", (approval_id, digest, _to_micros(now + self.ttl)))
+            row = cur.execute("SELECT digest FROM ab_approvals WHERE approval_id = %s", (approval_id,)).fetchone()
+        return str(row[0]) if row else digest
+
+    def decide(self, approval_id: str, *, approved: bool, approver: str, now: datetime) -> None:
+        """Record the person's decision on what was shown (the first decision stands)."""
+        with self.store.cursor() as cur:
+            cur.execute("UPDATE ab_approvals SET approved = %s, approver = %s WHERE approval_id = %s AND approved IS "
+                        "NULL AND expires_us >= %s", (approved, approver, approval_id, _to_micros(now)))
+
+    def decision(self, approval_id: str, *, now: datetime) -> Decision | None:
+        """The recorded decision for this approval, if one was made and has not expired."""
+        with self.store.cursor() as cur:
+            row = cur.execute("SELECT approved, digest, approver FROM ab_approvals WHERE approval_id = %s AND "
+                              "approved IS NOT NULL AND expires_us >= %s", (approval_id, _to_micros(now))).fetchone()
+        if row is None:
+            return None
+        return Decision(approved=bool(row[0]), digest=str(row[1]), approver=str(row[2]))
+
+    def forget(self, approval_id: str) -> None:
+        """The approved call has run: the record is used up."""
+        with self.store.cursor() as cur:
+            cur.execute("DELETE FROM ab_approvals WHERE approval_id = %s", (approval_id,))
+
+    def close(self) -> None:
+        """Nothing to close: the pool belongs to the store."""
+
+
+class PostgresDeclinedRequests:
+    """Requests a person declined, remembered until a time (see ``store.DeclinedRequests``)."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+
+    def remember(self, item: str, *, until: datetime) -> None:
+        """Remember ``item`` as declined until ``until``."""
+        with self.store.cursor() as cur:
+            cur.execute("INSERT INTO ab_declined (item, until_us) VALUES (%s, %s) ON CONFLICT (item) DO UPDATE SET "
+                        "until_us = excluded.until_us", (item, _to_micros(until)))
+
+    def is_declined(self, item: str, *, now: datetime) -> bool:
+        """Whether ``item`` was declined and the memory has not run out."""
+        with self.store.cursor() as cur:
+            row = cur.execute("SELECT until_us FROM ab_declined WHERE item = %s", (item,)).fetchone()
+        return row is not None and int(row[0]) >= _to_micros(now)
+
+
+class PostgresAuditLog:
+    """A chained audit log, one chain per ``chain`` name (the toolkit uses the account)."""
+
+    def __init__(self, store: PostgresStore, *, chain: str = "default") -> None:
+        self.store, self.chain = store, chain
+
+    def record(self, event: AuditEvent) -> None:
+        """Append ``event`` as the chain's next record (the chain's advisory lock keeps it linear)."""
+        with self.store.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id("audit", self.chain),))
+            row = cur.execute("SELECT seq, hash FROM ab_audit WHERE chain = %s ORDER BY seq DESC LIMIT 1",
+                              (self.chain,)).fetchone()
+            seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+            line, digest = chain_record(event, seq + 1, prev)
+            cur.execute("INSERT INTO ab_audit (chain, seq, line, hash) VALUES (%s, %s, %s, %s)",
+                        (self.chain, seq + 1, line, digest))
+
+    def lines(self) -> list[str]:
+        """This chain's records, oldest first."""
+        return self.store.audit_lines(self.chain)

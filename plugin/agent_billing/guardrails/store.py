@@ -1,0 +1,388 @@
+"""One URL for all guardrail state: spend reservations, unknown outcomes, confirmations, approvals,
+declined requests and the audit log.
+
+``AGENT_BILLING_STORE_URL`` (or ``BillingToolkit(store=...)``) picks where that state lives:
+
+- unset: today's SQLite files under the state directory (``$AGENT_BILLING_STATE_DIR``), one host;
+- ``sqlite:///path/to/file.db``: everything in one SQLite file (processes of one host may share it);
+- ``postgresql://user@host:port/db`` or ``postgresql:///db?host=/socket/dir``: PostgreSQL, shared by
+  every worker on every host (``pip install 'agent-billing[postgres]'``; see ``guardrails/postgres.py``).
+
+:func:`open_store` turns a URL (or a store object, or None) into a store; ``store.for_account(account)``
+hands out the state of one account (``BillingClient.account_id``, a hash of the token, never the token).
+Spend and the audit chain are kept per account; the other keys (pending scopes, approval ids, declined
+requests) already start with the account.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from datetime import datetime, timezone
+    >>> from decimal import Decimal
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "state.db"
+    >>> state = open_store(f"sqlite:///{path}").for_account("acct_1")
+    >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> state.spend.reserve("default", "k1", Decimal("5"), limit=Decimal("10"), now=now).granted
+    True
+    >>> state.spend.spent("default", now=now)
+    Decimal('5.00')
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from agent_billing.audit import AuditLog, JsonlAuditLog, SqliteAuditLog
+from agent_billing.guardrails.approval_records import ApprovalRecords, ApprovalStore
+from agent_billing.guardrails.confirmation import ConfirmationStore
+from agent_billing.guardrails.pending_outcomes import PendingOutcomes, PendingStore
+from agent_billing.guardrails.spend_store import DAY, Reservation, SpendStore, SqliteSpendStore, state_dir
+
+STORE_URL_ENV = "AGENT_BILLING_STORE_URL"
+
+
+class StoreUnavailableError(RuntimeError):
+    """The guardrail store cannot be reached: money-moving calls must not proceed without it.
+
+    Example:
+        >>> str(StoreUnavailableError("postgresql://app@db:5432/billing", "connection refused"))
+        'the guardrail store postgresql://app@db:5432/billing is unreachable (connection refused)'
+    """
+
+    def __init__(self, store: str, reason: str) -> None:
+        super().__init__(f"the guardrail store {store} is unreachable ({reason})")
+        self.store = store
+        self.reason = reason
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages and logs.
+
+    Example:
+        >>> redact_url("postgresql://app:s3cret@db:5432/billing"), redact_url("sqlite:///tmp/state.db")
+        ('postgresql://app@db:5432/billing', 'sqlite:///tmp/state.db')
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}@{netloc}" if user else netloc))
+
+
+@runtime_checkable
+class DeclinedRequests(Protocol):
+    """Requests a person declined, remembered for a while so an agent cannot nag its way in.
+
+    Example:
+        >>> isinstance(MemoryDeclinedRequests(), DeclinedRequests)
+        True
+    """
+
+    def remember(self, item: str, *, until: datetime) -> None:
+        """Remember ``item`` as declined until ``until``."""
+        ...
+
+    def is_declined(self, item: str, *, now: datetime) -> bool:
+        """Whether ``item`` was declined and the memory has not run out."""
+        ...
+
+
+class MemoryDeclinedRequests:
+    """Declined requests in this process only (today's behaviour without a store URL).
+
+    Example:
+        >>> from datetime import datetime, timedelta, timezone
+        >>> memory, now = MemoryDeclinedRequests(), datetime(2026, 1, 1, tzinfo=timezone.utc)
+        >>> memory.remember("acct:withdraw:fp", until=now + timedelta(minutes=10))
+        >>> memory.is_declined("acct:withdraw:fp", now=now), memory.is_declined("acct:withdraw:fp", now=now + DAY)
+        (True, False)
+    """
+
+    def __init__(self) -> None:
+        self._until: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, item: str, *, until: datetime) -> None:
+        """Remember ``item`` as declined until ``until``."""
+        with self._lock:
+            self._until[item] = until
+
+    def is_declined(self, item: str, *, now: datetime) -> bool:
+        """Whether ``item`` was declined and the memory has not run out."""
+        with self._lock:
+            until = self._until.get(item)
+            if until is not None and until < now:
+                del self._until[item]
+                return False
+            return until is not None
+
+
+class SqliteDeclinedRequests:
+    """Declined requests in a SQLite table (shared by the processes using the file).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from datetime import datetime, timezone
+        >>> memory = SqliteDeclinedRequests(pathlib.Path(tempfile.mkdtemp()) / "state.db")
+        >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        >>> memory.remember("x", until=now + DAY); memory.is_declined("x", now=now)
+        True
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
+        self._conn.execute("CREATE TABLE IF NOT EXISTS declined (item TEXT PRIMARY KEY, until_us INTEGER NOT NULL)")
+
+    def remember(self, item: str, *, until: datetime) -> None:
+        """Remember ``item`` as declined until ``until``."""
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO declined VALUES (?, ?)", (item, _micros(until)))
+
+    def is_declined(self, item: str, *, now: datetime) -> bool:
+        """Whether ``item`` was declined and the memory has not run out."""
+        with self._lock:
+            row = self._conn.execute("SELECT until_us FROM declined WHERE item = ?", (item,)).fetchone()
+        return row is not None and int(row[0]) >= _micros(now)
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._conn.close()
+
+
+def _micros(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+class AccountState:
+    """The guardrail state of one account, as a store hands it out; each part is opened on first use.
+
+    Lazily, because a toolkit given its own audit log or spend store must not open (and hold) the
+    store's. ``confirmations`` has :class:`~agent_billing.guardrails.confirmation.ConfirmationStore`'s
+    ``issue``/``consume``.
+
+    Example:
+        >>> state = AccountState(spend=lambda: None, pending=lambda: None, confirmations=lambda: "conf",
+        ...                      approvals=lambda: None, declined=lambda: None, audit=lambda: None)
+        >>> state.confirmations
+        'conf'
+    """
+
+    def __init__(self, *, spend: Callable[[], SpendStore], pending: Callable[[], PendingStore],
+                 confirmations: Callable[[], Any], approvals: Callable[[], ApprovalStore],
+                 declined: Callable[[], DeclinedRequests], audit: Callable[[], AuditLog]) -> None:
+        self._make = {"spend": spend, "pending": pending, "confirmations": confirmations, "approvals": approvals,
+                      "declined": declined, "audit": audit}
+
+    @cached_property
+    def spend(self) -> SpendStore:
+        """Spend reservations against the mandate's caps."""
+        made: SpendStore = self._make["spend"]()
+        return made
+
+    @cached_property
+    def pending(self) -> PendingStore:
+        """Calls whose outcome is unknown, to replay."""
+        made: PendingStore = self._make["pending"]()
+        return made
+
+    @cached_property
+    def confirmations(self) -> Any:
+        """Single-use confirmations."""
+        return self._make["confirmations"]()
+
+    @cached_property
+    def approvals(self) -> ApprovalStore:
+        """What a person was shown and decided, per approval id."""
+        made: ApprovalStore = self._make["approvals"]()
+        return made
+
+    @cached_property
+    def declined(self) -> DeclinedRequests:
+        """Requests a person declined."""
+        made: DeclinedRequests = self._make["declined"]()
+        return made
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """The audit log (one chain)."""
+        made: AuditLog = self._make["audit"]()
+        return made
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A place for guardrail state: hands out each account's state; reads back the audit chains.
+
+    Example:
+        >>> isinstance(StateDirStore(), Store)
+        True
+    """
+
+    name: str
+
+    def for_account(self, account: str) -> AccountState:
+        """The state of one account."""
+        ...
+
+    def audit_chains(self) -> list[str]:
+        """The audit chains kept here."""
+        ...
+
+    def audit_lines(self, chain: str) -> list[str]:
+        """One chain's records (chained JSON lines), oldest first."""
+        ...
+
+
+class StateDirStore:
+    """Today's layout: separate SQLite files and a JSON Lines audit log under the state directory.
+
+    One audit file for every account (one chain); confirmations and declined requests in memory, as
+    before. ``root`` defaults to :func:`~agent_billing.guardrails.spend_store.state_dir` at use time.
+
+    Example:
+        >>> StateDirStore().name.startswith("state directory ")
+        True
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self._root = Path(root) if root is not None else None
+        self.name = f"state directory {self.root}"
+
+    @property
+    def root(self) -> Path:
+        """The directory the files are in."""
+        return self._root if self._root is not None else state_dir()
+
+    def for_account(self, account: str) -> AccountState:
+        """The state of one account (the files are shared; keys carry the account)."""
+        root = self.root
+        return AccountState(
+            spend=lambda: SqliteSpendStore(root / "spend.sqlite3"),
+            pending=lambda: PendingOutcomes(root / "pending-outcomes.sqlite3"),
+            confirmations=ConfirmationStore, approvals=lambda: ApprovalRecords(root / "approvals.sqlite3"),
+            declined=MemoryDeclinedRequests, audit=lambda: JsonlAuditLog(root / "audit.jsonl"),
+        )
+
+    def audit_chains(self) -> list[str]:
+        """One chain: the audit file, if it exists."""
+        return ["audit.jsonl"] if (self.root / "audit.jsonl").exists() else []
+
+    def audit_lines(self, chain: str) -> list[str]:
+        """The audit file's records."""
+        with (self.root / "audit.jsonl").open(encoding="utf-8") as handle:
+            return [line.rstrip("\n") for line in handle if line.strip()]
+
+
+class _AccountSpend:
+    """A spend store shared by several accounts, with each account's mandates kept apart."""
+
+    def __init__(self, inner: SpendStore, account: str) -> None:
+        self.inner, self.account = inner, account
+
+    def _name(self, mandate: str) -> str:
+        return f"{self.account}/{mandate}"
+
+    def reserve(self, mandate: str, key: str, amount: Decimal, *, limit: Decimal | None, now: datetime,
+                window: timedelta = DAY) -> Reservation:
+        result = self.inner.reserve(self._name(mandate), key, amount, limit=limit, now=now, window=window)
+        if result.reason is None:
+            return result
+        # The account id is bookkeeping; the refusal names the mandate as the deployer wrote it.
+        reason = result.reason.replace(repr(self._name(mandate)), repr(mandate))
+        return Reservation(result.granted, result.key, result.amount, result.spent_before, reason, result.existing)
+
+    def confirm(self, key: str) -> None:
+        self.inner.confirm(key)
+
+    def release(self, key: str) -> None:
+        self.inner.release(key)
+
+    def spent(self, mandate: str, *, now: datetime, window: timedelta = DAY) -> Decimal:
+        return self.inner.spent(self._name(mandate), now=now, window=window)
+
+
+class SqliteStore:
+    """Everything in one SQLite file (``sqlite:///path/to/file.db``): one host, any number of processes.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> store = SqliteStore(pathlib.Path(tempfile.mkdtemp()) / "state.db")
+        >>> store.for_account("acct_1").audit.chain
+        'acct_1'
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.name = f"sqlite://{self.path}"
+        self._spend: SqliteSpendStore | None = None
+        self._lock = threading.Lock()
+
+    def for_account(self, account: str) -> AccountState:
+        """The state of one account, in the shared file."""
+        path = self.path
+        return AccountState(
+            spend=lambda: _AccountSpend(self._shared_spend(), account), pending=lambda: PendingOutcomes(path),
+            confirmations=lambda: ConfirmationStore(path), approvals=lambda: ApprovalRecords(path),
+            declined=lambda: SqliteDeclinedRequests(path), audit=lambda: SqliteAuditLog(path, chain=account),
+        )
+
+    def _shared_spend(self) -> SqliteSpendStore:
+        with self._lock:
+            if self._spend is None:
+                self._spend = SqliteSpendStore(self.path)
+            return self._spend
+
+    def audit_chains(self) -> list[str]:
+        """The chains in the file (one per account)."""
+        return SqliteAuditLog(self.path).chains()
+
+    def audit_lines(self, chain: str) -> list[str]:
+        """One chain's records, oldest first."""
+        return SqliteAuditLog(self.path).lines(chain)
+
+
+def open_store(store: str | Store | None = None, **options: Any) -> Store:
+    """The store a URL names (None: ``$AGENT_BILLING_STORE_URL``, unset: the state directory's files).
+
+    A store object is returned as it is. ``options`` go to the PostgreSQL store (``timeout``,
+    ``max_size``...).
+
+    Example:
+        >>> type(open_store("")).__name__, type(open_store("sqlite:///tmp/x/state.db")).__name__
+        ('StateDirStore', 'SqliteStore')
+        >>> open_store("redis://cache")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: unsupported store URL 'redis://cache': use sqlite:///path/file.db or postgresql://...
+    """
+    if store is not None and not isinstance(store, str):
+        return store
+    url = os.environ.get(STORE_URL_ENV, "") if store is None else store
+    url = url.strip()
+    if not url:
+        return StateDirStore()
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "sqlite":
+        path = unquote(url[len("sqlite://"):])
+        if not path or path == "/":
+            raise ValueError("a sqlite store URL needs a file: sqlite:///path/to/file.db")
+        return SqliteStore(Path(path).expanduser())
+    if scheme in ("postgresql", "postgres"):
+        try:
+            from agent_billing.guardrails.postgres import PostgresStore
+        except ImportError as exc:  # the core install stays lean: psycopg is an extra
+            raise ImportError("a postgresql:// store needs the 'postgres' extra: "
+                              "pip install 'agent-billing[postgres]'") from exc
+        return PostgresStore(url, **options)
+    raise ValueError(f"unsupported store URL {redact_url(url)!r}: use sqlite:///path/file.db or postgresql://...")
