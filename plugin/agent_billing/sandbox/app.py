@@ -24,9 +24,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from agent_billing.openapi import openapi_document
+from agent_billing.providers.wallgent.sandbox import create_wallgent_app
 from agent_billing.registry import Operation, Registry, get_registry
 from agent_billing.sandbox import checkout, controls, documents, stripe_api
 from agent_billing.sandbox.dispatch import Handler, load_handlers
@@ -173,6 +174,7 @@ def create_app(
     faults: str | Mapping[str, float] | None = None,
     fault_seed: int | None = None,
     fault_delay_seconds: float = 30.0,
+    wallgent_keys: Mapping[str, Iterable[str]] | Iterable[str] = (),
 ) -> Starlette:
     """Build the sandbox ASGI app (ready at once: no lifespan needed, so ``httpx.ASGITransport`` works).
 
@@ -183,6 +185,8 @@ def create_app(
     windows, checkout expiry, subscription periods and idempotency retention. ``faults``
     (``"kind=probability,..."``), ``fault_seed`` and ``fault_delay_seconds`` turn on fault injection
     around money-moving requests (see ``agent_billing.sandbox.faults``; off by default).
+    The Wallgent sandbox is mounted at ``/wallgent`` (API base ``/wallgent/v1``); ``wallgent_keys`` are its
+    extra ``wg_test_`` keys, optionally with permissions (see ``agent_billing.providers.wallgent.sandbox``).
 
     The sandbox state is at ``app.state.sandbox``; ``app.state.sandbox.ledger.check_invariants()``
     verifies the ledger.
@@ -210,6 +214,8 @@ def create_app(
         *checkout.routes(sandbox),
         *documents.routes(sandbox),
         *control_routes(sandbox),
+        Mount("/wallgent", app=create_wallgent_app(keys=wallgent_keys, clock=clock, rate_limit=rate_limit is not False,
+                                                   db_path=db_path if db_path == ":memory:" else db_path + ".wallgent")),
         _index(sandbox, registry),
     ]
 
