@@ -27,12 +27,14 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from agent_billing.openapi import openapi_document
+from agent_billing.providers.modelslab.scopes import check_scopes
 from agent_billing.providers.wallgent.sandbox import create_wallgent_app
 from agent_billing.registry import Operation, Registry, get_registry
 from agent_billing.sandbox import checkout, controls, documents, stripe_api
 from agent_billing.sandbox.dispatch import Handler, load_handlers
 from agent_billing.sandbox.envelope import ApiError, error_response, json_response
 from agent_billing.sandbox.faults import FaultInjector, eligible
+from agent_billing.sandbox.ledger import token_digest
 from agent_billing.sandbox.pipeline import Incoming, handle
 from agent_billing.sandbox.rate_limit import RateLimits
 from agent_billing.sandbox.state import Sandbox
@@ -174,6 +176,7 @@ def create_app(
     faults: str | Mapping[str, float] | None = None,
     fault_seed: int | None = None,
     fault_delay_seconds: float = 30.0,
+    scoped_tokens: Mapping[str, Iterable[str]] | None = None,
     wallgent_keys: Mapping[str, Iterable[str]] | Iterable[str] = (),
 ) -> Starlette:
     """Build the sandbox ASGI app (ready at once: no lifespan needed, so ``httpx.ASGITransport`` works).
@@ -185,6 +188,8 @@ def create_app(
     windows, checkout expiry, subscription periods and idempotency retention. ``faults``
     (``"kind=probability,..."``), ``fault_seed`` and ``fault_delay_seconds`` turn on fault injection
     around money-moving requests (see ``agent_billing.sandbox.faults``; off by default).
+    ``scoped_tokens`` maps more standard-account tokens to their ModelsLab scopes (``wallet:read``...): a
+    call outside them gets 403 ``insufficient_scope`` naming the missing scope.
     The Wallgent sandbox is mounted at ``/wallgent`` (API base ``/wallgent/v1``); ``wallgent_keys`` are its
     extra ``wg_test_`` keys, optionally with permissions (see ``agent_billing.providers.wallgent.sandbox``).
 
@@ -203,8 +208,10 @@ def create_app(
         True
     """
     injector = FaultInjector(faults, seed=fault_seed, delay_seconds=fault_delay_seconds) if faults else None
-    sandbox = Sandbox(tokens=tokens, reseller_tokens=reseller_tokens, db_path=db_path, rate_limit=rate_limit,
-                      clock=clock, checkout_ttl_seconds=checkout_ttl_seconds)
+    scoped = {token: check_scopes(scopes) for token, scopes in (scoped_tokens or {}).items()}
+    sandbox = Sandbox(tokens=[*tokens, *scoped], reseller_tokens=reseller_tokens, db_path=db_path,
+                      rate_limit=rate_limit, clock=clock, checkout_ttl_seconds=checkout_ttl_seconds)
+    sandbox.token_scopes = {token_digest(token): scopes for token, scopes in scoped.items()}
     registry = get_registry(PROVIDER)
     handlers = load_handlers()
     routes: list[BaseRoute] = [

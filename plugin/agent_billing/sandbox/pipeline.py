@@ -1,6 +1,7 @@
 """The request pipeline every API call goes through, in this order:
 
-1. **auth**: ``Authorization: Bearer <token>`` or ``X-Agent-Token``; otherwise 401 ``unauthenticated``;
+1. **auth**: ``Authorization: Bearer <token>`` or ``X-Agent-Token``; otherwise 401 ``unauthenticated``
+   (after the limiter, a scoped token outside its scopes: 403 ``insufficient_scope``);
 2. **rate limiter**: the operation's limiter (``agent-billing`` / ``agent-general``); 429 ``rate_limited``;
 3. **parse**: path parameters + query string (GET, DELETE) or JSON body (read with ``wire.loads``, so
    amounts are ``Decimal``); bad JSON (also NaN, invalid UTF-8, nesting too deep, not an object) is 400
@@ -35,12 +36,13 @@ from starlette.responses import Response
 from agent_billing import wire
 from agent_billing.guardrails.card_data import scan_arguments
 from agent_billing.money import format_usd
+from agent_billing.providers.modelslab.scopes import covers, operation_scope
 from agent_billing.registry import Operation
 from agent_billing.sandbox import idempotency
 from agent_billing.sandbox import subscriptions as subs
 from agent_billing.sandbox.dispatch import Ctx, Handler
 from agent_billing.sandbox.envelope import ApiError, envelope, error_response, invalid, json_response
-from agent_billing.sandbox.ledger import Account
+from agent_billing.sandbox.ledger import Account, token_digest
 from agent_billing.sandbox.rate_limit import Decision
 from agent_billing.sandbox.state import Sandbox
 from agent_billing.sandbox.units import request_id
@@ -119,6 +121,32 @@ def unauthenticated() -> ApiError:
     return ApiError(401, "unauthenticated", "Missing or invalid access token. Send 'Authorization: Bearer <token>' "
                     "(or X-Agent-Token) with a token the sandbox was started with.",
                     headers={"WWW-Authenticate": 'Bearer realm="agent-billing sandbox"'})
+
+
+def check_scope(sandbox: Sandbox, op: Operation, incoming: Incoming) -> None:
+    """403 ``insufficient_scope`` (naming the scope, also in ``WWW-Authenticate``) for a scoped token without it.
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> from agent_billing.sandbox import create_app
+        >>> app = create_app(scoped_tokens={"sk_reader": ["wallet:read"]})
+        >>> incoming = Incoming("POST", "/api/agents/v1/wallet/fund", {}, [], {"x-agent-token": "sk_reader"}, b"", "http://s")
+        >>> try:
+        ...     check_scope(app.state.sandbox, get_registry().get("fund_wallet"), incoming)
+        ... except ApiError as err:
+        ...     err.status, err.code, err.details
+        (403, 'insufficient_scope', {'required_scope': 'wallet:write'})
+    """
+    token = bearer_token(incoming.headers)
+    granted = sandbox.token_scopes.get(token_digest(token)) if token else None
+    if granted is None:
+        return
+    needed = operation_scope(op)
+    if not covers(granted, {needed}):
+        raise ApiError(403, "insufficient_scope", f"This access token lacks the scope {needed} that this call needs. "
+                       f"Create a token with {needed} and authenticate again; retrying will not help.",
+                       {"required_scope": needed},
+                       headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{needed}"'})
 
 
 def rate_limited(decision: Decision) -> ApiError:
@@ -267,6 +295,7 @@ def handle(sandbox: Sandbox, op: Operation, handler: Handler, incoming: Incoming
             raise unauthenticated()
         if decision is not None and not decision.allowed:
             raise rate_limited(decision)
+        check_scope(sandbox, op, incoming)
         raw, body = raw_arguments(op, incoming)
         findings = scan_arguments(raw)
         if findings:

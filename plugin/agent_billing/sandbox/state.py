@@ -57,6 +57,8 @@ class Sandbox:
         for token in dict.fromkeys(standard + resellers):  # a token in both lists is a reseller
             self.ledger.ensure_account(token, reseller=token in reseller_set)
         self._digests = {token_digest(t) for t in standard + resellers}
+        # Token digest -> ModelsLab scopes, for scoped tokens only (a token without an entry has every scope).
+        self.token_scopes: dict[str, frozenset[str]] = {}
         limits = RateLimits() if rate_limit is True else rate_limit or None
         self.limiter = RateLimiter(limits, clock=clock) if limits else None
         # The key survives restarts of a file ledger, so payment methods tokenized earlier stay usable.

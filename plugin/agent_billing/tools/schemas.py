@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -104,17 +104,24 @@ def _loose_field(schema: dict[str, Any]) -> Any:
 
 
 def group_args_model(
-    registry: Registry, group: str, *, extra_actions: Iterable[str] = (), extra_fields: dict[str, dict[str, Any]] | None = None
+    registry: Registry, group: str, *, extra_actions: Iterable[str] = (), extra_fields: dict[str, dict[str, Any]] | None = None,
+    ops: Sequence[Operation] | None = None,
 ) -> type[BaseModel]:
     """The argument model of a group tool: ``action`` plus every field of the group's operations.
+
+    ``ops`` narrows it to the operations the toolkit offers (least privilege): hidden actions and the
+    fields only they use are left out.
 
     Example:
         >>> from agent_billing.registry import get_registry
         >>> model = group_args_model(get_registry(), "coupons")
         >>> model.__name__, literal_values(model.model_fields["action"].annotation)
         ('CouponsArgs', ('validate', 'redeem'))
+        >>> narrow = group_args_model(get_registry(), "coupons", ops=[get_registry().get("validate_coupon")])
+        >>> literal_values(narrow.model_fields["action"].annotation), "payment_method_id" in narrow.model_fields
+        (('validate',), False)
     """
-    ops = registry.groups()[group]
+    ops = registry.groups()[group] if ops is None else ops
     actions = [op.action for op in ops] + list(extra_actions)
     fields: dict[str, Any] = {
         "action": (Literal[tuple(actions)], Field()),

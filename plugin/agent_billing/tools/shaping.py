@@ -26,6 +26,7 @@ from agent_billing.errors import (
     CardDataRefusedError,
     ConflictError,
     IdempotencyConflictError,
+    InsufficientScopeError,
     InvalidRequestError,
     NotFoundError,
     OutcomeUnknownError,
@@ -114,6 +115,8 @@ def next_step_for(error: BillingError, gated: bool = False) -> str | None:
         'Rate limited: wait 30 seconds before calling again.'
     """
     if isinstance(error, CardDataRefusedError):
+        >>> next_step_for(InsufficientScopeError("This call needs wallet:write")).split(";")[0]
+        'The access token lacks wallet:write: the operator must re-authenticate with scope wallet:write'
         return None  # the refusal message already names the alternatives
     if isinstance(error, PaymentDeclinedError):
         code = error.decline_code or "declined"
@@ -129,6 +132,10 @@ def next_step_for(error: BillingError, gated: bool = False) -> str | None:
         return "The billing access token is missing, wrong or expired: tell the operator; do not retry."
     if isinstance(error, PermissionDeniedError):
         return "This account is not allowed to do that; do not retry."
+    if isinstance(error, InsufficientScopeError):
+        scope = error.scope or "the scope this action needs"
+        return (f"The access token lacks {scope}: the operator must re-authenticate with scope {scope}; do not "
+                "retry. Tell the person this is not permitted with the current token.")
     if isinstance(error, IdempotencyConflictError):
         return "A request with this key had different arguments; do not retry, check the ledger first."
     if isinstance(error, ConflictError):

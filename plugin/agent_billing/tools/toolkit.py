@@ -45,6 +45,7 @@ from agent_billing.guardrails.mandate import Mandate
 from agent_billing.guardrails.spend_store import SpendStore
 from agent_billing.guardrails.store import open_store
 from agent_billing.registry import Operation, Registry, get_registry
+from agent_billing.tools.actions import ADVISOR, allowed_actions
 from agent_billing.tools.pipeline import Guard, _refusal
 from agent_billing.tools.schemas import group_args_model, operation_args_model, operation_args_model_from
 from agent_billing.tools.shaping import error_content
@@ -92,6 +93,9 @@ class BillingToolkit(BaseToolkit):
     an ``Approver``, ``"confirmation"`` (single-use tokens, only inside a mandate), or ``None``.
     ``mandate``: a ``Mandate`` (spending policy); with ``auto_approve=True`` calls inside it need no
     person. With neither an approver nor a covering mandate, money-moving calls are refused.
+    ``actions``: an allowlist of ``group.action`` names (globs allowed) or a preset (``read_only``,
+    ``chatbot``, ``autonomous``, ``full``); ``scopes``: the token's scopes. Other actions are in no
+    schema or description and are refused (see ``tools/actions.py``).
 
     Example:
         >>> BillingToolkit.model_fields["granularity"].default
@@ -120,11 +124,14 @@ class BillingToolkit(BaseToolkit):
     progress: Callable[[str], Any] | None = None
     poll_interval: tuple[float, float] = (3.0, 15.0)
     wait_timeout: float = 300.0
+    actions: list[str] | str | None = None
+    scopes: list[str] | None = None
 
     _guard: Guard = PrivateAttr()
     _registry: Registry = PrivateAttr()
     _tools: list[BaseTool] = PrivateAttr()
     _sessions: dict[str, str] = PrivateAttr(default_factory=dict)
+    _allowed: frozenset[str] = PrivateAttr(default=frozenset())
 
     def model_post_init(self, context: Any, /) -> None:
         """Resolve the approver and stores; build the tools (no network)."""
@@ -148,6 +155,7 @@ class BillingToolkit(BaseToolkit):
         if self.custom_actions is None:
             self.custom_actions = _default_actions()
         self._tools = self._build_tools()
+        self._allowed = allowed_actions(self._registry, self.custom_actions, self.actions, self.scopes)
 
     @classmethod
     def from_env(cls, *, approval: ApprovalSetting = None, mandate: Mandate | None = None,
@@ -167,6 +175,20 @@ class BillingToolkit(BaseToolkit):
         return self._registry
 
     def get_tools(self) -> list[BaseTool]:
+    def allows(self, group: str, action: str) -> bool:
+        """Whether this toolkit offers ``group.action`` (its ``actions`` allowlist and token ``scopes``).
+
+        Example:
+            >>> from agent_billing.sandbox import create_app
+            >>> from agent_billing.inprocess import sandbox_clients
+            >>> from agent_billing.audit import MemoryAuditLog
+            >>> reader = BillingToolkit(client=sandbox_clients(create_app())[0], actions="read_only",
+            ...                         audit=MemoryAuditLog())
+            >>> reader.allows("wallet", "balance"), reader.allows("wallet", "fund")
+            (True, False)
+        """
+        return f"{group}.{action}" in self._allowed
+
         """The tools, one per group (default) or per operation."""
         return list(self._tools)
 
@@ -257,10 +279,13 @@ class BillingToolkit(BaseToolkit):
             return ToolOutcome({"request": None})
         target: tuple[str, dict[str, Any]] | None = None
         if tool_name in self._registry.operations:
-            target = (tool_name, raw)
+            op = self._registry.operations[tool_name]
+            target = (tool_name, raw) if self.allows(op.group, op.action) else None
         elif tool_name in self._registry.groups():
             action = raw.pop("action", None)
             custom = next((c for c in self.custom_actions or [] if c.group == tool_name and c.action == action), None)
+            if not self.allows(tool_name, str(action)):
+                return ToolOutcome({"request": None})  # the tool refuses a hidden action by itself
             if custom is not None:
                 target = (yield from custom.gate(self, raw)) if custom.gate is not None else None
             else:
@@ -300,6 +325,10 @@ class BillingToolkit(BaseToolkit):
             raw = dict(raw)
             action = raw.pop("action", None)
             if action in customs:
+            if not self.allows(str(group), str(action)):
+                return _static(_refusal(str(action), f"action {action!r} is not available here: this toolkit offers "
+                                        "only its allowed actions (see the tool's description). Do not retry; tell "
+                                        "the person it is not permitted in this setup.", error="action_not_allowed"))
                 return customs[action].flow(self, raw, tool_call_id)
             try:
                 target = self._registry.by_action(str(group), str(action))
@@ -356,21 +385,27 @@ class BillingToolkit(BaseToolkit):
         if self.granularity == "operation":
             for op in self._registry:
                 mark = " Needs approval." if self.gated(op) else ""
+                if not self.allows(op.group, op.action):
+                    continue
                 schema = operation_args_model(op, extra_fields=extra if self.gated(op) else None)
                 tools.append(self._make(op.name, op.description + mark, schema, self._flow_for(None, op), op))
             return tools
-        for group, ops in self._registry.groups().items():
-            customs = [c for c in self.custom_actions or [] if c.group == group]
+        for group, every in self._registry.groups().items():
+            ops = [op for op in every if self.allows(group, op.action)]
+            customs = [c for c in self.custom_actions or [] if c.group == group and self.allows(group, c.action)]
+            if not ops and not customs:
+                continue
             fields: dict[str, dict[str, Any]] = {}
             for custom in customs:
                 fields.update(custom.fields)
             if any(self.gated(op) for op in ops):
                 fields.update(extra)
             schema = group_args_model(self._registry, group, extra_actions=[c.action for c in customs],
-                                      extra_fields=fields)
+                                      extra_fields=fields, ops=ops)
             tools.append(self._make(group, _group_description(self._registry, group, ops, customs, self.gated),
                                     schema, self._flow_for(group, None), None))
-        tools.append(self._advisor_tool())
+        if ADVISOR in self._allowed:
+            tools.append(self._advisor_tool())
         return tools
 
     def _advisor_tool(self) -> BillingTool:

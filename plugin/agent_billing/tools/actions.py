@@ -1,0 +1,102 @@
+"""Least privilege: which tool actions a toolkit offers (``BillingToolkit(actions=..., scopes=...)``).
+
+Actions are named ``group.action`` (``wallet.fund``, ``payment_links.handoff``, ``payment_path.advise``).
+``actions`` is a preset name or a list of names, globs (``fnmatch``: ``wallet.*``) and presets:
+
+- ``read_only``: everything that only reads (and the payment-path advisor);
+- ``chatbot``: reads plus the payment-link handoff and the wait for the payment;
+- ``autonomous``: reads plus ``wallet.fund`` and ``wallet.ensure_funded`` (meant for use within a mandate);
+- ``full``: every action (the default).
+
+``scopes`` are the access token's scopes: actions the token cannot call are left out too. Actions
+outside the result appear in no schema or description, and a call naming one is refused.
+
+Example:
+    >>> from agent_billing.registry import get_registry
+    >>> from agent_billing.tools.workflows import WORKFLOW_ACTIONS
+    >>> chosen = allowed_actions(get_registry(), WORKFLOW_ACTIONS, "chatbot")
+    >>> "payment_links.handoff" in chosen, "wallet.fund" in chosen, "wallet.balance" in chosen
+    (True, False, True)
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+from typing import Any
+
+from agent_billing.registry import Effect, Registry
+
+ADVISOR = "payment_path.advise"
+PRESETS: dict[str, tuple[str, ...]] = {
+    "read_only": (),
+    "chatbot": ("payment_links.handoff", "payment_links.wait"),
+    "autonomous": ("wallet.fund", "wallet.ensure_funded"),
+    "full": ("*",),
+}
+
+
+def action_names(registry: Registry, custom_actions: Iterable[Any]) -> dict[str, bool]:
+    """Every tool action as ``group.action`` -> whether it only reads (the advisor included).
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> names = action_names(get_registry(), [])
+        >>> names["wallet.balance"], names["wallet.fund"], names[ADVISOR]
+        (True, False, True)
+    """
+    names = {f"{op.group}.{op.action}": op.effect is Effect.READ and op.effect_for is None for op in registry}
+    names.update({f"{c.group}.{c.action}": False for c in custom_actions})
+    names[ADVISOR] = True
+    return names
+
+
+def allowed_actions(registry: Registry, custom_actions: Iterable[Any], actions: list[str] | str | None = None,
+                    scopes: Iterable[str] | None = None) -> frozenset[str]:
+    """The ``group.action`` names a toolkit offers, from an allowlist or preset and the token's scopes.
+
+    A name or glob that matches nothing is an error (a typo must not silently hide or show actions).
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> sorted(allowed_actions(get_registry(), [], ["wallet.b*", "coupons.validate"]))
+        ['coupons.validate', 'wallet.balance']
+        >>> sorted(allowed_actions(get_registry(), [], "read_only", scopes=["wallet:read"]))[:3]
+        ['coupons.validate', 'payment_path.advise', 'wallet.balance']
+        >>> allowed_actions(get_registry(), [], ["wallet.fnud"])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: actions: 'wallet.fnud' matches no action; use group.action names, globs, or a preset (...)
+    """
+    names = action_names(registry, custom_actions)
+    items = [actions] if isinstance(actions, str) else list(actions) if actions is not None else ["full"]
+    chosen: set[str] = set()
+    for item in (part.strip() for entry in items for part in entry.split(",")):
+        if not item:
+            continue
+        if item in PRESETS:
+            chosen.update(name for name, reads in names.items() if reads)
+            patterns: tuple[str, ...] = PRESETS[item]
+        else:
+            patterns = (item,)
+        for pattern in patterns:
+            matched = {name for name in names if fnmatchcase(name, pattern)}
+            if not matched:
+                raise ValueError(f"actions: {pattern!r} matches no action; use group.action names, globs, or a "
+                                 f"preset ({', '.join(PRESETS)})")
+            chosen |= matched
+    if scopes is not None:
+        chosen = {name for name in chosen if _scope_allows(registry, name, scopes)}
+    return frozenset(chosen)
+
+
+def _scope_allows(registry: Registry, name: str, scopes: Iterable[str]) -> bool:
+    # The scope table belongs to the provider (agent_billing.providers.<name>.scopes); the core names no provider.
+    try:
+        table = importlib.import_module(f"agent_billing.providers.{registry.provider}.scopes")
+    except ModuleNotFoundError:
+        raise ValueError(f"provider {registry.provider!r} declares no token scopes; leave scopes= unset") from None
+    granted = table.check_scopes(scopes)
+    allowed: bool = table.covers(granted, table.action_scopes(name, registry.operations))
+    return allowed
