@@ -32,7 +32,6 @@ from agent_billing.providers.wallgent.sandbox.api import (
     DEFAULT_PERMISSIONS,
     ENDPOINTS,
     KEY_PATTERN,
-    MAX_BODY_BYTES,
     Endpoint,
     Gate,
     Incoming,
@@ -64,8 +63,6 @@ def _endpoint(billing: Billing, gate: Gate, by_method: dict[str, Endpoint]) -> C
     async def endpoint(request: Request) -> Response:
         chosen = by_method[request.method if request.method != "HEAD" else "GET"]
         body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return json_response(413, WallgentError(413, "VALIDATION_ERROR", "The request body is too large.").body())
         root = pages.root_of(request)
         incoming = Incoming(
             method=chosen.method, path=chosen.path.format(**request.path_params),
