@@ -62,6 +62,9 @@ class Connection:
     """
 
     default_base_url: str
+    # Where the embedded sandbox serves this provider, and the key a sandbox account is reached with.
+    sandbox_path: str = "/"
+    sandbox_token: str = "sandbox"
     token_variables: tuple[str, ...] = ()
     base_url_variables: tuple[str, ...] = ()
     key_prefixes: tuple[str, ...] = ()

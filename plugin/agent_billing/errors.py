@@ -293,6 +293,19 @@ class OutcomeUnknownError(BillingError):
         return True
 
 
+class ProviderApprovalRequiredError(BillingError):
+    """202 ``APPROVAL_REQUIRED``: the provider's own policy wants a person to approve in its dashboard.
+
+    Nothing moved. This is the provider's gate, on top of (not instead of) the toolkit's own approval.
+
+    Example:
+        >>> ProviderApprovalRequiredError("approve it in the dashboard", status=202).code
+        'approval_required'
+    """
+
+    default_code = "approval_required"
+
+
 class UnexpectedResponseError(BillingError):
     """A read got an answer it could not understand (not JSON, wrong shape, nested too deep...).
 

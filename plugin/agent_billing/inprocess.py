@@ -20,9 +20,11 @@ from typing import Any
 import httpx
 
 from agent_billing.client import AsyncBillingClient, BillingClient
+from agent_billing.registry import get_registry
 from agent_billing.retry import RetryPolicy
 
-SANDBOX_BASE_URL = "http://sandbox.local/api/agents/v1"
+SANDBOX_ORIGIN = "http://sandbox.local"
+SANDBOX_BASE_URL = SANDBOX_ORIGIN + "/api/agents/v1"  # the default provider's, kept for existing callers
 
 
 class SyncASGITransport(httpx.BaseTransport):
@@ -61,17 +63,22 @@ class SyncASGITransport(httpx.BaseTransport):
 
 
 def sandbox_clients(
-    app: Any, *, token: str = "sk_sandbox_demo", retry: RetryPolicy | None = None
+    app: Any, *, token: str | None = None, retry: RetryPolicy | None = None, provider: str | None = None,
 ) -> tuple[BillingClient, AsyncBillingClient]:
-    """A sync and an async client bound in-process to ``app`` (a sandbox from ``create_app``).
+    """A sync and an async client bound in-process to ``app`` (a sandbox from ``create_app``) for ``provider``.
+
+    ``token`` defaults to the provider's sandbox key (``Registry.connection.sandbox_token``).
 
     Example:
         >>> from agent_billing.sandbox import create_app
         >>> client, aclient = sandbox_clients(create_app())
         >>> client.close()
     """
+    connection = get_registry(provider).connection
+    base_url = SANDBOX_ORIGIN + connection.sandbox_path
+    key = token or connection.sandbox_token
     return (
-        BillingClient(base_url=SANDBOX_BASE_URL, token=token, retry=retry, transport=SyncASGITransport(app)),
-        AsyncBillingClient(base_url=SANDBOX_BASE_URL, token=token, retry=retry,
-                           transport=httpx.ASGITransport(app=app)),
+        BillingClient(base_url=base_url, token=key, retry=retry, transport=SyncASGITransport(app), provider=provider),
+        AsyncBillingClient(base_url=base_url, token=key, retry=retry, transport=httpx.ASGITransport(app=app),
+                           provider=provider),
     )

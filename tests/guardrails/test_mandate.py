@@ -57,7 +57,7 @@ def test_naive_expiry_is_rejected_and_aware_expiry_kept_in_utc() -> None:
     assert m.expires_at is not None and m.expires_at.utcoffset() == timedelta(0)
 
 
-@pytest.mark.parametrize("bad", [[True], [0], [-3], "10", ["x"]])
+@pytest.mark.parametrize("bad", [[True], [0], [-3], "10", [""], ["x" * 65]])
 def test_bad_plan_ids_are_rejected(bad: Any) -> None:
     with pytest.raises(ValidationError):
         Mandate(allowed_plan_ids=bad)
@@ -307,3 +307,7 @@ def test_inside_never_breaks_a_cap(amount: Decimal, spent: Decimal, per_charge: 
     within = amount <= per_charge and spent + amount <= per_day
     assert (d.verdict == "inside") == within
     assert (d.reasons == ()) == within
+
+
+def test_plan_names_and_numeric_strings() -> None:
+    assert Mandate(allowed_plan_ids=["10", "STARTER"]).allowed_plan_ids == frozenset({10, "STARTER"})

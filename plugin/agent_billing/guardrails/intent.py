@@ -130,9 +130,9 @@ class ChargeIntent(BaseModel):
         return fingerprint(self.operation, binding)
 
     @property
-    def plan_id(self) -> int | None:
-        """The plan id when it is an integer (what mandates allow-list)."""
-        return self.plan.id if self.plan is not None and isinstance(self.plan.id, int) else None
+    def plan_id(self) -> int | str | None:
+        """The plan's id (what mandates allow-list): a number or a name, as the provider has it."""
+        return self.plan.id if self.plan is not None else None
 
     def describe_change(self, newer: ChargeIntent) -> str:
         """One sentence on what differs between this (approved) intent and ``newer`` (about to run).

@@ -65,12 +65,15 @@ def _plan_ids(value: Any) -> Any:
         return value
     items = list(value)
     if any(isinstance(item, bool) for item in items):
-        raise ValueError("plan ids are integers, not true/false")
-    return items
+        raise ValueError("plan ids are integers or plan names, not true/false")
+    # "10" from a config file means plan 10, not a plan named "10".
+    return [int(item) if isinstance(item, str) and item.strip().isdigit() else item for item in items]
 
 
 Cap = Annotated[Decimal | None, BeforeValidator(_cap)]
-PlanIds = Annotated[frozenset[Annotated[int, Field(ge=1)]] | None, BeforeValidator(_plan_ids)]
+# Plan ids are integers for some providers (ModelsLab) and names for others (Wallgent's "STARTER").
+PlanIds = Annotated[frozenset[Annotated[int, Field(ge=1)] | Annotated[str, Field(min_length=1, max_length=64)]] | None,
+                    BeforeValidator(_plan_ids)]
 
 
 _TEXT: dict[str, dict[str, str]] = {
@@ -240,7 +243,7 @@ class Mandate(BaseModel):
             return t["any_plan"]
         if not self.allowed_plan_ids:
             return t["no_plan"]
-        ids = [str(i) for i in sorted(self.allowed_plan_ids)]
+        ids = sorted(str(i) for i in self.allowed_plan_ids)
         if t is _TEXT["zh"]:
             return t["plans"] + t["list"].join(ids)
         return ("plan " if len(ids) == 1 else "plans ") + _join_and(ids)
@@ -251,7 +254,7 @@ class Mandate(BaseModel):
         operation: str,
         effect: Effect,
         amount: Decimal | None,
-        plan_id: int | None,
+        plan_id: int | str | None,
         spent_24h: Decimal,
         now: datetime,
         currency: str | None = None,

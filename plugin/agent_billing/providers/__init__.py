@@ -15,5 +15,6 @@ from __future__ import annotations
 # name -> module that defines ``REGISTRY``; the first is the default provider.
 PROVIDERS: dict[str, str] = {
     "modelslab": "agent_billing.providers.modelslab.operations",
+    "wallgent": "agent_billing.providers.wallgent.operations",
 }
 DEFAULT = next(iter(PROVIDERS))

@@ -28,7 +28,6 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from agent_billing.openapi import openapi_document
 from agent_billing.providers.modelslab.scopes import check_scopes
-from agent_billing.providers.wallgent.sandbox import create_wallgent_app
 from agent_billing.registry import Operation, Registry, get_registry
 from agent_billing.sandbox import checkout, controls, documents, stripe_api
 from agent_billing.sandbox.dispatch import Handler, load_handlers
@@ -207,6 +206,9 @@ def create_app(
         >>> import asyncio; '"balance":0.00' in asyncio.run(balance())
         True
     """
+    # Imported here: the provider's sandbox builds on this package, so a top-level import would be circular.
+    from agent_billing.providers.wallgent.sandbox import create_wallgent_app
+
     injector = FaultInjector(faults, seed=fault_seed, delay_seconds=fault_delay_seconds) if faults else None
     scoped = {token: check_scopes(scopes) for token, scopes in (scoped_tokens or {}).items()}
     sandbox = Sandbox(tokens=[*tokens, *scoped], reseller_tokens=reseller_tokens, db_path=db_path,

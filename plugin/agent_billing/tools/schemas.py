@@ -72,7 +72,7 @@ def model_field_schemas(models: Iterable[type[BaseModel]]) -> dict[str, dict[str
     """
     merged: dict[str, dict[str, Any]] = {}
     for model in models:
-        full = model.model_json_schema()
+        full = model.model_json_schema(by_alias=False)  # tools speak the Python names; the wire speaks aliases
         defs = full.get("$defs", {})
         for name, prop in full.get("properties", {}).items():
             info = model.model_fields[name]

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from agent_billing.conventions import Connection
 from agent_billing.providers.modelslab import arguments as a
 from agent_billing.providers.modelslab import intents as i
 from agent_billing.providers.modelslab import results as r
-from agent_billing.conventions import Connection
 from agent_billing.registry import Effect, Limiter, Operation, Registry
 
 R, W, C, AUTH, PAY, D = Effect.READ, Effect.WRITE, Effect.CHARGE, Effect.AUTHORIZE, Effect.PAYOUT, Effect.DESTRUCTIVE
@@ -25,7 +25,8 @@ BILLING = Limiter.BILLING
 
 REGISTRY = Registry(
     provider="modelslab", base_path="/api/agents/v1",
-    connection=Connection(default_base_url="https://modelslab.com/api/agents/v1",
+    connection=Connection(default_base_url="https://modelslab.com/api/agents/v1", sandbox_path="/api/agents/v1",
+                          sandbox_token="sk_sandbox_demo",
                           token_variables=("AGENT_BILLING_TOKEN", "MODELSLAB_AGENT_TOKEN"),
                           base_url_variables=("AGENT_BILLING_BASE_URL",)),
 )

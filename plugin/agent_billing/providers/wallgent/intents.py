@@ -1,0 +1,155 @@
+"""How each gated Wallgent operation resolves its charge intent (see ``guardrails/intent.py``).
+
+Wallgent bills a plan to one billing method, ``WALLET`` or ``CARD`` (the saved card). The resolvers read
+``GET /billing`` for the current plan, method and card, so the person sees (and the intent binds) what
+will actually pay: "Visa ending 4242" or "the Wallgent wallet". Plan prices are Wallgent's published
+self-serve prices (the API has no catalogue endpoint). A plan change charges a prorated difference
+that only the server computes; the intent counts its upper bound, the full difference.
+
+Example:
+    >>> from agent_billing.providers.wallgent.operations import REGISTRY
+    >>> op = REGISTRY.get("subscribe")
+    >>> try:
+    ...     next(op.intent(op.validate({"plan": "STARTER", "payment_method": "WALLET"}), False))
+    ... except StopIteration as done:
+    ...     done.value.summary
+    ... # doctest: +ELLIPSIS
+    'Subscribe to Starter (plan STARTER, $99.00 per month): $99.00 now from the Wallgent wallet, then every month...'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from decimal import Decimal
+from typing import Any
+
+from agent_billing.errors import BillingError
+from agent_billing.guardrails.intent import CardRef, Funding, IntentDraft, IntentUnavailable, PlanRef
+from agent_billing.money import format_usd
+from agent_billing.tools.steps import ApiCall
+
+Reads = Generator[ApiCall, Any, Any]
+
+# Wallgent's published monthly prices of the self-serve plans (FREE is the sandbox start plan).
+PRICES: dict[str, Decimal] = {"FREE": Decimal("0.00"), "STARTER": Decimal("99.00"), "GROWTH": Decimal("249.00")}
+WALLET = "the Wallgent wallet"
+
+
+def plan_ref(plan: str) -> PlanRef:
+    """A Wallgent plan with its published monthly price.
+
+    Example:
+        >>> plan_ref("GROWTH").text
+        'Growth (plan GROWTH, $249.00 per month)'
+    """
+    return PlanRef(id=plan, name=plan.capitalize(), price=PRICES.get(plan), period="month")
+
+
+def billing(what: str) -> Reads:
+    """``GET /billing``: what pays today (a failure means nothing may be charged)."""
+    try:
+        return (yield ApiCall("get_billing", {}))
+    except BillingError as exc:
+        raise IntentUnavailable(f"Could not read the billing settings to see what would pay for {what} ({exc.code}); "
+                                "nothing was charged. Try again shortly.") from None
+
+
+def _saved_card(info: Any) -> CardRef | None:
+    card = info.card_details
+    if card is None or not card.payment_method_id:
+        return None
+    return CardRef(id=card.payment_method_id, brand=card.brand, last4=card.last4)
+
+
+def _payer(info: Any, what: str) -> tuple[Funding, CardRef | None, str]:
+    """(funding, card, words) for the current billing method."""
+    if info.billing_payment_method == "WALLET":
+        return "wallet", None, WALLET
+    card = _saved_card(info)
+    if card is None:
+        raise IntentUnavailable(f"There is no saved billing card to pay for {what}. Save one (setup intent, then "
+                                "payment_method save) or switch billing to WALLET first.")
+    return "default", card, card.text
+
+
+def subscribe(args: Any, for_person: bool) -> Reads:
+    """A new subscription, paid now and every month from the wallet or the named card."""
+    plan = plan_ref(args.plan)
+    price = format_usd(PRICES[args.plan])
+    if args.payment_method == "WALLET":
+        return IntentDraft(summary=f"Subscribe to {plan.text}: {price} now from {WALLET}, then every month until "
+                                   "cancelled (recurring).", amount=PRICES[args.plan], funding="wallet", plan=plan,
+                           recurring=True)
+    card = CardRef(id=args.stripe_payment_method_id)
+    if for_person:
+        info = yield from billing("the subscription")
+        saved = _saved_card(info)
+        card = saved if saved is not None and saved.id == card.id else card
+    return IntentDraft(summary=f"Subscribe to {plan.text}: {price} charged now to {card.text}, then every month until "
+                               "cancelled (recurring).", amount=PRICES[args.plan], payment_method=card,
+                       funding="explicit", plan=plan, recurring=True)
+
+
+def change_plan(args: Any, for_person: bool) -> Reads:
+    """A plan change: an upgrade charges the prorated difference now to the billing method."""
+    info = yield from billing("the plan change")
+    if info.plan not in ("STARTER", "GROWTH"):
+        raise IntentUnavailable(f"The account is on {info.plan}, not a paid self-serve plan; subscribe instead.")
+    new, current = plan_ref(args.plan), PRICES[info.plan]
+    difference = max(PRICES[args.plan] - current, Decimal("0.00"))
+    funding, card, payer = _payer(info, "the plan change")
+    if difference > 0:
+        words = (f"Change the plan from {info.plan} to {new.text}: the prorated difference, at most "
+                 f"{format_usd(difference)}, is charged now to {payer}, then the new price every month (recurring).")
+    else:
+        words = f"Change the plan from {info.plan} to {new.text} now; nothing is charged today (recurring)."
+    return IntentDraft(summary=words, amount=difference, payment_method=card, funding=funding, plan=new,
+                       recurring=True)
+
+
+def retry_payment(args: Any, for_person: bool) -> Reads:
+    """The failed renewal, paid again with the billing method."""
+    info = yield from billing("the failed payment")
+    if info.billing_status != "PAST_DUE":
+        raise IntentUnavailable(f"Nothing to retry: the subscription is {info.billing_status or 'not active'}.")
+    funding, card, payer = _payer(info, "the failed payment")
+    plan = plan_ref(info.plan)
+    amount = info.price if info.price is not None else plan.price
+    return IntentDraft(summary=f"Retry the failed {info.plan} payment of {format_usd(amount) if amount else 'the plan price'}, "
+                               f"charged to {payer}.", amount=amount, payment_method=card, funding=funding, plan=plan)
+
+
+def change_payment_method(args: Any, for_person: bool) -> Reads:
+    """Switching what future renewals hit: the wallet, or a card."""
+    info = yield from billing("future renewals")
+    plan = plan_ref(info.plan)
+    price = info.price if info.price is not None else plan.price
+    monthly = f" ({format_usd(price)} per month)" if price else ""
+    if args.payment_method == "WALLET":
+        return IntentDraft(summary=f"From now on, charge the {info.plan} renewals{monthly} to {WALLET}.", amount=price,
+                           funding="wallet", plan=plan, recurring=True)
+    saved = _saved_card(info)
+    card = CardRef(id=args.stripe_payment_method_id) if args.stripe_payment_method_id else saved
+    if card is None:
+        raise IntentUnavailable("There is no saved card to bill; save one first or name its pm_ id.")
+    if saved is not None and saved.id == card.id:
+        card = saved
+    return IntentDraft(summary=f"From now on, charge the {info.plan} renewals{monthly} to {card.text}.", amount=price,
+                       payment_method=card, funding="explicit", plan=plan, recurring=True)
+
+
+def cancel(args: Any, for_person: bool) -> Reads:
+    """Cancelling at the end of the period."""
+    info = yield from billing("the cancellation")
+    end = f" ({info.billing_period_end})" if info.billing_period_end else ""
+    return IntentDraft(summary=f"Cancel the {info.plan} plan at the end of the current period{end}; access stays until "
+                               "then.", plan=plan_ref(info.plan))
+
+
+def remove_card(args: Any, for_person: bool) -> Reads:
+    """Removing the saved card."""
+    info = yield from billing("the card removal")
+    card = _saved_card(info)
+    words = card.text if card is not None else "the saved card"
+    return IntentDraft(summary=f"Remove {words} from the account (billing is by {info.billing_payment_method or 'none'}).",
+                       payment_method=card)

@@ -1,0 +1,96 @@
+"""The 13 operations of Wallgent's billing API, each declared once, with its wire conventions.
+
+Names are what a Wallgent user looks for (``get_billing``, ``subscribe``, ``change_plan``...). JSON is
+camelCase without an envelope, amounts are decimal strings, errors are ``{"error": {code, message,
+details}}``. Keys: ``wg_test_...`` (sandbox) and ``wg_live_...`` (production, refused unless the
+deployer opts in); environment ``WALLGENT_API_KEY`` and ``WALLGENT_BASE_URL``.
+
+Example:
+    >>> REGISTRY.by_action("billing", "subscribe").path, len(REGISTRY)
+    ('/billing/subscribe', 13)
+"""
+
+from __future__ import annotations
+
+from agent_billing.conventions import Connection, WireConventions
+from agent_billing.providers.wallgent import arguments as a
+from agent_billing.providers.wallgent import intents as i
+from agent_billing.providers.wallgent import results as r
+from agent_billing.registry import Effect, Operation, Registry
+
+R, W, C, AUTH, D = Effect.READ, Effect.WRITE, Effect.CHARGE, Effect.AUTHORIZE, Effect.DESTRUCTIVE
+
+WIRE = WireConventions(
+    envelope=False,
+    amounts="string",
+    error_classes={
+        "UNAUTHORIZED": "AuthenticationError", "API_KEY_REVOKED": "AuthenticationError",
+        "ENVIRONMENT_MISMATCH": "AuthenticationError", "PERMISSION_DENIED": "InsufficientScopeError",
+        "POLICY_DENIED": "PermissionDeniedError", "WALLET_FROZEN": "PermissionDeniedError",
+        "WALLET_LIMIT_EXCEEDED": "PermissionDeniedError", "MERCHANT_SUSPENDED": "PermissionDeniedError",
+        "INSUFFICIENT_FUNDS": "PaymentDeclinedError", "PAYMENT_FAILED": "PaymentDeclinedError",
+        "VALIDATION_ERROR": "InvalidRequestError", "INVALID_AMOUNT": "InvalidRequestError",
+        "IDEMPOTENCY_KEY_REUSE": "IdempotencyConflictError", "RATE_LIMIT_EXCEEDED": "RateLimitedError",
+        "APPROVAL_REQUIRED": "ProviderApprovalRequiredError",
+    },
+)
+
+REGISTRY = Registry(
+    provider="wallgent", base_path="/v1", wire=WIRE,
+    connection=Connection(default_base_url="https://api.wallgent.com/v1", sandbox_path="/wallgent/v1",
+                          sandbox_token="wg_test_sandbox", token_variables=("WALLGENT_API_KEY",),
+                          base_url_variables=("WALLGENT_BASE_URL",), key_prefixes=("wg_test_", "wg_live_"),
+                          live_prefixes=("wg_live_",)),
+)
+
+
+def op(name: str, group: str, action: str, method: str, path: str, args: type, result: type, effect: Effect,
+       description: str, **extra: object) -> None:
+    """Declare one operation (one line of data each).
+
+    Example:
+        >>> REGISTRY.get("change_plan").effect.value
+        'charge'
+    """
+    REGISTRY.add(Operation(name=name, group=group, action=action, method=method, path=path, args=args,
+                           result=result, effect=effect, description=description, **extra))  # type: ignore[arg-type]
+
+
+# --- plan and subscription
+op("get_billing", "billing", "get", "GET", "/billing", a.NoArgs, r.BillingInfo, R,
+   "Current plan, status, period, billing method (WALLET or CARD) and saved card.")
+op("subscribe", "billing", "subscribe", "POST", "/billing/subscribe", a.SubscribeArgs, r.Subscription, C,
+   "Subscribe to STARTER or GROWTH, paid now and monthly from the WALLET or a CARD.", plan_field="plan",
+   intent=i.subscribe)
+op("create_checkout", "billing", "checkout", "POST", "/billing/checkout", a.PlanArgs, r.Url, W,
+   "Hosted checkout URL for a person to subscribe; relay it verbatim.", plan_field="plan")
+op("change_plan", "billing", "change_plan", "POST", "/billing/change-plan", a.PlanArgs, r.PlanChange, C,
+   "Upgrade or downgrade now; an upgrade charges the prorated difference.", plan_field="plan", intent=i.change_plan)
+op("cancel", "billing", "cancel", "POST", "/billing/cancel", a.NoArgs, r.Cancellation, D,
+   "Cancel at the end of the current period.", intent=i.cancel)
+op("retry_payment", "billing", "retry_payment", "POST", "/billing/retry-payment", a.NoArgs, r.RetriedPayment, C,
+   "Pay a failed renewal again with the billing method.", intent=i.retry_payment)
+op("create_portal_session", "billing", "portal", "POST", "/billing/portal", a.NoArgs, r.Url, W,
+   "Self-service portal URL for a person (plan, invoices, card); relay it verbatim.")
+
+# --- how the plan is paid
+op("change_payment_method", "payment_method", "switch", "POST", "/billing/change-payment-method",
+   a.ChangePaymentMethodArgs, r.Ok, AUTH, "Switch what future renewals hit: WALLET or CARD.", changes_funding=True,
+   intent=i.change_payment_method)
+op("create_setup_intent", "payment_method", "setup_intent", "POST", "/billing/setup-intent", a.NoArgs, r.SetupIntent,
+   W, "Start saving a card without charging; trusted code or a person confirms it with Stripe.")
+op("save_payment_method", "payment_method", "save", "POST", "/billing/payment-method", a.SavePaymentMethodArgs, r.Ok,
+   W, "Save the card of a confirmed setup intent as the billing card.", changes_funding=True)
+op("remove_payment_method", "payment_method", "remove", "DELETE", "/billing/payment-method", a.NoArgs, r.Ok, D,
+   "Remove the saved billing card.", changes_funding=True, intent=i.remove_card)
+
+# --- invoices
+op("list_invoices", "invoices", "list", "GET", "/billing/invoices", a.InvoicePageArgs, r.InvoicePage, R,
+   "Billing invoices, one page at a time (page, limit).")
+op("get_invoice", "invoices", "get", "GET", "/billing/invoices/{invoice_id}", a.InvoiceArgs, r.Invoice, R,
+   "One invoice with its lines and payment status.")
+
+REGISTRY.describe_group("billing", "Wallgent plan and subscription: status, subscribe, change, cancel, retry, "
+                                   "checkout and portal links.")
+REGISTRY.describe_group("payment_method", "How the Wallgent plan is paid: the wallet or a saved card (pm_ ids only).")
+REGISTRY.describe_group("invoices", "Wallgent billing invoices.")
