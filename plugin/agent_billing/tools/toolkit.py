@@ -117,7 +117,7 @@ class BillingToolkit(BaseToolkit):
     store: Any = None
     granularity: Literal["group", "operation"] = "group"
     approve_destructive: bool = True
-    provider: str = "modelslab"
+    provider: str | None = None  # default: the client's provider
     custom_actions: list[CustomAction] | None = None
     product_name: str = "your account"
     handoff_notifier: Callable[[dict[str, Any]], Any] | None = None
@@ -151,11 +151,12 @@ class BillingToolkit(BaseToolkit):
         self._guard = Guard(approver=approver, mandate=self.mandate, spend_store=store, audit=audit,
                             approve_destructive=self.approve_destructive, pending=pending, approvals=approvals,
                             account=account, declined=state.declined)
-        self._registry = get_registry(self.provider)
+        self._registry = get_registry(self.provider) if self.provider else \
+            (self.client or self.async_client).registry  # type: ignore[union-attr]
         if self.custom_actions is None:
             self.custom_actions = _default_actions()
-        self._tools = self._build_tools()
         self._allowed = allowed_actions(self._registry, self.custom_actions, self.actions, self.scopes)
+        self._tools = self._build_tools()
 
     @classmethod
     def from_env(cls, *, approval: ApprovalSetting = None, mandate: Mandate | None = None,
@@ -174,7 +175,6 @@ class BillingToolkit(BaseToolkit):
         """The registry the tools were generated from."""
         return self._registry
 
-    def get_tools(self) -> list[BaseTool]:
     def allows(self, group: str, action: str) -> bool:
         """Whether this toolkit offers ``group.action`` (its ``actions`` allowlist and token ``scopes``).
 
@@ -189,6 +189,7 @@ class BillingToolkit(BaseToolkit):
         """
         return f"{group}.{action}" in self._allowed
 
+    def get_tools(self) -> list[BaseTool]:
         """The tools, one per group (default) or per operation."""
         return list(self._tools)
 
@@ -283,9 +284,9 @@ class BillingToolkit(BaseToolkit):
             target = (tool_name, raw) if self.allows(op.group, op.action) else None
         elif tool_name in self._registry.groups():
             action = raw.pop("action", None)
-            custom = next((c for c in self.custom_actions or [] if c.group == tool_name and c.action == action), None)
             if not self.allows(tool_name, str(action)):
                 return ToolOutcome({"request": None})  # the tool refuses a hidden action by itself
+            custom = next((c for c in self.custom_actions or [] if c.group == tool_name and c.action == action), None)
             if custom is not None:
                 target = (yield from custom.gate(self, raw)) if custom.gate is not None else None
             else:
@@ -324,11 +325,11 @@ class BillingToolkit(BaseToolkit):
                 return self._guard.operation_flow(op, raw, tool_call_id)
             raw = dict(raw)
             action = raw.pop("action", None)
-            if action in customs:
             if not self.allows(str(group), str(action)):
                 return _static(_refusal(str(action), f"action {action!r} is not available here: this toolkit offers "
                                         "only its allowed actions (see the tool's description). Do not retry; tell "
                                         "the person it is not permitted in this setup.", error="action_not_allowed"))
+            if action in customs:
                 return customs[action].flow(self, raw, tool_call_id)
             try:
                 target = self._registry.by_action(str(group), str(action))
@@ -384,9 +385,9 @@ class BillingToolkit(BaseToolkit):
         extra = self._extra_fields()
         if self.granularity == "operation":
             for op in self._registry:
-                mark = " Needs approval." if self.gated(op) else ""
                 if not self.allows(op.group, op.action):
                     continue
+                mark = " Needs approval." if self.gated(op) else ""
                 schema = operation_args_model(op, extra_fields=extra if self.gated(op) else None)
                 tools.append(self._make(op.name, op.description + mark, schema, self._flow_for(None, op), op))
             return tools
