@@ -20,6 +20,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "sandbox": ("starlette", "uvicorn"),
     "demo": ("starlette", "uvicorn", "rich"),
     "langchain": ("langchain",),
+    "mcp": ("mcp",),
 }
 
 
@@ -82,10 +83,33 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(auto_yes=args.yes, verbose=args.verbose)
 
 
+def _mcp(args: argparse.Namespace) -> int:
+    from agent_billing.mcp.command import run
+
+    return run(args)
+
+
 def _chat(args: argparse.Namespace) -> int:
     from agent_billing.demo.chat import run_chat
 
     return run_chat(model=args.model, use_sandbox=not args.live)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from agent_billing.guardrails.store import export_command, verify_command
+
+    target = args.store or args.file
+    try:
+        if args.audit_command == "verify":
+            return verify_command(target)
+        since = datetime.fromisoformat(args.since).astimezone() if args.since else None
+        until = datetime.fromisoformat(args.until).astimezone() if args.until else None
+        return export_command(target, since, until)
+    except (OSError, ValueError, RuntimeError) as err:  # a missing file, a bad date, an unreachable store
+        print(f"agent-billing audit {args.audit_command}: {err}", file=sys.stderr)
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,6 +161,26 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--model", required=True, help="PROVIDER:MODEL for langchain's init_chat_model")
     chat.add_argument("--live", action="store_true", help="use the real API from the environment, not the sandbox")
     chat.set_defaults(func=_chat, extras=("demo", "langchain"))
+
+    from agent_billing.mcp.options import add_arguments  # argparse only; the MCP SDK loads when serving
+
+    mcp = sub.add_parser("mcp", help="serve the billing tools to MCP hosts (stdio, or --http on loopback)",
+                         description="Serve the billing tools, with their guardrails, to MCP hosts; approvals are "
+                                     "asked through the client (needs the 'mcp' extra).")
+    add_arguments(mcp)
+    mcp.set_defaults(func=_mcp, extras=("mcp",))
+
+    audit = sub.add_parser("audit", help="verify or export the tamper-evident audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    for name, text in (("verify", "walk each audit chain and report the first record changed, removed or inserted"),
+                       ("export", "write the records of a period as JSON lines (for a dispute)")):
+        command = audit_sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        command.add_argument("file", nargs="?", help="a JSON Lines audit file (default: the configured store)")
+        command.add_argument("--store", metavar="URL", help="a store URL (default: $AGENT_BILLING_STORE_URL)")
+        if name == "export":
+            command.add_argument("--since", metavar="ISO_TIME", help="first moment included (local time if no zone)")
+            command.add_argument("--until", metavar="ISO_TIME", help="first moment excluded")
+    audit.set_defaults(func=_audit, extras=())
     return parser
 
 

@@ -352,11 +352,16 @@ class SqliteStore:
         return SqliteAuditLog(self.path).lines(chain)
 
 
+_POSTGRES: dict[tuple[str, tuple[tuple[str, Any], ...]], Store] = {}
+_POSTGRES_LOCK = threading.Lock()
+
+
 def open_store(store: str | Store | None = None, **options: Any) -> Store:
     """The store a URL names (None: ``$AGENT_BILLING_STORE_URL``, unset: the state directory's files).
 
     A store object is returned as it is. ``options`` go to the PostgreSQL store (``timeout``,
-    ``max_size``...).
+    ``max_size``...). A PostgreSQL URL opened again in this process gets the same store, so toolkits
+    made per conversation share one connection pool.
 
     Example:
         >>> type(open_store("")).__name__, type(open_store("sqlite:///tmp/x/state.db")).__name__
@@ -384,5 +389,78 @@ def open_store(store: str | Store | None = None, **options: Any) -> Store:
         except ImportError as exc:  # the core install stays lean: psycopg is an extra
             raise ImportError("a postgresql:// store needs the 'postgres' extra: "
                               "pip install 'agent-billing[postgres]'") from exc
-        return PostgresStore(url, **options)
+        with _POSTGRES_LOCK:
+            key = (url, tuple(sorted(options.items())))
+            if key not in _POSTGRES:
+                _POSTGRES[key] = PostgresStore(url, **options)
+            return _POSTGRES[key]
     raise ValueError(f"unsupported store URL {redact_url(url)!r}: use sqlite:///path/file.db or postgresql://...")
+
+
+# --- reading the audit trail back (``agent-billing audit verify|export``)
+
+
+def audit_chains_of(target: str | None) -> dict[str, list[str]]:
+    """The audit chains (name -> records) of a file path, a store URL, or (None) the configured store.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from agent_billing.audit import AuditEvent
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "state.db"
+        >>> open_store(f"sqlite:///{path}").for_account("acct").audit.record(
+        ...     AuditEvent(operation="list_plans", effect="read", decision="succeeded"))
+        >>> {name: len(lines) for name, lines in audit_chains_of(f"sqlite:///{path}").items()}
+        {'acct': 1}
+    """
+    if target is not None and "://" not in target:
+        with open(target, encoding="utf-8") as handle:
+            return {target: [line.rstrip("\n") for line in handle if line.strip()]}
+    store = open_store(target)
+    return {chain: store.audit_lines(chain) for chain in store.audit_chains()}
+
+
+def verify_command(target: str | None, write: Callable[[str], object] = print) -> int:
+    """Verify every chain of ``target``; print one line per chain; 0 when all are intact, 1 otherwise.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> empty = pathlib.Path(tempfile.mkdtemp()) / "audit.jsonl"
+        >>> _ = empty.write_text("")
+        >>> verify_command(str(empty), write=lambda line: None)
+        0
+    """
+    from agent_billing.audit import verify_chain
+
+    failed = False
+    for name, lines in audit_chains_of(target).items():
+        report = verify_chain(lines)
+        if report.ok:
+            write(f"{name}: intact, {report.records} record(s), head {report.last_hash}")
+        else:
+            failed = True
+            write(f"{name}: BROKEN at record {report.position}: {report.problem}")
+    return 1 if failed else 0
+
+
+def export_command(target: str | None, since: datetime | None, until: datetime | None,
+                   write: Callable[[str], object] = print) -> int:
+    """Write the records (chained JSON lines, as stored) whose timestamp is in ``[since, until)``.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from agent_billing.audit import AuditEvent
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "state.db"
+        >>> open_store(f"sqlite:///{path}").for_account("acct").audit.record(
+        ...     AuditEvent(operation="list_plans", effect="read", decision="succeeded"))
+        >>> out = []
+        >>> export_command(f"sqlite:///{path}", None, None, write=out.append), len(out)
+        (0, 1)
+    """
+    from agent_billing.audit import event_of
+
+    for lines in audit_chains_of(target).values():
+        for line in lines:
+            stamp = event_of(line).timestamp
+            if (since is None or stamp >= since) and (until is None or stamp < until):
+                write(line)
+    return 0
