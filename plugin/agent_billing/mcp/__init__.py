@@ -1,0 +1,30 @@
+"""MCP server for agent hosts: the billing tools and their guardrails over the Model Context Protocol.
+
+``agent-billing mcp`` serves over stdio, ``agent-billing mcp --http --port PORT`` over streamable HTTP on
+127.0.0.1. Needs the ``mcp`` extra (``pip install 'agent-billing[mcp]'``), which pins the ``mcp`` SDK's
+1.x line (protocol 2025-11-25, form and URL elicitation; the line ``langchain-mcp-adapters`` works with).
+The package imports the SDK only when a server class is asked for, so the CLI's options load without it.
+
+Example:
+    >>> from agent_billing.mcp import BillingMCPServer, ElicitationApprover
+    >>> ElicitationApprover().describe()
+    'mcp-elicitation'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["BillingMCPServer", "ElicitationApprover"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BillingMCPServer":
+        from agent_billing.mcp.server import BillingMCPServer
+
+        return BillingMCPServer
+    if name == "ElicitationApprover":
+        from agent_billing.mcp.approver import ElicitationApprover
+
+        return ElicitationApprover
+    raise AttributeError(name)

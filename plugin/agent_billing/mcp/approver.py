@@ -1,0 +1,113 @@
+"""Approvals over MCP: the person says yes or no in their MCP client, through form-mode elicitation.
+
+``ElicitationApprover`` asks through the session of the tool call being served (the MCP SDK keeps it
+in a context variable for the duration of the call). The form shows the same redacted summary every
+other approver shows and has no fields: accept is a yes, decline a no (remembered, so the agent does
+not ask again), cancel or any failure is "could not ask" (nothing happens, and it may be asked again).
+A client that declared no form elicitation cannot ask anyone: the call is refused with a message
+saying how to fix it, unless the deployer's mandate covers it (then nobody is asked at all).
+
+Example:
+    >>> import asyncio
+    >>> from agent_billing.guardrails.approval import ApprovalRequest
+    >>> request = ApprovalRequest(operation="fund_wallet", effect="charge", summary="Charge $25.00 to Visa ending 4242")
+    >>> decision = asyncio.run(ElicitationApprover().adecide(request))  # outside a tool call: nobody to ask
+    >>> decision.approved, decision.failed
+    (False, True)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.lowlevel.server import request_ctx
+
+from agent_billing.guardrails.approval import ApprovalDecision, ApprovalRequest
+from mcp import types
+
+NO_ELICITATION = ("this MCP client cannot ask the person (it declared no form elicitation). Use an MCP client "
+                  "that supports elicitation, or start the server with a mandate that covers this call, e.g. "
+                  "'agent-billing mcp --max-per-charge 25 --max-per-24h 100 --auto-approve'")
+# Form mode: no fields to fill in, the person only accepts or declines what the message says.
+CONFIRM_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
+
+
+def client_modes(session: Any) -> tuple[bool, bool]:
+    """(form, url): the elicitation modes the client declared at initialization.
+
+    An empty ``elicitation`` capability means form mode (clients from before URL mode existed).
+
+    Example:
+        >>> client_modes(None)
+        (False, False)
+    """
+    params = getattr(session, "client_params", None)
+    elicitation = params.capabilities.elicitation if params is not None else None
+    if elicitation is None:
+        return False, False
+    form = elicitation.form is not None or (elicitation.form is None and elicitation.url is None)
+    return form, elicitation.url is not None
+
+
+def approval_message(request: ApprovalRequest) -> str:
+    """What the person reads: the redacted summary and the facts behind it, nothing they can edit.
+
+    Example:
+        >>> print(approval_message(ApprovalRequest(operation="fund_wallet", effect="charge", summary="Charge $25.00",
+        ...                                        mandate="Over the $20.00 per-charge limit.")))
+        Approve this billing action? Charge $25.00
+        Note: Over the $20.00 per-charge limit.
+        Accept to go ahead; decline and nothing happens.
+    """
+    lines = [f"Approve this billing action? {request.summary}"]
+    if request.recurring:
+        lines.append("This is a recurring charge.")
+    if request.mandate:
+        lines.append(f"Note: {request.mandate}")
+    lines.append("Accept to go ahead; decline and nothing happens.")
+    return "\n".join(lines)
+
+
+class ElicitationApprover:
+    """Asks the person through the MCP client of the current tool call (form-mode elicitation).
+
+    Example:
+        >>> ElicitationApprover().describe()
+        'mcp-elicitation'
+    """
+
+    def describe(self) -> str:
+        """A short name for audit records."""
+        return "mcp-elicitation"
+
+    def decide(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Not used: the server runs tools asynchronously, where the session can be awaited.
+
+        Example:
+            >>> ElicitationApprover().decide(ApprovalRequest(operation="x", effect="charge", summary="s")).failed
+            True
+        """
+        return ApprovalDecision(approved=False, approver=self.describe(), failed=True,
+                                reason="MCP approvals are asked from the server's async tool path only")
+
+    async def adecide(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Ask with form elicitation in the current request's session; anything but accept is a no."""
+        ctx = request_ctx.get(None)
+        if ctx is None:
+            return ApprovalDecision(approved=False, approver=self.describe(), failed=True,
+                                    reason="no MCP request is being served, so nobody can be asked")
+        if not client_modes(ctx.session)[0]:
+            return ApprovalDecision(approved=False, approver=self.describe(), failed=True, reason=NO_ELICITATION)
+        try:
+            answer: types.ElicitResult = await ctx.session.elicit_form(
+                approval_message(request), CONFIRM_SCHEMA, related_request_id=ctx.request_id)
+        except Exception as exc:  # the client erred or went away: no yes was given
+            return ApprovalDecision(approved=False, approver=self.describe(), failed=True,
+                                    reason=f"the MCP client could not ask the person ({type(exc).__name__})")
+        who = "person (mcp elicitation)"
+        if answer.action == "accept":
+            return ApprovalDecision(approved=True, approver=who)
+        if answer.action == "decline":
+            return ApprovalDecision(approved=False, approver=who, reason="declined in the MCP client")
+        return ApprovalDecision(approved=False, approver=who, failed=True,
+                                reason="the person closed the approval without answering")

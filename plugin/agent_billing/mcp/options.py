@@ -1,0 +1,56 @@
+"""The options of ``agent-billing mcp`` (no MCP SDK import: ``--help`` works without the extra).
+
+Every option has an environment variable, so a host's MCP configuration can set them in ``env``; a
+flag wins over its variable. The token and base URL come from ``AGENT_BILLING_TOKEN`` and
+``AGENT_BILLING_BASE_URL`` as for the toolkit.
+
+Example:
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> add_arguments(parser)
+    >>> args = parser.parse_args(["--http", "--port", "0", "--actions", "chatbot"])
+    >>> args.http, args.port, args.actions
+    (True, 0, 'chatbot')
+"""
+
+from __future__ import annotations
+
+import argparse
+
+ENVIRONMENT = {
+    "actions": "AGENT_BILLING_ACTIONS",
+    "scopes": "AGENT_BILLING_SCOPES",
+    "granularity": "AGENT_BILLING_GRANULARITY",
+    "max_per_charge": "AGENT_BILLING_MAX_PER_CHARGE",
+    "max_per_24h": "AGENT_BILLING_MAX_PER_24H",
+    "auto_approve": "AGENT_BILLING_AUTO_APPROVE",
+    "wait_timeout": "AGENT_BILLING_WAIT_TIMEOUT",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``mcp`` command's options to ``parser``.
+
+    Example:
+        >>> parser = argparse.ArgumentParser()
+        >>> add_arguments(parser)
+        >>> parser.parse_args([]).port
+        8765
+    """
+    parser.add_argument("--http", action="store_true", help="serve streamable HTTP on 127.0.0.1 (default: stdio)")
+    parser.add_argument("--port", type=int, default=8765, help="HTTP port on 127.0.0.1 (0 picks a free one)")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="serve against an offline sandbox started on a loopback port (no token needed)")
+    parser.add_argument("--actions", help="allowed group.action names or globs, comma-separated, or a preset: "
+                        f"read_only, chatbot, autonomous, full (${ENVIRONMENT['actions']}; default full)")
+    parser.add_argument("--scopes", help=f"the token's scopes, comma-separated, e.g. wallet:read,billing:read "
+                        f"(${ENVIRONMENT['scopes']}); actions outside them are hidden")
+    parser.add_argument("--granularity", choices=("group", "operation"),
+                        help=f"one tool per group or per operation (${ENVIRONMENT['granularity']}; default group)")
+    parser.add_argument("--max-per-charge", metavar="USD", help=f"mandate: cap per charge (${ENVIRONMENT['max_per_charge']})")
+    parser.add_argument("--max-per-24h", metavar="USD", help=f"mandate: cap per rolling 24 h (${ENVIRONMENT['max_per_24h']})")
+    parser.add_argument("--auto-approve", action="store_true", default=None,
+                        help=f"charges inside the mandate's caps need no person (${ENVIRONMENT['auto_approve']}=1); "
+                             "needs a cap")
+    parser.add_argument("--wait-timeout", type=float, metavar="SECONDS",
+                        help=f"how long to wait for a person's payment (${ENVIRONMENT['wait_timeout']}; default 300)")

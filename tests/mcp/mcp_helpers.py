@@ -1,0 +1,95 @@
+"""A real ``mcp`` client session over stdio to ``python -m agent_billing.mcp``, driven from synchronous tests.
+
+The session lives on its own event loop in a thread, so one server process serves a whole test module
+(starting one costs seconds; a call costs milliseconds). ``on_elicit`` decides each elicitation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import threading
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from mcp.client.stdio import stdio_client
+
+from mcp import ClientSession, StdioServerParameters, types
+
+Elicit = Callable[[types.ElicitRequestParams], types.ElicitResult]
+
+
+def server_env(base_url: str, token: str, state_dir: Path, **extra: str) -> dict[str, str]:
+    """The server process's environment: the sandbox on loopback, its own state directory, nothing else of ours."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_BILLING_", "MODELSLAB_"))}
+    return {**env, "AGENT_BILLING_BASE_URL": base_url, "AGENT_BILLING_TOKEN": token,
+            "AGENT_BILLING_STATE_DIR": str(state_dir), **extra}
+
+
+class StdioSession:
+    """One server process and one client session; ``elicitation=False`` declares no elicitation capability."""
+
+    def __init__(self, args: list[str], env: dict[str, str], errlog: Path, *, elicitation: bool = True) -> None:
+        self.params = StdioServerParameters(command=sys.executable, args=["-m", "agent_billing.mcp", *args], env=env)
+        self.errlog, self.elicitation = errlog, elicitation
+        self.on_elicit: Elicit = lambda params: types.ElicitResult(action="decline")
+        self.elicitations: list[types.ElicitRequestParams] = []
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self.session: ClientSession | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self, timeout: float = 60.0) -> StdioSession:
+        self._thread.start()
+        if not self._ready.wait(timeout) or self._error is not None:
+            raise RuntimeError(f"the MCP server did not start: {self._error!r}; stderr: {self.errlog.read_text()}")
+        return self
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+
+    async def _elicit(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        self.elicitations.append(params)
+        return await asyncio.to_thread(self.on_elicit, params)  # it may call the sandbox synchronously
+
+    async def _main(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        callback = self._elicit if self.elicitation else None
+        with self.errlog.open("w") as errors:
+            async with stdio_client(self.params, errlog=errors) as (read, write), \
+                    ClientSession(read, write, read_timeout_seconds=timedelta(seconds=60),
+                                  elicitation_callback=callback) as session:
+                await session.initialize()
+                self.session = session
+                self._ready.set()
+                await self._stop.wait()
+
+    def run(self, make: Callable[[ClientSession], Coroutine[Any, Any, Any]], timeout: float = 60.0) -> Any:
+        assert self._loop is not None and self.session is not None
+        return asyncio.run_coroutine_threadsafe(make(self.session), self._loop).result(timeout)
+
+    def tools(self) -> dict[str, types.Tool]:
+        listed = self.run(lambda session: session.list_tools())
+        return {tool.name: tool for tool in listed.tools}
+
+    def call(self, name: str, **arguments: Any) -> tuple[dict[str, Any], bool]:
+        """(parsed JSON content, isError) of one tool call."""
+        result: types.CallToolResult = self.run(lambda session: session.call_tool(name, arguments))
+        block = result.content[0]
+        assert isinstance(block, types.TextContent)
+        return json.loads(block.text), bool(result.isError)
+
+    def close(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(15)
