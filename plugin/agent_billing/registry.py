@@ -157,6 +157,8 @@ class Registry:
     operations: dict[str, Operation] = field(default_factory=dict)
     group_descriptions: dict[str, str] = field(default_factory=dict)
     wire: WireConventions = field(default_factory=WireConventions)
+    # Whether the toolkit offers the payment-path advisor for this provider (its paths are ModelsLab's).
+    advisor: bool = False
     connection: Connection = field(default_factory=lambda: Connection(default_base_url="http://127.0.0.1:8787"))
 
     def add(self, op: Operation) -> Operation:

@@ -258,3 +258,16 @@ async def test_tools_async_on_wallgent(wg: tuple[BillingClient, AsyncBillingClie
     assert content["ok"]
     page, _ = await acall(tools.get_tool("invoices"), action="list")
     assert page["result"]["total"] == 1
+
+
+def test_the_toolkit_offers_only_wallgents_own_tools(wg: tuple[BillingClient, AsyncBillingClient]) -> None:
+    names = [tool.name for tool in toolkit(wg[0]).get_tools()]
+    assert names == ["billing", "payment_method", "invoices"]  # no ModelsLab workflows, no ModelsLab advisor
+
+
+def test_toolkit_from_env_for_wallgent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WALLGENT_API_KEY", "wg_test_env")
+    monkeypatch.chdir(tmp_path)
+    tools = BillingToolkit.from_env(provider="wallgent", audit=MemoryAuditLog())
+    assert tools.registry.provider == "wallgent" and tools.client is not None
+    assert tools.client.base_url == "https://api.wallgent.com/v1"

@@ -47,8 +47,10 @@ def action_names(registry: Registry, custom_actions: Iterable[Any]) -> dict[str,
         (True, False, True)
     """
     names = {f"{op.group}.{op.action}": op.effect is Effect.READ and op.effect_for is None for op in registry}
-    names.update({f"{c.group}.{c.action}": False for c in custom_actions})
-    names[ADVISOR] = True
+    groups = registry.groups()
+    names.update({f"{c.group}.{c.action}": False for c in custom_actions if c.group in groups})
+    if registry.advisor:
+        names[ADVISOR] = True
     return names
 
 

@@ -154,16 +154,19 @@ class BillingToolkit(BaseToolkit):
         self._registry = get_registry(self.provider) if self.provider else \
             (self.client or self.async_client).registry  # type: ignore[union-attr]
         if self.custom_actions is None:
-            self.custom_actions = _default_actions()
+            # The workflow actions build on ModelsLab's groups; another provider's toolkit offers none of them.
+            self.custom_actions = [c for c in _default_actions() if c.group in self._registry.groups()]
         self._allowed = allowed_actions(self._registry, self.custom_actions, self.actions, self.scopes)
         self._tools = self._build_tools()
 
     @classmethod
     def from_env(cls, *, approval: ApprovalSetting = None, mandate: Mandate | None = None,
-                 **kwargs: Any) -> BillingToolkit:
-        """A toolkit whose clients are configured from ``AGENT_BILLING_*`` variables and ``.env``."""
-        return cls(client=BillingClient.from_env(), async_client=AsyncBillingClient.from_env(), approval=approval,
-                   mandate=mandate, **kwargs)
+                 provider: str | None = None, **kwargs: Any) -> BillingToolkit:
+        """A toolkit whose clients are configured from the provider's variables and ``.env``
+        (``AGENT_BILLING_TOKEN`` for the default provider, ``WALLGENT_API_KEY`` for ``provider="wallgent"``)."""
+        return cls(client=BillingClient.from_env(provider=provider),
+                   async_client=AsyncBillingClient.from_env(provider=provider), approval=approval, mandate=mandate,
+                   provider=provider, **kwargs)
 
     @property
     def guard(self) -> Guard:

@@ -24,7 +24,7 @@ R, W, C, AUTH, PAY, D = Effect.READ, Effect.WRITE, Effect.CHARGE, Effect.AUTHORI
 BILLING = Limiter.BILLING
 
 REGISTRY = Registry(
-    provider="modelslab", base_path="/api/agents/v1",
+    provider="modelslab", base_path="/api/agents/v1", advisor=True,
     connection=Connection(default_base_url="https://modelslab.com/api/agents/v1", sandbox_path="/api/agents/v1",
                           sandbox_token="sk_sandbox_demo",
                           token_variables=("AGENT_BILLING_TOKEN", "MODELSLAB_AGENT_TOKEN"),
