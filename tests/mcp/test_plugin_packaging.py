@@ -1,0 +1,61 @@
+"""The repository as a Claude Code plugin and marketplace: the three files are valid and every path they name exists."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from agent_billing import __version__
+from agent_billing.cli import build_parser
+from agent_billing.mcp.options import ENVIRONMENT
+
+ROOT = Path(__file__).resolve().parents[2]
+KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def _load(relative: str) -> dict[str, Any]:
+    data = json.loads((ROOT / relative).read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def _exists(base: Path, path: str) -> bool:
+    assert path.startswith("./"), f"plugin paths are relative and start with ./ ({path!r})"
+    return (base / path).exists()
+
+
+def test_plugin_manifest() -> None:
+    plugin = _load(".claude-plugin/plugin.json")
+    assert KEBAB.match(plugin["name"]) and plugin["version"] == __version__
+    for field in ("description", "license", "homepage"):
+        assert isinstance(plugin[field], str) and plugin[field]
+    assert plugin["author"]["name"] and plugin["keywords"] and "mcp" in plugin["keywords"]
+    assert _exists(ROOT, plugin["skills"]) and _exists(ROOT, plugin["mcpServers"])
+    skills = sorted(p for p in (ROOT / plugin["skills"]).iterdir() if p.is_dir())
+    assert skills
+    for folder in skills:
+        head = (folder / "SKILL.md").read_text().split("---")[1]
+        assert re.search(rf"^name: {re.escape(folder.name)}$", head, re.M), folder  # a skill's name is its folder
+
+
+def test_marketplace_lists_the_plugin() -> None:
+    market, plugin = _load(".claude-plugin/marketplace.json"), _load(".claude-plugin/plugin.json")
+    assert KEBAB.match(market["name"]) and market["owner"]["name"]
+    [entry] = market["plugins"]
+    assert entry["name"] == plugin["name"] and entry["version"] == plugin["version"] and entry["description"]
+    assert _exists(ROOT, entry["source"]) and (ROOT / entry["source"] / ".claude-plugin" / "plugin.json").exists()
+
+
+def test_mcp_json_runs_the_mcp_command_with_placeholders() -> None:
+    servers = _load(".mcp.json")["mcpServers"]
+    [server] = servers.values()
+    scripts = {point.name for point in entry_points(group="console_scripts")}
+    assert server["command"] in scripts and server["args"][0] == "mcp"
+    assert build_parser().parse_args(server["args"]).command == "mcp"
+    known = {"AGENT_BILLING_TOKEN", "AGENT_BILLING_BASE_URL", *ENVIRONMENT.values()}
+    for name, value in server["env"].items():
+        assert name in known, name
+        assert re.fullmatch(r"\$\{" + name + r"(:-[^}]*)?\}", value), (name, value)  # a placeholder, no secret
