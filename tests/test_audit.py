@@ -344,3 +344,21 @@ def test_multi_log_records_everywhere_and_reports_the_first_failure() -> None:
     with pytest.raises(OSError, match="disk full"):
         multi.record(event())
     assert len(a.events) == len(b.events) == 1  # the broken sink did not silence the others
+
+
+def test_the_log_uses_the_shared_secret_policy(tmp_path: Path) -> None:
+    """What the model-facing output hides is what the log hides (refresh_token, sk_test_..., tnx_...)."""
+    from agent_billing.tools.shaping import result_content
+
+    result = {"refresh_token": "rt-123456789", "note": "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+              "auth": "Authorization: Basic dXNlcjpwYXNzd29yZA==", "key": "tnx_live_9a3b3d3337e50801e966",
+              "token_type": "Bearer", "max_tokens": 100, "publishable_key": "pk_test_TYooMQauvdEDq54NiTphI7jx"}
+    path = tmp_path / "audit.jsonl"
+    with JsonlAuditLog(path) as log:
+        log.record(event(result=result))
+    logged = json.loads(path.read_text())["result"]
+    shown = result_content(result)
+    for secret in ("rt-123456789", "4eC39HqLyjWDarjtT1zdp7dc", "dXNlcjpwYXNzd29yZA", "9a3b3d3337e50801e966"):
+        assert secret not in json.dumps(logged) and secret not in json.dumps(shown)
+    for name in ("token_type", "max_tokens", "publishable_key"):  # bookkeeping and public keys stay
+        assert logged[name] == shown[name] == result[name]

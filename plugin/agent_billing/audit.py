@@ -6,10 +6,12 @@ built, and every log scrubs again right before writing, so an event assembled so
 PAN smuggled into an argument, a reason or a result) is still caught. Scrubbing means:
 
 - card numbers in any string, number or key go through :func:`agent_billing.guardrails.card_data.redact`;
-- values under keys named like a secret (``token``, ``client_secret``, ``api_key``, ``authorization``,
-  ``password``...) become ``"[redacted]"``;
-- secret-looking text inside strings (``Bearer ...``, ``seti_..._secret_...``, ``sk_live_...``,
-  ``wg_live_...``, ``conf_...`` confirmation tokens, ``token=...``) is replaced by ``[redacted]``;
+- secrets as :mod:`agent_billing.guardrails.secrets` defines them (the same policy the model-facing
+  output and the argument check use): values under keys named like a secret (``token``,
+  ``refresh_token``, ``client_secret``, ``api_key``, ``authorization``, ``password``...) become
+  ``"[redacted]"``, and secret-looking text inside strings and keys (``Bearer ...``,
+  ``seti_..._secret_...``, ``sk_live_...``/``sk_test_...``, ``wg_live_...``, ``tnx_...``, ``conf_...``
+  confirmation tokens, ``token=...``) is replaced by ``[redacted]``;
 - objects that are not plain data are written as ``<TypeName>``, never through their ``repr``.
 
 Example:
@@ -27,7 +29,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -50,6 +51,7 @@ from pydantic import (
 )
 
 from agent_billing.guardrails.card_data import redact, redact_text
+from agent_billing.guardrails.secrets import REDACTED, is_secret_key, redact_secret_text, redact_secrets
 from agent_billing.money import to_decimal
 from agent_billing.registry import Effect
 
@@ -57,38 +59,18 @@ from agent_billing.registry import Effect
 # "replayed": a repeat of such a request under its original key; "changed": the charge changed after the yes.
 Decision = Literal["requested", "approved", "auto_approved", "rejected", "refused", "succeeded", "failed", "unknown",
                    "replayed", "changed"]
-REDACTED = "[redacted]"
 
-# Compared against key names lowercased with everything but letters and digits removed.
-_SECRET_KEY_PARTS = (
-    "token", "secret", "authorization", "apikey", "password", "passwd", "passphrase", "cookie",
-    "credential", "privatekey", "accesskey", "bearer",
-)
-_SECRET_TEXT = re.compile(
-    r"(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}"  # an Authorization header value
-    r"|\b(?:seti|pi|cs)_[A-Za-z0-9]+_secret_[A-Za-z0-9]+"  # Stripe client secrets
-    r"|\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}"  # Stripe secret and restricted keys
-    r"|\bwg_(?:live|test)_[A-Za-z0-9_-]{8,}"  # Wallgent API keys
-    r"|\bwhsec_[A-Za-z0-9]{8,}"  # webhook signing secrets
-    r"|\bconf_[A-Za-z0-9_-]{16,}"  # our single-use confirmation tokens
-)
-# name=value / name: value pairs whose name says secret (query strings, header dumps, error texts).
-_SECRET_PAIR = re.compile(
-    r"(?i)\b([A-Za-z0-9_-]*(?:token|secret|api[_-]?key|password|authorization)[A-Za-z0-9_-]*)"
-    r"(\"?\s*[=:]\s*\"?)([^\s&\"',;]+)"
-)
 _TEXT_FIELDS = ("operation", "currency", "approver", "idempotency_key", "request_id", "mandate", "reason")
 
 
 def is_secret_name(name: str) -> bool:
-    """Whether a key's name says its value is a secret.
+    """Whether a key's name says its value is a secret (the shared policy: ``guardrails.secrets``).
 
     Example:
         >>> is_secret_name("client_secret"), is_secret_name("X-API-Key"), is_secret_name("idempotency_key")
         (True, True, False)
     """
-    normalized = re.sub(r"[^a-z0-9]", "", name.lower())
-    return any(part in normalized for part in _SECRET_KEY_PARTS)
+    return is_secret_key(name)
 
 
 def scrub_text(text: str) -> str:
@@ -98,23 +80,7 @@ def scrub_text(text: str) -> str:
         >>> scrub_text("declined, Authorization: Bearer abcdefghijkl")
         'declined, Authorization: [redacted]'
     """
-    text = redact_text(text)
-    text = _SECRET_TEXT.sub(REDACTED, text)
-    return _SECRET_PAIR.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
-
-
-def _walk(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        out: dict[Any, Any] = {}
-        for key, item in value.items():
-            name = scrub_text(key) if isinstance(key, str) else key
-            out[name] = REDACTED if isinstance(key, str) and is_secret_name(key) else _walk(item)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [_walk(item) for item in value]
-    if isinstance(value, str):
-        return scrub_text(value)
-    return value  # numbers that are card numbers were already turned into text by card_data.redact
+    return redact_secret_text(redact_text(text), REDACTED)
 
 
 def _plain(value: Any) -> Any:
@@ -142,7 +108,7 @@ def scrub(value: Any) -> Any:
         >>> scrub({"pm": "pm_123", "client_secret": "seti_1_secret_2", "note": ["token=abc"]})
         {'pm': 'pm_123', 'client_secret': '[redacted]', 'note': ['token=[redacted]']}
     """
-    return _walk(redact(_plain(value)))
+    return redact_secrets(redact(_plain(value)), REDACTED)
 
 
 def _amount(value: Any) -> Any:

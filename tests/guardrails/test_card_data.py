@@ -930,7 +930,8 @@ def test_real_phone_numbers_pass(phone: str) -> None:
 def test_two_phone_numbers_in_a_row_are_not_joined(first: str, second: str) -> None:
     """Judgment call: only a "+" starts a new number inside a run, so phone numbers written without
     one need a word or comma between them (``+49 ... (201) 000-0000`` reads as one run)."""
-    for text in (f"{first}, {second}", f"{first} or {second}", f"{first} +1 {second}", f"{first}; {second}"):
+    joined = f"{first} {second}" if second.startswith("+") else f"{first} / +1 {second}"
+    for text in (f"{first}, {second}", f"{first} or {second}", joined, f"{first}; {second}"):
         assert find_card_numbers(text) == [], text
 
 

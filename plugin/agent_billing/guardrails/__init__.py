@@ -29,6 +29,15 @@ from agent_billing.guardrails.confirmation import Confirmation, ConfirmationStor
 from agent_billing.guardrails.intent import CardRef, ChargeIntent, PlanRef
 from agent_billing.guardrails.mandate import Mandate, MandateDecision
 from agent_billing.guardrails.pending_outcomes import PendingOutcomes
+from agent_billing.guardrails.secrets import (
+    SecretFinding,
+    find_secret_values,
+    find_secrets,
+    is_secret_key,
+    redact_secret_text,
+    redact_secrets,
+    refuse_secrets,
+)
 from agent_billing.guardrails.spend_store import (
     MemorySpendStore,
     Reservation,
@@ -59,12 +68,19 @@ __all__ = [
     "PlanRef",
     "Reservation",
     "ReservationConflictError",
+    "SecretFinding",
     "SpendStore",
     "SqliteSpendStore",
     "find_card_numbers",
+    "find_secret_values",
+    "find_secrets",
     "fingerprint",
+    "is_secret_key",
     "redact",
+    "redact_secret_text",
+    "redact_secrets",
     "redact_text",
     "refuse_card_data",
+    "refuse_secrets",
     "scan_arguments",
 ]

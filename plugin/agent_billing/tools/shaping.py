@@ -36,19 +36,16 @@ from agent_billing.errors import (
     ServerError,
 )
 from agent_billing.guardrails.card_data import redact
+from agent_billing.guardrails.secrets import redact_secrets
 
 MAX_ITEMS = 20
-_SECRET_KEYS = {"client_secret", "token", "access_token", "secret", "api_key", "authorization"}
-_HIDDEN = "[held for trusted code]"
+_HIDDEN = "[held for trusted code]"  # secrets stay in the tool's artifact, for host code
 
 
 def _compact(value: Any) -> Any:
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
-            if key in _SECRET_KEYS and item:
-                out[key] = _HIDDEN
-                continue
             if item is None or item == [] or item == {} or (key == "idempotency_replay" and item is False):
                 continue
             if key in ("exp_month", "exp_year"):
@@ -66,15 +63,20 @@ def _compact(value: Any) -> Any:
 
 
 def result_content(result: BaseModel | dict[str, Any]) -> dict[str, Any]:
-    """The model-facing form of a result: compact, redacted, secrets hidden.
+    """The model-facing form of a result: compact, card data redacted, secrets hidden.
+
+    Secrets are what ``guardrails.secrets`` says (the audit log uses the same policy): values under
+    secret key names and secret-looking text become ``[held for trusted code]``.
 
     Example:
         >>> from agent_billing.providers.modelslab.results import SetupIntent
         >>> result_content(SetupIntent(setup_intent_id="seti_123", client_secret="seti_123_secret_abc"))
         {'setup_intent_id': 'seti_123', 'client_secret': '[held for trusted code]'}
+        >>> result_content({"refresh_token": "r1", "note": "key sk_test_abcdefgh123", "publishable_key": "pk_test_1"})
+        {'refresh_token': '[held for trusted code]', 'note': 'key [held for trusted code]', 'publishable_key': 'pk_test_1'}
     """
     data = result.model_dump(mode="python") if isinstance(result, BaseModel) else result
-    shaped: dict[str, Any] = redact(_compact(data))
+    shaped: dict[str, Any] = redact(redact_secrets(_compact(data), _HIDDEN))
     return shaped
 
 
@@ -113,10 +115,10 @@ def next_step_for(error: BillingError, gated: bool = False) -> str | None:
     Example:
         >>> next_step_for(RateLimitedError("too many requests", retry_after=30))
         'Rate limited: wait 30 seconds before calling again.'
-    """
-    if isinstance(error, CardDataRefusedError):
         >>> next_step_for(InsufficientScopeError("This call needs wallet:write")).split(";")[0]
         'The access token lacks wallet:write: the operator must re-authenticate with scope wallet:write'
+    """
+    if isinstance(error, CardDataRefusedError):
         return None  # the refusal message already names the alternatives
     if isinstance(error, PaymentDeclinedError):
         code = error.decline_code or "declined"
@@ -130,12 +132,12 @@ def next_step_for(error: BillingError, gated: bool = False) -> str | None:
         return f"Rate limited: wait {wait} before calling again."
     if isinstance(error, AuthenticationError):
         return "The billing access token is missing, wrong or expired: tell the operator; do not retry."
-    if isinstance(error, PermissionDeniedError):
-        return "This account is not allowed to do that; do not retry."
     if isinstance(error, InsufficientScopeError):
         scope = error.scope or "the scope this action needs"
         return (f"The access token lacks {scope}: the operator must re-authenticate with scope {scope}; do not "
                 "retry. Tell the person this is not permitted with the current token.")
+    if isinstance(error, PermissionDeniedError):
+        return "This account is not allowed to do that; do not retry."
     if isinstance(error, IdempotencyConflictError):
         return "A request with this key had different arguments; do not retry, check the ledger first."
     if isinstance(error, ConflictError):

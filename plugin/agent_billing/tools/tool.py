@@ -1,9 +1,11 @@
-"""``BillingTool``: a ``StructuredTool`` whose raw arguments meet the card-data guard first.
+"""``BillingTool``: a ``StructuredTool`` whose raw arguments meet the card-data and secret guards first.
 
 LangChain validates a tool's input before the tool's function runs, and reports it to callbacks and
-tracers; a card number in the arguments would already be on its way. So ``run``/``arun`` scan the
-raw input first and, if there is card data, answer with a refusal without passing the input on.
-Validation errors are reported without echoing values.
+tracers; a card number or a token in the arguments would already be on its way. So ``run``/``arun``
+scan the raw input first and, if there is card data or a secret (``guardrails.secrets``: the
+configured access token from ``known_secrets``, secret-looking keys such as ``sk_live_...``, values
+under secret key names), answer with a refusal without passing the input on. Refusals name field
+paths and kinds only. Validation errors are reported without echoing values.
 
 Example:
     >>> from agent_billing.tools.tool import dumps_content
@@ -16,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from langchain_core.messages import ToolMessage
@@ -26,6 +28,7 @@ from pydantic import ValidationError
 from agent_billing.errors import CardDataRefusedError
 from agent_billing.exchange import validation_error
 from agent_billing.guardrails.card_data import REFUSAL_MESSAGE, scan_arguments
+from agent_billing.guardrails.secrets import SECRET_REFUSAL_MESSAGE, find_secrets
 
 TOOL_CALL_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("agent_billing_tool_call_id", default=None)
 
@@ -52,6 +55,18 @@ def card_refusal_content(paths: list[str]) -> dict[str, Any]:
     return {"ok": False, "error": "card_data_not_allowed", "fields": paths, "message": REFUSAL_MESSAGE}
 
 
+def secret_refusal_content(paths: list[str], kinds: list[str]) -> dict[str, Any]:
+    """The refusal an agent sees when its arguments carried a secret (field paths and kinds, no value).
+
+    Example:
+        >>> content = secret_refusal_content(["note"], ["known_secret"])
+        >>> content["error"], content["fields"], content["kinds"]
+        ('secret_not_allowed', ['note'], ['known_secret'])
+    """
+    return {"ok": False, "error": "secret_not_allowed", "fields": paths, "kinds": kinds,
+            "message": SECRET_REFUSAL_MESSAGE}
+
+
 def _validation_message(exc: ValidationError) -> str:
     err = validation_error(exc, "tool")
     return dumps_content({"ok": False, "error": "validation_error", "message": err.message,
@@ -59,29 +74,41 @@ def _validation_message(exc: ValidationError) -> str:
 
 
 class BillingTool(StructuredTool):
-    """A billing tool: card-data guard on raw input, then the guarded operation flow.
+    """A billing tool: card-data and secret guards on raw input, then the guarded operation flow.
+
+    ``known_secrets`` returns the exact secrets (the client's access token) that no argument may
+    contain; it is called on every run, so a rotated token is seen.
 
     Example:
         >>> from agent_billing.tools.toolkit import BillingToolkit  # tools come from the toolkit
     """
 
     on_card_data: Callable[[list[str], Any], None] | None = None
+    known_secrets: Callable[[], Iterable[str]] | None = None
 
-    def _refuse_card_data(self, tool_input: Any, tool_call_id: str | None) -> Any:
+    def _refuse_sensitive(self, tool_input: Any, tool_call_id: str | None) -> Any:
+        """A refusal when the raw input holds card data or a secret (card data first), else None."""
         findings = scan_arguments(tool_input)
-        if not findings:
-            return None
-        paths = sorted({f.path or "(text)" for f in findings})
-        if self.on_card_data is not None:
-            self.on_card_data(paths, tool_input)
-        content = dumps_content(card_refusal_content(paths))
+        if findings:
+            paths = sorted({f.path or "(text)" for f in findings})
+            if self.on_card_data is not None:
+                self.on_card_data(paths, tool_input)
+            return self._refusal(card_refusal_content(paths), tool_call_id)
+        secrets = find_secrets(tool_input, known=self.known_secrets() if self.known_secrets is not None else ())
+        if secrets:
+            paths = sorted({f.path or "(text)" for f in secrets})
+            return self._refusal(secret_refusal_content(paths, sorted({f.kind for f in secrets})), tool_call_id)
+        return None
+
+    def _refusal(self, content: dict[str, Any], tool_call_id: str | None) -> Any:
+        text = dumps_content(content)
         if tool_call_id is None:
-            return content
-        return ToolMessage(content=content, tool_call_id=tool_call_id, name=self.name, status="error")
+            return text
+        return ToolMessage(content=text, tool_call_id=tool_call_id, name=self.name, status="error")
 
     def run(self, tool_input: Any, *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
         """Scan, then run as a StructuredTool with the tool-call id visible to the flow."""
-        refusal = self._refuse_card_data(tool_input, tool_call_id)
+        refusal = self._refuse_sensitive(tool_input, tool_call_id)
         if refusal is not None:
             return refusal
         token = TOOL_CALL_ID.set(tool_call_id)
@@ -92,7 +119,7 @@ class BillingTool(StructuredTool):
 
     async def arun(self, tool_input: Any, *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
         """Async form of ``run``."""
-        refusal = self._refuse_card_data(tool_input, tool_call_id)
+        refusal = self._refuse_sensitive(tool_input, tool_call_id)
         if refusal is not None:
             return refusal
         token = TOOL_CALL_ID.set(tool_call_id)
@@ -110,6 +137,7 @@ def make_tool(
     run_sync: Callable[[dict[str, Any], str | None], tuple[dict[str, Any], bool, dict[str, Any]]],
     run_async: Callable[[dict[str, Any], str | None], Any],
     on_card_data: Callable[[list[str], Any], None] | None = None,
+    known_secrets: Callable[[], Iterable[str]] | None = None,
 ) -> BillingTool:
     """Build a ``BillingTool`` from a sync and an async runner returning (content, is_error, artifact).
 
@@ -122,6 +150,10 @@ def make_tool(
         >>> tool = make_tool(name="echo", description="Echo text.", args_schema=EchoArgs, run_sync=run, run_async=run)
         >>> tool.invoke({"text": "hi"}), json.loads(tool.invoke({"text": "4242 4242 4242 4242"}))["error"]
         ('{"ok":true,"echo":"hi"}', 'card_data_not_allowed')
+        >>> tool = make_tool(name="echo", description="Echo text.", args_schema=EchoArgs, run_sync=run,
+        ...                  run_async=run, known_secrets=lambda: ["tok_configured_123"])
+        >>> json.loads(tool.invoke({"text": "use tok_configured_123"}))["error"]
+        'secret_not_allowed'
     """
 
     def _finish(result: tuple[dict[str, Any], bool, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
@@ -151,7 +183,8 @@ def make_tool(
         handle_tool_error=True,
         handle_validation_error=_validation_message,
         on_card_data=on_card_data,
+        known_secrets=known_secrets,
     )
 
 
-__all__ = ["BillingTool", "CardDataRefusedError", "make_tool"]
+__all__ = ["BillingTool", "CardDataRefusedError", "make_tool", "secret_refusal_content"]

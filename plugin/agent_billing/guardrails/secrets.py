@@ -1,0 +1,369 @@
+"""The one secret policy: what counts as a secret, for the model-facing output, the audit log and tool arguments.
+
+Everything that hides, logs or refuses secrets asks this module, so they cannot disagree (a value
+hidden from the log but shown to the model, or the other way round).
+
+Secret key names
+    Compared case-insensitively, on the key's words (``client_secret``, ``X-API-Key``, ``apiKey``,
+    ``card[access_token]``): any key with ``token``, ``secret``, ``password``/``passwd``/
+    ``passphrase``, ``authorization``, ``cookie``, ``credential``, ``bearer``, ``jwt``, ``apikey``,
+    ``privatekey``, ``accesskey``, ``signingkey`` or ``secretkey`` in it. Not secret: ``publishable_key``,
+    ``idempotency_key``, and token *bookkeeping* (``token_type``, ``token_id``, ``max_tokens``,
+    ``token_count``, ``expires_at``...): a word that counts or names tokens, not a token.
+
+Secret-looking values, found inside any text
+    ``Bearer ...`` (an Authorization value), JWTs (``eyJ...``), Stripe secret and restricted keys
+    (``sk_live_``/``sk_test_``/``rk_live_``/``rk_test_``), webhook signing secrets (``whsec_``), Stripe
+    client secrets (``seti_..._secret_...``, ``pi_..._secret_...``, ``cs_..._secret_...``), our
+    single-use confirmation tokens (``conf_...``), Wallgent keys (``wg_live_``/``wg_test_``), 10ex keys
+    (``tnx_live_``/``tnx_test_``/``tnx_``), ModelsLab (Sanctum-style) access tokens ``<id>|<40+
+    characters>``, and ``name=value`` / ``"name": "value"`` pairs whose name is a secret key name.
+    A publishable key (``pk_live_``/``pk_test_``) is *not* secret: it is meant for browsers.
+
+Tool arguments
+    :func:`find_secrets` reports a secret-looking value anywhere (keys included), a non-empty value
+    under a secret key name, and any exact *known* secret (the configured access token) inside any
+    string, also after NFKC folding, with invisible characters or whitespace removed, percent- or
+    HTML-decoded. Confirmation tokens are not reported there: the model is handed one to pass back.
+    A pair in prose (``password: hunter2``) counts only when its value is 8+ characters with a digit or
+    symbol, so ``token: expired`` passes. Known secrets shorter than 8 characters match only a whole
+    value. Not detected: a secret re-encoded (base64, reversed, spelled out) or an unknown
+    provider's key with no recognisable shape and no secret key name.
+
+Example:
+    >>> is_secret_key("client_secret"), is_secret_key("X-API-Key"), is_secret_key("publishable_key")
+    (True, True, False)
+    >>> redact_secrets({"id": "seti_1", "client_secret": "seti_1_secret_abc", "note": "key sk_test_abcdefgh123"})
+    {'id': 'seti_1', 'client_secret': '[redacted]', 'note': 'key [redacted]'}
+    >>> [(f.kind, f.path) for f in find_secrets({"name": "Ada", "note": "sk_sandbox_test"}, known=["sk_sandbox_test"])]
+    [('known_secret', 'note')]
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+from urllib.parse import unquote
+
+from agent_billing.errors import SecretRefusedError
+from agent_billing.guardrails.card_data import child_path_of
+
+__all__ = [
+    "REDACTED",
+    "SECRET_REFUSAL_MESSAGE",
+    "SecretFinding",
+    "SecretKind",
+    "find_secret_values",
+    "find_secrets",
+    "is_secret_key",
+    "redact_secret_text",
+    "redact_secrets",
+    "refuse_secrets",
+]
+
+REDACTED = "[redacted]"
+
+SecretKind = Literal["secret_field", "secret_value", "confirmation_token", "known_secret"]
+
+SECRET_REFUSAL_MESSAGE = (
+    "Refused: this tool call contains a secret (an access token, API key, client secret or password). "
+    "Secrets must never pass through an agent or a tool call, so nothing was sent; do not repeat, store or "
+    "ask for them. Trusted application code holds the credentials; call the tool without them."
+)
+
+# --- key names ---------------------------------------------------------------------------------
+
+_SECRET_WORDS = (
+    "token", "secret", "password", "passwd", "passphrase", "authorization", "cookie", "credential", "bearer",
+    "jwt", "apikey", "privatekey", "accesskey", "signingkey", "secretkey",
+)  # fmt: skip
+# Words that make a "token" key bookkeeping rather than a token: token_type, max_tokens, token_count...
+_TOKEN_BOOKKEEPING = re.compile(
+    r"tokens?(?:type|id|ids|count|counts|usage|used|limit|limits|name|names|url|endpoint|expiry|expires"
+    r"|expiresat|expiresin|ttl|length|budget|prefix|hint|last4)$"
+    r"|^(?:max|min|num|total|prompt|completion|input|output|used|remaining)tokens?"
+)
+_KEY_JUNK = re.compile(r"[\W_]+")
+
+
+@lru_cache(maxsize=4096)
+def is_secret_key(name: Any) -> bool:
+    """Whether a key's name says its value is a secret.
+
+    Example:
+        >>> is_secret_key("refresh_token"), is_secret_key("Authorization"), is_secret_key("token_type")
+        (True, True, False)
+        >>> is_secret_key("idempotency_key"), is_secret_key(7)
+        (False, False)
+    """
+    if not isinstance(name, str) or len(name) > 200:
+        return False
+    normalized = _KEY_JUNK.sub("", name.casefold())
+    if not any(word in normalized for word in _SECRET_WORDS):
+        return False
+    return not (
+        _TOKEN_BOOKKEEPING.search(normalized)
+        and not any(word in normalized for word in _SECRET_WORDS if word != "token")
+    )
+
+
+# --- values in text ----------------------------------------------------------------------------
+
+_PATTERNS: tuple[tuple[SecretKind, str], ...] = (
+    ("secret_value", r"(?i:\bbearer)\s+[A-Za-z0-9._~+/=-]{8,}"),  # an Authorization header value
+    ("secret_value", r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # a JWT
+    # Stripe client secrets of setup intents, payment intents and checkout sessions
+    ("secret_value", r"(?<![A-Za-z0-9])(?:seti|pi|cs)_(?:(?:live|test)_)?[A-Za-z0-9]+_secret_[A-Za-z0-9]+"),
+    ("secret_value", r"(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}"),  # Stripe secret/restricted keys
+    ("secret_value", r"(?<![A-Za-z0-9])whsec_[A-Za-z0-9+/=]{8,}"),  # webhook signing secrets
+    ("secret_value", r"(?<![A-Za-z0-9])wg_(?:live|test)_[A-Za-z0-9_-]{8,}"),  # Wallgent API keys
+    ("secret_value", r"(?<![A-Za-z0-9])tnx_(?:(?:live|test)_[A-Za-z0-9_-]{8,}|[A-Za-z0-9]{16,})"),  # 10ex keys
+    ("secret_value", r"(?<![\w|])\d{1,12}\|[A-Za-z0-9]{40,}(?![A-Za-z0-9])"),  # ModelsLab access tokens
+    ("confirmation_token", r"(?<![A-Za-z0-9])conf_[A-Za-z0-9_-]{16,}"),  # our single-use confirmations
+)
+_VALUE_RE = re.compile("|".join(f"(?P<p{i}>{pattern})" for i, (_, pattern) in enumerate(_PATTERNS)))
+# name=value, name: value, "name": "value" (query strings, header dumps, JSON, error texts). An
+# Authorization value may carry its scheme (Basic, Bearer, Token, Digest) before the credentials.
+_PAIR_RE = re.compile(
+    r"(?P<name>[A-Za-z0-9_-]*(?i:token|secret|api[_-]?key|password|passwd|authorization|cookie|credential)"
+    r"[A-Za-z0-9_-]*)"
+    r"(?P<sep>[\"']?\s*[=:]\s*[\"']?)"
+    r"(?P<value>(?i:(?:basic|bearer|token|digest)\s+)?[^\s&\"',;]+)"
+)
+_PREFILTER = re.compile(
+    r"(?i:bearer|eyj|_secret_|sk_|rk_|whsec|wg_|tnx_|conf_|\||token|secret|key|passw|authoriz|cookie|credential)"
+)
+
+
+@dataclass(frozen=True)
+class SecretSpan:
+    """Where a secret sits in a text, and of which kind (``pair``: only the value of a name=value pair).
+
+    Example:
+        >>> find_secret_values("token=abc123")
+        [SecretSpan(start=6, end=12, kind='secret_field', pair=True)]
+    """
+
+    start: int
+    end: int
+    kind: SecretKind
+    pair: bool = False
+
+
+def find_secret_values(text: str) -> list[SecretSpan]:
+    """Secret-looking substrings of ``text``, in order (see the module doc for what counts).
+
+    Example:
+        >>> [(s.kind, s.start) for s in find_secret_values("use sk_live_abcdefgh1 or pk_live_abcdefgh1")]
+        [('secret_value', 4)]
+    """
+    if not _PREFILTER.search(text):
+        return []
+    spans: list[SecretSpan] = []
+    for match in _VALUE_RE.finditer(text):
+        index = int(next(name for name, value in match.groupdict().items() if value is not None)[1:])
+        spans.append(SecretSpan(match.start(), match.end(), _PATTERNS[index][0]))
+    for match in _PAIR_RE.finditer(text):
+        if is_secret_key(match.group("name")):
+            spans.append(SecretSpan(match.start("value"), match.end("value"), "secret_field", pair=True))
+    return sorted(spans, key=lambda s: (s.start, -s.end))
+
+
+def redact_secret_text(text: str, marker: str = REDACTED) -> str:
+    """``text`` with every secret-looking substring replaced by ``marker`` (a pair keeps its name).
+
+    Example:
+        >>> redact_secret_text("declined, Authorization: Bearer abcdefghijkl")
+        'declined, Authorization: [redacted]'
+    """
+    spans = find_secret_values(text)
+    if not spans:
+        return text
+    out: list[str] = []
+    position = 0
+    for span in spans:
+        if span.end <= position:
+            continue  # inside a region already replaced
+        out.append(text[position : max(position, span.start)])
+        if span.start >= position:
+            out.append(marker)
+        position = span.end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, (str, bytes, list, tuple, dict, set, frozenset)) and not value)
+
+
+def redact_secrets(value: Any, marker: str = REDACTED) -> Any:
+    """A copy of a JSON-like value with secrets replaced by ``marker``.
+
+    A present value (not None or empty) under a secret key name becomes ``marker`` whatever it is;
+    secret-looking text in other strings and in keys is replaced. Mappings come back as dicts, tuples
+    stay tuples; other values are returned as they are.
+
+    Example:
+        >>> redact_secrets({"token": {"nested": 1}, "items": ("Bearer abcdefghij", 3), "refresh_token": None})
+        {'token': '[redacted]', 'items': ('[redacted]', 3), 'refresh_token': None}
+    """
+    if isinstance(value, str):
+        return redact_secret_text(value, marker)
+    if isinstance(value, Mapping):
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            name = redact_secret_text(key, marker) if isinstance(key, str) else key
+            while name in out:  # two keys redacted to the same text
+                name = f"{name}*"
+            out[name] = marker if is_secret_key(key) and _present(item) else redact_secrets(item, marker)
+        return out
+    for kind in (list, tuple, frozenset, set):
+        if isinstance(value, kind):
+            return kind(redact_secrets(item, marker) for item in value)
+    return value
+
+
+# --- tool arguments ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SecretFinding:
+    """One secret found in arguments: the kind and where, never the value.
+
+    Example:
+        >>> SecretFinding("known_secret", "note").describe()
+        "a configured secret in 'note'"
+    """
+
+    kind: SecretKind
+    path: str
+
+    def describe(self) -> str:
+        """Kind and field, without the value."""
+        words = {"secret_field": "a secret field", "secret_value": "a secret-looking value",
+                 "confirmation_token": "a confirmation token", "known_secret": "a configured secret"}[self.kind]
+        return f"{words} in '{self.path[:120]}'" if self.path else f"{words} in the text"
+
+
+_INVISIBLE_OR_SPACE = re.compile(r"[\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+                                 r"\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]+")
+_HIDDEN_KEY = "<key>"
+
+
+def _variants(text: str) -> set[str]:
+    """``text`` and the forms a secret could hide in: NFKC-folded, percent- and HTML-decoded."""
+    forms = {text, unicodedata.normalize("NFKC", text)}
+    if "%" in text:
+        forms |= {unquote(form) for form in list(forms)}
+    if "&" in text:
+        forms |= {html.unescape(form) for form in list(forms)}
+    return forms
+
+
+def _plausible_pair_value(text: str, span: SecretSpan) -> bool:
+    value = text[span.start : span.end]
+    return len(value) >= 8 and any(not c.isalpha() for c in value)
+
+
+def _text_kinds(text: str, known: list[str]) -> set[SecretKind]:
+    kinds: set[SecretKind] = set()
+    forms = _variants(text)
+    for form in forms:
+        for span in find_secret_values(form):
+            if not span.pair or _plausible_pair_value(form, span):
+                kinds.add(span.kind)
+    if known:
+        # A known secret is random: found even with spaces or invisible characters put inside it.
+        forms |= {_INVISIBLE_OR_SPACE.sub("", form) for form in forms}
+        if any((len(secret) >= 8 and secret in form) or form.strip() == secret for form in forms for secret in known):
+            kinds.add("known_secret")
+    return kinds
+
+
+def find_secrets(value: Any, known: Iterable[str] = ()) -> list[SecretFinding]:
+    """Secrets in raw tool arguments (see the module doc): kinds and paths, never values.
+
+    ``known`` are exact secret strings (the configured access token) looked for inside every string
+    and key. Confirmation tokens are not reported: the model passes those back by design.
+
+    Example:
+        >>> [(f.kind, f.path) for f in find_secrets({"meta": {"api_key": "x1"}, "note": "Bearer abcdefghij"})]
+        [('secret_field', 'meta.api_key'), ('secret_value', 'note')]
+        >>> find_secrets({"confirmation": "conf_" + "A" * 43, "amount": "25.00"})
+        []
+    """
+    secrets = [s for s in {unicodedata.normalize("NFKC", s) for s in known if s} if s.strip()]
+    findings: list[SecretFinding] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(kind: SecretKind, path: str) -> None:
+        if kind != "confirmation_token" and (kind, path) not in seen:
+            seen.add((kind, path))
+            findings.append(SecretFinding(kind, path))
+
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if depth > 200:
+            continue  # deeper than any argument: nothing to read there, and cycles stop here
+        if isinstance(item, (bytes, bytearray)):
+            item = bytes(item).decode("utf-8", "replace")
+        if isinstance(item, str):
+            for kind in sorted(_text_kinds(item, secrets)):
+                add(kind, path)
+        elif isinstance(item, Mapping):
+            children: list[tuple[Any, str, int]] = []
+            for key, child in item.items():
+                key_kinds = _text_kinds(key, secrets) if isinstance(key, str) else set()
+                child_path = child_path_of(path, _HIDDEN_KEY if key_kinds else key)  # never show a secret key
+                for kind in sorted(key_kinds):
+                    add(kind, child_path)
+                if is_secret_key(key) and _present(child):
+                    add("secret_field", child_path)
+                else:
+                    children.append((child, child_path, depth + 1))
+            stack.extend(reversed(children))
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(reversed([(child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item)]))
+    return findings
+
+
+def describe_secrets(findings: Iterable[SecretFinding]) -> str:
+    """The findings as one line of kinds and fields, without values.
+
+    Example:
+        >>> describe_secrets([SecretFinding("secret_field", "token"), SecretFinding("known_secret", "")])
+        "a secret field in 'token'; a configured secret in the text"
+    """
+    entries = list(dict.fromkeys(f.describe() for f in findings))
+    shown = entries[:10]
+    return "; ".join(shown) + ("; and more" if len(entries) > len(shown) else "")
+
+
+def refuse_secrets(value: Any, known: Iterable[str] = ()) -> None:
+    """Raise :class:`~agent_billing.errors.SecretRefusedError` if ``value`` holds a secret.
+
+    The message names kinds and fields only; no frame of the traceback holds ``value``.
+
+    Example:
+        >>> refuse_secrets({"name": "Ada"}, known=["sk_sandbox_test"])
+        >>> try:
+        ...     refuse_secrets({"note": "my key is sk_live_abcdefgh123"})
+        ... except SecretRefusedError as exc:
+        ...     print(exc.code, exc.message.split(" Found: ")[-1])
+        secret_not_allowed a secret-looking value in 'note'.
+    """
+    findings = find_secrets(value, known)
+    del value, known  # the traceback keeps this frame: it must not keep the secret
+    if findings:
+        raise _secret_refusal(findings) from None
+
+
+def _secret_refusal(findings: list[SecretFinding]) -> SecretRefusedError:
+    details = {"findings": [{"kind": f.kind, "path": f.path} for f in findings]}
+    return SecretRefusedError(f"{SECRET_REFUSAL_MESSAGE} Found: {describe_secrets(findings)}.", details=details)
