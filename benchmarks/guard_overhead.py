@@ -9,7 +9,9 @@ the printed ratios hold on a noisy shared machine where absolute times do not.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -37,8 +39,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300)
     rounds = parser.parse_args().rounds
 
+    # The toolkit keeps pending outcomes and approval records on disk: keep them out of the home directory.
+    os.environ.setdefault("AGENT_BILLING_STATE_DIR", tempfile.mkdtemp(prefix="agent-billing-bench-"))
     client, aclient = sandbox_clients(create_app(rate_limit=False))
-    client.add_payment_method("pm_card_visa")
+    client.add_payment_method("pm_card_visa", make_default=True)
     toolkit = BillingToolkit(client=client, async_client=aclient, audit=MemoryAuditLog(),
                              mandate=Mandate(max_per_charge="100", auto_approve=True), spend_store=MemorySpendStore())
     wallet = toolkit.get_tool("wallet")
@@ -48,6 +52,10 @@ def main() -> None:
         "charge: fund $10 (mandate auto-approve)": (
             lambda: client.fund_wallet(Decimal("10"), "pm_card_visa"),
             lambda: wallet.invoke({"action": "fund", "amount": 10, "payment_method_id": "pm_card_visa"})),
+        # Without a card id the intent resolves the default card (one read), then sends its id.
+        "charge: fund $10, default card (resolved)": (
+            lambda: client.fund_wallet(Decimal("10")),
+            lambda: wallet.invoke({"action": "fund", "amount": 10})),
     }
     # Warm up both paths (imports, connection pools, SQLite pages).
     for direct, guarded in pairs.values():

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent_billing.advisor import render_rules
-from agent_billing.registry import Effect, Operation, Registry, get_registry
+from agent_billing.registry import Effect, Operation, Registry, default_provider, get_registry, provider_names
 
 BEGIN = "<!-- BEGIN GENERATED: endpoints -->"
 END = "<!-- END GENERATED: endpoints -->"
@@ -60,7 +60,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_endpoint_table(group: str | None = None, *, provider: str = "modelslab") -> str:
+def render_endpoint_table(group: str | None = None, *, provider: str | None = None) -> str:
     """The Markdown endpoint table of one tool group, or of every operation when ``group`` is None.
 
     A group's table: action, endpoint (method and path), effect, needs approval, description. The full
@@ -91,7 +91,7 @@ def _group_ops(registry: Registry, group: str) -> list[Operation]:
     return groups[group]
 
 
-def skill_files(root: Path, *, provider: str = "modelslab") -> list[tuple[Path, str | None]]:
+def skill_files(root: Path, *, provider: str | None = None) -> list[tuple[Path, str | None]]:
     """The skill files with generated tables under ``root``, each with its group (None: the root file).
 
     ``root/SKILL.md`` and every ``root/skills/<group>/SKILL.md`` whose folder names a registry group
@@ -108,12 +108,12 @@ def skill_files(root: Path, *, provider: str = "modelslab") -> list[tuple[Path, 
         group = path.parent.name.replace("-", "_")
         if group in groups:
             found.append((path, group))
-        elif BEGIN in path.read_text(encoding="utf-8"):
+        elif path.parent.name not in provider_names() and BEGIN in path.read_text(encoding="utf-8"):
             raise ValueError(f"{path}: has an endpoint table but {path.parent.name!r} is not a tool group")
     return found
 
 
-def _rewrite(text: str, group: str | None, path: Path, provider: str) -> str:
+def _rewrite(text: str, group: str | None, path: Path, provider: str | None) -> str:
     names = [m.group(1) for m in _BLOCK.finditer(text)]
     if names.count("endpoints") != 1:
         raise ValueError(f"{path}: expected one {BEGIN} ... {END} block, found {names.count('endpoints')}")
@@ -129,7 +129,7 @@ def _rewrite(text: str, group: str | None, path: Path, provider: str) -> str:
     return _BLOCK.sub(render, text)
 
 
-def sync_skills(root: Path, check: bool = False, *, provider: str = "modelslab") -> list[Path]:
+def sync_skills(root: Path, check: bool = False, *, provider: str | None = None) -> list[Path]:
     """Rewrite the generated blocks under ``root``; return the files that changed (``check``: would change).
 
     Raises ``ValueError`` when a file that must carry a table has no markers (or more than one block).
@@ -140,9 +140,13 @@ def sync_skills(root: Path, check: bool = False, *, provider: str = "modelslab")
         []
     """
     changed: list[Path] = []
-    for path, group in skill_files(root, provider=provider):
+    targets = [(path, group, provider) for path, group in skill_files(root, provider=provider)]
+    # A skill folder named after another provider (skills/wallgent/) carries that provider's full table.
+    targets += [(root / "skills" / name / "SKILL.md", None, name) for name in provider_names()
+                if name != (provider or default_provider()) and (root / "skills" / name / "SKILL.md").exists()]
+    for path, group, owner in targets:
         text = path.read_text(encoding="utf-8")
-        new = _rewrite(text, group, path, provider)
+        new = _rewrite(text, group, path, owner)
         if new != text:
             changed.append(path)
             if not check:

@@ -164,3 +164,22 @@ def test_without_known_secrets_the_same_value_is_not_a_secret(billing: BaseTool)
     """Judgment call: a token with no recognisable shape is a secret only because it is configured."""
     content, _ = call(billing, action="update_info", address_city="Zq8xLmN3pR7tVb2Wk9YcHs4D")
     assert content["ok"], content
+
+
+def test_the_toolkit_refuses_its_own_token_in_any_argument() -> None:
+    """A token with no secret-looking shape: only the toolkit knows it is the key. Refused, audited, not stored."""
+    from agent_billing.audit import MemoryAuditLog
+    from agent_billing.inprocess import sandbox_clients
+    from agent_billing.sandbox import create_app
+    from agent_billing.tools import BillingToolkit
+
+    plain = "acmeorgkey42"
+    client, aclient = sandbox_clients(create_app(tokens=(plain,), rate_limit=False), token=plain)
+    audit = MemoryAuditLog()
+    billing = BillingToolkit(client=client, async_client=aclient, audit=audit).get_tool("billing")
+    message = billing.invoke({"type": "tool_call", "name": "billing", "id": "call_tok",
+                              "args": {"action": "update_info", "name": f"ref {plain}"}})
+    assert '"secret_not_allowed"' in str(message.content) and plain not in str(message.content)
+    assert client.get_billing_info().name is None
+    assert [e.decision for e in audit.events] == ["refused"] and "secret" in (audit.events[0].reason or "")
+    client.close()

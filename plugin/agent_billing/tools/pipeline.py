@@ -191,9 +191,9 @@ class Guard:
         self._rejected.add(f"{self.account}:{op.name}:{fingerprint(op.name, args)}")
         self.record(op, op.effect_of(args), "rejected", approver="person (agent middleware)", args=args)
 
-    def record_card_refusal(self, op: Operation, paths: list[str]) -> None:
-        """Audit a refused call that carried card data (only the field paths are kept)."""
-        self.record(op, op.effect, "refused", reason="card data in arguments: " + ", ".join(paths))
+    def record_refusal(self, op: Operation, what: str, paths: list[str]) -> None:
+        """Audit a call refused for carrying ``what`` (card data, a secret): only the field paths are kept."""
+        self.record(op, op.effect, "refused", reason=f"{what} in arguments: " + ", ".join(paths))
 
     def resolve(self, op: Operation, args: BaseModel, effect: Effect, *, for_person: bool = True,
                 ) -> Generator[ApiCall, Any, ChargeIntent]:

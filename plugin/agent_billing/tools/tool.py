@@ -85,6 +85,7 @@ class BillingTool(StructuredTool):
 
     on_card_data: Callable[[list[str], Any], None] | None = None
     known_secrets: Callable[[], Iterable[str]] | None = None
+    on_secret: Callable[[list[str], Any], None] | None = None
 
     def _refuse_sensitive(self, tool_input: Any, tool_call_id: str | None) -> Any:
         """A refusal when the raw input holds card data or a secret (card data first), else None."""
@@ -97,6 +98,8 @@ class BillingTool(StructuredTool):
         secrets = find_secrets(tool_input, known=self.known_secrets() if self.known_secrets is not None else ())
         if secrets:
             paths = sorted({f.path or "(text)" for f in secrets})
+            if self.on_secret is not None:
+                self.on_secret(paths, tool_input)
             return self._refusal(secret_refusal_content(paths, sorted({f.kind for f in secrets})), tool_call_id)
         return None
 
@@ -138,6 +141,7 @@ def make_tool(
     run_async: Callable[[dict[str, Any], str | None], Any],
     on_card_data: Callable[[list[str], Any], None] | None = None,
     known_secrets: Callable[[], Iterable[str]] | None = None,
+    on_secret: Callable[[list[str], Any], None] | None = None,
 ) -> BillingTool:
     """Build a ``BillingTool`` from a sync and an async runner returning (content, is_error, artifact).
 
@@ -184,6 +188,7 @@ def make_tool(
         handle_validation_error=_validation_message,
         on_card_data=on_card_data,
         known_secrets=known_secrets,
+        on_secret=on_secret,
     )
 
 

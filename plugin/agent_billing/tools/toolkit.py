@@ -362,19 +362,27 @@ class BillingToolkit(BaseToolkit):
                 outcome = _internal_failure(name, exc)
             return outcome.content, outcome.is_error, outcome.artifact
 
-        def on_card_data(paths: list[str], tool_input: Any) -> None:
-            target = op
-            if target is None and name in self._registry.groups():
-                action = tool_input.get("action") if isinstance(tool_input, dict) else None
-                try:
-                    target = self._registry.by_action(name, str(action))
-                except KeyError:
-                    target = self._registry.groups()[name][0]
-            if target is not None:
-                self._guard.record_card_refusal(target, paths)
+        def refused(what: str) -> Callable[[list[str], Any], None]:
+            def record(paths: list[str], tool_input: Any) -> None:
+                target = op
+                if target is None and name in self._registry.groups():
+                    action = tool_input.get("action") if isinstance(tool_input, dict) else None
+                    try:
+                        target = self._registry.by_action(name, str(action))
+                    except KeyError:
+                        target = self._registry.groups()[name][0]
+                if target is not None:
+                    self._guard.record_refusal(target, what, paths)
+
+            return record
 
         return make_tool(name=name, description=description, args_schema=schema, run_sync=run_sync,
-                         run_async=run_async, on_card_data=on_card_data)
+                         run_async=run_async, on_card_data=refused("card data"), on_secret=refused("a secret"),
+                         known_secrets=self._known_secrets)
+
+    def _known_secrets(self) -> list[str]:
+        """The access tokens of this toolkit's clients: no tool argument may carry them."""
+        return [client._token.get_secret_value() for client in (self.client, self.async_client) if client is not None]
 
     def _extra_fields(self) -> dict[str, dict[str, Any]]:
         return {"confirmation": CONFIRMATION_FIELD} if isinstance(self._guard.approver, ConfirmationApprover) else {}
@@ -423,7 +431,8 @@ class BillingToolkit(BaseToolkit):
 
         return make_tool(name="payment_path", description="Which payment path to use (headless, setup intent, "
                          "human-assisted) and the exact next calls, from the facts of the situation.",
-                         args_schema=operation_args_model_from(Situation), run_sync=run, run_async=run)
+                         args_schema=operation_args_model_from(Situation), run_sync=run, run_async=run,
+                         known_secrets=self._known_secrets)
 
 
 def _group_description(registry: Registry, group: str, ops: Iterable[Operation], customs: Iterable[CustomAction],
