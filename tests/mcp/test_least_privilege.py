@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from tests.conftest import TOKEN
+from tests.tools import conftest as tool_fixtures
 from tests.tools.conftest import MakeToolkit, call
 
 from agent_billing.audit import MemoryAuditLog
@@ -17,6 +18,8 @@ from agent_billing.inprocess import sandbox_clients
 from agent_billing.sandbox import create_app
 from agent_billing.tools import BillingToolkit
 from agent_billing.tools.shaping import error_content
+
+clients, make_toolkit = tool_fixtures.clients, tool_fixtures.make_toolkit  # the tool tests' fixtures, for pytest
 
 
 def surface(toolkit: BillingToolkit) -> str:

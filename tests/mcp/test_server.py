@@ -8,12 +8,15 @@ import json
 from typing import Any
 
 from mcp.shared.memory import create_connected_server_and_client_session
+from tests.tools import conftest as tool_fixtures
 from tests.tools.conftest import MakeToolkit
 
 from agent_billing.client import BillingClient
 from agent_billing.guardrails.mandate import Mandate
 from agent_billing.mcp import BillingMCPServer, ElicitationApprover
 from mcp import types
+
+clients, make_toolkit = tool_fixtures.clients, tool_fixtures.make_toolkit  # the tool tests' fixtures, for pytest
 
 
 def _calls(server: BillingMCPServer, *calls: tuple[str, dict[str, Any]]) -> list[tuple[dict[str, Any], bool]]:
