@@ -79,15 +79,14 @@ def allowed_actions(registry: Registry, custom_actions: Iterable[Any], actions: 
             continue
         if item in PRESETS:
             chosen.update(name for name, reads in names.items() if reads)
-            patterns: tuple[str, ...] = PRESETS[item]
-        else:
-            patterns = (item,)
-        for pattern in patterns:
-            matched = {name for name in names if fnmatchcase(name, pattern)}
-            if not matched:
-                raise ValueError(f"actions: {pattern!r} matches no action; use group.action names, globs, or a "
-                                 f"preset ({', '.join(PRESETS)})")
-            chosen |= matched
+            # A provider without a preset's workflow actions simply has fewer of them.
+            chosen.update(name for name in names for pattern in PRESETS[item] if fnmatchcase(name, pattern))
+            continue
+        matched = {name for name in names if fnmatchcase(name, item)}
+        if not matched:
+            raise ValueError(f"actions: {item!r} matches no action; use group.action names, globs, or a "
+                             f"preset ({', '.join(PRESETS)})")
+        chosen |= matched
     if scopes is not None:
         chosen = {name for name in chosen if _scope_allows(registry, name, scopes)}
     return frozenset(chosen)
