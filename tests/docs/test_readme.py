@@ -29,9 +29,11 @@ def test_the_readme_has_python_blocks() -> None:
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i + 1}" for i in range(len(BLOCKS))])
 def test_python_block_runs_against_the_sandbox(block: str, tmp_path: Path) -> None:
     with SandboxServer(tokens=("sk_sandbox_demo",), rate_limit=False) as server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_BILLING_", "OPENAI_", "MODELSLAB_"))}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("AGENT_BILLING_", "OPENAI_", "MODELSLAB_", "WALLGENT_"))}
         env.update(AGENT_BILLING_BASE_URL=server.base_url, AGENT_BILLING_TOKEN="sk_sandbox_demo",
-                   AGENT_BILLING_STATE_DIR=str(tmp_path / "state"))
+                   AGENT_BILLING_STATE_DIR=str(tmp_path / "state"), WALLGENT_API_KEY="wg_test_sandbox",
+                   WALLGENT_BASE_URL=server.root_url + "/wallgent/v1")
         # From an empty directory: no .env of the developer's is read.
         result = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, env=env, capture_output=True, text=True,
                                 timeout=120)
