@@ -21,7 +21,6 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "demo": ("starlette", "uvicorn", "rich"),
     "langchain": ("langchain",),
     "mcp": ("mcp",),
-    "mcp": ("mcp",),
 }
 
 
@@ -82,12 +81,6 @@ def _demo(args: argparse.Namespace) -> int:
     from agent_billing.demo.runner import run_demo
 
     return run_demo(auto_yes=args.yes, verbose=args.verbose)
-
-
-def _mcp(args: argparse.Namespace) -> int:
-    from agent_billing.mcp.command import run
-
-    return run(args)
 
 
 def _mcp(args: argparse.Namespace) -> int:
@@ -168,14 +161,6 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--model", required=True, help="PROVIDER:MODEL for langchain's init_chat_model")
     chat.add_argument("--live", action="store_true", help="use the real API from the environment, not the sandbox")
     chat.set_defaults(func=_chat, extras=("demo", "langchain"))
-
-    from agent_billing.mcp.options import add_arguments  # argparse only; the MCP SDK loads when serving
-
-    mcp = sub.add_parser("mcp", help="serve the billing tools to MCP hosts (stdio, or --http on loopback)",
-                         description="Serve the billing tools, with their guardrails, to MCP hosts; approvals are "
-                                     "asked through the client (needs the 'mcp' extra).")
-    add_arguments(mcp)
-    mcp.set_defaults(func=_mcp, extras=("mcp",))
 
     from agent_billing.mcp.options import add_arguments  # argparse only; the MCP SDK loads when serving
 
