@@ -411,3 +411,18 @@ def test_a_no_is_not_reused_when_a_model_repeats_a_tool_call_id(make_toolkit: Ma
     yes, _ = call(wallet, "call_0", action="fund", amount=25)  # some models number their calls call_0, call_1...
     assert no["error"] == "rejected" and yes["ok"]
     assert payments(sandbox_app) == [(MASTERCARD, 2500, "succeeded")] and "Mastercard" in asked[1]
+
+
+def test_a_missing_scope_for_the_intents_reads_says_so(tmp_path: Path) -> None:
+    """The token may charge but not read the saved cards: the refusal names the scope, not 'try again'."""
+    from agent_billing.inprocess import sandbox_clients
+    from agent_billing.sandbox import create_app
+
+    app = create_app(rate_limit=False, scoped_tokens={"sk_wallet_only": ["wallet:read", "wallet:write"]})
+    client, _ = sandbox_clients(app, token="sk_wallet_only")
+    tools = BillingToolkit(client=client, approval=lambda request: True, audit=MemoryAuditLog(),
+                           pending_outcomes=PendingOutcomes(tmp_path / "p.db"))
+    content, _ = call(tools.get_tool("wallet"), action="fund", amount=20)
+    assert content["error"] == "refused" and "Nothing was charged" in content["message"]
+    assert "billing:read" in content["message"] and "try again shortly" not in content["message"].lower()
+    assert payments(app) == []

@@ -63,7 +63,7 @@ from agent_billing.guardrails.pending_outcomes import PendingCall, PendingOutcom
 from agent_billing.guardrails.spend_store import SpendStore
 from agent_billing.guardrails.store import DeclinedRequests, MemoryDeclinedRequests, StoreUnavailableError
 from agent_billing.registry import Effect, Operation
-from agent_billing.tools.shaping import error_content, success_content
+from agent_billing.tools.shaping import error_content, next_step_for, success_content
 from agent_billing.tools.steps import ApiCall, AskApproval, Flow, Hold, Release, Step, ToolOutcome
 
 REJECTION_MEMORY = timedelta(minutes=10)
@@ -198,8 +198,13 @@ class Guard:
     def resolve(self, op: Operation, args: BaseModel, effect: Effect, *, for_person: bool = True,
                 ) -> Generator[ApiCall, Any, ChargeIntent]:
         """Resolve the charge intent of a gated call (reads only; raises ``IntentUnavailable``)."""
-        draft: IntentDraft = yield from (op.intent(args, for_person) if op.intent is not None
-                                         else _generic_intent(op, args))
+        try:
+            draft: IntentDraft = yield from (op.intent(args, for_person) if op.intent is not None
+                                             else _generic_intent(op, args))
+        except BillingError as exc:  # a read the charge depends on failed for a reason a retry will not fix
+            step = next_step_for(exc)
+            raise IntentUnavailable(f"Nothing was charged: a read this charge depends on failed: {exc.message}"
+                                    + (f" {step}" if step else "")) from None
         return build_intent(op.name, effect.value, self.account, args, draft)
 
     # --- the flow of one operation
@@ -322,7 +327,11 @@ class Guard:
                                                      reasons=("The rolling 24 h cap has just been reached.",))
 
         if may_auto:
-            intent = yield from self.resolve(op, args, effect)  # now with the names a person reads
+            try:
+                intent = yield from self.resolve(op, args, effect)  # now with the names a person reads
+            except IntentUnavailable as exc:
+                self.record(op, effect, "refused", reason=str(exc), args=args)
+                return _refusal(op.name, str(exc))
         request = _request(intent, verdict, inside, key, approval_id)
         asked = yield from self._ask(op, args, effect, request, intent, approval_id, inside, confirmation, scope, fp,
                                      key)

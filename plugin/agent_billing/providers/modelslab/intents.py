@@ -59,6 +59,8 @@ def default_card(what: str) -> Reads:
     try:
         cards = (yield ApiCall("list_payment_methods", {})).payment_methods
     except BillingError as exc:
+        if not exc.retryable:
+            raise  # a missing scope or a bad token: its own error says what to do
         raise IntentUnavailable(f"Could not read the saved cards to see which card would pay ({exc.code}); "
                                 "nothing was charged. Try again shortly.") from None
     for item in cards:
@@ -73,6 +75,8 @@ def plan_of(plan_id: int) -> Reads:
     try:
         plans = (yield ApiCall("list_plans", {})).subscription_plans
     except BillingError as exc:
+        if not exc.retryable:
+            raise  # a missing scope or a bad token: its own error says what to do
         raise IntentUnavailable(f"Could not read the plan catalogue to price plan {plan_id} ({exc.code}); nothing "
                                 "was charged. Try again shortly.") from None
     for plan in plans:
@@ -152,6 +156,8 @@ def _subscription_plan(subscription_id: int) -> Reads:
     try:
         status = yield ApiCall("get_subscription_status", {"subscription_id": subscription_id})
     except BillingError as exc:
+        if not exc.retryable:
+            raise  # a missing scope or a bad token: its own error says what to do
         raise IntentUnavailable(f"Could not read subscription {subscription_id} ({exc.code}); nothing was "
                                 "charged.") from None
     if status.plan_id is None:

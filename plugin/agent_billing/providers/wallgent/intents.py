@@ -50,6 +50,8 @@ def billing(what: str) -> Reads:
     try:
         return (yield ApiCall("get_billing", {}))
     except BillingError as exc:
+        if not exc.retryable:
+            raise  # a missing scope or a bad token: its own error says what to do
         raise IntentUnavailable(f"Could not read the billing settings to see what would pay for {what} ({exc.code}); "
                                 "nothing was charged. Try again shortly.") from None
 
