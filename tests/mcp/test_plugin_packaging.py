@@ -55,7 +55,7 @@ def test_mcp_json_runs_the_mcp_command_with_placeholders() -> None:
     scripts = {point.name for point in entry_points(group="console_scripts")}
     assert server["command"] in scripts and server["args"][0] == "mcp"
     assert build_parser().parse_args(server["args"]).command == "mcp"
-    known = {"AGENT_BILLING_TOKEN", "AGENT_BILLING_BASE_URL", *ENVIRONMENT.values()}
+    known = {"AGENT_BILLING_TOKEN", "AGENT_BILLING_BASE_URL", "AGENT_BILLING_STORE_URL", *ENVIRONMENT.values()}
     for name, value in server["env"].items():
         assert name in known, name
         assert re.fullmatch(r"\$\{" + name + r"(:-[^}]*)?\}", value), (name, value)  # a placeholder, no secret
