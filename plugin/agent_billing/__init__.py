@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         UnexpectedResponseError,
     )
     from agent_billing.guardrails import ApprovalDecision, ApprovalRequest, ChargeIntent, Mandate
+    from agent_billing.providers.wallgent.client import AsyncWallgentClient, WallgentClient
     from agent_billing.registry import Effect, Operation, Registry, get_registry
     from agent_billing.retry import RetryPolicy
     from agent_billing.tools import BillingToolkit
@@ -55,6 +56,7 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(("Effect", "Operation", "Registry", "get_registry"), "agent_billing.registry"),
     "RetryPolicy": "agent_billing.retry",
     "BillingToolkit": "agent_billing.tools",
+    **dict.fromkeys(("WallgentClient", "AsyncWallgentClient"), "agent_billing.providers.wallgent.client"),
 }
 
 
@@ -76,6 +78,7 @@ __all__ = [
     "ApprovalDecision",
     "ApprovalRequest",
     "AsyncBillingClient",
+    "AsyncWallgentClient",
     "AuthenticationError",
     "BillingClient",
     "BillingConnectionError",
@@ -99,6 +102,7 @@ __all__ = [
     "ServerError",
     "Settings",
     "UnexpectedResponseError",
+    "WallgentClient",
     "__version__",
     "get_registry",
 ]

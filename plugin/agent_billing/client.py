@@ -18,10 +18,11 @@ import logging
 import time
 from collections.abc import Generator, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from pydantic import BaseModel, SecretStr
+from typing_extensions import Self
 
 from agent_billing.client_methods import AsyncOperations, SyncOperations
 from agent_billing.config import Settings
@@ -228,19 +229,20 @@ class _ClientCore:
             raise
 
 
-class BillingClient(_ClientCore, SyncOperations):
-    """Synchronous client of the billing API.
+class SyncClient(_ClientCore):
+    """A synchronous client of one provider's API: ``call`` by operation name, retries, idempotency, typed errors.
 
-    Construct with ``BillingClient(base_url=..., token=...)`` or ``BillingClient.from_env()``. Every
-    mutation carries an ``Idempotency-Key`` (yours, or one generated per call and kept across its
-    retries). Pass ``transport=httpx.ASGITransport(...)``-style transports for in-process use.
+    The typed methods come from each provider's client class (``BillingClient`` for the default provider,
+    ``WallgentClient``...), which mixes its generated methods into this one; ``PROVIDER`` is its default.
 
     Example:
-        >>> client = BillingClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="sk_sandbox_demo")
-        >>> client  # the token never shows
-        BillingClient(base_url='http://127.0.0.1:8787/api/agents/v1', token=SecretStr('**********'))
+        >>> client = SyncClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="sk_sandbox_demo")
+        >>> client.registry.provider == client.PROVIDER or client.PROVIDER is None
+        True
         >>> client.close()
     """
+
+    PROVIDER: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -256,15 +258,16 @@ class BillingClient(_ClientCore, SyncOperations):
         allow_live: bool = False,
     ) -> None:
         super().__init__(
-            base_url=base_url, token=token, timeout=timeout, retry=retry, provider=provider, settings=settings,
-            allow_live=allow_live,
+            base_url=base_url, token=token, timeout=timeout, retry=retry, provider=provider or self.PROVIDER,
+            settings=settings, allow_live=allow_live,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, **self._client_kwargs())
 
     @classmethod
-    def from_env(cls, *, provider: str | None = None, **kwargs: Any) -> BillingClient:
+    def from_env(cls, *, provider: str | None = None, **kwargs: Any) -> Self:
         """A client configured from the provider's variables and ``.env`` (see ``config.py``)."""
+        provider = provider or cls.PROVIDER
         return cls(settings=Settings.from_env(provider=provider), provider=provider, **kwargs)
 
     def call(
@@ -310,20 +313,38 @@ class BillingClient(_ClientCore, SyncOperations):
         if self._owns_http:
             self._http.close()
 
-    def __enter__(self) -> BillingClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-class AsyncBillingClient(_ClientCore, AsyncOperations):
-    """Asynchronous twin of ``BillingClient``: same methods, awaited.
+class BillingClient(SyncClient, SyncOperations):
+    """Synchronous client of the billing API (the default provider), with one typed method per operation.
+
+    Construct with ``BillingClient(base_url=..., token=...)`` or ``BillingClient.from_env()``. Every
+    mutation carries an ``Idempotency-Key`` (yours, or one generated per call and kept across its
+    retries). Pass ``transport=httpx.ASGITransport(...)``-style transports for in-process use.
 
     Example:
-        >>> client = AsyncBillingClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="t")
-        >>> # balance = await client.get_wallet_balance()
+        >>> client = BillingClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="sk_sandbox_demo")
+        >>> client  # the token never shows
+        BillingClient(base_url='http://127.0.0.1:8787/api/agents/v1', token=SecretStr('**********'))
+        >>> client.close()
     """
+
+
+class AsyncClient(_ClientCore):
+    """Asynchronous twin of ``SyncClient``: ``await client.call(...)``.
+
+    Example:
+        >>> client = AsyncClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="t")
+        >>> client.PROVIDER is None
+        True
+    """
+
+    PROVIDER: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -339,15 +360,16 @@ class AsyncBillingClient(_ClientCore, AsyncOperations):
         allow_live: bool = False,
     ) -> None:
         super().__init__(
-            base_url=base_url, token=token, timeout=timeout, retry=retry, provider=provider, settings=settings,
-            allow_live=allow_live,
+            base_url=base_url, token=token, timeout=timeout, retry=retry, provider=provider or self.PROVIDER,
+            settings=settings, allow_live=allow_live,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, **self._client_kwargs())
 
     @classmethod
-    def from_env(cls, *, provider: str | None = None, **kwargs: Any) -> AsyncBillingClient:
+    def from_env(cls, *, provider: str | None = None, **kwargs: Any) -> Self:
         """A client configured from the provider's variables and ``.env`` (see ``config.py``)."""
+        provider = provider or cls.PROVIDER
         return cls(settings=Settings.from_env(provider=provider), provider=provider, **kwargs)
 
     async def call(
@@ -389,13 +411,22 @@ class AsyncBillingClient(_ClientCore, AsyncOperations):
         if self._owns_http:
             await self._http.aclose()
 
-    async def __aenter__(self) -> AsyncBillingClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+class AsyncBillingClient(AsyncClient, AsyncOperations):
+    """Asynchronous twin of ``BillingClient``: same methods, awaited.
+
+    Example:
+        >>> client = AsyncBillingClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="t")
+        >>> # balance = await client.get_wallet_balance()
+    """
 
 
 # Failures before anything left this process: the request was certainly not delivered.
@@ -410,4 +441,4 @@ def _may_have_committed(outcome: httpx.Response | Exception) -> bool:
     return not isinstance(outcome, _NOT_SENT)
 
 
-__all__ = ["AsyncBillingClient", "BillingClient", "BillingError"]
+__all__ = ["AsyncBillingClient", "AsyncClient", "BillingClient", "BillingError", "SyncClient"]

@@ -1,10 +1,10 @@
-"""Typed client methods, one per operation.
+"""Typed client methods of the modelslab provider, one per operation.
 
 GENERATED from the registry by ``python -m agent_billing.codegen``: do not edit by hand.
 
 Example:
     >>> from agent_billing.client_methods import SyncOperations
-    >>> "fund_wallet" in dir(SyncOperations)
+    >>> "get_billing_overview" in dir(SyncOperations)
     True
 """
 # ruff: noqa: E501
@@ -22,14 +22,14 @@ import agent_billing.providers.modelslab.results as r
 
 
 class SyncOperations:
-    """The operations of the synchronous client (mixed into ``BillingClient``).
+    """The operations of the modelslab provider's synchronous client (mixed into its client class).
 
     Example:
         >>> from agent_billing.sandbox import create_app
         >>> from agent_billing.inprocess import sandbox_clients
-        >>> client, _ = sandbox_clients(create_app())
-        >>> client.get_wallet_balance().balance
-        Decimal('0.00')
+        >>> client, _ = sandbox_clients(create_app(), provider='modelslab')
+        >>> type(client.call('get_billing_overview')).__name__
+        'BillingOverview'
     """
 
     def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None) -> BaseModel:
@@ -171,7 +171,7 @@ class SyncOperations:
         ``GET /wallet/transactions`` (read).
 
         Example:
-            >>> client.get_wallet_transactions()  # doctest: +SKIP
+            >>> client.get_wallet_transactions(limit=20)  # doctest: +SKIP
         """
         return typing.cast(r.WalletTransactions, self.call('get_wallet_transactions', {"type": type, "limit": limit, "offset": offset}))
 
@@ -377,15 +377,15 @@ class SyncOperations:
 
 
 class AsyncOperations:
-    """The operations of the asynchronous client (mixed into ``AsyncBillingClient``).
+    """The operations of the modelslab provider's asynchronous client (mixed into its client class).
 
     Example:
         >>> import asyncio
         >>> from agent_billing.sandbox import create_app
         >>> from agent_billing.inprocess import sandbox_clients
-        >>> _, aclient = sandbox_clients(create_app())
-        >>> asyncio.run(aclient.get_wallet_balance()).balance
-        Decimal('0.00')
+        >>> _, aclient = sandbox_clients(create_app(), provider='modelslab')
+        >>> type(asyncio.run(aclient.call('get_billing_overview'))).__name__
+        'BillingOverview'
     """
 
     async def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None) -> BaseModel:
@@ -527,7 +527,7 @@ class AsyncOperations:
         ``GET /wallet/transactions`` (read).
 
         Example:
-            >>> await client.get_wallet_transactions()  # doctest: +SKIP
+            >>> await client.get_wallet_transactions(limit=20)  # doctest: +SKIP
         """
         return typing.cast(r.WalletTransactions, await self.call('get_wallet_transactions', {"type": type, "limit": limit, "offset": offset}))
 

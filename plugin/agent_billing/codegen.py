@@ -23,9 +23,9 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic.fields import FieldInfo
 
-from agent_billing.registry import Operation, Registry, get_registry
+from agent_billing.registry import Operation, Registry, get_registry, provider_names
 
-TARGET = Path(__file__).with_name("client_methods.py")
+TARGET = Path(__file__).with_name("client_methods.py")  # the default provider's
 
 # Sample values for the docstring examples, by field name.
 _EXAMPLES: dict[str, str] = {
@@ -42,6 +42,11 @@ _EXAMPLES: dict[str, str] = {
     "coupon_code": '"WELCOME50"',
     "purpose": '"fund"',
     "name": '"Acme Corp"',
+    "plan": '"STARTER"',
+    "payment_method": '"WALLET"',
+    "stripe_payment_method_id": '"pm_card_visa"',
+    "page": "1",
+    "limit": "20",
 }
 
 
@@ -121,8 +126,30 @@ def _method(op: Operation, asynchronous: bool) -> str:
     )
 
 
+def _sample_read(registry: Registry) -> Operation:
+    """The first read that takes no arguments: what the generated class examples call."""
+    return next(op for op in registry if not op.is_mutation and not any(
+        field.is_required() for field in op.args.model_fields.values()))
+
+
+def target_of(registry: Registry) -> tuple[Path, str, str]:
+    """(file, sync class, async class) of ``registry``'s generated methods (``Registry.typed_methods``).
+
+    Example:
+        >>> path, sync_name, async_name = target_of(get_registry())
+        >>> path.name, sync_name, async_name
+        ('client_methods.py', 'SyncOperations', 'AsyncOperations')
+    """
+    if registry.typed_methods is None:
+        raise ValueError(f"provider {registry.provider!r} declares no typed_methods")
+    module, sync_name, async_name = registry.typed_methods
+    package_root = Path(__file__).resolve().parent
+    path = package_root.joinpath(*module.split(".")[1:]).with_suffix(".py")
+    return path, sync_name, async_name
+
+
 def render_client_methods(registry: Registry | None = None) -> str:
-    """The source of ``client_methods.py`` for ``registry`` (default: ModelsLab).
+    """The source of ``registry``'s generated methods module (default: the default provider's).
 
     Example:
         >>> source = render_client_methods()
@@ -130,14 +157,18 @@ def render_client_methods(registry: Registry | None = None) -> str:
         True
     """
     registry = registry or get_registry()
+    _, sync_name, async_name = target_of(registry)
+    assert registry.typed_methods is not None
+    module_name = registry.typed_methods[0]
     module = registry.operations[next(iter(registry.operations))].result.__module__
-    header = f'''"""Typed client methods, one per operation.
+    sample = _sample_read(registry)
+    header = f'''"""Typed client methods of the {registry.provider} provider, one per operation.
 
 GENERATED from the registry by ``python -m agent_billing.codegen``: do not edit by hand.
 
 Example:
-    >>> from agent_billing.client_methods import SyncOperations
-    >>> "fund_wallet" in dir(SyncOperations)
+    >>> from {module_name} import {sync_name}
+    >>> "{sample.name}" in dir({sync_name})
     True
 """
 # ruff: noqa: E501
@@ -155,15 +186,15 @@ import {module} as r
 
 '''
     sync_cls = [
-        "class SyncOperations:",
-        '    """The operations of the synchronous client (mixed into ``BillingClient``).',
+        f"class {sync_name}:",
+        f'    """The operations of the {registry.provider} provider\'s synchronous client (mixed into its client class).',
         "",
         "    Example:",
         "        >>> from agent_billing.sandbox import create_app",
         "        >>> from agent_billing.inprocess import sandbox_clients",
-        "        >>> client, _ = sandbox_clients(create_app())",
-        "        >>> client.get_wallet_balance().balance",
-        "        Decimal('0.00')",
+        f"        >>> client, _ = sandbox_clients(create_app(), provider={registry.provider!r})",
+        f"        >>> type(client.call({sample.name!r})).__name__",
+        f"        {sample.result.__name__!r}",
         '    """',
         "",
         "    def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, "
@@ -172,16 +203,16 @@ import {module} as r
         "",
     ]
     async_cls = [
-        "class AsyncOperations:",
-        '    """The operations of the asynchronous client (mixed into ``AsyncBillingClient``).',
+        f"class {async_name}:",
+        f'    """The operations of the {registry.provider} provider\'s asynchronous client (mixed into its client class).',
         "",
         "    Example:",
         "        >>> import asyncio",
         "        >>> from agent_billing.sandbox import create_app",
         "        >>> from agent_billing.inprocess import sandbox_clients",
-        "        >>> _, aclient = sandbox_clients(create_app())",
-        "        >>> asyncio.run(aclient.get_wallet_balance()).balance",
-        "        Decimal('0.00')",
+        f"        >>> _, aclient = sandbox_clients(create_app(), provider={registry.provider!r})",
+        f"        >>> type(asyncio.run(aclient.call({sample.name!r}))).__name__",
+        f"        {sample.result.__name__!r}",
         '    """',
         "",
         "    async def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, "
@@ -202,7 +233,7 @@ import {module} as r
 
 
 def main() -> int:
-    """Write ``client_methods.py``; with ``--check`` only report drift (exit 1).
+    """Write every provider's generated methods module; with ``--check`` only report drift (exit 1).
 
     Example:
         >>> from unittest import mock
@@ -210,16 +241,21 @@ def main() -> int:
         ...     main()
         0
     """
-    source = render_client_methods()
-    if "--check" in sys.argv[1:]:
-        current = TARGET.read_text() if TARGET.exists() else ""
-        if current != source:
-            print(f"{TARGET} is out of date: run python -m agent_billing.codegen", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(source)
-    print(f"wrote {TARGET}")
-    return 0
+    drift = 0
+    for name in provider_names():
+        registry = get_registry(name)
+        if registry.typed_methods is None:
+            continue
+        target, _, _ = target_of(registry)
+        source = render_client_methods(registry)
+        if "--check" in sys.argv[1:]:
+            if (target.read_text() if target.exists() else "") != source:
+                print(f"{target} is out of date: run python -m agent_billing.codegen", file=sys.stderr)
+                drift = 1
+            continue
+        target.write_text(source)
+        print(f"wrote {target}")
+    return drift
 
 
 if __name__ == "__main__":

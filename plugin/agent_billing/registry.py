@@ -159,6 +159,8 @@ class Registry:
     wire: WireConventions = field(default_factory=WireConventions)
     # Whether the toolkit offers the payment-path advisor for this provider (its paths are ModelsLab's).
     advisor: bool = False
+    # Where ``python -m agent_billing.codegen`` writes the typed client methods: (module, sync class, async class).
+    typed_methods: tuple[str, str, str] | None = None
     connection: Connection = field(default_factory=lambda: Connection(default_base_url="http://127.0.0.1:8787"))
 
     def add(self, op: Operation) -> Operation:

@@ -271,3 +271,27 @@ def test_toolkit_from_env_for_wallgent(tmp_path: Path, monkeypatch: pytest.Monke
     tools = BillingToolkit.from_env(provider="wallgent", audit=MemoryAuditLog())
     assert tools.registry.provider == "wallgent" and tools.client is not None
     assert tools.client.base_url == "https://api.wallgent.com/v1"
+
+
+def test_typed_methods_sync_and_async(app: Any) -> None:
+    from agent_billing import AsyncWallgentClient, WallgentClient
+
+    client = WallgentClient(base_url=BASE, token="wg_test_sandbox", transport=SyncASGITransport(app))
+    assert client.get_billing().plan == "FREE"
+    assert client.save_payment_method("pm_card_visa").card_details.last4 == "4242"  # type: ignore[union-attr]
+    sub = client.subscribe("STARTER", "CARD", "pm_card_visa")
+    assert sub.amount == Decimal("99.00") and client.list_invoices(page=1, limit=5).total == 1
+    change = client.change_plan("GROWTH")
+    assert change.proration_charge is not None and change.proration_charge <= Decimal("150.00")
+    invoice = client.get_invoice(client.list_invoices().invoices[0].id)
+    assert invoice.status == "paid"
+    assert client.create_portal_session().url.startswith("http")
+
+    async def run() -> str:
+        aclient = AsyncWallgentClient(base_url=BASE, token="wg_test_sandbox", transport=httpx.ASGITransport(app=app))
+        return (await aclient.get_billing()).plan
+
+    import asyncio
+
+    assert asyncio.run(run()) == "GROWTH"
+    client.close()

@@ -25,6 +25,7 @@ BILLING = Limiter.BILLING
 
 REGISTRY = Registry(
     provider="modelslab", base_path="/api/agents/v1", advisor=True,
+    typed_methods=("agent_billing.client_methods", "SyncOperations", "AsyncOperations"),
     connection=Connection(default_base_url="https://modelslab.com/api/agents/v1", sandbox_path="/api/agents/v1",
                           sandbox_token="sk_sandbox_demo",
                           token_variables=("AGENT_BILLING_TOKEN", "MODELSLAB_AGENT_TOKEN"),

@@ -37,6 +37,7 @@ WIRE = WireConventions(
 
 REGISTRY = Registry(
     provider="wallgent", base_path="/v1", wire=WIRE,
+    typed_methods=("agent_billing.providers.wallgent.client_methods", "WallgentOperations", "AsyncWallgentOperations"),
     connection=Connection(default_base_url="https://api.wallgent.com/v1", sandbox_path="/wallgent/v1",
                           sandbox_token="wg_test_sandbox", token_variables=("WALLGENT_API_KEY",),
                           base_url_variables=("WALLGENT_BASE_URL",), key_prefixes=("wg_test_", "wg_live_"),
