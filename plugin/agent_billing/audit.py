@@ -45,9 +45,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretBytes,
     SecretStr,
     field_validator,
+    model_validator,
 )
 
 from agent_billing.guardrails.card_data import redact, redact_text
@@ -148,6 +150,13 @@ class AuditEvent(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
     result: dict[str, Any] | None = None
     intent_digest: str | None = Field(None, description="SHA-256 of the charge intent this step is bound to")
+    # Set once the validators below have scrubbed the fields; model_construct() skips them and leaves it off.
+    _scrubbed: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="after")
+    def _mark_scrubbed(self) -> AuditEvent:
+        self._scrubbed = True
+        return self
 
     @field_validator("timestamp")
     @classmethod
@@ -202,6 +211,8 @@ def redact_event(event: AuditEvent) -> AuditEvent:
         >>> redact_event(e).reason
         'token=[redacted]'
     """
+    if event._scrubbed:
+        return event  # validated: its fields were scrubbed on the way in (the JSON line is scrubbed again anyway)
     update: dict[str, Any] = {}
     for name in _TEXT_FIELDS:
         value = getattr(event, name, None)
