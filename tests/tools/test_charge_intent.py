@@ -426,3 +426,14 @@ def test_a_missing_scope_for_the_intents_reads_says_so(tmp_path: Path) -> None:
     assert content["error"] == "refused" and "Nothing was charged" in content["message"]
     assert "billing:read" in content["message"] and "try again shortly" not in content["message"].lower()
     assert payments(app) == []
+
+
+async def test_middleware_async_agent(make_toolkit: MakeToolkit, two_cards: BillingClient, sandbox_app: Any) -> None:
+    toolkit = make_toolkit(approval="middleware")
+    model = ScriptedChatModel(turns=[tool_call("wallet", action="fund", amount=20)], final="Done.")
+    agent = create_agent(model, toolkit.get_tools(), middleware=[toolkit.middleware()], checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "mw-async"}}
+    paused = await agent.ainvoke({"messages": [("user", "top up")]}, config)
+    assert "Visa ending 4242" in paused["__interrupt__"][0].value["action_requests"][0]["description"]
+    await agent.ainvoke(Command(resume={"decisions": [{"type": "approve"}]}), config)
+    assert payments(sandbox_app) == [(VISA, 2000, "succeeded")]
