@@ -47,7 +47,14 @@ from agent_billing.guardrails.store import open_store
 from agent_billing.registry import Operation, Registry, get_registry
 from agent_billing.tools.actions import ADVISOR, allowed_actions
 from agent_billing.tools.pipeline import Guard, _refusal
-from agent_billing.tools.schemas import group_args_model, operation_args_model, operation_args_model_from
+from agent_billing.tools.schemas import (
+    bound_notes,
+    group_args_model,
+    merge_field_schemas,
+    model_field_schemas,
+    operation_args_model,
+    operation_args_model_from,
+)
 from agent_billing.tools.shaping import error_content
 from agent_billing.tools.steps import Flow, ToolOutcome, adrive, drive
 from agent_billing.tools.tool import BillingTool, make_tool
@@ -437,10 +444,32 @@ class BillingToolkit(BaseToolkit):
 
 def _group_description(registry: Registry, group: str, ops: Iterable[Operation], customs: Iterable[CustomAction],
                        gated: Callable[[Operation], bool]) -> str:
-    items = [f"{op.action}{'*' if gated(op) else ''}: {op.description}" for op in ops]
-    items += [f"{c.action}{'*' if c.gated else ''}: {c.description}" for c in customs]
+    """The group tool's description: what the group is, then one line per action (``*``: needs approval).
+
+    An action's own bound that the shared schema cannot state (the actions using the field disagree) is
+    noted on that action's line, so every bound is said once and only where it is true.
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> registry = get_registry()
+        >>> text = _group_description(registry, "wallet", [registry.get("fund_wallet"), registry.get("withdraw")],
+        ...                            [], lambda op: True)
+        >>> for line in text.split(" | "): print(line)
+        Prepaid wallet. fund*: Charge a saved card into the wallet. amount>=10
+        withdraw*: Pay out (reseller accounts only). amount>0
+        *: needs approval
+    """
+    ops, customs = list(ops), list(customs)
+    owns = [model_field_schemas([op.args]) for op in ops] + [c.fields for c in customs]
+    merged = merge_field_schemas(owns)
+    lines = [(op.action, gated(op), op.description) for op in ops] + [(c.action, c.gated, c.description) for c in customs]
+    items = []
+    for (action, star, text), own in zip(lines, owns, strict=True):
+        notes = bound_notes(own, merged)
+        items.append(f"{action}{'*' if star else ''}: {text}{' ' + notes if notes else ''}")
     head = registry.group_descriptions.get(group, "")
-    return f"{head} Actions: " + " | ".join(items) + " (*: needs approval)"
+    tail = " | *: needs approval" if any(star for _, star, _ in lines) else ""
+    return (f"{head} " if head else "") + " | ".join(items) + tail
 
 
 def _stream(event: dict[str, Any]) -> None:

@@ -432,15 +432,15 @@ def _actions() -> list[Any]:
     from agent_billing.tools.toolkit import CustomAction
 
     return [
-        CustomAction("payment_links", "handoff", "Create a link for a person to pay and get messages to relay.",
-                     _fields(HandoffArgs, {"channel": "chat, voice, email or none"}), handoff_flow),
-        CustomAction("payment_links", "wait", "Wait until the person has paid (or the link expired).",
+        CustomAction("payment_links", "handoff", "Link plus messages to relay.",
+                     _fields(HandoffArgs, {}), handoff_flow),
+        CustomAction("payment_links", "wait", "Wait until paid or expired.",
                      _fields(WaitArgs, {"timeout_seconds": "default 300",
-                                           "person_says_paid": "true when the person says they have paid"}), wait_flow),
-        CustomAction("wallet", "ensure_funded", "Make sure the balance covers job_cost; tops up or hands off.",
-                     _fields(EnsureFundedArgs, {"job_cost": "USD the job will cost"}), ensure_funded_flow, gated=True,
+                                           "person_says_paid": "the person says they paid"}), wait_flow),
+        CustomAction("wallet", "ensure_funded", "Cover job_cost: tops up or hands off.",
+                     _fields(EnsureFundedArgs, {"job_cost": "USD"}), ensure_funded_flow, gated=True,
                      gate=ensure_funded_gate),
-        CustomAction("wallet", "fund_via_human", "Payment link for amount, then wait for the person to pay.",
+        CustomAction("wallet", "fund_via_human", "Link for amount, then wait.",
                      _fields(FundViaHumanArgs, {}), fund_via_human_flow),
     ]
 

@@ -39,10 +39,10 @@ def _id_pattern(prefix: str) -> StringConstraints:
     return StringConstraints(strip_whitespace=True, pattern=rf"^{prefix}[A-Za-z0-9_]{{1,200}}$")
 
 
-PaymentMethodId = Annotated[str, _id_pattern("pm_"), Field(description="Stripe payment method id (pm_...)")]
-CheckoutSessionId = Annotated[str, _id_pattern("cs_"), Field(description="Checkout session id (cs_...)")]
-PaymentIntentId = Annotated[str, _id_pattern("pi_"), Field(description="Payment intent id (pi_...)")]
-PlanId = Annotated[int, BeforeValidator(_reject_bool), Field(ge=1, le=2_147_483_647, description="From list_plans")]
+PaymentMethodId = Annotated[str, _id_pattern("pm_")]
+CheckoutSessionId = Annotated[str, _id_pattern("cs_")]
+PaymentIntentId = Annotated[str, _id_pattern("pi_")]
+PlanId = Annotated[int, BeforeValidator(_reject_bool), Field(ge=1, le=2_147_483_647, description="from plans")]
 SubscriptionId = Annotated[int, BeforeValidator(_reject_bool), Field(ge=1, le=2_147_483_647)]
 InvoiceId = Annotated[str, BeforeValidator(_int_to_str), StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 CouponCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -90,8 +90,8 @@ class PaymentLinkArgs(Args):
     """
 
     purpose: Literal["fund", "subscribe"]
-    amount: FundAmount | None = Field(None, description="USD to fund; purpose=fund only")
-    plan_id: PlanId | None = Field(None, description="Plan to subscribe to; purpose=subscribe only")
+    amount: FundAmount | None = Field(None, description="USD; purpose=fund")
+    plan_id: PlanId | None = Field(None, description="purpose=subscribe")
 
     @model_validator(mode="after")
     def _purpose_matches(self) -> PaymentLinkArgs:
@@ -185,8 +185,8 @@ class FundWalletArgs(Args):
         True
     """
 
-    amount: FundAmount = Field(description="USD, 10 to 10000")
-    payment_method_id: PaymentMethodId | None = Field(None, description="Omit to use the default method")
+    amount: FundAmount = Field(description="USD")
+    payment_method_id: PaymentMethodId | None = Field(None, description="omit: default card")
 
 
 class CheckoutArgs(Args):
@@ -208,8 +208,8 @@ class AutoFundingArgs(Args):
         Decimal('5')
     """
 
-    auto_charge_amount: AutoChargeAmount = Field(description="USD per recharge, at least 5")
-    charge_threshold: Threshold = Field(description="Balance in USD that triggers it, at least 1")
+    auto_charge_amount: AutoChargeAmount = Field(description="USD per recharge")
+    charge_threshold: Threshold = Field(description="USD trigger balance")
 
 
 class WithdrawArgs(Args):
@@ -245,7 +245,7 @@ class RedeemCouponArgs(Args):
 
     coupon_code: CouponCode
     payment_method_id: PaymentMethodId | None = None
-    purchase_amount: FundAmount | None = Field(None, description="USD purchase for a bonus coupon")
+    purchase_amount: FundAmount | None = Field(None, description="USD, bonus coupons")
 
     @model_validator(mode="after")
     def _purchase_is_complete(self) -> RedeemCouponArgs:
@@ -309,5 +309,5 @@ class ChargeAmountArgs(Args):
         Decimal('7.50')
     """
 
-    amount: ChargeAmount = Field(description="USD, 5 to 10000")
+    amount: ChargeAmount = Field(description="USD")
 
