@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 import agent_billing.providers.modelslab.results as r
+from agent_billing.errors import CardDataRefusedError
 
 
 class SyncOperations:
@@ -36,7 +37,7 @@ class SyncOperations:
         raise NotImplementedError
 
     def get_billing_overview(self) -> r.BillingOverview:
-        """Wallet balance, saved cards, subscriptions and invoice count in one call.
+        """Balance, cards, subscriptions, invoice count.
 
         ``GET /billing/overview`` (read).
 
@@ -46,7 +47,7 @@ class SyncOperations:
         return typing.cast(r.BillingOverview, self.call('get_billing_overview', {}))
 
     def get_stripe_config(self) -> r.StripeConfig:
-        """Stripe publishable key for tokenization by trusted code (never tokenize cards yourself).
+        """Publishable key for trusted code; never tokenize cards yourself.
 
         ``GET /billing/stripe-config`` (read).
 
@@ -56,7 +57,7 @@ class SyncOperations:
         return typing.cast(r.StripeConfig, self.call('get_stripe_config', {}))
 
     def get_billing_info(self) -> r.BillingInfo:
-        """Billing name, email, address and tax id.
+        """Name, email, address, tax id.
 
         ``GET /billing/info`` (read).
 
@@ -66,17 +67,21 @@ class SyncOperations:
         return typing.cast(r.BillingInfo, self.call('get_billing_info', {}))
 
     def update_billing_info(self, *, name: str | None = None, email: str | None = None, tax_id: str | None = None, tax_id_type: str | None = None, address_line1: str | None = None, address_line2: str | None = None, address_city: str | None = None, address_state: str | None = None, address_postal_code: str | None = None, address_country: str | None = None, idempotency_key: str | None = None) -> r.BillingInfo:
-        """Change billing profile fields; fields left out are kept. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Change the fields given; others kept. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``PUT /billing/info`` (write).
 
         Example:
             >>> client.update_billing_info(name="Acme Corp")  # doctest: +SKIP
         """
-        return typing.cast(r.BillingInfo, self.call('update_billing_info', {"name": name, "email": email, "tax_id": tax_id, "tax_id_type": tax_id_type, "address_line1": address_line1, "address_line2": address_line2, "address_city": address_city, "address_state": address_state, "address_postal_code": address_postal_code, "address_country": address_country}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.BillingInfo, self.call('update_billing_info', {"name": name, "email": email, "tax_id": tax_id, "tax_id_type": tax_id_type, "address_line1": address_line1, "address_line2": address_line2, "address_city": address_city, "address_state": address_state, "address_postal_code": address_postal_code, "address_country": address_country}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del name, email, tax_id, tax_id_type, address_line1, address_line2, address_city, address_state, address_postal_code, address_country  # the refused digits must not stay reachable from the traceback
+            raise
 
     def list_payment_methods(self) -> r.PaymentMethodList:
-        """Saved cards (brand, last4, expiry, default).
+        """Saved cards.
 
         ``GET /billing/payment-methods`` (read).
 
@@ -86,37 +91,49 @@ class SyncOperations:
         return typing.cast(r.PaymentMethodList, self.call('list_payment_methods', {}))
 
     def add_payment_method(self, payment_method_id: str, make_default: bool = True, *, idempotency_key: str | None = None) -> r.PaymentMethodResult:
-        """Attach a pm_ id created by trusted code or a confirmed setup intent. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Attach a pm_ id (trusted code or confirmed setup intent). Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /billing/payment-methods`` (write).
 
         Example:
             >>> client.add_payment_method("pm_card_visa")  # doctest: +SKIP
         """
-        return typing.cast(r.PaymentMethodResult, self.call('add_payment_method', {"payment_method_id": payment_method_id, "make_default": make_default}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.PaymentMethodResult, self.call('add_payment_method', {"payment_method_id": payment_method_id, "make_default": make_default}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del payment_method_id, make_default  # the refused digits must not stay reachable from the traceback
+            raise
 
     def set_default_payment_method(self, payment_method_id: str, *, idempotency_key: str | None = None) -> r.PaymentMethodResult:
-        """Make a saved card the default for charges. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Make a card the default. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``PUT /billing/payment-methods/{payment_method_id}/default`` (write).
 
         Example:
             >>> client.set_default_payment_method("pm_card_visa")  # doctest: +SKIP
         """
-        return typing.cast(r.PaymentMethodResult, self.call('set_default_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.PaymentMethodResult, self.call('set_default_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del payment_method_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def remove_payment_method(self, payment_method_id: str, *, idempotency_key: str | None = None) -> r.PaymentMethodResult:
-        """Detach a saved card. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Detach a card. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``DELETE /billing/payment-methods/{payment_method_id}`` (destructive).
 
         Example:
             >>> client.remove_payment_method("pm_card_visa")  # doctest: +SKIP
         """
-        return typing.cast(r.PaymentMethodResult, self.call('remove_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.PaymentMethodResult, self.call('remove_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del payment_method_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def create_setup_intent(self, *, idempotency_key: str | None = None) -> r.SetupIntent:
-        """Start saving a card without charging; trusted code or a human confirms it with Stripe. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Save a card without charging; trusted code or a person confirms. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /billing/setup-intent`` (write).
 
@@ -136,27 +153,35 @@ class SyncOperations:
         return typing.cast(r.InvoiceList, self.call('list_invoices', {}))
 
     def get_invoice(self, invoice_id: str) -> r.Invoice:
-        """One invoice in detail.
+        """One invoice.
 
         ``GET /billing/invoices/{invoice_id}`` (read).
 
         Example:
             >>> client.get_invoice("in_123")  # doctest: +SKIP
         """
-        return typing.cast(r.Invoice, self.call('get_invoice', {"invoice_id": invoice_id}))
+        try:
+            return typing.cast(r.Invoice, self.call('get_invoice', {"invoice_id": invoice_id}))
+        except CardDataRefusedError:
+            del invoice_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def get_invoice_pdf(self, invoice_id: str) -> r.InvoicePdf:
-        """Download links for an invoice PDF and receipt.
+        """PDF and receipt links.
 
         ``GET /billing/invoices/{invoice_id}/pdf`` (read).
 
         Example:
             >>> client.get_invoice_pdf("in_123")  # doctest: +SKIP
         """
-        return typing.cast(r.InvoicePdf, self.call('get_invoice_pdf', {"invoice_id": invoice_id}))
+        try:
+            return typing.cast(r.InvoicePdf, self.call('get_invoice_pdf', {"invoice_id": invoice_id}))
+        except CardDataRefusedError:
+            del invoice_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def get_wallet_balance(self) -> r.WalletBalance:
-        """Current wallet balance.
+        """Current balance.
 
         ``GET /wallet/balance`` (read).
 
@@ -166,37 +191,49 @@ class SyncOperations:
         return typing.cast(r.WalletBalance, self.call('get_wallet_balance', {}))
 
     def get_wallet_transactions(self, *, type: Literal['credit', 'debit'] | None = None, limit: int = 50, offset: int = 0) -> r.WalletTransactions:
-        """Wallet ledger, newest first.
+        """Ledger, newest first.
 
         ``GET /wallet/transactions`` (read).
 
         Example:
             >>> client.get_wallet_transactions(limit=20)  # doctest: +SKIP
         """
-        return typing.cast(r.WalletTransactions, self.call('get_wallet_transactions', {"type": type, "limit": limit, "offset": offset}))
+        try:
+            return typing.cast(r.WalletTransactions, self.call('get_wallet_transactions', {"type": type, "limit": limit, "offset": offset}))
+        except CardDataRefusedError:
+            del type, limit, offset  # the refused digits must not stay reachable from the traceback
+            raise
 
     def fund_wallet(self, amount: Decimal | int | str, payment_method_id: str | None = None, *, idempotency_key: str | None = None) -> r.Charge:
-        """Charge a saved card and credit the wallet. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Charge a saved card into the wallet. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /wallet/fund`` (charge).
 
         Example:
             >>> client.fund_wallet(Decimal("25.00"))  # doctest: +SKIP
         """
-        return typing.cast(r.Charge, self.call('fund_wallet', {"amount": amount, "payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.Charge, self.call('fund_wallet', {"amount": amount, "payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del amount, payment_method_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def enable_auto_funding(self, auto_charge_amount: Decimal | int | str, charge_threshold: Decimal | int | str, *, idempotency_key: str | None = None) -> r.AutoFunding:
-        """Recharge automatically when the balance runs low (future charges). Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Recharge when low (future charges). Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``PUT /wallet/auto-funding`` (authorize).
 
         Example:
             >>> client.enable_auto_funding(Decimal("25.00"), Decimal("5.00"))  # doctest: +SKIP
         """
-        return typing.cast(r.AutoFunding, self.call('enable_auto_funding', {"auto_charge_amount": auto_charge_amount, "charge_threshold": charge_threshold}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.AutoFunding, self.call('enable_auto_funding', {"auto_charge_amount": auto_charge_amount, "charge_threshold": charge_threshold}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del auto_charge_amount, charge_threshold  # the refused digits must not stay reachable from the traceback
+            raise
 
     def disable_auto_funding(self, *, idempotency_key: str | None = None) -> r.AutoFunding:
-        """Stop automatic recharges. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Stop recharges. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``DELETE /wallet/auto-funding`` (destructive).
 
@@ -206,47 +243,63 @@ class SyncOperations:
         return typing.cast(r.AutoFunding, self.call('disable_auto_funding', {}, idempotency_key=idempotency_key))
 
     def withdraw(self, amount: Decimal | int | str, *, idempotency_key: str | None = None) -> r.Withdrawal:
-        """Pay out wallet balance (reseller accounts only). Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Pay out (reseller accounts only). Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /wallet/withdraw`` (payout).
 
         Example:
             >>> client.withdraw(Decimal("25.00"))  # doctest: +SKIP
         """
-        return typing.cast(r.Withdrawal, self.call('withdraw', {"amount": amount}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.Withdrawal, self.call('withdraw', {"amount": amount}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del amount  # the refused digits must not stay reachable from the traceback
+            raise
 
     def get_payment_status(self, payment_intent_id: str) -> r.PaymentStatus:
-        """Status of a card payment (succeeded, pending, failed).
+        """Card payment status.
 
         ``GET /payments/{payment_intent_id}/status`` (read).
 
         Example:
             >>> client.get_payment_status("pi_123")  # doctest: +SKIP
         """
-        return typing.cast(r.PaymentStatus, self.call('get_payment_status', {"payment_intent_id": payment_intent_id}))
+        try:
+            return typing.cast(r.PaymentStatus, self.call('get_payment_status', {"payment_intent_id": payment_intent_id}))
+        except CardDataRefusedError:
+            del payment_intent_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def validate_coupon(self, coupon_code: str, purchase_amount: Decimal | int | str | None = None) -> r.CouponValidation:
-        """What a coupon would give, without redeeming it.
+        """What a coupon gives (no redeem).
 
         ``GET /wallet/coupons/validate`` (read).
 
         Example:
             >>> client.validate_coupon("WELCOME50")  # doctest: +SKIP
         """
-        return typing.cast(r.CouponValidation, self.call('validate_coupon', {"coupon_code": coupon_code, "purchase_amount": purchase_amount}))
+        try:
+            return typing.cast(r.CouponValidation, self.call('validate_coupon', {"coupon_code": coupon_code, "purchase_amount": purchase_amount}))
+        except CardDataRefusedError:
+            del coupon_code, purchase_amount  # the refused digits must not stay reachable from the traceback
+            raise
 
     def redeem_coupon(self, coupon_code: str, payment_method_id: str | None = None, purchase_amount: Decimal | int | str | None = None, *, idempotency_key: str | None = None) -> r.CouponRedemption:
-        """Redeem a coupon; a bonus coupon charges purchase_amount to the card. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """A bonus coupon charges purchase_amount to the card. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /wallet/coupons/redeem`` (write).
 
         Example:
             >>> client.redeem_coupon("WELCOME50")  # doctest: +SKIP
         """
-        return typing.cast(r.CouponRedemption, self.call('redeem_coupon', {"coupon_code": coupon_code, "payment_method_id": payment_method_id, "purchase_amount": purchase_amount}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.CouponRedemption, self.call('redeem_coupon', {"coupon_code": coupon_code, "payment_method_id": payment_method_id, "purchase_amount": purchase_amount}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del coupon_code, payment_method_id, purchase_amount  # the refused digits must not stay reachable from the traceback
+            raise
 
     def list_plans(self) -> r.PlanCatalogue:
-        """Plans with prices, and the pay-as-you-go option.
+        """Plans, prices, pay-as-you-go.
 
         ``GET /subscriptions/plans`` (read).
 
@@ -256,7 +309,7 @@ class SyncOperations:
         return typing.cast(r.PlanCatalogue, self.call('list_plans', {}))
 
     def list_subscriptions(self) -> r.SubscriptionList:
-        """The account's subscriptions.
+        """Your subscriptions.
 
         ``GET /subscriptions`` (read).
 
@@ -266,24 +319,32 @@ class SyncOperations:
         return typing.cast(r.SubscriptionList, self.call('list_subscriptions', {}))
 
     def create_subscription(self, plan_id: int, payment_method_id: str | None = None, success_url: str | None = None, cancel_url: str | None = None, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
-        """Subscribe; with payment_method_id it charges now, without it returns a checkout URL. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """With payment_method_id charges now, else returns a checkout URL. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /subscriptions`` (charge).
 
         Example:
             >>> client.create_subscription(10)  # doctest: +SKIP
         """
-        return typing.cast(r.SubscriptionResult, self.call('create_subscription', {"plan_id": plan_id, "payment_method_id": payment_method_id, "success_url": success_url, "cancel_url": cancel_url}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.SubscriptionResult, self.call('create_subscription', {"plan_id": plan_id, "payment_method_id": payment_method_id, "success_url": success_url, "cancel_url": cancel_url}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del plan_id, payment_method_id, success_url, cancel_url  # the refused digits must not stay reachable from the traceback
+            raise
 
     def get_subscription_status(self, subscription_id: int) -> r.SubscriptionStatus:
-        """Status and current period of a subscription.
+        """Status, current period.
 
         ``GET /subscriptions/{subscription_id}/status`` (read).
 
         Example:
             >>> client.get_subscription_status(1)  # doctest: +SKIP
         """
-        return typing.cast(r.SubscriptionStatus, self.call('get_subscription_status', {"subscription_id": subscription_id}))
+        try:
+            return typing.cast(r.SubscriptionStatus, self.call('get_subscription_status', {"subscription_id": subscription_id}))
+        except CardDataRefusedError:
+            del subscription_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def update_subscription(self, subscription_id: int, new_plan_id: int, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
         """Change plan (an upgrade charges the difference). Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -293,7 +354,11 @@ class SyncOperations:
         Example:
             >>> client.update_subscription(1, 42)  # doctest: +SKIP
         """
-        return typing.cast(r.SubscriptionResult, self.call('update_subscription', {"subscription_id": subscription_id, "new_plan_id": new_plan_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.SubscriptionResult, self.call('update_subscription', {"subscription_id": subscription_id, "new_plan_id": new_plan_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del subscription_id, new_plan_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def pause_subscription(self, subscription_id: int, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
         """Pause billing and service. Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -303,37 +368,53 @@ class SyncOperations:
         Example:
             >>> client.pause_subscription(1)  # doctest: +SKIP
         """
-        return typing.cast(r.SubscriptionResult, self.call('pause_subscription', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.SubscriptionResult, self.call('pause_subscription', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del subscription_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def resume_subscription(self, subscription_id: int, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
-        """Resume a paused subscription (billing restarts). Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Resume (billing restarts). Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /subscriptions/{subscription_id}/resume`` (charge).
 
         Example:
             >>> client.resume_subscription(1)  # doctest: +SKIP
         """
-        return typing.cast(r.SubscriptionResult, self.call('resume_subscription', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.SubscriptionResult, self.call('resume_subscription', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del subscription_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def reset_subscription_cycle(self, subscription_id: int, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
-        """Start a new billing period now (charges the plan price). Sent with an Idempotency-Key (yours, or one generated for this call).
+        """New period now (charges the plan price). Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /subscriptions/{subscription_id}/reset-cycle`` (charge).
 
         Example:
             >>> client.reset_subscription_cycle(1)  # doctest: +SKIP
         """
-        return typing.cast(r.SubscriptionResult, self.call('reset_subscription_cycle', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.SubscriptionResult, self.call('reset_subscription_cycle', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del subscription_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def fix_payment(self, subscription_id: int, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
-        """Retry the failed payment of a past-due subscription. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Retry a past-due payment. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /subscriptions/{subscription_id}/fix-payment`` (charge).
 
         Example:
             >>> client.fix_payment(1)  # doctest: +SKIP
         """
-        return typing.cast(r.SubscriptionResult, self.call('fix_payment', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.SubscriptionResult, self.call('fix_payment', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del subscription_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def charge_subscription_amount(self, amount: Decimal | int | str, *, idempotency_key: str | None = None) -> r.Charge:
         """One-off charge to the default card. Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -343,37 +424,53 @@ class SyncOperations:
         Example:
             >>> client.charge_subscription_amount(Decimal("25.00"))  # doctest: +SKIP
         """
-        return typing.cast(r.Charge, self.call('charge_subscription_amount', {"amount": amount}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.Charge, self.call('charge_subscription_amount', {"amount": amount}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del amount  # the refused digits must not stay reachable from the traceback
+            raise
 
     def create_payment_link(self, purpose: Literal['fund', 'subscribe'], amount: Decimal | int | str | None = None, plan_id: int | None = None, *, idempotency_key: str | None = None) -> r.PaymentLink:
-        """Hosted checkout URL for a human to pay (fund or subscribe); relay it verbatim. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Checkout URL for a person (fund or subscribe); relay verbatim. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /billing/payment-link`` (write).
 
         Example:
             >>> client.create_payment_link("fund", amount=Decimal("25.00"))  # doctest: +SKIP
         """
-        return typing.cast(r.PaymentLink, self.call('create_payment_link', {"purpose": purpose, "amount": amount, "plan_id": plan_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.PaymentLink, self.call('create_payment_link', {"purpose": purpose, "amount": amount, "plan_id": plan_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del purpose, amount, plan_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def confirm_wallet_checkout(self, session_id: str, *, idempotency_key: str | None = None) -> r.CheckoutConfirmation:
-        """Credit the wallet once the human has paid a fund link. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Credit the wallet after a fund link is paid. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /wallet/confirm-checkout`` (write).
 
         Example:
             >>> client.confirm_wallet_checkout("cs_test_123")  # doctest: +SKIP
         """
-        return typing.cast(r.CheckoutConfirmation, self.call('confirm_wallet_checkout', {"session_id": session_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.CheckoutConfirmation, self.call('confirm_wallet_checkout', {"session_id": session_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del session_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def confirm_subscription_checkout(self, session_id: str, *, idempotency_key: str | None = None) -> r.CheckoutConfirmation:
-        """Activate the subscription once the human has paid a subscribe link. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Activate after a subscribe link is paid. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /subscriptions/confirm-checkout`` (write).
 
         Example:
             >>> client.confirm_subscription_checkout("cs_test_123")  # doctest: +SKIP
         """
-        return typing.cast(r.CheckoutConfirmation, self.call('confirm_subscription_checkout', {"session_id": session_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.CheckoutConfirmation, self.call('confirm_subscription_checkout', {"session_id": session_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del session_id  # the refused digits must not stay reachable from the traceback
+            raise
 
 
 class AsyncOperations:
@@ -392,7 +489,7 @@ class AsyncOperations:
         raise NotImplementedError
 
     async def get_billing_overview(self) -> r.BillingOverview:
-        """Wallet balance, saved cards, subscriptions and invoice count in one call.
+        """Balance, cards, subscriptions, invoice count.
 
         ``GET /billing/overview`` (read).
 
@@ -402,7 +499,7 @@ class AsyncOperations:
         return typing.cast(r.BillingOverview, await self.call('get_billing_overview', {}))
 
     async def get_stripe_config(self) -> r.StripeConfig:
-        """Stripe publishable key for tokenization by trusted code (never tokenize cards yourself).
+        """Publishable key for trusted code; never tokenize cards yourself.
 
         ``GET /billing/stripe-config`` (read).
 
@@ -412,7 +509,7 @@ class AsyncOperations:
         return typing.cast(r.StripeConfig, await self.call('get_stripe_config', {}))
 
     async def get_billing_info(self) -> r.BillingInfo:
-        """Billing name, email, address and tax id.
+        """Name, email, address, tax id.
 
         ``GET /billing/info`` (read).
 
@@ -422,17 +519,21 @@ class AsyncOperations:
         return typing.cast(r.BillingInfo, await self.call('get_billing_info', {}))
 
     async def update_billing_info(self, *, name: str | None = None, email: str | None = None, tax_id: str | None = None, tax_id_type: str | None = None, address_line1: str | None = None, address_line2: str | None = None, address_city: str | None = None, address_state: str | None = None, address_postal_code: str | None = None, address_country: str | None = None, idempotency_key: str | None = None) -> r.BillingInfo:
-        """Change billing profile fields; fields left out are kept. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Change the fields given; others kept. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``PUT /billing/info`` (write).
 
         Example:
             >>> await client.update_billing_info(name="Acme Corp")  # doctest: +SKIP
         """
-        return typing.cast(r.BillingInfo, await self.call('update_billing_info', {"name": name, "email": email, "tax_id": tax_id, "tax_id_type": tax_id_type, "address_line1": address_line1, "address_line2": address_line2, "address_city": address_city, "address_state": address_state, "address_postal_code": address_postal_code, "address_country": address_country}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.BillingInfo, await self.call('update_billing_info', {"name": name, "email": email, "tax_id": tax_id, "tax_id_type": tax_id_type, "address_line1": address_line1, "address_line2": address_line2, "address_city": address_city, "address_state": address_state, "address_postal_code": address_postal_code, "address_country": address_country}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del name, email, tax_id, tax_id_type, address_line1, address_line2, address_city, address_state, address_postal_code, address_country  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def list_payment_methods(self) -> r.PaymentMethodList:
-        """Saved cards (brand, last4, expiry, default).
+        """Saved cards.
 
         ``GET /billing/payment-methods`` (read).
 
@@ -442,37 +543,49 @@ class AsyncOperations:
         return typing.cast(r.PaymentMethodList, await self.call('list_payment_methods', {}))
 
     async def add_payment_method(self, payment_method_id: str, make_default: bool = True, *, idempotency_key: str | None = None) -> r.PaymentMethodResult:
-        """Attach a pm_ id created by trusted code or a confirmed setup intent. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Attach a pm_ id (trusted code or confirmed setup intent). Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /billing/payment-methods`` (write).
 
         Example:
             >>> await client.add_payment_method("pm_card_visa")  # doctest: +SKIP
         """
-        return typing.cast(r.PaymentMethodResult, await self.call('add_payment_method', {"payment_method_id": payment_method_id, "make_default": make_default}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.PaymentMethodResult, await self.call('add_payment_method', {"payment_method_id": payment_method_id, "make_default": make_default}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del payment_method_id, make_default  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def set_default_payment_method(self, payment_method_id: str, *, idempotency_key: str | None = None) -> r.PaymentMethodResult:
-        """Make a saved card the default for charges. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Make a card the default. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``PUT /billing/payment-methods/{payment_method_id}/default`` (write).
 
         Example:
             >>> await client.set_default_payment_method("pm_card_visa")  # doctest: +SKIP
         """
-        return typing.cast(r.PaymentMethodResult, await self.call('set_default_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.PaymentMethodResult, await self.call('set_default_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del payment_method_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def remove_payment_method(self, payment_method_id: str, *, idempotency_key: str | None = None) -> r.PaymentMethodResult:
-        """Detach a saved card. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Detach a card. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``DELETE /billing/payment-methods/{payment_method_id}`` (destructive).
 
         Example:
             >>> await client.remove_payment_method("pm_card_visa")  # doctest: +SKIP
         """
-        return typing.cast(r.PaymentMethodResult, await self.call('remove_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.PaymentMethodResult, await self.call('remove_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del payment_method_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def create_setup_intent(self, *, idempotency_key: str | None = None) -> r.SetupIntent:
-        """Start saving a card without charging; trusted code or a human confirms it with Stripe. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Save a card without charging; trusted code or a person confirms. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /billing/setup-intent`` (write).
 
@@ -492,27 +605,35 @@ class AsyncOperations:
         return typing.cast(r.InvoiceList, await self.call('list_invoices', {}))
 
     async def get_invoice(self, invoice_id: str) -> r.Invoice:
-        """One invoice in detail.
+        """One invoice.
 
         ``GET /billing/invoices/{invoice_id}`` (read).
 
         Example:
             >>> await client.get_invoice("in_123")  # doctest: +SKIP
         """
-        return typing.cast(r.Invoice, await self.call('get_invoice', {"invoice_id": invoice_id}))
+        try:
+            return typing.cast(r.Invoice, await self.call('get_invoice', {"invoice_id": invoice_id}))
+        except CardDataRefusedError:
+            del invoice_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def get_invoice_pdf(self, invoice_id: str) -> r.InvoicePdf:
-        """Download links for an invoice PDF and receipt.
+        """PDF and receipt links.
 
         ``GET /billing/invoices/{invoice_id}/pdf`` (read).
 
         Example:
             >>> await client.get_invoice_pdf("in_123")  # doctest: +SKIP
         """
-        return typing.cast(r.InvoicePdf, await self.call('get_invoice_pdf', {"invoice_id": invoice_id}))
+        try:
+            return typing.cast(r.InvoicePdf, await self.call('get_invoice_pdf', {"invoice_id": invoice_id}))
+        except CardDataRefusedError:
+            del invoice_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def get_wallet_balance(self) -> r.WalletBalance:
-        """Current wallet balance.
+        """Current balance.
 
         ``GET /wallet/balance`` (read).
 
@@ -522,37 +643,49 @@ class AsyncOperations:
         return typing.cast(r.WalletBalance, await self.call('get_wallet_balance', {}))
 
     async def get_wallet_transactions(self, *, type: Literal['credit', 'debit'] | None = None, limit: int = 50, offset: int = 0) -> r.WalletTransactions:
-        """Wallet ledger, newest first.
+        """Ledger, newest first.
 
         ``GET /wallet/transactions`` (read).
 
         Example:
             >>> await client.get_wallet_transactions(limit=20)  # doctest: +SKIP
         """
-        return typing.cast(r.WalletTransactions, await self.call('get_wallet_transactions', {"type": type, "limit": limit, "offset": offset}))
+        try:
+            return typing.cast(r.WalletTransactions, await self.call('get_wallet_transactions', {"type": type, "limit": limit, "offset": offset}))
+        except CardDataRefusedError:
+            del type, limit, offset  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def fund_wallet(self, amount: Decimal | int | str, payment_method_id: str | None = None, *, idempotency_key: str | None = None) -> r.Charge:
-        """Charge a saved card and credit the wallet. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Charge a saved card into the wallet. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /wallet/fund`` (charge).
 
         Example:
             >>> await client.fund_wallet(Decimal("25.00"))  # doctest: +SKIP
         """
-        return typing.cast(r.Charge, await self.call('fund_wallet', {"amount": amount, "payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.Charge, await self.call('fund_wallet', {"amount": amount, "payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del amount, payment_method_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def enable_auto_funding(self, auto_charge_amount: Decimal | int | str, charge_threshold: Decimal | int | str, *, idempotency_key: str | None = None) -> r.AutoFunding:
-        """Recharge automatically when the balance runs low (future charges). Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Recharge when low (future charges). Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``PUT /wallet/auto-funding`` (authorize).
 
         Example:
             >>> await client.enable_auto_funding(Decimal("25.00"), Decimal("5.00"))  # doctest: +SKIP
         """
-        return typing.cast(r.AutoFunding, await self.call('enable_auto_funding', {"auto_charge_amount": auto_charge_amount, "charge_threshold": charge_threshold}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.AutoFunding, await self.call('enable_auto_funding', {"auto_charge_amount": auto_charge_amount, "charge_threshold": charge_threshold}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del auto_charge_amount, charge_threshold  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def disable_auto_funding(self, *, idempotency_key: str | None = None) -> r.AutoFunding:
-        """Stop automatic recharges. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Stop recharges. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``DELETE /wallet/auto-funding`` (destructive).
 
@@ -562,47 +695,63 @@ class AsyncOperations:
         return typing.cast(r.AutoFunding, await self.call('disable_auto_funding', {}, idempotency_key=idempotency_key))
 
     async def withdraw(self, amount: Decimal | int | str, *, idempotency_key: str | None = None) -> r.Withdrawal:
-        """Pay out wallet balance (reseller accounts only). Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Pay out (reseller accounts only). Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /wallet/withdraw`` (payout).
 
         Example:
             >>> await client.withdraw(Decimal("25.00"))  # doctest: +SKIP
         """
-        return typing.cast(r.Withdrawal, await self.call('withdraw', {"amount": amount}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.Withdrawal, await self.call('withdraw', {"amount": amount}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del amount  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def get_payment_status(self, payment_intent_id: str) -> r.PaymentStatus:
-        """Status of a card payment (succeeded, pending, failed).
+        """Card payment status.
 
         ``GET /payments/{payment_intent_id}/status`` (read).
 
         Example:
             >>> await client.get_payment_status("pi_123")  # doctest: +SKIP
         """
-        return typing.cast(r.PaymentStatus, await self.call('get_payment_status', {"payment_intent_id": payment_intent_id}))
+        try:
+            return typing.cast(r.PaymentStatus, await self.call('get_payment_status', {"payment_intent_id": payment_intent_id}))
+        except CardDataRefusedError:
+            del payment_intent_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def validate_coupon(self, coupon_code: str, purchase_amount: Decimal | int | str | None = None) -> r.CouponValidation:
-        """What a coupon would give, without redeeming it.
+        """What a coupon gives (no redeem).
 
         ``GET /wallet/coupons/validate`` (read).
 
         Example:
             >>> await client.validate_coupon("WELCOME50")  # doctest: +SKIP
         """
-        return typing.cast(r.CouponValidation, await self.call('validate_coupon', {"coupon_code": coupon_code, "purchase_amount": purchase_amount}))
+        try:
+            return typing.cast(r.CouponValidation, await self.call('validate_coupon', {"coupon_code": coupon_code, "purchase_amount": purchase_amount}))
+        except CardDataRefusedError:
+            del coupon_code, purchase_amount  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def redeem_coupon(self, coupon_code: str, payment_method_id: str | None = None, purchase_amount: Decimal | int | str | None = None, *, idempotency_key: str | None = None) -> r.CouponRedemption:
-        """Redeem a coupon; a bonus coupon charges purchase_amount to the card. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """A bonus coupon charges purchase_amount to the card. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /wallet/coupons/redeem`` (write).
 
         Example:
             >>> await client.redeem_coupon("WELCOME50")  # doctest: +SKIP
         """
-        return typing.cast(r.CouponRedemption, await self.call('redeem_coupon', {"coupon_code": coupon_code, "payment_method_id": payment_method_id, "purchase_amount": purchase_amount}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.CouponRedemption, await self.call('redeem_coupon', {"coupon_code": coupon_code, "payment_method_id": payment_method_id, "purchase_amount": purchase_amount}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del coupon_code, payment_method_id, purchase_amount  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def list_plans(self) -> r.PlanCatalogue:
-        """Plans with prices, and the pay-as-you-go option.
+        """Plans, prices, pay-as-you-go.
 
         ``GET /subscriptions/plans`` (read).
 
@@ -612,7 +761,7 @@ class AsyncOperations:
         return typing.cast(r.PlanCatalogue, await self.call('list_plans', {}))
 
     async def list_subscriptions(self) -> r.SubscriptionList:
-        """The account's subscriptions.
+        """Your subscriptions.
 
         ``GET /subscriptions`` (read).
 
@@ -622,24 +771,32 @@ class AsyncOperations:
         return typing.cast(r.SubscriptionList, await self.call('list_subscriptions', {}))
 
     async def create_subscription(self, plan_id: int, payment_method_id: str | None = None, success_url: str | None = None, cancel_url: str | None = None, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
-        """Subscribe; with payment_method_id it charges now, without it returns a checkout URL. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """With payment_method_id charges now, else returns a checkout URL. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /subscriptions`` (charge).
 
         Example:
             >>> await client.create_subscription(10)  # doctest: +SKIP
         """
-        return typing.cast(r.SubscriptionResult, await self.call('create_subscription', {"plan_id": plan_id, "payment_method_id": payment_method_id, "success_url": success_url, "cancel_url": cancel_url}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.SubscriptionResult, await self.call('create_subscription', {"plan_id": plan_id, "payment_method_id": payment_method_id, "success_url": success_url, "cancel_url": cancel_url}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del plan_id, payment_method_id, success_url, cancel_url  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def get_subscription_status(self, subscription_id: int) -> r.SubscriptionStatus:
-        """Status and current period of a subscription.
+        """Status, current period.
 
         ``GET /subscriptions/{subscription_id}/status`` (read).
 
         Example:
             >>> await client.get_subscription_status(1)  # doctest: +SKIP
         """
-        return typing.cast(r.SubscriptionStatus, await self.call('get_subscription_status', {"subscription_id": subscription_id}))
+        try:
+            return typing.cast(r.SubscriptionStatus, await self.call('get_subscription_status', {"subscription_id": subscription_id}))
+        except CardDataRefusedError:
+            del subscription_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def update_subscription(self, subscription_id: int, new_plan_id: int, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
         """Change plan (an upgrade charges the difference). Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -649,7 +806,11 @@ class AsyncOperations:
         Example:
             >>> await client.update_subscription(1, 42)  # doctest: +SKIP
         """
-        return typing.cast(r.SubscriptionResult, await self.call('update_subscription', {"subscription_id": subscription_id, "new_plan_id": new_plan_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.SubscriptionResult, await self.call('update_subscription', {"subscription_id": subscription_id, "new_plan_id": new_plan_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del subscription_id, new_plan_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def pause_subscription(self, subscription_id: int, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
         """Pause billing and service. Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -659,37 +820,53 @@ class AsyncOperations:
         Example:
             >>> await client.pause_subscription(1)  # doctest: +SKIP
         """
-        return typing.cast(r.SubscriptionResult, await self.call('pause_subscription', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.SubscriptionResult, await self.call('pause_subscription', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del subscription_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def resume_subscription(self, subscription_id: int, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
-        """Resume a paused subscription (billing restarts). Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Resume (billing restarts). Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /subscriptions/{subscription_id}/resume`` (charge).
 
         Example:
             >>> await client.resume_subscription(1)  # doctest: +SKIP
         """
-        return typing.cast(r.SubscriptionResult, await self.call('resume_subscription', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.SubscriptionResult, await self.call('resume_subscription', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del subscription_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def reset_subscription_cycle(self, subscription_id: int, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
-        """Start a new billing period now (charges the plan price). Sent with an Idempotency-Key (yours, or one generated for this call).
+        """New period now (charges the plan price). Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /subscriptions/{subscription_id}/reset-cycle`` (charge).
 
         Example:
             >>> await client.reset_subscription_cycle(1)  # doctest: +SKIP
         """
-        return typing.cast(r.SubscriptionResult, await self.call('reset_subscription_cycle', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.SubscriptionResult, await self.call('reset_subscription_cycle', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del subscription_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def fix_payment(self, subscription_id: int, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
-        """Retry the failed payment of a past-due subscription. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Retry a past-due payment. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /subscriptions/{subscription_id}/fix-payment`` (charge).
 
         Example:
             >>> await client.fix_payment(1)  # doctest: +SKIP
         """
-        return typing.cast(r.SubscriptionResult, await self.call('fix_payment', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.SubscriptionResult, await self.call('fix_payment', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del subscription_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def charge_subscription_amount(self, amount: Decimal | int | str, *, idempotency_key: str | None = None) -> r.Charge:
         """One-off charge to the default card. Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -699,34 +876,50 @@ class AsyncOperations:
         Example:
             >>> await client.charge_subscription_amount(Decimal("25.00"))  # doctest: +SKIP
         """
-        return typing.cast(r.Charge, await self.call('charge_subscription_amount', {"amount": amount}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.Charge, await self.call('charge_subscription_amount', {"amount": amount}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del amount  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def create_payment_link(self, purpose: Literal['fund', 'subscribe'], amount: Decimal | int | str | None = None, plan_id: int | None = None, *, idempotency_key: str | None = None) -> r.PaymentLink:
-        """Hosted checkout URL for a human to pay (fund or subscribe); relay it verbatim. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Checkout URL for a person (fund or subscribe); relay verbatim. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /billing/payment-link`` (write).
 
         Example:
             >>> await client.create_payment_link("fund", amount=Decimal("25.00"))  # doctest: +SKIP
         """
-        return typing.cast(r.PaymentLink, await self.call('create_payment_link', {"purpose": purpose, "amount": amount, "plan_id": plan_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.PaymentLink, await self.call('create_payment_link', {"purpose": purpose, "amount": amount, "plan_id": plan_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del purpose, amount, plan_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def confirm_wallet_checkout(self, session_id: str, *, idempotency_key: str | None = None) -> r.CheckoutConfirmation:
-        """Credit the wallet once the human has paid a fund link. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Credit the wallet after a fund link is paid. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /wallet/confirm-checkout`` (write).
 
         Example:
             >>> await client.confirm_wallet_checkout("cs_test_123")  # doctest: +SKIP
         """
-        return typing.cast(r.CheckoutConfirmation, await self.call('confirm_wallet_checkout', {"session_id": session_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.CheckoutConfirmation, await self.call('confirm_wallet_checkout', {"session_id": session_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del session_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def confirm_subscription_checkout(self, session_id: str, *, idempotency_key: str | None = None) -> r.CheckoutConfirmation:
-        """Activate the subscription once the human has paid a subscribe link. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Activate after a subscribe link is paid. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /subscriptions/confirm-checkout`` (write).
 
         Example:
             >>> await client.confirm_subscription_checkout("cs_test_123")  # doctest: +SKIP
         """
-        return typing.cast(r.CheckoutConfirmation, await self.call('confirm_subscription_checkout', {"session_id": session_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.CheckoutConfirmation, await self.call('confirm_subscription_checkout', {"session_id": session_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del session_id  # the refused digits must not stay reachable from the traceback
+            raise

@@ -122,7 +122,12 @@ def _method(op: Operation, asynchronous: bool) -> str:
         f"        Example:\n"
         f"            >>> {example}  # doctest: +SKIP\n"
         f'        """\n'
-        f"        return typing.cast(r.{result}, {call}({op.name!r}, {mapping}{key}))\n"
+        + (f"        return typing.cast(r.{result}, {call}({op.name!r}, {mapping}{key}))\n" if not names else
+           f"        try:\n"
+           f"            return typing.cast(r.{result}, {call}({op.name!r}, {mapping}{key}))\n"
+           f"        except CardDataRefusedError:\n"
+           f"            del {', '.join(names)}  # the refused digits must not stay reachable from the traceback\n"
+           f"            raise\n")
     )
 
 
@@ -183,6 +188,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 import {module} as r
+from agent_billing.errors import CardDataRefusedError
 
 '''
     sync_cls = [

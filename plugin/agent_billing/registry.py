@@ -103,6 +103,8 @@ class Operation:
     # For the operation that lists the plan catalogue: the plan ids in its result. The client remembers
     # them and refuses an unknown id in ``plan_field`` before any request.
     plan_catalogue: Callable[[Any], Iterable[Any]] | None = None
+    # What the agent should do after a success: a sentence, or a function of the shaped result (None: nothing).
+    next_step: str | Callable[[dict[str, Any]], str | None] | None = None
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -118,6 +120,17 @@ class Operation:
     def is_mutation(self) -> bool:
         """Mutations carry an Idempotency-Key and are only retried with the same key."""
         return self.method != "GET"
+
+    def next_step_after(self, shaped: Any) -> str | None:
+        """The declared next step after a success whose shaped result is ``shaped``.
+
+        Example:
+            >>> get_registry().get("create_setup_intent").next_step_after({}).startswith("Trusted application code")
+            True
+        """
+        if callable(self.next_step):
+            return self.next_step(shaped) if isinstance(shaped, dict) else None
+        return self.next_step
 
     def effect_of(self, args: BaseModel) -> Effect:
         """The effect of a call with these (validated) arguments."""

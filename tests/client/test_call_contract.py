@@ -56,3 +56,16 @@ def test_money_bounds_read_as_money(client: BillingClient) -> None:
     with pytest.raises(InvalidRequestError) as info:
         client.fund_wallet(Decimal("5"))
     assert "$10.00" in info.value.message and "Decimal(" not in info.value.message
+
+
+def test_no_frame_of_a_typed_methods_refusal_holds_the_digits(client: BillingClient) -> None:
+    def attempt() -> BillingError:
+        try:
+            client.update_billing_info(address_line2=f"card {_digits()}")
+        except CardDataRefusedError as exc:
+            return exc
+        raise AssertionError("not refused")
+
+    error = attempt()
+    seen = [repr(value) for frame, _ in traceback.walk_tb(error.__traceback__) for value in frame.f_locals.values()]
+    assert len(seen) > 1 and not any("42424242" in text.replace(" ", "") for text in seen)

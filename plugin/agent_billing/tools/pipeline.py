@@ -276,7 +276,7 @@ class Guard:
         except BillingError as exc:
             outcome = ToolOutcome(error_content(exc, op.name), is_error=True)
         else:
-            outcome = ToolOutcome(success_content(op.name, result), artifact=_artifact(result))
+            outcome = ToolOutcome(success_content(op, result), artifact=_artifact(result))
         if op.changes_funding:
             yield Release(self.account)
         return outcome
@@ -516,7 +516,7 @@ class Guard:
                         request_id=exc.request_id, reason=f"{exc.code}: {exc.message}", intent=intent)
             return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
         self._confirm_spend(key)
-        content = success_content(op.name, result)
+        content = success_content(op, result)
         self.record(op, effect, "succeeded", amount=intent.amount, approver=approver, key=key, args=args,
                     result=content["result"] if isinstance(content.get("result"), dict) else None, intent=intent)
         content["approved_by"] = approver
@@ -540,7 +540,7 @@ class Guard:
             return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
         self.pending.forget(scope, key)
         self._confirm_spend(key)
-        content = success_content(op.name, result)
+        content = success_content(op, result)
         self.record(op, effect, "succeeded", key=key, args=sent,
                     result=content["result"] if isinstance(content.get("result"), dict) else None)
         content["note"] = ("This completes an earlier identical request whose outcome was unknown; it was sent "

@@ -37,6 +37,7 @@ from agent_billing.errors import (
 )
 from agent_billing.guardrails.card_data import redact
 from agent_billing.guardrails.secrets import redact_secrets
+from agent_billing.registry import Operation
 
 MAX_ITEMS = 20
 _HIDDEN = "[held for trusted code]"  # secrets stay in the tool's artifact, for host code
@@ -80,30 +81,19 @@ def result_content(result: BaseModel | dict[str, Any]) -> dict[str, Any]:
     return shaped
 
 
-NEXT_STEPS: dict[str, str] = {
-    "create_payment_link": "Send payment_url to the person exactly as given, with the amount and expiry; then "
-                           "use payment_links action=wait (or confirm_*) with session_id once they have paid.",
-    "create_setup_intent": "Trusted application code or the person confirms this setup intent with Stripe; then "
-                           "attach the resulting pm_ id with payment_methods action=add. Never ask for card numbers.",
-    "get_stripe_config": "The key is for trusted application code that tokenizes cards; never tokenize a card "
-                         "yourself or ask the person for card numbers.",
-}
-
-
-def success_content(operation: str, result: BaseModel | dict[str, Any]) -> dict[str, Any]:
-    """``{"ok": true, "result": ..., "next_step"?}`` for a completed call.
+def success_content(operation: str | Operation, result: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    """``{"ok": true, "result": ..., "next_step"?}`` for a completed call; the next step is the declaration's.
 
     Example:
         >>> success_content("get_wallet_balance", {"balance": Decimal("12.50"), "currency": "USD"})
         {'ok': True, 'operation': 'get_wallet_balance', 'result': {'balance': '12.50', 'currency': 'USD'}}
     """
-    content: dict[str, Any] = {"ok": True, "operation": operation, "result": result_content(result)}
+    name = operation if isinstance(operation, str) else operation.name
+    content: dict[str, Any] = {"ok": True, "operation": name, "result": result_content(result)}
     shaped = content["result"]
-    if operation == "create_subscription" and isinstance(shaped, dict) and shaped.get("checkout_url"):
-        content["next_step"] = ("Send checkout_url to the person exactly as given; then confirm with "
-                                "payment_links action=confirm_subscribe and the session_id.")
-    elif operation in NEXT_STEPS:
-        content["next_step"] = NEXT_STEPS[operation]
+    step = operation.next_step_after(shaped) if isinstance(operation, Operation) else None
+    if step:
+        content["next_step"] = step
     if isinstance(shaped, dict) and shaped.get("idempotency_replay"):
         content["note"] = "This repeats an earlier identical request: nothing was charged again."
     return content

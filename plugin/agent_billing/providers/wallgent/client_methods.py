@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 import agent_billing.providers.wallgent.results as r
+from agent_billing.errors import CardDataRefusedError
 
 
 class WallgentOperations:
@@ -52,7 +53,11 @@ class WallgentOperations:
         Example:
             >>> client.subscribe("STARTER", "WALLET")  # doctest: +SKIP
         """
-        return typing.cast(r.Subscription, self.call('subscribe', {"plan": plan, "payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.Subscription, self.call('subscribe', {"plan": plan, "payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del plan, payment_method, stripe_payment_method_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def create_checkout(self, plan: Literal['STARTER', 'GROWTH'], *, idempotency_key: str | None = None) -> r.Url:
         """Hosted checkout URL for a person to subscribe; relay it verbatim. Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -62,7 +67,11 @@ class WallgentOperations:
         Example:
             >>> client.create_checkout("STARTER")  # doctest: +SKIP
         """
-        return typing.cast(r.Url, self.call('create_checkout', {"plan": plan}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.Url, self.call('create_checkout', {"plan": plan}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del plan  # the refused digits must not stay reachable from the traceback
+            raise
 
     def change_plan(self, plan: Literal['STARTER', 'GROWTH'], *, idempotency_key: str | None = None) -> r.PlanChange:
         """Upgrade or downgrade now; an upgrade charges the prorated difference. Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -72,7 +81,11 @@ class WallgentOperations:
         Example:
             >>> client.change_plan("STARTER")  # doctest: +SKIP
         """
-        return typing.cast(r.PlanChange, self.call('change_plan', {"plan": plan}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.PlanChange, self.call('change_plan', {"plan": plan}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del plan  # the refused digits must not stay reachable from the traceback
+            raise
 
     def cancel(self, *, idempotency_key: str | None = None) -> r.Cancellation:
         """Cancel at the end of the current period. Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -112,7 +125,11 @@ class WallgentOperations:
         Example:
             >>> client.change_payment_method("WALLET")  # doctest: +SKIP
         """
-        return typing.cast(r.Ok, self.call('change_payment_method', {"payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.Ok, self.call('change_payment_method', {"payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del payment_method, stripe_payment_method_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def create_setup_intent(self, *, idempotency_key: str | None = None) -> r.SetupIntent:
         """Start saving a card without charging; trusted code or a person confirms it with Stripe. Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -132,7 +149,11 @@ class WallgentOperations:
         Example:
             >>> client.save_payment_method("pm_card_visa")  # doctest: +SKIP
         """
-        return typing.cast(r.Ok, self.call('save_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.Ok, self.call('save_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del payment_method_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     def remove_payment_method(self, *, idempotency_key: str | None = None) -> r.Ok:
         """Remove the saved billing card. Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -152,7 +173,11 @@ class WallgentOperations:
         Example:
             >>> client.list_invoices(page=1)  # doctest: +SKIP
         """
-        return typing.cast(r.InvoicePage, self.call('list_invoices', {"page": page, "limit": limit}))
+        try:
+            return typing.cast(r.InvoicePage, self.call('list_invoices', {"page": page, "limit": limit}))
+        except CardDataRefusedError:
+            del page, limit  # the refused digits must not stay reachable from the traceback
+            raise
 
     def get_invoice(self, invoice_id: str) -> r.Invoice:
         """One invoice with its lines and payment status.
@@ -162,7 +187,11 @@ class WallgentOperations:
         Example:
             >>> client.get_invoice("in_123")  # doctest: +SKIP
         """
-        return typing.cast(r.Invoice, self.call('get_invoice', {"invoice_id": invoice_id}))
+        try:
+            return typing.cast(r.Invoice, self.call('get_invoice', {"invoice_id": invoice_id}))
+        except CardDataRefusedError:
+            del invoice_id  # the refused digits must not stay reachable from the traceback
+            raise
 
 
 class AsyncWallgentOperations:
@@ -198,7 +227,11 @@ class AsyncWallgentOperations:
         Example:
             >>> await client.subscribe("STARTER", "WALLET")  # doctest: +SKIP
         """
-        return typing.cast(r.Subscription, await self.call('subscribe', {"plan": plan, "payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.Subscription, await self.call('subscribe', {"plan": plan, "payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del plan, payment_method, stripe_payment_method_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def create_checkout(self, plan: Literal['STARTER', 'GROWTH'], *, idempotency_key: str | None = None) -> r.Url:
         """Hosted checkout URL for a person to subscribe; relay it verbatim. Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -208,7 +241,11 @@ class AsyncWallgentOperations:
         Example:
             >>> await client.create_checkout("STARTER")  # doctest: +SKIP
         """
-        return typing.cast(r.Url, await self.call('create_checkout', {"plan": plan}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.Url, await self.call('create_checkout', {"plan": plan}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del plan  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def change_plan(self, plan: Literal['STARTER', 'GROWTH'], *, idempotency_key: str | None = None) -> r.PlanChange:
         """Upgrade or downgrade now; an upgrade charges the prorated difference. Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -218,7 +255,11 @@ class AsyncWallgentOperations:
         Example:
             >>> await client.change_plan("STARTER")  # doctest: +SKIP
         """
-        return typing.cast(r.PlanChange, await self.call('change_plan', {"plan": plan}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.PlanChange, await self.call('change_plan', {"plan": plan}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del plan  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def cancel(self, *, idempotency_key: str | None = None) -> r.Cancellation:
         """Cancel at the end of the current period. Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -258,7 +299,11 @@ class AsyncWallgentOperations:
         Example:
             >>> await client.change_payment_method("WALLET")  # doctest: +SKIP
         """
-        return typing.cast(r.Ok, await self.call('change_payment_method', {"payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.Ok, await self.call('change_payment_method', {"payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del payment_method, stripe_payment_method_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def create_setup_intent(self, *, idempotency_key: str | None = None) -> r.SetupIntent:
         """Start saving a card without charging; trusted code or a person confirms it with Stripe. Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -278,7 +323,11 @@ class AsyncWallgentOperations:
         Example:
             >>> await client.save_payment_method("pm_card_visa")  # doctest: +SKIP
         """
-        return typing.cast(r.Ok, await self.call('save_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        try:
+            return typing.cast(r.Ok, await self.call('save_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
+        except CardDataRefusedError:
+            del payment_method_id  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def remove_payment_method(self, *, idempotency_key: str | None = None) -> r.Ok:
         """Remove the saved billing card. Sent with an Idempotency-Key (yours, or one generated for this call).
@@ -298,7 +347,11 @@ class AsyncWallgentOperations:
         Example:
             >>> await client.list_invoices(page=1)  # doctest: +SKIP
         """
-        return typing.cast(r.InvoicePage, await self.call('list_invoices', {"page": page, "limit": limit}))
+        try:
+            return typing.cast(r.InvoicePage, await self.call('list_invoices', {"page": page, "limit": limit}))
+        except CardDataRefusedError:
+            del page, limit  # the refused digits must not stay reachable from the traceback
+            raise
 
     async def get_invoice(self, invoice_id: str) -> r.Invoice:
         """One invoice with its lines and payment status.
@@ -308,4 +361,8 @@ class AsyncWallgentOperations:
         Example:
             >>> await client.get_invoice("in_123")  # doctest: +SKIP
         """
-        return typing.cast(r.Invoice, await self.call('get_invoice', {"invoice_id": invoice_id}))
+        try:
+            return typing.cast(r.Invoice, await self.call('get_invoice', {"invoice_id": invoice_id}))
+        except CardDataRefusedError:
+            del invoice_id  # the refused digits must not stay reachable from the traceback
+            raise
