@@ -31,6 +31,9 @@ class WireConventions:
     ``amounts``: ``Decimal`` sent as a JSON number or as a decimal string with two places.
     ``error_classes``: the provider's error codes mapped onto the exception hierarchy (by name of the
     class in ``agent_billing.errors``, so declarations need not import it); unmapped codes go by status.
+    ``error_body``: where an error is read: ``"error"`` (``{"error": {code, message, details}}`` or the
+    envelope's ``error``) or ``"detail"`` (FastAPI's ``{"detail": "...", "code": ...}``, and 422
+    ``{"detail": [{loc, msg, type}]}``).
 
     Example:
         >>> WireConventions().encode_amount(Decimal("25"))
@@ -42,6 +45,7 @@ class WireConventions:
     idempotency_header: str = "Idempotency-Key"
     request_id_header: str = "X-Request-Id"
     error_classes: Mapping[str, str] = field(default_factory=dict)
+    error_body: Literal["error", "detail"] = "error"
 
     def encode_amount(self, amount: Decimal) -> Any:
         """An amount as this provider's JSON carries it."""

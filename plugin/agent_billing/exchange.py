@@ -183,6 +183,32 @@ def unreadable(call: PreparedCall, response: httpx.Response, why: str, request_i
                                    status=response.status_code, request_id=request_id)
 
 
+def detail_error(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A FastAPI-style error body as ``{code, message, details}``: ``{"detail": "...", "code": ...}``, or a
+    422's ``{"detail": [{loc, msg, type}]}`` (fields named by ``loc`` without its ``body``/``query``/``path`` head).
+
+    Example:
+        >>> detail_error({"detail": "No such invoice.", "code": "not_found"})
+        {'code': 'not_found', 'message': 'No such invoice.', 'details': {}}
+        >>> detail_error({"detail": [{"loc": ["query", "limit"], "msg": "must be <= 200", "type": "less_than_equal"}]})
+        {'code': 'validation_error', 'message': 'limit: must be <= 200', 'details': {'errors': [{'field': 'limit', \
+'message': 'must be <= 200', 'type': 'less_than_equal'}]}}
+    """
+    detail, code = payload.get("detail"), payload.get("code")
+    if isinstance(detail, list):
+        errors = []
+        for item in detail[:50]:
+            item = item if isinstance(item, dict) else {"msg": str(item)}
+            loc = [str(part) for part in item.get("loc") or [] if not isinstance(part, (dict, list))]
+            if loc and loc[0] in ("body", "query", "path", "header"):
+                loc = loc[1:]
+            errors.append({"field": ".".join(loc) or "(request)", "message": str(item.get("msg") or "invalid")[:300],
+                           "type": str(item.get("type") or "")[:100]})
+        message = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+        return {"code": str(code or "validation_error"), "message": message[:1000], "details": {"errors": errors}}
+    return {"code": str(code) if code else None, "message": str(detail)[:1000] if detail else None, "details": {}}
+
+
 def interpret(call: PreparedCall, response: httpx.Response) -> BaseModel:
     """Turn a response into the operation's result model, or raise the matching ``BillingError``.
 
@@ -210,6 +236,8 @@ def interpret(call: PreparedCall, response: httpx.Response) -> BaseModel:
     request_id = str(raw_id)[:200] if raw_id is not None else None
     if response.status_code >= 400 or (enveloped and payload.get("error")):
         error = payload.get("error") if enveloped else None
+        if conventions.error_body == "detail" and isinstance(payload, dict) and "detail" in payload:
+            error = detail_error(payload)
         if not isinstance(error, dict):
             error = {"message": f"HTTP {response.status_code} from {call.method} {call.path}"}
         hint = server_wait_hint(response.headers) if response.status_code == 429 else None

@@ -16,5 +16,6 @@ from __future__ import annotations
 PROVIDERS: dict[str, str] = {
     "modelslab": "agent_billing.providers.modelslab.operations",
     "wallgent": "agent_billing.providers.wallgent.operations",
+    "tenex": "agent_billing.providers.tenex.operations",
 }
 DEFAULT = next(iter(PROVIDERS))

@@ -191,6 +191,8 @@ def create_app(
     call outside them gets 403 ``insufficient_scope`` naming the missing scope.
     The Wallgent sandbox is mounted at ``/wallgent`` (API base ``/wallgent/v1``); ``wallgent_keys`` are its
     extra ``wg_test_`` keys, optionally with permissions (see ``agent_billing.providers.wallgent.sandbox``).
+    The 10ex sandbox is mounted at ``/tenex`` (API base ``/tenex/api/v1/payments``, any ``tnx_`` key; see
+    ``agent_billing.providers.tenex.sandbox``).
 
     The sandbox state is at ``app.state.sandbox``; ``app.state.sandbox.ledger.check_invariants()``
     verifies the ledger.
@@ -207,6 +209,7 @@ def create_app(
         True
     """
     # Imported here: the provider's sandbox builds on this package, so a top-level import would be circular.
+    from agent_billing.providers.tenex.sandbox import create_tenex_app
     from agent_billing.providers.wallgent.sandbox import create_wallgent_app
 
     injector = FaultInjector(faults, seed=fault_seed, delay_seconds=fault_delay_seconds) if faults else None
@@ -225,6 +228,7 @@ def create_app(
         *control_routes(sandbox),
         Mount("/wallgent", app=create_wallgent_app(keys=wallgent_keys, clock=clock, rate_limit=rate_limit is not False,
                                                    db_path=db_path if db_path == ":memory:" else db_path + ".wallgent")),
+        Mount("/tenex", app=create_tenex_app(clock=clock)),
         _index(sandbox, registry),
     ]
 

@@ -28,6 +28,7 @@ Invoke:
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
@@ -91,6 +92,17 @@ def _default_actions() -> list[CustomAction]:
     from agent_billing.tools.workflows import WORKFLOW_ACTIONS
 
     return list(WORKFLOW_ACTIONS)
+
+
+def _provider_actions(provider: str) -> list[CustomAction] | None:
+    name = f"agent_billing.providers.{provider}.actions"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and not name.startswith(exc.name):
+            raise  # the provider's actions exist but something they import does not
+        return None
+    return list(module.ACTIONS)
 
 
 class BillingToolkit(BaseToolkit):
@@ -161,8 +173,10 @@ class BillingToolkit(BaseToolkit):
         self._registry = get_registry(self.provider) if self.provider else \
             (self.client or self.async_client).registry  # type: ignore[union-attr]
         if self.custom_actions is None:
-            # The workflow actions build on ModelsLab's groups; another provider's toolkit offers none of them.
-            self.custom_actions = [c for c in _default_actions() if c.group in self._registry.groups()]
+            # A provider's own actions (``agent_billing.providers.<name>.actions.ACTIONS``) win; else the workflow
+            # actions, which build on ModelsLab's groups, so another provider's toolkit offers none of them.
+            self.custom_actions = _provider_actions(self._registry.provider) or \
+                [c for c in _default_actions() if c.group in self._registry.groups()]
         self._allowed = allowed_actions(self._registry, self.custom_actions, self.actions, self.scopes)
         self._tools = self._build_tools()
 
@@ -436,8 +450,8 @@ class BillingToolkit(BaseToolkit):
                 return content, True, {}
             return {"ok": True, **advice.model_dump()}, False, {}
 
-        return make_tool(name="payment_path", description="Which payment path to use (headless, setup intent, "
-                         "human-assisted) and the exact next calls, from the facts of the situation.",
+        return make_tool(name="payment_path", description="The payment path (headless, setup intent, human-assisted) "
+                         "and next calls for these facts.",
                          args_schema=operation_args_model_from(Situation), run_sync=run, run_async=run,
                          known_secrets=self._known_secrets)
 

@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from agent_billing import wire
 from agent_billing.money import to_decimal
-from agent_billing.providers.wallgent.sandbox.billing import Billing
+from agent_billing.providers.wallgent.sandbox.billing import Billing, announce, snapshot
 from agent_billing.providers.wallgent.sandbox.errors import WallgentError, validation_error, validation_errors
 from agent_billing.providers.wallgent.sandbox.plans import PLANS
 from agent_billing.providers.wallgent.sandbox.store import Account
@@ -238,6 +238,18 @@ def _complete(c: Call) -> dict[str, Any]:
     return c.billing.complete_checkout(c.params["session_id"], pm_id, account_id=c.account.id)
 
 
+def scale(value: Any) -> float:
+    """A number from 0 to 1 (how much of the retry schedule to wait).
+
+    Example:
+        >>> scale(0.01)
+        0.01
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError("must be a number from 0 to 1")
+    return float(value)
+
+
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/v1/billing", lambda c: c.billing.view(c.account)),
     Endpoint("POST", "/v1/billing/subscribe", _subscribe, {"plan": PLAN, **CARD_OR_WALLET}),
@@ -266,7 +278,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/v1/sandbox/fail-next-renewal", lambda c: c.billing.fail_next_renewal(c.account), sandbox=True),
     Endpoint("POST", "/v1/sandbox/checkout/{session_id}/complete", _complete,
              {"paymentMethodId": Field(text)}, sandbox=True),
+    Endpoint("POST", "/v1/sandbox/webhooks", lambda c: _register_webhook(c.billing, c.body),
+             {"url": Field(text, required=True), "secret": Field(text, required=True), "retryScale": Field(scale)},
+             sandbox=True),
 )
+
+
+def _register_webhook(billing: Billing, body: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        endpoint = billing.webhooks.register(body["url"], body["secret"], retry_scale=body.get("retryScale") or 1.0)
+    except ValueError as exc:
+        raise validation_error("url", str(exc)) from None
+    return {"url": endpoint.url, "retryDelays": list(endpoint.delays), "header": "Wallgent-Signature"}
 
 
 # -- the request pipeline -----------------------------------------------------------------------------
@@ -382,27 +405,35 @@ def process(billing: Billing, gate: Gate, endpoint: Endpoint, req: Incoming) -> 
                     raise WallgentError(403, "PERMISSION_DENIED", f"This API key lacks the {endpoint.permission} "
                                         "permission.", {"required": endpoint.permission})
                 billing.count_call(acct)
-            acct = billing.settle(acct.id)
-            raw = _json_object(req.body) if req.method != "GET" else {}
-            fields = read_fields(raw, endpoint.fields)
-            idem = _idempotency_key(req.headers) if req.method != "GET" else None
-            digest = fingerprint(req.method, req.path, sorted(req.query.items()), raw)
-            if idem is not None:
-                stored = billing.store.stored_response(acct.id, idem, not_before=billing.now() - RETENTION_SECONDS)
-                if stored is not None and stored[0] != digest:
-                    raise WallgentError(409, "IDEMPOTENCY_KEY_REUSE", "This Idempotency-Key was used with a different "
-                                        "request; use a new key for a new request.")
-                if stored is not None:
-                    return Response(stored[2], stored[1], {**rate_headers, "Idempotent-Replayed": "true"},
-                                    media_type="application/json")
-            call = Call(billing, acct, fields, req.query, req.params, req.root)
+            before = snapshot(billing, acct.id)  # webhooks: what this request (renewals included) changes
             try:
-                status, body = 200, endpoint.handler(call)
-            except WallgentError as exc:
-                status, body = exc.status, exc.body()
-            encoded = json.dumps(body, separators=(",", ":")).encode()
-            if idem is not None and status < 500:
-                billing.store.store_response(acct.id, idem, digest, status, encoded, now=billing.now())
-            return Response(encoded, status, rate_headers, media_type="application/json")
+                return _answer(billing, endpoint, req, billing.settle(acct.id), rate_headers)
+            finally:
+                announce(billing, acct.id, before)
     except WallgentError as exc:
         return json_response(exc.status, exc.body(), {**rate_headers, **exc.headers})
+
+
+def _answer(billing: Billing, endpoint: Endpoint, req: Incoming, acct: Account, rate_headers: dict[str, str]) -> Response:
+    """The body checks, idempotency and the operation of :func:`process`, for an authenticated account."""
+    raw = _json_object(req.body) if req.method != "GET" else {}
+    fields = read_fields(raw, endpoint.fields)
+    idem = _idempotency_key(req.headers) if req.method != "GET" else None
+    digest = fingerprint(req.method, req.path, sorted(req.query.items()), raw)
+    if idem is not None:
+        stored = billing.store.stored_response(acct.id, idem, not_before=billing.now() - RETENTION_SECONDS)
+        if stored is not None and stored[0] != digest:
+            raise WallgentError(409, "IDEMPOTENCY_KEY_REUSE", "This Idempotency-Key was used with a different "
+                                "request; use a new key for a new request.")
+        if stored is not None:
+            return Response(stored[2], stored[1], {**rate_headers, "Idempotent-Replayed": "true"},
+                            media_type="application/json")
+    call = Call(billing, acct, fields, req.query, req.params, req.root)
+    try:
+        status, body = 200, endpoint.handler(call)
+    except WallgentError as exc:
+        status, body = exc.status, exc.body()
+    encoded = json.dumps(body, separators=(",", ":")).encode()
+    if idem is not None and status < 500:
+        billing.store.store_response(acct.id, idem, digest, status, encoded, now=billing.now())
+    return Response(encoded, status, rate_headers, media_type="application/json")

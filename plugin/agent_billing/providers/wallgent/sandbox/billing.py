@@ -31,6 +31,7 @@ from agent_billing.providers.wallgent.sandbox.plans import PAID_SELF_SERVE, PERI
 from agent_billing.providers.wallgent.sandbox.store import Account, Invoice, Session, Store
 from agent_billing.sandbox.cards import AUTHENTICATE, DECLINE, MAGIC_PAYMENT_METHODS, TestCard
 from agent_billing.sandbox.units import Clock, iso, iso_or_none, new_id, to_cents, usd, year_of
+from agent_billing.webhooks import WebhookSender
 
 OPENING_BALANCE = Decimal("500.00")  # every new sandbox wallet starts funded, so WALLET billing works at once
 CARD_EXP_YEARS = 3  # Stripe's pm_card_* test methods expire a few years ahead
@@ -110,6 +111,8 @@ class Billing:
         self.store = Store(db_path)
         self._clock = clock
         self.lock = threading.RLock()
+        # Signed events (``Wallgent-Signature``) to the receiver registered with POST /v1/sandbox/webhooks.
+        self.webhooks = WebhookSender("wallgent", clock=self.now)
 
     # -- time and accounts --------------------------------------------------------------------------
 
@@ -453,6 +456,51 @@ class Billing:
         if fields:
             acct = self.store.update_account(acct.id, **fields)
         return policy_view(acct)
+
+
+Snapshot = tuple[dict[str, Any], frozenset[str]]
+
+
+def _subscription_view(acct: Account) -> dict[str, Any]:
+    return {"plan": acct.plan, "billingStatus": acct.status, "billingPaymentMethod": acct.method,
+            "billingPeriodStart": iso_or_none(acct.period_start), "billingPeriodEnd": iso_or_none(acct.period_end),
+            "cancelAtPeriodEnd": bool(acct.cancel_at_period_end)}
+
+
+def snapshot(billing: Billing, account_id: int) -> Snapshot | None:
+    """The account's subscription and paid invoices, to compare after a request (None: no receiver registered).
+
+    Example:
+        >>> snapshot(Billing(clock=lambda: 0.0), 1) is None
+        True
+    """
+    if billing.webhooks.endpoint is None:
+        return None
+    rows, _ = billing.store.invoices(account_id, offset=0, limit=1_000_000)
+    return _subscription_view(billing.store.account(account_id)), frozenset(i.id for i in rows if i.status == "paid")
+
+
+def announce(billing: Billing, account_id: int, before: Snapshot | None) -> None:
+    """Send ``subscription.updated`` and ``invoice.paid`` for what changed since ``before`` (committed state only).
+
+    Example:
+        >>> announce(Billing(clock=lambda: 0.0), 1, None)  # nothing registered: nothing sent
+    """
+    after = snapshot(billing, account_id)
+    if before is None or after is None:
+        return
+    acct = billing.store.account(account_id)
+    org = "org_" + acct.key_digest[:16]
+
+    def send(event: str, data: dict[str, Any]) -> None:
+        billing.webhooks.emit({"event": event, "timestamp": iso(billing.now()), "organizationId": org, "data": data})
+
+    if after[0] != before[0]:
+        send("subscription.updated", after[0])
+    for invoice_id in sorted(after[1] - before[1]):
+        inv = billing.store.invoice(account_id, invoice_id)
+        if inv is not None:
+            send("invoice.paid", billing.invoice_view(inv))
 
 
 def policy_view(acct: Account) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from agent_billing.providers.wallgent.sandbox.billing import Billing, money
+from agent_billing.providers.wallgent.sandbox.billing import Billing, announce, money, snapshot
 from agent_billing.providers.wallgent.sandbox.errors import WallgentError
 from agent_billing.providers.wallgent.sandbox.plans import PLANS
 from agent_billing.providers.wallgent.sandbox.store import Session
@@ -92,8 +92,12 @@ def routes(billing: Billing) -> list[Route]:
 
     def pay_now(session_id: str, pm_id: str) -> Session | WallgentError | None:
         with billing.lock:
+            session = billing.store.session("checkout", session_id)
+            before = snapshot(billing, session.account_id) if session is not None else None
             try:
                 billing.complete_checkout(session_id, pm_id)
+                if session is not None:
+                    announce(billing, session.account_id, before)
             except WallgentError as exc:
                 if exc.code == "CHECKOUT_SESSION_NOT_FOUND":
                     return None

@@ -1,0 +1,358 @@
+"""Signed webhooks of Wallgent and 10ex: verify a delivery, act on each event once, and (for the sandboxes) send them.
+
+Both providers sign the raw request body with HMAC-SHA256 and the endpoint's secret and send
+``sha256=<hex>``: Wallgent in ``Wallgent-Signature`` (payload ``{event, timestamp, organizationId,
+data}``), 10ex in ``X-10ex-Signature`` (payload ``{id, type, company_id, occurred_at, data}``; each
+delivery is retried 5 times, after 1, 2, 4, 8 and 16 s). ``verify_webhook`` checks the signature in
+constant time over the exact bytes received, so verify before parsing, never a re-serialised body.
+
+A retried delivery carries the same event again: ``EventDeduplicator`` remembers the events a handler
+has acted on (10ex's ``id``; Wallgent's payload has no id, so the digest of the signed body, which a
+retry repeats byte for byte).
+
+Example:
+    >>> body = b'{"id":"evt_1","type":"invoice.paid","company_id":"cmp_1","occurred_at":"2026-11-29T10:00:00Z","data":{}}'
+    >>> headers = sign_webhook("10ex", body, "whsec_test")
+    >>> verify_webhook("10ex", body, headers, "whsec_test")["type"]
+    'invoice.paid'
+    >>> verify_webhook("10ex", body.replace(b"paid", b"void"), headers, "whsec_test")
+    Traceback (most recent call last):
+    agent_billing.webhooks.WebhookSignatureError: X-10ex-Signature does not match the body (wrong secret, or the body was changed)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from agent_billing import wire
+
+RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)  # 10ex: 5 retries after the first attempt
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+@dataclass(frozen=True)
+class WebhookFormat:
+    """How one provider signs its webhooks: the signature header and the event's own timestamp field.
+
+    Example:
+        >>> FORMATS["wallgent"].header, FORMATS["10ex"].timestamp_field
+        ('Wallgent-Signature', 'occurred_at')
+    """
+
+    header: str
+    timestamp_field: str
+    id_field: str | None
+
+
+FORMATS: dict[str, WebhookFormat] = {
+    "wallgent": WebhookFormat("Wallgent-Signature", "timestamp", None),
+    "10ex": WebhookFormat("X-10ex-Signature", "occurred_at", "id"),
+}
+_ALIASES = {"tenex": "10ex"}
+
+
+class WebhookSignatureError(Exception):
+    """A delivery that must not be acted on: missing or malformed signature, wrong signature, a body that is
+    not a JSON object, or (with a tolerance) an event too old or from the future. Answer it with 400.
+
+    Example:
+        >>> WebhookSignatureError("no signature").reason
+        'no signature'
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def webhook_format(provider: str) -> WebhookFormat:
+    """The signing format of ``provider`` (``"wallgent"``, ``"10ex"`` or its Python name ``"tenex"``).
+
+    Example:
+        >>> webhook_format("tenex").header
+        'X-10ex-Signature'
+    """
+    name = _ALIASES.get(provider.lower(), provider.lower())
+    if name not in FORMATS:
+        raise ValueError(f"unknown webhook provider {provider!r}; known: {', '.join(FORMATS)}")
+    return FORMATS[name]
+
+
+def _secret(secret: str | bytes) -> bytes:
+    key = secret.encode() if isinstance(secret, str) else bytes(secret)
+    if not key:
+        raise ValueError("the webhook secret is empty: configure the endpoint's signing secret")
+    return key
+
+
+def signature(body: bytes, secret: str | bytes) -> str:
+    """``sha256=<hex>``: HMAC-SHA256 of the raw body with the secret.
+
+    Example:
+        >>> signature(b"{}", "s")[:15]
+        'sha256=143ca8d5'
+    """
+    return "sha256=" + hmac.new(_secret(secret), body, hashlib.sha256).hexdigest()
+
+
+def sign_webhook(provider: str, body: bytes, secret: str | bytes) -> dict[str, str]:
+    """The headers a provider sends with ``body`` (what the sandboxes send, and what tests sign with).
+
+    Example:
+        >>> sorted(sign_webhook("wallgent", b"{}", "s"))
+        ['Content-Type', 'Wallgent-Signature']
+    """
+    return {"Content-Type": "application/json", webhook_format(provider).header: signature(body, secret)}
+
+
+def _header(headers: Mapping[str, str] | Iterable[tuple[str, str]], name: str) -> str:
+    pairs = headers.items() if isinstance(headers, Mapping) or hasattr(headers, "items") else headers
+    values = [str(v) for k, v in pairs if str(k).lower() == name.lower()]
+    if not values:
+        raise WebhookSignatureError(f"no {name} header")
+    if len(values) > 1:
+        raise WebhookSignatureError(f"more than one {name} header")
+    return values[0].strip()
+
+
+def event_time(value: Any) -> float | None:
+    """Unix seconds of an event timestamp (ISO 8601, ``Z`` or an offset, or epoch seconds), or None.
+
+    Example:
+        >>> event_time("1970-01-01T00:01:00Z"), event_time(60), event_time("yesterday")
+        (60.0, 60.0, None)
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)) or (hasattr(value, "is_finite") and value.is_finite()):
+        return float(value)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def verify_webhook(provider: str, body: bytes | str, headers: Mapping[str, str] | Iterable[tuple[str, str]],
+                   secret: str | bytes, *, tolerance: float | None = None, now: float | None = None) -> dict[str, Any]:
+    """Check a delivery's signature (constant time, over the raw body) and return the parsed event.
+
+    ``headers`` are matched case-insensitively (a dict, Starlette's or httpx's headers, or pairs).
+    ``tolerance`` (seconds) also refuses an event whose own timestamp (``timestamp`` for Wallgent,
+    ``occurred_at`` for 10ex) is missing, older than that, or that far in the future; ``now`` is the
+    current Unix time (default ``time.time()``). Raises ``WebhookSignatureError``.
+
+    Example:
+        >>> body = b'{"event":"invoice.paid","timestamp":"2026-11-29T10:00:00Z","organizationId":"org_1","data":{}}'
+        >>> headers = {"wallgent-signature": signature(body, "whsec_1")}
+        >>> verify_webhook("wallgent", body, headers, "whsec_1")["event"]
+        'invoice.paid'
+        >>> verify_webhook("wallgent", body, headers, "whsec_1", tolerance=300, now=event_time("2026-11-29T11:00:00Z"))
+        Traceback (most recent call last):
+        agent_billing.webhooks.WebhookSignatureError: the event is 3600 s old (tolerance 300 s)
+    """
+    fmt = webhook_format(provider)
+    raw = body.encode() if isinstance(body, str) else bytes(body)
+    sent = _header(headers, fmt.header)
+    scheme, _, digest = sent.partition("=")
+    digest = digest.strip().lower()
+    if scheme.strip().lower() != "sha256" or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise WebhookSignatureError(f"{fmt.header} is malformed: expected sha256=<64 hex digits>")
+    expected = hmac.new(_secret(secret), raw, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, digest):
+        raise WebhookSignatureError(f"{fmt.header} does not match the body (wrong secret, or the body was changed)")
+    try:
+        event = wire.loads(raw)
+    except (ValueError, RecursionError):
+        raise WebhookSignatureError("the signed body is not valid JSON") from None
+    if not isinstance(event, dict):
+        raise WebhookSignatureError("the signed body is not a JSON object")
+    if tolerance is not None:
+        moment = event_time(event.get(fmt.timestamp_field))
+        if moment is None:
+            raise WebhookSignatureError(f"the event has no readable {fmt.timestamp_field}")
+        current = time.time() if now is None else now
+        if current - moment > tolerance:
+            raise WebhookSignatureError(f"the event is {current - moment:.0f} s old (tolerance {tolerance:g} s)")
+        if moment - current > tolerance:
+            raise WebhookSignatureError(f"the event is {moment - current:.0f} s in the future (tolerance {tolerance:g} s)")
+    return event
+
+
+def event_key(provider: str, event: Mapping[str, Any]) -> str:
+    """What identifies an event across retries: its id (10ex), else the digest of its canonical JSON (Wallgent).
+
+    Example:
+        >>> event_key("10ex", {"id": "evt_1"})
+        'evt_1'
+        >>> event_key("wallgent", {"event": "invoice.paid"}) == event_key("wallgent", {"event": "invoice.paid"})
+        True
+    """
+    fmt = webhook_format(provider)
+    if fmt.id_field and isinstance(event.get(fmt.id_field), str) and event[fmt.id_field]:
+        return str(event[fmt.id_field])
+    canonical = wire.dumps(dict(event))
+    return "sha256:" + hashlib.sha256(canonical).hexdigest()
+
+
+class EventDeduplicator:
+    """Remembers the events a handler acted on, so a retried delivery is acted on once.
+
+    Thread-safe; keeps at most ``max_events`` keys for ``ttl`` seconds of the injected ``clock``
+    (10ex's retries span 31 s; a day is ample). If acting on an event fails, ``forget`` it so the
+    provider's retry is handled.
+
+    Example:
+        >>> dedup = EventDeduplicator()
+        >>> dedup.first_time("10ex", {"id": "evt_1"}), dedup.first_time("10ex", {"id": "evt_1"})
+        (True, False)
+    """
+
+    def __init__(self, *, ttl: float = 86_400.0, max_events: int = 100_000, clock: Callable[[], float] = time.time) -> None:
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+        self._ttl, self._max, self._clock = ttl, max_events, clock
+
+    def first_time(self, provider: str, event: Mapping[str, Any]) -> bool:
+        """True the first time an event is seen (and remember it); False for a repeat."""
+        key, now = event_key(provider, event), self._clock()
+        with self._lock:
+            while self._seen and (next(iter(self._seen.values())) <= now - self._ttl or len(self._seen) >= self._max):
+                self._seen.popitem(last=False)
+            if key in self._seen:
+                return False
+            self._seen[key] = now
+            return True
+
+    def forget(self, provider: str, event: Mapping[str, Any]) -> None:
+        """Let the next delivery of this event through again (acting on it failed)."""
+        with self._lock:
+            self._seen.pop(event_key(provider, event), None)
+
+
+# --- sending (the sandboxes) ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A registered receiver: its URL, secret, and the waits between attempts."""
+
+    url: str
+    secret: str
+    delays: tuple[float, ...]
+
+
+class WebhookSender:
+    """Delivers signed events to a registered URL from a background thread, retrying on 10ex's schedule.
+
+    A delivery is an HTTP POST of the compact JSON event with the provider's signature header; any 2xx
+    ends it, anything else (or no answer) is retried after each of ``delays`` (1, 2, 4, 8, 16 s by
+    default; ``register(..., retry_scale=0.01)`` shortens them). ``sleep`` and ``clock`` are injectable,
+    so a test never waits on the real schedule. Only loopback URLs are accepted unless ``any_host``.
+    ``attempts`` records every try (event, attempt number, status or error); ``wait_idle`` blocks until
+    the queue is drained.
+
+    Example:
+        >>> sender = WebhookSender("10ex")
+        >>> sender.register("http://127.0.0.1:9/hook", "whsec_1", retry_scale=0.5).delays
+        (0.5, 1.0, 2.0, 4.0, 8.0)
+        >>> sender.register("https://example.com/hook", "whsec_1")
+        Traceback (most recent call last):
+        ValueError: the sandbox delivers webhooks to loopback URLs only (127.0.0.1, localhost, ::1)
+    """
+
+    def __init__(self, provider: str, *, sleep: Callable[[float], Any] = time.sleep,
+                 clock: Callable[[], float] = time.time, timeout: float = 5.0, any_host: bool = False,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.provider = provider
+        self._format = webhook_format(provider)
+        self._sleep, self._clock, self._timeout, self._any_host = sleep, clock, timeout, any_host
+        self._transport = transport
+        self._endpoint: Endpoint | None = None
+        self._queue: queue.Queue[tuple[Endpoint, bytes, str]] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.attempts: list[dict[str, Any]] = []
+
+    def register(self, url: str, secret: str, *, retry_scale: float = 1.0) -> Endpoint:
+        """Send later events to ``url`` signed with ``secret`` (replaces an earlier registration)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("url must be an http(s) URL")
+        if not self._any_host and parts.hostname not in LOOPBACK_HOSTS:
+            raise ValueError("the sandbox delivers webhooks to loopback URLs only (127.0.0.1, localhost, ::1)")
+        if not secret:
+            raise ValueError("secret must not be empty")
+        if not 0 <= retry_scale <= 1:
+            raise ValueError("retry_scale must be from 0 to 1")
+        endpoint = Endpoint(url, secret, tuple(d * retry_scale for d in RETRY_DELAYS))
+        with self._lock:
+            self._endpoint = endpoint
+        return endpoint
+
+    @property
+    def endpoint(self) -> Endpoint | None:
+        """The registered receiver, if any."""
+        return self._endpoint
+
+    def emit(self, event: Mapping[str, Any]) -> bool:
+        """Queue ``event`` for delivery; False (and nothing queued) when no receiver is registered."""
+        endpoint = self._endpoint
+        if endpoint is None:
+            return False
+        body = json.dumps(event, separators=(",", ":"), default=str).encode()
+        label = str(event.get("id") or event.get("type") or event.get("event") or "event")
+        with self._lock:
+            self._queue.put((endpoint, body, label))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name=f"{self.provider}-webhooks", daemon=True)
+                self._thread.start()
+        return True
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until every queued delivery is finished (delivered or out of retries); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=self._timeout, transport=self._transport) as http:
+            while True:  # a daemon thread: it lives as long as the sandbox process, idle on the queue
+                endpoint, body, label = self._queue.get()
+                try:
+                    self._deliver(http, endpoint, body, label)
+                finally:
+                    self._queue.task_done()
+
+    def _deliver(self, http: httpx.Client, endpoint: Endpoint, body: bytes, label: str) -> None:
+        headers = sign_webhook(self.provider, body, endpoint.secret)
+        for attempt in range(len(endpoint.delays) + 1):
+            record: dict[str, Any] = {"event": label, "attempt": attempt + 1, "at": self._clock()}
+            try:
+                status = http.post(endpoint.url, content=body, headers=headers).status_code
+                record["status"] = status
+            except httpx.HTTPError as exc:
+                status, record["error"] = 0, type(exc).__name__
+            self.attempts.append(record)
+            if 200 <= status < 300:
+                return
+            if attempt < len(endpoint.delays):
+                self._sleep(endpoint.delays[attempt])
