@@ -38,12 +38,12 @@ class Situation(BaseModel):
     purpose: Literal["fund", "subscribe"] = Field("fund")
     amount: Money | None = Field(None, description="USD (fund)")
     plan_id: int | None = Field(None, description="subscribe")
-    trusted_payment_method_id: str | None = Field(None, description="pm_ id from trusted code")
+    trusted_payment_method_id: str | None = Field(None, description="from trusted code")
     saved_default_card: bool = False
     human_present: bool = Field(True, description="a person can pay")
     channel: Channel = "chat"
     wants_to_save_card: bool = False
-    card_requires_3ds: bool = Field(False, description="last charge: requires_action")
+    card_requires_3ds: bool = Field(False, description="last charge needs 3-D Secure")
     card_declined: bool = Field(False, description="last charge declined")
 
     @model_validator(mode="after")

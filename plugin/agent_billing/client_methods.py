@@ -37,7 +37,7 @@ class SyncOperations:
         raise NotImplementedError
 
     def get_billing_overview(self) -> r.BillingOverview:
-        """Balance, cards, subscriptions, invoice count.
+        """Balance, cards, subscriptions, invoices.
 
         ``GET /billing/overview`` (read).
 
@@ -47,7 +47,7 @@ class SyncOperations:
         return typing.cast(r.BillingOverview, self.call('get_billing_overview', {}))
 
     def get_stripe_config(self) -> r.StripeConfig:
-        """Publishable key for trusted code; never tokenize cards yourself.
+        """Publishable key, for trusted code only.
 
         ``GET /billing/stripe-config`` (read).
 
@@ -91,7 +91,7 @@ class SyncOperations:
         return typing.cast(r.PaymentMethodList, self.call('list_payment_methods', {}))
 
     def add_payment_method(self, payment_method_id: str, make_default: bool = True, *, idempotency_key: str | None = None) -> r.PaymentMethodResult:
-        """Attach a pm_ id (trusted code or confirmed setup intent). Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Attach a pm_ id. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /billing/payment-methods`` (write).
 
@@ -133,7 +133,7 @@ class SyncOperations:
             raise
 
     def create_setup_intent(self, *, idempotency_key: str | None = None) -> r.SetupIntent:
-        """Save a card without charging; trusted code or a person confirms. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Save a card without charging. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /billing/setup-intent`` (write).
 
@@ -191,7 +191,7 @@ class SyncOperations:
         return typing.cast(r.WalletBalance, self.call('get_wallet_balance', {}))
 
     def get_wallet_transactions(self, *, type: Literal['credit', 'debit'] | None = None, limit: int = 50, offset: int = 0) -> r.WalletTransactions:
-        """Ledger, newest first.
+        """Newest first.
 
         ``GET /wallet/transactions`` (read).
 
@@ -257,7 +257,7 @@ class SyncOperations:
             raise
 
     def get_payment_status(self, payment_intent_id: str) -> r.PaymentStatus:
-        """Card payment status.
+        """Of a card payment.
 
         ``GET /payments/{payment_intent_id}/status`` (read).
 
@@ -271,7 +271,7 @@ class SyncOperations:
             raise
 
     def validate_coupon(self, coupon_code: str, purchase_amount: Decimal | int | str | None = None) -> r.CouponValidation:
-        """What a coupon gives (no redeem).
+        """What a coupon gives.
 
         ``GET /wallet/coupons/validate`` (read).
 
@@ -285,7 +285,7 @@ class SyncOperations:
             raise
 
     def redeem_coupon(self, coupon_code: str, payment_method_id: str | None = None, purchase_amount: Decimal | int | str | None = None, *, idempotency_key: str | None = None) -> r.CouponRedemption:
-        """A bonus coupon charges purchase_amount to the card. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """A bonus coupon charges purchase_amount. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /wallet/coupons/redeem`` (write).
 
@@ -319,7 +319,7 @@ class SyncOperations:
         return typing.cast(r.SubscriptionList, self.call('list_subscriptions', {}))
 
     def create_subscription(self, plan_id: int, payment_method_id: str | None = None, success_url: str | None = None, cancel_url: str | None = None, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
-        """With payment_method_id charges now, else returns a checkout URL. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Charges now with payment_method_id, else a checkout URL. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /subscriptions`` (charge).
 
@@ -389,7 +389,7 @@ class SyncOperations:
             raise
 
     def reset_subscription_cycle(self, subscription_id: int, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
-        """New period now (charges the plan price). Sent with an Idempotency-Key (yours, or one generated for this call).
+        """New period now, charged. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /subscriptions/{subscription_id}/reset-cycle`` (charge).
 
@@ -431,7 +431,7 @@ class SyncOperations:
             raise
 
     def create_payment_link(self, purpose: Literal['fund', 'subscribe'], amount: Decimal | int | str | None = None, plan_id: int | None = None, *, idempotency_key: str | None = None) -> r.PaymentLink:
-        """Checkout URL for a person (fund or subscribe); relay verbatim. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Checkout URL for a person; relay verbatim. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /billing/payment-link`` (write).
 
@@ -489,7 +489,7 @@ class AsyncOperations:
         raise NotImplementedError
 
     async def get_billing_overview(self) -> r.BillingOverview:
-        """Balance, cards, subscriptions, invoice count.
+        """Balance, cards, subscriptions, invoices.
 
         ``GET /billing/overview`` (read).
 
@@ -499,7 +499,7 @@ class AsyncOperations:
         return typing.cast(r.BillingOverview, await self.call('get_billing_overview', {}))
 
     async def get_stripe_config(self) -> r.StripeConfig:
-        """Publishable key for trusted code; never tokenize cards yourself.
+        """Publishable key, for trusted code only.
 
         ``GET /billing/stripe-config`` (read).
 
@@ -543,7 +543,7 @@ class AsyncOperations:
         return typing.cast(r.PaymentMethodList, await self.call('list_payment_methods', {}))
 
     async def add_payment_method(self, payment_method_id: str, make_default: bool = True, *, idempotency_key: str | None = None) -> r.PaymentMethodResult:
-        """Attach a pm_ id (trusted code or confirmed setup intent). Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Attach a pm_ id. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /billing/payment-methods`` (write).
 
@@ -585,7 +585,7 @@ class AsyncOperations:
             raise
 
     async def create_setup_intent(self, *, idempotency_key: str | None = None) -> r.SetupIntent:
-        """Save a card without charging; trusted code or a person confirms. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Save a card without charging. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /billing/setup-intent`` (write).
 
@@ -643,7 +643,7 @@ class AsyncOperations:
         return typing.cast(r.WalletBalance, await self.call('get_wallet_balance', {}))
 
     async def get_wallet_transactions(self, *, type: Literal['credit', 'debit'] | None = None, limit: int = 50, offset: int = 0) -> r.WalletTransactions:
-        """Ledger, newest first.
+        """Newest first.
 
         ``GET /wallet/transactions`` (read).
 
@@ -709,7 +709,7 @@ class AsyncOperations:
             raise
 
     async def get_payment_status(self, payment_intent_id: str) -> r.PaymentStatus:
-        """Card payment status.
+        """Of a card payment.
 
         ``GET /payments/{payment_intent_id}/status`` (read).
 
@@ -723,7 +723,7 @@ class AsyncOperations:
             raise
 
     async def validate_coupon(self, coupon_code: str, purchase_amount: Decimal | int | str | None = None) -> r.CouponValidation:
-        """What a coupon gives (no redeem).
+        """What a coupon gives.
 
         ``GET /wallet/coupons/validate`` (read).
 
@@ -737,7 +737,7 @@ class AsyncOperations:
             raise
 
     async def redeem_coupon(self, coupon_code: str, payment_method_id: str | None = None, purchase_amount: Decimal | int | str | None = None, *, idempotency_key: str | None = None) -> r.CouponRedemption:
-        """A bonus coupon charges purchase_amount to the card. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """A bonus coupon charges purchase_amount. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /wallet/coupons/redeem`` (write).
 
@@ -771,7 +771,7 @@ class AsyncOperations:
         return typing.cast(r.SubscriptionList, await self.call('list_subscriptions', {}))
 
     async def create_subscription(self, plan_id: int, payment_method_id: str | None = None, success_url: str | None = None, cancel_url: str | None = None, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
-        """With payment_method_id charges now, else returns a checkout URL. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Charges now with payment_method_id, else a checkout URL. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /subscriptions`` (charge).
 
@@ -841,7 +841,7 @@ class AsyncOperations:
             raise
 
     async def reset_subscription_cycle(self, subscription_id: int, *, idempotency_key: str | None = None) -> r.SubscriptionResult:
-        """New period now (charges the plan price). Sent with an Idempotency-Key (yours, or one generated for this call).
+        """New period now, charged. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /subscriptions/{subscription_id}/reset-cycle`` (charge).
 
@@ -883,7 +883,7 @@ class AsyncOperations:
             raise
 
     async def create_payment_link(self, purpose: Literal['fund', 'subscribe'], amount: Decimal | int | str | None = None, plan_id: int | None = None, *, idempotency_key: str | None = None) -> r.PaymentLink:
-        """Checkout URL for a person (fund or subscribe); relay verbatim. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Checkout URL for a person; relay verbatim. Sent with an Idempotency-Key (yours, or one generated for this call).
 
         ``POST /billing/payment-link`` (write).
 

@@ -81,6 +81,9 @@ def allowed_actions(registry: Registry, custom_actions: Iterable[Any], actions: 
             chosen.update(name for name, reads in names.items() if reads)
             # A provider without a preset's workflow actions simply has fewer of them.
             chosen.update(name for name in names for pattern in PRESETS[item] if fnmatchcase(name, pattern))
+            if item == "chatbot":
+                # A chatbot's path is always the hand-off to a person: the path advisor would only cost tokens.
+                chosen.discard(ADVISOR)
             continue
         matched = {name for name in names if fnmatchcase(name, item)}
         if not matched:

@@ -469,9 +469,9 @@ def _group_description(registry: Registry, group: str, ops: Iterable[Operation],
         >>> text = _group_description(registry, "wallet", [registry.get("fund_wallet"), registry.get("withdraw")],
         ...                            [], lambda op: True)
         >>> for line in text.split(" | "): print(line)
-        Prepaid wallet. fund*: Charge a saved card into the wallet. amount>=10
+        fund*: Charge a saved card into the wallet. amount>=10
         withdraw*: Pay out (reseller accounts only). amount>0
-        *: needs approval
+        *: approval
     """
     ops, customs = list(ops), list(customs)
     owns = [model_field_schemas([op.args]) for op in ops] + [c.fields for c in customs]
@@ -482,7 +482,7 @@ def _group_description(registry: Registry, group: str, ops: Iterable[Operation],
         notes = bound_notes(own, merged)
         items.append(f"{action}{'*' if star else ''}: {text}{' ' + notes if notes else ''}")
     head = registry.group_descriptions.get(group, "")
-    tail = " | *: needs approval" if any(star for _, star, _ in lines) else ""
+    tail = " | *: approval" if any(star for _, star, _ in lines) else ""
     return (f"{head} " if head else "") + " | ".join(items) + tail
 
 

@@ -42,8 +42,9 @@ def _id_pattern(prefix: str) -> StringConstraints:
 PaymentMethodId = Annotated[str, _id_pattern("pm_")]
 CheckoutSessionId = Annotated[str, _id_pattern("cs_")]
 PaymentIntentId = Annotated[str, _id_pattern("pi_")]
-PlanId = Annotated[int, BeforeValidator(_reject_bool), Field(ge=1, le=2_147_483_647, description="from plans")]
-SubscriptionId = Annotated[int, BeforeValidator(_reject_bool), Field(ge=1, le=2_147_483_647)]
+# No upper bound of our own: the API answers an id it does not know (a bound here only cost every schema).
+PlanId = Annotated[int, BeforeValidator(_reject_bool), Field(ge=1, description="from plans")]
+SubscriptionId = Annotated[int, BeforeValidator(_reject_bool), Field(ge=1)]
 InvoiceId = Annotated[str, BeforeValidator(_int_to_str), StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 CouponCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 HttpsUrl = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https://[^\s]{3,2000}$")]
@@ -136,7 +137,7 @@ class BillingInfoArgs(Args):
     email: Email | None = None
     tax_id: TaxId | None = None
     tax_id_type: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}_[a-z]{2,6}$")] | None = Field(
-        None, description="Stripe tax id type, e.g. eu_vat, us_ein"
+        None, description="e.g. eu_vat"
     )
     address_line1: Text | None = None
     address_line2: Text | None = None

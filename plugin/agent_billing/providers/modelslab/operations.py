@@ -61,9 +61,9 @@ def op(name: str, group: str, action: str, method: str, path: str, args: type[Ba
 
 # --- billing profile and overview
 op("get_billing_overview", "billing", "overview", "GET", "/billing/overview", a.NoArgs, r.BillingOverview, R,
-   "Balance, cards, subscriptions, invoice count.")
+   "Balance, cards, subscriptions, invoices.")
 op("get_stripe_config", "billing", "stripe_config", "GET", "/billing/stripe-config", a.NoArgs, r.StripeConfig, R,
-   "Publishable key for trusted code; never tokenize cards yourself.",
+   "Publishable key, for trusted code only.",
    next_step="The key is for trusted application code that tokenizes cards; never tokenize a card yourself or ask "
              "the person for card numbers.")
 op("get_billing_info", "billing", "get_info", "GET", "/billing/info", a.NoArgs, r.BillingInfo, R,
@@ -75,7 +75,7 @@ op("update_billing_info", "billing", "update_info", "PUT", "/billing/info", a.Bi
 op("list_payment_methods", "payment_methods", "list", "GET", "/billing/payment-methods", a.NoArgs,
    r.PaymentMethodList, R, "Saved cards.")
 op("add_payment_method", "payment_methods", "add", "POST", "/billing/payment-methods", a.AddPaymentMethodArgs,
-   r.PaymentMethodResult, W, "Attach a pm_ id (trusted code or confirmed setup intent).", limiter=BILLING,
+   r.PaymentMethodResult, W, "Attach a pm_ id.", limiter=BILLING,
    changes_funding=True)
 op("set_default_payment_method", "payment_methods", "set_default", "PUT",
    "/billing/payment-methods/{payment_method_id}/default", a.PaymentMethodArgs, r.PaymentMethodResult, W,
@@ -84,7 +84,7 @@ op("remove_payment_method", "payment_methods", "remove", "DELETE", "/billing/pay
    a.PaymentMethodArgs, r.PaymentMethodResult, D, "Detach a card.", limiter=BILLING, changes_funding=True,
    intent=i.remove_payment_method)
 op("create_setup_intent", "payment_methods", "setup_intent", "POST", "/billing/setup-intent", a.NoArgs,
-   r.SetupIntent, W, "Save a card without charging; trusted code or a person confirms.",
+   r.SetupIntent, W, "Save a card without charging.",
    limiter=BILLING, next_step="Trusted application code or the person confirms this setup intent with Stripe; the "
    "confirmation normally saves the card (check with payment_methods action=list; add the pm_ id only if it is "
    "missing). Never ask for card numbers.")
@@ -100,7 +100,7 @@ op("get_invoice_pdf", "invoices", "pdf", "GET", "/billing/invoices/{invoice_id}/
 op("get_wallet_balance", "wallet", "balance", "GET", "/wallet/balance", a.NoArgs, r.WalletBalance, R,
    "Current balance.")
 op("get_wallet_transactions", "wallet", "transactions", "GET", "/wallet/transactions", a.TransactionsArgs,
-   r.WalletTransactions, R, "Ledger, newest first.")
+   r.WalletTransactions, R, "Newest first.")
 op("fund_wallet", "wallet", "fund", "POST", "/wallet/fund", a.FundWalletArgs, r.Charge, C,
    "Charge a saved card into the wallet.", limiter=BILLING, amount_field="amount", intent=i.fund_wallet)
 op("enable_auto_funding", "wallet", "enable_auto_funding", "PUT", "/wallet/auto-funding", a.AutoFundingArgs,
@@ -112,13 +112,13 @@ op("withdraw", "wallet", "withdraw", "POST", "/wallet/withdraw", a.WithdrawArgs,
    "Pay out (reseller accounts only).", limiter=BILLING, amount_field="amount",
    intent=i.withdraw)
 op("get_payment_status", "wallet", "payment_status", "GET", "/payments/{payment_intent_id}/status",
-   a.PaymentStatusArgs, r.PaymentStatus, R, "Card payment status.")
+   a.PaymentStatusArgs, r.PaymentStatus, R, "Of a card payment.")
 
 # --- coupons
 op("validate_coupon", "coupons", "validate", "GET", "/wallet/coupons/validate", a.ValidateCouponArgs,
-   r.CouponValidation, R, "What a coupon gives (no redeem).")
+   r.CouponValidation, R, "What a coupon gives.")
 op("redeem_coupon", "coupons", "redeem", "POST", "/wallet/coupons/redeem", a.RedeemCouponArgs, r.CouponRedemption,
-   W, "A bonus coupon charges purchase_amount to the card.", limiter=BILLING,
+   W, "A bonus coupon charges purchase_amount.", limiter=BILLING,
    effect_for=_coupon_effect, amount_field="purchase_amount", intent=i.redeem_coupon)
 
 # --- plans and subscriptions
@@ -128,7 +128,7 @@ op("list_plans", "subscriptions", "plans", "GET", "/subscriptions/plans", a.NoAr
 op("list_subscriptions", "subscriptions", "list", "GET", "/subscriptions", a.NoArgs, r.SubscriptionList, R,
    "Your subscriptions.")
 op("create_subscription", "subscriptions", "create", "POST", "/subscriptions", a.CreateSubscriptionArgs,
-   r.SubscriptionResult, C, "With payment_method_id charges now, else returns a checkout URL.",
+   r.SubscriptionResult, C, "Charges now with payment_method_id, else a checkout URL.",
    limiter=BILLING, plan_field="plan_id", intent=i.create_subscription, next_step=_checkout_next_step)
 op("get_subscription_status", "subscriptions", "status", "GET", "/subscriptions/{subscription_id}/status",
    a.SubscriptionArgs, r.SubscriptionStatus, R, "Status, current period.")
@@ -143,7 +143,7 @@ op("resume_subscription", "subscriptions", "resume", "POST", "/subscriptions/{su
    intent=i.resume_subscription)
 op("reset_subscription_cycle", "subscriptions", "reset_cycle", "POST",
    "/subscriptions/{subscription_id}/reset-cycle", a.SubscriptionArgs, r.SubscriptionResult, C,
-   "New period now (charges the plan price).", limiter=BILLING,
+   "New period now, charged.", limiter=BILLING,
    intent=i.reset_subscription_cycle)
 op("fix_payment", "subscriptions", "fix_payment", "POST", "/subscriptions/{subscription_id}/fix-payment",
    a.SubscriptionArgs, r.SubscriptionResult, C, "Retry a past-due payment.",
@@ -154,7 +154,7 @@ op("charge_subscription_amount", "subscriptions", "charge_amount", "POST", "/sub
 
 # --- payment links and checkout confirmation (the human handoff)
 op("create_payment_link", "payment_links", "create", "POST", "/billing/payment-link", a.PaymentLinkArgs,
-   r.PaymentLink, W, "Checkout URL for a person (fund or subscribe); relay verbatim.",
+   r.PaymentLink, W, "Checkout URL for a person; relay verbatim.",
    limiter=BILLING, amount_field="amount", plan_field="plan_id",
    next_step="Send payment_url to the person exactly as given, with the amount and expiry; then use payment_links "
              "action=wait (or confirm_*) with session_id once they have paid.")
@@ -167,7 +167,7 @@ op("confirm_subscription_checkout", "payment_links", "confirm_subscribe", "POST"
 REGISTRY.describe_group("billing", "")
 REGISTRY.describe_group("payment_methods", "Takes pm_ ids from trusted code, never card numbers.")
 REGISTRY.describe_group("invoices", "")
-REGISTRY.describe_group("wallet", "Prepaid wallet.")
+REGISTRY.describe_group("wallet", "")
 REGISTRY.describe_group("coupons", "")
 REGISTRY.describe_group("subscriptions", "")
 REGISTRY.describe_group("payment_links", "")
