@@ -27,8 +27,8 @@ from typing import Any
 
 from agent_billing.errors import ConflictError
 from agent_billing.providers.modelslab.results import CheckoutConfirmation
+from agent_billing.providers.modelslab.workflows import LINK_TTL_SECONDS, _wait
 from agent_billing.tools.steps import ApiCall, Sleep
-from agent_billing.tools.workflows import LINK_TTL_SECONDS, _wait
 
 TIMEOUT = 300.0
 NEVER = math.inf

@@ -17,9 +17,7 @@ from agent_billing.registry import get_registry, provider_names
 
 PACKAGE = Path(__file__).resolve().parents[1] / "plugin" / "agent_billing"
 CORE = ["registry.py", "client.py", "exchange.py", "conventions.py", "config.py", "errors.py", "wire.py", "money.py",
-        "retry.py", "audit.py", "guardrails", "tools", "mcp"]
-# Not yet moved: the ModelsLab workflow actions (handoff, wait, ensure_funded) still live in tools/workflows.py.
-NOT_YET = {"tools/workflows.py"}
+        "retry.py", "audit.py", "advisor.py", "guardrails", "tools", "mcp"]
 # Words that are operation names of some provider but also plain vocabulary of the core (a payment purpose).
 VOCABULARY = {"subscribe"}
 OPERATIONS = {name for provider in provider_names() for name in get_registry(provider).operations} - VOCABULARY
@@ -31,7 +29,7 @@ def core_files() -> list[Path]:
     for entry in CORE:
         path = PACKAGE / entry
         files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
-    return [f for f in files if f.relative_to(PACKAGE).as_posix() not in NOT_YET]
+    return files
 
 
 def named(source: str) -> list[tuple[int, str]]:

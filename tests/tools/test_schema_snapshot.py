@@ -33,10 +33,10 @@ from pydantic import BaseModel
 from agent_billing.audit import MemoryAuditLog
 from agent_billing.inprocess import sandbox_clients
 from agent_billing.mcp.server import BillingMCPServer, ElicitationApprover
+from agent_billing.providers.modelslab.workflows import EnsureFundedArgs, FundViaHumanArgs, HandoffArgs, WaitArgs
 from agent_billing.registry import get_registry
 from agent_billing.sandbox import create_app
 from agent_billing.tools import BillingToolkit
-from agent_billing.tools.workflows import EnsureFundedArgs, FundViaHumanArgs, HandoffArgs, WaitArgs
 from mcp import types
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "tool_schemas.json"

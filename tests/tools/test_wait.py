@@ -15,14 +15,14 @@ import pytest
 
 from agent_billing.errors import ConflictError, RateLimitedError
 from agent_billing.providers.modelslab.results import CheckoutConfirmation
-from agent_billing.tools.steps import ApiCall, Sleep, ToolOutcome
-from agent_billing.tools.workflows import (
+from agent_billing.providers.modelslab.workflows import (
     LINK_TTL_SECONDS,
     POLLS_PER_MINUTE,
     _wait,
     poll_interval_for,
     wait_flow,
 )
+from agent_billing.tools.steps import ApiCall, Sleep, ToolOutcome
 
 
 @dataclass

@@ -34,7 +34,7 @@ GROUP_TITLES = {
     "payment_links": "Payment links for a person to pay",
     "payment_path": "Payment path advisor",
 }
-# Workflow actions (tools/workflows.py): (only reads, destructive, idempotent). The wait confirms a
+# Workflow actions (a provider's actions.py): (only reads, destructive, idempotent). The wait confirms a
 # checkout the person paid, which credits once however often it is repeated.
 WORKFLOW_HINTS: dict[str, tuple[bool, bool, bool]] = {
     "payment_links.handoff": (False, False, False),

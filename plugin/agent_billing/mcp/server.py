@@ -54,7 +54,6 @@ from agent_billing.mcp.annotations import tool_annotations
 from agent_billing.mcp.approver import ElicitationApprover, client_modes
 from agent_billing.tools import BillingToolkit
 from agent_billing.tools.tool import dumps_content
-from agent_billing.tools.workflows import wait_flow
 from mcp import types
 
 __all__ = ["BillingMCPServer", "ElicitationApprover"]
@@ -158,12 +157,14 @@ class BillingMCPServer:
                     "message": "The person did not open the payment page; nothing was paid.",
                     "next_step": "Ask what they would like to do instead; do not send the link again unless they "
                                  "ask."}, True
-        if not self.toolkit.allows("payment_links", "wait"):
+        wait = next((c for c in self.toolkit.custom_actions or [] if c.group == "payment_links" and c.action == "wait"),
+                    None)
+        if wait is None or not self.toolkit.allows("payment_links", "wait"):
             content.update(delivery="url_elicitation", next_step="The person has the payment page. Waiting is not "
                            "offered here: ask them to say when they have paid.")
             return content, False
         raw = {"session_id": session_id, **({"purpose": purpose} if purpose else {})}
-        outcome = await self.toolkit.arun_flow(wait_flow(self.toolkit, raw, None))
+        outcome = await self.toolkit.arun_flow(wait.flow(self.toolkit, raw, None))
         waited = {**outcome.content, "payment_url": url, "delivery": "url_elicitation"}
         if waited.get("status") == "paid":
             await ctx.session.send_elicit_complete(session_id, related_request_id=ctx.request_id)

@@ -13,7 +13,7 @@ outside the result appear in no schema or description, and a call naming one is 
 
 Example:
     >>> from agent_billing.registry import get_registry
-    >>> from agent_billing.tools.workflows import WORKFLOW_ACTIONS
+    >>> from agent_billing.providers.modelslab.workflows import WORKFLOW_ACTIONS
     >>> chosen = allowed_actions(get_registry(), WORKFLOW_ACTIONS, "chatbot")
     >>> "payment_links.handoff" in chosen, "wallet.fund" in chosen, "wallet.balance" in chosen
     (True, False, True)

@@ -170,3 +170,24 @@ def error_content(error: BillingError, operation: str, gated: bool = False) -> d
         content["next_step"] = step
     redacted: dict[str, Any] = redact(content)
     return redacted
+
+
+def parse_args(model: type[BaseModel], raw: dict[str, Any], action: str) -> BaseModel | Any:
+    """Validate a custom action's arguments: the model, or the tool outcome of a value-free validation error.
+
+    Example:
+        >>> from pydantic import BaseModel
+        >>> class Args(BaseModel):
+        ...     amount: int
+        >>> parse_args(Args, {"amount": "x"}, "fund").content["error"]
+        'validation_error'
+    """
+    from pydantic import ValidationError
+
+    from agent_billing.exchange import validation_error
+    from agent_billing.tools.steps import ToolOutcome
+
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        return ToolOutcome(error_content(validation_error(exc, action), action), is_error=True)

@@ -72,7 +72,7 @@ class CustomAction:
     ``flow(toolkit, raw_args, tool_call_id)`` returns a flow (see ``steps.py``).
 
     Example:
-        >>> from agent_billing.tools.workflows import WORKFLOW_ACTIONS
+        >>> from agent_billing.providers.modelslab.workflows import WORKFLOW_ACTIONS
         >>> [(a.group, a.action, a.gated) for a in WORKFLOW_ACTIONS][2]
         ('wallet', 'ensure_funded', True)
     """
@@ -86,12 +86,6 @@ class CustomAction:
     # For a gated action: which operation (name, raw arguments) it would run, found with reads only,
     # so the agent middleware can ask the person about that exact charge before the action runs.
     gate: Callable[[BillingToolkit, dict[str, Any]], Generator[Any, Any, tuple[str, dict[str, Any]] | None]] | None = None
-
-
-def _default_actions() -> list[CustomAction]:
-    from agent_billing.tools.workflows import WORKFLOW_ACTIONS
-
-    return list(WORKFLOW_ACTIONS)
 
 
 def _provider_actions(provider: str) -> list[CustomAction] | None:
@@ -173,10 +167,9 @@ class BillingToolkit(BaseToolkit):
         self._registry = get_registry(self.provider) if self.provider else \
             (self.client or self.async_client).registry  # type: ignore[union-attr]
         if self.custom_actions is None:
-            # A provider's own actions (``agent_billing.providers.<name>.actions.ACTIONS``) win; else the workflow
-            # actions, which build on ModelsLab's groups, so another provider's toolkit offers none of them.
-            self.custom_actions = _provider_actions(self._registry.provider) or \
-                [c for c in _default_actions() if c.group in self._registry.groups()]
+            # A provider's own actions beyond its operations (``agent_billing.providers.<name>.actions.ACTIONS``).
+            self.custom_actions = [c for c in _provider_actions(self._registry.provider) or []
+                                   if c.group in self._registry.groups()]
         self._allowed = allowed_actions(self._registry, self.custom_actions, self.actions, self.scopes)
         self._tools = self._build_tools()
 

@@ -25,7 +25,7 @@ ALL = "*"
 _AREA = {"billing": "billing", "payment_methods": "billing", "invoices": "billing", "payment_links": "billing",
          "wallet": "wallet", "coupons": "wallet", "subscriptions": "subscriptions"}
 
-# The workflow actions (tools/workflows.py) are not operations: they need the scopes of every operation
+# The workflow actions (workflows.py) are not operations: they need the scopes of every operation
 # they may call (ensure_funded may read the cards and fall back to a payment link).
 WORKFLOW_OPERATIONS: dict[str, tuple[str, ...]] = {
     "payment_links.handoff": ("create_payment_link",),

@@ -27,10 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from agent_billing.errors import BillingError
 from agent_billing.tools.schemas import model_field_schemas
-from agent_billing.tools.shaping import error_content, result_content
+from agent_billing.tools.shaping import error_content, parse_args, result_content
 from agent_billing.tools.steps import ApiCall, Flow, ToolOutcome
 from agent_billing.tools.toolkit import CustomAction
-from agent_billing.tools.workflows import _parse  # the workflows' argument check, reused
 
 if TYPE_CHECKING:
     from agent_billing.tools.toolkit import BillingToolkit
@@ -112,7 +111,7 @@ def change_request_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: s
     """
     if change is not None:
         raw = {**raw, "change": change}  # the action named it
-    args = _parse(ChangeRequestArgs, raw, action)
+    args = parse_args(ChangeRequestArgs, raw, action)
     if isinstance(args, ToolOutcome):
         return args
     assert isinstance(args, ChangeRequestArgs)
@@ -163,7 +162,7 @@ def can_start_run_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: st
         >>> toolkit.run_flow(can_start_run_flow(toolkit, {"estimated_credits": 500}, None)).content["decision"]
         'go'
     """
-    args = _parse(CanStartRunArgs, raw, "can_start_run")
+    args = parse_args(CanStartRunArgs, raw, "can_start_run")
     if isinstance(args, ToolOutcome):
         return args
     assert isinstance(args, CanStartRunArgs)

@@ -27,10 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_billing.advisor import Situation, advise
 from agent_billing.errors import BillingError, ConflictError, RateLimitedError
-from agent_billing.exchange import validation_error
 from agent_billing.money import CENT, Money, format_usd, wire_amount
 from agent_billing.tools.schemas import model_field_schemas
-from agent_billing.tools.shaping import error_content, result_content
+from agent_billing.tools.shaping import error_content, parse_args, result_content
 from agent_billing.tools.steps import ApiCall, Flow, Sleep, ToolOutcome
 
 if TYPE_CHECKING:
@@ -100,13 +99,6 @@ class FundViaHumanArgs(BaseModel):
     amount: Money = Field(ge=MIN_TOP_UP, le=Decimal(10000))
     channel: str = Field("chat", pattern="^(chat|voice|email|none)$")
     timeout_seconds: int | None = Field(None, ge=1, le=1800)
-
-
-def _parse(model: type[BaseModel], raw: dict[str, Any], action: str) -> BaseModel | ToolOutcome:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        return ToolOutcome(error_content(validation_error(exc, action), action), is_error=True)
 
 
 def _timestamp(iso: object) -> float | None:
@@ -186,7 +178,7 @@ def handoff_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | No
         >>> outcome.content["session_id"].startswith("cs_"), outcome.content["amount"]
         (True, '25.00')
     """
-    args = _parse(HandoffArgs, raw, "handoff")
+    args = parse_args(HandoffArgs, raw, "handoff")
     if isinstance(args, ToolOutcome):
         return args
     assert isinstance(args, HandoffArgs)
@@ -309,7 +301,7 @@ def wait_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | None)
         >>> toolkit.run_flow(wait_flow(toolkit, {"session_id": link["session_id"]}, None)).content["status"]  # nobody paid
         'pending'
     """
-    args = _parse(WaitArgs, raw, "wait")
+    args = parse_args(WaitArgs, raw, "wait")
     if isinstance(args, ToolOutcome):
         return args
     assert isinstance(args, WaitArgs)
@@ -356,7 +348,7 @@ def ensure_funded_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: st
         >>> toolkit.run_flow(ensure_funded_flow(toolkit, {"job_cost": 5}, None)).content["status"]  # no card: a person pays
         'needs_human_payment'
     """
-    args = _parse(EnsureFundedArgs, raw, "ensure_funded")
+    args = parse_args(EnsureFundedArgs, raw, "ensure_funded")
     if isinstance(args, ToolOutcome):
         return args
     assert isinstance(args, EnsureFundedArgs)
@@ -404,7 +396,7 @@ def fund_via_human_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: s
         >>> outcome.content["next_step"].startswith("No channel delivers links")  # no handoff_notifier here
         True
     """
-    args = _parse(FundViaHumanArgs, raw, "fund_via_human")
+    args = parse_args(FundViaHumanArgs, raw, "fund_via_human")
     if isinstance(args, ToolOutcome):
         return args
     assert isinstance(args, FundViaHumanArgs)
