@@ -354,3 +354,13 @@ def test_a_deployer_moves_paths_without_code() -> None:
 def test_bad_path_overrides_are_refused(raw: str) -> None:
     with pytest.raises(ValueError):
         build_registry(paths_from_env({"TENEX_PATHS": raw}))
+
+
+def test_a_page_cut_for_the_model_does_not_hand_out_a_cursor_that_skips() -> None:
+    """A page longer than the tool shows (20 items) loses its cursor and says why, so no item is skipped."""
+    from agent_billing.tools.shaping import MAX_ITEMS, result_content
+
+    page = result_content({"items": [{"id": f"e{i}"} for i in range(MAX_ITEMS + 7)], "next_cursor": "after_e26"})
+    assert "next_cursor" not in page and "limit=20" in page["paging"]
+    short = result_content({"items": [{"id": "e1"}], "next_cursor": "after_e1"})
+    assert short["next_cursor"] == "after_e1" and "paging" not in short

@@ -43,6 +43,10 @@ MAX_ITEMS = 20
 _HIDDEN = "[held for trusted code]"  # secrets stay in the tool's artifact, for host code
 
 
+# Keys that continue a paged list; after a cut list they would skip the items that were cut.
+_PAGING_KEYS = ("next_cursor", "has_more", "hasMore", "next_page")
+
+
 def _compact(value: Any) -> Any:
     if isinstance(value, dict):
         out: dict[str, Any] = {}
@@ -52,6 +56,12 @@ def _compact(value: Any) -> Any:
             if key in ("exp_month", "exp_year"):
                 continue  # expiry is card data the agent never needs
             out[key] = _compact(item)
+        cut = [key for key, item in value.items() if isinstance(item, list) and len(item) > MAX_ITEMS]
+        if cut and any(key in out for key in _PAGING_KEYS):
+            for key in _PAGING_KEYS:
+                out.pop(key, None)
+            out["paging"] = (f"Only the first {MAX_ITEMS} items of this page are shown, so its cursor was left out "
+                             f"(it would skip the rest): ask again with limit={MAX_ITEMS} or less to page through.")
         return out
     if isinstance(value, list):
         items = [_compact(v) for v in value[:MAX_ITEMS]]
@@ -75,6 +85,9 @@ def result_content(result: BaseModel | dict[str, Any]) -> dict[str, Any]:
         {'setup_intent_id': 'seti_123', 'client_secret': '[held for trusted code]'}
         >>> result_content({"refresh_token": "r1", "note": "key sk_test_abcdefgh123", "publishable_key": "pk_test_1"})
         {'refresh_token': '[held for trusted code]', 'note': 'key [held for trusted code]', 'publishable_key': 'pk_test_1'}
+        >>> page = result_content({"items": list(range(25)), "next_cursor": "c2"})
+        >>> "next_cursor" in page, page["items"][-1], page["paging"][:31]
+        (False, '... 5 more', 'Only the first 20 items of this')
     """
     data = result.model_dump(mode="python") if isinstance(result, BaseModel) else result
     shaped: dict[str, Any] = redact(redact_secrets(_compact(data), _HIDDEN))
