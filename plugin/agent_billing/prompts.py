@@ -1,8 +1,9 @@
 """System prompts that teach an agent the three payment paths and the safety rules, in English or Chinese.
 
 Each prompt is a Markdown template in ``prompts/`` (``<variant>.<language>.md``) with ``string.Template``
-placeholders. The payment-path rules are rendered from :data:`agent_billing.advisor.RULES`, so the prompt
-and the ``payment_path`` advisor cannot disagree; the spending limits come from the deployer's
+placeholders. The payment-path rules are rendered from :data:`agent_billing.advisor.RULES` and the
+paths in calls from the provider's declaration (``Registry.advisor``), so the prompt and the
+``payment_path`` advisor cannot disagree; the spending limits come from the deployer's
 :class:`~agent_billing.guardrails.mandate.Mandate`.
 
 Variants:
@@ -24,11 +25,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from string import Template
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
-from agent_billing.advisor import render_rules
+from agent_billing.advisor import PaymentPaths, render_in_calls, render_rules
 from agent_billing.guardrails.mandate import Mandate
-from agent_billing.registry import get_registry
+from agent_billing.registry import Registry, get_registry
 from agent_billing.resources import data_path
 
 Variant = Literal["system", "chatbot", "voice", "autonomous"]
@@ -51,14 +52,18 @@ DEFAULT_PRODUCT = "your product"
 _DEFAULT_PRODUCT = {"en": DEFAULT_PRODUCT, "zh": "本产品"}
 
 
-def default_tools(provider: str = "modelslab") -> list[str]:
-    """The tool names a default ``BillingToolkit`` gives an agent: the registry's groups and the advisor.
+def default_tools(provider: str | None = None) -> list[str]:
+    """The tool names a default ``BillingToolkit`` gives an agent: the registry's groups and the advisor
+    (where the provider declares its payment paths).
 
     Example:
         >>> default_tools()[-2:]
         ['payment_links', 'payment_path']
+        >>> default_tools("wallgent")
+        ['billing', 'payment_method', 'invoices', 'payment_path']
     """
-    return [*get_registry(provider).groups(), ADVISOR_TOOL]
+    registry = get_registry(provider)
+    return [*registry.groups(), *([ADVISOR_TOOL] if registry.advisor is not None else [])]
 
 
 def available_prompts() -> list[tuple[str, str]]:
@@ -79,14 +84,16 @@ def load_prompt(
     mandate: Mandate | None = None,
     tools: Sequence[str] | None = None,
     currency: str = "USD",
+    provider: str | None = None,
 ) -> str:
     """Render a system prompt.
 
     ``mandate``: the deployer's spending policy, quoted as its :meth:`Mandate.describe` (its limits are
     what the tools enforce); without one the prompt says every money-moving call needs a person's
     approval. ``tools``: the tool names the agent actually holds (default: every billing tool and
-    ``payment_path``). ``currency`` must match the mandate's. Without a product name every sentence still
-    reads well ("your product"; "本产品" in Chinese).
+    ``payment_path``). ``currency`` must match the mandate's. ``provider``: whose payment paths the rules
+    and the paths in calls describe (default: the default provider). Without a product name every
+    sentence still reads well ("your product"; "本产品" in Chinese).
 
     Example:
         >>> text = load_prompt("chatbot", "zh", product_name="Acme")
@@ -108,7 +115,9 @@ def load_prompt(
     if mandate is not None and mandate.currency != currency:
         raise ValueError(f"the mandate's limits are in {mandate.currency}, but the prompt says amounts are in "
                          f"{currency}; pass currency={mandate.currency!r}")
-    names = list(default_tools() if tools is None else tools)
+    registry = get_registry(provider)
+    paths = _paths(registry)
+    names = list(default_tools(registry.provider) if tools is None else tools)
     if not names or any(not isinstance(n, str) or not n.strip() for n in names):
         raise ValueError("tools must be a non-empty list of tool names")
     mandate_text = mandate.describe(language) if mandate is not None else _NO_MANDATE[language]
@@ -116,10 +125,18 @@ def load_prompt(
     return template.substitute(
         product_name=_product(product_name, language),
         mandate=mandate_text,
-        payment_path_rules=render_rules(language),
+        payment_path_rules=render_rules(language, paths),
+        payment_paths=render_in_calls(paths, language),
         tools=_TOOLS_LINE[language].format(names=_SEPARATOR[language].join(f"`{n.strip()}`" for n in names)),
         currency=currency,
     )
+
+
+def _paths(registry: Registry) -> PaymentPaths[Any]:
+    if registry.advisor is None:
+        raise ValueError(f"provider {registry.provider!r} declares no payment paths, so these prompts (which teach "
+                         "them) do not apply to it")
+    return registry.advisor
 
 
 def _product(name: str, language: str) -> str:

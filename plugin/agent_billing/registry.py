@@ -18,11 +18,14 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from agent_billing.conventions import Connection, WireConventions
+
+if TYPE_CHECKING:
+    from agent_billing.advisor import PaymentPaths
 
 _PLACEHOLDER = re.compile(r"{(\w+)}")
 
@@ -170,8 +173,9 @@ class Registry:
     operations: dict[str, Operation] = field(default_factory=dict)
     group_descriptions: dict[str, str] = field(default_factory=dict)
     wire: WireConventions = field(default_factory=WireConventions)
-    # Whether the toolkit offers the payment-path advisor for this provider (its paths are ModelsLab's).
-    advisor: bool = False
+    # The payment-path advisor's mapping for this provider (``agent_billing.advisor.PaymentPaths``): what
+    # each path means in its calls. None: the toolkit offers no advisor.
+    advisor: PaymentPaths[Any] | None = None
     # Where ``python -m agent_billing.codegen`` writes the typed client methods: (module, sync class, async class).
     typed_methods: tuple[str, str, str] | None = None
     connection: Connection = field(default_factory=lambda: Connection(default_base_url="http://127.0.0.1:8787"))

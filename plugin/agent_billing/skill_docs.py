@@ -9,7 +9,7 @@ file is touched::
     <!-- END GENERATED: endpoints -->
 
 A file may also carry a ``payment-path-rules`` block: the advisor's decision procedure,
-:func:`agent_billing.advisor.render_rules`, word for word.
+:func:`agent_billing.advisor.render_rules` for the file's provider, word for word.
 
 Run ``python -m agent_billing.skill_docs`` to rewrite them, ``--check`` to only list stale files
 (exit status 1 if any).
@@ -123,7 +123,8 @@ def _rewrite(text: str, group: str | None, path: Path, provider: str | None) -> 
 
     def render(match: re.Match[str]) -> str:
         name = match.group(1)
-        body = render_endpoint_table(group, provider=provider) if name == "endpoints" else render_rules("en")
+        body = render_endpoint_table(group, provider=provider) if name == "endpoints" else \
+            render_rules("en", get_registry(provider).advisor)  # the rules this provider's paths can follow
         return f"<!-- BEGIN GENERATED: {name} -->\n{body}\n<!-- END GENERATED: {name} -->"
 
     return _BLOCK.sub(render, text)

@@ -8,7 +8,7 @@ from string import Template
 
 import pytest
 
-from agent_billing.advisor import RULES, render_rules
+from agent_billing.advisor import RULES, render_in_calls, render_rules
 from agent_billing.guardrails.mandate import Mandate, format_money
 from agent_billing.prompts import LANGUAGES, VARIANTS, available_prompts, load_prompt
 from agent_billing.registry import get_registry, provider_names
@@ -28,11 +28,13 @@ ACTIONS: dict[str, set[str]] = {
 TOOLS = set(ACTIONS) | {ADVISOR_TOOL}
 # A skill folder named after another provider (skills/wallgent/) is checked against that provider's tools.
 OTHER_PROVIDERS = {name: {group: {op.action for op in ops} for group, ops in get_registry(name).groups().items()}
+                   | ({ADVISOR_TOOL: set()} if get_registry(name).advisor is not None else {})
                    for name in provider_names() if name != REGISTRY.provider}
+ADVISED = [name for name in provider_names() if get_registry(name).advisor is not None]
 
 MANDATE = Mandate(max_per_charge="50", max_per_24h="200", allowed_plan_ids={10, 42})
 PRODUCT = "Acme Studio"
-PLACEHOLDERS = {"product_name", "mandate", "payment_path_rules", "tools", "currency"}
+PLACEHOLDERS = {"product_name", "mandate", "payment_path_rules", "payment_paths", "tools", "currency"}
 ALL = [(v, lang) for v in VARIANTS for lang in LANGUAGES]
 CALL = re.compile(r"(?<![\w.])([a-z_][a-z0-9_]*)\((?=\s*(?:[a-z_]+\s*=|\.\.\.|\)))([^)]*)\)")
 PYTHON_FENCE = re.compile(r"```python\n.*?```", re.DOTALL)
@@ -96,7 +98,7 @@ def test_every_variant_renders_in_both_languages() -> None:
         for limit in (MANDATE.max_per_charge, MANDATE.max_per_24h):
             assert limit is not None and format_money(limit) in text
         assert ("plans 10 and 42" if language == "en" else "仅限套餐 10、42") in text
-        assert render_rules(language) in text
+        assert render_rules(language, REGISTRY.advisor) in text  # type: ignore[arg-type]
         assert not re.search(r"\$\{?[A-Za-z_]", text), f"{variant}.{language}: unreplaced placeholder"
         assert "`payment_links`" in text and "`payment_path`" in text
 
@@ -181,3 +183,55 @@ def test_data_path_finds_the_source_checkout() -> None:
     assert data_path("prompts", "system.en.md") == ROOT / "prompts" / "system.en.md"
     with pytest.raises(FileNotFoundError):
         data_path("prompts", "missing.md")
+
+
+def _actions_of(provider: str) -> dict[str, set[str]]:
+    return ACTIONS if provider == REGISTRY.provider else OTHER_PROVIDERS[provider]
+
+
+@pytest.mark.parametrize("provider", ADVISED)
+def test_the_paths_in_calls_are_the_providers_and_name_every_call_its_advisor_makes(provider: str) -> None:
+    from tests.test_advisor import situations
+
+    from agent_billing.advisor import advise
+
+    paths = get_registry(provider).advisor
+    assert paths is not None
+    texts = {language: render_in_calls(paths, language) for language in ("en", "zh")}
+    for language, text in texts.items():
+        seen, bad = bad_calls(text, _actions_of(provider))
+        assert seen >= 4 and bad == [], (language, bad)
+    # The Chinese lines make the same calls as the English ones, line for line.
+    en, zh = (text.splitlines() for text in texts.values())
+    assert [sorted(CALL.findall(line)) for line in en] == [sorted(CALL.findall(line)) for line in zh]
+    for situation in situations(provider):
+        for call in advise(situation, paths).calls:
+            assert f'{call.tool}(action="{call.action}"' in texts["en"], (provider, call)
+
+
+@pytest.mark.parametrize("provider", ADVISED)
+def test_a_prompt_renders_its_providers_rules_and_paths(provider: str) -> None:
+    paths = get_registry(provider).advisor
+    for variant, language in ALL:
+        text = render(variant, language, provider=provider)
+        assert render_rules(language, paths) in text  # type: ignore[arg-type]
+        if variant == "system":
+            assert paths is not None and render_in_calls(paths, language) in text  # type: ignore[arg-type]
+    others = [p for p in ADVISED if p != provider]
+    for other in others:
+        theirs = get_registry(other).advisor
+        assert theirs is not None and render_in_calls(theirs, "en") not in render("system", "en", provider=provider)
+
+
+def test_the_toolkits_prompt_is_its_providers_and_a_provider_without_paths_has_none() -> None:
+    from agent_billing.audit import MemoryAuditLog
+    from agent_billing.inprocess import sandbox_clients
+    from agent_billing.sandbox import create_app
+    from agent_billing.tools import BillingToolkit
+
+    app = create_app(rate_limit=False)
+    wallgent = BillingToolkit(client=sandbox_clients(app, provider="wallgent")[0], audit=MemoryAuditLog())
+    prompt = wallgent.system_prompt("system", "zh")
+    assert render_rules("zh", wallgent.registry.advisor) in prompt and "`payment_method`" in prompt
+    with pytest.raises(ValueError, match="no payment paths"):
+        load_prompt(provider="tenex")

@@ -262,7 +262,7 @@ async def test_tools_async_on_wallgent(wg: tuple[BillingClient, AsyncBillingClie
 
 def test_the_toolkit_offers_only_wallgents_own_tools(wg: tuple[BillingClient, AsyncBillingClient]) -> None:
     names = [tool.name for tool in toolkit(wg[0]).get_tools()]
-    assert names == ["billing", "payment_method", "invoices"]  # no ModelsLab workflows, no ModelsLab advisor
+    assert names == ["billing", "payment_method", "invoices", "payment_path"]  # no ModelsLab workflows; its own advisor
 
 
 def test_toolkit_from_env_for_wallgent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

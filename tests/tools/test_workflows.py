@@ -11,8 +11,9 @@ import httpx
 import pytest
 from tests.tools.conftest import MakeToolkit, acall, call
 
-from agent_billing.advisor import RULES, Situation, advise
+from agent_billing.advisor import rules_of
 from agent_billing.client import BillingClient
+from agent_billing.providers.modelslab.paths import PATHS, Situation, advise
 
 
 def pay_later(root: httpx.Client, delay: float = 0.2) -> Any:
@@ -160,7 +161,7 @@ def test_advisor_decisions(facts: dict[str, Any], path: str, rule: str) -> None:
 
 
 def test_every_rule_is_reachable() -> None:
-    assert {rule for _, _, rule in ADVICE_TABLE} == {r.name for r in RULES}
+    assert {rule for _, _, rule in ADVICE_TABLE} == {r.name for r in rules_of(PATHS)}
 
 
 def test_voice_advice_never_reads_the_url() -> None:

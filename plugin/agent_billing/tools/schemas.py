@@ -276,7 +276,7 @@ def operation_args_model_from(
     Fields ``source`` requires are required here too.
 
     Example:
-        >>> from agent_billing.advisor import Situation
+        >>> from agent_billing.providers.modelslab.paths import Situation
         >>> model = operation_args_model_from(Situation, name="payment_path")
         >>> model.__name__, model.model_json_schema()["properties"]["purpose"]["enum"]
         ('PaymentPathArgs', ['fund', 'subscribe'])

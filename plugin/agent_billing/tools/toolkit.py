@@ -37,7 +37,7 @@ from typing import Any, Literal
 from langchain_core.tools import BaseTool, BaseToolkit
 from pydantic import ConfigDict, PrivateAttr, ValidationError
 
-from agent_billing.advisor import Situation, advise
+from agent_billing.advisor import TOOL_DESCRIPTION, advise
 from agent_billing.audit import AuditLog
 from agent_billing.client import AsyncBillingClient, BillingClient
 from agent_billing.exchange import validation_error
@@ -226,7 +226,8 @@ class BillingToolkit(BaseToolkit):
         from agent_billing.prompts import load_prompt
 
         return load_prompt(variant, language, product_name=self.product_name,  # type: ignore[arg-type]
-                           mandate=self.mandate, tools=[tool.name for tool in self._tools])
+                           mandate=self.mandate, tools=[tool.name for tool in self._tools],
+                           provider=self._registry.provider)
 
     # --- the human handoff's plumbing
 
@@ -435,17 +436,20 @@ class BillingToolkit(BaseToolkit):
         return tools
 
     def _advisor_tool(self) -> BillingTool:
+        paths = self._registry.advisor
+        assert paths is not None  # the advisor is only offered where the provider declares its paths
+
         def run(raw: dict[str, Any], call_id: str | None) -> tuple[dict[str, Any], bool, dict[str, Any]]:
             try:
-                advice = advise(Situation.model_validate(raw))
+                advice = advise(paths.situation.model_validate(raw), paths)
             except ValidationError as exc:
                 content = error_content(validation_error(exc, "payment_path"), "payment_path")
                 return content, True, {}
             return {"ok": True, **advice.model_dump()}, False, {}
 
-        return make_tool(name="payment_path", description="The payment path (headless, setup intent, human-assisted) "
-                         "and next calls for these facts.",
-                         args_schema=operation_args_model_from(Situation), run_sync=run, run_async=run,
+        return make_tool(name="payment_path", description=TOOL_DESCRIPTION,
+                         args_schema=operation_args_model_from(paths.situation, name="payment_path"), run_sync=run,
+                         run_async=run,
                          known_secrets=self._known_secrets)
 
 

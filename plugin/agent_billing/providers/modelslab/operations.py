@@ -18,13 +18,14 @@ from agent_billing.conventions import Connection
 from agent_billing.providers.modelslab import arguments as a
 from agent_billing.providers.modelslab import intents as i
 from agent_billing.providers.modelslab import results as r
+from agent_billing.providers.modelslab.paths import PATHS
 from agent_billing.registry import Effect, Limiter, Operation, Registry
 
 R, W, C, AUTH, PAY, D = Effect.READ, Effect.WRITE, Effect.CHARGE, Effect.AUTHORIZE, Effect.PAYOUT, Effect.DESTRUCTIVE
 BILLING = Limiter.BILLING
 
 REGISTRY = Registry(
-    provider="modelslab", base_path="/api/agents/v1", advisor=True,
+    provider="modelslab", base_path="/api/agents/v1", advisor=PATHS,
     typed_methods=("agent_billing.client_methods", "SyncOperations", "AsyncOperations"),
     connection=Connection(default_base_url="https://modelslab.com/api/agents/v1", sandbox_path="/api/agents/v1",
                           sandbox_token="sk_sandbox_demo",

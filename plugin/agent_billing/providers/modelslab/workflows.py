@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent_billing.advisor import Situation, advise
 from agent_billing.errors import BillingError, ConflictError, RateLimitedError
 from agent_billing.money import CENT, Money, format_usd, wire_amount
+from agent_billing.providers.modelslab.paths import Situation, advise
 from agent_billing.tools.schemas import model_field_schemas
 from agent_billing.tools.shaping import error_content, parse_args, result_content
 from agent_billing.tools.steps import ApiCall, Flow, Sleep, ToolOutcome

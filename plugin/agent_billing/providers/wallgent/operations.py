@@ -16,6 +16,7 @@ from agent_billing.conventions import Connection, WireConventions
 from agent_billing.providers.wallgent import arguments as a
 from agent_billing.providers.wallgent import intents as i
 from agent_billing.providers.wallgent import results as r
+from agent_billing.providers.wallgent.paths import PATHS
 from agent_billing.registry import Effect, Operation, Registry
 
 R, W, C, AUTH, D = Effect.READ, Effect.WRITE, Effect.CHARGE, Effect.AUTHORIZE, Effect.DESTRUCTIVE
@@ -36,7 +37,7 @@ WIRE = WireConventions(
 )
 
 REGISTRY = Registry(
-    provider="wallgent", base_path="/v1", wire=WIRE,
+    provider="wallgent", base_path="/v1", wire=WIRE, advisor=PATHS,
     typed_methods=("agent_billing.providers.wallgent.client_methods", "WallgentOperations", "AsyncWallgentOperations"),
     connection=Connection(default_base_url="https://api.wallgent.com/v1", sandbox_path="/wallgent/v1",
                           sandbox_token="wg_test_sandbox", token_variables=("WALLGENT_API_KEY",),
