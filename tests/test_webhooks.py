@@ -13,17 +13,24 @@ from typing import Any
 import httpx
 import pytest
 
+from agent_billing import registry as registry_module
+from agent_billing import webhooks
+from agent_billing.conventions import Connection
 from agent_billing.inprocess import SANDBOX_ORIGIN, SyncASGITransport, sandbox_clients
 from agent_billing.providers.tenex.sandbox import create_tenex_app
+from agent_billing.registry import Registry, get_registry, register_provider
 from agent_billing.sandbox import create_app
 from agent_billing.webhooks import (
     RETRY_DELAYS,
     EventDeduplicator,
+    WebhookFormat,
+    WebhookSender,
     WebhookSignatureError,
     event_time,
     sign_webhook,
     signature,
     verify_webhook,
+    webhook_format,
 )
 
 SECRET = "whsec_test_secret"
@@ -131,8 +138,30 @@ def test_stale_and_future_events_are_refused_with_a_tolerance(provider: str) -> 
 def test_unknown_provider_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown webhook provider"):
         verify_webhook("stripe", b"{}", {}, SECRET)
+    with pytest.raises(ValueError, match="unknown webhook provider 'modelslab'; known: wallgent, tenex, 10ex"):
+        verify_webhook("modelslab", b"{}", {}, SECRET)  # a provider that declares no webhooks
     body, headers = delivery("10ex")
-    assert verify_webhook("tenex", body, headers, SECRET)["id"] == "evt_1"
+    for name in ("tenex", "10EX", " 10ex "):  # the Python name, and the display name in any case
+        assert verify_webhook(name, body, headers, SECRET)["id"] == "evt_1"
+
+
+def test_the_format_is_the_providers_declaration(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert webhook_format("wallgent") is get_registry("wallgent").connection.webhook
+    assert webhook_format("10ex") is get_registry("tenex").connection.webhook
+    # A new provider's webhooks work from its declaration alone: the core names none.
+    monkeypatch.setattr(registry_module, "_REGISTRIES", dict(registry_module._REGISTRIES))
+    monkeypatch.setattr(registry_module, "_LOADED", dict(registry_module._LOADED))
+    monkeypatch.setattr(webhooks, "_RESOLVED", {})
+    declared = WebhookFormat(header="Example-Signature", timestamp_field="created", type_field="kind",
+                             id_field="uid", retry_delays=(3.0, 30.0), aliases=("Example Pay",))
+    register_provider("examplepay", lambda: Registry(provider="examplepay", base_path="/", connection=Connection(
+        default_base_url="https://api.example.com", webhook=declared)))
+    event = {"uid": "ev_9", "kind": "invoice.paid", "created": "2026-11-29T10:00:00Z", "data": {}}
+    body, headers = delivery("examplepay", event)
+    assert list(headers) == ["Content-Type", "Example-Signature"]
+    assert verify_webhook("example pay", body, headers, SECRET, tolerance=60, now=NOW) == event
+    assert webhooks.event_key("examplepay", event) == "ev_9"
+    assert WebhookSender("examplepay").register("http://127.0.0.1:9/hook", SECRET).delays == (3.0, 30.0)
 
 
 # --- dedup
@@ -155,6 +184,20 @@ def test_a_replayed_delivery_is_acted_on_once(provider: str) -> None:
     assert dedup.first_time(provider, event) and not dedup.first_time(provider, event)
     now[0] += 3601
     assert dedup.first_time(provider, event)  # remembered for the ttl only
+
+
+def test_distinct_wallgent_events_with_the_same_data_are_each_acted_on_and_a_retry_is_not() -> None:
+    """Wallgent's payload has no id: a retry repeats the body byte for byte, two events differ in their timestamps."""
+    dedup = EventDeduplicator(clock=lambda: NOW)
+    first = {**EVENTS["wallgent"], "event": "subscription.updated"}
+    second = {**first, "timestamp": "2026-11-29T10:05:00Z"}  # the same change of data, announced again later
+    acted = []
+    for event in (first, first, second, second, first):  # each delivered and retried, and a late retry of the first
+        body, headers = delivery("wallgent", event)
+        verified = verify_webhook("wallgent", body, headers, SECRET)
+        if dedup.first_time("wallgent", verified):
+            acted.append(verified["timestamp"])
+    assert acted == ["2026-11-29T10:00:00Z", "2026-11-29T10:05:00Z"]
 
 
 def test_dedup_is_bounded() -> None:
@@ -241,6 +284,7 @@ def test_10ex_sandbox_delivers_signed_cap_events_with_retries_to_a_loopback_hand
         refused = http.post("/sandbox/usage", json={"agent_id": "agt_support", "credits": 1})
         assert refused.status_code == 402 and refused.json()["code"] == "hard_cap_reached"
     assert [e["type"] for e in receiver.acted] == ["usage.soft_cap_reached", "usage.hard_cap_reached"]
+    assert {e["type"] for e in receiver.acted} <= set(webhook_format("10ex").events)
     assert len(receiver.deliveries) == 3 and receiver.deliveries[0] == receiver.deliveries[1]  # the retry, deduplicated
     soft = receiver.acted[0]
     assert soft["company_id"].startswith("cmp_") and soft["occurred_at"] == "2026-11-29T10:00:00Z"
@@ -315,6 +359,7 @@ def test_both_sandboxes_deliver_end_to_end_through_the_main_app(serve: Any) -> N
     assert paid["data"]["amount"] == "99.00" and paid["organizationId"].startswith("org_") and paid["timestamp"]
     assert wallgent.acted[-1]["data"]["cancelAtPeriodEnd"] is True
     assert [e["type"] for e in tenex.acted] == ["invoice.paid", "subscription.updated"]
+    assert set(kinds) <= set(webhook_format("wallgent").events)  # the names its declaration (and SKILL.md) give
     assert tenex.acted[0]["data"]["status"] == "paid" and tenex.acted[1]["data"]["cancel_at_period_end"] is True
     assert tenex.acted[1]["data"]["renews_at"] is None
     assert wallgent.rejected == tenex.rejected == []

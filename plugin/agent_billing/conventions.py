@@ -53,6 +53,35 @@ class WireConventions:
 
 
 @dataclass(frozen=True)
+class WebhookFormat:
+    """How one provider signs and shapes the webhooks it sends (read by ``agent_billing.webhooks``).
+
+    ``header``: the signature header (``sha256=<hex>``, HMAC-SHA256 of the raw body). ``timestamp_field``
+    and ``type_field``: the event's own time and name; ``id_field``: its id, which retries repeat (None:
+    the payload has no id, and a retry is known by the digest of its body). ``retry_delays``: the waits
+    between delivery attempts the provider documents (None: it documents none). ``events``: the event
+    names its sandbox sends. ``aliases``: other names a caller may give the provider (its display name).
+
+    Example:
+        >>> fmt = WebhookFormat(header="X-Example-Signature", timestamp_field="created", aliases=("Example",))
+        >>> fmt.answers_to("example"), fmt.id_field, fmt.retry_delays
+        (True, None, None)
+    """
+
+    header: str
+    timestamp_field: str
+    type_field: str = "type"
+    id_field: str | None = None
+    retry_delays: tuple[float, ...] | None = None
+    events: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+    def answers_to(self, name: str) -> bool:
+        """Whether ``name`` is one of this provider's aliases (case-insensitive)."""
+        return name.lower() in (alias.lower() for alias in self.aliases)
+
+
+@dataclass(frozen=True)
 class Connection:
     """Where a provider is and how a key is found and judged.
 
@@ -73,6 +102,8 @@ class Connection:
     base_url_variables: tuple[str, ...] = ()
     key_prefixes: tuple[str, ...] = ()
     live_prefixes: tuple[str, ...] = ()
+    # How its webhooks are signed and shaped (None: the provider sends none).
+    webhook: WebhookFormat | None = None
 
     def is_live(self, token: str) -> bool:
         """Whether ``token`` is a production key of this provider."""

@@ -1,14 +1,27 @@
-"""Signed webhooks of Wallgent and 10ex: verify a delivery, act on each event once, and (for the sandboxes) send them.
+"""Signed webhooks: verify a delivery, act on each event once, and (for the sandboxes) send them.
 
-Both providers sign the raw request body with HMAC-SHA256 and the endpoint's secret and send
-``sha256=<hex>``: Wallgent in ``Wallgent-Signature`` (payload ``{event, timestamp, organizationId,
-data}``), 10ex in ``X-10ex-Signature`` (payload ``{id, type, company_id, occurred_at, data}``; each
-delivery is retried 5 times, after 1, 2, 4, 8 and 16 s). ``verify_webhook`` checks the signature in
-constant time over the exact bytes received, so verify before parsing, never a re-serialised body.
+The core here names no provider: each declares its format as ``Connection.webhook`` (a
+``WebhookFormat``: signature header, timestamp, type and id fields, retry schedule, the events its
+sandbox sends, other names it answers to), and ``verify_webhook(provider, ...)`` looks it up by the
+provider's name or alias. Both providers so far sign the raw request body with HMAC-SHA256 and the
+endpoint's secret and send ``sha256=<hex>``:
+
+- Wallgent (``"wallgent"``): ``Wallgent-Signature``; payload ``{event, timestamp, organizationId,
+  data}``. Wallgent's documentation names no events and no retry schedule: the names its sandbox sends,
+  ``subscription.updated`` and ``invoice.paid``, are our assumption, and the sandbox retries on the
+  default schedule (``RETRY_DELAYS``).
+- 10ex (``"10ex"``, or its Python name ``"tenex"``): ``X-10ex-Signature``; payload ``{id, type,
+  company_id, occurred_at, data}``; each delivery is retried 5 times, after 1, 2, 4, 8 and 16 s.
+  ``subscription.updated`` and ``invoice.paid`` are documented; the sandbox also sends
+  ``usage.soft_cap_reached`` and ``usage.hard_cap_reached`` (names we assumed).
+
+``verify_webhook`` checks the signature in constant time over the exact bytes received, so verify
+before parsing, never a re-serialised body.
 
 A retried delivery carries the same event again: ``EventDeduplicator`` remembers the events a handler
-has acted on (10ex's ``id``; Wallgent's payload has no id, so the digest of the signed body, which a
-retry repeats byte for byte).
+has acted on, by the declared id field (10ex's ``id``) or, for a payload without one (Wallgent's), by the
+digest of its canonical JSON: a retry repeats it byte for byte, while two distinct events differ at least
+in their timestamps.
 
 Example:
     >>> body = b'{"id":"evt_1","type":"invoice.paid","company_id":"cmp_1","occurred_at":"2026-11-29T10:00:00Z","data":{}}'
@@ -38,30 +51,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from agent_billing import wire
+from agent_billing.conventions import WebhookFormat
+from agent_billing.registry import get_registry, provider_names
 
-RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)  # 10ex: 5 retries after the first attempt
+__all__ = ["RETRY_DELAYS", "EventDeduplicator", "WebhookFormat", "WebhookSender", "WebhookSignatureError",
+           "event_key", "event_time", "sign_webhook", "signature", "verify_webhook", "webhook_format"]
+
+# The waits between a sender's attempts when the provider documents none: 5 retries, doubling from 1 s.
+RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-
-
-@dataclass(frozen=True)
-class WebhookFormat:
-    """How one provider signs its webhooks: the signature header and the event's own timestamp field.
-
-    Example:
-        >>> FORMATS["wallgent"].header, FORMATS["10ex"].timestamp_field
-        ('Wallgent-Signature', 'occurred_at')
-    """
-
-    header: str
-    timestamp_field: str
-    id_field: str | None
-
-
-FORMATS: dict[str, WebhookFormat] = {
-    "wallgent": WebhookFormat("Wallgent-Signature", "timestamp", None),
-    "10ex": WebhookFormat("X-10ex-Signature", "occurred_at", "id"),
-}
-_ALIASES = {"tenex": "10ex"}
+_RESOLVED: dict[str, WebhookFormat] = {}  # name or alias -> format; registries never change once loaded
 
 
 class WebhookSignatureError(Exception):
@@ -79,16 +78,26 @@ class WebhookSignatureError(Exception):
 
 
 def webhook_format(provider: str) -> WebhookFormat:
-    """The signing format of ``provider`` (``"wallgent"``, ``"10ex"`` or its Python name ``"tenex"``).
+    """The webhook format a provider declares, found by its name or one of its aliases (case-insensitive).
 
     Example:
-        >>> webhook_format("tenex").header
-        'X-10ex-Signature'
+        >>> webhook_format("tenex") is webhook_format("10ex"), webhook_format("10ex").header
+        (True, 'X-10ex-Signature')
+        >>> webhook_format("stripe")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ValueError: unknown webhook provider 'stripe'; known: ...
     """
-    name = _ALIASES.get(provider.lower(), provider.lower())
-    if name not in FORMATS:
-        raise ValueError(f"unknown webhook provider {provider!r}; known: {', '.join(FORMATS)}")
-    return FORMATS[name]
+    wanted = provider.strip().lower()
+    if wanted in _RESOLVED:
+        return _RESOLVED[wanted]
+    names = provider_names()
+    declared = {name: fmt for name in names if (fmt := get_registry(name).connection.webhook) is not None}
+    for name, fmt in declared.items():
+        if name == wanted or fmt.answers_to(wanted):
+            _RESOLVED[wanted] = fmt
+            return fmt
+    known = [spelling for name, fmt in declared.items() for spelling in (name, *fmt.aliases)]
+    raise ValueError(f"unknown webhook provider {provider!r}; known: {', '.join(known)}")
 
 
 def _secret(secret: str | bytes) -> bytes:
@@ -258,11 +267,12 @@ class Endpoint:
 
 
 class WebhookSender:
-    """Delivers signed events to a registered URL from a background thread, retrying on 10ex's schedule.
+    """Delivers signed events to a registered URL from a background thread, retrying on the provider's schedule.
 
     A delivery is an HTTP POST of the compact JSON event with the provider's signature header; any 2xx
-    ends it, anything else (or no answer) is retried after each of ``delays`` (1, 2, 4, 8, 16 s by
-    default; ``register(..., retry_scale=0.01)`` shortens them). ``sleep`` and ``clock`` are injectable,
+    ends it, anything else (or no answer) is retried after each of ``delays`` (the provider's declared
+    ``retry_delays``, else ``RETRY_DELAYS``: 1, 2, 4, 8, 16 s; ``register(..., retry_scale=0.01)``
+    shortens them). ``sleep`` and ``clock`` are injectable,
     so a test never waits on the real schedule. Only loopback URLs are accepted unless ``any_host``.
     ``attempts`` records every try (event, attempt number, status or error); ``wait_idle`` blocks until
     the queue is drained.
@@ -300,7 +310,8 @@ class WebhookSender:
             raise ValueError("secret must not be empty")
         if not 0 <= retry_scale <= 1:
             raise ValueError("retry_scale must be from 0 to 1")
-        endpoint = Endpoint(url, secret, tuple(d * retry_scale for d in RETRY_DELAYS))
+        schedule = self._format.retry_delays if self._format.retry_delays is not None else RETRY_DELAYS
+        endpoint = Endpoint(url, secret, tuple(d * retry_scale for d in schedule))
         with self._lock:
             self._endpoint = endpoint
         return endpoint
@@ -316,7 +327,8 @@ class WebhookSender:
         if endpoint is None:
             return False
         body = json.dumps(event, separators=(",", ":"), default=str).encode()
-        label = str(event.get("id") or event.get("type") or event.get("event") or "event")
+        fields = (self._format.id_field, self._format.type_field)
+        label = next((str(event[f]) for f in fields if f and event.get(f)), "event")
         with self._lock:
             self._queue.put((endpoint, body, label))
             if self._thread is None or not self._thread.is_alive():

@@ -4,6 +4,7 @@ real: every mutation an agent might try is answered with the portal handoff and 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from mcp.shared.memory import create_connected_server_and_client_session
 from starlette.applications import Starlette
 from starlette.routing import Mount
 from tests.tools.conftest import acall, call
@@ -27,6 +29,7 @@ from agent_billing.providers.tenex.sandbox import create_tenex_app
 from agent_billing.registry import Effect, get_registry, register_provider
 from agent_billing.sandbox import create_app
 from agent_billing.tools import BillingToolkit
+from mcp import types
 
 BASE = SANDBOX_ORIGIN + "/tenex/api/v1/payments"
 CLOCK = 1_815_000_000.0
@@ -255,26 +258,71 @@ def test_run_decision_boundaries(used: int, estimate: Any, decision: str) -> Non
 # --- read-only for real
 
 MUTATIONS = [("change_request", {"change": "upgrade", "plan": "Business"}), ("change_request", {"change": "cancel"}),
+             ("change_request", {"change": "resume"}), ("change_request", {"change": "subscribe", "plan": "Team"}),
              ("change_request", {}), ("upgrade", {"plan": "Business"}), ("downgrade", {"plan": "Starter"}),
-             ("change_plan", {"plan": "Starter"}), ("cancel", {}), ("cancel", {"channel": "voice"})]
+             ("change_plan", {"plan": "Starter"}), ("cancel", {}), ("cancel", {"channel": "voice"}), ("resume", {}),
+             ("subscribe", {"plan": "Business"})]
 
 
-@pytest.mark.parametrize(("action", "args"), MUTATIONS)
-def test_every_mutation_an_agent_tries_gets_the_portal_handoff(app: Any, tnx: tuple[BillingClient, AsyncBillingClient],
-                                                               action: str, args: dict[str, Any]) -> None:
-    before = observable(app)
-    tk = toolkit(tnx[0], product_name="Acme")
-    content, message = call(tk.get_tool("subscription"), action=action, **args)
-    assert content["ok"] is True and content["changed"] is False and message.status != "error"
+def mcp_call(tk: BillingToolkit, name: str, arguments: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """One ``call_tool`` through a real MCP client session (the SDK's memory transport): (content, isError)."""
+    async def run() -> tuple[dict[str, Any], bool]:
+        async with create_connected_server_and_client_session(BillingMCPServer(tk).server) as session:
+            result = await session.call_tool(name, arguments)
+        block = result.content[0]
+        assert isinstance(block, types.TextContent)
+        return json.loads(block.text), bool(result.isError)
+
+    return asyncio.run(run())
+
+
+def assert_portal_handoff(content: dict[str, Any], action: str, args: dict[str, Any]) -> None:
+    assert content["ok"] is True and content["changed"] is False
     assert content["portal_url"].startswith(SANDBOX_ORIGIN + "/tenex/portal/bps_")
     assert "only allows that in its billing portal" in content["messages"]["chat"]
     assert content["portal_url"] in content["messages"]["chat"]
     assert content["portal_url"] not in content["messages"]["voice"]  # never read a URL aloud
     assert "does not let programs create, change or cancel" in content["why"] and "Nothing has been changed" in content["why"]
     assert content["requested"] == (action if action != "change_request" else args.get("change", "other"))
+
+
+@pytest.mark.parametrize("preset", ["full", "read_only"])
+@pytest.mark.parametrize(("action", "args"), MUTATIONS)
+def test_every_mutation_an_agent_tries_gets_the_portal_handoff(app: Any, tnx: tuple[BillingClient, AsyncBillingClient],
+                                                               action: str, args: dict[str, Any], preset: str) -> None:
+    before = observable(app)
+    tk = toolkit(tnx[0], tnx[1], product_name="Acme", actions=preset)
+    content, message = call(tk.get_tool("subscription"), action=action, **args)
+    assert message.status != "error"
+    assert_portal_handoff(content, action, args)
     assert observable(app) == before
     with httpx.Client(transport=SyncASGITransport(app)) as http:
         assert http.get(content["portal_url"]).status_code == 200
+    through_mcp, is_error = mcp_call(tk, "subscription", {"action": action, **args})
+    assert not is_error
+    assert_portal_handoff(through_mcp, action, args)
+    assert through_mcp["portal_url"] != content["portal_url"]  # a fresh session each time, and still nothing moved
+    assert observable(app) == before
+
+
+def test_the_read_only_preset_offers_the_handoff_and_the_run_check(app: Any,
+                                                                   tnx: tuple[BillingClient, AsyncBillingClient]) -> None:
+    reader = toolkit(tnx[0], tnx[1], actions="read_only")
+    changes = ["change_request", "upgrade", "downgrade", "change_plan", "cancel", "resume", "subscribe"]
+    offered = {tool.name: tool.args_schema.model_json_schema()["properties"]["action"]["enum"]  # type: ignore[union-attr]
+               for tool in reader.get_tools()}
+    assert offered["subscription"] == ["get", *changes]  # the raw portal session is a write: left out
+    assert offered["usage"] == ["get", "agent", "can_start_run"]
+    assert all(reader.allows("subscription", change) for change in changes) and reader.allows("usage", "can_start_run")
+    assert not reader.allows("subscription", "portal")
+    decision, _ = call(reader.get_tool("usage"), action="can_start_run", estimated_credits=10)
+    assert decision["decision"] == "go"
+    # MCP hints follow the same flag: every action of these tools reads, so the host may call them freely.
+    hints = {tool.name: tool.annotations for tool in BillingMCPServer(reader).tool_definitions()}
+    assert all(h is not None and h.readOnlyHint and not h.destructiveHint for h in hints.values()), hints
+    full = {tool.name: tool.annotations for tool in BillingMCPServer(toolkit(tnx[0], tnx[1])).tool_definitions()}
+    assert full["usage"] is not None and full["usage"].readOnlyHint is True  # can_start_run reads
+    assert full["subscription"] is not None and full["subscription"].readOnlyHint is False  # it offers the raw portal write
 
 
 async def test_the_handoff_async_moves_nothing(app: Any, tnx: tuple[BillingClient, AsyncBillingClient]) -> None:

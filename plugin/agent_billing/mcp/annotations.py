@@ -34,13 +34,15 @@ GROUP_TITLES = {
     "payment_links": "Payment links for a person to pay",
     "payment_path": "Payment path advisor",
 }
-# Workflow actions (a provider's actions.py): (only reads, destructive, idempotent). The wait confirms a
-# checkout the person paid, which credits once however often it is repeated.
-WORKFLOW_HINTS: dict[str, tuple[bool, bool, bool]] = {
-    "payment_links.handoff": (False, False, False),
-    "payment_links.wait": (False, False, True),
-    "wallet.ensure_funded": (False, True, False),
-    "wallet.fund_via_human": (False, False, False),
+# Workflow actions (a provider's actions.py): (destructive, idempotent). The wait confirms a checkout the
+# person paid, which credits once however often it is repeated. Whether a custom action only reads is its
+# own ``reads`` flag (the one the read_only preset goes by); one not listed here is destructive if it is
+# gated, and idempotent if it only reads.
+WORKFLOW_HINTS: dict[str, tuple[bool, bool]] = {
+    "payment_links.handoff": (False, False),
+    "payment_links.wait": (False, True),
+    "wallet.ensure_funded": (True, False),
+    "wallet.fund_via_human": (False, False),
 }
 LOCAL_TOOLS = frozenset({"payment_path"})  # computed here, no API call
 
@@ -83,7 +85,7 @@ def tool_annotations(toolkit: BillingToolkit, tool_name: str) -> ToolAnnotations
         title = op.name.replace("_", " ").capitalize()
     else:
         hints = [operation_hints(op) for op in registry.groups()[tool_name] if toolkit.allows(tool_name, op.action)]
-        hints += [WORKFLOW_HINTS.get(f"{c.group}.{c.action}", (False, c.gated, False))
+        hints += [(c.reads, *WORKFLOW_HINTS.get(f"{c.group}.{c.action}", (c.gated, c.reads)))
                   for c in toolkit.custom_actions or [] if c.group == tool_name and toolkit.allows(c.group, c.action)]
         title = GROUP_TITLES.get(tool_name, tool_name.replace("_", " ").capitalize())
     read_only = all(h[0] for h in hints)

@@ -3,7 +3,8 @@
 Actions are named ``group.action`` (``wallet.fund``, ``payment_links.handoff``, ``payment_path.advise``).
 ``actions`` is a preset name or a list of names, globs (``fnmatch``: ``wallet.*``) and presets:
 
-- ``read_only``: everything that only reads (and the payment-path advisor);
+- ``read_only``: everything that only reads (and the payment-path advisor): operations whose effect is
+  read, and a provider's custom actions declared ``reads=True``;
 - ``chatbot``: reads plus the payment-link handoff and the wait for the payment;
 - ``autonomous``: reads plus ``wallet.fund`` and ``wallet.ensure_funded`` (meant for use within a mandate);
 - ``full``: every action (the default).
@@ -48,7 +49,7 @@ def action_names(registry: Registry, custom_actions: Iterable[Any]) -> dict[str,
     """
     names = {f"{op.group}.{op.action}": op.effect is Effect.READ and op.effect_for is None for op in registry}
     groups = registry.groups()
-    names.update({f"{c.group}.{c.action}": False for c in custom_actions if c.group in groups})
+    names.update({f"{c.group}.{c.action}": c.reads for c in custom_actions if c.group in groups})
     if registry.advisor:
         names[ADVISOR] = True
     return names

@@ -69,7 +69,9 @@ CONFIRMATION_FIELD = {"type": "string", "description": "from confirmation_requir
 class CustomAction:
     """A tool action that is a workflow over several operations (handoff, ensure-funded...).
 
-    ``flow(toolkit, raw_args, tool_call_id)`` returns a flow (see ``steps.py``).
+    ``flow(toolkit, raw_args, tool_call_id)`` returns a flow (see ``steps.py``). ``reads``: the action
+    changes nothing in the account (it reads, or opens a portal session that only a person acts in), so
+    the ``read_only`` preset offers it and MCP marks it read-only; the default is the cautious False.
 
     Example:
         >>> from agent_billing.providers.modelslab.workflows import WORKFLOW_ACTIONS
@@ -86,6 +88,7 @@ class CustomAction:
     # For a gated action: which operation (name, raw arguments) it would run, found with reads only,
     # so the agent middleware can ask the person about that exact charge before the action runs.
     gate: Callable[[BillingToolkit, dict[str, Any]], Generator[Any, Any, tuple[str, dict[str, Any]] | None]] | None = None
+    reads: bool = False
 
 
 def _provider_actions(provider: str) -> list[CustomAction] | None:

@@ -2,18 +2,19 @@
 
 10ex keeps creating, changing and cancelling subscriptions in its billing portal, so no tool offers
 them. An agent asked to do one calls ``subscription`` with ``change_request`` (or the ``upgrade``,
-``downgrade``, ``change_plan`` and ``cancel`` aliases, there so that the obvious guess also lands
-here): the answer is a billing-portal URL for a logged-in admin, chat and voice messages to relay, and
+``downgrade``, ``change_plan``, ``cancel``, ``resume`` and ``subscribe`` aliases, there so that the
+obvious guess also lands here): the answer is a billing-portal URL for a logged-in admin, chat and voice messages to relay, and
 the reason, with ``changed: false``. ``usage`` ``can_start_run`` reads the plan's caps and this
 period's usage and answers ``go`` (under the soft cap), ``warn`` (at or over the soft cap, under the
-hard cap) or ``refuse`` (at or over the hard cap), with the numbers.
+hard cap) or ``refuse`` (at or over the hard cap), with the numbers. All are declared ``reads=True``:
+they change nothing in the workspace, so the ``read_only`` preset offers them and MCP marks them read-only.
 
 ``BillingToolkit(client=<a 10ex client>)`` offers these (the toolkit takes a provider's ``ACTIONS``).
 
 Example:
     >>> [f"{a.group}.{a.action}" for a in ACTIONS]  # doctest: +NORMALIZE_WHITESPACE
     ['subscription.change_request', 'subscription.upgrade', 'subscription.downgrade', 'subscription.change_plan',
-     'subscription.cancel', 'usage.can_start_run']
+     'subscription.cancel', 'subscription.resume', 'subscription.subscribe', 'usage.can_start_run']
     >>> run_decision(Decimal("78500"), Decimal("1000"), Decimal("80000"), Decimal("100000"))
     'go'
 """
@@ -207,15 +208,17 @@ def _alias(change: str) -> Any:
 def _actions() -> list[CustomAction]:
     change_fields = model_field_schemas([ChangeRequestArgs])
     handoff = "Not possible through the API: answers with the billing-portal link for an admin, and why."
+    # reads=True: a portal session changes nothing until an admin acts in the portal, and can_start_run only reads.
     return [
         CustomAction("subscription", "change_request", "Any subscribe, upgrade, downgrade, plan change or "
                      "cancellation: 10ex allows them only in its billing portal; answers with the portal link for an "
-                     "admin, messages to relay and why. Changes nothing.", change_fields, change_request_flow),
-        *[CustomAction("subscription", change, handoff, change_fields, _alias(change))
-          for change in ("upgrade", "downgrade", "change_plan", "cancel")],
+                     "admin, messages to relay and why. Changes nothing.", change_fields, change_request_flow,
+                     reads=True),
+        *[CustomAction("subscription", change, handoff, change_fields, _alias(change), reads=True)
+          for change in ("upgrade", "downgrade", "change_plan", "cancel", "resume", "subscribe")],
         CustomAction("usage", "can_start_run", "Whether a run of estimated_credits fits: go (under the soft cap), warn "
                      "(soft cap reached) or refuse (hard cap reached), with the numbers.",
-                     model_field_schemas([CanStartRunArgs]), can_start_run_flow),
+                     model_field_schemas([CanStartRunArgs]), can_start_run_flow, reads=True),
     ]
 
 

@@ -49,7 +49,7 @@ import os
 import re
 from collections.abc import Mapping
 
-from agent_billing.conventions import Connection, WireConventions
+from agent_billing.conventions import Connection, WebhookFormat, WireConventions
 from agent_billing.providers.tenex import arguments as a
 from agent_billing.providers.tenex import results as r
 from agent_billing.registry import Effect, Operation, Registry
@@ -70,9 +70,17 @@ WIRE = WireConventions(
     },
 )
 
+# Documented: the header, the payload {id, type, company_id, occurred_at, data}, 5 retries after 1, 2, 4, 8 and
+# 16 s, and the events subscription.updated and invoice.paid. The two cap events are our assumption (10ex
+# warns at the soft cap and refuses at the hard cap, but names no event for either).
+WEBHOOK = WebhookFormat(header="X-10ex-Signature", timestamp_field="occurred_at", type_field="type", id_field="id",
+                        retry_delays=(1.0, 2.0, 4.0, 8.0, 16.0), aliases=("10ex",),
+                        events=("subscription.updated", "invoice.paid", "usage.soft_cap_reached",
+                                "usage.hard_cap_reached"))
+
 CONNECTION = Connection(default_base_url=DEFAULT_BASE_URL, sandbox_path="/tenex" + BASE_PATH,
                         sandbox_token="tnx_sandbox", token_variables=("TENEX_API_KEY",),
-                        base_url_variables=("TENEX_BASE_URL",), key_prefixes=("tnx_",))
+                        base_url_variables=("TENEX_BASE_URL",), key_prefixes=("tnx_",), webhook=WEBHOOK)
 
 R, W = Effect.READ, Effect.WRITE
 

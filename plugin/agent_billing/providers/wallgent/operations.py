@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from agent_billing.conventions import Connection, WireConventions
+from agent_billing.conventions import Connection, WebhookFormat, WireConventions
 from agent_billing.providers.wallgent import arguments as a
 from agent_billing.providers.wallgent import intents as i
 from agent_billing.providers.wallgent import results as r
@@ -36,13 +36,19 @@ WIRE = WireConventions(
     },
 )
 
+# Documented: the header and the payload {event, timestamp, organizationId, data}, which has no id (a retry
+# is known by its body's digest). Wallgent documents neither event names nor a retry schedule: the events
+# below are the ones our sandbox sends (our assumption), and the sandbox retries on the default schedule.
+WEBHOOK = WebhookFormat(header="Wallgent-Signature", timestamp_field="timestamp", type_field="event",
+                        events=("subscription.updated", "invoice.paid"))
+
 REGISTRY = Registry(
     provider="wallgent", base_path="/v1", wire=WIRE, advisor=PATHS,
     typed_methods=("agent_billing.providers.wallgent.client_methods", "WallgentOperations", "AsyncWallgentOperations"),
     connection=Connection(default_base_url="https://api.wallgent.com/v1", sandbox_path="/wallgent/v1",
                           sandbox_token="wg_test_sandbox", token_variables=("WALLGENT_API_KEY",),
                           base_url_variables=("WALLGENT_BASE_URL",), key_prefixes=("wg_test_", "wg_live_"),
-                          live_prefixes=("wg_live_",)),
+                          live_prefixes=("wg_live_",), webhook=WEBHOOK),
 )
 
 
