@@ -1,7 +1,8 @@
 """The core names no operation and no provider: everything particular to one lives in its provider package.
 
 The core here is what every provider runs through: the registry, client, exchange and wire code, the
-guardrails, the audit log and the tools (the flow, the toolkit, the middleware, the MCP server). A string
+guardrails, the audit log, the tools (the flow, the toolkit, the middleware, the MCP server) and the
+sandbox core (composition, server, store, idempotency, rate limits, test cards, faults). A string
 literal in their code (docstrings are examples, and may name anything) that is an operation's name, or
 names a provider, is a special case that belongs in a declaration.
 """

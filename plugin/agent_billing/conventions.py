@@ -98,6 +98,8 @@ class Connection:
     # Where the embedded sandbox serves this provider, and the key a sandbox account is reached with.
     sandbox_path: str = "/"
     sandbox_token: str = "sandbox"
+    # "module:function" building the provider's sandbox (agent_billing.sandbox.ProviderSandbox); "" for none.
+    sandbox_app: str = ""
     token_variables: tuple[str, ...] = ()
     base_url_variables: tuple[str, ...] = ()
     key_prefixes: tuple[str, ...] = ()

@@ -46,7 +46,7 @@ class Provider:
 
 
 def _modelslab_charges(app: Any) -> int:
-    rows = app.state.sandbox.ledger._rows("SELECT COUNT(*) FROM payment_intents WHERE status = 'succeeded'")
+    rows = app.state.sandbox.ledger.rows("SELECT COUNT(*) FROM payment_intents WHERE status = 'succeeded'")
     return int(rows[0][0])
 
 

@@ -14,8 +14,8 @@ import pytest
 from sandbox_helpers import OTHER_TOKEN, RESELLER_TOKEN, TOKEN, Api, FakeClock, make_app
 from starlette.applications import Starlette
 
+from agent_billing.providers.modelslab.sandbox.ledger import Ledger
 from agent_billing.sandbox import SandboxServer
-from agent_billing.sandbox.ledger import Ledger
 
 
 @pytest.fixture

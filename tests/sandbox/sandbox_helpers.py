@@ -11,8 +11,8 @@ import httpx
 from starlette.applications import Starlette
 
 from agent_billing import wire
+from agent_billing.providers.modelslab.sandbox.ledger import Ledger
 from agent_billing.sandbox import RateLimits, create_app
-from agent_billing.sandbox.ledger import Ledger
 
 TOKEN = "sk_sandbox_alice"
 OTHER_TOKEN = "sk_sandbox_bob"

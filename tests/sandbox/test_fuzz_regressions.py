@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sandbox_helpers import Api, snapshot
 
-from agent_billing.sandbox.ledger import Ledger
+from agent_billing.providers.modelslab.sandbox.ledger import Ledger
 
 
 @pytest.mark.parametrize("offset", [str(2**63), str(2**70), "1550056797796360201785311232"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sandbox_helpers import Api, snapshot
 
-from agent_billing.sandbox.ledger import Ledger
+from agent_billing.providers.modelslab.sandbox.ledger import Ledger
 
 DEEP = 5000
 BODIES: dict[str, bytes] = {

@@ -92,7 +92,7 @@ def test_nothing_lost_or_doubled_under_faults(tmp_path: Path, seed: int) -> None
     assert not [i for i, r in results.items() if not r["ok"] and r["error"] == "outcome_unknown"]
 
     done = [calls[i][2] for i, r in results.items() if r["ok"]]
-    rows = app.state.sandbox.ledger._rows("SELECT amount_cents FROM payment_intents WHERE status = 'succeeded'")
+    rows = app.state.sandbox.ledger.rows("SELECT amount_cents FROM payment_intents WHERE status = 'succeeded'")
     charged = sorted(row[0] for row in rows)
     assert charged == sorted(done), "every call reported done is in the ledger exactly once, and nothing else is"
     app.state.sandbox.ledger.check_invariants()

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sandbox_helpers import TOKEN, Api, FakeClock, count
 
+from agent_billing.providers.modelslab.sandbox.ledger import Ledger
 from agent_billing.sandbox import SandboxServer
-from agent_billing.sandbox.ledger import Ledger
 
 
 async def test_fund_link_full_flow_credits_exactly_once(api: Api, http: httpx.AsyncClient, ledger: Ledger) -> None:

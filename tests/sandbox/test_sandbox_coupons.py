@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sandbox_helpers import Api, count, snapshot
 
-from agent_billing.sandbox.ledger import Ledger
+from agent_billing.providers.modelslab.sandbox.ledger import Ledger
 
 
 async def test_validate_describes_without_changing_anything(api: Api, ledger: Ledger) -> None:

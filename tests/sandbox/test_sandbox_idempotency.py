@@ -11,8 +11,8 @@ import httpx
 from sandbox_helpers import TOKEN, Api, FakeClock, count, snapshot
 
 from agent_billing import wire
+from agent_billing.providers.modelslab.sandbox.ledger import Ledger
 from agent_billing.sandbox import SandboxServer
-from agent_billing.sandbox.ledger import Ledger
 
 FUND = {"amount": 25, "payment_method_id": "pm_card_visa"}
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sandbox_helpers import TOKEN, Api
 
-from agent_billing.sandbox.ledger import InvariantError, Ledger
+from agent_billing.providers.modelslab.sandbox.ledger import InvariantError, Ledger
 
 
 async def _funded(api: Api) -> dict[str, object]:
@@ -60,7 +60,7 @@ async def test_a_second_credit_for_the_same_payment_is_impossible(api: Api, ledg
 
 
 async def test_balance_can_never_go_negative(ledger: Ledger) -> None:
-    from agent_billing.sandbox.ledger import InsufficientBalance
+    from agent_billing.providers.modelslab.sandbox.ledger import InsufficientBalance
 
     with pytest.raises(InsufficientBalance):
         ledger.debit(1, 1, source="api", transaction_id="use_x", usecase="api_usage")

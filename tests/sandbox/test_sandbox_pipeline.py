@@ -9,7 +9,7 @@ import pytest
 from sandbox_helpers import OTHER_TOKEN, Api, snapshot
 
 from agent_billing import wire
-from agent_billing.sandbox.ledger import Ledger
+from agent_billing.providers.modelslab.sandbox.ledger import Ledger
 
 
 async def test_missing_and_unknown_tokens_are_401(anon_api: Api, api: Api) -> None:

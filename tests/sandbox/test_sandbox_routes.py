@@ -10,9 +10,9 @@ from sandbox_helpers import API, TOKEN, Api, FakeClock
 from starlette.applications import Starlette
 
 from agent_billing import wire
+from agent_billing.providers.modelslab.sandbox.dispatch import HANDLERS
 from agent_billing.registry import get_registry
 from agent_billing.sandbox import create_app
-from agent_billing.sandbox.dispatch import HANDLERS
 
 REGISTRY = get_registry("modelslab")
 SAMPLE_PATH_VALUES = {"payment_method_id": "pm_card_visa", "invoice_id": "in_unknown", "subscription_id": "1001",

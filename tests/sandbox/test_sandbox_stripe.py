@@ -10,8 +10,8 @@ import pytest
 import stripe
 from sandbox_helpers import TOKEN, Api
 
+from agent_billing.providers.modelslab.sandbox.ledger import Ledger
 from agent_billing.sandbox import SandboxServer
-from agent_billing.sandbox.ledger import Ledger
 
 CARD = {"type": "card", "card[number]": "4242424242424242", "card[exp_month]": "12", "card[exp_year]": "2030",
         "card[cvc]": "123"}

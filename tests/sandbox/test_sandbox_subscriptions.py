@@ -6,7 +6,7 @@ from typing import Any
 
 from sandbox_helpers import Api, FakeClock, count, snapshot
 
-from agent_billing.sandbox.ledger import Ledger
+from agent_billing.providers.modelslab.sandbox.ledger import Ledger
 from agent_billing.sandbox.units import iso
 
 DAY = 86400.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sandbox_helpers import Api, count, snapshot
 
-from agent_billing.sandbox.ledger import Ledger
+from agent_billing.providers.modelslab.sandbox.ledger import Ledger
 
 
 async def test_fund_with_a_test_card_credits_records_invoice_and_payment(api: Api, ledger: Ledger) -> None:

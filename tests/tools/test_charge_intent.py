@@ -41,7 +41,7 @@ VISA, MASTERCARD = "pm_card_visa", "pm_card_mastercard"
 
 def payments(app: Any) -> list[tuple[str, int, str]]:
     """(card, cents, status) of every card payment the sandbox made, read from its ledger."""
-    rows = app.state.sandbox.ledger._rows("SELECT payment_method_id, amount_cents, status FROM payment_intents "
+    rows = app.state.sandbox.ledger.rows("SELECT payment_method_id, amount_cents, status FROM payment_intents "
                                           "ORDER BY created_at")
     return [(row[0], row[1], row[2]) for row in rows]
 

@@ -1,10 +1,11 @@
-"""The sandbox: an offline, local, real-HTTP ModelsLab Agent Control Plane (all 34 billing operations).
+"""The sandbox: offline, local, real-HTTP stand-ins for every provider's API, in one application.
 
-It keeps a real SQLite ledger, charges Stripe-style test cards (``pm_card_visa`` succeeds,
-``pm_card_chargeDeclined`` declines, ``pm_card_authenticationRequired`` needs 3-D Secure...), replays
-idempotent requests, enforces the documented rate limits, serves hosted checkout pages for payment
-links, and answers the part of Stripe's API that tokenization uses, so the official ``stripe`` SDK can
-be pointed at it. The client, the demo and the tests all run against it.
+The core here names no provider. It composes the sandbox each provider declares
+(``Connection.sandbox_app``, see :mod:`agent_billing.sandbox.app`) and holds what they share: the
+SQLite store machinery (``store``), idempotency keys (``idempotency``), rate limiting
+(``rate_limit``), the Stripe test cards (``cards``), the ``{data, error, meta}`` envelope
+(``envelope``), fault injection (``faults``), units and ids (``units``), and the loopback server
+(``server``). Each provider's own sandbox is the ``sandbox`` package of its provider package.
 
 Example (in-process, through httpx's ASGI transport):
     >>> import asyncio, httpx
@@ -23,8 +24,8 @@ Example (over loopback, for synchronous code and the ``stripe`` SDK):
     ...     print(server.base_url)  # http://127.0.0.1:<port>/api/agents/v1
 """
 
-from agent_billing.sandbox.app import create_app
+from agent_billing.sandbox.app import ProviderSandbox, create_app
 from agent_billing.sandbox.rate_limit import RateLimits
-from agent_billing.sandbox.server import SandboxServer
+from agent_billing.sandbox.server import SandboxServer, serve
 
-__all__ = ["RateLimits", "SandboxServer", "create_app"]
+__all__ = ["ProviderSandbox", "RateLimits", "SandboxServer", "create_app", "serve"]

@@ -18,20 +18,17 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
-from agent_billing.sandbox.app import create_app
+from agent_billing.registry import get_registry
+from agent_billing.sandbox.app import ProviderSandbox, create_app
 from agent_billing.sandbox.faults import http_protocol
-from agent_billing.sandbox.ledger import Ledger, mask_token
 from agent_billing.sandbox.rate_limit import RateLimits
-from agent_billing.sandbox.state import Sandbox
-
-API_PATH = "/api/agents/v1"
 
 
 def is_loopback(host: str) -> bool:
@@ -77,20 +74,18 @@ def _root(sock: socket.socket) -> str:
 def serve(
     host: str = "127.0.0.1",
     port: int = 8787,
-    tokens: Iterable[str] = ("sk_sandbox_demo",),
-    reseller_tokens: Iterable[str] = (),
     db_path: str = ":memory:",
     rate_limit: bool | RateLimits = True,
     log_requests: bool = False,
-    faults: str | None = None,
-    fault_seed: int | None = None,
+    **options: Any,
 ) -> int:
     """Run the sandbox in the foreground until interrupted; returns the process exit code.
 
-    Refuses (exit code 2) any host that is not loopback; prints the API base URL, the root and the
-    accounts: the well-known demo token in full (it is no secret, and the user must send it), other
-    tokens masked. ``log_requests`` prints one line per request (method, path, status). ``faults`` and
-    ``fault_seed`` turn on fault injection (``agent_billing.sandbox.faults``).
+    Refuses (exit code 2) any host that is not loopback; prints what each provider's sandbox says of
+    itself (its API base URL, its accounts: a well-known demo token in full, other tokens masked).
+    ``log_requests`` prints one line per request (method, path, status). ``db_path``, ``rate_limit``
+    and the ``options`` (``tokens=``, ``faults=``, ``fault_seed=``...) go to
+    :func:`~agent_billing.sandbox.create_app`.
 
     Example:
         >>> serve(host="0.0.0.0")  # doctest: +SKIP
@@ -100,10 +95,8 @@ def serve(
         print(f"agent-billing sandbox: refusing to listen on {host!r}: only loopback addresses "
               "(127.0.0.0/8, ::1, localhost) are allowed.", file=sys.stderr)
         return 2
-    tokens, reseller_tokens = list(tokens), list(reseller_tokens)
     try:
-        app = create_app(tokens=tokens, reseller_tokens=reseller_tokens, db_path=db_path, rate_limit=rate_limit,
-                         faults=faults, fault_seed=fault_seed)
+        app = create_app(db_path=db_path, rate_limit=rate_limit, **options)
     except ValueError as err:
         print(f"agent-billing sandbox: {err}", file=sys.stderr)
         return 2
@@ -113,20 +106,11 @@ def serve(
         print(f"agent-billing sandbox: cannot listen on {host}:{port}: {err.strerror or err}", file=sys.stderr)
         return 1
     root = _root(sock)
-    sandbox: Sandbox = app.state.sandbox
-    limits = sandbox.limiter.limits if sandbox.limiter else None
-    accounts = [f"{_shown_token(t)} (standard)" for t in tokens if t not in reseller_tokens]
-    accounts += [f"{_shown_token(t)} (reseller)" for t in reseller_tokens]
-    print("agent-billing sandbox: an offline ModelsLab Agent Control Plane (no real money moves)")
-    print(f"  API base URL     {root}{API_PATH}")
-    print(f"  root             {root}  (hosted checkout, invoices, Stripe tokenization at {root}/v1)")
-    print(f"  publishable key  {sandbox.publishable_key}")
-    print(f"  accounts         {', '.join(accounts)}")
-    print(f"  ledger           {db_path}")
-    print("  rate limits      " + (f"agent-billing {limits.billing}, agent-general {limits.general} per "
-                                  f"{limits.window_seconds:g} s" if limits else "off"))
-    if DEMO_TOKEN in tokens:
-        print(f"  try              curl -H 'Authorization: Bearer {DEMO_TOKEN}' {root}{API_PATH}/wallet/balance")
+    parts: list[ProviderSandbox] = app.state.providers
+    print("agent-billing sandbox: offline provider APIs (no real money moves)")
+    for part in parts:
+        for line in part.banner(root):
+            print(line)
     print("  requests         " + ("printed below" if log_requests else "not printed (--log prints each one)"))
     print("  Ctrl+C to stop", flush=True)
     served: Any = RequestLog(app) if log_requests else app
@@ -137,16 +121,9 @@ def serve(
         pass
     finally:
         sock.close()
-        sandbox.close()
+        for part in parts:
+            part.close()
     return 0
-
-
-DEMO_TOKEN = "sk_sandbox_demo"
-
-
-def _shown_token(token: str) -> str:
-    # The demo token is printed in every README and is no secret; a token the user chose may be one.
-    return token if token == DEMO_TOKEN else mask_token(token)
 
 
 class RequestLog:
@@ -155,7 +132,7 @@ class RequestLog:
     Example:
         >>> import asyncio, httpx
         >>> lines: list[str] = []
-        >>> app = RequestLog(create_app(tokens=(DEMO_TOKEN,)), write=lines.append, clock=lambda: "12:00:00")
+        >>> app = RequestLog(create_app(), write=lines.append, clock=lambda: "12:00:00")
         >>> async def get() -> int:
         ...     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as c:
         ...         return (await c.get("/api/agents/v1/wallet/balance")).status_code
@@ -191,7 +168,8 @@ class SandboxServer:
     """The sandbox on a free loopback port, in a background thread, as a context manager.
 
     Keyword arguments go to :func:`~agent_billing.sandbox.create_app` (or pass a ready ``app=``).
-    ``root_url`` is ``http://127.0.0.1:<port>``; ``base_url`` adds ``/api/agents/v1``.
+    ``root_url`` is ``http://127.0.0.1:<port>``; ``base_url`` adds the default provider's sandbox path
+    (``/api/agents/v1``).
 
     Example:
         >>> with SandboxServer(tokens=("sk_a",), reseller_tokens=("sk_r",)) as server:  # doctest: +SKIP
@@ -215,23 +193,23 @@ class SandboxServer:
 
     @property
     def base_url(self) -> str:
-        """The API base URL (``http://127.0.0.1:<port>/api/agents/v1``)."""
-        return self.root_url + API_PATH
+        """The default provider's API base URL (``http://127.0.0.1:<port>/api/agents/v1``)."""
+        return self.root_url + get_registry().connection.sandbox_path
 
     @property
-    def sandbox(self) -> Sandbox:
-        """The sandbox state (ledger, clock, publishable key)."""
-        state: Sandbox = self.app.state.sandbox
-        return state
+    def sandbox(self) -> Any:
+        """The default provider's sandbox state (its ledger, clock, publishable key)."""
+        return self.app.state.sandbox
 
     @property
-    def ledger(self) -> Ledger:
-        """The sandbox's ledger."""
+    def ledger(self) -> Any:
+        """The default provider's ledger."""
         return self.sandbox.ledger
 
     def check_invariants(self) -> None:
-        """Raise if the ledger broke an invariant."""
-        self.ledger.check_invariants()
+        """Raise if any provider's books broke an invariant."""
+        for part in self.app.state.providers:
+            part.check_invariants()
 
     def start(self) -> SandboxServer:
         """Start serving and wait until the port accepts requests."""
@@ -262,7 +240,8 @@ class SandboxServer:
         if self._sock is not None:
             self._sock.close()
         if self._owns_app:
-            self.sandbox.close()
+            for part in self.app.state.providers:
+                part.close()
         self._server, self._thread, self._sock = None, None, None
 
     def __enter__(self) -> SandboxServer:

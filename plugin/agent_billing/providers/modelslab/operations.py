@@ -29,6 +29,7 @@ REGISTRY = Registry(
     typed_methods=("agent_billing.client_methods", "SyncOperations", "AsyncOperations"),
     connection=Connection(default_base_url="https://modelslab.com/api/agents/v1", sandbox_path="/api/agents/v1",
                           sandbox_token="sk_sandbox_demo",
+                          sandbox_app="agent_billing.providers.modelslab.sandbox:modelslab_sandbox",
                           token_variables=("AGENT_BILLING_TOKEN", "MODELSLAB_AGENT_TOKEN"),
                           base_url_variables=("AGENT_BILLING_BASE_URL",)),
 )

@@ -47,6 +47,7 @@ REGISTRY = Registry(
     typed_methods=("agent_billing.providers.wallgent.client_methods", "WallgentOperations", "AsyncWallgentOperations"),
     connection=Connection(default_base_url="https://api.wallgent.com/v1", sandbox_path="/wallgent/v1",
                           sandbox_token="wg_test_sandbox", token_variables=("WALLGENT_API_KEY",),
+                          sandbox_app="agent_billing.providers.wallgent.sandbox:wallgent_sandbox",
                           base_url_variables=("WALLGENT_BASE_URL",), key_prefixes=("wg_test_", "wg_live_"),
                           live_prefixes=("wg_live_",), webhook=WEBHOOK),
 )

@@ -24,6 +24,6 @@ Example:
     'ok'
 """
 
-from agent_billing.providers.tenex.sandbox.app import DEFAULT_KEY, create_tenex_app
+from agent_billing.providers.tenex.sandbox.app import DEFAULT_KEY, create_tenex_app, tenex_sandbox
 
-__all__ = ["DEFAULT_KEY", "create_tenex_app"]
+__all__ = ["DEFAULT_KEY", "create_tenex_app", "tenex_sandbox"]

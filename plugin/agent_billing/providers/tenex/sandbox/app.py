@@ -37,6 +37,7 @@ from agent_billing.providers.tenex.operations import BASE_PATH
 from agent_billing.providers.tenex.sandbox.state import PLANS, TenexError, TenexState, Workspace, invalid
 from agent_billing.providers.wallgent.sandbox.pages import root_of  # mount-aware, not Wallgent's own
 from agent_billing.registry import Registry, get_registry
+from agent_billing.sandbox.app import ProviderSandbox, route_order
 from agent_billing.sandbox.units import Clock
 
 DEFAULT_KEY = "tnx_sandbox"
@@ -225,10 +226,6 @@ def _endpoint(state: TenexState, handlers: Mapping[str, Callable[[Call], dict[st
     return endpoint
 
 
-def _route_order(path: str) -> list[tuple[int, str]]:
-    return [(1 if seg.startswith("{") else 0, seg) for seg in path.strip("/").split("/")]
-
-
 def _portal_page(state: TenexState) -> Callable[[Request], Awaitable[Response]]:
     async def page(request: Request) -> Response:
         session_id = str(request.path_params["session_id"])
@@ -272,7 +269,7 @@ def create_tenex_app(*, clock: Clock = time.time, registry: Registry | None = No
     for method, path, handler in SANDBOX_ENDPOINTS:
         by_path.setdefault(BASE_PATH + path, {})[method] = handler
     routes: list[BaseRoute] = [Route(path, _endpoint(state, by_path[path]), methods=list(by_path[path]))
-                               for path in sorted(by_path, key=_route_order)]
+                               for path in sorted(by_path, key=route_order)]
     routes.append(Route("/portal/{session_id}", _portal_page(state), methods=["GET"]))
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -286,3 +283,16 @@ def create_tenex_app(*, clock: Clock = time.time, registry: Registry | None = No
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.tenex = state
     return app
+
+
+def tenex_sandbox(*, clock: Clock = time.time) -> ProviderSandbox:
+    """The 10ex sandbox as ``agent_billing.sandbox.create_app`` mounts it: at ``/tenex``.
+
+    Example:
+        >>> part = tenex_sandbox(clock=lambda: 1_815_000_000.0)
+        >>> part.mount, part.banner("http://127.0.0.1:8787")
+        ('/tenex', ['  10ex API         http://127.0.0.1:8787/tenex/api/v1/payments'])
+    """
+    api = get_registry("tenex").connection.sandbox_path
+    return ProviderSandbox(app=create_tenex_app(clock=clock), mount="/tenex",
+                           banner=lambda root: [f"  10ex API         {root}{api}"])

@@ -34,6 +34,6 @@ Example:
     ('STARTER', '99.00', 'ACTIVE', True)
 """
 
-from agent_billing.providers.wallgent.sandbox.app import DEFAULT_KEY, create_wallgent_app
+from agent_billing.providers.wallgent.sandbox.app import DEFAULT_KEY, create_wallgent_app, wallgent_sandbox
 
-__all__ = ["DEFAULT_KEY", "create_wallgent_app"]
+__all__ = ["DEFAULT_KEY", "create_wallgent_app", "wallgent_sandbox"]

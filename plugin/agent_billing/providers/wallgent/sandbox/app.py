@@ -40,6 +40,9 @@ from agent_billing.providers.wallgent.sandbox.api import (
 )
 from agent_billing.providers.wallgent.sandbox.billing import Billing
 from agent_billing.providers.wallgent.sandbox.errors import WallgentError
+from agent_billing.registry import get_registry
+from agent_billing.sandbox.app import ProviderSandbox
+from agent_billing.sandbox.rate_limit import RateLimits
 from agent_billing.sandbox.units import Clock
 
 DEFAULT_KEY = "wg_test_sandbox"
@@ -123,3 +126,30 @@ def create_wallgent_app(
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.wallgent = billing
     return app
+
+
+def wallgent_sandbox(
+    *,
+    wallgent_keys: Mapping[str, Iterable[str]] | Iterable[str] = (),
+    clock: Clock = time.time,
+    rate_limit: bool | RateLimits = True,
+    db_path: str = ":memory:",
+) -> ProviderSandbox:
+    """The Wallgent sandbox as ``agent_billing.sandbox.create_app`` mounts it: at ``/wallgent``.
+
+    ``wallgent_keys`` are the ``keys`` of :func:`create_wallgent_app`; any ``rate_limit`` but ``False``
+    keeps the per-plan limits; a ledger file ``db_path`` gets a Wallgent file beside it
+    (``<db_path>.wallgent``).
+
+    Example:
+        >>> part = wallgent_sandbox(wallgent_keys=["wg_test_other"], rate_limit=False)
+        >>> part.mount, part.banner("http://127.0.0.1:8787")
+        ('/wallgent', ['  Wallgent API     http://127.0.0.1:8787/wallgent/v1'])
+        >>> part.check_invariants(); part.close()
+    """
+    app = create_wallgent_app(keys=wallgent_keys, clock=clock, rate_limit=rate_limit is not False,
+                              db_path=db_path if db_path == ":memory:" else db_path + ".wallgent")
+    billing: Billing = app.state.wallgent
+    api = get_registry("wallgent").connection.sandbox_path
+    return ProviderSandbox(app=app, mount="/wallgent", banner=lambda root: [f"  Wallgent API     {root}{api}"],
+                           check_invariants=billing.check_invariants, close=billing.close)

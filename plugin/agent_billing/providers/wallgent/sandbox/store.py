@@ -16,15 +16,13 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from agent_billing.sandbox.store import SqliteStore
+from agent_billing.sandbox.store import token_digest as key_digest
 from agent_billing.sandbox.units import new_id
 
 SCHEMA = """
@@ -56,16 +54,6 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE TABLE IF NOT EXISTS api_calls (
   account_id INTEGER NOT NULL, month TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (account_id, month));
 """
-
-
-def key_digest(key: str) -> str:
-    """SHA-256 of an API key (what the store keeps instead of the key).
-
-    Example:
-        >>> len(key_digest("wg_test_sandbox"))
-        64
-    """
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -143,8 +131,10 @@ class Session:
     created_at: float
 
 
-class Store:
+class Store(SqliteStore):
     """The SQLite database behind one Wallgent sandbox (``":memory:"`` or a file kept across restarts).
+
+    Transactions (atomic, nested ones savepoints) come from :class:`~agent_billing.sandbox.store.SqliteStore`.
 
     Example:
         >>> store = Store(":memory:")
@@ -154,46 +144,7 @@ class Store:
 
     def __init__(self, db_path: str = ":memory:") -> None:
         # One connection shared by the threadpool; the state's lock serialises every request.
-        self._conn = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.executescript(SCHEMA)
-        self._lock = threading.RLock()
-        self._depth = 0
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Run the block atomically (nested blocks join the outer one); an exception rolls it back.
-
-        Example:
-            >>> store = Store(":memory:")
-            >>> try:
-            ...     with store.transaction():
-            ...         _ = store.ensure_account("wg_test_x", now=0.0, opening_cents=0)
-            ...         raise RuntimeError("boom")
-            ... except RuntimeError:
-            ...     pass
-            >>> store.account_by_key("wg_test_x") is None
-            True
-        """
-        with self._lock:
-            outer = self._depth == 0
-            if outer:
-                self._conn.execute("BEGIN IMMEDIATE")
-            self._depth += 1
-            try:
-                yield
-            except BaseException:
-                self._depth -= 1
-                if outer:
-                    self._conn.execute("ROLLBACK")
-                raise
-            self._depth -= 1
-            if outer:
-                self._conn.execute("COMMIT")
-
-    def close(self) -> None:
-        """Close the database."""
-        self._conn.close()
+        super().__init__(db_path, schema=SCHEMA)
 
     # -- meta ---------------------------------------------------------------------------------------
 

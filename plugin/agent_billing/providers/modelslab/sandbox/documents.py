@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from agent_billing.sandbox.ledger import Invoice
-from agent_billing.sandbox.state import Sandbox
+from agent_billing.providers.modelslab.sandbox.ledger import Invoice
+from agent_billing.providers.modelslab.sandbox.state import Sandbox
 from agent_billing.sandbox.units import iso, usd
 
 

@@ -8,7 +8,9 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -16,7 +18,7 @@ class Account:
     """An account (one per access token).
 
     Example:
-        >>> from agent_billing.sandbox.ledger import Ledger
+        >>> from agent_billing.providers.modelslab.sandbox.ledger import Ledger
         >>> acct = Ledger(":memory:", clock=lambda: 0.0).ensure_account("sk_sandbox_demo", reseller=False)
         >>> acct.token_hint, acct.balance_cents, acct.default_payment_method
         ('sk_s…demo', 0, None)
@@ -195,11 +197,12 @@ class CheckoutSession:
 
 @dataclass(frozen=True)
 class Plan:
-    """A plan of the catalogue.
+    """A plan of the catalogue (prices in cents): a row of ``plans``, and an entry of ``seed.PLANS``.
 
     Example:
-        >>> Plan(43, "Imagen Starter", "imagen", "monthly", "app", 900, 1000, 10, '["7-day free trial"]', 7).feature_list
-        ['7-day free trial']
+        >>> plan = Plan(43, "Imagen Starter", "imagen", "monthly", "app", 900, 1000, 10, ("7-day free trial",), 7)
+        >>> Plan.from_row({**plan.__dict__, "features": '["7-day free trial"]'}) == plan
+        True
     """
 
     id: int
@@ -210,14 +213,13 @@ class Plan:
     price_cents: int
     api_call_limit: int
     rate_limit: int
-    features: str  # JSON list
-    trial_days: int
+    features: tuple[str, ...]
+    trial_days: int = 0
 
-    @property
-    def feature_list(self) -> list[str]:
-        """The features as a list."""
-        value = json.loads(self.features)
-        return [str(v) for v in value]
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Plan:
+        """A plan from its table row (where the features are a JSON list)."""
+        return cls(**{**row, "features": tuple(str(f) for f in json.loads(row["features"]))})
 
 
 @dataclass(frozen=True)

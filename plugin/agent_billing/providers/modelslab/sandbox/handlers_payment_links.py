@@ -1,7 +1,7 @@
 """Handlers of the payment-links group: create a hosted checkout link, confirm it once paid.
 
 Example:
-    >>> from agent_billing.sandbox.dispatch import HANDLERS
+    >>> from agent_billing.providers.modelslab.sandbox.dispatch import HANDLERS
     >>> "create_payment_link" in HANDLERS and "confirm_wallet_checkout" in HANDLERS
     True
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from agent_billing.providers.modelslab import arguments as a
-from agent_billing.sandbox import subscriptions as subs
-from agent_billing.sandbox.checkout import checkout_url, confirm
-from agent_billing.sandbox.dispatch import Ctx, handles
+from agent_billing.providers.modelslab.sandbox import subscriptions as subs
+from agent_billing.providers.modelslab.sandbox.checkout import checkout_url, confirm
+from agent_billing.providers.modelslab.sandbox.dispatch import Ctx, handles
 from agent_billing.sandbox.envelope import Reply, invalid_state
 from agent_billing.sandbox.units import iso, to_cents, usd
 
@@ -68,10 +68,11 @@ def confirm_wallet_checkout(ctx: Ctx, args: a.CheckoutArgs) -> Reply:
 
     Example:
         >>> from agent_billing import inprocess, sandbox
+        >>> from agent_billing.providers.modelslab.sandbox import checkout
         >>> app = sandbox.create_app()
         >>> with inprocess.sandbox_clients(app)[0] as client:
         ...     session_id = client.create_payment_link("fund", amount=25).session_id
-        ...     _ = sandbox.checkout.complete_session(app.state.sandbox, session_id)  # the human pays on the hosted page
+        ...     _ = checkout.complete_session(app.state.sandbox, session_id)  # the human pays on the hosted page
         ...     client.confirm_wallet_checkout(session_id).message
         'Payment confirmed: $25.00 credited to the wallet.'
     """
@@ -84,10 +85,11 @@ def confirm_subscription_checkout(ctx: Ctx, args: a.CheckoutArgs) -> Reply:
 
     Example:
         >>> from agent_billing import inprocess, sandbox
+        >>> from agent_billing.providers.modelslab.sandbox import checkout
         >>> app = sandbox.create_app()
         >>> with inprocess.sandbox_clients(app)[0] as client:
         ...     session_id = client.create_payment_link("subscribe", plan_id=10).session_id
-        ...     _ = sandbox.checkout.complete_session(app.state.sandbox, session_id)  # the human pays on the hosted page
+        ...     _ = checkout.complete_session(app.state.sandbox, session_id)  # the human pays on the hosted page
         ...     client.confirm_subscription_checkout(session_id).subscription.status
         'active'
     """

@@ -50,50 +50,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from agent_billing.providers.modelslab.sandbox.records import Plan
+
 BASE_PATH = "/api/agents/v1"
 
 
-@dataclass(frozen=True)
-class PlanSeed:
-    """A plan of the catalogue (prices in cents).
-
-    Example:
-        >>> [(p.name, p.price_cents, p.trial_days) for p in PLANS if p.trial_days]
-        [('Imagen Starter', 900, 7)]
-    """
-
-    id: int
-    name: str
-    category: str
-    period: str
-    type: str
-    price_cents: int
-    api_call_limit: int
-    rate_limit: int
-    features: tuple[str, ...]
-    trial_days: int = 0
-
-
-PLANS: tuple[PlanSeed, ...] = (
-    PlanSeed(5, "Basic", "normal", "monthly", "api", 2700, 13000, 10,
+PLANS: tuple[Plan, ...] = (
+    Plan(5, "Basic", "normal", "monthly", "api", 2700, 13000, 10,
              ("13,000 API calls per month", "Image and video generation APIs", "Email support")),
-    PlanSeed(10, "Standard", "normal", "monthly", "api", 4700, 50000, 30,
+    Plan(10, "Standard", "normal", "monthly", "api", 4700, 50000, 30,
              ("50,000 API calls per month", "All image, video and audio models", "Model training (LoRA)",
               "Priority email support")),
-    PlanSeed(11, "Premium", "normal", "monthly", "api", 14700, 250000, 60,
+    Plan(11, "Premium", "normal", "monthly", "api", 14700, 250000, 60,
              ("250,000 API calls per month", "All models including premium checkpoints", "Dedicated rate limits",
               "Chat support")),
-    PlanSeed(12, "Standard Yearly", "normal", "yearly", "api", 47000, 600000, 30,
+    Plan(12, "Standard Yearly", "normal", "yearly", "api", 47000, 600000, 30,
              ("600,000 API calls per year", "All image, video and audio models", "Two months free")),
-    PlanSeed(20, "Extra Concurrency", "addon", "monthly", "addon", 2000, 0, 30,
+    Plan(20, "Extra Concurrency", "addon", "monthly", "addon", 2000, 0, 30,
              ("+30 requests per minute on top of your plan",)),
-    PlanSeed(21, "Priority Queue", "addon", "monthly", "addon", 4900, 0, 0,
+    Plan(21, "Priority Queue", "addon", "monthly", "addon", 4900, 0, 0,
              ("Jobs skip the shared queue", "Lower cold-start latency")),
-    PlanSeed(30, "Enterprise", "enterprise", "monthly", "api", 99900, 5000000, 300,
+    Plan(30, "Enterprise", "enterprise", "monthly", "api", 99900, 5000000, 300,
              ("5,000,000 API calls per month", "Dedicated GPUs", "SLA and invoicing", "Account manager")),
-    PlanSeed(42, "Imagen Pro", "imagen", "monthly", "app", 1900, 5000, 20,
+    Plan(42, "Imagen Pro", "imagen", "monthly", "app", 1900, 5000, 20,
              ("5,000 Imagen generations per month", "Commercial licence", "No watermark")),
-    PlanSeed(43, "Imagen Starter", "imagen", "monthly", "app", 900, 1000, 10,
+    Plan(43, "Imagen Starter", "imagen", "monthly", "app", 900, 1000, 10,
              ("1,000 Imagen generations per month", "7-day free trial"), trial_days=7),
 )
 

@@ -21,7 +21,7 @@ subscription was created with. Renewals happen lazily: before each request, due 
 caller's subscriptions are billed (so an injected clock can move a subscription through months).
 
 Example:
-    >>> from agent_billing.sandbox.ledger import Ledger
+    >>> from agent_billing.providers.modelslab.sandbox.ledger import Ledger
     >>> ledger = Ledger(":memory:", clock=lambda: 0.0)
     >>> start, end = period_from(ledger.plan(10), 0.0)
     >>> (end - start) / 86400
@@ -32,10 +32,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent_billing.providers.modelslab.sandbox.ledger import Account, Ledger, Plan, Subscription
+from agent_billing.providers.modelslab.sandbox.payments import Card, charge, default_card, resolve_card
+from agent_billing.providers.modelslab.sandbox.seed import PERIOD_SECONDS
 from agent_billing.sandbox.envelope import ApiError, invalid, invalid_state, not_found
-from agent_billing.sandbox.ledger import Account, Ledger, Plan, Subscription
-from agent_billing.sandbox.payments import Card, charge, default_card, resolve_card
-from agent_billing.sandbox.seed import PERIOD_SECONDS
 from agent_billing.sandbox.units import iso, usd
 
 LIVE = ("active", "trialing", "past_due", "paused")
@@ -96,7 +96,7 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": plan.id, "name": plan.name, "category": plan.category, "period": plan.period, "type": plan.type,
         "price": usd(plan.price_cents), "currency": "USD", "api_call_limit": plan.api_call_limit,
-        "rate_limit": plan.rate_limit, "features": plan.feature_list,
+        "rate_limit": plan.rate_limit, "features": list(plan.features),
     }
     if plan.trial_days:
         out["trial_days"] = plan.trial_days

@@ -1,7 +1,7 @@
-"""Handlers of the subscriptions group (the rules live in :mod:`agent_billing.sandbox.subscriptions`).
+"""Handlers of the subscriptions group (the rules live in :mod:`agent_billing.providers.modelslab.sandbox.subscriptions`).
 
 Example:
-    >>> from agent_billing.sandbox.dispatch import HANDLERS
+    >>> from agent_billing.providers.modelslab.sandbox.dispatch import HANDLERS
     >>> "create_subscription" in HANDLERS and "fix_payment" in HANDLERS
     True
 """
@@ -9,12 +9,12 @@ Example:
 from __future__ import annotations
 
 from agent_billing.providers.modelslab import arguments as a
-from agent_billing.sandbox import subscriptions as subs
-from agent_billing.sandbox.checkout import checkout_url
-from agent_billing.sandbox.dispatch import Ctx, handles
+from agent_billing.providers.modelslab.sandbox import subscriptions as subs
+from agent_billing.providers.modelslab.sandbox.checkout import checkout_url
+from agent_billing.providers.modelslab.sandbox.dispatch import Ctx, handles
+from agent_billing.providers.modelslab.sandbox.payments import card_or_default, charge, resolve_card, unless_succeeded
+from agent_billing.providers.modelslab.sandbox.seed import pay_as_you_go
 from agent_billing.sandbox.envelope import Reply, invalid, invalid_state
-from agent_billing.sandbox.payments import card_or_default, charge, resolve_card, unless_succeeded
-from agent_billing.sandbox.seed import pay_as_you_go
 from agent_billing.sandbox.units import iso, to_cents, usd
 
 

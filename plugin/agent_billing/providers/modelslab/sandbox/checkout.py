@@ -33,13 +33,13 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from agent_billing import wire
-from agent_billing.sandbox import subscriptions as subs
+from agent_billing.providers.modelslab.sandbox import subscriptions as subs
+from agent_billing.providers.modelslab.sandbox.dispatch import Ctx
+from agent_billing.providers.modelslab.sandbox.ledger import CheckoutSession
+from agent_billing.providers.modelslab.sandbox.payments import Card, charge
+from agent_billing.providers.modelslab.sandbox.state import Sandbox
 from agent_billing.sandbox.cards import AUTHENTICATE, BEHAVIOURS, CHECKOUT_CHOICES, MAGIC_PAYMENT_METHODS
-from agent_billing.sandbox.dispatch import Ctx
 from agent_billing.sandbox.envelope import ApiError, Reply, envelope, error_response, invalid, json_response, not_found
-from agent_billing.sandbox.ledger import CheckoutSession
-from agent_billing.sandbox.payments import Card, charge
-from agent_billing.sandbox.state import Sandbox
 from agent_billing.sandbox.units import iso, iso_or_none, request_id, usd, year_of
 
 

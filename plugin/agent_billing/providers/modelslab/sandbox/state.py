@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from agent_billing.sandbox.ledger import Account, Ledger, token_digest
+from agent_billing.providers.modelslab.sandbox.ledger import Account, Ledger, token_digest
 from agent_billing.sandbox.rate_limit import RateLimiter, RateLimits
 from agent_billing.sandbox.units import Clock, new_id
 

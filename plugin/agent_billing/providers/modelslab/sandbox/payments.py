@@ -6,7 +6,7 @@ HTTP 402 ``payment_declined`` with ``details = {decline_code, payment_intent_id}
 3-D Secure gives HTTP 202 with ``data.payment.status = "requires_action"`` and moves no money.
 
 Example:
-    >>> from agent_billing.sandbox.ledger import Ledger
+    >>> from agent_billing.providers.modelslab.sandbox.ledger import Ledger
     >>> ledger = Ledger(":memory:", clock=lambda: 1_800_000_000.0)
     >>> acct = ledger.ensure_account("sk_x", reseller=False)
     >>> card = resolve_card(ledger, acct.id, "pm_card_visa", now=ledger.clock())
@@ -20,9 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from agent_billing.providers.modelslab.sandbox.ledger import Account, Invoice, Ledger, PaymentIntent, SavedCard
 from agent_billing.sandbox.cards import AUTHENTICATE, BEHAVIOURS, DECLINE, MAGIC_PAYMENT_METHODS, Behaviour
 from agent_billing.sandbox.envelope import ApiError, Reply, invalid
-from agent_billing.sandbox.ledger import Account, Invoice, Ledger, PaymentIntent, SavedCard
 from agent_billing.sandbox.units import month_of, year_of
 
 NEXT_STEP = ("No money moved. Try another card, or create a payment link (POST /billing/payment-link) "

@@ -6,7 +6,7 @@ a ``credit_or_bonus`` coupon (``WELCOME50``) does whichever the request asks for
 redeemable once per account; a declined purchase does not use it up.
 
 Example:
-    >>> from agent_billing.sandbox.ledger import Coupon
+    >>> from agent_billing.providers.modelslab.sandbox.ledger import Coupon
     >>> c = Coupon("X", "bonus", "", None, 50, 5000, None, None)
     >>> bonus_cents(c, 2000), bonus_cents(c, 20000)
     (1000, 5000)
@@ -18,10 +18,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from agent_billing.providers.modelslab import arguments as a
-from agent_billing.sandbox.dispatch import Ctx, handles
+from agent_billing.providers.modelslab.sandbox.dispatch import Ctx, handles
+from agent_billing.providers.modelslab.sandbox.ledger import Coupon
+from agent_billing.providers.modelslab.sandbox.payments import charge, resolve_card, unless_succeeded
 from agent_billing.sandbox.envelope import Reply, invalid
-from agent_billing.sandbox.ledger import Coupon
-from agent_billing.sandbox.payments import charge, resolve_card, unless_succeeded
 from agent_billing.sandbox.units import iso_or_none, to_cents, usd
 
 

@@ -1,7 +1,7 @@
 """Handlers of the billing group: overview, Stripe config, billing info, payment methods, invoices.
 
 Example:
-    >>> from agent_billing.sandbox.dispatch import HANDLERS
+    >>> from agent_billing.providers.modelslab.sandbox.dispatch import HANDLERS
     >>> "get_billing_overview" in HANDLERS and "get_invoice_pdf" in HANDLERS
     True
 """
@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from agent_billing.providers.modelslab import arguments as a
-from agent_billing.sandbox import subscriptions as subs
+from agent_billing.providers.modelslab.sandbox import subscriptions as subs
+from agent_billing.providers.modelslab.sandbox.dispatch import Ctx, handles
+from agent_billing.providers.modelslab.sandbox.ledger import Invoice
+from agent_billing.providers.modelslab.sandbox.payments import resolve_card, saved_summary
 from agent_billing.sandbox.cards import MAGIC_PAYMENT_METHODS
-from agent_billing.sandbox.dispatch import Ctx, handles
 from agent_billing.sandbox.envelope import Reply, not_found
-from agent_billing.sandbox.ledger import Invoice
-from agent_billing.sandbox.payments import resolve_card, saved_summary
 from agent_billing.sandbox.units import iso, iso_or_none, usd
 
 STRIPE_INSTRUCTIONS = (

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from agent_billing.providers.modelslab.sandbox.ledger import Account, Ledger
+from agent_billing.providers.modelslab.sandbox.state import Sandbox
 from agent_billing.sandbox.envelope import Reply
-from agent_billing.sandbox.ledger import Account, Ledger
-from agent_billing.sandbox.state import Sandbox
 
 Handler = Callable[["Ctx", Any], Reply]
 HANDLERS: dict[str, Handler] = {}
@@ -86,9 +86,9 @@ def load_handlers() -> dict[str, Handler]:
     Example:
         >>> table = load_handlers()
         >>> len(table), table["fund_wallet"].__module__
-        (34, 'agent_billing.sandbox.handlers_wallet')
+        (34, 'agent_billing.providers.modelslab.sandbox.handlers_wallet')
     """
-    from agent_billing.sandbox import (  # noqa: F401  (imported for their @handles side effect)
+    from agent_billing.providers.modelslab.sandbox import (  # noqa: F401  (imported for their @handles side effect)
         handlers_billing,
         handlers_coupons,
         handlers_payment_links,

@@ -36,15 +36,15 @@ from starlette.responses import Response
 from agent_billing import wire
 from agent_billing.guardrails.card_data import scan_arguments
 from agent_billing.money import format_usd
+from agent_billing.providers.modelslab.sandbox import subscriptions as subs
+from agent_billing.providers.modelslab.sandbox.dispatch import Ctx, Handler
+from agent_billing.providers.modelslab.sandbox.ledger import Account, token_digest
+from agent_billing.providers.modelslab.sandbox.state import Sandbox
 from agent_billing.providers.modelslab.scopes import covers, operation_scope
 from agent_billing.registry import Operation
 from agent_billing.sandbox import idempotency
-from agent_billing.sandbox import subscriptions as subs
-from agent_billing.sandbox.dispatch import Ctx, Handler
 from agent_billing.sandbox.envelope import ApiError, envelope, error_response, invalid, json_response
-from agent_billing.sandbox.ledger import Account, token_digest
 from agent_billing.sandbox.rate_limit import Decision
-from agent_billing.sandbox.state import Sandbox
 from agent_billing.sandbox.units import request_id
 
 logger = logging.getLogger("agent_billing.sandbox")
@@ -276,7 +276,8 @@ def handle(sandbox: Sandbox, op: Operation, handler: Handler, incoming: Incoming
 
     Example:
         >>> from agent_billing.registry import get_registry
-        >>> from agent_billing.sandbox import create_app, dispatch
+        >>> from agent_billing.providers.modelslab.sandbox import dispatch
+        >>> from agent_billing.sandbox import create_app
         >>> sandbox, op = create_app().state.sandbox, get_registry().get("get_wallet_balance")  # create_app loads the handlers
         >>> incoming = Incoming("GET", "/api/agents/v1/wallet/balance", {}, [], {"x-agent-token": "sk_sandbox_demo"}, b"", "http://s")
         >>> wire.loads(handle(sandbox, op, dispatch.HANDLERS[op.name], incoming).body)["data"]

@@ -1,7 +1,7 @@
 """Handlers of the wallet group, and the usage debit that makes auto-funding real.
 
 Example:
-    >>> from agent_billing.sandbox.dispatch import HANDLERS
+    >>> from agent_billing.providers.modelslab.sandbox.dispatch import HANDLERS
     >>> "fund_wallet" in HANDLERS and "withdraw" in HANDLERS
     True
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from agent_billing.providers.modelslab import arguments as a
-from agent_billing.sandbox.dispatch import Ctx, handles
+from agent_billing.providers.modelslab.sandbox.dispatch import Ctx, handles
+from agent_billing.providers.modelslab.sandbox.handlers_billing import auto_funding_state
+from agent_billing.providers.modelslab.sandbox.ledger import InsufficientBalance, WalletEntry
+from agent_billing.providers.modelslab.sandbox.payments import card_or_default, charge, default_card, unless_succeeded
 from agent_billing.sandbox.envelope import ApiError, Reply, invalid, not_found
-from agent_billing.sandbox.handlers_billing import auto_funding_state
-from agent_billing.sandbox.ledger import InsufficientBalance, WalletEntry
-from agent_billing.sandbox.payments import card_or_default, charge, default_card, unless_succeeded
 from agent_billing.sandbox.units import iso, new_id, to_cents, usd
 
 PAYMENT_STATUS = {"succeeded": "succeeded", "requires_action": "pending", "failed": "failed", "canceled": "failed"}

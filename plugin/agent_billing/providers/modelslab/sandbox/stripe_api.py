@@ -35,6 +35,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from agent_billing import wire
+from agent_billing.providers.modelslab.sandbox.ledger import SetupIntent, StripePaymentMethod
+from agent_billing.providers.modelslab.sandbox.state import Sandbox
 from agent_billing.sandbox.cards import (
     AUTHENTICATE,
     BEHAVIOURS,
@@ -43,8 +45,6 @@ from agent_billing.sandbox.cards import (
     CardError,
     check_card,
 )
-from agent_billing.sandbox.ledger import SetupIntent, StripePaymentMethod
-from agent_billing.sandbox.state import Sandbox
 from agent_billing.sandbox.units import month_of, new_id, year_of
 
 DOCS = "https://stripe.com/docs/error-codes"

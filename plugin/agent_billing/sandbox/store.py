@@ -1,0 +1,155 @@
+"""The SQLite machinery every provider's sandbox store builds on.
+
+One connection (``check_same_thread=False``) guarded by a re-entrant lock; every read and write runs in
+:meth:`SqliteStore.transaction`, and a nested ``transaction()`` is a savepoint, so a handler's writes
+are all-or-nothing. A provider's store subclasses :class:`SqliteStore`, passes its schema, and adds its
+queries; rows map onto frozen dataclasses by column name.
+
+Example:
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Note:
+    ...     id: int
+    ...     text: str
+    >>> store = SqliteStore(":memory:",
+    ...                     schema="CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);")
+    >>> note_id = store.insert("notes", text="hello")
+    >>> store.one(Note, "SELECT * FROM notes WHERE id = ?", (note_id,))
+    Note(id=1, text='hello')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+def token_digest(token: str) -> str:
+    """SHA-256 of an access token (stores keep digests, never tokens).
+
+    Example:
+        >>> token_digest("sk_sandbox_demo") == hashlib.sha256(b"sk_sandbox_demo").hexdigest()
+        True
+    """
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def mask_token(token: str) -> str:
+    """A token shortened for display: enough to recognise it, not enough to use it.
+
+    Example:
+        >>> mask_token("sk_sandbox_demo"), mask_token("short")
+        ('sk_s…demo', 'sh…')
+    """
+    if len(token) <= 8:
+        return token[:2] + "…"
+    return f"{token[:4]}…{token[-4:]}"
+
+
+class SqliteStore:
+    """A SQLite database (``db_path`` a file, or ``":memory:"``) with atomic, nestable transactions.
+
+    ``schema`` is run once at construction (it must be idempotent: ``CREATE ... IF NOT EXISTS``).
+
+    Example:
+        >>> store = SqliteStore(":memory:", schema="CREATE TABLE t (n INTEGER);")
+        >>> with store.transaction():
+        ...     _ = store.insert("t", n=1)
+        >>> try:
+        ...     with store.transaction():
+        ...         _ = store.insert("t", n=2)
+        ...         raise ValueError("undo")
+        ... except ValueError:
+        ...     pass
+        >>> store.scalar("SELECT COUNT(*) FROM t")
+        1
+    """
+
+    def __init__(self, db_path: str, *, schema: str) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._conn = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        if db_path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode = WAL")
+        with self._lock:
+            self._conn.executescript(schema)  # idempotent; runs outside any transaction
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the block atomically; nested calls are savepoints.
+
+        On an exception the block's writes are rolled back, unless the exception has a true
+        ``keep_changes`` attribute: a declined card's failed payment stays on record while the decline
+        is reported.
+        """
+        with self._lock:
+            outer = self._depth == 0
+            name = f"sp{self._depth}"
+            self._conn.execute("BEGIN IMMEDIATE" if outer else f"SAVEPOINT {name}")
+            self._depth += 1
+            try:
+                yield
+            except BaseException as exc:
+                self._depth -= 1
+                if getattr(exc, "keep_changes", False):
+                    self._conn.execute("COMMIT" if outer else f"RELEASE {name}")
+                elif outer:
+                    self._conn.execute("ROLLBACK")
+                else:
+                    self._conn.execute(f"ROLLBACK TO {name}")
+                    self._conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                self._depth -= 1
+                self._conn.execute("COMMIT" if outer else f"RELEASE {name}")
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Every row of a query."""
+        with self.transaction():
+            return list(self._conn.execute(sql, params).fetchall())
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """Run one statement; returns the last inserted rowid (0 if none)."""
+        with self.transaction():
+            cur = self._conn.execute(sql, params)
+            return int(cur.lastrowid or 0)
+
+    def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        """The first column of the first row (``None`` when there is no row)."""
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def one(self, cls: type[T], sql: str, params: tuple[Any, ...] = ()) -> T | None:
+        """The first row as a ``cls`` (built from the columns by name), or ``None``."""
+        rows = self.rows(sql, params)
+        return cls(**dict(rows[0])) if rows else None
+
+    def all(self, cls: type[T], sql: str, params: tuple[Any, ...] = ()) -> list[T]:
+        """Every row as a ``cls``."""
+        return [cls(**dict(row)) for row in self.rows(sql, params)]
+
+    def insert(self, table: str, **values: Any) -> int:
+        """Insert one row; returns its rowid."""
+        cols = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        return self.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(values.values()))
+
+    def update(self, table: str, where: dict[str, Any], **values: Any) -> int:
+        """Set ``values`` on the rows matching every ``where`` column; returns how many changed."""
+        sets = ", ".join(f"{k} = ?" for k in values)
+        cond = " AND ".join(f"{k} = ?" for k in where)
+        with self.transaction():
+            cur = self._conn.execute(f"UPDATE {table} SET {sets} WHERE {cond}", (*values.values(), *where.values()))
+            return int(cur.rowcount)
