@@ -16,7 +16,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -35,6 +35,7 @@ from agent_billing.errors import (
     OutcomeUnknownError,
     RateLimitedError,
     ServerError,
+    UnexpectedResponseError,
 )
 from agent_billing.exchange import PreparedCall, interpret, prepare, validate_args
 from agent_billing.registry import Operation, Registry, get_registry
@@ -143,6 +144,27 @@ class _ClientCore:
         if call.operation.plan_catalogue is not None:
             self._known_plans = frozenset(call.operation.plan_catalogue(result))
         return result
+
+    def _first_page(self, name: str, args: Mapping[str, Any] | BaseModel | None) -> dict[str, Any]:
+        """The arguments of a cursor-paged list's first page (refused if ``name`` takes no ``cursor``)."""
+        if "cursor" not in self.registry.get(name).args.model_fields:
+            raise InvalidRequestError(f"{name} is not a cursor-paged list: its arguments have no cursor")
+        if isinstance(args, BaseModel):
+            return args.model_dump(mode="python", exclude_none=True)
+        return dict(args or {})
+
+    @staticmethod
+    def _next_page(name: str, args: dict[str, Any], page: BaseModel, seen: set[str]) -> tuple[list[Any], dict[str, Any] | None]:
+        """(the page's items, the next page's arguments or None at the end) of a ``{items, next_cursor}`` page."""
+        items, cursor = getattr(page, "items", None), getattr(page, "next_cursor", None)
+        if not isinstance(items, list):
+            raise UnexpectedResponseError(f"{name} answered a page without a list of items")
+        if cursor is None:
+            return items, None
+        if cursor in seen:  # a server handing back an old cursor would otherwise loop forever
+            raise UnexpectedResponseError(f"{name} repeated the cursor {cursor!r}: the pages do not end")
+        seen.add(cursor)
+        return items, {**args, "cursor": cursor}
 
     def _request(self, call: PreparedCall) -> httpx.Request:
         headers = call.headers()
@@ -308,6 +330,27 @@ class SyncClient(_ClientCore):
                 result: BaseModel = done.value
                 return result
 
+    def paginate(self, name: str, args: Mapping[str, Any] | BaseModel | None = None) -> Iterator[Any]:
+        """Every item of the cursor-paged list ``name``, page after page (``cursor=next_cursor``) to the end.
+
+        ``args`` are the first page's (``limit``, filters); each page is one ``call``, fetched when the
+        items before it have been consumed. The arguments are checked when iteration starts.
+
+        Example:
+            >>> from agent_billing.inprocess import SANDBOX_ORIGIN, SyncASGITransport
+            >>> from agent_billing.sandbox import create_app
+            >>> client = SyncClient(base_url=SANDBOX_ORIGIN + "/tenex/api/v1/payments", token="tnx_sandbox",
+            ...                     transport=SyncASGITransport(create_app()), provider="tenex")
+            >>> len(list(client.paginate("list_invoices", {"limit": 4})))
+            6
+            >>> client.close()
+        """
+        page_args: dict[str, Any] | None = self._first_page(name, args)
+        seen: set[str] = set()
+        while page_args is not None:
+            items, page_args = self._next_page(name, page_args, self.call(name, page_args), seen)
+            yield from items
+
     def close(self) -> None:
         """Close pooled connections (only those this client opened)."""
         if self._owns_http:
@@ -405,6 +448,27 @@ class AsyncClient(_ClientCore):
             except StopIteration as done:
                 result: BaseModel = done.value
                 return result
+
+    async def paginate(self, name: str, args: Mapping[str, Any] | BaseModel | None = None) -> AsyncIterator[Any]:
+        """Every item of the cursor-paged list ``name``, to the end: ``async for item in client.paginate(...)``.
+
+        Example:
+            >>> import asyncio, httpx
+            >>> from agent_billing.inprocess import SANDBOX_ORIGIN
+            >>> from agent_billing.sandbox import create_app
+            >>> client = AsyncClient(base_url=SANDBOX_ORIGIN + "/tenex/api/v1/payments", token="tnx_sandbox",
+            ...                      transport=httpx.ASGITransport(app=create_app()), provider="tenex")
+            >>> async def count() -> int:
+            ...     return len([entry async for entry in client.paginate("list_ledger", {"limit": 200})])
+            >>> asyncio.run(count())
+            121
+        """
+        page_args: dict[str, Any] | None = self._first_page(name, args)
+        seen: set[str] = set()
+        while page_args is not None:
+            items, page_args = self._next_page(name, page_args, await self.call(name, page_args), seen)
+            for item in items:
+                yield item
 
     async def aclose(self) -> None:
         """Close pooled connections (only those this client opened)."""
