@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         UnexpectedResponseError,
     )
     from agent_billing.guardrails import ApprovalDecision, ApprovalRequest, ChargeIntent, Mandate
+    from agent_billing.providers.tenex.client import AsyncTenexClient, TenexClient
     from agent_billing.providers.wallgent.client import AsyncWallgentClient, WallgentClient
     from agent_billing.registry import Effect, Operation, Registry, get_registry
     from agent_billing.retry import RetryPolicy
@@ -57,6 +58,7 @@ _HOMES: dict[str, str] = {
     "RetryPolicy": "agent_billing.retry",
     "BillingToolkit": "agent_billing.tools",
     **dict.fromkeys(("WallgentClient", "AsyncWallgentClient"), "agent_billing.providers.wallgent.client"),
+    **dict.fromkeys(("TenexClient", "AsyncTenexClient"), "agent_billing.providers.tenex.client"),
 }
 
 
@@ -78,6 +80,7 @@ __all__ = [
     "ApprovalDecision",
     "ApprovalRequest",
     "AsyncBillingClient",
+    "AsyncTenexClient",
     "AsyncWallgentClient",
     "AuthenticationError",
     "BillingClient",
@@ -101,6 +104,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "Settings",
+    "TenexClient",
     "UnexpectedResponseError",
     "WallgentClient",
     "__version__",

@@ -1,11 +1,22 @@
 """Typed client methods of the modelslab provider, one per operation.
 
-GENERATED from the registry by ``python -m agent_billing.codegen``: do not edit by hand.
+GENERATED from the registry and the examples beside it by ``python -m agent_billing.codegen``: do not edit by hand.
+
+Every method's example runs against a fresh in-process sandbox, with ``client`` and ``aclient`` built
+as here (both on the same sandbox; ``asyncio.run`` drives the async one):
 
 Example:
-    >>> from agent_billing.client_methods import SyncOperations
-    >>> "get_billing_overview" in dir(SyncOperations)
-    True
+    >>> import httpx
+    >>> from agent_billing.inprocess import SANDBOX_ORIGIN, SyncASGITransport
+    >>> from agent_billing.sandbox import create_app
+    >>> from agent_billing.client import AsyncBillingClient, BillingClient
+    >>> app = create_app()
+    >>> client = BillingClient(base_url=SANDBOX_ORIGIN + '/api/agents/v1', token='sk_sandbox_demo',
+    ...     transport=SyncASGITransport(app))
+    >>> aclient = AsyncBillingClient(base_url=SANDBOX_ORIGIN + '/api/agents/v1', token='sk_sandbox_demo',
+    ...     transport=httpx.ASGITransport(app=app))
+    >>> client.get_billing_overview().wallet_balance
+    Decimal('0.00')
 """
 # ruff: noqa: E501
 
@@ -23,14 +34,11 @@ from agent_billing.errors import CardDataRefusedError
 
 
 class SyncOperations:
-    """The operations of the modelslab provider's synchronous client (mixed into its client class).
+    """The operations of the modelslab provider's synchronous client (mixed into ``BillingClient``).
 
     Example:
-        >>> from agent_billing.sandbox import create_app
-        >>> from agent_billing.inprocess import sandbox_clients
-        >>> client, _ = sandbox_clients(create_app(), provider='modelslab')
-        >>> type(client.call('get_billing_overview')).__name__
-        'BillingOverview'
+        >>> isinstance(client, SyncOperations), type(client).__name__
+        (True, 'BillingClient')
     """
 
     def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None) -> BaseModel:
@@ -42,7 +50,8 @@ class SyncOperations:
         ``GET /billing/overview`` (read).
 
         Example:
-            >>> client.get_billing_overview()  # doctest: +SKIP
+            >>> client.get_billing_overview().wallet_balance
+            Decimal('0.00')
         """
         return typing.cast(r.BillingOverview, self.call('get_billing_overview', {}))
 
@@ -52,7 +61,8 @@ class SyncOperations:
         ``GET /billing/stripe-config`` (read).
 
         Example:
-            >>> client.get_stripe_config()  # doctest: +SKIP
+            >>> client.get_stripe_config().publishable_key[:8]
+            'pk_test_'
         """
         return typing.cast(r.StripeConfig, self.call('get_stripe_config', {}))
 
@@ -62,7 +72,8 @@ class SyncOperations:
         ``GET /billing/info`` (read).
 
         Example:
-            >>> client.get_billing_info()  # doctest: +SKIP
+            >>> client.get_billing_info().name is None
+            True
         """
         return typing.cast(r.BillingInfo, self.call('get_billing_info', {}))
 
@@ -72,7 +83,8 @@ class SyncOperations:
         ``PUT /billing/info`` (write).
 
         Example:
-            >>> client.update_billing_info(name="Acme Corp")  # doctest: +SKIP
+            >>> client.update_billing_info(name="Acme Corp").updated_fields
+            ['name']
         """
         try:
             return typing.cast(r.BillingInfo, self.call('update_billing_info', {"name": name, "email": email, "tax_id": tax_id, "tax_id_type": tax_id_type, "address_line1": address_line1, "address_line2": address_line2, "address_city": address_city, "address_state": address_state, "address_postal_code": address_postal_code, "address_country": address_country}, idempotency_key=idempotency_key))
@@ -86,7 +98,8 @@ class SyncOperations:
         ``GET /billing/payment-methods`` (read).
 
         Example:
-            >>> client.list_payment_methods()  # doctest: +SKIP
+            >>> client.list_payment_methods().count
+            0
         """
         return typing.cast(r.PaymentMethodList, self.call('list_payment_methods', {}))
 
@@ -96,7 +109,8 @@ class SyncOperations:
         ``POST /billing/payment-methods`` (write).
 
         Example:
-            >>> client.add_payment_method("pm_card_visa")  # doctest: +SKIP
+            >>> client.add_payment_method("pm_card_visa").payment_method.last4
+            '4242'
         """
         try:
             return typing.cast(r.PaymentMethodResult, self.call('add_payment_method', {"payment_method_id": payment_method_id, "make_default": make_default}, idempotency_key=idempotency_key))
@@ -110,7 +124,10 @@ class SyncOperations:
         ``PUT /billing/payment-methods/{payment_method_id}/default`` (write).
 
         Example:
-            >>> client.set_default_payment_method("pm_card_visa")  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> _ = client.add_payment_method("pm_card_mastercard", make_default=False)
+            >>> client.set_default_payment_method("pm_card_mastercard").payment_method.is_default
+            True
         """
         try:
             return typing.cast(r.PaymentMethodResult, self.call('set_default_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
@@ -124,7 +141,9 @@ class SyncOperations:
         ``DELETE /billing/payment-methods/{payment_method_id}`` (destructive).
 
         Example:
-            >>> client.remove_payment_method("pm_card_visa")  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> client.remove_payment_method("pm_card_visa").removed
+            True
         """
         try:
             return typing.cast(r.PaymentMethodResult, self.call('remove_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
@@ -138,7 +157,8 @@ class SyncOperations:
         ``POST /billing/setup-intent`` (write).
 
         Example:
-            >>> client.create_setup_intent()  # doctest: +SKIP
+            >>> client.create_setup_intent().status
+            'requires_payment_method'
         """
         return typing.cast(r.SetupIntent, self.call('create_setup_intent', {}, idempotency_key=idempotency_key))
 
@@ -148,7 +168,10 @@ class SyncOperations:
         ``GET /billing/invoices`` (read).
 
         Example:
-            >>> client.list_invoices()  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> invoice_id = client.fund_wallet(Decimal("25.00")).invoice_id
+            >>> client.list_invoices().invoices[0].status
+            'paid'
         """
         return typing.cast(r.InvoiceList, self.call('list_invoices', {}))
 
@@ -158,7 +181,10 @@ class SyncOperations:
         ``GET /billing/invoices/{invoice_id}`` (read).
 
         Example:
-            >>> client.get_invoice("in_123")  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> invoice_id = client.fund_wallet(Decimal("25.00")).invoice_id
+            >>> client.get_invoice(invoice_id).amount
+            Decimal('25.00')
         """
         try:
             return typing.cast(r.Invoice, self.call('get_invoice', {"invoice_id": invoice_id}))
@@ -172,7 +198,10 @@ class SyncOperations:
         ``GET /billing/invoices/{invoice_id}/pdf`` (read).
 
         Example:
-            >>> client.get_invoice_pdf("in_123")  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> invoice_id = client.fund_wallet(Decimal("25.00")).invoice_id
+            >>> client.get_invoice_pdf(invoice_id).number
+            'SBX-000001'
         """
         try:
             return typing.cast(r.InvoicePdf, self.call('get_invoice_pdf', {"invoice_id": invoice_id}))
@@ -186,7 +215,8 @@ class SyncOperations:
         ``GET /wallet/balance`` (read).
 
         Example:
-            >>> client.get_wallet_balance()  # doctest: +SKIP
+            >>> client.get_wallet_balance().balance
+            Decimal('0.00')
         """
         return typing.cast(r.WalletBalance, self.call('get_wallet_balance', {}))
 
@@ -196,7 +226,10 @@ class SyncOperations:
         ``GET /wallet/transactions`` (read).
 
         Example:
-            >>> client.get_wallet_transactions(limit=20)  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> invoice_id = client.fund_wallet(Decimal("25.00")).invoice_id
+            >>> client.get_wallet_transactions(type="credit", limit=10).items[0].usecase
+            'wallet_funding'
         """
         try:
             return typing.cast(r.WalletTransactions, self.call('get_wallet_transactions', {"type": type, "limit": limit, "offset": offset}))
@@ -210,7 +243,9 @@ class SyncOperations:
         ``POST /wallet/fund`` (charge).
 
         Example:
-            >>> client.fund_wallet(Decimal("25.00"))  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> client.fund_wallet(Decimal("25.00")).amount
+            Decimal('25.00')
         """
         try:
             return typing.cast(r.Charge, self.call('fund_wallet', {"amount": amount, "payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
@@ -224,7 +259,9 @@ class SyncOperations:
         ``PUT /wallet/auto-funding`` (authorize).
 
         Example:
-            >>> client.enable_auto_funding(Decimal("25.00"), Decimal("5.00"))  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> client.enable_auto_funding(Decimal("25.00"), Decimal("5.00")).enabled
+            True
         """
         try:
             return typing.cast(r.AutoFunding, self.call('enable_auto_funding', {"auto_charge_amount": auto_charge_amount, "charge_threshold": charge_threshold}, idempotency_key=idempotency_key))
@@ -238,7 +275,8 @@ class SyncOperations:
         ``DELETE /wallet/auto-funding`` (destructive).
 
         Example:
-            >>> client.disable_auto_funding()  # doctest: +SKIP
+            >>> client.disable_auto_funding().enabled
+            False
         """
         return typing.cast(r.AutoFunding, self.call('disable_auto_funding', {}, idempotency_key=idempotency_key))
 
@@ -248,7 +286,9 @@ class SyncOperations:
         ``POST /wallet/withdraw`` (payout).
 
         Example:
-            >>> client.withdraw(Decimal("25.00"))  # doctest: +SKIP
+            >>> client.withdraw(Decimal("10.00"))  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            agent_billing.errors.PermissionDeniedError: Withdrawals are available to reseller accounts only. ...
         """
         try:
             return typing.cast(r.Withdrawal, self.call('withdraw', {"amount": amount}, idempotency_key=idempotency_key))
@@ -262,7 +302,10 @@ class SyncOperations:
         ``GET /payments/{payment_intent_id}/status`` (read).
 
         Example:
-            >>> client.get_payment_status("pi_123")  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> payment_intent_id = client.fund_wallet(Decimal("25.00")).payment.payment_intent_id
+            >>> client.get_payment_status(payment_intent_id).status
+            'succeeded'
         """
         try:
             return typing.cast(r.PaymentStatus, self.call('get_payment_status', {"payment_intent_id": payment_intent_id}))
@@ -276,7 +319,8 @@ class SyncOperations:
         ``GET /wallet/coupons/validate`` (read).
 
         Example:
-            >>> client.validate_coupon("WELCOME50")  # doctest: +SKIP
+            >>> client.validate_coupon("WELCOME50").credit_amount
+            Decimal('5.00')
         """
         try:
             return typing.cast(r.CouponValidation, self.call('validate_coupon', {"coupon_code": coupon_code, "purchase_amount": purchase_amount}))
@@ -290,7 +334,8 @@ class SyncOperations:
         ``POST /wallet/coupons/redeem`` (write).
 
         Example:
-            >>> client.redeem_coupon("WELCOME50")  # doctest: +SKIP
+            >>> client.redeem_coupon("WELCOME50").credited
+            Decimal('5.00')
         """
         try:
             return typing.cast(r.CouponRedemption, self.call('redeem_coupon', {"coupon_code": coupon_code, "payment_method_id": payment_method_id, "purchase_amount": purchase_amount}, idempotency_key=idempotency_key))
@@ -304,7 +349,8 @@ class SyncOperations:
         ``GET /subscriptions/plans`` (read).
 
         Example:
-            >>> client.list_plans()  # doctest: +SKIP
+            >>> client.list_plans().subscription_plans[0].name
+            'Basic'
         """
         return typing.cast(r.PlanCatalogue, self.call('list_plans', {}))
 
@@ -314,7 +360,11 @@ class SyncOperations:
         ``GET /subscriptions`` (read).
 
         Example:
-            >>> client.list_subscriptions()  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> plans = client.list_plans().subscription_plans
+            >>> subscription_id = client.create_subscription(plans[0].id, "pm_card_visa").subscription.id
+            >>> client.list_subscriptions().count
+            1
         """
         return typing.cast(r.SubscriptionList, self.call('list_subscriptions', {}))
 
@@ -324,7 +374,10 @@ class SyncOperations:
         ``POST /subscriptions`` (charge).
 
         Example:
-            >>> client.create_subscription(10)  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> plans = client.list_plans().subscription_plans
+            >>> client.create_subscription(plans[0].id, "pm_card_visa").subscription.status
+            'active'
         """
         try:
             return typing.cast(r.SubscriptionResult, self.call('create_subscription', {"plan_id": plan_id, "payment_method_id": payment_method_id, "success_url": success_url, "cancel_url": cancel_url}, idempotency_key=idempotency_key))
@@ -338,7 +391,11 @@ class SyncOperations:
         ``GET /subscriptions/{subscription_id}/status`` (read).
 
         Example:
-            >>> client.get_subscription_status(1)  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> plans = client.list_plans().subscription_plans
+            >>> subscription_id = client.create_subscription(plans[0].id, "pm_card_visa").subscription.id
+            >>> client.get_subscription_status(subscription_id).plan_name
+            'Basic'
         """
         try:
             return typing.cast(r.SubscriptionStatus, self.call('get_subscription_status', {"subscription_id": subscription_id}))
@@ -352,7 +409,11 @@ class SyncOperations:
         ``PUT /subscriptions/{subscription_id}`` (charge).
 
         Example:
-            >>> client.update_subscription(1, 42)  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> plans = client.list_plans().subscription_plans
+            >>> subscription_id = client.create_subscription(plans[0].id, "pm_card_visa").subscription.id
+            >>> client.update_subscription(subscription_id, plans[1].id).subscription.plan_name
+            'Standard'
         """
         try:
             return typing.cast(r.SubscriptionResult, self.call('update_subscription', {"subscription_id": subscription_id, "new_plan_id": new_plan_id}, idempotency_key=idempotency_key))
@@ -366,7 +427,11 @@ class SyncOperations:
         ``POST /subscriptions/{subscription_id}/pause`` (destructive).
 
         Example:
-            >>> client.pause_subscription(1)  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> plans = client.list_plans().subscription_plans
+            >>> subscription_id = client.create_subscription(plans[0].id, "pm_card_visa").subscription.id
+            >>> client.pause_subscription(subscription_id).subscription.status
+            'paused'
         """
         try:
             return typing.cast(r.SubscriptionResult, self.call('pause_subscription', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
@@ -380,7 +445,12 @@ class SyncOperations:
         ``POST /subscriptions/{subscription_id}/resume`` (charge).
 
         Example:
-            >>> client.resume_subscription(1)  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> plans = client.list_plans().subscription_plans
+            >>> subscription_id = client.create_subscription(plans[0].id, "pm_card_visa").subscription.id
+            >>> _ = client.pause_subscription(subscription_id)
+            >>> client.resume_subscription(subscription_id).subscription.status
+            'active'
         """
         try:
             return typing.cast(r.SubscriptionResult, self.call('resume_subscription', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
@@ -394,7 +464,11 @@ class SyncOperations:
         ``POST /subscriptions/{subscription_id}/reset-cycle`` (charge).
 
         Example:
-            >>> client.reset_subscription_cycle(1)  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> plans = client.list_plans().subscription_plans
+            >>> subscription_id = client.create_subscription(plans[0].id, "pm_card_visa").subscription.id
+            >>> client.reset_subscription_cycle(subscription_id).subscription.status
+            'active'
         """
         try:
             return typing.cast(r.SubscriptionResult, self.call('reset_subscription_cycle', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
@@ -408,7 +482,12 @@ class SyncOperations:
         ``POST /subscriptions/{subscription_id}/fix-payment`` (charge).
 
         Example:
-            >>> client.fix_payment(1)  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> plans = client.list_plans().subscription_plans
+            >>> subscription_id = client.create_subscription(plans[0].id, "pm_card_visa").subscription.id
+            >>> client.fix_payment(subscription_id)  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            agent_billing.errors.ConflictError: Cannot fix the payment of subscription ...: it is active (allowed from: past_due). ...
         """
         try:
             return typing.cast(r.SubscriptionResult, self.call('fix_payment', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
@@ -422,7 +501,9 @@ class SyncOperations:
         ``POST /subscriptions/charge-amount`` (charge).
 
         Example:
-            >>> client.charge_subscription_amount(Decimal("25.00"))  # doctest: +SKIP
+            >>> _ = client.add_payment_method("pm_card_visa")
+            >>> client.charge_subscription_amount(Decimal("25.00")).balance
+            Decimal('25.00')
         """
         try:
             return typing.cast(r.Charge, self.call('charge_subscription_amount', {"amount": amount}, idempotency_key=idempotency_key))
@@ -436,7 +517,8 @@ class SyncOperations:
         ``POST /billing/payment-link`` (write).
 
         Example:
-            >>> client.create_payment_link("fund", amount=Decimal("25.00"))  # doctest: +SKIP
+            >>> client.create_payment_link("fund", amount=Decimal("25.00")).payment_url[:38]
+            'http://sandbox.local/sandbox/checkout/'
         """
         try:
             return typing.cast(r.PaymentLink, self.call('create_payment_link', {"purpose": purpose, "amount": amount, "plan_id": plan_id}, idempotency_key=idempotency_key))
@@ -450,7 +532,10 @@ class SyncOperations:
         ``POST /wallet/confirm-checkout`` (write).
 
         Example:
-            >>> client.confirm_wallet_checkout("cs_test_123")  # doctest: +SKIP
+            >>> session_id = client.create_payment_link("fund", amount=Decimal("25.00")).session_id
+            >>> client.confirm_wallet_checkout(session_id)  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            agent_billing.errors.ConflictError: The human has not paid yet. ...
         """
         try:
             return typing.cast(r.CheckoutConfirmation, self.call('confirm_wallet_checkout', {"session_id": session_id}, idempotency_key=idempotency_key))
@@ -464,7 +549,11 @@ class SyncOperations:
         ``POST /subscriptions/confirm-checkout`` (write).
 
         Example:
-            >>> client.confirm_subscription_checkout("cs_test_123")  # doctest: +SKIP
+            >>> plans = client.list_plans().subscription_plans
+            >>> session_id = client.create_payment_link("subscribe", plan_id=plans[0].id).session_id
+            >>> client.confirm_subscription_checkout(session_id)  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            agent_billing.errors.ConflictError: The human has not paid yet. ...
         """
         try:
             return typing.cast(r.CheckoutConfirmation, self.call('confirm_subscription_checkout', {"session_id": session_id}, idempotency_key=idempotency_key))
@@ -474,15 +563,11 @@ class SyncOperations:
 
 
 class AsyncOperations:
-    """The operations of the modelslab provider's asynchronous client (mixed into its client class).
+    """The operations of the modelslab provider's asynchronous client (mixed into ``AsyncBillingClient``).
 
     Example:
-        >>> import asyncio
-        >>> from agent_billing.sandbox import create_app
-        >>> from agent_billing.inprocess import sandbox_clients
-        >>> _, aclient = sandbox_clients(create_app(), provider='modelslab')
-        >>> type(asyncio.run(aclient.call('get_billing_overview'))).__name__
-        'BillingOverview'
+        >>> isinstance(aclient, AsyncOperations), type(aclient).__name__
+        (True, 'AsyncBillingClient')
     """
 
     async def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None) -> BaseModel:
@@ -494,7 +579,9 @@ class AsyncOperations:
         ``GET /billing/overview`` (read).
 
         Example:
-            >>> await client.get_billing_overview()  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.get_billing_overview()).wallet_balance
+            Decimal('0.00')
         """
         return typing.cast(r.BillingOverview, await self.call('get_billing_overview', {}))
 
@@ -504,7 +591,9 @@ class AsyncOperations:
         ``GET /billing/stripe-config`` (read).
 
         Example:
-            >>> await client.get_stripe_config()  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.get_stripe_config()).publishable_key[:8]
+            'pk_test_'
         """
         return typing.cast(r.StripeConfig, await self.call('get_stripe_config', {}))
 
@@ -514,7 +603,9 @@ class AsyncOperations:
         ``GET /billing/info`` (read).
 
         Example:
-            >>> await client.get_billing_info()  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.get_billing_info()).name is None
+            True
         """
         return typing.cast(r.BillingInfo, await self.call('get_billing_info', {}))
 
@@ -524,7 +615,9 @@ class AsyncOperations:
         ``PUT /billing/info`` (write).
 
         Example:
-            >>> await client.update_billing_info(name="Acme Corp")  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.update_billing_info(name="Acme Corp")).updated_fields
+            ['name']
         """
         try:
             return typing.cast(r.BillingInfo, await self.call('update_billing_info', {"name": name, "email": email, "tax_id": tax_id, "tax_id_type": tax_id_type, "address_line1": address_line1, "address_line2": address_line2, "address_city": address_city, "address_state": address_state, "address_postal_code": address_postal_code, "address_country": address_country}, idempotency_key=idempotency_key))
@@ -538,7 +631,9 @@ class AsyncOperations:
         ``GET /billing/payment-methods`` (read).
 
         Example:
-            >>> await client.list_payment_methods()  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.list_payment_methods()).count
+            0
         """
         return typing.cast(r.PaymentMethodList, await self.call('list_payment_methods', {}))
 
@@ -548,7 +643,9 @@ class AsyncOperations:
         ``POST /billing/payment-methods`` (write).
 
         Example:
-            >>> await client.add_payment_method("pm_card_visa")  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.add_payment_method("pm_card_visa")).payment_method.last4
+            '4242'
         """
         try:
             return typing.cast(r.PaymentMethodResult, await self.call('add_payment_method', {"payment_method_id": payment_method_id, "make_default": make_default}, idempotency_key=idempotency_key))
@@ -562,7 +659,13 @@ class AsyncOperations:
         ``PUT /billing/payment-methods/{payment_method_id}/default`` (write).
 
         Example:
-            >>> await client.set_default_payment_method("pm_card_visa")  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     await aclient.add_payment_method("pm_card_mastercard", make_default=False)
+            ...     return await aclient.set_default_payment_method("pm_card_mastercard")
+            >>> asyncio.run(example()).payment_method.is_default
+            True
         """
         try:
             return typing.cast(r.PaymentMethodResult, await self.call('set_default_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
@@ -576,7 +679,12 @@ class AsyncOperations:
         ``DELETE /billing/payment-methods/{payment_method_id}`` (destructive).
 
         Example:
-            >>> await client.remove_payment_method("pm_card_visa")  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     return await aclient.remove_payment_method("pm_card_visa")
+            >>> asyncio.run(example()).removed
+            True
         """
         try:
             return typing.cast(r.PaymentMethodResult, await self.call('remove_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
@@ -590,7 +698,9 @@ class AsyncOperations:
         ``POST /billing/setup-intent`` (write).
 
         Example:
-            >>> await client.create_setup_intent()  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.create_setup_intent()).status
+            'requires_payment_method'
         """
         return typing.cast(r.SetupIntent, await self.call('create_setup_intent', {}, idempotency_key=idempotency_key))
 
@@ -600,7 +710,13 @@ class AsyncOperations:
         ``GET /billing/invoices`` (read).
 
         Example:
-            >>> await client.list_invoices()  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     invoice_id = (await aclient.fund_wallet(Decimal("25.00"))).invoice_id
+            ...     return await aclient.list_invoices()
+            >>> asyncio.run(example()).invoices[0].status
+            'paid'
         """
         return typing.cast(r.InvoiceList, await self.call('list_invoices', {}))
 
@@ -610,7 +726,13 @@ class AsyncOperations:
         ``GET /billing/invoices/{invoice_id}`` (read).
 
         Example:
-            >>> await client.get_invoice("in_123")  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     invoice_id = (await aclient.fund_wallet(Decimal("25.00"))).invoice_id
+            ...     return await aclient.get_invoice(invoice_id)
+            >>> asyncio.run(example()).amount
+            Decimal('25.00')
         """
         try:
             return typing.cast(r.Invoice, await self.call('get_invoice', {"invoice_id": invoice_id}))
@@ -624,7 +746,13 @@ class AsyncOperations:
         ``GET /billing/invoices/{invoice_id}/pdf`` (read).
 
         Example:
-            >>> await client.get_invoice_pdf("in_123")  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     invoice_id = (await aclient.fund_wallet(Decimal("25.00"))).invoice_id
+            ...     return await aclient.get_invoice_pdf(invoice_id)
+            >>> asyncio.run(example()).number
+            'SBX-000001'
         """
         try:
             return typing.cast(r.InvoicePdf, await self.call('get_invoice_pdf', {"invoice_id": invoice_id}))
@@ -638,7 +766,9 @@ class AsyncOperations:
         ``GET /wallet/balance`` (read).
 
         Example:
-            >>> await client.get_wallet_balance()  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.get_wallet_balance()).balance
+            Decimal('0.00')
         """
         return typing.cast(r.WalletBalance, await self.call('get_wallet_balance', {}))
 
@@ -648,7 +778,13 @@ class AsyncOperations:
         ``GET /wallet/transactions`` (read).
 
         Example:
-            >>> await client.get_wallet_transactions(limit=20)  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     invoice_id = (await aclient.fund_wallet(Decimal("25.00"))).invoice_id
+            ...     return await aclient.get_wallet_transactions(type="credit", limit=10)
+            >>> asyncio.run(example()).items[0].usecase
+            'wallet_funding'
         """
         try:
             return typing.cast(r.WalletTransactions, await self.call('get_wallet_transactions', {"type": type, "limit": limit, "offset": offset}))
@@ -662,7 +798,12 @@ class AsyncOperations:
         ``POST /wallet/fund`` (charge).
 
         Example:
-            >>> await client.fund_wallet(Decimal("25.00"))  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     return await aclient.fund_wallet(Decimal("25.00"))
+            >>> asyncio.run(example()).amount
+            Decimal('25.00')
         """
         try:
             return typing.cast(r.Charge, await self.call('fund_wallet', {"amount": amount, "payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
@@ -676,7 +817,12 @@ class AsyncOperations:
         ``PUT /wallet/auto-funding`` (authorize).
 
         Example:
-            >>> await client.enable_auto_funding(Decimal("25.00"), Decimal("5.00"))  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     return await aclient.enable_auto_funding(Decimal("25.00"), Decimal("5.00"))
+            >>> asyncio.run(example()).enabled
+            True
         """
         try:
             return typing.cast(r.AutoFunding, await self.call('enable_auto_funding', {"auto_charge_amount": auto_charge_amount, "charge_threshold": charge_threshold}, idempotency_key=idempotency_key))
@@ -690,7 +836,9 @@ class AsyncOperations:
         ``DELETE /wallet/auto-funding`` (destructive).
 
         Example:
-            >>> await client.disable_auto_funding()  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.disable_auto_funding()).enabled
+            False
         """
         return typing.cast(r.AutoFunding, await self.call('disable_auto_funding', {}, idempotency_key=idempotency_key))
 
@@ -700,7 +848,10 @@ class AsyncOperations:
         ``POST /wallet/withdraw`` (payout).
 
         Example:
-            >>> await client.withdraw(Decimal("25.00"))  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.withdraw(Decimal("10.00")))  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            agent_billing.errors.PermissionDeniedError: Withdrawals are available to reseller accounts only. ...
         """
         try:
             return typing.cast(r.Withdrawal, await self.call('withdraw', {"amount": amount}, idempotency_key=idempotency_key))
@@ -714,7 +865,13 @@ class AsyncOperations:
         ``GET /payments/{payment_intent_id}/status`` (read).
 
         Example:
-            >>> await client.get_payment_status("pi_123")  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     payment_intent_id = (await aclient.fund_wallet(Decimal("25.00"))).payment.payment_intent_id
+            ...     return await aclient.get_payment_status(payment_intent_id)
+            >>> asyncio.run(example()).status
+            'succeeded'
         """
         try:
             return typing.cast(r.PaymentStatus, await self.call('get_payment_status', {"payment_intent_id": payment_intent_id}))
@@ -728,7 +885,9 @@ class AsyncOperations:
         ``GET /wallet/coupons/validate`` (read).
 
         Example:
-            >>> await client.validate_coupon("WELCOME50")  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.validate_coupon("WELCOME50")).credit_amount
+            Decimal('5.00')
         """
         try:
             return typing.cast(r.CouponValidation, await self.call('validate_coupon', {"coupon_code": coupon_code, "purchase_amount": purchase_amount}))
@@ -742,7 +901,9 @@ class AsyncOperations:
         ``POST /wallet/coupons/redeem`` (write).
 
         Example:
-            >>> await client.redeem_coupon("WELCOME50")  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.redeem_coupon("WELCOME50")).credited
+            Decimal('5.00')
         """
         try:
             return typing.cast(r.CouponRedemption, await self.call('redeem_coupon', {"coupon_code": coupon_code, "payment_method_id": payment_method_id, "purchase_amount": purchase_amount}, idempotency_key=idempotency_key))
@@ -756,7 +917,9 @@ class AsyncOperations:
         ``GET /subscriptions/plans`` (read).
 
         Example:
-            >>> await client.list_plans()  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.list_plans()).subscription_plans[0].name
+            'Basic'
         """
         return typing.cast(r.PlanCatalogue, await self.call('list_plans', {}))
 
@@ -766,7 +929,14 @@ class AsyncOperations:
         ``GET /subscriptions`` (read).
 
         Example:
-            >>> await client.list_subscriptions()  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     plans = (await aclient.list_plans()).subscription_plans
+            ...     subscription_id = (await aclient.create_subscription(plans[0].id, "pm_card_visa")).subscription.id
+            ...     return await aclient.list_subscriptions()
+            >>> asyncio.run(example()).count
+            1
         """
         return typing.cast(r.SubscriptionList, await self.call('list_subscriptions', {}))
 
@@ -776,7 +946,13 @@ class AsyncOperations:
         ``POST /subscriptions`` (charge).
 
         Example:
-            >>> await client.create_subscription(10)  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     plans = (await aclient.list_plans()).subscription_plans
+            ...     return await aclient.create_subscription(plans[0].id, "pm_card_visa")
+            >>> asyncio.run(example()).subscription.status
+            'active'
         """
         try:
             return typing.cast(r.SubscriptionResult, await self.call('create_subscription', {"plan_id": plan_id, "payment_method_id": payment_method_id, "success_url": success_url, "cancel_url": cancel_url}, idempotency_key=idempotency_key))
@@ -790,7 +966,14 @@ class AsyncOperations:
         ``GET /subscriptions/{subscription_id}/status`` (read).
 
         Example:
-            >>> await client.get_subscription_status(1)  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     plans = (await aclient.list_plans()).subscription_plans
+            ...     subscription_id = (await aclient.create_subscription(plans[0].id, "pm_card_visa")).subscription.id
+            ...     return await aclient.get_subscription_status(subscription_id)
+            >>> asyncio.run(example()).plan_name
+            'Basic'
         """
         try:
             return typing.cast(r.SubscriptionStatus, await self.call('get_subscription_status', {"subscription_id": subscription_id}))
@@ -804,7 +987,14 @@ class AsyncOperations:
         ``PUT /subscriptions/{subscription_id}`` (charge).
 
         Example:
-            >>> await client.update_subscription(1, 42)  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     plans = (await aclient.list_plans()).subscription_plans
+            ...     subscription_id = (await aclient.create_subscription(plans[0].id, "pm_card_visa")).subscription.id
+            ...     return await aclient.update_subscription(subscription_id, plans[1].id)
+            >>> asyncio.run(example()).subscription.plan_name
+            'Standard'
         """
         try:
             return typing.cast(r.SubscriptionResult, await self.call('update_subscription', {"subscription_id": subscription_id, "new_plan_id": new_plan_id}, idempotency_key=idempotency_key))
@@ -818,7 +1008,14 @@ class AsyncOperations:
         ``POST /subscriptions/{subscription_id}/pause`` (destructive).
 
         Example:
-            >>> await client.pause_subscription(1)  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     plans = (await aclient.list_plans()).subscription_plans
+            ...     subscription_id = (await aclient.create_subscription(plans[0].id, "pm_card_visa")).subscription.id
+            ...     return await aclient.pause_subscription(subscription_id)
+            >>> asyncio.run(example()).subscription.status
+            'paused'
         """
         try:
             return typing.cast(r.SubscriptionResult, await self.call('pause_subscription', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
@@ -832,7 +1029,15 @@ class AsyncOperations:
         ``POST /subscriptions/{subscription_id}/resume`` (charge).
 
         Example:
-            >>> await client.resume_subscription(1)  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     plans = (await aclient.list_plans()).subscription_plans
+            ...     subscription_id = (await aclient.create_subscription(plans[0].id, "pm_card_visa")).subscription.id
+            ...     await aclient.pause_subscription(subscription_id)
+            ...     return await aclient.resume_subscription(subscription_id)
+            >>> asyncio.run(example()).subscription.status
+            'active'
         """
         try:
             return typing.cast(r.SubscriptionResult, await self.call('resume_subscription', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
@@ -846,7 +1051,14 @@ class AsyncOperations:
         ``POST /subscriptions/{subscription_id}/reset-cycle`` (charge).
 
         Example:
-            >>> await client.reset_subscription_cycle(1)  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     plans = (await aclient.list_plans()).subscription_plans
+            ...     subscription_id = (await aclient.create_subscription(plans[0].id, "pm_card_visa")).subscription.id
+            ...     return await aclient.reset_subscription_cycle(subscription_id)
+            >>> asyncio.run(example()).subscription.status
+            'active'
         """
         try:
             return typing.cast(r.SubscriptionResult, await self.call('reset_subscription_cycle', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
@@ -860,7 +1072,15 @@ class AsyncOperations:
         ``POST /subscriptions/{subscription_id}/fix-payment`` (charge).
 
         Example:
-            >>> await client.fix_payment(1)  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     plans = (await aclient.list_plans()).subscription_plans
+            ...     subscription_id = (await aclient.create_subscription(plans[0].id, "pm_card_visa")).subscription.id
+            ...     return await aclient.fix_payment(subscription_id)
+            >>> asyncio.run(example())  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            agent_billing.errors.ConflictError: Cannot fix the payment of subscription ...: it is active (allowed from: past_due). ...
         """
         try:
             return typing.cast(r.SubscriptionResult, await self.call('fix_payment', {"subscription_id": subscription_id}, idempotency_key=idempotency_key))
@@ -874,7 +1094,12 @@ class AsyncOperations:
         ``POST /subscriptions/charge-amount`` (charge).
 
         Example:
-            >>> await client.charge_subscription_amount(Decimal("25.00"))  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.add_payment_method("pm_card_visa")
+            ...     return await aclient.charge_subscription_amount(Decimal("25.00"))
+            >>> asyncio.run(example()).balance
+            Decimal('25.00')
         """
         try:
             return typing.cast(r.Charge, await self.call('charge_subscription_amount', {"amount": amount}, idempotency_key=idempotency_key))
@@ -888,7 +1113,9 @@ class AsyncOperations:
         ``POST /billing/payment-link`` (write).
 
         Example:
-            >>> await client.create_payment_link("fund", amount=Decimal("25.00"))  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.create_payment_link("fund", amount=Decimal("25.00"))).payment_url[:38]
+            'http://sandbox.local/sandbox/checkout/'
         """
         try:
             return typing.cast(r.PaymentLink, await self.call('create_payment_link', {"purpose": purpose, "amount": amount, "plan_id": plan_id}, idempotency_key=idempotency_key))
@@ -902,7 +1129,13 @@ class AsyncOperations:
         ``POST /wallet/confirm-checkout`` (write).
 
         Example:
-            >>> await client.confirm_wallet_checkout("cs_test_123")  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     session_id = (await aclient.create_payment_link("fund", amount=Decimal("25.00"))).session_id
+            ...     return await aclient.confirm_wallet_checkout(session_id)
+            >>> asyncio.run(example())  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            agent_billing.errors.ConflictError: The human has not paid yet. ...
         """
         try:
             return typing.cast(r.CheckoutConfirmation, await self.call('confirm_wallet_checkout', {"session_id": session_id}, idempotency_key=idempotency_key))
@@ -916,7 +1149,14 @@ class AsyncOperations:
         ``POST /subscriptions/confirm-checkout`` (write).
 
         Example:
-            >>> await client.confirm_subscription_checkout("cs_test_123")  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     plans = (await aclient.list_plans()).subscription_plans
+            ...     session_id = (await aclient.create_payment_link("subscribe", plan_id=plans[0].id)).session_id
+            ...     return await aclient.confirm_subscription_checkout(session_id)
+            >>> asyncio.run(example())  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            agent_billing.errors.ConflictError: The human has not paid yet. ...
         """
         try:
             return typing.cast(r.CheckoutConfirmation, await self.call('confirm_subscription_checkout', {"session_id": session_id}, idempotency_key=idempotency_key))

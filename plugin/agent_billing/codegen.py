@@ -14,9 +14,12 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import sys
 import types
 import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -27,27 +30,177 @@ from agent_billing.registry import Operation, Registry, get_registry, provider_n
 
 TARGET = Path(__file__).with_name("client_methods.py")  # the default provider's
 
-# Sample values for the docstring examples, by field name.
-_EXAMPLES: dict[str, str] = {
-    "amount": 'Decimal("25.00")',
-    "auto_charge_amount": 'Decimal("25.00")',
-    "charge_threshold": 'Decimal("5.00")',
-    "payment_method_id": '"pm_card_visa"',
-    "plan_id": "10",
-    "new_plan_id": "42",
-    "subscription_id": "1",
-    "invoice_id": '"in_123"',
-    "session_id": '"cs_test_123"',
-    "payment_intent_id": '"pi_123"',
-    "coupon_code": '"WELCOME50"',
-    "purpose": '"fund"',
-    "name": '"Acme Corp"',
-    "plan": '"STARTER"',
-    "payment_method": '"WALLET"',
-    "stripe_payment_method_id": '"pm_card_visa"',
-    "page": "1",
-    "limit": "20",
-}
+
+@dataclass(frozen=True)
+class Step:
+    """A prerequisite call in an example: ``<bind> = client.<method>(<args>)<pick>``.
+
+    Example:
+        >>> Step("add_payment_method", '"pm_card_visa"').render("client.")
+        '_ = client.add_payment_method("pm_card_visa")'
+        >>> Step("list_plans", pick=".subscription_plans[0].id", bind="plan_id").render("client.")
+        'plan_id = client.list_plans().subscription_plans[0].id'
+        >>> Step("list_plans", pick=".subscription_plans[0].id", bind="plan_id").render("await aclient.")
+        'plan_id = (await aclient.list_plans()).subscription_plans[0].id'
+    """
+
+    method: str
+    args: str = ""
+    pick: str = ""
+    bind: str | None = None
+
+    def render(self, prefix: str) -> str:
+        """The statement, calling through ``prefix`` (``client.`` or ``await aclient.``)."""
+        call = f"{prefix}{self.method}({self.args})"
+        if self.pick and prefix.startswith("await"):
+            call = f"({call})"
+        # A doctest prints an unbound expression's value: a prerequisite's result is kept quiet in ``_``.
+        bind = self.bind or ("" if prefix.startswith("await") else "_")
+        return (f"{bind} = " if bind else "") + call + self.pick
+
+
+@dataclass(frozen=True)
+class MethodExample:
+    """How a generated method's docstring example calls it against a fresh sandbox, and what it shows.
+
+    ``args`` is the call's argument source; ``shows`` what of the result is printed (``.amount``; empty:
+    the result's type name); ``output`` what that prints, or the last line of the typed exception the
+    sandbox answers with (``agent_billing.errors.ConflictError: ...``); ``setup`` the prerequisite calls.
+    A provider declares one per operation in ``EXAMPLES`` of its package's ``examples`` module.
+
+    Example:
+        >>> MethodExample('"STARTER"', ".plan", "'STARTER'").lines("change_plan", asynchronous=False)
+        ['>>> client.change_plan("STARTER").plan', "'STARTER'"]
+    """
+
+    args: str = ""
+    shows: str = ""
+    output: str = ""
+    setup: tuple[Step, ...] = ()
+
+    @property
+    def raises(self) -> bool:
+        """Whether the sandbox's real answer is a typed exception."""
+        return self.output.startswith("agent_billing.errors.")
+
+    def lines(self, name: str, *, asynchronous: bool) -> list[str]:
+        """The doctest lines (``>>>``, ``...`` and the expected output)."""
+        shows = self.shows if self.shows or self.raises else ""
+        flags = "  # doctest: +ELLIPSIS" if "..." in self.output else ""
+        if not asynchronous:
+            out = [f">>> {step.render('client.')}" for step in self.setup]
+            call = f"client.{name}({self.args})"
+            out.append(f">>> {call}{shows}{flags}" if shows or self.raises else f">>> type({call}).__name__")
+        elif not self.setup:
+            call = f"asyncio.run(aclient.{name}({self.args}))"
+            out = [">>> import asyncio",
+                   f">>> {call}{shows}{flags}" if shows or self.raises else f">>> type({call}).__name__"]
+        else:
+            out = [">>> import asyncio", ">>> async def example():"]
+            out += [f"...     {step.render('await aclient.')}" for step in self.setup]
+            out.append(f"...     return await aclient.{name}({self.args})")
+            out.append(f">>> asyncio.run(example()){shows}{flags}" if shows or self.raises else
+                       ">>> type(asyncio.run(example())).__name__")
+        if self.raises:
+            out.append("Traceback (most recent call last):")
+        out.append(self.output)
+        return out
+
+
+def examples_of(registry: Registry) -> Mapping[str, MethodExample]:
+    """The provider's declared examples (``EXAMPLES`` in the ``examples`` module beside its argument models).
+
+    An operation without one gets a plain call when it needs no arguments; one that needs arguments
+    must be declared, and a declaration naming no operation is refused, so the two cannot drift.
+
+    Example:
+        >>> examples_of(get_registry())["fund_wallet"].shows
+        '.amount'
+    """
+    package = next(iter(registry)).args.__module__.rpartition(".")[0]
+    try:
+        declared: Mapping[str, MethodExample] = importlib.import_module(package + ".examples").EXAMPLES
+    except ModuleNotFoundError:
+        declared = {}
+    unknown = sorted(set(declared) - set(registry.operations))
+    if unknown:
+        raise ValueError(f"{package}.examples declares examples of unknown operations {unknown}")
+    out: dict[str, MethodExample] = {}
+    for op in registry:
+        if op.name in declared:
+            out[op.name] = declared[op.name]
+        elif any(field.is_required() for field in op.args.model_fields.values()):
+            raise ValueError(f"{op.name} needs arguments: declare its example in {package}.examples.EXAMPLES")
+        else:
+            out[op.name] = MethodExample(output=repr(op.result.__name__))
+    return out
+
+
+def client_classes(registry: Registry) -> tuple[type[Any], type[Any]]:
+    """The provider's (sync, async) client classes: those of the ``client`` module beside its generated methods.
+
+    Example:
+        >>> [cls.__name__ for cls in client_classes(get_registry())]
+        ['BillingClient', 'AsyncBillingClient']
+    """
+    module, sync_name, async_name = _typed(registry)
+    client_module = importlib.import_module(module.rpartition(".")[0] + ".client")
+    classes = [value for value in vars(client_module).values() if isinstance(value, type)]
+    found = []
+    for mixin in (sync_name, async_name):
+        matches = [cls for cls in classes if any(
+            base.__name__ == mixin and base.__module__ == module for base in cls.__mro__[1:])]
+        if len(matches) != 1:
+            raise LookupError(f"{client_module.__name__} must define exactly one client class mixing in {mixin}")
+        found.append(matches[0])
+    return found[0], found[1]
+
+
+def typed_registries() -> list[Registry]:
+    """The registries whose typed methods codegen writes: one per generated module.
+
+    A registry that only reuses another's declarations under a new name (a deployer's moved paths,
+    ``register_provider``) shares that module but is not what it is generated from: the owner is the
+    provider its client class stands for (``PROVIDER``; None for the default provider).
+
+    Example:
+        >>> [registry.provider for registry in typed_registries()][:2]
+        ['modelslab', 'wallgent']
+    """
+    from agent_billing.registry import default_provider
+
+    owners = []
+    for name in provider_names():
+        registry = get_registry(name)
+        if registry.typed_methods is not None and (client_classes(registry)[0].PROVIDER or default_provider()) == name:
+            owners.append(registry)
+    return owners
+
+
+def example_clients(module: str) -> tuple[Any, Any] | None:
+    """A fresh in-process sandbox's (client, aclient) for the examples of generated module ``module`` (else None).
+
+    The doctest fixture calls it for each generated example; the module's docstring shows the same build.
+
+    Example:
+        >>> client, aclient = example_clients("agent_billing.client_methods")
+        >>> client.get_wallet_balance().balance
+        Decimal('0.00')
+        >>> client.close()
+    """
+    registry = next((registry for registry in typed_registries() if _typed(registry)[0] == module), None)
+    if registry is None:
+        return None
+    import httpx
+
+    from agent_billing.inprocess import SANDBOX_ORIGIN, SyncASGITransport
+    from agent_billing.sandbox import create_app
+
+    sync_cls, async_cls = client_classes(registry)
+    app, connection = create_app(), registry.connection
+    base_url = SANDBOX_ORIGIN + connection.sandbox_path
+    return (sync_cls(base_url=base_url, token=connection.sandbox_token, transport=SyncASGITransport(app)),
+            async_cls(base_url=base_url, token=connection.sandbox_token, transport=httpx.ASGITransport(app=app)))
 
 
 def _render_type(annotation: Any) -> str:
@@ -88,17 +241,7 @@ def _params(op: Operation) -> tuple[list[str], list[str]]:
     return parts, required + optional
 
 
-def _example(op: Operation, names: list[str], prefix: str) -> str:
-    fields = op.args.model_fields
-    args = [_EXAMPLES.get(n, "...") for n in names if fields[n].is_required()]
-    if op.name == "create_payment_link":
-        args.append(f"amount={_EXAMPLES['amount']}")
-    elif not args:
-        args = [f"{n}={_EXAMPLES[n]}" for n in names if n in _EXAMPLES][:1]
-    return f"{prefix}client.{op.name}({', '.join(args)})"
-
-
-def _method(op: Operation, asynchronous: bool) -> str:
+def _method(op: Operation, example: MethodExample, asynchronous: bool) -> str:
     parts, names = _params(op)
     signature = ["self", *parts]
     required = [n for n in names if op.args.model_fields[n].is_required()]
@@ -113,14 +256,14 @@ def _method(op: Operation, asynchronous: bool) -> str:
     call = "await self.call" if asynchronous else "self.call"
     mapping = "{" + ", ".join(f'"{n}": {n}' for n in names) + "}"
     key = ", idempotency_key=idempotency_key" if op.is_mutation else ""
-    example = _example(op, names, "await " if asynchronous else "")
+    doc = "".join(f"            {line}\n" for line in example.lines(op.name, asynchronous=asynchronous))
     extra = " Sent with an Idempotency-Key (yours, or one generated for this call)." if op.is_mutation else ""
     return (
         f"    {keyword} {op.name}({', '.join(signature)}) -> r.{result}:\n"
         f'        """{op.description}{extra}\n\n'
         f"        ``{op.method} {op.path}`` ({op.effect.value}).\n\n"
         f"        Example:\n"
-        f"            >>> {example}  # doctest: +SKIP\n"
+        f"{doc}"
         f'        """\n'
         + (f"        return typing.cast(r.{result}, {call}({op.name!r}, {mapping}{key}))\n" if not names else
            f"        try:\n"
@@ -131,10 +274,10 @@ def _method(op: Operation, asynchronous: bool) -> str:
     )
 
 
-def _sample_read(registry: Registry) -> Operation:
-    """The first read that takes no arguments: what the generated class examples call."""
-    return next(op for op in registry if not op.is_mutation and not any(
-        field.is_required() for field in op.args.model_fields.values()))
+def _typed(registry: Registry) -> tuple[str, str, str]:
+    if registry.typed_methods is None:
+        raise ValueError(f"provider {registry.provider!r} declares no typed_methods")
+    return registry.typed_methods
 
 
 def target_of(registry: Registry) -> tuple[Path, str, str]:
@@ -145,12 +288,24 @@ def target_of(registry: Registry) -> tuple[Path, str, str]:
         >>> path.name, sync_name, async_name
         ('client_methods.py', 'SyncOperations', 'AsyncOperations')
     """
-    if registry.typed_methods is None:
-        raise ValueError(f"provider {registry.provider!r} declares no typed_methods")
-    module, sync_name, async_name = registry.typed_methods
+    module, sync_name, async_name = _typed(registry)
     package_root = Path(__file__).resolve().parent
     path = package_root.joinpath(*module.split(".")[1:]).with_suffix(".py")
     return path, sync_name, async_name
+
+
+def _class_doc(registry: Registry, name: str, client_name: str, kind: str) -> list[str]:
+    variable = "client" if kind == "synchronous" else "aclient"
+    return [
+        f"class {name}:",
+        f'    """The operations of the {registry.provider} provider\'s {kind} client (mixed into ``{client_name}``).',
+        "",
+        "    Example:",
+        f"        >>> isinstance({variable}, {name}), type({variable}).__name__",
+        f"        (True, {client_name!r})",
+        '    """',
+        "",
+    ]
 
 
 def render_client_methods(registry: Registry | None = None) -> str:
@@ -162,20 +317,31 @@ def render_client_methods(registry: Registry | None = None) -> str:
         True
     """
     registry = registry or get_registry()
-    _, sync_name, async_name = target_of(registry)
-    assert registry.typed_methods is not None
-    module_name = registry.typed_methods[0]
+    module_name, sync_name, async_name = _typed(registry)
     module = registry.operations[next(iter(registry.operations))].result.__module__
-    sample = _sample_read(registry)
+    sync_client, async_client = (cls.__name__ for cls in client_classes(registry))
+    client_module = module_name.rpartition(".")[0] + ".client"
+    examples = examples_of(registry)
+    first = next(iter(registry))
+    connection = registry.connection
     header = f'''"""Typed client methods of the {registry.provider} provider, one per operation.
 
-GENERATED from the registry by ``python -m agent_billing.codegen``: do not edit by hand.
+GENERATED from the registry and the examples beside it by ``python -m agent_billing.codegen``: do not edit by hand.
+
+Every method's example runs against a fresh in-process sandbox, with ``client`` and ``aclient`` built
+as here (both on the same sandbox; ``asyncio.run`` drives the async one):
 
 Example:
-    >>> from {module_name} import {sync_name}
-    >>> "{sample.name}" in dir({sync_name})
-    True
-"""
+    >>> import httpx
+    >>> from agent_billing.inprocess import SANDBOX_ORIGIN, SyncASGITransport
+    >>> from agent_billing.sandbox import create_app
+    >>> from {client_module} import {async_client}, {sync_client}
+    >>> app = create_app()
+    >>> client = {sync_client}(base_url=SANDBOX_ORIGIN + {connection.sandbox_path!r}, token={connection.sandbox_token!r},
+    ...     transport=SyncASGITransport(app))
+    >>> aclient = {async_client}(base_url=SANDBOX_ORIGIN + {connection.sandbox_path!r}, token={connection.sandbox_token!r},
+    ...     transport=httpx.ASGITransport(app=app))
+''' + "".join(f"    {line}\n" for line in examples[first.name].lines(first.name, asynchronous=False)) + '''"""
 # ruff: noqa: E501
 
 from __future__ import annotations
@@ -190,51 +356,31 @@ from pydantic import BaseModel
 import {module} as r
 from agent_billing.errors import CardDataRefusedError
 
-'''
+'''.replace("{module}", module)
     sync_cls = [
-        f"class {sync_name}:",
-        f'    """The operations of the {registry.provider} provider\'s synchronous client (mixed into its client class).',
-        "",
-        "    Example:",
-        "        >>> from agent_billing.sandbox import create_app",
-        "        >>> from agent_billing.inprocess import sandbox_clients",
-        f"        >>> client, _ = sandbox_clients(create_app(), provider={registry.provider!r})",
-        f"        >>> type(client.call({sample.name!r})).__name__",
-        f"        {sample.result.__name__!r}",
-        '    """',
-        "",
+        *_class_doc(registry, sync_name, sync_client, "synchronous"),
         "    def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, "
         "idempotency_key: str | None = None) -> BaseModel:",
         "        raise NotImplementedError",
         "",
     ]
     async_cls = [
-        f"class {async_name}:",
-        f'    """The operations of the {registry.provider} provider\'s asynchronous client (mixed into its client class).',
-        "",
-        "    Example:",
-        "        >>> import asyncio",
-        "        >>> from agent_billing.sandbox import create_app",
-        "        >>> from agent_billing.inprocess import sandbox_clients",
-        f"        >>> _, aclient = sandbox_clients(create_app(), provider={registry.provider!r})",
-        f"        >>> type(asyncio.run(aclient.call({sample.name!r}))).__name__",
-        f"        {sample.result.__name__!r}",
-        '    """',
-        "",
+        *_class_doc(registry, async_name, async_client, "asynchronous"),
         "    async def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, "
         "idempotency_key: str | None = None) -> BaseModel:",
         "        raise NotImplementedError",
         "",
     ]
     for op in registry:
-        sync_cls.append(_method(op, asynchronous=False))
-        async_cls.append(_method(op, asynchronous=True))
+        sync_cls.append(_method(op, examples[op.name], asynchronous=False))
+        async_cls.append(_method(op, examples[op.name], asynchronous=True))
     body = "\n".join(sync_cls).rstrip() + "\n\n\n" + "\n".join(async_cls).rstrip() + "\n"
     unused = [] if "Literal[" in body else ["Literal"]
-    if "Decimal" not in body:
+    if "Decimal | " not in body:  # money arguments (whose examples pass a Decimal)
         unused.append("Decimal")
     for name in unused:
-        header = header.replace(f", {name}", "").replace(f"from decimal import {name}\n", "")
+        header = header.replace(f"from typing import Any, {name}\n", "from typing import Any\n").replace(
+            f"from decimal import {name}\n", "")
     return header + "\n" + body
 
 
@@ -247,19 +393,21 @@ def main() -> int:
         ...     main()
         0
     """
-    drift = 0
-    for name in provider_names():
+    drift, check = 0, "--check" in sys.argv[1:]
+    for name in [] if check else provider_names():
         registry = get_registry(name)
-        if registry.typed_methods is None:
-            continue
-        target, _, _ = target_of(registry)
-        source = render_client_methods(registry)
-        if "--check" in sys.argv[1:]:
-            if (target.read_text() if target.exists() else "") != source:
+        if registry.typed_methods is not None and not target_of(registry)[0].exists():
+            # A new provider's client module imports these classes, and rendering imports the client: start empty.
+            target, sync_name, async_name = target_of(registry)
+            target.write_text(f"class {sync_name}:\n    pass\n\n\nclass {async_name}:\n    pass\n")
+    for registry in typed_registries():
+        target = target_of(registry)[0]
+        if check:
+            if not target.exists() or target.read_text() != render_client_methods(registry):
                 print(f"{target} is out of date: run python -m agent_billing.codegen", file=sys.stderr)
                 drift = 1
             continue
-        target.write_text(source)
+        target.write_text(render_client_methods(registry))
         print(f"wrote {target}")
     return drift
 

@@ -161,7 +161,7 @@ def build_registry(paths: Mapping[str, str] | None = None, *, provider: str = PR
         ValueError: path override for get_invoice: '/invoices/latest' must keep the placeholders of ...
     """
     overrides = _checked(paths or {})
-    registry = Registry(provider=provider, base_path=BASE_PATH, wire=WIRE, connection=CONNECTION)
+    registry = Registry(provider=provider, base_path=BASE_PATH, wire=WIRE, connection=CONNECTION, typed_methods=("agent_billing.providers.tenex.client_methods", "TenexOperations", "AsyncTenexOperations"))
     for name, group, action, method, path, args, result, effect, description in DECLARATIONS:
         registry.add(Operation(name=name, group=group, action=action, method=method, path=overrides.get(name, path),
                                args=args, result=result, effect=effect, description=description))

@@ -1,11 +1,22 @@
 """Typed client methods of the wallgent provider, one per operation.
 
-GENERATED from the registry by ``python -m agent_billing.codegen``: do not edit by hand.
+GENERATED from the registry and the examples beside it by ``python -m agent_billing.codegen``: do not edit by hand.
+
+Every method's example runs against a fresh in-process sandbox, with ``client`` and ``aclient`` built
+as here (both on the same sandbox; ``asyncio.run`` drives the async one):
 
 Example:
-    >>> from agent_billing.providers.wallgent.client_methods import WallgentOperations
-    >>> "get_billing" in dir(WallgentOperations)
-    True
+    >>> import httpx
+    >>> from agent_billing.inprocess import SANDBOX_ORIGIN, SyncASGITransport
+    >>> from agent_billing.sandbox import create_app
+    >>> from agent_billing.providers.wallgent.client import AsyncWallgentClient, WallgentClient
+    >>> app = create_app()
+    >>> client = WallgentClient(base_url=SANDBOX_ORIGIN + '/wallgent/v1', token='wg_test_sandbox',
+    ...     transport=SyncASGITransport(app))
+    >>> aclient = AsyncWallgentClient(base_url=SANDBOX_ORIGIN + '/wallgent/v1', token='wg_test_sandbox',
+    ...     transport=httpx.ASGITransport(app=app))
+    >>> client.get_billing().plan
+    'FREE'
 """
 # ruff: noqa: E501
 
@@ -22,14 +33,11 @@ from agent_billing.errors import CardDataRefusedError
 
 
 class WallgentOperations:
-    """The operations of the wallgent provider's synchronous client (mixed into its client class).
+    """The operations of the wallgent provider's synchronous client (mixed into ``WallgentClient``).
 
     Example:
-        >>> from agent_billing.sandbox import create_app
-        >>> from agent_billing.inprocess import sandbox_clients
-        >>> client, _ = sandbox_clients(create_app(), provider='wallgent')
-        >>> type(client.call('get_billing')).__name__
-        'BillingInfo'
+        >>> isinstance(client, WallgentOperations), type(client).__name__
+        (True, 'WallgentClient')
     """
 
     def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None) -> BaseModel:
@@ -41,7 +49,8 @@ class WallgentOperations:
         ``GET /billing`` (read).
 
         Example:
-            >>> client.get_billing()  # doctest: +SKIP
+            >>> client.get_billing().plan
+            'FREE'
         """
         return typing.cast(r.BillingInfo, self.call('get_billing', {}))
 
@@ -51,7 +60,8 @@ class WallgentOperations:
         ``POST /billing/subscribe`` (charge).
 
         Example:
-            >>> client.subscribe("STARTER", "WALLET")  # doctest: +SKIP
+            >>> client.subscribe("STARTER", "WALLET").amount
+            Decimal('99.00')
         """
         try:
             return typing.cast(r.Subscription, self.call('subscribe', {"plan": plan, "payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))
@@ -65,7 +75,8 @@ class WallgentOperations:
         ``POST /billing/checkout`` (write).
 
         Example:
-            >>> client.create_checkout("STARTER")  # doctest: +SKIP
+            >>> client.create_checkout("STARTER").url[:39]
+            'http://sandbox.local/wallgent/checkout/'
         """
         try:
             return typing.cast(r.Url, self.call('create_checkout', {"plan": plan}, idempotency_key=idempotency_key))
@@ -79,7 +90,9 @@ class WallgentOperations:
         ``POST /billing/change-plan`` (charge).
 
         Example:
-            >>> client.change_plan("STARTER")  # doctest: +SKIP
+            >>> _ = client.subscribe("STARTER", "WALLET")
+            >>> client.change_plan("GROWTH").proration_charge
+            Decimal('150.00')
         """
         try:
             return typing.cast(r.PlanChange, self.call('change_plan', {"plan": plan}, idempotency_key=idempotency_key))
@@ -93,7 +106,9 @@ class WallgentOperations:
         ``POST /billing/cancel`` (destructive).
 
         Example:
-            >>> client.cancel()  # doctest: +SKIP
+            >>> _ = client.subscribe("STARTER", "WALLET")
+            >>> client.cancel().cancel_at_period_end
+            True
         """
         return typing.cast(r.Cancellation, self.call('cancel', {}, idempotency_key=idempotency_key))
 
@@ -103,7 +118,10 @@ class WallgentOperations:
         ``POST /billing/retry-payment`` (charge).
 
         Example:
-            >>> client.retry_payment()  # doctest: +SKIP
+            >>> _ = client.subscribe("STARTER", "WALLET")
+            >>> client.retry_payment()  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            agent_billing.errors.ConflictError: There is no failed payment to retry. ...
         """
         return typing.cast(r.RetriedPayment, self.call('retry_payment', {}, idempotency_key=idempotency_key))
 
@@ -113,7 +131,8 @@ class WallgentOperations:
         ``POST /billing/portal`` (write).
 
         Example:
-            >>> client.create_portal_session()  # doctest: +SKIP
+            >>> client.create_portal_session().url[:37]
+            'http://sandbox.local/wallgent/portal/'
         """
         return typing.cast(r.Url, self.call('create_portal_session', {}, idempotency_key=idempotency_key))
 
@@ -123,7 +142,10 @@ class WallgentOperations:
         ``POST /billing/change-payment-method`` (authorize).
 
         Example:
-            >>> client.change_payment_method("WALLET")  # doctest: +SKIP
+            >>> _ = client.subscribe("STARTER", "WALLET")
+            >>> _ = client.save_payment_method("pm_card_visa")
+            >>> client.change_payment_method("CARD").billing_payment_method
+            'CARD'
         """
         try:
             return typing.cast(r.Ok, self.call('change_payment_method', {"payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))
@@ -137,7 +159,8 @@ class WallgentOperations:
         ``POST /billing/setup-intent`` (write).
 
         Example:
-            >>> client.create_setup_intent()  # doctest: +SKIP
+            >>> client.create_setup_intent().client_secret[:5]
+            'seti_'
         """
         return typing.cast(r.SetupIntent, self.call('create_setup_intent', {}, idempotency_key=idempotency_key))
 
@@ -147,7 +170,8 @@ class WallgentOperations:
         ``POST /billing/payment-method`` (write).
 
         Example:
-            >>> client.save_payment_method("pm_card_visa")  # doctest: +SKIP
+            >>> client.save_payment_method("pm_card_visa").card_details.last4
+            '4242'
         """
         try:
             return typing.cast(r.Ok, self.call('save_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
@@ -161,7 +185,9 @@ class WallgentOperations:
         ``DELETE /billing/payment-method`` (destructive).
 
         Example:
-            >>> client.remove_payment_method()  # doctest: +SKIP
+            >>> _ = client.save_payment_method("pm_card_visa")
+            >>> client.remove_payment_method().ok
+            True
         """
         return typing.cast(r.Ok, self.call('remove_payment_method', {}, idempotency_key=idempotency_key))
 
@@ -171,7 +197,9 @@ class WallgentOperations:
         ``GET /billing/invoices`` (read).
 
         Example:
-            >>> client.list_invoices(page=1)  # doctest: +SKIP
+            >>> _ = client.subscribe("STARTER", "WALLET")
+            >>> client.list_invoices(page=1, limit=20).total
+            1
         """
         try:
             return typing.cast(r.InvoicePage, self.call('list_invoices', {"page": page, "limit": limit}))
@@ -185,7 +213,9 @@ class WallgentOperations:
         ``GET /billing/invoices/{invoice_id}`` (read).
 
         Example:
-            >>> client.get_invoice("in_123")  # doctest: +SKIP
+            >>> invoice_id = client.subscribe("STARTER", "WALLET").invoice_id
+            >>> client.get_invoice(invoice_id).amount
+            Decimal('99.00')
         """
         try:
             return typing.cast(r.Invoice, self.call('get_invoice', {"invoice_id": invoice_id}))
@@ -195,15 +225,11 @@ class WallgentOperations:
 
 
 class AsyncWallgentOperations:
-    """The operations of the wallgent provider's asynchronous client (mixed into its client class).
+    """The operations of the wallgent provider's asynchronous client (mixed into ``AsyncWallgentClient``).
 
     Example:
-        >>> import asyncio
-        >>> from agent_billing.sandbox import create_app
-        >>> from agent_billing.inprocess import sandbox_clients
-        >>> _, aclient = sandbox_clients(create_app(), provider='wallgent')
-        >>> type(asyncio.run(aclient.call('get_billing'))).__name__
-        'BillingInfo'
+        >>> isinstance(aclient, AsyncWallgentOperations), type(aclient).__name__
+        (True, 'AsyncWallgentClient')
     """
 
     async def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None) -> BaseModel:
@@ -215,7 +241,9 @@ class AsyncWallgentOperations:
         ``GET /billing`` (read).
 
         Example:
-            >>> await client.get_billing()  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.get_billing()).plan
+            'FREE'
         """
         return typing.cast(r.BillingInfo, await self.call('get_billing', {}))
 
@@ -225,7 +253,9 @@ class AsyncWallgentOperations:
         ``POST /billing/subscribe`` (charge).
 
         Example:
-            >>> await client.subscribe("STARTER", "WALLET")  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.subscribe("STARTER", "WALLET")).amount
+            Decimal('99.00')
         """
         try:
             return typing.cast(r.Subscription, await self.call('subscribe', {"plan": plan, "payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))
@@ -239,7 +269,9 @@ class AsyncWallgentOperations:
         ``POST /billing/checkout`` (write).
 
         Example:
-            >>> await client.create_checkout("STARTER")  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.create_checkout("STARTER")).url[:39]
+            'http://sandbox.local/wallgent/checkout/'
         """
         try:
             return typing.cast(r.Url, await self.call('create_checkout', {"plan": plan}, idempotency_key=idempotency_key))
@@ -253,7 +285,12 @@ class AsyncWallgentOperations:
         ``POST /billing/change-plan`` (charge).
 
         Example:
-            >>> await client.change_plan("STARTER")  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.subscribe("STARTER", "WALLET")
+            ...     return await aclient.change_plan("GROWTH")
+            >>> asyncio.run(example()).proration_charge
+            Decimal('150.00')
         """
         try:
             return typing.cast(r.PlanChange, await self.call('change_plan', {"plan": plan}, idempotency_key=idempotency_key))
@@ -267,7 +304,12 @@ class AsyncWallgentOperations:
         ``POST /billing/cancel`` (destructive).
 
         Example:
-            >>> await client.cancel()  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.subscribe("STARTER", "WALLET")
+            ...     return await aclient.cancel()
+            >>> asyncio.run(example()).cancel_at_period_end
+            True
         """
         return typing.cast(r.Cancellation, await self.call('cancel', {}, idempotency_key=idempotency_key))
 
@@ -277,7 +319,13 @@ class AsyncWallgentOperations:
         ``POST /billing/retry-payment`` (charge).
 
         Example:
-            >>> await client.retry_payment()  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.subscribe("STARTER", "WALLET")
+            ...     return await aclient.retry_payment()
+            >>> asyncio.run(example())  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            agent_billing.errors.ConflictError: There is no failed payment to retry. ...
         """
         return typing.cast(r.RetriedPayment, await self.call('retry_payment', {}, idempotency_key=idempotency_key))
 
@@ -287,7 +335,9 @@ class AsyncWallgentOperations:
         ``POST /billing/portal`` (write).
 
         Example:
-            >>> await client.create_portal_session()  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.create_portal_session()).url[:37]
+            'http://sandbox.local/wallgent/portal/'
         """
         return typing.cast(r.Url, await self.call('create_portal_session', {}, idempotency_key=idempotency_key))
 
@@ -297,7 +347,13 @@ class AsyncWallgentOperations:
         ``POST /billing/change-payment-method`` (authorize).
 
         Example:
-            >>> await client.change_payment_method("WALLET")  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.subscribe("STARTER", "WALLET")
+            ...     await aclient.save_payment_method("pm_card_visa")
+            ...     return await aclient.change_payment_method("CARD")
+            >>> asyncio.run(example()).billing_payment_method
+            'CARD'
         """
         try:
             return typing.cast(r.Ok, await self.call('change_payment_method', {"payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))
@@ -311,7 +367,9 @@ class AsyncWallgentOperations:
         ``POST /billing/setup-intent`` (write).
 
         Example:
-            >>> await client.create_setup_intent()  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.create_setup_intent()).client_secret[:5]
+            'seti_'
         """
         return typing.cast(r.SetupIntent, await self.call('create_setup_intent', {}, idempotency_key=idempotency_key))
 
@@ -321,7 +379,9 @@ class AsyncWallgentOperations:
         ``POST /billing/payment-method`` (write).
 
         Example:
-            >>> await client.save_payment_method("pm_card_visa")  # doctest: +SKIP
+            >>> import asyncio
+            >>> asyncio.run(aclient.save_payment_method("pm_card_visa")).card_details.last4
+            '4242'
         """
         try:
             return typing.cast(r.Ok, await self.call('save_payment_method', {"payment_method_id": payment_method_id}, idempotency_key=idempotency_key))
@@ -335,7 +395,12 @@ class AsyncWallgentOperations:
         ``DELETE /billing/payment-method`` (destructive).
 
         Example:
-            >>> await client.remove_payment_method()  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.save_payment_method("pm_card_visa")
+            ...     return await aclient.remove_payment_method()
+            >>> asyncio.run(example()).ok
+            True
         """
         return typing.cast(r.Ok, await self.call('remove_payment_method', {}, idempotency_key=idempotency_key))
 
@@ -345,7 +410,12 @@ class AsyncWallgentOperations:
         ``GET /billing/invoices`` (read).
 
         Example:
-            >>> await client.list_invoices(page=1)  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     await aclient.subscribe("STARTER", "WALLET")
+            ...     return await aclient.list_invoices(page=1, limit=20)
+            >>> asyncio.run(example()).total
+            1
         """
         try:
             return typing.cast(r.InvoicePage, await self.call('list_invoices', {"page": page, "limit": limit}))
@@ -359,7 +429,12 @@ class AsyncWallgentOperations:
         ``GET /billing/invoices/{invoice_id}`` (read).
 
         Example:
-            >>> await client.get_invoice("in_123")  # doctest: +SKIP
+            >>> import asyncio
+            >>> async def example():
+            ...     invoice_id = (await aclient.subscribe("STARTER", "WALLET")).invoice_id
+            ...     return await aclient.get_invoice(invoice_id)
+            >>> asyncio.run(example()).amount
+            Decimal('99.00')
         """
         try:
             return typing.cast(r.Invoice, await self.call('get_invoice', {"invoice_id": invoice_id}))
