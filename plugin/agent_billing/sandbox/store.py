@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -49,6 +49,28 @@ def mask_token(token: str) -> str:
     if len(token) <= 8:
         return token[:2] + "…"
     return f"{token[:4]}…{token[-4:]}"
+
+
+def balance_problems(owner: str, balance: int, entries: Iterable[tuple[int, int]], *, word: str = "balance") -> list[str]:
+    """What is wrong with a stored balance, given its entries in order as (entry id, signed cents).
+
+    A balance must equal its credits minus its debits and never have gone below zero.
+
+    Example:
+        >>> balance_problems("account 1", 500, [(1, 700), (2, -900), (3, 700)])
+        ['account 1: balance negative after entry 2']
+        >>> balance_problems("account 2", 100, [(4, 300)], word="wallet")
+        ['account 2: wallet 100 != credits - debits 300']
+    """
+    problems: list[str] = []
+    running = 0
+    for entry_id, cents in entries:
+        running += cents
+        if running < 0:
+            problems.append(f"{owner}: {word} negative after entry {entry_id}")
+    if running != balance:
+        problems.append(f"{owner}: {word} {balance} != credits - debits {running}")
+    return problems
 
 
 class SqliteStore:

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from agent_billing.sandbox.store import balance_problems
+
 # Payment purposes whose success credits the wallet at once (checkout funding credits on confirmation).
 WALLET_PURPOSES = ("wallet_funding", "auto_funding", "charge_amount", "coupon_purchase")
 
@@ -46,14 +48,9 @@ def invariant_problems(conn: sqlite3.Connection) -> list[str]:
     problems: list[str] = []
     q = conn.execute
     for acct in q("SELECT id, balance_cents FROM accounts").fetchall():
-        running = 0
-        for entry in q("SELECT id, type, amount_cents FROM wallet_entries WHERE account_id = ? ORDER BY id",
-                       (acct["id"],)).fetchall():
-            running += entry["amount_cents"] if entry["type"] == "credit" else -entry["amount_cents"]
-            if running < 0:
-                problems.append(f"account {acct['id']}: balance negative after entry {entry['id']}")
-        if running != acct["balance_cents"]:
-            problems.append(f"account {acct['id']}: balance {acct['balance_cents']} != credits - debits {running}")
+        entries = q("SELECT id, CASE type WHEN 'credit' THEN amount_cents ELSE -amount_cents END "
+                    "FROM wallet_entries WHERE account_id = ? ORDER BY id", (acct["id"],)).fetchall()
+        problems += balance_problems(f"account {acct['id']}", acct["balance_cents"], entries)
     for pi in q("SELECT p.id, p.amount_cents, p.account_id, COUNT(i.id) AS n, "
                 "SUM(i.amount_cents = p.amount_cents AND i.account_id = p.account_id) AS ok "
                 "FROM payment_intents p LEFT JOIN invoices i ON i.payment_intent_id = p.id AND i.status = 'paid' "

@@ -21,7 +21,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from agent_billing.sandbox.store import SqliteStore
+from agent_billing.sandbox.store import SqliteStore, balance_problems
 from agent_billing.sandbox.store import token_digest as key_digest
 from agent_billing.sandbox.units import new_id
 
@@ -315,13 +315,9 @@ class Store(SqliteStore):
         problems: list[str] = []
         q = self._conn.execute
         for acct in q("SELECT id, wallet_cents FROM accounts").fetchall():
-            running = 0
-            for entry in q("SELECT id, kind, cents FROM wallet_entries WHERE account_id = ? ORDER BY id", (acct["id"],)):
-                running += entry["cents"] if entry["kind"] == "credit" else -entry["cents"]
-                if running < 0:
-                    problems.append(f"account {acct['id']}: wallet negative after entry {entry['id']}")
-            if running != acct["wallet_cents"]:
-                problems.append(f"account {acct['id']}: wallet {acct['wallet_cents']} != credits - debits {running}")
+            entries = q("SELECT id, CASE kind WHEN 'credit' THEN cents ELSE -cents END FROM wallet_entries "
+                        "WHERE account_id = ? ORDER BY id", (acct["id"],)).fetchall()
+            problems += balance_problems(f"account {acct['id']}", acct["wallet_cents"], entries, word="wallet")
         for inv in q("SELECT i.id, i.status, i.amount_cents, i.method, COUNT(c.id) AS n, "
                      "SUM(c.cents = i.amount_cents AND c.method = i.method) AS ok "
                      "FROM invoices i LEFT JOIN charges c ON c.invoice_id = i.id GROUP BY i.id"):
