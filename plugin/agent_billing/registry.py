@@ -172,6 +172,8 @@ class Registry:
     base_path: str
     operations: dict[str, Operation] = field(default_factory=dict)
     group_descriptions: dict[str, str] = field(default_factory=dict)
+    # Short human titles of the groups' tools (MCP hosts show them); a group without one is titled from its name.
+    group_titles: dict[str, str] = field(default_factory=dict)
     wire: WireConventions = field(default_factory=WireConventions)
     # The payment-path advisor's mapping for this provider (``agent_billing.advisor.PaymentPaths``): what
     # each path means in its calls. None: the toolkit offers no advisor.
@@ -195,9 +197,21 @@ class Registry:
         self.operations[op.name] = op
         return op
 
-    def describe_group(self, group: str, description: str) -> None:
-        """Set the one-sentence description of a group (its tool's description starts with it)."""
+    def describe_group(self, group: str, description: str, *, title: str | None = None) -> None:
+        """Set the one-sentence description of a group (its tool's description starts with it) and its title."""
         self.group_descriptions[group] = description
+        if title is not None:
+            self.group_titles[group] = title
+
+    def group_title(self, group: str) -> str:
+        """The title of a group's tool: the declared one, else its name in words.
+
+        Example:
+            >>> from agent_billing.registry import get_registry
+            >>> get_registry("modelslab").group_title("wallet"), Registry("x", "/").group_title("payment_links")
+            ('Wallet: balance, top-ups, payouts', 'Payment links')
+        """
+        return self.group_titles.get(group) or group.replace("_", " ").capitalize()
 
     def get(self, name: str) -> Operation:
         """The operation called ``name`` (KeyError with the known names otherwise)."""

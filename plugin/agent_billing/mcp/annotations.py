@@ -24,26 +24,7 @@ from mcp.types import ToolAnnotations
 from agent_billing.registry import Effect, Operation
 from agent_billing.tools import BillingToolkit
 
-GROUP_TITLES = {
-    "billing": "Billing profile and overview",
-    "payment_methods": "Saved payment methods",
-    "invoices": "Invoices",
-    "wallet": "Wallet: balance, top-ups, payouts",
-    "coupons": "Coupons",
-    "subscriptions": "Subscriptions",
-    "payment_links": "Payment links for a person to pay",
-    "payment_path": "Payment path advisor",
-}
-# Workflow actions (a provider's actions.py): (destructive, idempotent). The wait confirms a checkout the
-# person paid, which credits once however often it is repeated. Whether a custom action only reads is its
-# own ``reads`` flag (the one the read_only preset goes by); one not listed here is destructive if it is
-# gated, and idempotent if it only reads.
-WORKFLOW_HINTS: dict[str, tuple[bool, bool]] = {
-    "payment_links.handoff": (False, False),
-    "payment_links.wait": (False, True),
-    "wallet.ensure_funded": (True, False),
-    "wallet.fund_via_human": (False, False),
-}
+ADVISOR_TITLE = "Payment path advisor"
 LOCAL_TOOLS = frozenset({"payment_path"})  # computed here, no API call
 
 
@@ -77,7 +58,7 @@ def tool_annotations(toolkit: BillingToolkit, tool_name: str) -> ToolAnnotations
     """
     registry = toolkit.registry
     if tool_name in LOCAL_TOOLS:
-        return ToolAnnotations(title=GROUP_TITLES[tool_name], readOnlyHint=True, destructiveHint=False,
+        return ToolAnnotations(title=ADVISOR_TITLE, readOnlyHint=True, destructiveHint=False,
                                idempotentHint=True, openWorldHint=False)
     if tool_name in registry.operations:
         op = registry.operations[tool_name]
@@ -85,9 +66,9 @@ def tool_annotations(toolkit: BillingToolkit, tool_name: str) -> ToolAnnotations
         title = op.name.replace("_", " ").capitalize()
     else:
         hints = [operation_hints(op) for op in registry.groups()[tool_name] if toolkit.allows(tool_name, op.action)]
-        hints += [(c.reads, *WORKFLOW_HINTS.get(f"{c.group}.{c.action}", (c.gated, c.reads)))
-                  for c in toolkit.custom_actions or [] if c.group == tool_name and toolkit.allows(c.group, c.action)]
-        title = GROUP_TITLES.get(tool_name, tool_name.replace("_", " ").capitalize())
+        hints += [c.hints() for c in toolkit.custom_actions or []
+                  if c.group == tool_name and toolkit.allows(c.group, c.action)]
+        title = registry.group_title(tool_name)
     read_only = all(h[0] for h in hints)
     return ToolAnnotations(title=title, readOnlyHint=read_only, destructiveHint=any(h[1] for h in hints),
                            idempotentHint=all(h[2] for h in hints), openWorldHint=True)

@@ -72,11 +72,13 @@ class CustomAction:
     ``flow(toolkit, raw_args, tool_call_id)`` returns a flow (see ``steps.py``). ``reads``: the action
     changes nothing in the account (it reads, or opens a portal session that only a person acts in), so
     the ``read_only`` preset offers it and MCP marks it read-only; the default is the cautious False.
+    ``destructive`` and ``idempotent`` are its MCP hints; unset, an action is destructive if it is gated
+    (it may charge) and idempotent if it only reads.
 
     Example:
         >>> from agent_billing.providers.modelslab.workflows import WORKFLOW_ACTIONS
-        >>> [(a.group, a.action, a.gated) for a in WORKFLOW_ACTIONS][2]
-        ('wallet', 'ensure_funded', True)
+        >>> [(a.group, a.action, a.gated, a.hints()) for a in WORKFLOW_ACTIONS][1:3]
+        [('payment_links', 'wait', False, (False, False, True)), ('wallet', 'ensure_funded', True, (False, True, False))]
     """
 
     group: str
@@ -89,6 +91,13 @@ class CustomAction:
     # so the agent middleware can ask the person about that exact charge before the action runs.
     gate: Callable[[BillingToolkit, dict[str, Any]], Generator[Any, Any, tuple[str, dict[str, Any]] | None]] | None = None
     reads: bool = False
+    destructive: bool | None = None
+    idempotent: bool | None = None
+
+    def hints(self) -> tuple[bool, bool, bool]:
+        """(only reads, destructive, idempotent): what MCP hosts are told about this action."""
+        destructive = self.gated if self.destructive is None else self.destructive
+        return self.reads, destructive, self.reads if self.idempotent is None else self.idempotent
 
 
 def _provider_actions(provider: str) -> list[CustomAction] | None:

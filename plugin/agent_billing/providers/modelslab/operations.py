@@ -166,10 +166,11 @@ op("confirm_subscription_checkout", "payment_links", "confirm_subscribe", "POST"
    a.CheckoutArgs, r.CheckoutConfirmation, W, "Activate after a subscribe link is paid.",
    limiter=BILLING)
 
-REGISTRY.describe_group("billing", "")
-REGISTRY.describe_group("payment_methods", "Takes pm_ ids from trusted code, never card numbers.")
-REGISTRY.describe_group("invoices", "")
-REGISTRY.describe_group("wallet", "")
-REGISTRY.describe_group("coupons", "")
-REGISTRY.describe_group("subscriptions", "")
-REGISTRY.describe_group("payment_links", "")
+REGISTRY.describe_group("billing", "", title="Billing profile and overview")
+REGISTRY.describe_group("payment_methods", "Takes pm_ ids from trusted code, never card numbers.",
+                        title="Saved payment methods")
+REGISTRY.describe_group("invoices", "", title="Invoices")
+REGISTRY.describe_group("wallet", "", title="Wallet: balance, top-ups, payouts")
+REGISTRY.describe_group("coupons", "", title="Coupons")
+REGISTRY.describe_group("subscriptions", "", title="Subscriptions")
+REGISTRY.describe_group("payment_links", "", title="Payment links for a person to pay")

@@ -428,7 +428,8 @@ def _actions() -> list[Any]:
                      _fields(HandoffArgs, {}), handoff_flow),
         CustomAction("payment_links", "wait", "Wait until paid or expired.",
                      _fields(WaitArgs, {"timeout_seconds": "default 300",
-                                           "person_says_paid": "the person says they paid"}), wait_flow),
+                                           "person_says_paid": "the person says they paid"}), wait_flow,
+                     idempotent=True),  # it confirms a paid checkout, which credits once however often it is repeated
         CustomAction("wallet", "ensure_funded", "Cover job_cost: tops up or hands off.",
                      _fields(EnsureFundedArgs, {"job_cost": "USD"}), ensure_funded_flow, gated=True,
                      gate=ensure_funded_gate),

@@ -100,6 +100,7 @@ op("get_invoice", "invoices", "get", "GET", "/billing/invoices/{invoice_id}", a.
    "One invoice with its lines and payment status.")
 
 REGISTRY.describe_group("billing", "Wallgent plan and subscription: status, subscribe, change, cancel, retry, "
-                                   "checkout and portal links.")
-REGISTRY.describe_group("payment_method", "How the Wallgent plan is paid: the wallet or a saved card (pm_ ids only).")
-REGISTRY.describe_group("invoices", "Wallgent billing invoices.")
+                                   "checkout and portal links.", title="Wallgent plan and subscription")
+REGISTRY.describe_group("payment_method", "How the Wallgent plan is paid: the wallet or a saved card (pm_ ids only).",
+                        title="How the Wallgent plan is paid")
+REGISTRY.describe_group("invoices", "Wallgent billing invoices.", title="Invoices")
