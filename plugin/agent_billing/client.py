@@ -37,11 +37,14 @@ from agent_billing.errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from agent_billing.exchange import PreparedCall, interpret, prepare, validate_args
+from agent_billing.exchange import PreparedCall, interpret_with_id, prepare, validate_args
 from agent_billing.registry import Operation, Registry, get_registry
 from agent_billing.retry import RETRY_STATUSES, RetryPolicy, server_wait_hint
 
 logger = logging.getLogger("agent_billing.client")
+
+# A result and the request id the API gave it (the header or ``meta.request_id``), for the audit trail.
+_Answer = tuple[BaseModel, str | None]
 
 _USER_AGENT = "agent-billing/0.1 (+python httpx)"
 
@@ -209,9 +212,9 @@ class _ClientCore:
                 idempotency_key=call.idempotency_key, cause="no_response", details=details)
         return BillingConnectionError(f"could not reach the billing API for {what}", details=details)
 
-    def _attempts(self, call: PreparedCall) -> Generator[httpx.Request | float, httpx.Response | Exception | None, BaseModel]:
+    def _attempts(self, call: PreparedCall) -> Generator[httpx.Request | float, httpx.Response | Exception | None, _Answer]:
         """The retry loop without I/O: yields a request to send (gets the response or the transport error
-        back) or seconds to sleep; returns the result. Both clients drive it, so they retry alike.
+        back) or seconds to sleep; returns the result and its request id. Both clients drive it, so they retry alike.
 
         A mutation that any attempt may have delivered (no answer after sending, a 5xx) ends as an
         ``OutcomeUnknownError`` unless a later attempt got a definite answer for the same key."""
@@ -229,13 +232,14 @@ class _ClientCore:
             yield delay
             waited += delay
 
-    def _finish(self, call: PreparedCall, response: httpx.Response, maybe_sent: bool = False) -> BaseModel:
+    def _finish(self, call: PreparedCall, response: httpx.Response, maybe_sent: bool = False) -> _Answer:
         logger.debug(
             "%s %s -> %s request_id=%s", call.method, call.path, response.status_code,
             response.headers.get("X-Request-Id"),
         )
         try:
-            return self._after(call, interpret(call, response))
+            result, request_id = interpret_with_id(call, response)
+            return self._after(call, result), request_id
         except (RateLimitedError, ServerError) as exc:
             if call.operation.is_mutation and (maybe_sent or isinstance(exc, ServerError)):
                 # An earlier attempt (or this 5xx) may have committed: the last answer does not say.
@@ -305,13 +309,13 @@ class SyncClient(_ClientCore):
         except CardDataRefusedError as exc:
             args = None  # the refused digits must not stay reachable from the traceback's frames
             raise exc.with_traceback(None) from None
-        return self._send(prepared)
+        return self._send(prepared)[0]
 
-    def _call_validated(self, op: Operation, args: BaseModel, idempotency_key: str | None) -> BaseModel:
-        """Internal (tool flows): ``args`` were guarded and validated already."""
+    def _call_validated(self, op: Operation, args: BaseModel, idempotency_key: str | None) -> _Answer:
+        """Internal (tool flows): ``args`` were guarded and validated already; returns the request id too."""
         return self._send(self._prepared(op, args, idempotency_key))
 
-    def _send(self, call: PreparedCall) -> BaseModel:
+    def _send(self, call: PreparedCall) -> _Answer:
         """Send a prepared call, retrying per the policy with the same idempotency key."""
         steps = self._attempts(call)
         step = next(steps)
@@ -327,8 +331,8 @@ class SyncClient(_ClientCore):
             try:
                 step = steps.send(outcome)
             except StopIteration as done:
-                result: BaseModel = done.value
-                return result
+                answer: _Answer = done.value
+                return answer
 
     def paginate(self, name: str, args: Mapping[str, Any] | BaseModel | None = None) -> Iterator[Any]:
         """Every item of the cursor-paged list ``name``, page after page (``cursor=next_cursor``) to the end.
@@ -424,13 +428,13 @@ class AsyncClient(_ClientCore):
         except CardDataRefusedError as exc:
             args = None  # the refused digits must not stay reachable from the traceback's frames
             raise exc.with_traceback(None) from None
-        return await self._send(prepared)
+        return (await self._send(prepared))[0]
 
-    async def _call_validated(self, op: Operation, args: BaseModel, idempotency_key: str | None) -> BaseModel:
-        """Internal (tool flows): ``args`` were guarded and validated already."""
+    async def _call_validated(self, op: Operation, args: BaseModel, idempotency_key: str | None) -> _Answer:
+        """Internal (tool flows): ``args`` were guarded and validated already; returns the request id too."""
         return await self._send(self._prepared(op, args, idempotency_key))
 
-    async def _send(self, call: PreparedCall) -> BaseModel:
+    async def _send(self, call: PreparedCall) -> _Answer:
         """Send a prepared call, retrying per the policy with the same idempotency key."""
         steps = self._attempts(call)
         step = next(steps)
@@ -446,8 +450,8 @@ class AsyncClient(_ClientCore):
             try:
                 step = steps.send(outcome)
             except StopIteration as done:
-                result: BaseModel = done.value
-                return result
+                answer: _Answer = done.value
+                return answer
 
     async def paginate(self, name: str, args: Mapping[str, Any] | BaseModel | None = None) -> AsyncIterator[Any]:
         """Every item of the cursor-paged list ``name``, to the end: ``async for item in client.paginate(...)``.

@@ -224,6 +224,19 @@ def interpret(call: PreparedCall, response: httpx.Response) -> BaseModel:
         >>> interpret(call, httpx.Response(200, json={"data": {"balance": 12.5, "currency": "USD"}})).balance
         Decimal('12.5')
     """
+    return interpret_with_id(call, response)[0]
+
+
+def interpret_with_id(call: PreparedCall, response: httpx.Response) -> tuple[BaseModel, str | None]:
+    """``interpret``, with the request id the API gave the call (``meta.request_id``, else the header).
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> call = prepare(get_registry().get("get_wallet_balance"), {})
+        >>> body = {"data": {"balance": 1, "currency": "USD"}, "meta": {"request_id": "req_7"}}
+        >>> interpret_with_id(call, httpx.Response(200, json=body))[1]
+        'req_7'
+    """
     payload, problem = _json(response)
     conventions = call.conventions
     if conventions.envelope:
@@ -246,7 +259,7 @@ def interpret(call: PreparedCall, response: httpx.Response) -> BaseModel:
     if not conventions.envelope:
         enveloped, payload = True, {"data": payload}
     try:
-        return _result(call, response, payload, problem, enveloped, request_id)
+        return _result(call, response, payload, problem, enveloped, request_id), request_id
     except _Unreadable as exc:
         raise unreadable(call, response, str(exc), request_id) from None
     except (RecursionError, TypeError, ValueError, PydanticValidationError) as exc:

@@ -17,6 +17,8 @@ Example:
     'ab_123'
     >>> store.find("acct_1:fund_wallet", digest="d1", now=now).arguments
     {'amount': '25.00'}
+    >>> [call.fingerprint for call in store.calls("acct_1:fund_wallet", now=now)]
+    ['fp1']
     >>> store.forget("acct_1:fund_wallet", "ab_123")
     >>> store.find("acct_1:fund_wallet", fingerprint="fp1", now=now) is None
     True
@@ -35,6 +37,8 @@ from typing import Any, Protocol, runtime_checkable
 from agent_billing import wire
 
 DEFAULT_TTL = timedelta(hours=1)
+# The columns a PendingCall is read from, in its field order.
+_COLUMNS = "idempotency_key, arguments, digest, fingerprint"
 
 
 def _micros(moment: datetime) -> int:
@@ -43,16 +47,18 @@ def _micros(moment: datetime) -> int:
 
 @dataclass(frozen=True)
 class PendingCall:
-    """A call whose outcome is unknown: the key and the exact arguments to replay it with.
+    """A call whose outcome is unknown: the key and the exact arguments to replay it with, and what it is
+    found by (the tool arguments' fingerprint, the intent's digest).
 
     Example:
-        >>> PendingCall("ab_1", {"amount": "25.00"}, "d1").idempotency_key
+        >>> PendingCall("ab_1", {"amount": "25.00"}, "d1", "fp1").idempotency_key
         'ab_1'
     """
 
     idempotency_key: str
     arguments: dict[str, Any]
     digest: str
+    fingerprint: str = ""
 
 
 @runtime_checkable
@@ -72,6 +78,10 @@ class PendingStore(Protocol):
     def find(self, scope: str, *, fingerprint: str | None = None, digest: str | None = None,
              now: datetime) -> PendingCall | None:
         """The kept call with these tool arguments, or resolving to this intent digest."""
+        ...
+
+    def calls(self, scope: str, *, now: datetime) -> list[PendingCall]:
+        """Every kept call of this scope (one read: the flow matches the arguments, then the intent)."""
         ...
 
     def forget(self, scope: str, key: str) -> None:
@@ -117,11 +127,18 @@ class PendingOutcomes:
         column, value = ("fingerprint", fingerprint) if fingerprint is not None else ("digest", digest)
         with self._lock:
             self._conn.execute("DELETE FROM pending_outcomes_v2 WHERE expires_us < ?", (_micros(now),))
-            row = self._conn.execute(f"SELECT idempotency_key, arguments, digest FROM pending_outcomes_v2 "
-                                     f"WHERE scope = ? AND {column} = ?", (scope, value)).fetchone()
+            row = self._conn.execute(f"SELECT {_COLUMNS} FROM pending_outcomes_v2 WHERE scope = ? AND {column} = ?",
+                                     (scope, value)).fetchone()
         if row is None:
             return None
-        return PendingCall(str(row[0]), dict(wire.loads(row[1])), str(row[2]))
+        return PendingCall(str(row[0]), dict(wire.loads(row[1])), str(row[2]), str(row[3]))
+
+    def calls(self, scope: str, *, now: datetime) -> list[PendingCall]:
+        """Every unexpired unknown-outcome call of this scope (usually none)."""
+        with self._lock:
+            self._conn.execute("DELETE FROM pending_outcomes_v2 WHERE expires_us < ?", (_micros(now),))
+            rows = self._conn.execute(f"SELECT {_COLUMNS} FROM pending_outcomes_v2 WHERE scope = ?", (scope,)).fetchall()
+        return [PendingCall(str(r[0]), dict(wire.loads(r[1])), str(r[2]), str(r[3])) for r in rows]
 
     def forget(self, scope: str, key: str) -> None:
         """The outcome is known now (a repeat succeeded, or failed for a known reason)."""

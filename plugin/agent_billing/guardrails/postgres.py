@@ -315,15 +315,19 @@ class PostgresPendingOutcomes:
     def find(self, scope: str, *, fingerprint: str | None = None, digest: str | None = None,
              now: datetime) -> PendingCall | None:
         """The unknown-outcome call with these tool arguments, or (``digest``) resolving to this intent."""
-        query = ("SELECT idempotency_key, arguments, digest FROM ab_pending_outcomes WHERE scope = %s AND "
-                 "fingerprint = %s" if fingerprint is not None else
-                 "SELECT idempotency_key, arguments, digest FROM ab_pending_outcomes WHERE scope = %s AND digest = %s")
+        column = "fingerprint" if fingerprint is not None else "digest"
         with self.store.cursor() as cur:
             cur.execute("DELETE FROM ab_pending_outcomes WHERE expires_us < %s", (_to_micros(now),))
-            row = cur.execute(query, (scope, fingerprint if fingerprint is not None else digest)).fetchone()
-        if row is None:
-            return None
-        return PendingCall(str(row[0]), dict(wire.loads(str(row[1]).encode())), str(row[2]))
+            row = cur.execute(f"SELECT {_PENDING_COLUMNS} FROM ab_pending_outcomes WHERE scope = %s AND {column} = %s",
+                              (scope, fingerprint if fingerprint is not None else digest)).fetchone()
+        return None if row is None else _pending_call(row)
+
+    def calls(self, scope: str, *, now: datetime) -> list[PendingCall]:
+        """Every unexpired unknown-outcome call of this scope (usually none)."""
+        with self.store.cursor() as cur:
+            cur.execute("DELETE FROM ab_pending_outcomes WHERE expires_us < %s", (_to_micros(now),))
+            rows = cur.execute(f"SELECT {_PENDING_COLUMNS} FROM ab_pending_outcomes WHERE scope = %s", (scope,)).fetchall()
+        return [_pending_call(row) for row in rows]
 
     def forget(self, scope: str, key: str) -> None:
         """The outcome is known now."""
@@ -332,6 +336,13 @@ class PostgresPendingOutcomes:
 
     def close(self) -> None:
         """Nothing to close: the pool belongs to the store."""
+
+
+_PENDING_COLUMNS = "idempotency_key, arguments, digest, fingerprint"
+
+
+def _pending_call(row: Any) -> PendingCall:
+    return PendingCall(str(row[0]), dict(wire.loads(str(row[1]).encode())), str(row[2]), str(row[3]))
 
 
 class PostgresConfirmationStore:

@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -71,10 +72,13 @@ class BillingApprovalMiddleware(AgentMiddleware):
         gated = [(call, self._toolkit.run_flow(self._toolkit.approval_request(call["name"], call.get("args") or {},
                                                                               call["id"])))
                  for call in turn.tool_calls if call.get("id")]
-        return self._ask(turn, [(call, outcome.content["request"]) for call, outcome in gated])
+        asks = self._shown([(call, outcome.content["request"]) for call, outcome in gated])
+        if not asks:
+            return None
+        return self._settle(turn, asks, _interrupt(asks))
 
     async def aafter_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
-        """Async form of ``after_model``."""
+        """Async form of ``after_model``: the approval store is written off the event loop."""
         turn = _last_turn(state)
         if turn is None:
             return None
@@ -85,29 +89,30 @@ class BillingApprovalMiddleware(AgentMiddleware):
                                                                                        call.get("args") or {},
                                                                                        call["id"]))
                 gated.append((call, outcome.content["request"]))
-        return self._ask(turn, gated)
-
-    def _ask(self, turn: AIMessage, gated: list[tuple[Any, ApprovalRequest | None]]) -> dict[str, Any] | None:
-        asks = [(call, request) for call, request in gated if request is not None]
+        asks = await asyncio.to_thread(self._shown, gated)
         if not asks:
             return None
+        answer = _interrupt(asks)  # on the loop: LangGraph's interrupt belongs to the running task
+        return await asyncio.to_thread(self._settle, turn, asks, answer)
+
+    def _shown(self, gated: list[tuple[Any, ApprovalRequest | None]]) -> list[tuple[Any, ApprovalRequest]]:
+        """The calls to ask about; records the digest each one shows (a store write)."""
+        asks = [(call, request) for call, request in gated if request is not None]
         guard = self._toolkit.guard
         now = guard._now()
         for _, request in asks:
             assert request.approval_id is not None and request.intent_digest is not None
             # LangGraph re-runs this step on resume: the first digest shown is the one the answer is about.
             guard.approvals.shown(request.approval_id, request.intent_digest, now=now)
-        answer = interrupt({
-            "action_requests": [{"name": call["name"], "args": request.arguments, "description": request.summary}
-                                for call, request in asks],
-            "review_configs": [{"action_name": call["name"], "allowed_decisions": ["approve", "reject"]}
-                               for call, _ in asks],
-            "agent_billing": [request.model_dump(mode="json", exclude={"approval_id", "idempotency_key"})
-                              for _, request in asks],
-        })
+        return asks
+
+    def _settle(self, turn: AIMessage, asks: list[tuple[Any, ApprovalRequest]], answer: Any) -> dict[str, Any] | None:
+        """Record the person's decisions (store writes) and drop the rejected calls from the turn."""
         decisions = answer.get("decisions") if isinstance(answer, dict) else None
         if not isinstance(decisions, list) or len(decisions) != len(asks):
             raise ValueError(f"expected {len(asks)} decision(s) in {{'decisions': [...]}}, got {answer!r:.200}")
+        guard = self._toolkit.guard
+        now = guard._now()
         rejected: dict[str, ToolMessage] = {}
         for (call, request), decision in zip(asks, decisions, strict=True):
             approved = isinstance(decision, dict) and decision.get("type") == "approve"
@@ -131,6 +136,18 @@ class BillingApprovalMiddleware(AgentMiddleware):
             content["reason"] = reason[:500]
         return ToolMessage(content=json.dumps(content, ensure_ascii=False), name=call["name"], tool_call_id=call["id"],
                            status="error")
+
+
+def _interrupt(asks: list[tuple[Any, ApprovalRequest]]) -> Any:
+    """One interrupt for the turn's gated calls, in ``HumanInTheLoopMiddleware``'s format; returns the answer."""
+    return interrupt({
+        "action_requests": [{"name": call["name"], "args": request.arguments, "description": request.summary}
+                            for call, request in asks],
+        "review_configs": [{"action_name": call["name"], "allowed_decisions": ["approve", "reject"]}
+                           for call, _ in asks],
+        "agent_billing": [request.model_dump(mode="json", exclude={"approval_id", "idempotency_key"})
+                          for _, request in asks],
+    })
 
 
 def _last_turn(state: Any) -> AIMessage | None:

@@ -38,6 +38,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -64,7 +65,7 @@ from agent_billing.guardrails.spend_store import SpendStore
 from agent_billing.guardrails.store import DeclinedRequests, MemoryDeclinedRequests, StoreUnavailableError
 from agent_billing.registry import Effect, Operation
 from agent_billing.tools.shaping import error_content, next_step_for, success_content
-from agent_billing.tools.steps import ApiCall, AskApproval, Flow, Hold, Release, Step, ToolOutcome
+from agent_billing.tools.steps import Answer, ApiCall, AskApproval, Flow, Hold, Release, Step, ToolOutcome
 
 REJECTION_MEMORY = timedelta(minutes=10)
 _logger = logging.getLogger("agent_billing.tools")
@@ -94,6 +95,43 @@ def _generic_intent(op: Operation, args: BaseModel) -> Generator[ApiCall, Any, I
     amount = getattr(args, op.amount_field) if op.amount_field else None
     return IntentDraft(summary=f"{op.description} ({op.name}{': ' + fields if fields else ''})", amount=amount)
     yield  # pragma: no cover - a generator that reads nothing
+
+
+@dataclass(frozen=True)
+class _Admitted:
+    """A call past the first checks: its validated arguments, its effect, the confirmation it carries."""
+
+    args: BaseModel
+    effect: Effect
+    confirmation: Any
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """The call goes no further: the tool's answer, and what the audit records as the refusal (None: nothing)."""
+
+    outcome: ToolOutcome
+    audit: dict[str, Any] | None = None
+    effect: Effect | None = None
+
+
+@dataclass(frozen=True)
+class _Replay:
+    """The call repeats one whose outcome was unknown: send that again."""
+
+    earlier: PendingCall
+    scope: str
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A gated call that may be asked about: its intent, the mandate's verdict, and where it is kept."""
+
+    intent: ChargeIntent
+    verdict: MandateDecision | None
+    inside: bool
+    scope: str
+    fp: str
 
 
 class Guard:
@@ -211,25 +249,69 @@ class Guard:
 
     def operation_flow(self, op: Operation, raw: dict[str, Any], tool_call_id: str | None = None) -> Flow:
         """Validate, check, approve, call and shape one operation (a generator; see ``steps.drive``)."""
+        admitted = self._admit(op, raw)
+        if isinstance(admitted, _Stop):
+            return self._stopped(op, op.effect, admitted)
+        if not self.needs_approval_for(admitted.effect):
+            return (yield from self._direct(op, admitted.args))
+        return (yield from self._fail_closed(op, admitted.effect, admitted.args,
+                                             self._gated_flow(op, admitted, tool_call_id)))
+
+    def _admit(self, op: Operation, raw: dict[str, Any]) -> _Admitted | _Stop:
+        """The checks every call passes first, with no store and no request: valid arguments, not forbidden."""
         raw = dict(raw)
         confirmation = raw.pop("confirmation", None)
         try:
             args = validate_args(op, raw)
         except InvalidRequestError as exc:
-            return ToolOutcome(error_content(exc, op.name), is_error=True)
+            return _Stop(ToolOutcome(error_content(exc, op.name), is_error=True))
         effect = op.effect_of(args)
-
         if self.mandate is not None:
             forbidden = self.mandate.evaluate(operation=op.name, effect=effect, amount=None, plan_id=None,
                                               spent_24h=Decimal(0), now=self._now())
             if forbidden.verdict == "forbidden":
-                self.record(op, effect, "refused", reason=forbidden.message, args=args)
-                return _refusal(op.name, f"Not allowed by the deployer's mandate: {forbidden.message} Do not retry.")
+                return _Stop(_refusal(op.name, f"Not allowed by the deployer's mandate: {forbidden.message} Do not "
+                                      "retry."), {"reason": forbidden.message, "args": args}, effect)
+        return _Admitted(args, effect, confirmation)
 
-        if not self.needs_approval_for(effect):
-            return (yield from self._direct(op, args))
-        return (yield from self._fail_closed(op, effect, args,
-                                             self._gated_flow(op, args, effect, confirmation, tool_call_id)))
+    def _stopped(self, op: Operation, effect: Effect, stop: _Stop) -> ToolOutcome:
+        """Audit why the call stops here (when there is something to audit) and answer with its refusal."""
+        if stop.audit is not None:
+            self.record(op, stop.effect or effect, "refused", **stop.audit)
+        return stop.outcome
+
+    def _checks(self, op: Operation, admitted: _Admitted, *, for_person: bool,
+                ) -> Generator[ApiCall, Any, _Checked | _Replay | _Stop]:
+        """What a gated call comes to before anyone is asked: a replay of an unknown outcome, a refusal, or
+        its intent and the mandate's verdict. Reads only (the API, the pending outcomes once, the declined
+        requests): the flow and ``approval_request`` share it, so a preview never differs from the run."""
+        args, effect = admitted.args, admitted.effect
+        scope, fp = f"{self.account}:{op.name}", fingerprint(op.name, args)
+        # One lookup: the same tool arguments replay at once, the same intent once it is resolved.
+        pending = self.pending.calls(scope, now=self._now())
+        earlier = next((call for call in pending if call.fingerprint == fp), None)
+        if earlier is not None:
+            return _Replay(earlier, scope)
+        if f"{scope}:{fp}" in self._rejected:
+            return _Stop(_refusal(op.name, "The person already declined exactly this request. Do not retry it; ask "
+                                  "them what they would like to do instead.", error="rejected"),
+                         {"reason": "declined earlier", "args": args})
+        try:
+            intent = yield from self.resolve(op, args, effect, for_person=for_person)
+        except IntentUnavailable as exc:
+            return _Stop(_refusal(op.name, str(exc)), {"reason": str(exc), "args": args})
+        earlier = next((call for call in pending if call.digest == intent.digest), None)
+        if earlier is not None:
+            return _Replay(earlier, scope)
+        verdict = self._evaluate(op, effect, intent)
+        inside = verdict is None or verdict.verdict == "inside"
+        if not inside and not self._may_ask_beyond():
+            assert verdict is not None
+            return _Stop(_refusal(op.name, "Outside the deployer's spending mandate, so it cannot be done, not even "
+                                  f"with a person's yes: {verdict.message} Nothing was charged. Do not retry; tell the "
+                                  "person.", summary=intent.summary),
+                         {"amount": intent.amount, "reason": verdict.message, "args": args, "intent": intent})
+        return _Checked(intent, verdict, inside, scope, fp)
 
     def _fail_closed(self, op: Operation, effect: Effect, args: BaseModel, flow: Flow) -> Flow:
         """Run a gated flow; when the guardrail store cannot be reached, refuse, naming the store.
@@ -281,37 +363,16 @@ class Guard:
             yield Release(self.account)
         return outcome
 
-    def _gated_flow(self, op: Operation, args: BaseModel, effect: Effect, confirmation: Any,
-                    tool_call_id: str | None) -> Flow:
-        scope = f"{self.account}:{op.name}"
-        fp = fingerprint(op.name, args)
-        earlier = self.pending.find(scope, fingerprint=fp, now=self._now())
-        if earlier is not None:
-            return (yield from self._replay(op, effect, scope, earlier))
-        if f"{scope}:{fp}" in self._rejected:
-            self.record(op, effect, "refused", reason="declined earlier", args=args)
-            return _refusal(op.name, "The person already declined exactly this request. Do not retry it; ask them "
-                            "what they would like to do instead.", error="rejected")
-
+    def _gated_flow(self, op: Operation, admitted: _Admitted, tool_call_id: str | None) -> Flow:
+        args, effect, confirmation = admitted.args, admitted.effect, admitted.confirmation
         may_auto = self.mandate is not None and self.mandate.auto_approve
-        try:
-            # Card names are for a person's eyes: skip those reads while an auto-approving mandate may decide alone.
-            intent = yield from self.resolve(op, args, effect, for_person=not may_auto)
-        except IntentUnavailable as exc:
-            self.record(op, effect, "refused", reason=str(exc), args=args)
-            return _refusal(op.name, str(exc))
-        earlier = self.pending.find(scope, digest=intent.digest, now=self._now())
-        if earlier is not None:
-            return (yield from self._replay(op, effect, scope, earlier))
-
-        verdict = self._evaluate(op, effect, intent)
-        inside = verdict is None or verdict.verdict == "inside"
-        if not inside and not self._may_ask_beyond():
-            assert verdict is not None
-            self.record(op, effect, "refused", amount=intent.amount, reason=verdict.message, args=args, intent=intent)
-            return _refusal(op.name, f"Outside the deployer's spending mandate, so it cannot be done, not even with "
-                            f"a person's yes: {verdict.message} Nothing was charged. Do not retry; tell the person.",
-                            summary=intent.summary)
+        # Card names are for a person's eyes: skip those reads while an auto-approving mandate may decide alone.
+        checked = yield from self._checks(op, admitted, for_person=not may_auto)
+        if isinstance(checked, _Replay):
+            return (yield from self._replay(op, effect, checked.scope, checked.earlier))
+        if isinstance(checked, _Stop):
+            return self._stopped(op, effect, checked)
+        intent, verdict, inside, scope, fp = checked.intent, checked.verdict, checked.inside, checked.scope, checked.fp
 
         approval_id = self.approval_id(tool_call_id, op.name, fp)
         key = self.idempotency_key(intent, approval_id)
@@ -357,37 +418,20 @@ class Guard:
                          ) -> Generator[ApiCall, Any, ApprovalRequest | None]:
         """What a person would be asked before this call runs, or None when nobody will be asked.
 
-        The same checks as the flow, without asking or sending: reads, writes, forbidden calls, repeats
-        of unknown outcomes, calls outside a hard mandate and calls a mandate approves alone ask nobody.
+        The flow's own checks (``_admit``, ``_checks``), without asking or sending: reads, writes, forbidden
+        calls, repeats of unknown outcomes, calls outside a hard mandate and calls a mandate approves alone
+        ask nobody.
         """
-        raw = {k: v for k, v in raw.items() if k != "confirmation"}
-        try:
-            args = validate_args(op, raw)
-        except InvalidRequestError:
+        admitted = self._admit(op, raw)
+        if isinstance(admitted, _Stop) or not self.needs_approval_for(admitted.effect):
             return None
-        effect = op.effect_of(args)
-        if not self.needs_approval_for(effect):
+        checked = yield from self._checks(op, admitted, for_person=True)
+        if not isinstance(checked, _Checked):
             return None
-        if self.mandate is not None and self.mandate.evaluate(operation=op.name, effect=effect, amount=None,
-                                                              plan_id=None, spent_24h=Decimal(0),
-                                                              now=self._now()).verdict == "forbidden":
+        if checked.inside and self.mandate is not None and self.mandate.auto_approve:
             return None
-        scope, fp = f"{self.account}:{op.name}", fingerprint(op.name, args)
-        if self.pending.find(scope, fingerprint=fp, now=self._now()) is not None or f"{scope}:{fp}" in self._rejected:
-            return None
-        try:
-            intent = yield from self.resolve(op, args, effect)
-        except IntentUnavailable:
-            return None
-        if self.pending.find(scope, digest=intent.digest, now=self._now()) is not None:
-            return None
-        verdict = self._evaluate(op, effect, intent)
-        inside = verdict is None or verdict.verdict == "inside"
-        if not inside and not self._may_ask_beyond():
-            return None
-        if inside and self.mandate is not None and self.mandate.auto_approve:
-            return None
-        return _request(intent, verdict, inside, None, self.approval_id(tool_call_id, op.name, fp))
+        return _request(checked.intent, checked.verdict, checked.inside, None,
+                        self.approval_id(tool_call_id, op.name, checked.fp))
 
     def _evaluate(self, op: Operation, effect: Effect, intent: ChargeIntent) -> MandateDecision | None:
         if self.mandate is None or self.spend_store is None:
@@ -503,7 +547,7 @@ class Guard:
                     key=key, args=args, intent=intent)
         sent = validate_args(op, intent.arguments)
         try:
-            result = yield ApiCall(op.name, sent, key)
+            answer: Answer = yield ApiCall(op.name, sent, key, with_request_id=True)
         except OutcomeUnknownError as exc:
             # Neither done nor failed: keep the reservation and the exact request, so a repeat replays it.
             self.pending.remember(scope, fp, intent.digest, key, intent.arguments, now=self._now())
@@ -516,11 +560,11 @@ class Guard:
                         request_id=exc.request_id, reason=f"{exc.code}: {exc.message}", intent=intent)
             return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
         self._confirm_spend(key)
-        content = success_content(op, result)
+        content = success_content(op, answer.result)
         self.record(op, effect, "succeeded", amount=intent.amount, approver=approver, key=key, args=args,
-                    result=content["result"] if isinstance(content.get("result"), dict) else None, intent=intent)
+                    request_id=answer.request_id, result=_recorded(content), intent=intent)
         content["approved_by"] = approver
-        return ToolOutcome(content, artifact=_artifact(result))
+        return ToolOutcome(content, artifact=_artifact(answer.result))
 
     def _replay(self, op: Operation, effect: Effect, scope: str, earlier: PendingCall) -> Flow:
         """Send an unknown-outcome call again, identically and under its key: the API replays, never recharges."""
@@ -528,7 +572,7 @@ class Guard:
         key = earlier.idempotency_key
         self.record(op, effect, "replayed", key=key, args=sent, reason="repeat of a call whose outcome was unknown")
         try:
-            result = yield ApiCall(op.name, sent, key)
+            answer: Answer = yield ApiCall(op.name, sent, key, with_request_id=True)
         except OutcomeUnknownError as exc:
             self.record(op, effect, "unknown", key=key, args=sent, request_id=exc.request_id, reason=exc.message)
             return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
@@ -540,12 +584,12 @@ class Guard:
             return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
         self.pending.forget(scope, key)
         self._confirm_spend(key)
-        content = success_content(op, result)
-        self.record(op, effect, "succeeded", key=key, args=sent,
-                    result=content["result"] if isinstance(content.get("result"), dict) else None)
+        content = success_content(op, answer.result)
+        self.record(op, effect, "succeeded", key=key, args=sent, request_id=answer.request_id,
+                    result=_recorded(content))
         content["note"] = ("This completes an earlier identical request whose outcome was unknown; it was sent "
                            "again under the same idempotency key, so nothing was charged twice.")
-        return ToolOutcome(content, artifact=_artifact(result))
+        return ToolOutcome(content, artifact=_artifact(answer.result))
 
     def _reserve(self, key: str, amount: Decimal | None, *, capped: bool) -> bool:
         if self.mandate is None or self.spend_store is None or amount is None:
@@ -590,6 +634,12 @@ def _langgraph_task() -> str | None:
         return None
     thread, namespace = configurable.get("thread_id"), configurable.get("checkpoint_ns")
     return f"lg:{thread}:{namespace}" if thread and namespace else None
+
+
+def _recorded(content: dict[str, Any]) -> dict[str, Any] | None:
+    """The part of a success the audit record keeps: the result object."""
+    result = content.get("result")
+    return result if isinstance(result, dict) else None
 
 
 def _artifact(result: Any) -> dict[str, Any]:

@@ -4,6 +4,12 @@ A flow is a generator that yields steps (an API call, a question to the approver
 their results sent back; it returns a ``ToolOutcome``. The same flow therefore runs under ``invoke``
 and ``ainvoke`` with one implementation of the guardrails: only the drivers differ.
 
+Between two steps a flow does synchronous work: the guardrail stores (SQLite, PostgreSQL), the audit
+log, intent resolution. The async driver therefore resumes the flow in a worker thread
+(``asyncio.to_thread``), so a store waiting on a lock never stalls the event loop; the steps themselves
+(API calls, the approver, locks, sleeps) run on the loop. Callbacks a flow calls directly (a workflow's
+progress and hand-off notifications) therefore run in that thread too, with the caller's context.
+
 Example:
     >>> def flow():
     ...     balance = yield ApiCall("get_wallet_balance", {})
@@ -43,6 +49,21 @@ class ApiCall:
     name: str
     args: Mapping[str, Any] | BaseModel
     idempotency_key: str | None = None
+    # True: the flow receives an ``Answer`` (the result and the API's request id), not the bare result.
+    with_request_id: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an ``ApiCall(..., with_request_id=True)`` receives: the result and the request id the API gave it.
+
+    Example:
+        >>> Answer({"balance": "0.00"}, "req_1").request_id
+        'req_1'
+    """
+
+    result: Any
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,16 +173,34 @@ def bubbles(exc: BaseException) -> bool:
     return isinstance(exc, GraphBubbleUp)
 
 
-def _call(client: BillingClient, step: ApiCall) -> Any:
+def _call(client: BillingClient, step: ApiCall) -> Answer:
     if isinstance(step.args, BaseModel):
-        return client._call_validated(client.registry.get(step.name), step.args, step.idempotency_key)
-    return client.call(step.name, step.args, idempotency_key=step.idempotency_key)
+        result, request_id = client._call_validated(client.registry.get(step.name), step.args, step.idempotency_key)
+        return Answer(result, request_id)
+    # Raw arguments take the client's public path (card-data guard, validation), which returns the result alone.
+    return Answer(client.call(step.name, step.args, idempotency_key=step.idempotency_key))
 
 
-async def _acall(client: AsyncBillingClient, step: ApiCall) -> Any:
+async def _acall(client: AsyncBillingClient, step: ApiCall) -> Answer:
     if isinstance(step.args, BaseModel):
-        return await client._call_validated(client.registry.get(step.name), step.args, step.idempotency_key)
-    return await client.call(step.name, step.args, idempotency_key=step.idempotency_key)
+        result, request_id = await client._call_validated(client.registry.get(step.name), step.args,
+                                                          step.idempotency_key)
+        return Answer(result, request_id)
+    return Answer(await client.call(step.name, step.args, idempotency_key=step.idempotency_key))
+
+
+@dataclass(frozen=True)
+class _Finished:
+    outcome: ToolOutcome
+
+
+def _advance(flow: Flow, value: Any, error: BaseException | None) -> Step | _Finished:
+    """Resume the flow up to its next step (or its end); the part of a run that does the flow's own work."""
+    try:
+        return flow.throw(error) if error is not None else flow.send(value)
+    except StopIteration as stop:
+        # Returned, not raised: a StopIteration cannot travel through the future of ``asyncio.to_thread``.
+        return _Finished(stop.value)
 
 
 def drive(flow: Flow, client: BillingClient, approver: Approver | None) -> ToolOutcome:
@@ -181,15 +220,14 @@ def drive(flow: Flow, client: BillingClient, approver: Approver | None) -> ToolO
     held: list[threading.Lock] = []
     try:
         while True:
-            try:
-                step = flow.throw(error) if error is not None else flow.send(value)
-            except StopIteration as stop:
-                outcome: ToolOutcome = stop.value
-                return outcome
+            step = _advance(flow, value, error)
+            if isinstance(step, _Finished):
+                return step.outcome
             value, error = None, None
             if isinstance(step, ApiCall):
                 try:
-                    value = _call(client, step)
+                    answer = _call(client, step)
+                    value = answer if step.with_request_id else answer.result
                 except BillingError as exc:
                     error = exc
                 except Exception as exc:
@@ -231,15 +269,15 @@ async def adrive(flow: Flow, client: AsyncBillingClient, approver: Approver | No
     held: list[threading.Lock] = []
     try:
         while True:
-            try:
-                step = flow.throw(error) if error is not None else flow.send(value)
-            except StopIteration as stop:
-                outcome: ToolOutcome = stop.value
-                return outcome
+            # Off the loop: the flow's work between steps may wait on a store's lock or write the audit log.
+            step = await asyncio.to_thread(_advance, flow, value, error)
+            if isinstance(step, _Finished):
+                return step.outcome
             value, error = None, None
             if isinstance(step, ApiCall):
                 try:
-                    value = await _acall(client, step)
+                    answer = await _acall(client, step)
+                    value = answer if step.with_request_id else answer.result
                 except BillingError as exc:
                     error = exc
                 except Exception as exc:
