@@ -18,7 +18,7 @@ from agent_billing.registry import get_registry, provider_names
 
 PACKAGE = Path(__file__).resolve().parents[1] / "plugin" / "agent_billing"
 CORE = ["registry.py", "client.py", "exchange.py", "conventions.py", "config.py", "errors.py", "wire.py", "money.py",
-        "retry.py", "audit.py", "advisor.py", "webhooks.py", "guardrails", "tools", "mcp"]
+        "retry.py", "audit.py", "advisor.py", "webhooks.py", "prompts.py", "guardrails", "tools", "mcp"]
 # Words that are operation names of some provider but also plain vocabulary of the core (a payment purpose).
 VOCABULARY = {"subscribe"}
 OPERATIONS = {name for provider in provider_names() for name in get_registry(provider).operations} - VOCABULARY

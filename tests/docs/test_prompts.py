@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from pathlib import Path
 from string import Template
 
@@ -10,7 +11,8 @@ import pytest
 
 from agent_billing.advisor import RULES, render_in_calls, render_rules
 from agent_billing.guardrails.mandate import Mandate, format_money
-from agent_billing.prompts import LANGUAGES, VARIANTS, available_prompts, load_prompt
+from agent_billing.prompts import LANGUAGES, VARIANTS, PromptFacts, available_prompts, load_prompt, prompt_facts
+from agent_billing.prompts import render as render_template
 from agent_billing.registry import get_registry, provider_names
 from agent_billing.resources import data_path
 
@@ -34,7 +36,8 @@ ADVISED = [name for name in provider_names() if get_registry(name).advisor is no
 
 MANDATE = Mandate(max_per_charge="50", max_per_24h="200", allowed_plan_ids={10, 42})
 PRODUCT = "Acme Studio"
-PLACEHOLDERS = {"product_name", "mandate", "payment_path_rules", "payment_paths", "tools", "currency"}
+FACTS = {f.name for f in fields(PromptFacts)}
+PLACEHOLDERS = {"product_name", "mandate", "payment_path_rules", "payment_paths", "tools", "currency"} | FACTS
 ALL = [(v, lang) for v in VARIANTS for lang in LANGUAGES]
 CALL = re.compile(r"(?<![\w.])([a-z_][a-z0-9_]*)\((?=\s*(?:[a-z_]+\s*=|\.\.\.|\)))([^)]*)\)")
 PYTHON_FENCE = re.compile(r"```python\n.*?```", re.DOTALL)
@@ -223,7 +226,7 @@ def test_a_prompt_renders_its_providers_rules_and_paths(provider: str) -> None:
         assert theirs is not None and render_in_calls(theirs, "en") not in render("system", "en", provider=provider)
 
 
-def test_the_toolkits_prompt_is_its_providers_and_a_provider_without_paths_has_none() -> None:
+def test_the_toolkits_prompt_is_its_providers() -> None:
     from agent_billing.audit import MemoryAuditLog
     from agent_billing.inprocess import sandbox_clients
     from agent_billing.sandbox import create_app
@@ -233,5 +236,117 @@ def test_the_toolkits_prompt_is_its_providers_and_a_provider_without_paths_has_n
     wallgent = BillingToolkit(client=sandbox_clients(app, provider="wallgent")[0], audit=MemoryAuditLog())
     prompt = wallgent.system_prompt("system", "zh")
     assert render_rules("zh", wallgent.registry.advisor) in prompt and "`payment_method`" in prompt
-    with pytest.raises(ValueError, match="no payment paths"):
-        load_prompt(provider="tenex")
+    tenex = BillingToolkit(client=sandbox_clients(app, provider="tenex")[0], audit=MemoryAuditLog(),
+                           product_name="Acme")
+    assert tenex.system_prompt("voice") == load_prompt("voice", product_name="Acme", provider="tenex",
+                                                       tools=[t.name for t in tenex.get_tools()])
+
+
+# --- every provider's prompts: only its own tools and actions, its facts in both languages
+
+PROVIDERS = provider_names()
+# The toolkit preset an agent running a variant holds (a variant without a preset of its name gets every action).
+PRESET = {"chatbot": "chatbot", "autonomous": "autonomous"}
+# The chatbot preset offers reads plus the payment-link hand-off by action names only the default provider
+# has (tools/actions.py), so a Wallgent chatbot holds neither checkout nor portal, which its prompt needs.
+PRESET_GAPS = {("wallgent", "chatbot")}
+
+
+@pytest.fixture(scope="module")
+def sandbox_app() -> object:
+    from agent_billing.sandbox import create_app
+
+    return create_app(rate_limit=False)
+
+
+def toolkit_actions(app: object, provider: str, actions: str) -> tuple[object, dict[str, set[str]]]:
+    """A sandbox toolkit of ``provider`` with the ``actions`` preset, and its tools' actions (from their schemas)."""
+    from agent_billing.audit import MemoryAuditLog
+    from agent_billing.inprocess import sandbox_clients
+    from agent_billing.tools import BillingToolkit
+
+    toolkit = BillingToolkit(client=sandbox_clients(app, provider=provider)[0], audit=MemoryAuditLog(),
+                             actions=actions, product_name=PRODUCT)
+    tools = {}
+    for tool in toolkit.get_tools():
+        schema = tool.args_schema.model_json_schema()  # type: ignore[union-attr]
+        tools[tool.name] = set(schema["properties"].get("action", {}).get("enum", []))
+    return toolkit, tools
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_rendered_prompt_calls_only_its_toolkits_tools_and_actions(sandbox_app: object, provider: str,
+                                                                      variant: str) -> None:
+    for preset in ("full", PRESET.get(variant, "full")):
+        toolkit, actions = toolkit_actions(sandbox_app, provider, preset)
+        for language in LANGUAGES:
+            text = toolkit.system_prompt(variant, language)  # type: ignore[attr-defined]
+            seen, bad = bad_calls(text, actions)
+            if preset != "full" and (provider, variant) in PRESET_GAPS:
+                assert bad, "the preset now offers what the prompt needs: drop it from PRESET_GAPS"
+                continue
+            assert seen >= 2 and bad == [], (provider, variant, language, preset, bad)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_every_fact_is_declared_in_english_and_chinese_with_the_same_calls(provider: str) -> None:
+    facts = prompt_facts(provider)
+    for name in FACTS:
+        value = getattr(facts, name)
+        assert set(value) == set(LANGUAGES), (provider, name)
+        en, zh = value["en"], value["zh"]
+        if isinstance(en, str):
+            en, zh = [en], [zh]
+        assert len(en) == len(zh), (provider, name)
+        for en_item, zh_item in zip(en, zh, strict=True):
+            assert bool(en_item) == bool(zh_item), (provider, name)
+            assert not CJK.search(en_item) and (not zh_item or CJK.search(zh_item)), (provider, name)
+            assert sorted(CALL.findall(en_item)) == sorted(CALL.findall(zh_item)), (provider, name, en_item)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_the_tool_map_names_every_tool_of_the_provider_once(sandbox_app: object, provider: str) -> None:
+    _, actions = toolkit_actions(sandbox_app, provider, "full")
+    for language in LANGUAGES:
+        mapped = [re.match(r"`(\w+)`", line).group(1) for line in prompt_facts(provider).tool_map[language]]  # type: ignore[union-attr]
+        assert mapped == list(actions), (provider, language)
+        for line in prompt_facts(provider).tool_map[language]:
+            tool = line[1:line.index("`", 1)]
+            named = set(re.findall(r"\b[a-z]+(?:_[a-z]+)+\b|\b[a-z]+\b", line)) & actions[tool]
+            assert actions[tool] <= named or tool == ADVISOR_TOOL, (provider, language, tool)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_read_only_providers_prompts_say_what_it_can_and_cannot_do(language: str) -> None:
+    for variant in VARIANTS:
+        text = render(variant, language, provider="tenex")
+        assert 'usage(action="can_start_run", estimated_credits=...)' in text, variant
+        assert 'subscription(action="change_request", change=' in text, variant
+        # No money moves and there are no payment paths: no spending policy, no payment rules.
+        assert MANDATE.describe(language) not in text and "payment_path" not in text, variant
+        assert "outcome_unknown" not in text and "3-D Secure" not in text, variant
+        assert ("refuse" in text and "warn" in text and "`go`" in text) or variant == "autonomous", variant
+    chat, voice = render("chatbot", language, provider="tenex"), render("voice", language, provider="tenex")
+    assert 'channel="chat"' in chat and "messages.chat" in chat
+    assert 'channel="voice"' in voice and "messages.voice" in voice and "messages.chat" not in voice
+    assert "`why`" in chat and "`why`" in voice
+
+
+def test_each_providers_own_rules_are_in_its_prompts_only() -> None:
+    wallgent, modelslab = render("system", "en", provider="wallgent"), render("system", "en")
+    for own in ("cancels at the end of the billing period", "prorated difference", "WALLET or CARD"):
+        assert own in wallgent and own not in modelslab
+    for own in ("ensure_funded", "Auto-funding", "withdrawal"):
+        assert own in modelslab and own not in wallgent
+    assert "wallet(" not in wallgent and "payment_links" not in wallgent
+
+
+def test_a_placeholder_a_provider_does_not_fill_is_an_error() -> None:
+    with pytest.raises(ValueError, match="check_outcome"):
+        render_template("<!-- if money -->\nCheck $check_outcome.\n<!-- end -->\n", {"check_outcome": ""},
+                        {"money": True})
+    assert render_template("<!-- if money -->\nCheck $check_outcome.\n<!-- end -->\nDone.\n",
+                           {"check_outcome": ""}, {"money": False}) == "Done.\n"
+    with pytest.raises(ValueError, match="unknown template condition"):
+        render_template("<!-- if monye -->\nx\n<!-- end -->\n", {}, {"money": True})

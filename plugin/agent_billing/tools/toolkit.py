@@ -230,10 +230,16 @@ class BillingToolkit(BaseToolkit):
         raise KeyError(f"no tool {name!r}; tools: {', '.join(t.name for t in self._tools)}")
 
     def system_prompt(self, variant: str = "system", language: str = "en") -> str:
-        """The system prompt for an agent holding these tools (same product name, mandate and tool names).
+        """The system prompt for an agent holding these tools: its provider's prompt, with the same product
+        name, mandate and tool names (see ``agent_billing.prompts``).
 
         Example:
-            >>> toolkit.system_prompt("voice", "zh")  # doctest: +SKIP
+            >>> from agent_billing.sandbox import create_app
+            >>> from agent_billing.inprocess import sandbox_clients
+            >>> from agent_billing.audit import MemoryAuditLog
+            >>> tenex = BillingToolkit(client=sandbox_clients(create_app(), provider="tenex")[0], audit=MemoryAuditLog())
+            >>> "can_start_run" in tenex.system_prompt("voice", "zh")
+            True
         """
         from agent_billing.prompts import load_prompt
 
