@@ -51,11 +51,13 @@ class CardTokenizer:
     ``stripe_api_base`` points the SDK elsewhere than ``https://api.stripe.com`` (the sandbox root);
     ``CardTokenizer.for_sandbox(client)`` derives it from a sandbox client's base URL.
 
-    Example:
-        >>> tokenizer = CardTokenizer.for_sandbox(client)  # doctest: +SKIP
-        >>> card = tokenizer.save_card("4242424242424242", 12, 2030, "123")  # doctest: +SKIP
-        >>> card.last4  # doctest: +SKIP
-        '4242'
+    Example (trusted code and a Stripe test card: the digits go only to the sandbox's Stripe emulation):
+        >>> from agent_billing.sandbox import SandboxServer
+        >>> with SandboxServer(tokens=("sk_a",)) as server:
+        ...     with BillingClient(base_url=server.base_url, token="sk_a") as client:
+        ...         card = CardTokenizer.for_sandbox(client).save_card("4242424242424242", 12, 2030, "123")
+        >>> card.id.startswith("pm_"), card.brand, card.last4  # all an agent may ever see of it
+        (True, 'visa', '4242')
     """
 
     def __init__(self, client: BillingClient, *, stripe_api_base: str | None = None) -> None:

@@ -16,12 +16,14 @@ Example:
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
@@ -140,8 +142,15 @@ class Person:
     on every run, and tests need no real waits).
 
     Example:
-        >>> person = Person("http://127.0.0.1:8787", Terminal(Console(quiet=True), auto_yes=True))
-        >>> person.receive(handoff)  # shows the link; pays it during the agent's wait  # doctest: +SKIP
+        >>> with SandboxServer(tokens=(TOKEN,)) as server, BillingClient(base_url=server.base_url, token=TOKEN) as client:
+        ...     link = client.create_payment_link("fund", 40)
+        ...     person = Person(server.root_url, Terminal(Console(quiet=True), auto_yes=True), pay_after=1)
+        ...     person.receive({"payment_url": link.payment_url, "session_id": link.session_id,
+        ...                     "messages": {"chat": f"Please pay on {link.payment_url}"}})
+        ...     person.on_progress("Waiting for the person to pay (1 checks so far)...")  # now the person pays
+        ...     _ = client.confirm_wallet_checkout(link.session_id)  # as the agent's next check does
+        ...     client.get_wallet_balance().balance
+        Decimal('40.00')
     """
 
     def __init__(self, root_url: str, terminal: Terminal, pay_after: int = 2) -> None:
@@ -276,6 +285,37 @@ def continue_if(expected: str | None, turn: AIMessage, done: str, what: str) -> 
     return decide
 
 
+class Stage(NamedTuple):
+    """What the scenes play on: a loopback sandbox, a client of it, the agent's toolkit and its audit log."""
+
+    server: SandboxServer
+    client: BillingClient
+    toolkit: BillingToolkit
+    audit: MemoryAuditLog
+
+
+@contextmanager
+def demo_stage(terminal: Terminal, poll_interval: tuple[float, float] = (0.5, 2.0)) -> Iterator[Stage]:
+    """A fresh loopback sandbox and the demo's toolkit on it; a simulated person pays the links it sends.
+
+    ``poll_interval`` is how long the agent waits between checks of a payment (tests pass zeros).
+
+    Example:
+        >>> with demo_stage(Terminal(Console(quiet=True), auto_yes=True)) as stage:
+        ...     stage.client.get_wallet_balance().balance
+        Decimal('0.00')
+    """
+    with SandboxServer(tokens=(TOKEN,), rate_limit=False) as server, \
+            BillingClient(base_url=server.base_url, token=TOKEN) as client:
+        aclient = AsyncBillingClient(base_url=server.base_url, token=TOKEN)
+        person = Person(server.root_url, terminal)
+        audit = MemoryAuditLog()
+        toolkit = BillingToolkit(client=client, async_client=aclient, approval="interrupt", audit=audit,
+                                 product_name="the demo account", handoff_notifier=person.receive,
+                                 progress=person.on_progress, poll_interval=poll_interval, wait_timeout=60)
+        yield Stage(server, client, toolkit, audit)
+
+
 def run_demo(auto_yes: bool = False, console: Console | None = None, *, verbose: bool = False,
              interactive: bool | None = None, poll_interval: tuple[float, float] = (0.5, 2.0)) -> int:
     """Run all scenes; returns the exit code (0 when the ledger agrees with what the agent said in every scene).
@@ -283,34 +323,49 @@ def run_demo(auto_yes: bool = False, console: Console | None = None, *, verbose:
     ``poll_interval`` is how long the agent waits between checks of a payment (tests pass zeros).
 
     Example:
-        >>> run_demo(auto_yes=True)  # starts a loopback sandbox server  # doctest: +SKIP
+        >>> transcript = io.StringIO()
+        >>> run_demo(auto_yes=True, console=Console(file=transcript, width=100), poll_interval=(0, 0))
         0
+        >>> "wallet balance $65.00; subscriptions: plan 10 active" in transcript.getvalue()
+        True
     """
     console = console or Console(highlight=False)
     console.print(Panel("agent-billing demo: a [bold]scripted[/bold] agent (no model, no key) on the embedded "
                         "sandbox (no network, no account). Every charge asks for approval.", border_style="blue"))
     terminal = Terminal(console, auto_yes, verbose=verbose, interactive=interactive)
-    with SandboxServer(tokens=(TOKEN,), rate_limit=False) as server:
-        client = BillingClient(base_url=server.base_url, token=TOKEN)
-        aclient = AsyncBillingClient(base_url=server.base_url, token=TOKEN)
-        person = Person(server.root_url, terminal)
-        audit = MemoryAuditLog()
-        toolkit = BillingToolkit(client=client, async_client=aclient, approval="interrupt", audit=audit,
-                                 product_name="the demo account", handoff_notifier=person.receive,
-                                 progress=person.on_progress, poll_interval=poll_interval, wait_timeout=60)
-        console.print(f"sandbox: {server.base_url}\nsystem prompt: prompts/system.en.md "
+    with demo_stage(terminal, poll_interval) as stage:
+        client = stage.client
+        console.print(f"sandbox: {stage.server.base_url}\nsystem prompt: prompts/system.en.md "
                       f"({len(load_prompt('system', product_name='the demo account'))} characters)\n")
-        checks = [scene(console, toolkit, terminal, client) for scene in SCENES]
+        checks = [scene(console, stage.toolkit, terminal, client) for scene in SCENES]
         console.rule("Ledger")
         balance = client.get_wallet_balance().balance
         subscriptions = client.list_subscriptions().subscriptions
         console.print(f"wallet balance {format_usd(balance)}; subscriptions: "
                       + (", ".join(f"plan {s.plan_id} {s.status}" for s in subscriptions) or "none"))
-        console.print("audit: " + ", ".join(f"{e.operation}:{e.decision}" for e in audit.events))
-        client.close()
+        console.print("audit: " + ", ".join(f"{e.operation}:{e.decision}" for e in stage.audit.events))
     ok = all(checks)
     console.print("[green]demo complete[/green]" if ok else "[red]a scene did not behave as designed[/red]")
     return 0 if ok else 1
+
+
+def rehearse(scene: Callable[[Console, BillingToolkit, Terminal, BillingClient], bool],
+             auto_yes: bool = True) -> tuple[bool, str]:
+    """Play one scene alone on a fresh demo stage, with no waits between payment checks.
+
+    Returns what the scene returned (True if the ledger agrees with the agent) and its transcript.
+
+    Example:
+        >>> agreed, transcript = rehearse(scene_declined, auto_yes=False)
+        >>> agreed, "not approved: no terminal to ask" in transcript
+        (True, True)
+    """
+    transcript = io.StringIO()
+    console = Console(file=transcript, width=120, color_system=None)
+    terminal = Terminal(console, auto_yes, interactive=False)
+    with demo_stage(terminal, poll_interval=(0.0, 0.0)) as stage:
+        agreed = scene(console, stage.toolkit, terminal, stage.client)
+    return agreed, transcript.getvalue()
 
 
 def _moved(result: dict[str, Any], before: Decimal, after: Decimal, amount: int) -> bool:
@@ -322,8 +377,9 @@ def scene_headless(console: Console, toolkit: BillingToolkit, terminal: Terminal
     """Scene 1: trusted code tokenizes a test card and the agent tops up headless; True if the ledger agrees.
 
     Example:
-        >>> scene_headless(console, toolkit, terminal, client)  # as run_demo calls it  # doctest: +SKIP
-        True
+        >>> agreed, transcript = rehearse(scene_headless)
+        >>> agreed, "wallet <- Wallet funded with $25.00 from Visa ending 4242." in transcript
+        (True, True)
     """
     console.rule("1. Headless: trusted code holds a payment method, the agent tops up")
     card = CardTokenizer.for_sandbox(client).create_payment_method("4242424242424242", 12, 2030, "123")
@@ -342,8 +398,9 @@ def scene_setup_intent(console: Console, toolkit: BillingToolkit, terminal: Term
     """Scene 2: a setup intent saves a card, then the agent subscribes with it; True if the ledger agrees.
 
     Example:
-        >>> scene_setup_intent(console, toolkit, terminal, client)  # as run_demo calls it  # doctest: +SKIP
-        True
+        >>> agreed, transcript = rehearse(scene_setup_intent)
+        >>> agreed, "You are subscribed to the Standard plan." in transcript
+        (True, True)
     """
     console.rule("2. Setup intent: save a card, then subscribe")
     scene = Scene.scripted("setup-intent", toolkit, terminal, [
@@ -371,8 +428,9 @@ def scene_human(console: Console, toolkit: BillingToolkit, terminal: Terminal, c
     """Scene 3: the person pays a top-up on a hosted page while the agent waits; True if the ledger agrees.
 
     Example:
-        >>> scene_human(console, toolkit, terminal, client)  # as run_demo calls it  # doctest: +SKIP
-        True
+        >>> agreed, transcript = rehearse(scene_human)
+        >>> agreed, "Thanks, your $40.00 payment arrived." in transcript
+        (True, True)
     """
     console.rule("3. Human-assisted: the person pays on a hosted page, the agent waits")
     before = client.get_wallet_balance().balance

@@ -20,8 +20,9 @@ Example (in-process, through httpx's ASGI transport):
 
 Example (over loopback, for synchronous code and the ``stripe`` SDK):
     >>> from agent_billing.sandbox import SandboxServer
-    >>> with SandboxServer(tokens=("sk_sandbox_demo",)) as server:  # doctest: +SKIP
-    ...     print(server.base_url)  # http://127.0.0.1:<port>/api/agents/v1
+    >>> with SandboxServer(tokens=("sk_sandbox_demo",)) as server:  # a free port, until the block ends
+    ...     print(server.base_url)  # doctest: +ELLIPSIS
+    http://127.0.0.1:.../api/agents/v1
 """
 
 from agent_billing.sandbox.app import ProviderSandbox, create_app

@@ -88,7 +88,7 @@ def serve(
     :func:`~agent_billing.sandbox.create_app`.
 
     Example:
-        >>> serve(host="0.0.0.0")  # doctest: +SKIP
+        >>> serve(host="0.0.0.0")  # not loopback: refused at once (the reason goes to stderr)
         2
     """
     if not is_loopback(host):
@@ -172,9 +172,12 @@ class SandboxServer:
     (``/api/agents/v1``).
 
     Example:
-        >>> with SandboxServer(tokens=("sk_a",), reseller_tokens=("sk_r",)) as server:  # doctest: +SKIP
-        ...     client = BillingClient(base_url=server.base_url, token="sk_a")
+        >>> from agent_billing.client import BillingClient
+        >>> with SandboxServer(tokens=("sk_a",), reseller_tokens=("sk_r",)) as server:
+        ...     with BillingClient(base_url=server.base_url, token="sk_a") as client:
+        ...         print(client.get_wallet_balance().balance)
         ...     server.check_invariants()
+        0.00
     """
 
     def __init__(self, *, app: Starlette | None = None, host: str = "127.0.0.1", port: int = 0,
