@@ -178,6 +178,9 @@ class Registry:
     # The payment-path advisor's mapping for this provider (``agent_billing.advisor.PaymentPaths``): what
     # each path means in its calls. None: the toolkit offers no advisor.
     advisor: PaymentPaths[Any] | None = None
+    # What the ``chatbot`` and ``autonomous`` presets add to the reads (``group.action`` names or globs): the
+    # hand-off to a person, and the routine money moves meant for use within a mandate.
+    presets: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Where ``python -m agent_billing.codegen`` writes the typed client methods: (module, sync class, async class).
     typed_methods: tuple[str, str, str] | None = None
     connection: Connection = field(default_factory=lambda: Connection(default_base_url="http://127.0.0.1:8787"))

@@ -247,9 +247,6 @@ def test_the_toolkits_prompt_is_its_providers() -> None:
 PROVIDERS = provider_names()
 # The toolkit preset an agent running a variant holds (a variant without a preset of its name gets every action).
 PRESET = {"chatbot": "chatbot", "autonomous": "autonomous"}
-# The chatbot preset offers reads plus the payment-link hand-off by action names only the default provider
-# has (tools/actions.py), so a Wallgent chatbot holds neither checkout nor portal, which its prompt needs.
-PRESET_GAPS = {("wallgent", "chatbot")}
 
 
 @pytest.fixture(scope="module")
@@ -283,9 +280,6 @@ def test_a_rendered_prompt_calls_only_its_toolkits_tools_and_actions(sandbox_app
         for language in LANGUAGES:
             text = toolkit.system_prompt(variant, language)  # type: ignore[attr-defined]
             seen, bad = bad_calls(text, actions)
-            if preset != "full" and (provider, variant) in PRESET_GAPS:
-                assert bad, "the preset now offers what the prompt needs: drop it from PRESET_GAPS"
-                continue
             assert seen >= 2 and bad == [], (provider, variant, language, preset, bad)
 
 

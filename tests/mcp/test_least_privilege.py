@@ -119,3 +119,35 @@ def test_scopes_hide_what_the_token_cannot_call(make_toolkit: MakeToolkit) -> No
     assert not writer.allows("wallet", "ensure_funded")  # may fall back to a payment link: billing:write
     with pytest.raises(ValueError, match="unknown scope"):
         make_toolkit(scopes=["wallet:admin"])
+
+
+# --- presets are each provider's declaration
+
+
+@pytest.mark.parametrize("provider", ["modelslab", "wallgent", "tenex"])
+def test_every_declared_preset_entry_names_an_action_of_its_provider(provider: str) -> None:
+    from agent_billing.registry import get_registry
+    from agent_billing.tools.actions import PRESETS, action_names
+    from agent_billing.tools.toolkit import BillingToolkit as Toolkit
+
+    registry = get_registry(provider)
+    client = sandbox_clients(create_app(rate_limit=False), provider=provider)[0]
+    names = action_names(registry, Toolkit(client=client, audit=MemoryAuditLog()).custom_actions or [])
+    for preset, patterns in registry.presets.items():
+        assert preset in PRESETS, (provider, preset)
+        for pattern in patterns:
+            matched = [name for name in names if name == pattern]
+            assert matched and not all(names[name] for name in matched), (provider, preset, pattern)
+
+
+def test_wallgent_presets_hand_off_and_retry_only() -> None:
+    client, aclient = sandbox_clients(create_app(rate_limit=False), provider="wallgent")
+
+    def offered(actions: str) -> dict[str, list[str]]:
+        toolkit = BillingToolkit(client=client, async_client=aclient, actions=actions, audit=MemoryAuditLog())
+        return {tool.name: sorted(tool.args_schema.model_json_schema()["properties"]["action"]["enum"])  # type: ignore[union-attr]
+                for tool in toolkit.get_tools() if tool.name != "payment_path"}
+
+    assert offered("chatbot") == {"billing": ["checkout", "get", "portal"], "invoices": ["get", "list"]}
+    assert offered("autonomous") == {"billing": ["get", "retry_payment"], "invoices": ["get", "list"]}
+    assert offered("read_only") == {"billing": ["get"], "invoices": ["get", "list"]}

@@ -5,9 +5,13 @@ Actions are named ``group.action`` (``wallet.fund``, ``payment_links.handoff``, 
 
 - ``read_only``: everything that only reads (and the payment-path advisor): operations whose effect is
   read, and a provider's custom actions declared ``reads=True``;
-- ``chatbot``: reads plus the payment-link handoff and the wait for the payment;
-- ``autonomous``: reads plus ``wallet.fund`` and ``wallet.ensure_funded`` (meant for use within a mandate);
+- ``chatbot``: reads plus the provider's hand-off to a person (ModelsLab: the payment link and the wait
+  for it; Wallgent: checkout and portal), without the path advisor;
+- ``autonomous``: reads plus the provider's routine money moves, meant for use within a mandate
+  (ModelsLab: ``wallet.fund``, ``wallet.ensure_funded``; Wallgent: ``billing.retry_payment``);
 - ``full``: every action (the default).
+
+What ``chatbot`` and ``autonomous`` add is the provider's declaration (``Registry.presets``).
 
 ``scopes`` are the access token's scopes: actions the token cannot call are left out too. Actions
 outside the result appear in no schema or description, and a call naming one is refused.
@@ -30,12 +34,7 @@ from typing import Any
 from agent_billing.registry import Effect, Registry
 
 ADVISOR = "payment_path.advise"
-PRESETS: dict[str, tuple[str, ...]] = {
-    "read_only": (),
-    "chatbot": ("payment_links.handoff", "payment_links.wait"),
-    "autonomous": ("wallet.fund", "wallet.ensure_funded"),
-    "full": ("*",),
-}
+PRESETS = ("read_only", "chatbot", "autonomous", "full")
 
 
 def action_names(registry: Registry, custom_actions: Iterable[Any]) -> dict[str, bool]:
@@ -80,8 +79,8 @@ def allowed_actions(registry: Registry, custom_actions: Iterable[Any], actions: 
             continue
         if item in PRESETS:
             chosen.update(name for name, reads in names.items() if reads)
-            # A provider without a preset's workflow actions simply has fewer of them.
-            chosen.update(name for name in names for pattern in PRESETS[item] if fnmatchcase(name, pattern))
+            patterns = ("*",) if item == "full" else registry.presets.get(item, ())
+            chosen.update(name for name in names for pattern in patterns if fnmatchcase(name, pattern))
             if item == "chatbot":
                 # A chatbot's path is always the hand-off to a person: the path advisor would only cost tokens.
                 chosen.discard(ADVISOR)

@@ -26,6 +26,8 @@ BILLING = Limiter.BILLING
 
 REGISTRY = Registry(
     provider="modelslab", base_path="/api/agents/v1", advisor=PATHS,
+    presets={"chatbot": ("payment_links.handoff", "payment_links.wait"),
+             "autonomous": ("wallet.fund", "wallet.ensure_funded")},
     typed_methods=("agent_billing.client_methods", "SyncOperations", "AsyncOperations"),
     connection=Connection(default_base_url="https://modelslab.com/api/agents/v1", sandbox_path="/api/agents/v1",
                           sandbox_token="sk_sandbox_demo",

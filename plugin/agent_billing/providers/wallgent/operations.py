@@ -44,6 +44,9 @@ WEBHOOK = WebhookFormat(header="Wallgent-Signature", timestamp_field="timestamp"
 
 REGISTRY = Registry(
     provider="wallgent", base_path="/v1", wire=WIRE, advisor=PATHS,
+    # A chatbot hands the person checkout (a new plan) or the portal (an existing one); an autonomous agent
+    # retries a failed renewal within its mandate, and changes nothing else on its own.
+    presets={"chatbot": ("billing.checkout", "billing.portal"), "autonomous": ("billing.retry_payment",)},
     typed_methods=("agent_billing.providers.wallgent.client_methods", "WallgentOperations", "AsyncWallgentOperations"),
     connection=Connection(default_base_url="https://api.wallgent.com/v1", sandbox_path="/wallgent/v1",
                           sandbox_token="wg_test_sandbox", token_variables=("WALLGENT_API_KEY",),
