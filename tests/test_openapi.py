@@ -103,6 +103,21 @@ def test_cli_prints_the_document(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown provider" in capsys.readouterr().err
 
 
+def test_cli_output_piped_into_a_reader_that_leaves_is_no_traceback() -> None:
+    """``agent-billing openapi | head -1``: the reader closes the pipe early; we exit quietly."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "from agent_billing.cli import main; raise SystemExit(main(['openapi']))"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader leaves after one line
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141 and first.strip() == b"{"
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err, err
+
+
 def test_conformance_check_catches_a_wrong_document() -> None:
     # The fuzz test below is only as good as its checks: a document that promises a field the
     # sandbox never sends must make them fail.

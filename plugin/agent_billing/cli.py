@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -199,7 +200,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hint is not None:
         print(f"agent-billing {args.command}: {hint}", file=sys.stderr)
         return 2
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except BrokenPipeError:
+        # The reader left (``agent-billing openapi | head``): not an error of ours, and no traceback. Point
+        # stdout at /dev/null so the interpreter's final flush does not raise again (Python's documented fix).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a command ended by SIGPIPE
     return result
 
 
