@@ -95,6 +95,31 @@ async def test_a_sqlite_write_lock_does_not_stall_the_loop(clients: tuple[Billin
     assert str(visa.get_wallet_balance().balance) == "30.00"
 
 
+async def test_a_card_data_refusal_waits_for_the_audit_store_off_the_loop(
+        clients: tuple[BillingClient, AsyncBillingClient], visa: BillingClient, tmp_path: Path) -> None:
+    """The refusal of card data is audited before it answers; a locked audit store must not stall the loop."""
+    path = tmp_path / "state.db"
+    toolkit = BillingToolkit(client=clients[0], async_client=clients[1], store=f"sqlite:///{path}", mandate=AUTO)
+    wallet = toolkit.get_tool("wallet")
+    first, _ = await acall(wallet, action="fund", amount=10, payment_method_id=VISA)  # opens every table
+    assert first["ok"], first
+
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    ticker = Ticker()
+    try:
+        refusal = asyncio.create_task(acall(wallet, action="fund", amount=20, payment_method_id="4242 4242 4242 4242"))
+        await ticker.advance(100)
+        assert not refusal.done(), "the refusal answered before its audit record was written"
+        holder.execute("COMMIT")
+        content, _ = await asyncio.wait_for(refusal, timeout=30)
+    finally:
+        ticker.stop()
+        holder.close()
+    assert content["error"] == "card_data_not_allowed" and "4242" not in str(content), content
+    assert str(visa.get_wallet_balance().balance) == "10.00"
+
+
 def _advisory_waiters(conn: psycopg.Connection[Any], key: int) -> int:
     """How many sessions wait for the advisory lock ``key`` (pg_locks splits it into classid and objid)."""
     unsigned = key & 0xFFFF_FFFF_FFFF_FFFF

@@ -122,7 +122,8 @@ class BillingTool(StructuredTool):
 
     async def arun(self, tool_input: Any, *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
         """Async form of ``run``."""
-        refusal = self._refuse_sensitive(tool_input, tool_call_id)
+        # The refusal is audited, and an audit store may wait on a lock: off the event loop, as the flow is.
+        refusal = await asyncio.to_thread(self._refuse_sensitive, tool_input, tool_call_id)
         if refusal is not None:
             return refusal
         token = TOOL_CALL_ID.set(tool_call_id)
