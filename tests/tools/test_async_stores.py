@@ -70,9 +70,10 @@ class Ticker:
         self._task.cancel()
 
 
-async def test_a_sqlite_write_lock_does_not_stall_the_loop(clients: tuple[BillingClient, AsyncBillingClient],
-                                                           visa: BillingClient, tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
+async def while_sqlite_is_locked(clients: tuple[BillingClient, AsyncBillingClient], visa: BillingClient,
+                                 path: Path, payment_method_id: str) -> dict[str, Any]:
+    """Fund $10, then, while another connection holds the store's write lock, fund $20 with
+    ``payment_method_id``: the loop must keep running and the call must not answer until the lock is released."""
     toolkit = BillingToolkit(client=clients[0], async_client=clients[1], store=f"sqlite:///{path}", mandate=AUTO)
     wallet = toolkit.get_tool("wallet")
     first, _ = await acall(wallet, action="fund", amount=10, payment_method_id=VISA)  # opens every table
@@ -82,15 +83,21 @@ async def test_a_sqlite_write_lock_does_not_stall_the_loop(clients: tuple[Billin
     holder.execute("BEGIN IMMEDIATE")  # another process's write transaction: the store's writes must wait
     ticker = Ticker()
     try:
-        charge = asyncio.create_task(acall(wallet, action="fund", amount=20, payment_method_id=VISA))
+        task = asyncio.create_task(acall(wallet, action="fund", amount=20, payment_method_id=payment_method_id))
         await ticker.advance(100)
-        assert not charge.done(), "the charge finished while the store was locked"
+        assert not task.done(), "the call answered while the store was locked"
         assert str(visa.get_wallet_balance().balance) == "10.00"  # nothing was charged yet
         holder.execute("COMMIT")
-        content, _ = await asyncio.wait_for(charge, timeout=30)
+        content, _ = await asyncio.wait_for(task, timeout=30)
     finally:
         ticker.stop()
         holder.close()
+    return content
+
+
+async def test_a_sqlite_write_lock_does_not_stall_the_loop(clients: tuple[BillingClient, AsyncBillingClient],
+                                                           visa: BillingClient, tmp_path: Path) -> None:
+    content = await while_sqlite_is_locked(clients, visa, tmp_path / "state.db", VISA)
     assert content["ok"], content
     assert str(visa.get_wallet_balance().balance) == "30.00"
 
@@ -98,24 +105,7 @@ async def test_a_sqlite_write_lock_does_not_stall_the_loop(clients: tuple[Billin
 async def test_a_card_data_refusal_waits_for_the_audit_store_off_the_loop(
         clients: tuple[BillingClient, AsyncBillingClient], visa: BillingClient, tmp_path: Path) -> None:
     """The refusal of card data is audited before it answers; a locked audit store must not stall the loop."""
-    path = tmp_path / "state.db"
-    toolkit = BillingToolkit(client=clients[0], async_client=clients[1], store=f"sqlite:///{path}", mandate=AUTO)
-    wallet = toolkit.get_tool("wallet")
-    first, _ = await acall(wallet, action="fund", amount=10, payment_method_id=VISA)  # opens every table
-    assert first["ok"], first
-
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    ticker = Ticker()
-    try:
-        refusal = asyncio.create_task(acall(wallet, action="fund", amount=20, payment_method_id="4242 4242 4242 4242"))
-        await ticker.advance(100)
-        assert not refusal.done(), "the refusal answered before its audit record was written"
-        holder.execute("COMMIT")
-        content, _ = await asyncio.wait_for(refusal, timeout=30)
-    finally:
-        ticker.stop()
-        holder.close()
+    content = await while_sqlite_is_locked(clients, visa, tmp_path / "state.db", "4242 4242 4242 4242")
     assert content["error"] == "card_data_not_allowed" and "4242" not in str(content), content
     assert str(visa.get_wallet_balance().balance) == "10.00"
 
