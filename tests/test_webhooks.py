@@ -135,6 +135,41 @@ def test_stale_and_future_events_are_refused_with_a_tolerance(provider: str) -> 
             verify_webhook(provider, undated, undated_headers, SECRET, tolerance=300, now=NOW)
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_timestamp_no_clock_can_read_is_refused_not_a_crash(provider: str) -> None:
+    """A signed event whose timestamp overflows a float, has an impossible offset or is not a number."""
+    field_name = "timestamp" if provider == "wallgent" else "occurred_at"
+    for value in (10 ** 400, -(10 ** 400), "2026-11-29T10:00:00+99:00", "NaN", "1764410400"):
+        body, headers = delivery(provider, {**EVENTS[provider], field_name: value})
+        with pytest.raises(WebhookSignatureError, match=field_name):
+            verify_webhook(provider, body, headers, SECRET, tolerance=300, now=NOW)
+    assert [event_time(v) for v in (float("nan"), float("inf"), 10 ** 400)] == [None, None, None]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_raw_asgi_header_pairs_in_bytes_are_read(provider: str) -> None:
+    body, headers = delivery(provider)
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    assert verify_webhook(provider, body, raw, SECRET) == json.loads(body)
+    with pytest.raises(WebhookSignatureError, match="more than one"):
+        verify_webhook(provider, body, [*raw, *raw], SECRET)
+
+
+def test_threads_racing_on_one_event_act_once() -> None:
+    dedup, barrier, firsts = EventDeduplicator(), threading.Barrier(16), []
+
+    def handle() -> None:
+        barrier.wait()
+        firsts.append(dedup.first_time("wallgent", EVENTS["wallgent"]))
+
+    threads = [threading.Thread(target=handle) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(firsts) == [False] * 15 + [True]
+
+
 def test_unknown_provider_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown webhook provider"):
         verify_webhook("stripe", b"{}", {}, SECRET)

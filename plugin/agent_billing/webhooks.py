@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import queue
 import threading
 import time
@@ -127,9 +128,14 @@ def sign_webhook(provider: str, body: bytes, secret: str | bytes) -> dict[str, s
     return {"Content-Type": "application/json", webhook_format(provider).header: signature(body, secret)}
 
 
+def _text(value: object) -> str:
+    # Raw ASGI headers are (bytes, bytes) pairs, Latin-1 by the HTTP spec.
+    return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
 def _header(headers: Mapping[str, str] | Iterable[tuple[str, str]], name: str) -> str:
     pairs = headers.items() if isinstance(headers, Mapping) or hasattr(headers, "items") else headers
-    values = [str(v) for k, v in pairs if str(k).lower() == name.lower()]
+    values = [_text(v) for k, v in pairs if _text(k).lower() == name.lower()]
     if not values:
         raise WebhookSignatureError(f"no {name} header")
     if len(values) > 1:
@@ -140,21 +146,27 @@ def _header(headers: Mapping[str, str] | Iterable[tuple[str, str]], name: str) -
 def event_time(value: Any) -> float | None:
     """Unix seconds of an event timestamp (ISO 8601, ``Z`` or an offset, or epoch seconds), or None.
 
+    None also for a number no clock can compare (NaN, infinite, beyond a float), so a tolerance refuses it.
+
     Example:
-        >>> event_time("1970-01-01T00:01:00Z"), event_time(60), event_time("yesterday")
-        (60.0, 60.0, None)
+        >>> event_time("1970-01-01T00:01:00Z"), event_time(60), event_time("yesterday"), event_time(10 ** 400)
+        (60.0, 60.0, None, None)
     """
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)) or (hasattr(value, "is_finite") and value.is_finite()):
-        return float(value)
+    if isinstance(value, (int, float)) or hasattr(value, "is_finite"):
+        try:
+            seconds = float(value)
+        except (OverflowError, ValueError):
+            return None
+        return seconds if math.isfinite(seconds) else None
     if not isinstance(value, str) or not value:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+    except (ValueError, OverflowError):
         return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def verify_webhook(provider: str, body: bytes | str, headers: Mapping[str, str] | Iterable[tuple[str, str]],
