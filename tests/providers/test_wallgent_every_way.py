@@ -208,3 +208,21 @@ def test_rate_limit_exceeded_through_the_client(mode: str) -> None:
 
         error = asyncio.run(run())
         assert error.code == "RATE_LIMIT_EXCEEDED" and error.retry_after is not None and error.retry_after > 0
+
+
+def test_the_typed_clients_drive_the_toolkit(both: Both) -> None:
+    """A Wallgent user's own WallgentClient / AsyncWallgentClient are what the toolkit takes."""
+    import json
+
+    from agent_billing.audit import MemoryAuditLog
+    from agent_billing.tools import BillingToolkit
+
+    asked: list[Any] = []
+    toolkit = BillingToolkit(client=both.sync, async_client=both.aclient(), audit=MemoryAuditLog(),
+                             approval=lambda request: asked.append(request) or True)
+    assert toolkit.registry.provider == "wallgent"
+    billing = toolkit.get_tool("billing")
+    content = json.loads(billing.invoke({"action": "subscribe", "plan": "STARTER", "payment_method": "WALLET"}))
+    assert content["ok"] and asked and asked[0].amount == Decimal("99.00"), content
+    got = json.loads(asyncio.run(billing.ainvoke({"action": "get"})))
+    assert got["result"]["plan"] == "STARTER"

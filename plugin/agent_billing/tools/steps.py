@@ -33,7 +33,7 @@ from agent_billing.errors import BillingError, OutcomeUnknownError
 from agent_billing.guardrails.approval import ApprovalDecision, ApprovalRequest, Approver
 
 if TYPE_CHECKING:
-    from agent_billing.client import AsyncBillingClient, BillingClient
+    from agent_billing.client import AsyncClient, SyncClient
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def bubbles(exc: BaseException) -> bool:
     return isinstance(exc, GraphBubbleUp)
 
 
-def _call(client: BillingClient, step: ApiCall) -> Answer:
+def _call(client: SyncClient, step: ApiCall) -> Answer:
     if isinstance(step.args, BaseModel):
         result, request_id = client._call_validated(client.registry.get(step.name), step.args, step.idempotency_key)
         return Answer(result, request_id)
@@ -181,7 +181,7 @@ def _call(client: BillingClient, step: ApiCall) -> Answer:
     return Answer(client.call(step.name, step.args, idempotency_key=step.idempotency_key))
 
 
-async def _acall(client: AsyncBillingClient, step: ApiCall) -> Answer:
+async def _acall(client: AsyncClient, step: ApiCall) -> Answer:
     if isinstance(step.args, BaseModel):
         result, request_id = await client._call_validated(client.registry.get(step.name), step.args,
                                                           step.idempotency_key)
@@ -203,7 +203,7 @@ def _advance(flow: Flow, value: Any, error: BaseException | None) -> Step | _Fin
         return _Finished(stop.value)
 
 
-def drive(flow: Flow, client: BillingClient, approver: Approver | None) -> ToolOutcome:
+def drive(flow: Flow, client: SyncClient, approver: Approver | None) -> ToolOutcome:
     """Run a flow synchronously.
 
     Example:
@@ -252,7 +252,7 @@ def drive(flow: Flow, client: BillingClient, approver: Approver | None) -> ToolO
             lock.release()
 
 
-async def adrive(flow: Flow, client: AsyncBillingClient, approver: Approver | None) -> ToolOutcome:
+async def adrive(flow: Flow, client: AsyncClient, approver: Approver | None) -> ToolOutcome:
     """Run a flow asynchronously.
 
     Example:

@@ -39,7 +39,7 @@ from pydantic import ConfigDict, PrivateAttr, ValidationError
 
 from agent_billing.advisor import TOOL_DESCRIPTION, advise
 from agent_billing.audit import AuditLog
-from agent_billing.client import AsyncBillingClient, BillingClient
+from agent_billing.client import AsyncBillingClient, AsyncClient, BillingClient, SyncClient
 from agent_billing.exchange import validation_error
 from agent_billing.guardrails.approval import ApprovalRequest, ApprovalSetting, ConfirmationApprover, resolve_approver
 from agent_billing.guardrails.mandate import Mandate
@@ -129,8 +129,8 @@ class BillingToolkit(BaseToolkit):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    client: BillingClient | None = None
-    async_client: AsyncBillingClient | None = None
+    client: SyncClient | None = None
+    async_client: AsyncClient | None = None
     approval: Any = None
     mandate: Mandate | None = None
     spend_store: Any = None
