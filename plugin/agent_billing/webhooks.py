@@ -61,6 +61,8 @@ __all__ = ["RETRY_DELAYS", "EventDeduplicator", "WebhookFormat", "WebhookSender"
 # The waits between a sender's attempts when the provider documents none: 5 retries, doubling from 1 s.
 RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+# A dict, Starlette's or httpx's headers, or (name, value) pairs: str, or bytes as in a raw ASGI scope.
+Headers = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]]
 _RESOLVED: dict[str, WebhookFormat] = {}  # name or alias -> format; registries never change once loaded
 
 
@@ -133,7 +135,7 @@ def _text(value: object) -> str:
     return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
 
 
-def _header(headers: Mapping[str, str] | Iterable[tuple[str, str]], name: str) -> str:
+def _header(headers: Headers, name: str) -> str:
     pairs = headers.items() if isinstance(headers, Mapping) or hasattr(headers, "items") else headers
     values = [_text(v) for k, v in pairs if _text(k).lower() == name.lower()]
     if not values:
@@ -169,7 +171,7 @@ def event_time(value: Any) -> float | None:
         return None
 
 
-def verify_webhook(provider: str, body: bytes | str, headers: Mapping[str, str] | Iterable[tuple[str, str]],
+def verify_webhook(provider: str, body: bytes | str, headers: Headers,
                    secret: str | bytes, *, tolerance: float | None = None, now: float | None = None) -> dict[str, Any]:
     """Check a delivery's signature (constant time, over the raw body) and return the parsed event.
 
