@@ -398,7 +398,10 @@ def test_a_deployer_moves_paths_without_code() -> None:
 
 
 @pytest.mark.parametrize("raw", ['{"get_usag": "/x"}', '{"get_invoice": "/invoices/latest"}', '{"get_plan": "plan"}',
-                                 '{"get_plan": "/../admin"}', "[1]", "{not json", '{"get_plan": 3}'])
+                                 '{"get_plan": "/../admin"}', "[1]", "{not json", '{"get_plan": 3}',
+                                 # the one POST must stay a portal session, never a subscription mutation's path
+                                 '{"create_portal_session": "/subscriptions/current/cancel"}',
+                                 '{"create_portal_session": "/subscriptions/current"}'])
 def test_bad_path_overrides_are_refused(raw: str) -> None:
     with pytest.raises(ValueError):
         build_registry(paths_from_env({"TENEX_PATHS": raw}))

@@ -30,8 +30,9 @@ create_portal_session       POST    ``/billing-portal/sessions``
 A deployer whose 10ex answers elsewhere overrides any of them without code: the environment variable
 ``TENEX_PATHS`` holds a JSON object of operation name to path (``{"get_usage": "/usage/current"}``),
 read when the registry is first loaded; in code, ``build_registry(paths=...)`` does the same. An
-override must start with ``/`` and keep the default's ``{placeholders}``; anything else is refused at
-load time, so a typo cannot silently send requests to the wrong place.
+override must start with ``/`` and keep the default's ``{placeholders}``, and the portal session (the one
+POST) must stay a path naming ``portal``; anything else is refused at load time, so a typo cannot silently
+send requests to the wrong place.
 
 Example:
     >>> REGISTRY.get("list_ledger").path, len(REGISTRY)
@@ -139,6 +140,7 @@ def paths_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def _checked(paths: Mapping[str, str]) -> dict[str, str]:
     defaults = {d[0]: d[4] for d in DECLARATIONS}
+    posts = {d[0] for d in DECLARATIONS if d[3] != "GET"}
     unknown = sorted(set(paths) - set(defaults))
     if unknown:
         raise ValueError(f"path overrides name unknown operations {unknown}; known: {', '.join(defaults)}")
@@ -147,6 +149,9 @@ def _checked(paths: Mapping[str, str]) -> dict[str, str]:
             raise ValueError(f"path override for {name}: {path!r} must start with '/' and hold only URL path characters")
         if sorted(_PLACEHOLDER.findall(path)) != sorted(_PLACEHOLDER.findall(defaults[name])):
             raise ValueError(f"path override for {name}: {path!r} must keep the placeholders of {defaults[name]!r}")
+        # A read stays a GET wherever it points; the one POST must not be aimed at a subscription mutation.
+        if name in posts and "portal" not in path.lower():
+            raise ValueError(f"path override for {name}: {path!r} must be a billing-portal path (name 'portal')")
     return dict(paths)
 
 
