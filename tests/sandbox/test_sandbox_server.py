@@ -86,6 +86,12 @@ def test_sandbox_server_with_a_ready_app() -> None:
         SandboxServer(app=app, tokens=("sk_z",))
 
 
+@pytest.mark.parametrize("option", [{"tokens": "sk_one"}, {"reseller_tokens": "sk_two"}, {"wallgent_keys": "wg_test_x"}])
+def test_one_token_as_a_string_is_refused_not_split_into_letters(option: dict[str, str]) -> None:
+    with pytest.raises(TypeError, match="list"):
+        create_app(**option)
+
+
 def test_file_ledger_survives_a_restart(tmp_path: Path) -> None:
     db = str(tmp_path / "sandbox.sqlite3")
     with SandboxServer(tokens=("sk_keep",), db_path=db) as first:

@@ -116,6 +116,12 @@ def _accepted(builder: Builder) -> set[str]:
     return {p.name for p in inspect.signature(builder).parameters.values() if p.kind is p.KEYWORD_ONLY}
 
 
+def _listed(builder: Builder) -> set[str]:
+    # Options whose default is a collection (tokens, keys): one string would be iterated letter by letter.
+    return {p.name for p in inspect.signature(builder).parameters.values()
+            if isinstance(p.default, (tuple, list, set, frozenset, dict))}
+
+
 def create_app(
     *,
     db_path: str = ":memory:",
@@ -149,6 +155,10 @@ def create_app(
     unknown = [key for key in options if not any(key in names for names in accepted.values())]
     if unknown:
         raise TypeError(f"create_app() got an unexpected keyword argument {unknown[0]!r}")
+    listed = set().union(*map(_listed, builders.values()))
+    strings = [key for key, value in options.items() if key in listed and isinstance(value, (str, bytes))]
+    if strings:
+        raise TypeError(f"create_app() option {strings[0]!r} takes a list, not one string (write {strings[0]}=[...])")
     parts: list[ProviderSandbox] = []
     given = {**shared, **options}
     for reference, builder in builders.items():
