@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 
 from agent_billing.audit import AuditEvent, verify_chain
@@ -207,3 +208,41 @@ def test_money_moving_calls_fail_closed_when_the_store_is_down_and_reads_still_w
     assert "Nothing was charged" in str(refused["message"]) and "pw" not in json.dumps(refused)
     assert client.get_wallet_balance().balance == 0
     down.close()
+
+
+class _GarbleChange(httpx.BaseTransport):
+    """The sandbox commits the Wallgent plan change, but its 2xx answer never arrives readable."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.url.path.endswith("/billing/change-plan") and response.status_code < 300:
+            return httpx.Response(200, content=b'{"plan": "GROWTH", "prorationCharge": "1', request=request)
+        return response
+
+
+def test_a_lost_wallgent_answer_charges_once_across_fresh_toolkits_on_one_store(store_url: str) -> None:
+    from agent_billing.audit import MemoryAuditLog
+    from agent_billing.client import BillingClient
+    from agent_billing.inprocess import SANDBOX_ORIGIN, SyncASGITransport
+    from agent_billing.retry import RetryPolicy
+    from agent_billing.sandbox import create_app
+    from agent_billing.tools import BillingToolkit
+
+    app = create_app(rate_limit=False)
+
+    def client(transport: httpx.BaseTransport) -> BillingClient:
+        return BillingClient(base_url=SANDBOX_ORIGIN + "/wallgent/v1", token="wg_test_sandbox", provider="wallgent",
+                             transport=transport, retry=RetryPolicy.none())
+
+    plain = client(SyncASGITransport(app))
+    plain.call("subscribe", {"plan": "STARTER", "payment_method": "WALLET"})
+    answers = []
+    for _ in range(3):  # a fresh toolkit (a restarted worker) each time, sharing only the store
+        tools = BillingToolkit(client=client(_GarbleChange(SyncASGITransport(app))), store=store_url,
+                               approval=lambda request: True, audit=MemoryAuditLog())
+        answers.append(tools.get_tool("billing").invoke({"action": "change_plan", "plan": "GROWTH"}))
+    assert all('"outcome_unknown"' in str(answer) for answer in answers), answers
+    assert plain.call("get_billing").plan == "GROWTH" and plain.call("list_invoices").total == 2
