@@ -398,3 +398,18 @@ def test_both_sandboxes_deliver_end_to_end_through_the_main_app(serve: Any) -> N
     assert tenex.acted[0]["data"]["status"] == "paid" and tenex.acted[1]["data"]["cancel_at_period_end"] is True
     assert tenex.acted[1]["data"]["renews_at"] is None
     assert wallgent.rejected == tenex.rejected == []
+
+
+def test_closing_the_sandbox_stops_its_webhook_senders() -> None:
+    app = create_app(rate_limit=False)
+    mounts = {getattr(route, "path", ""): getattr(route, "app", None) for route in app.routes}
+    senders = [mounts["/tenex"].state.tenex.webhooks, mounts["/wallgent"].state.wallgent.webhooks]  # type: ignore[union-attr]
+    for sender in senders:
+        sender.register("http://127.0.0.1:9/hook", SECRET, retry_scale=0)  # nothing listens: each attempt fails fast
+        assert sender.emit({"id": "evt_1", "type": "invoice.paid"}) and sender.wait_idle()
+    threads = [sender._thread for sender in senders]
+    assert all(thread is not None and thread.is_alive() for thread in threads)
+    for part in app.state.providers:
+        part.close()
+    assert not any(thread is not None and thread.is_alive() for thread in threads)
+    assert not senders[0].emit({"id": "evt_2", "type": "invoice.paid"})  # a closed sender queues nothing

@@ -308,7 +308,7 @@ class WebhookSender:
         self._sleep, self._clock, self._timeout, self._any_host = sleep, clock, timeout, any_host
         self._transport = transport
         self._endpoint: Endpoint | None = None
-        self._queue: queue.Queue[tuple[Endpoint, bytes, str]] = queue.Queue()
+        self._queue: queue.Queue[tuple[Endpoint, bytes, str] | None] = queue.Queue()  # None: stop
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.attempts: list[dict[str, Any]] = []
@@ -334,6 +334,15 @@ class WebhookSender:
     def endpoint(self) -> Endpoint | None:
         """The registered receiver, if any."""
         return self._endpoint
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the delivery thread once the queued deliveries are done, and forget the receiver."""
+        with self._lock:
+            self._endpoint, thread = None, self._thread
+            if thread is not None and thread.is_alive():
+                self._queue.put(None)
+        if thread is not None:
+            thread.join(timeout)
 
     def emit(self, event: Mapping[str, Any]) -> bool:
         """Queue ``event`` for delivery; False (and nothing queued) when no receiver is registered."""
@@ -361,10 +370,13 @@ class WebhookSender:
 
     def _run(self) -> None:
         with httpx.Client(timeout=self._timeout, transport=self._transport) as http:
-            while True:  # a daemon thread: it lives as long as the sandbox process, idle on the queue
-                endpoint, body, label = self._queue.get()
+            while True:  # a daemon thread, idle on the queue until close()
+                item = self._queue.get()
+                if item is None:
+                    self._queue.task_done()
+                    return
                 try:
-                    self._deliver(http, endpoint, body, label)
+                    self._deliver(http, *item)
                 finally:
                     self._queue.task_done()
 

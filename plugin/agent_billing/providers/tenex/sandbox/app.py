@@ -294,5 +294,6 @@ def tenex_sandbox(*, clock: Clock = time.time) -> ProviderSandbox:
         ('/tenex', ['  10ex API         http://127.0.0.1:8787/tenex/api/v1/payments'])
     """
     api = get_registry("tenex").connection.sandbox_path
-    return ProviderSandbox(app=create_tenex_app(clock=clock), mount="/tenex",
-                           banner=lambda root: [f"  10ex API         {root}{api}"])
+    app = create_tenex_app(clock=clock)
+    return ProviderSandbox(app=app, mount="/tenex", banner=lambda root: [f"  10ex API         {root}{api}"],
+                           close=app.state.tenex.webhooks.close)

@@ -133,7 +133,8 @@ class Billing:
         self.store.check_invariants()
 
     def close(self) -> None:
-        """Close the database."""
+        """Stop the webhook sender and close the database."""
+        self.webhooks.close()
         self.store.close()
 
     # -- reading ------------------------------------------------------------------------------------
