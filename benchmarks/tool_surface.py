@@ -27,7 +27,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agent_billing.audit import MemoryAuditLog
 from agent_billing.inprocess import sandbox_clients
-from agent_billing.registry import get_registry
+from agent_billing.registry import get_registry, provider_names
 from agent_billing.sandbox import create_app
 from agent_billing.tools import BillingToolkit
 
@@ -48,13 +48,13 @@ print(json.dumps({tool.name: len(json.dumps(convert_to_openai_tool(tool), separa
 """
 
 
-def surface(**options: object) -> tuple[int, dict[str, int], int]:
-    """(total characters, characters per tool, operations covered) for one toolkit configuration."""
-    client, aclient = sandbox_clients(create_app(rate_limit=False))
+def surface(provider: str | None = None, **options: object) -> tuple[int, dict[str, int], int]:
+    """(total characters, characters per tool, operations covered) for one toolkit configuration of ``provider``."""
+    client, aclient = sandbox_clients(create_app(rate_limit=False), provider=provider)
     toolkit = BillingToolkit(client=client, async_client=aclient, audit=MemoryAuditLog(), **options)
     sizes = {tool.name: len(json.dumps(convert_to_openai_tool(tool), separators=(",", ":")))
              for tool in toolkit.get_tools()}
-    covered = sum(1 for op in get_registry() if toolkit.allows(op.group, op.action))
+    covered = sum(1 for op in get_registry(provider) if toolkit.allows(op.group, op.action))
     client.close()
     return sum(sizes.values()), sizes, covered
 
@@ -93,6 +93,10 @@ def main() -> None:
             print("agent-billing, default group tools:")
             for name, size in sizes.items():
                 print(f"  {name:<30} {size:>6} chars")
+    for provider in provider_names()[1:]:  # the other providers' default and chatbot surfaces
+        for label, options in configurations[:2]:
+            total, sizes, covered = surface(provider, **options)
+            rows.append((f"{provider}, {label}", len(sizes), covered, total))
     with tempfile.TemporaryDirectory() as temp:
         stripe = stripe_surface(args.stripe_venv or Path(temp) / "stripe-venv")
     if stripe is not None:
@@ -100,16 +104,16 @@ def main() -> None:
         for name, size in stripe.items():
             print(f"  {name:<30} {size:>6} chars")
     stripe_total = sum(stripe.values()) if stripe else None
-    print(f"\n{'surface':<24} {'tools':>5} {'ops':>4} {'chars':>7} {'per op':>7} {'vs Stripe':>10} {'per op':>8}")
+    print(f"\n{'surface':<32} {'tools':>5} {'ops':>4} {'chars':>7} {'per op':>7} {'vs Stripe':>10} {'per op':>8}")
     if stripe:
-        print(f"{'Stripe toolkit 0.6.1':<24} {len(stripe):>5} {len(stripe):>4} {stripe_total:>7} "
+        print(f"{'Stripe toolkit 0.6.1':<32} {len(stripe):>5} {len(stripe):>4} {stripe_total:>7} "
               f"{stripe_total // len(stripe):>7} {'1.00x':>10} {'1.00x':>8}")  # type: ignore[operator]
     for label, tools, covered, total in rows:
         ratio = per_op = ""
         if stripe:
             ratio = f"{total / stripe_total:.2f}x"  # type: ignore[operator]
             per_op = f"{(total / covered) / (stripe_total / len(stripe)):.2f}x"  # type: ignore[operator]
-        print(f"{label:<24} {tools:>5} {covered:>4} {total:>7} {total // covered:>7} {ratio:>10} {per_op:>8}")
+        print(f"{label:<32} {tools:>5} {covered:>4} {total:>7} {total // covered:>7} {ratio:>10} {per_op:>8}")
     print(f"\nversions: langchain-core {version('langchain-core')}, pydantic {version('pydantic')}")
 
 

@@ -305,6 +305,15 @@ def test_every_mutation_an_agent_tries_gets_the_portal_handoff(app: Any, tnx: tu
     assert observable(app) == before
 
 
+def test_the_aliases_share_one_line_of_the_description(tnx: tuple[BillingClient, AsyncBillingClient]) -> None:
+    """Six aliases saying the same thing are described once (the model reads every character of it)."""
+    description = toolkit(tnx[0]).get_tool("subscription").description
+    lines = description.split(" | ")
+    aliases = [line for line in lines if line.startswith("upgrade")]
+    assert aliases and aliases[0].startswith("upgrade, downgrade, change_plan, cancel, resume, subscribe: ")
+    assert description.count("Not possible through the API") == 1
+
+
 def test_the_read_only_preset_offers_the_handoff_and_the_run_check(app: Any,
                                                                    tnx: tuple[BillingClient, AsyncBillingClient]) -> None:
     reader = toolkit(tnx[0], tnx[1], actions="read_only")

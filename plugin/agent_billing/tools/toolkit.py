@@ -476,7 +476,8 @@ def _group_description(registry: Registry, group: str, ops: Iterable[Operation],
     """The group tool's description: what the group is, then one line per action (``*``: needs approval).
 
     An action's own bound that the shared schema cannot state (the actions using the field disagree) is
-    noted on that action's line, so every bound is said once and only where it is true.
+    noted on that action's line, so every bound is said once and only where it is true. Actions whose
+    lines would read the same (aliases) share one line.
 
     Example:
         >>> from agent_billing.registry import get_registry
@@ -492,10 +493,11 @@ def _group_description(registry: Registry, group: str, ops: Iterable[Operation],
     owns = [model_field_schemas([op.args]) for op in ops] + [c.fields for c in customs]
     merged = merge_field_schemas(owns)
     lines = [(op.action, gated(op), op.description) for op in ops] + [(c.action, c.gated, c.description) for c in customs]
-    items = []
+    said: dict[str, list[str]] = {}  # what a line says -> the actions that say it, in order
     for (action, star, text), own in zip(lines, owns, strict=True):
         notes = bound_notes(own, merged)
-        items.append(f"{action}{'*' if star else ''}: {text}{' ' + notes if notes else ''}")
+        said.setdefault(f"{text}{' ' + notes if notes else ''}", []).append(f"{action}{'*' if star else ''}")
+    items = [f"{', '.join(actions)}: {text}" for text, actions in said.items()]
     head = registry.group_descriptions.get(group, "")
     tail = " | *: approval" if any(star for _, star, _ in lines) else ""
     return (f"{head} " if head else "") + " | ".join(items) + tail
