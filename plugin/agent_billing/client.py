@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import logging
 import time
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
@@ -509,4 +510,27 @@ def _may_have_committed(outcome: httpx.Response | Exception) -> bool:
     return not isinstance(outcome, _NOT_SENT)
 
 
-__all__ = ["AsyncBillingClient", "AsyncClient", "BillingClient", "BillingError", "SyncClient"]
+def provider_clients(registry: Registry) -> tuple[type[SyncClient], type[AsyncClient]]:
+    """A provider's typed (sync, async) client classes: those of the ``client`` module beside its generated
+    methods (``Registry.typed_methods``) that mix them in; the untyped core classes for a provider without any.
+
+    Example:
+        >>> [cls.__name__ for cls in provider_clients(get_registry("wallgent"))]
+        ['WallgentClient', 'AsyncWallgentClient']
+    """
+    if registry.typed_methods is None:
+        return SyncClient, AsyncClient
+    module, sync_name, async_name = registry.typed_methods
+    client_module = importlib.import_module(module.rpartition(".")[0] + ".client")
+    classes = [value for value in vars(client_module).values() if isinstance(value, type)]
+    found = []
+    for mixin in (sync_name, async_name):
+        matches = [cls for cls in classes if any(
+            base.__name__ == mixin and base.__module__ == module for base in cls.__mro__[1:])]
+        if len(matches) != 1:
+            raise LookupError(f"{client_module.__name__} must define exactly one client class mixing in {mixin}")
+        found.append(matches[0])
+    return found[0], found[1]
+
+
+__all__ = ["AsyncBillingClient", "AsyncClient", "BillingClient", "BillingError", "SyncClient", "provider_clients"]

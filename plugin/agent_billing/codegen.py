@@ -143,17 +143,11 @@ def client_classes(registry: Registry) -> tuple[type[Any], type[Any]]:
         >>> [cls.__name__ for cls in client_classes(get_registry())]
         ['BillingClient', 'AsyncBillingClient']
     """
-    module, sync_name, async_name = _typed(registry)
-    client_module = importlib.import_module(module.rpartition(".")[0] + ".client")
-    classes = [value for value in vars(client_module).values() if isinstance(value, type)]
-    found = []
-    for mixin in (sync_name, async_name):
-        matches = [cls for cls in classes if any(
-            base.__name__ == mixin and base.__module__ == module for base in cls.__mro__[1:])]
-        if len(matches) != 1:
-            raise LookupError(f"{client_module.__name__} must define exactly one client class mixing in {mixin}")
-        found.append(matches[0])
-    return found[0], found[1]
+    # Imported here: the client imports the generated methods, which codegen must be able to (re)write first.
+    from agent_billing.client import provider_clients
+
+    _typed(registry)
+    return provider_clients(registry)
 
 
 def typed_registries() -> list[Registry]:

@@ -271,6 +271,10 @@ def test_toolkit_from_env_for_wallgent(tmp_path: Path, monkeypatch: pytest.Monke
     tools = BillingToolkit.from_env(provider="wallgent", audit=MemoryAuditLog())
     assert tools.registry.provider == "wallgent" and tools.client is not None
     assert tools.client.base_url == "https://api.wallgent.com/v1"
+    from agent_billing import AsyncWallgentClient, WallgentClient
+
+    # The provider's typed clients, so host code reaching toolkit.client finds Wallgent's methods.
+    assert type(tools.client) is WallgentClient and type(tools.async_client) is AsyncWallgentClient
 
 
 def test_typed_methods_sync_and_async(app: Any) -> None:

@@ -39,7 +39,7 @@ from pydantic import ConfigDict, PrivateAttr, ValidationError
 
 from agent_billing.advisor import TOOL_DESCRIPTION, advise
 from agent_billing.audit import AuditLog
-from agent_billing.client import AsyncBillingClient, AsyncClient, BillingClient, SyncClient
+from agent_billing.client import AsyncClient, SyncClient, provider_clients
 from agent_billing.exchange import validation_error
 from agent_billing.guardrails.approval import ApprovalRequest, ApprovalSetting, ConfirmationApprover, resolve_approver
 from agent_billing.guardrails.mandate import Mandate
@@ -190,8 +190,9 @@ class BillingToolkit(BaseToolkit):
                  provider: str | None = None, **kwargs: Any) -> BillingToolkit:
         """A toolkit whose clients are configured from the provider's variables and ``.env``
         (``AGENT_BILLING_TOKEN`` for the default provider, ``WALLGENT_API_KEY`` for ``provider="wallgent"``)."""
-        return cls(client=BillingClient.from_env(provider=provider),
-                   async_client=AsyncBillingClient.from_env(provider=provider), approval=approval, mandate=mandate,
+        sync_client, async_client = provider_clients(get_registry(provider))  # the provider's typed clients
+        return cls(client=sync_client.from_env(provider=provider),
+                   async_client=async_client.from_env(provider=provider), approval=approval, mandate=mandate,
                    provider=provider, **kwargs)
 
     @property
