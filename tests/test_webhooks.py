@@ -413,3 +413,15 @@ def test_closing_the_sandbox_stops_its_webhook_senders() -> None:
         part.close()
     assert not any(thread is not None and thread.is_alive() for thread in threads)
     assert not senders[0].emit({"id": "evt_2", "type": "invoice.paid"})  # a closed sender queues nothing
+
+
+def test_one_deduplicator_keeps_providers_apart() -> None:
+    """A 10ex event whose id equals a Wallgent event's key does not silence the Wallgent event; aliases agree."""
+    from agent_billing.webhooks import event_key
+
+    wallgent = {"event": "invoice.paid", "timestamp": "2026-11-29T10:00:00Z", "organizationId": "org_1", "data": {}}
+    tenex = {"id": event_key("wallgent", wallgent), "type": "invoice.paid", "company_id": "c",
+             "occurred_at": "2026-11-29T10:00:00Z", "data": {}}
+    seen = EventDeduplicator()
+    assert seen.first_time("10ex", tenex) and seen.first_time("wallgent", wallgent)
+    assert not seen.first_time("tenex", tenex)  # the Python name and the display name are one provider

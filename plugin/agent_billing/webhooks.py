@@ -233,6 +233,12 @@ def event_key(provider: str, event: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
 
+def _seen_key(provider: str, event: Mapping[str, Any]) -> str:
+    # Per provider (its signature header names it, whatever alias the caller used): one deduplicator may
+    # serve several providers, and one's event id must not silence another's event.
+    return f"{webhook_format(provider).header}:{event_key(provider, event)}"
+
+
 class EventDeduplicator:
     """Remembers the events a handler acted on, so a retried delivery is acted on once.
 
@@ -253,7 +259,7 @@ class EventDeduplicator:
 
     def first_time(self, provider: str, event: Mapping[str, Any]) -> bool:
         """True the first time an event is seen (and remember it); False for a repeat."""
-        key, now = event_key(provider, event), self._clock()
+        key, now = _seen_key(provider, event), self._clock()
         with self._lock:
             while self._seen and (next(iter(self._seen.values())) <= now - self._ttl or len(self._seen) >= self._max):
                 self._seen.popitem(last=False)
@@ -265,7 +271,7 @@ class EventDeduplicator:
     def forget(self, provider: str, event: Mapping[str, Any]) -> None:
         """Let the next delivery of this event through again (acting on it failed)."""
         with self._lock:
-            self._seen.pop(event_key(provider, event), None)
+            self._seen.pop(_seen_key(provider, event), None)
 
 
 # --- sending (the sandboxes) ---------------------------------------------------------------------------
