@@ -299,3 +299,52 @@ def test_typed_methods_sync_and_async(app: Any) -> None:
 
     assert asyncio.run(run()) == "GROWTH"
     client.close()
+
+
+# --- saving the billing card: under CARD billing it is the card every later renewal hits
+
+
+def test_saving_a_billing_card_needs_a_yes(wg: tuple[BillingClient, AsyncBillingClient]) -> None:
+    client = wg[0]
+    content, _ = call(toolkit(client).get_tool("payment_method"), action="save", payment_method_id="pm_card_visa")
+    assert content["ok"] is False and client.call("get_billing").card_details is None
+
+
+def test_saving_a_card_under_card_billing_names_the_renewals_it_will_carry(
+        wg: tuple[BillingClient, AsyncBillingClient]) -> None:
+    client = wg[0]
+    client.call("subscribe", {"plan": "STARTER", "payment_method": "CARD", "stripe_payment_method_id": "pm_card_visa"})
+    asked: list[ApprovalRequest] = []
+    tools = toolkit(client, approval=lambda request: asked.append(request) or True)
+    content, _ = call(tools.get_tool("payment_method"), action="save", payment_method_id="pm_card_mastercard")
+    assert content["ok"], content
+    assert "STARTER renewals ($99.00 per month)" in asked[0].summary and asked[0].recurring
+    assert asked[0].amount == Decimal("99.00")
+    assert client.call("get_billing").card_details.last4 == "4444"
+
+
+def test_saving_a_card_under_wallet_billing_says_nothing_is_charged_to_it(
+        wg: tuple[BillingClient, AsyncBillingClient]) -> None:
+    client = wg[0]
+    client.call("subscribe", {"plan": "STARTER", "payment_method": "WALLET"})
+    asked: list[ApprovalRequest] = []
+    tools = toolkit(client, approval=lambda request: asked.append(request) or True)
+    content, _ = call(tools.get_tool("payment_method"), action="save", payment_method_id="pm_card_visa")
+    assert content["ok"] and "nothing is charged to it now" in asked[0].summary and not asked[0].recurring
+
+
+def test_a_switch_to_card_billing_after_the_yes_to_save_is_asked_again(
+        wg: tuple[BillingClient, AsyncBillingClient]) -> None:
+    """The person said yes to saving a card that nothing is charged to; before it runs the plan moves to CARD
+    billing, so the card would carry the renewals: nothing is saved, and the new terms come back."""
+    client = wg[0]
+    client.call("subscribe", {"plan": "STARTER", "payment_method": "WALLET"})
+
+    def person(request: ApprovalRequest) -> bool:
+        client.call("change_payment_method", {"payment_method": "CARD", "stripe_payment_method_id": "pm_card_visa"})
+        return True
+
+    content, _ = call(toolkit(client, approval=person).get_tool("payment_method"), action="save",
+                      payment_method_id="pm_card_mastercard")
+    assert content["error"] == "intent_changed", content
+    assert client.call("get_billing").card_details.last4 == "4242"

@@ -165,9 +165,9 @@ class WallgentOperations:
         return typing.cast(r.SetupIntent, self.call('create_setup_intent', {}, idempotency_key=idempotency_key))
 
     def save_payment_method(self, payment_method_id: str, *, idempotency_key: str | None = None) -> r.Ok:
-        """Save the card of a confirmed setup intent as the billing card. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Save the card of a confirmed setup intent as the billing card (CARD renewals hit it). Sent with an Idempotency-Key (yours, or one generated for this call).
 
-        ``POST /billing/payment-method`` (write).
+        ``POST /billing/payment-method`` (authorize).
 
         Example:
             >>> client.save_payment_method("pm_card_visa").card_details.last4
@@ -374,9 +374,9 @@ class AsyncWallgentOperations:
         return typing.cast(r.SetupIntent, await self.call('create_setup_intent', {}, idempotency_key=idempotency_key))
 
     async def save_payment_method(self, payment_method_id: str, *, idempotency_key: str | None = None) -> r.Ok:
-        """Save the card of a confirmed setup intent as the billing card. Sent with an Idempotency-Key (yours, or one generated for this call).
+        """Save the card of a confirmed setup intent as the billing card (CARD renewals hit it). Sent with an Idempotency-Key (yours, or one generated for this call).
 
-        ``POST /billing/payment-method`` (write).
+        ``POST /billing/payment-method`` (authorize).
 
         Example:
             >>> import asyncio

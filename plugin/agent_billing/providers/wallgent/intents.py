@@ -140,6 +140,23 @@ def change_payment_method(args: Any, for_person: bool) -> Reads:
                        payment_method=card, funding="explicit", plan=plan, recurring=True)
 
 
+def save_card(args: Any, for_person: bool) -> Reads:
+    """Saving a card as the billing card: under CARD billing every later renewal is charged to it, so the
+    person is told which plan and price it will carry (and the intent binds that card and the billing method)."""
+    info = yield from billing("saving the card")
+    card = CardRef(id=args.payment_method_id)
+    price = info.price if info.price is not None else PRICES.get(info.plan)
+    if info.billing_payment_method == "CARD" and price:
+        plan = plan_ref(info.plan)
+        return IntentDraft(summary=f"Save {card.text} as the billing card: from now on the {info.plan} renewals "
+                                   f"({format_usd(price)} per month) are charged to it.", amount=price,
+                           payment_method=card, funding="explicit", plan=plan, recurring=True)
+    method = info.billing_payment_method or "none"
+    return IntentDraft(summary=f"Save {card.text} as the billing card (billing is by {method}: nothing is charged to "
+                               "it now; switching the plan to CARD billing asks again).", payment_method=card,
+                       funding="explicit")
+
+
 def cancel(args: Any, for_person: bool) -> Reads:
     """Cancelling at the end of the period."""
     info = yield from billing("the cancellation")

@@ -92,7 +92,8 @@ op("change_payment_method", "payment_method", "switch", "POST", "/billing/change
 op("create_setup_intent", "payment_method", "setup_intent", "POST", "/billing/setup-intent", a.NoArgs, r.SetupIntent,
    W, "Start saving a card without charging; trusted code or a person confirms it with Stripe.")
 op("save_payment_method", "payment_method", "save", "POST", "/billing/payment-method", a.SavePaymentMethodArgs, r.Ok,
-   W, "Save the card of a confirmed setup intent as the billing card.", changes_funding=True)
+   AUTH, "Save the card of a confirmed setup intent as the billing card (CARD renewals hit it).",
+   changes_funding=True, intent=i.save_card)
 op("remove_payment_method", "payment_method", "remove", "DELETE", "/billing/payment-method", a.NoArgs, r.Ok, D,
    "Remove the saved billing card.", changes_funding=True, intent=i.remove_card)
 

@@ -42,7 +42,8 @@ FACTS = PromptFacts(
         "en": (
             'A plan is paid by one billing method, WALLET or CARD; `billing(action="get")` says which, with the '
             'card\'s brand and last four. Switching (`payment_method(action="switch", payment_method=...)`) changes '
-            "what every later renewal hits, so it needs a yes like a charge.",
+            "what every later renewal hits, so it needs a yes like a charge; so does saving a card "
+            '(`payment_method(action="save")`), which under CARD billing becomes the card the renewals hit.',
             '`billing(action="change_plan", plan=...)` may charge the prorated difference now (an upgrade): say so, '
             "with the amount the approval names, before asking.",
             '`billing(action="cancel")` cancels at the end of the billing period, not now: say when the plan ends '
@@ -55,7 +56,7 @@ FACTS = PromptFacts(
         ),
         "zh": (
             '每个套餐只用一种计费方式：WALLET 或 CARD；`billing(action="get")` 会说明是哪一种，以及卡组织和末四位。'
-            '切换（`payment_method(action="switch", payment_method=...)`）会改变之后每一次续费的扣款来源，因此和扣款一样需要对方同意。',
+            '切换（`payment_method(action="switch", payment_method=...)`）会改变之后每一次续费的扣款来源，因此和扣款一样需要对方同意；保存卡（`payment_method(action="save")`）也一样：在 CARD 计费下，它就是之后续费扣款的卡。',
             '`billing(action="change_plan", plan=...)` 可能立即扣除按比例计算的差额（升级时）：征求同意之前先说明这一点，以及审批中写明的金额。',
             '`billing(action="cancel")` 在计费周期结束时取消，而不是立即取消：说明套餐何时结束（`billing_period_end`）。'
             '删除卡（`payment_method(action="remove")`）同样需要对方同意。',
