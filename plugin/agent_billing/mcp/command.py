@@ -25,7 +25,6 @@ from typing import Any
 from agent_billing.guardrails.mandate import Mandate
 from agent_billing.mcp.options import ENVIRONMENT, add_arguments
 
-DEMO_TOKEN = "sk_sandbox_demo"
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -105,20 +104,26 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> i
         >>> run(parser.parse_args(["--sandbox", "--auto-approve"]))  # a configuration error: one line on stderr
         2
     """
-    from agent_billing.client import AsyncBillingClient
+    from agent_billing.client import provider_clients
     from agent_billing.mcp.server import BillingMCPServer
+    from agent_billing.registry import get_registry
 
     environ = os.environ if environ is None else environ
     sandbox = None
     try:
+        registry = get_registry(option(args, "provider", environ))
+        client_class = provider_clients(registry)[1]  # the provider's typed async client
         if args.sandbox:
             from agent_billing.sandbox.server import SandboxServer
 
-            sandbox = SandboxServer(tokens=(DEMO_TOKEN,)).start()
-            client = AsyncBillingClient(base_url=sandbox.base_url, token=DEMO_TOKEN)
-            _notice(f"serving against the offline sandbox at {sandbox.root_url} (no real money moves)")
+            sandbox = SandboxServer().start()
+            connection = registry.connection
+            client = client_class(base_url=sandbox.root_url + connection.sandbox_path, token=connection.sandbox_token,
+                                  provider=registry.provider)
+            _notice(f"serving {registry.provider} against the offline sandbox at {sandbox.root_url} "
+                    "(no real money moves)")
         else:
-            client = AsyncBillingClient.from_env()
+            client = client_class.from_env(provider=registry.provider)
         toolkit = build_toolkit(args, environ, client)
     except Exception as err:  # configuration: one line that says what to fix
         _notice(str(err).splitlines()[0] if str(err) else type(err).__name__)

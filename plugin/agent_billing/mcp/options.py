@@ -1,8 +1,9 @@
 """The options of ``agent-billing mcp`` (no MCP SDK import: ``--help`` works without the extra).
 
 Every option has an environment variable, so a host's MCP configuration can set them in ``env``; a
-flag wins over its variable. The token and base URL come from ``AGENT_BILLING_TOKEN`` and
-``AGENT_BILLING_BASE_URL`` as for the toolkit.
+flag wins over its variable. The token and base URL come from the provider's variables as for the
+toolkit (``AGENT_BILLING_TOKEN`` and ``AGENT_BILLING_BASE_URL`` for the default provider,
+``WALLGENT_API_KEY``/``WALLGENT_BASE_URL`` with ``--provider wallgent``, ``TENEX_API_KEY``... for 10ex).
 
 Example:
     >>> import argparse
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 
 ENVIRONMENT = {
+    "provider": "AGENT_BILLING_PROVIDER",
     "actions": "AGENT_BILLING_ACTIONS",
     "scopes": "AGENT_BILLING_SCOPES",
     "granularity": "AGENT_BILLING_GRANULARITY",
@@ -41,6 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8765, help="HTTP port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--sandbox", action="store_true",
                         help="serve against an offline sandbox started on a loopback port (no token needed)")
+    from agent_billing.registry import provider_names
+
+    names = provider_names()
+    parser.add_argument("--provider", choices=names, help=f"which billing API (${ENVIRONMENT['provider']}; default "
+                        f"{names[0]}); its key and base URL come from that provider's own variables")
     parser.add_argument("--actions", help="allowed group.action names or globs, comma-separated, or a preset: "
                         f"read_only, chatbot, autonomous, full (${ENVIRONMENT['actions']}; default full)")
     parser.add_argument("--scopes", help=f"the token's scopes, comma-separated, e.g. wallet:read,billing:read "
