@@ -11,6 +11,7 @@ from typing import Any
 from agent_billing import __version__
 from agent_billing.cli import build_parser
 from agent_billing.mcp.options import ENVIRONMENT
+from agent_billing.registry import get_registry, provider_names
 
 ROOT = Path(__file__).resolve().parents[2]
 KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -55,7 +56,11 @@ def test_mcp_json_runs_the_mcp_command_with_placeholders() -> None:
     scripts = {point.name for point in entry_points(group="console_scripts")}
     assert server["command"] in scripts and server["args"][0] == "mcp"
     assert build_parser().parse_args(server["args"]).command == "mcp"
-    known = {"AGENT_BILLING_TOKEN", "AGENT_BILLING_BASE_URL", "AGENT_BILLING_STORE_URL", *ENVIRONMENT.values()}
+    # Every provider's own key, base URL (and path) variables, from its declaration, may be passed on.
+    connections = [get_registry(name).connection for name in provider_names()]
+    provider_variables = {v for c in connections for v in (*c.token_variables, *c.base_url_variables)}
+    known = {"AGENT_BILLING_TOKEN", "AGENT_BILLING_BASE_URL", "AGENT_BILLING_STORE_URL", "TENEX_PATHS",
+             *ENVIRONMENT.values(), *provider_variables}
     for name, value in server["env"].items():
         assert name in known, name
         assert re.fullmatch(r"\$\{" + name + r"(:-[^}]*)?\}", value), (name, value)  # a placeholder, no secret
