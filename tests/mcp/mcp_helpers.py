@@ -23,6 +23,33 @@ from mcp import ClientSession, StdioServerParameters, types
 Elicit = Callable[[types.ElicitRequestParams], types.ElicitResult]
 
 
+def memory_calls(server: Any, calls: list[tuple[str, dict[str, Any]]],
+                 answer: Elicit | None = None) -> list[tuple[dict[str, Any], bool]]:
+    """Tool calls through a real MCP client session on the SDK's memory transport: (content, isError) of each.
+
+    ``server`` is a ``BillingMCPServer``; ``answer(params)`` is the client's elicitation callback (none: the
+    client declares no elicitation).
+    """
+    from mcp.shared.memory import create_connected_server_and_client_session
+
+    async def elicit(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        assert answer is not None
+        return await asyncio.to_thread(answer, params)
+
+    async def run() -> list[tuple[dict[str, Any], bool]]:
+        out = []
+        async with create_connected_server_and_client_session(
+                server.server, elicitation_callback=elicit if answer else None) as session:
+            for name, arguments in calls:
+                result = await session.call_tool(name, arguments)
+                block = result.content[0]
+                assert isinstance(block, types.TextContent)
+                out.append((json.loads(block.text), bool(result.isError)))
+        return out
+
+    return asyncio.run(run())
+
+
 def server_env(base_url: str, token: str, state_dir: Path, **extra: str) -> dict[str, str]:
     """The server process's environment: the sandbox on loopback, its own state directory, nothing else of ours."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_BILLING_", "MODELSLAB_"))}

@@ -3,35 +3,23 @@ cases that need a toolkit set up in the test (a covering mandate, token scopes) 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
-from mcp.shared.memory import create_connected_server_and_client_session
+from tests.mcp.mcp_helpers import memory_calls
 from tests.tools import conftest as tool_fixtures
 from tests.tools.conftest import MakeToolkit
 
 from agent_billing.client import BillingClient
 from agent_billing.guardrails.mandate import Mandate
 from agent_billing.mcp import BillingMCPServer, ElicitationApprover
-from mcp import types
 
 clients, make_toolkit = tool_fixtures.clients, tool_fixtures.make_toolkit  # the tool tests' fixtures, for pytest
 
 
 def _calls(server: BillingMCPServer, *calls: tuple[str, dict[str, Any]]) -> list[tuple[dict[str, Any], bool]]:
     """Run tool calls through a client session without elicitation; (content, isError) of each."""
-    async def run() -> list[tuple[dict[str, Any], bool]]:
-        out = []
-        async with create_connected_server_and_client_session(server.server) as client:
-            for name, arguments in calls:
-                result = await client.call_tool(name, arguments)
-                block = result.content[0]
-                assert isinstance(block, types.TextContent)
-                out.append((json.loads(block.text), bool(result.isError)))
-        return out
-
-    return asyncio.run(run())
+    return memory_calls(server, list(calls))
 
 
 def test_covering_mandate_charges_without_asking_and_refuses_beyond(make_toolkit: MakeToolkit, client: BillingClient) -> None:

@@ -4,7 +4,6 @@ real: every mutation an agent might try is answered with the portal handoff and 
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 from collections.abc import Iterator
@@ -13,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from mcp.shared.memory import create_connected_server_and_client_session
 from starlette.applications import Starlette
 from starlette.routing import Mount
+from tests.mcp.mcp_helpers import memory_calls
 from tests.tools.conftest import acall, call
 
 from agent_billing.audit import MemoryAuditLog
@@ -29,7 +28,6 @@ from agent_billing.providers.tenex.sandbox import create_tenex_app
 from agent_billing.registry import Effect, get_registry, register_provider
 from agent_billing.sandbox import create_app
 from agent_billing.tools import BillingToolkit
-from mcp import types
 
 BASE = SANDBOX_ORIGIN + "/tenex/api/v1/payments"
 CLOCK = 1_815_000_000.0
@@ -266,14 +264,7 @@ MUTATIONS = [("change_request", {"change": "upgrade", "plan": "Business"}), ("ch
 
 def mcp_call(tk: BillingToolkit, name: str, arguments: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """One ``call_tool`` through a real MCP client session (the SDK's memory transport): (content, isError)."""
-    async def run() -> tuple[dict[str, Any], bool]:
-        async with create_connected_server_and_client_session(BillingMCPServer(tk).server) as session:
-            result = await session.call_tool(name, arguments)
-        block = result.content[0]
-        assert isinstance(block, types.TextContent)
-        return json.loads(block.text), bool(result.isError)
-
-    return asyncio.run(run())
+    return memory_calls(BillingMCPServer(tk), [(name, arguments)])[0]
 
 
 def assert_portal_handoff(content: dict[str, Any], action: str, args: dict[str, Any]) -> None:

@@ -4,8 +4,6 @@ mandate; with a single-use confirmation replayed for another card; and with para
 
 from __future__ import annotations
 
-import asyncio
-import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from mcp.shared.memory import create_connected_server_and_client_session
+from tests.mcp.mcp_helpers import memory_calls
 from tests.tools.conftest import call
 
 from agent_billing.audit import MemoryAuditLog
@@ -50,21 +48,7 @@ def invoices(client: BillingClient) -> int:
 def mcp_calls(toolkit: BillingToolkit, calls: list[tuple[str, dict[str, Any]]],
               answer: Any = None) -> list[tuple[dict[str, Any], bool]]:
     """Tool calls through a real MCP client session; ``answer(params)`` is its elicitation callback, if any."""
-    async def elicit(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        return await asyncio.to_thread(answer, params)  # type: ignore[no-any-return]
-
-    async def run() -> list[tuple[dict[str, Any], bool]]:
-        out = []
-        async with create_connected_server_and_client_session(
-                BillingMCPServer(toolkit).server, elicitation_callback=elicit if answer else None) as session:
-            for name, arguments in calls:
-                result = await session.call_tool(name, arguments)
-                block = result.content[0]
-                assert isinstance(block, types.TextContent)
-                out.append((json.loads(block.text), bool(result.isError)))
-        return out
-
-    return asyncio.run(run())
+    return memory_calls(BillingMCPServer(toolkit), calls, answer)
 
 
 MONEY = [("billing", {"action": "change_plan", "plan": "GROWTH"}),
