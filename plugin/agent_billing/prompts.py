@@ -30,7 +30,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -41,7 +40,7 @@ from typing import Literal, get_args
 
 from agent_billing.advisor import render_in_calls, render_rules
 from agent_billing.guardrails.mandate import Mandate
-from agent_billing.registry import Registry, get_registry
+from agent_billing.registry import Registry, get_registry, provider_part
 from agent_billing.resources import data_path
 
 Variant = Literal["system", "chatbot", "voice", "autonomous"]
@@ -107,15 +106,12 @@ def prompt_facts(provider: str | None = None) -> PromptFacts:
         'wallet balance'
     """
     name = get_registry(provider).provider
-    module = f"agent_billing.providers.{name}.prompt"
-    try:
-        facts = importlib.import_module(module).FACTS
-    except ModuleNotFoundError as exc:
-        if exc.name and not module.startswith(exc.name):
-            raise  # the facts exist but something they import does not
-        raise ValueError(f"provider {name!r} declares no prompt facts ({module}.FACTS)") from None
+    module = provider_part(name, "prompt")
+    if module is None:
+        raise ValueError(f"provider {name!r} declares no prompt facts (agent_billing.providers.{name}.prompt.FACTS)")
+    facts = module.FACTS
     if not isinstance(facts, PromptFacts):
-        raise TypeError(f"{module}.FACTS is not a PromptFacts")
+        raise TypeError(f"{module.__name__}.FACTS is not a PromptFacts")
     return facts
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib.metadata import entry_points
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -290,6 +291,25 @@ def default_provider() -> str:
     from agent_billing.providers import DEFAULT
 
     return DEFAULT
+
+
+def provider_part(provider: str, part: str) -> ModuleType | None:
+    """A provider package's optional module ``agent_billing.providers.<provider>.<part>`` (its tool
+    ``actions``, its ``prompt`` facts), or None when the provider has none.
+
+    A module that exists but fails to import (something it imports is missing) is an error, not None.
+
+    Example:
+        >>> provider_part("modelslab", "actions").__name__, provider_part("modelslab", "no_such_part")
+        ('agent_billing.providers.modelslab.actions', None)
+    """
+    name = f"agent_billing.providers.{provider}.{part}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and not name.startswith(exc.name):
+            raise  # the module exists but something it imports does not
+        return None
 
 
 def provider_names() -> list[str]:

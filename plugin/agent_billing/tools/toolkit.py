@@ -28,7 +28,6 @@ Invoke:
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from agent_billing.guardrails.approval import ApprovalRequest, ApprovalSetting, 
 from agent_billing.guardrails.mandate import Mandate
 from agent_billing.guardrails.spend_store import SpendStore
 from agent_billing.guardrails.store import open_store
-from agent_billing.registry import Operation, Registry, get_registry
+from agent_billing.registry import Operation, Registry, get_registry, provider_part
 from agent_billing.tools.actions import ADVISOR, allowed_actions
 from agent_billing.tools.pipeline import Guard, _refusal
 from agent_billing.tools.schemas import (
@@ -101,14 +100,8 @@ class CustomAction:
 
 
 def _provider_actions(provider: str) -> list[CustomAction] | None:
-    name = f"agent_billing.providers.{provider}.actions"
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and not name.startswith(exc.name):
-            raise  # the provider's actions exist but something they import does not
-        return None
-    return list(module.ACTIONS)
+    module = provider_part(provider, "actions")
+    return None if module is None else list(module.ACTIONS)
 
 
 class BillingToolkit(BaseToolkit):
