@@ -21,6 +21,7 @@ from agent_billing.providers.tenex.sandbox import create_tenex_app
 from agent_billing.registry import Registry, get_registry, register_provider
 from agent_billing.sandbox import create_app
 from agent_billing.webhooks import (
+    DEFAULT_TOLERANCE,
     RETRY_DELAYS,
     EventDeduplicator,
     WebhookFormat,
@@ -57,13 +58,13 @@ def delivery(provider: str, event: dict[str, Any] | None = None, secret: str = S
 def test_a_valid_delivery_verifies_with_any_header_case(provider: str) -> None:
     body, headers = delivery(provider)
     assert headers[HEADERS[provider]] == signature(body, SECRET) and headers[HEADERS[provider]].startswith("sha256=")
-    assert verify_webhook(provider, body, headers, SECRET) == json.loads(body)
+    assert verify_webhook(provider, body, headers, SECRET, now=NOW) == json.loads(body)
     name, value = HEADERS[provider], headers[HEADERS[provider]]
     for variant in (name.lower(), name.upper()):
-        assert verify_webhook(provider, body, {variant: value}, SECRET)["data"] == EVENTS[provider]["data"]
-    assert verify_webhook(provider, body, [("content-type", "application/json"), (name.lower(), value)], SECRET)
-    assert verify_webhook(provider, body, httpx.Headers({name: value}), SECRET)
-    assert verify_webhook(provider, body.decode(), headers, SECRET.encode())  # str body, bytes secret
+        assert verify_webhook(provider, body, {variant: value}, SECRET, now=NOW)["data"] == EVENTS[provider]["data"]
+    assert verify_webhook(provider, body, [("content-type", "application/json"), (name.lower(), value)], SECRET, now=NOW)
+    assert verify_webhook(provider, body, httpx.Headers({name: value}), SECRET, now=NOW)
+    assert verify_webhook(provider, body.decode(), headers, SECRET.encode(), now=NOW)  # str body, bytes secret
     assert verify_webhook(provider, body, headers, SECRET, tolerance=300, now=NOW + 299)
 
 
@@ -74,7 +75,7 @@ def test_every_single_byte_change_is_refused(provider: str) -> None:
         tampered = bytearray(body)
         tampered[index] ^= 0x01
         with pytest.raises(WebhookSignatureError, match="does not match"):
-            verify_webhook(provider, bytes(tampered), headers, SECRET)
+            verify_webhook(provider, bytes(tampered), headers, SECRET, now=NOW)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -83,14 +84,14 @@ def test_tampered_truncated_extended_and_wrong_secret(provider: str) -> None:
     richer = body.replace(b'"data":{', b'"data":{"bonus":"1000.00",', 1)
     for changed in (richer, body[:-1], body[: len(body) // 2], b"", body + b" ", body + b"\n"):
         with pytest.raises(WebhookSignatureError, match="does not match"):
-            verify_webhook(provider, changed, headers, SECRET)
+            verify_webhook(provider, changed, headers, SECRET, now=NOW)
     with pytest.raises(WebhookSignatureError, match="does not match"):
-        verify_webhook(provider, body, headers, "whsec_other")
+        verify_webhook(provider, body, headers, "whsec_other", now=NOW)
     _, foreign = delivery(provider, secret="whsec_other")
     with pytest.raises(WebhookSignatureError, match="does not match"):
-        verify_webhook(provider, body, foreign, SECRET)
+        verify_webhook(provider, body, foreign, SECRET, now=NOW)
     with pytest.raises(ValueError, match="empty"):
-        verify_webhook(provider, body, headers, "")
+        verify_webhook(provider, body, headers, "", now=NOW)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -98,24 +99,24 @@ def test_missing_malformed_and_misplaced_headers(provider: str) -> None:
     body, headers = delivery(provider)
     good = headers[HEADERS[provider]]
     with pytest.raises(WebhookSignatureError, match="no "):
-        verify_webhook(provider, body, {"Content-Type": "application/json"}, SECRET)
+        verify_webhook(provider, body, {"Content-Type": "application/json"}, SECRET, now=NOW)
     other = "X-10ex-Signature" if provider == "wallgent" else "Wallgent-Signature"
     with pytest.raises(WebhookSignatureError, match="no "):
-        verify_webhook(provider, body, {other: good}, SECRET)  # the other provider's header does not count
+        verify_webhook(provider, body, {other: good}, SECRET, now=NOW)  # the other provider's header does not count
     for bad in (good.removeprefix("sha256="), "sha1=" + good[7:], good[:-2], good + "00", "sha256=" + "zz" * 32, "",
                 "sha256="):
         with pytest.raises(WebhookSignatureError, match="malformed"):
-            verify_webhook(provider, body, {HEADERS[provider]: bad}, SECRET)
+            verify_webhook(provider, body, {HEADERS[provider]: bad}, SECRET, now=NOW)
     with pytest.raises(WebhookSignatureError, match="more than one"):
-        verify_webhook(provider, body, [(HEADERS[provider], good), (HEADERS[provider].lower(), good)], SECRET)
-    assert verify_webhook(provider, body, {HEADERS[provider]: "SHA256=" + good[7:].upper()}, SECRET)
+        verify_webhook(provider, body, [(HEADERS[provider], good), (HEADERS[provider].lower(), good)], SECRET, now=NOW)
+    assert verify_webhook(provider, body, {HEADERS[provider]: "SHA256=" + good[7:].upper()}, SECRET, now=NOW)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_signed_body_that_is_not_a_json_object_is_refused(provider: str) -> None:
     for raw in (b"not json", b'{"id": "evt_1"', b"[1, 2]", b'"text"', b"\xff\xfe"):
         with pytest.raises(WebhookSignatureError, match="JSON"):
-            verify_webhook(provider, raw, sign_webhook(provider, raw, SECRET), SECRET)
+            verify_webhook(provider, raw, sign_webhook(provider, raw, SECRET), SECRET, now=NOW)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -125,14 +126,17 @@ def test_stale_and_future_events_are_refused_with_a_tolerance(provider: str) -> 
         verify_webhook(provider, body, headers, SECRET, tolerance=300, now=NOW + 301)
     with pytest.raises(WebhookSignatureError, match="future"):
         verify_webhook(provider, body, headers, SECRET, tolerance=300, now=NOW - 301)
-    assert verify_webhook(provider, body, headers, SECRET, now=NOW + 10 ** 7)  # no tolerance: age is not checked
+    assert verify_webhook(provider, body, headers, SECRET, tolerance=None, now=NOW + 10 ** 7)  # age check off
     field_name = "timestamp" if provider == "wallgent" else "occurred_at"
     for value in (None, "soon", True):
         event = {**EVENTS[provider], field_name: value}
         undated, undated_headers = delivery(provider, event)
-        assert verify_webhook(provider, undated, undated_headers, SECRET)
-        with pytest.raises(WebhookSignatureError, match=field_name):
-            verify_webhook(provider, undated, undated_headers, SECRET, tolerance=300, now=NOW)
+        assert verify_webhook(provider, undated, undated_headers, SECRET, tolerance=None)  # age check off
+        for tolerance in (300, DEFAULT_TOLERANCE):
+            with pytest.raises(WebhookSignatureError, match=field_name):
+                verify_webhook(provider, undated, undated_headers, SECRET, tolerance=tolerance, now=NOW)
+        with pytest.raises(WebhookSignatureError, match=field_name):  # the default checks the age too
+            verify_webhook(provider, undated, undated_headers, SECRET, now=NOW)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -150,9 +154,9 @@ def test_a_timestamp_no_clock_can_read_is_refused_not_a_crash(provider: str) -> 
 def test_raw_asgi_header_pairs_in_bytes_are_read(provider: str) -> None:
     body, headers = delivery(provider)
     raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    assert verify_webhook(provider, body, raw, SECRET) == json.loads(body)
+    assert verify_webhook(provider, body, raw, SECRET, now=NOW) == json.loads(body)
     with pytest.raises(WebhookSignatureError, match="more than one"):
-        verify_webhook(provider, body, [*raw, *raw], SECRET)
+        verify_webhook(provider, body, [*raw, *raw], SECRET, now=NOW)
 
 
 def test_threads_racing_on_one_event_act_once() -> None:
@@ -172,12 +176,12 @@ def test_threads_racing_on_one_event_act_once() -> None:
 
 def test_unknown_provider_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown webhook provider"):
-        verify_webhook("stripe", b"{}", {}, SECRET)
+        verify_webhook("stripe", b"{}", {}, SECRET, now=NOW)
     with pytest.raises(ValueError, match="unknown webhook provider 'modelslab'; known: wallgent, tenex, 10ex"):
-        verify_webhook("modelslab", b"{}", {}, SECRET)  # a provider that declares no webhooks
+        verify_webhook("modelslab", b"{}", {}, SECRET, now=NOW)  # a provider that declares no webhooks
     body, headers = delivery("10ex")
     for name in ("tenex", "10EX", " 10ex "):  # the Python name, and the display name in any case
-        assert verify_webhook(name, body, headers, SECRET)["id"] == "evt_1"
+        assert verify_webhook(name, body, headers, SECRET, now=NOW)["id"] == "evt_1"
 
 
 def test_the_format_is_the_providers_declaration(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -208,13 +212,13 @@ def test_a_replayed_delivery_is_acted_on_once(provider: str) -> None:
     body, headers = delivery(provider)
     acted = 0
     for _ in range(6):  # the first delivery and 10ex's five retries
-        event = verify_webhook(provider, body, headers, SECRET)
+        event = verify_webhook(provider, body, headers, SECRET, now=NOW)
         if dedup.first_time(provider, event):
             acted += 1
     assert acted == 1
     other, other_headers = delivery(provider, {**EVENTS[provider], "id": "evt_2", "data": {"id": "in_2"}})
-    assert dedup.first_time(provider, verify_webhook(provider, other, other_headers, SECRET))
-    event = verify_webhook(provider, body, headers, SECRET)
+    assert dedup.first_time(provider, verify_webhook(provider, other, other_headers, SECRET, now=NOW))
+    event = verify_webhook(provider, body, headers, SECRET, now=NOW)
     dedup.forget(provider, event)  # acting failed: the provider's retry must get through
     assert dedup.first_time(provider, event) and not dedup.first_time(provider, event)
     now[0] += 3601
@@ -229,7 +233,7 @@ def test_distinct_wallgent_events_with_the_same_data_are_each_acted_on_and_a_ret
     acted = []
     for event in (first, first, second, second, first):  # each delivered and retried, and a late retry of the first
         body, headers = delivery("wallgent", event)
-        verified = verify_webhook("wallgent", body, headers, SECRET)
+        verified = verify_webhook("wallgent", body, headers, SECRET, now=NOW)
         if dedup.first_time("wallgent", verified):
             acted.append(verified["timestamp"])
     assert acted == ["2026-11-29T10:00:00Z", "2026-11-29T10:05:00Z"]
@@ -259,10 +263,13 @@ class Receiver:
     rejected: list[str] = field(default_factory=list)
     dedup: EventDeduplicator = field(default_factory=EventDeduplicator)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    now: float | None = NOW  # most sandboxes here run on the injected clock NOW; None: the real time
+
+
 
     def handle(self, body: bytes, headers: Any) -> int:
         try:
-            event = verify_webhook(self.provider, body, headers, self.secret)
+            event = verify_webhook(self.provider, body, headers, self.secret, now=self.now)
         except WebhookSignatureError as exc:
             with self.lock:
                 self.rejected.append(exc.reason)
@@ -368,7 +375,7 @@ def test_the_sandboxes_deliver_to_loopback_only() -> None:
 
 def test_both_sandboxes_deliver_end_to_end_through_the_main_app(serve: Any) -> None:
     app = create_app(rate_limit=False)
-    wallgent, tenex = Receiver("wallgent", fail_first=1), Receiver("10ex")
+    wallgent, tenex = Receiver("wallgent", fail_first=1, now=None), Receiver("10ex", now=None)  # real clocks
     with httpx.Client(transport=SyncASGITransport(app), base_url=SANDBOX_ORIGIN) as http:
         http.post("/wallgent/v1/sandbox/webhooks", headers={"Authorization": "Bearer wg_test_sandbox"},
                   json={"url": serve(wallgent), "secret": SECRET, "retryScale": 0}).raise_for_status()

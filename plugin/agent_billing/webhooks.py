@@ -18,17 +18,31 @@ endpoint's secret and send ``sha256=<hex>``:
 ``verify_webhook`` checks the signature in constant time over the exact bytes received, so verify
 before parsing, never a re-serialised body.
 
-A retried delivery carries the same event again: ``EventDeduplicator`` remembers the events a handler
-has acted on, by the declared id field (10ex's ``id``) or, for a payload without one (Wallgent's), by the
-digest of its canonical JSON: a retry repeats it byte for byte, while two distinct events differ at least
-in their timestamps.
+Replay safety, by default:
+
+- **Age.** Neither provider signs a separate timestamp header, but both put the event's own time in the
+  signed body (``timestamp``, ``occurred_at``). ``verify_webhook`` refuses an event whose time is missing,
+  older than ``tolerance`` (``DEFAULT_TOLERANCE``, 5 minutes) or that far in the future. A captured
+  delivery therefore cannot be replayed later; pass a larger ``tolerance`` if your receiver may be down
+  longer than the provider's retries last, and ``tolerance=None`` only in tests.
+- **Once.** Inside that window a retried (or replayed) delivery carries the same event again: a
+  deduplicator remembers the events a handler has acted on, by the declared id field (10ex's ``id``) or,
+  for a payload without one (Wallgent's), by the SHA-256 of its canonical JSON (keys sorted, compact), so
+  the same event re-serialised with its keys in another order is still one event. Use
+  :func:`agent_billing.webhook_events.event_deduplicator` in production: it keeps the events in the
+  guardrail store (SQLite or PostgreSQL), so a restart or another worker does not act twice.
+  ``EventDeduplicator`` here is in memory, for tests and single-process tools.
 
 Example:
     >>> body = b'{"id":"evt_1","type":"invoice.paid","company_id":"cmp_1","occurred_at":"2026-11-29T10:00:00Z","data":{}}'
     >>> headers = sign_webhook("10ex", body, "whsec_test")
-    >>> verify_webhook("10ex", body, headers, "whsec_test")["type"]
+    >>> sent_at = event_time("2026-11-29T10:00:00Z")
+    >>> verify_webhook("10ex", body, headers, "whsec_test", now=sent_at + 2)["type"]
     'invoice.paid'
-    >>> verify_webhook("10ex", body.replace(b"paid", b"void"), headers, "whsec_test")
+    >>> verify_webhook("10ex", body, headers, "whsec_test", now=sent_at + 86_400)
+    Traceback (most recent call last):
+    agent_billing.webhooks.WebhookSignatureError: the event is 86400 s old (tolerance 300 s)
+    >>> verify_webhook("10ex", body.replace(b"paid", b"void"), headers, "whsec_test", now=sent_at)
     Traceback (most recent call last):
     agent_billing.webhooks.WebhookSignatureError: X-10ex-Signature does not match the body (wrong secret, or the body was changed)
 """
@@ -55,9 +69,12 @@ from agent_billing import wire
 from agent_billing.conventions import WebhookFormat
 from agent_billing.registry import get_registry, provider_names
 
-__all__ = ["RETRY_DELAYS", "EventDeduplicator", "WebhookFormat", "WebhookSender", "WebhookSignatureError",
-           "event_key", "event_time", "sign_webhook", "signature", "verify_webhook", "webhook_format"]
+__all__ = ["DEFAULT_TOLERANCE", "RETRY_DELAYS", "EventDeduplicator", "WebhookFormat", "WebhookSender",
+           "WebhookSignatureError", "canonical_json", "event_key", "event_time", "seen_key", "sign_webhook", "signature",
+           "verify_webhook", "webhook_format"]
 
+# How old (or how far in the future) an event's own signed time may be: Standard Webhooks' default.
+DEFAULT_TOLERANCE = 300.0
 # The waits between a sender's attempts when the provider documents none: 5 retries, doubling from 1 s.
 RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
@@ -171,21 +188,22 @@ def event_time(value: Any) -> float | None:
         return None
 
 
-def verify_webhook(provider: str, body: bytes | str, headers: Headers,
-                   secret: str | bytes, *, tolerance: float | None = None, now: float | None = None) -> dict[str, Any]:
-    """Check a delivery's signature (constant time, over the raw body) and return the parsed event.
+def verify_webhook(provider: str, body: bytes | str, headers: Headers, secret: str | bytes, *,
+                   tolerance: float | None = DEFAULT_TOLERANCE, now: float | None = None) -> dict[str, Any]:
+    """Check a delivery's signature (constant time, over the raw body) and its age; return the parsed event.
 
     ``headers`` are matched case-insensitively (a dict, Starlette's or httpx's headers, or pairs).
-    ``tolerance`` (seconds) also refuses an event whose own timestamp (``timestamp`` for Wallgent,
-    ``occurred_at`` for 10ex) is missing, older than that, or that far in the future; ``now`` is the
-    current Unix time (default ``time.time()``). Raises ``WebhookSignatureError``.
+    ``tolerance`` (seconds, default 300) refuses an event whose own signed timestamp (``timestamp`` for
+    Wallgent, ``occurred_at`` for 10ex) is missing, older than that, or that far in the future, so a
+    captured delivery cannot be replayed later; ``None`` turns the age check off (tests only). ``now`` is
+    the current Unix time (default ``time.time()``). Raises ``WebhookSignatureError``.
 
     Example:
         >>> body = b'{"event":"invoice.paid","timestamp":"2026-11-29T10:00:00Z","organizationId":"org_1","data":{}}'
         >>> headers = {"wallgent-signature": signature(body, "whsec_1")}
-        >>> verify_webhook("wallgent", body, headers, "whsec_1")["event"]
+        >>> verify_webhook("wallgent", body, headers, "whsec_1", now=event_time("2026-11-29T10:00:05Z"))["event"]
         'invoice.paid'
-        >>> verify_webhook("wallgent", body, headers, "whsec_1", tolerance=300, now=event_time("2026-11-29T11:00:00Z"))
+        >>> verify_webhook("wallgent", body, headers, "whsec_1", now=event_time("2026-11-29T11:00:00Z"))
         Traceback (most recent call last):
         agent_billing.webhooks.WebhookSignatureError: the event is 3600 s old (tolerance 300 s)
     """
@@ -206,6 +224,8 @@ def verify_webhook(provider: str, body: bytes | str, headers: Headers,
     if not isinstance(event, dict):
         raise WebhookSignatureError("the signed body is not a JSON object")
     if tolerance is not None:
+        if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance > 0):
+            raise ValueError("tolerance must be a positive number of seconds (None turns the age check off)")
         moment = event_time(event.get(fmt.timestamp_field))
         if moment is None:
             raise WebhookSignatureError(f"the event has no readable {fmt.timestamp_field}")
@@ -217,34 +237,62 @@ def verify_webhook(provider: str, body: bytes | str, headers: Headers,
     return event
 
 
+def canonical_json(event: Mapping[str, Any]) -> bytes:
+    """The event as canonical JSON: keys sorted at every level, compact, UTF-8, numbers as they were read.
+
+    Two serialisations of one event (keys in another order, other whitespace) give the same bytes.
+
+    Example:
+        >>> canonical_json({"b": 1, "a": {"d": [2, 1], "c": None}})
+        b'{"a":{"c":null,"d":[2,1]},"b":1}'
+    """
+    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                      default=_canonical_default).encode()
+
+
+def _canonical_default(value: Any) -> Any:
+    # wire.loads reads non-integer numbers as Decimal; their text is the number as it arrived.
+    if hasattr(value, "is_finite"):
+        return str(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
 def event_key(provider: str, event: Mapping[str, Any]) -> str:
     """What identifies an event across retries: its id (10ex), else the digest of its canonical JSON (Wallgent).
 
     Example:
         >>> event_key("10ex", {"id": "evt_1"})
         'evt_1'
-        >>> event_key("wallgent", {"event": "invoice.paid"}) == event_key("wallgent", {"event": "invoice.paid"})
+        >>> event_key("wallgent", {"event": "invoice.paid", "timestamp": "t"}) == event_key(
+        ...     "wallgent", {"timestamp": "t", "event": "invoice.paid"})
         True
     """
     fmt = webhook_format(provider)
     if fmt.id_field and isinstance(event.get(fmt.id_field), str) and event[fmt.id_field]:
         return str(event[fmt.id_field])
-    canonical = wire.dumps(dict(event))
-    return "sha256:" + hashlib.sha256(canonical).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_json(event)).hexdigest()
 
 
-def _seen_key(provider: str, event: Mapping[str, Any]) -> str:
+def seen_key(provider: str, event: Mapping[str, Any]) -> str:
+    """The key a deduplicator keeps for an event: the provider (by its signature header) and ``event_key``.
+
+    Example:
+        >>> seen_key("tenex", {"id": "evt_1"}) == seen_key("10ex", {"id": "evt_1"}) != seen_key("wallgent", {"id": "evt_1"})
+        True
+    """
     # Per provider (its signature header names it, whatever alias the caller used): one deduplicator may
     # serve several providers, and one's event id must not silence another's event.
     return f"{webhook_format(provider).header}:{event_key(provider, event)}"
 
 
 class EventDeduplicator:
-    """Remembers the events a handler acted on, so a retried delivery is acted on once.
+    """Remembers, in this process's memory, the events a handler acted on, so a retried delivery is acted on once.
 
-    Thread-safe; keeps at most ``max_events`` keys for ``ttl`` seconds of the injected ``clock``
-    (10ex's retries span 31 s; a day is ample). If acting on an event fails, ``forget`` it so the
-    provider's retry is handled.
+    For tests and single-process tools: a restart forgets everything, and another worker has its own
+    memory. Production receivers use :func:`agent_billing.webhook_events.event_deduplicator`, the
+    same interface kept in the guardrail store. Thread-safe; keeps at most ``max_events`` keys for
+    ``ttl`` seconds of the injected ``clock`` (10ex's retries span 31 s; a day is ample). If acting on
+    an event fails, ``forget`` it so the provider's retry is handled.
 
     Example:
         >>> dedup = EventDeduplicator()
@@ -259,7 +307,7 @@ class EventDeduplicator:
 
     def first_time(self, provider: str, event: Mapping[str, Any]) -> bool:
         """True the first time an event is seen (and remember it); False for a repeat."""
-        key, now = _seen_key(provider, event), self._clock()
+        key, now = seen_key(provider, event), self._clock()
         with self._lock:
             while self._seen and (next(iter(self._seen.values())) <= now - self._ttl or len(self._seen) >= self._max):
                 self._seen.popitem(last=False)
@@ -271,7 +319,7 @@ class EventDeduplicator:
     def forget(self, provider: str, event: Mapping[str, Any]) -> None:
         """Let the next delivery of this event through again (acting on it failed)."""
         with self._lock:
-            self._seen.pop(_seen_key(provider, event), None)
+            self._seen.pop(seen_key(provider, event), None)
 
 
 # --- sending (the sandboxes) ---------------------------------------------------------------------------
