@@ -267,16 +267,18 @@ class BillingToolkit(BaseToolkit):
 
     # --- approvals asked before the tool runs (the agent middleware)
 
-    def middleware(self) -> Any:
+    def middleware(self, *, interrupt_mode: Literal["batched", "per_call"] = "batched") -> Any:
         """The agent middleware that asks a person before this toolkit's gated calls run.
 
         Use with ``approval="middleware"``: ``create_agent(model, toolkit.get_tools(),
-        middleware=[toolkit.middleware()], checkpointer=...)``. It interrupts once per model turn for the
-        calls that need a person (never for reads, or for calls a mandate covers), showing each charge's
-        summary, and takes ``HumanInTheLoopMiddleware``'s resume format:
-        ``Command(resume={"decisions": [{"type": "approve"}, {"type": "reject"}]})``. A gated call then
-        runs only if a yes was recorded for that exact tool call and charge. Needs ``langchain``
-        (``pip install 'agent-billing[langchain]'``).
+        middleware=[toolkit.middleware()], checkpointer=...)``. By default it interrupts once per model turn
+        for the calls that need a person (never for reads, or for calls a mandate covers), showing each
+        charge's summary, and takes ``HumanInTheLoopMiddleware``'s batched resume format:
+        ``Command(resume={"decisions": [{"type": "approve"}, {"type": "reject"}]})``; with
+        ``interrupt_mode="per_call"`` it interrupts once per gated call, answered by interrupt id:
+        ``Command(resume={interrupt.id: {"type": "approve"}})``. A gated call then runs only if a yes was
+        recorded for that exact tool call and charge; a rejected call is answered with its refusal and the
+        model speaks next. Needs ``langchain`` (``pip install 'agent-billing[langchain]'``).
 
         Example:
             >>> from agent_billing.sandbox import create_app
@@ -294,7 +296,7 @@ class BillingToolkit(BaseToolkit):
             # With another approver the person would be asked twice, and the tools would not read these answers.
             raise ValueError("toolkit.middleware() works with BillingToolkit(approval='middleware'); this toolkit "
                              f"asks through {self._guard.approver.describe() if self._guard.approver else 'no approver'}")
-        return BillingApprovalMiddleware(self)
+        return BillingApprovalMiddleware(self, interrupt_mode=interrupt_mode)
 
     def approval_request(self, tool_name: str, tool_args: dict[str, Any], tool_call_id: str | None = None) -> Flow:
         """The approval a person must give before this tool call may run, or None (reads only).
