@@ -151,7 +151,9 @@ class LoopbackHttp:
         self._thread.start()
         deadline = time.monotonic() + self._timeout
         while not self._server.started:
-            assert self._thread.is_alive() and time.monotonic() < deadline, "the HTTP server did not start"
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise RuntimeError("the HTTP server did not start")
             time.sleep(0.01)
         return self
 
