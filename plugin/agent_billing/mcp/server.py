@@ -110,7 +110,7 @@ class ProgressRelay:
             if self._closed:
                 return
             self._count += 1
-            sending = self._send(self._count, message)
+            sending = self._sent(self._count, message)
             try:
                 on_loop = asyncio.get_running_loop() is self._loop
             except RuntimeError:
@@ -126,10 +126,14 @@ class ProgressRelay:
             except Exception:  # progress is advice: a slow or departed client never stops the flow
                 future.cancel()
 
+    async def _sent(self, value: int, message: str) -> None:
+        # Checked again on the loop, where ``close()`` runs: nothing goes out after the call's result.
+        if not self._closed:
+            await self._send(value, message)
+
     def close(self) -> None:
-        """Send nothing more (the call is over)."""
-        with self._lock:
-            self._closed = True
+        """Send nothing more (the call is over). Called on the loop; never waits for a sender's lock."""
+        self._closed = True
 
 
 _RELAY: ContextVar[ProgressRelay | None] = ContextVar("agent_billing_mcp_progress", default=None)
