@@ -1,7 +1,8 @@
-"""A real ``mcp`` client session over stdio to ``python -m agent_billing.mcp``, driven from synchronous tests.
+"""Real ``mcp`` client sessions for the tests: over stdio to ``python -m agent_billing.mcp`` (driven from
+synchronous tests), over the SDK's memory transport, and over streamable HTTP on loopback.
 
-The session lives on its own event loop in a thread, so one server process serves a whole test module
-(starting one costs seconds; a call costs milliseconds). ``on_elicit`` decides each elicitation.
+The stdio session lives on its own event loop in a thread, so one server process serves a whole test
+module (starting one costs seconds; a call costs milliseconds). ``on_elicit`` decides each elicitation.
 """
 
 from __future__ import annotations
@@ -9,14 +10,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
+import subprocess
 import sys
 import threading
-from collections.abc import Callable, Coroutine
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
+import uvicorn
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 from mcp import ClientSession, StdioServerParameters, types
 
@@ -120,3 +129,75 @@ class StdioSession:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(15)
+
+
+class LoopbackHttp:
+    """An ASGI app, lifespan included, served by uvicorn on 127.0.0.1 (a free port) in a thread: real HTTP.
+
+    ``url`` is the MCP endpoint, ``http://127.0.0.1:<port>/mcp``.
+    """
+
+    def __init__(self, app: Any, timeout: float = 15.0) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/mcp"
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+        self._timeout = timeout
+
+    def __enter__(self) -> LoopbackHttp:
+        self._thread.start()
+        deadline = time.monotonic() + self._timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise RuntimeError("the HTTP server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._server.should_exit = True
+        self._thread.join(self._timeout)
+        self._sock.close()
+
+
+@asynccontextmanager
+async def http_session(url: str, token: str | None, *, elicit: Any = None,
+                       headers: dict[str, str] | None = None) -> AsyncIterator[ClientSession]:
+    """An initialized official client session over streamable HTTP, sending ``Authorization: Bearer token``."""
+    sent = {**({"Authorization": f"Bearer {token}"} if token is not None else {}), **(headers or {})}
+    async with create_mcp_http_client(headers=sent) as http, \
+            streamable_http_client(url, http_client=http) as (read, write, _), \
+            ClientSession(read, write, read_timeout_seconds=timedelta(seconds=60), elicitation_callback=elicit) as session:
+        await session.initialize()
+        yield session
+
+
+def start_http_server(args: list[str], env: dict[str, str], errlog: Path,
+                      timeout: float = 60.0) -> tuple[subprocess.Popen[bytes], str]:
+    """``python -m agent_billing.mcp --http --port 0 ARGS``, its stderr to ``errlog``; (process, MCP URL)."""
+    with errlog.open("wb") as errors:
+        process = subprocess.Popen([sys.executable, "-m", "agent_billing.mcp", "--http", "--port", "0", *args],
+                                   env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        for line in errlog.read_text().splitlines():
+            if "streamable HTTP at " in line:
+                return process, line.split("streamable HTTP at ")[1].split()[0]
+        time.sleep(0.05)
+    process.kill()
+    process.wait(10)
+    raise RuntimeError(f"the HTTP server did not announce its URL; stderr: {errlog.read_text()}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server process started by ``start_http_server`` (bounded)."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)

@@ -1,7 +1,9 @@
 """MCP server for agent hosts: the billing tools and their guardrails over the Model Context Protocol.
 
 ``agent-billing mcp`` serves over stdio, ``agent-billing mcp --http --port PORT`` over streamable HTTP on
-127.0.0.1. Needs the ``mcp`` extra (``pip install 'agent-billing[mcp]'``), which pins the ``mcp`` SDK's
+127.0.0.1, where every request needs ``Authorization: Bearer $AGENT_BILLING_MCP_TOKEN`` (unset: a token
+generated for the run and printed once to stderr) and Host/Origin naming this server exactly.
+Needs the ``mcp`` extra (``pip install 'agent-billing[mcp]'``), which pins the ``mcp`` SDK's
 1.x line (protocol 2025-11-25, form and URL elicitation; the line ``langchain-mcp-adapters`` works with).
 The package imports the SDK only when a server class is asked for, so the CLI's options load without it.
 

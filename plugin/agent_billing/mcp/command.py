@@ -1,7 +1,9 @@
 """``agent-billing mcp``: build the toolkit from the environment and flags, then serve it over stdio or HTTP.
 
 Over stdio nothing but the protocol goes to stdout: notices go to stderr. Over HTTP the server binds
-127.0.0.1 only and refuses requests whose Host or Origin is not loopback (DNS rebinding).
+127.0.0.1 only and serves only requests that carry the bearer token (``$AGENT_BILLING_MCP_TOKEN``, or
+one generated and printed once to stderr) and name this server exactly in Host and Origin
+(``http_guard``).
 
 Example:
     >>> import argparse
@@ -131,10 +133,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> i
             sandbox.stop()
         return 2
     server = BillingMCPServer(toolkit)
-    toolkit.progress = server.progress
     try:
         if args.http:
-            return _serve_http(server, args.port)
+            return _serve_http(server, args.port, environ)
         asyncio.run(server.run_stdio())
         return 0
     except KeyboardInterrupt:
@@ -144,9 +145,16 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> i
             sandbox.stop()
 
 
-def _serve_http(server: Any, port: int) -> int:
+def _serve_http(server: Any, port: int, environ: Mapping[str, str]) -> int:
     import uvicorn
 
+    from agent_billing.mcp.http_guard import TOKEN_VARIABLE, bearer_token
+
+    try:
+        token, generated = bearer_token(environ)
+    except ValueError as err:
+        _notice(str(err))
+        return 2
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -156,8 +164,11 @@ def _serve_http(server: Any, port: int) -> int:
         sock.close()
         _notice(f"cannot listen on 127.0.0.1:{port}: {err.strerror or err}")
         return 1
-    _notice(f"streamable HTTP at http://127.0.0.1:{sock.getsockname()[1]}/mcp (loopback only)")
-    config = uvicorn.Config(server.http_app(), log_level="warning", access_log=False)
+    if generated:  # the one place the token is ever shown: the deployer's own terminal, once
+        _notice(f"no ${TOKEN_VARIABLE} set; this run's bearer token (send 'Authorization: Bearer <token>'): {token}")
+    _notice(f"streamable HTTP at http://127.0.0.1:{sock.getsockname()[1]}/mcp (loopback only; bearer token "
+            f"{'generated above' if generated else 'from $' + TOKEN_VARIABLE} required)")
+    config = uvicorn.Config(server.http_app(token), log_level="warning", access_log=False)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:

@@ -27,6 +27,8 @@ ENVIRONMENT = {
     "max_per_24h": "AGENT_BILLING_MAX_PER_24H",
     "auto_approve": "AGENT_BILLING_AUTO_APPROVE",
     "wait_timeout": "AGENT_BILLING_WAIT_TIMEOUT",
+    # No flag: a flag would show the token in every process listing.
+    "http_token": "AGENT_BILLING_MCP_TOKEN",
 }
 
 
@@ -39,7 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         >>> parser.parse_args([]).port
         8765
     """
-    parser.add_argument("--http", action="store_true", help="serve streamable HTTP on 127.0.0.1 (default: stdio)")
+    parser.add_argument("--http", action="store_true",
+                        help="serve streamable HTTP on 127.0.0.1 (default: stdio); every request needs "
+                             f"'Authorization: Bearer ${ENVIRONMENT['http_token']}' (unset: a token is generated "
+                             "and printed once to stderr)")
     parser.add_argument("--port", type=int, default=8765, help="HTTP port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--sandbox", action="store_true",
                         help="serve against an offline sandbox started on a loopback port (no token needed)")

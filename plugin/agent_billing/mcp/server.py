@@ -34,9 +34,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from langchain_core.messages import ToolMessage
@@ -46,12 +48,14 @@ from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from agent_billing import __version__
 from agent_billing.mcp.annotations import tool_annotations
 from agent_billing.mcp.approver import ElicitationApprover, client_modes
+from agent_billing.mcp.http_guard import HttpGuard
 from agent_billing.tools import BillingToolkit
 from agent_billing.tools.tool import dumps_content
 from mcp import types
@@ -63,8 +67,76 @@ INSTRUCTIONS = (
     "only with the person's approval (asked by this server through your client) or inside the deployer's "
     "mandate. Never ask for or pass card numbers: hand off with a payment link instead."
 )
+# The SDK's own check matches these by prefix; ``HttpGuard`` in front matches host and port exactly.
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+PROGRESS_SEND_TIMEOUT = 5.0  # seconds a waiting flow gives one progress notification before going on without it
+
+
+class ProgressRelay:
+    """Progress notifications for one ``tools/call`` that carried a ``progressToken``.
+
+    Made on the event loop when the call starts, it may then be called from any thread: a tool's flow
+    runs its own work in a worker thread (``tools/steps.py``), where there is no running loop, so the
+    notification is handed to the loop that serves the request and waited for (bounded). Each one
+    carries the next value of a per-call counter, so progress strictly increases, as the specification
+    requires. After ``close()`` (the call ended or was cancelled) nothing more is sent.
+
+    Example:
+        >>> sent = []
+        >>> async def send(value, message):
+        ...     sent.append((value, message))
+        >>> async def call():
+        ...     relay = ProgressRelay(asyncio.get_running_loop(), send)
+        ...     await asyncio.to_thread(relay, "first check")  # from a worker thread, as flows do
+        ...     relay("second check")  # on the loop itself: scheduled, not waited for
+        ...     await asyncio.sleep(0)
+        ...     relay.close()
+        ...     relay("too late")
+        >>> asyncio.run(call())
+        >>> sent
+        [(1, 'first check'), (2, 'second check')]
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, send: Callable[[int, str], Coroutine[Any, Any, None]]) -> None:
+        self._loop, self._send = loop, send
+        self._lock = threading.Lock()
+        self._count = 0
+        self._closed = False
+        self._tasks: set[asyncio.Future[None]] = set()
+
+    def __call__(self, message: str) -> None:
+        with self._lock:  # one at a time, in order: the values go out increasing
+            if self._closed:
+                return
+            self._count += 1
+            sending = self._sent(self._count, message)
+            try:
+                on_loop = asyncio.get_running_loop() is self._loop
+            except RuntimeError:
+                on_loop = False
+            if on_loop:  # waiting here would block the loop that has to send it
+                task = asyncio.ensure_future(sending)
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                return
+            future = asyncio.run_coroutine_threadsafe(sending, self._loop)
+            try:
+                future.result(PROGRESS_SEND_TIMEOUT)
+            except Exception:  # progress is advice: a slow or departed client never stops the flow
+                future.cancel()
+
+    async def _sent(self, value: int, message: str) -> None:
+        # Checked again on the loop, where ``close()`` runs: nothing goes out after the call's result.
+        if not self._closed:
+            await self._send(value, message)
+
+    def close(self) -> None:
+        """Send nothing more (the call is over). Called on the loop; never waits for a sender's lock."""
+        self._closed = True
+
+
+_RELAY: ContextVar[ProgressRelay | None] = ContextVar("agent_billing_mcp_progress", default=None)
 
 
 def _payment_page(content: dict[str, Any]) -> tuple[str, str, str | None] | None:
@@ -95,10 +167,11 @@ class BillingMCPServer:
     def __init__(self, toolkit: BillingToolkit, *, name: str = "agent-billing") -> None:
         self.toolkit = toolkit
         self._tools = {tool.name: tool for tool in toolkit.get_tools()}
-        self._tasks: set[asyncio.Task[Any]] = set()
         self.server: Server[Any, Any] = Server(name, version=__version__, instructions=INSTRUCTIONS)
         self.server.list_tools()(self._list_tools)  # type: ignore[no-untyped-call]
         self.server.call_tool(validate_input=False)(self.call)
+        if toolkit.progress is None:  # a wait's progress goes to the client that asked for it
+            toolkit.progress = self.progress
 
     def tool_definitions(self) -> list[types.Tool]:
         """The MCP tool list: same names, descriptions and input schemas as the LangChain tools, plus annotations."""
@@ -119,10 +192,17 @@ class BillingMCPServer:
         if tool is None:
             return _result({"ok": False, "error": "unknown_tool", "message": f"No tool {name!r} here. Tools: "
                             f"{', '.join(self._tools)}."}, True)
-        content, is_error = await self._run(name, arguments or {})
-        page = None if is_error else _payment_page(content)
-        if page is not None:
-            content, is_error = await self._hand_over(content, *page)
+        relay = _relay_for(request_ctx.get(None))
+        token = _RELAY.set(relay)  # copied into the worker threads the flow runs in
+        try:
+            content, is_error = await self._run(name, arguments or {})
+            page = None if is_error else _payment_page(content)
+            if page is not None:
+                content, is_error = await self._hand_over(content, *page)
+        finally:
+            _RELAY.reset(token)
+            if relay is not None:
+                relay.close()  # ended or cancelled: no progress after the result
         return _result(content, is_error)
 
     async def _run(self, name: str, arguments: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -171,32 +251,32 @@ class BillingMCPServer:
         return waited, outcome.is_error
 
     def progress(self, message: str) -> None:
-        """Relay a wait's progress to the client, when the current request asked for progress notifications."""
-        ctx = request_ctx.get(None)
-        token = ctx.meta.progressToken if ctx is not None and ctx.meta is not None else None
-        if ctx is None or token is None:
-            return
-        task = asyncio.get_running_loop().create_task(
-            ctx.session.send_progress_notification(token, len(self._tasks) + 1, message=message,
-                                                   related_request_id=str(ctx.request_id)))
-        self._tasks.add(task)  # keep a reference until it is sent
-        task.add_done_callback(self._tasks.discard)
+        """Relay a wait's progress to the client, when the current call asked for progress notifications.
+
+        Called from the flow's worker thread (or the loop); does nothing outside a call that sent a
+        ``progressToken``.
+        """
+        relay = _RELAY.get()
+        if relay is not None:
+            relay(message)
 
     async def run_stdio(self) -> None:
         """Serve one client over stdin/stdout until it disconnects."""
         async with stdio_server() as (read, write):
             await self.server.run(read, write, self.server.create_initialization_options())
 
-    def http_app(self) -> Starlette:
-        """A Starlette app serving streamable HTTP at ``/mcp``, refusing any Host or Origin but loopback.
+    def http_app(self, token: str) -> Starlette:
+        """A Starlette app serving streamable HTTP at ``/mcp`` to requests that carry ``Authorization: Bearer
+        <token>`` and are addressed to this loopback server exactly (``http_guard.HttpGuard``).
 
         Example:
             >>> from agent_billing.sandbox import create_app
             >>> from agent_billing.inprocess import sandbox_clients
             >>> from agent_billing.audit import MemoryAuditLog
             >>> toolkit = BillingToolkit(async_client=sandbox_clients(create_app())[1], audit=MemoryAuditLog())
-            >>> [route.path for route in BillingMCPServer(toolkit).http_app().routes]
-            ['/mcp']
+            >>> app = BillingMCPServer(toolkit).http_app("t" * 32)
+            >>> [route.path for route in app.routes], [m.cls.__name__ for m in app.user_middleware]
+            (['/mcp'], ['HttpGuard'])
         """
         security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=LOOPBACK_HOSTS,
                                              allowed_origins=LOOPBACK_ORIGINS)
@@ -211,7 +291,21 @@ class BillingMCPServer:
             async with manager.run():
                 yield
 
-        return Starlette(routes=[Route("/mcp", endpoint=Endpoint())], lifespan=lifespan)
+        return Starlette(routes=[Route("/mcp", endpoint=Endpoint())], lifespan=lifespan,
+                         middleware=[Middleware(HttpGuard, token=token)])
+
+
+def _relay_for(ctx: Any) -> ProgressRelay | None:
+    """The progress relay of the request being served, when it asked for progress (on the event loop)."""
+    token = ctx.meta.progressToken if ctx is not None and ctx.meta is not None else None
+    if token is None:
+        return None
+
+    async def send(value: int, message: str) -> None:
+        await ctx.session.send_progress_notification(token, value, message=message,
+                                                     related_request_id=str(ctx.request_id))
+
+    return ProgressRelay(asyncio.get_running_loop(), send)
 
 
 def _result(content: dict[str, Any], is_error: bool) -> types.CallToolResult:
