@@ -17,6 +17,7 @@ import hashlib
 import importlib
 import logging
 import time
+import typing
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from types import TracebackType
 from typing import Any, ClassVar
@@ -25,6 +26,7 @@ import httpx
 from pydantic import BaseModel, SecretStr
 from typing_extensions import Self
 
+from agent_billing.bounds import NOT_SENT, Exceeded, install_deadline, read_async, read_sync
 from agent_billing.client_methods import AsyncOperations, SyncOperations
 from agent_billing.config import Settings
 from agent_billing.errors import (
@@ -32,13 +34,15 @@ from agent_billing.errors import (
     BillingConnectionError,
     BillingError,
     CardDataRefusedError,
+    DeadlineExceededError,
     InvalidRequestError,
     OutcomeUnknownError,
     RateLimitedError,
+    ResponseTooLargeError,
     ServerError,
     UnexpectedResponseError,
 )
-from agent_billing.exchange import PreparedCall, interpret_with_id, prepare, validate_args
+from agent_billing.exchange import PreparedCall, interpret_with_id, prepare, unreadable, validate_args
 from agent_billing.registry import Operation, Registry, get_registry
 from agent_billing.retry import RETRY_STATUSES, RetryPolicy, server_wait_hint
 
@@ -46,6 +50,13 @@ logger = logging.getLogger("agent_billing.client")
 
 # A result and the request id the API gave it (the header or ``meta.request_id``), for the audit trail.
 _Answer = tuple[BaseModel, str | None]
+
+
+class _Attempt(typing.NamedTuple):
+    """One request to send, and the monotonic deadline of the whole call it belongs to."""
+
+    request: httpx.Request
+    deadline: float
 
 _USER_AGENT = "agent-billing/0.1 (+python httpx)"
 
@@ -87,6 +98,8 @@ class _ClientCore:
                 "AGENT_BILLING_ALLOW_LIVE=1) to use it on purpose"
             )
         self.retry = retry or RetryPolicy(max_retries=settings.max_retries)
+        # Monotonic seconds; the deadline of every call is measured on it.
+        self._clock: typing.Callable[[], float] = time.monotonic
         # Plan ids seen in the provider's plan catalogue (an operation declares ``plan_catalogue``).
         self._known_plans: frozenset[Any] | None = None
 
@@ -95,6 +108,11 @@ class _ClientCore:
         """The API base URL."""
         return (self._settings.base_url or self.registry.connection.default_base_url).rstrip("/")
 
+    @property
+    def settings(self) -> Settings:
+        """The settings in force (timeout, response cap, lock timeout...); the token stays a ``SecretStr``."""
+        return self._settings
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, token={self._token!r})"
 
@@ -102,7 +120,9 @@ class _ClientCore:
         return {
             "base_url": self.base_url,
             "timeout": httpx.Timeout(self._settings.timeout, connect=min(10.0, self._settings.timeout)),
-            "headers": {"User-Agent": _USER_AGENT},
+            # Uncompressed answers: the size cap then counts what is held in memory, and no small
+            # compressed body can unpack into a large one between two checks.
+            "headers": {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"},
             "limits": httpx.Limits(max_connections=20, max_keepalive_connections=10),
         }
 
@@ -121,10 +141,17 @@ class _ClientCore:
         from agent_billing.guardrails.card_data import refuse_card_data
 
         op = self.registry.get(name)
-        raw = args.model_dump(mode="python", exclude_none=True) if isinstance(args, BaseModel) else dict(args)
-        # Raw card data never leaves this process, whatever field it hides in.
-        refuse_card_data(raw)
-        return self._prepared(op, validate_args(op, raw), idempotency_key)
+        try:
+            raw = args.model_dump(mode="python", exclude_none=True) if isinstance(args, BaseModel) else dict(args)
+            # Raw card data never leaves this process, whatever field it hides in.
+            refuse_card_data(raw)
+            return self._prepared(op, validate_args(op, raw), idempotency_key)
+        except BillingError:
+            raise
+        except Exception as exc:  # a value no validator foresaw (a type error, an arithmetic one...)
+            raise InvalidRequestError(f"invalid arguments for {name} ({type(exc).__name__}); nothing was sent",
+                                      details={"errors": [{"field": "(arguments)", "message": type(exc).__name__}]},
+                                      ) from None
 
     def _prepared(self, op: Operation, args: BaseModel, idempotency_key: str | None) -> PreparedCall:
         """Internal: ``args`` were already guarded and validated by the tool flow."""
@@ -165,6 +192,8 @@ class _ClientCore:
             raise UnexpectedResponseError(f"{name} answered a page without a list of items")
         if cursor is None:
             return items, None
+        if not isinstance(cursor, str):
+            raise UnexpectedResponseError(f"{name} answered a page whose next_cursor is not a string")
         if cursor in seen:  # a server handing back an old cursor would otherwise loop forever
             raise UnexpectedResponseError(f"{name} repeated the cursor {cursor!r}: the pages do not end")
         seen.add(cursor)
@@ -182,18 +211,18 @@ class _ClientCore:
         )
 
     def _next_wait(
-        self, call: PreparedCall, attempt: int, waited: float, outcome: httpx.Response | Exception
+        self, call: PreparedCall, attempt: int, waited: float, outcome: httpx.Response | Exception, deadline: float,
     ) -> float | None:
         """Seconds to wait before retrying, or None to stop and surface the outcome."""
-        if attempt > self.retry.max_retries:
-            return None
+        if isinstance(outcome, Exceeded):
+            return None  # the deadline is gone, or the same answer would be as large again
         if isinstance(outcome, httpx.Response):
             if outcome.status_code not in RETRY_STATUSES:
                 return None
             delay = self.retry.delay(attempt, server_wait_hint(outcome.headers))
         else:
             delay = self.retry.delay(attempt, None)
-        if waited + delay > self.retry.max_total_wait:
+        if not self.retry.allows(attempt, waited, delay, remaining=deadline - self._clock()):
             return None
         logger.debug(
             "retrying %s %s (attempt %d) in %.2fs after %s",
@@ -204,34 +233,64 @@ class _ClientCore:
 
     def _connection_error(self, call: PreparedCall, exc: Exception, maybe_sent: bool) -> BillingError:
         # httpx's message may hold the URL (never the token, which lives in a header): keep it short.
-        what = f"{call.method} {call.path}: {type(exc).__name__}"
+        what = f"{call.method} {call.path}: {exc.cause if isinstance(exc, Exceeded) else type(exc).__name__}"
         details = {"idempotency_key": call.idempotency_key} if call.idempotency_key else {}
+        bounded = f" ({exc.detail})" if isinstance(exc, Exceeded) else ""
         if call.operation.is_mutation and maybe_sent:
             return OutcomeUnknownError(
-                f"no answer from the billing API for {what}; the request may have taken effect. Check the ledger "
-                "before doing anything else; repeat only with the same idempotency key.",
-                idempotency_key=call.idempotency_key, cause="no_response", details=details)
-        return BillingConnectionError(f"could not reach the billing API for {what}", details=details)
+                f"no readable answer from the billing API for {what}{bounded}; the request may have taken effect. "
+                "Check the ledger before doing anything else; repeat only with the same idempotency key.",
+                idempotency_key=call.idempotency_key,
+                cause=exc.cause if isinstance(exc, Exceeded) else "no_response", details=details,
+                status=exc.status if isinstance(exc, Exceeded) else None)
+        if isinstance(exc, Exceeded) and exc.cause == "response_too_large":
+            return ResponseTooLargeError(f"{what}{bounded}", status=exc.status, details=details)
+        sent = "" if maybe_sent else "; nothing was sent"
+        if isinstance(exc, Exceeded):
+            return DeadlineExceededError(f"{what}: no complete answer within the call's {self._settings.timeout:g} s "
+                                         f"(AGENT_BILLING_TIMEOUT){bounded}{sent}", details=details)
+        return BillingConnectionError(f"could not reach the billing API for {what}{sent}", details=details)
 
-    def _attempts(self, call: PreparedCall) -> Generator[httpx.Request | float, httpx.Response | Exception | None, _Answer]:
-        """The retry loop without I/O: yields a request to send (gets the response or the transport error
+    def _failed_unexpectedly(self, call: PreparedCall, exc: Exception, maybe_sent: bool) -> BillingError:
+        """A failure nothing above foresaw, as a typed error that says whether the request may have gone."""
+        what = f"{call.method} {call.path} failed unexpectedly ({type(exc).__name__})"
+        if call.operation.is_mutation and maybe_sent:
+            return OutcomeUnknownError(
+                f"{what} after it was sent; it may have taken effect. Check the ledger before doing anything "
+                "else; repeat only with the same idempotency key.", idempotency_key=call.idempotency_key,
+                cause=type(exc).__name__,
+                details={"idempotency_key": call.idempotency_key} if call.idempotency_key else {})
+        if maybe_sent:
+            return UnexpectedResponseError(f"{what} while reading the answer")
+        return BillingConnectionError(f"{what}; nothing was sent")
+
+    def _attempts(self, call: PreparedCall) -> Generator[_Attempt | float, httpx.Response | Exception | None, _Answer]:
+        """The retry loop without I/O: yields an attempt to send (gets the response or the transport error
         back) or seconds to sleep; returns the result and its request id. Both clients drive it, so they retry alike.
 
-        A mutation that any attempt may have delivered (no answer after sending, a 5xx) ends as an
-        ``OutcomeUnknownError`` unless a later attempt got a definite answer for the same key."""
+        Every attempt and wait fits in one deadline (``Settings.timeout`` from the first attempt on). A mutation
+        that any attempt may have delivered (no answer after sending, a 5xx, a deadline crossed while the
+        answer was awaited) ends as an ``OutcomeUnknownError`` unless a later attempt got a definite answer for
+        the same key. Only ``BillingError`` leaves it."""
         attempt, waited, maybe_sent = 0, 0.0, False
-        while True:
-            attempt += 1
-            outcome = yield self._request(call)
-            assert outcome is not None
-            maybe_sent = maybe_sent or _may_have_committed(outcome)
-            delay = self._next_wait(call, attempt, waited, outcome)
-            if delay is None:
-                if isinstance(outcome, Exception):
-                    raise self._connection_error(call, outcome, maybe_sent) from None
-                return self._finish(call, outcome, maybe_sent)
-            yield delay
-            waited += delay
+        deadline = self._clock() + self._settings.timeout
+        try:
+            while True:
+                attempt += 1
+                outcome = yield _Attempt(self._request(call), deadline)
+                assert outcome is not None
+                maybe_sent = maybe_sent or _may_have_committed(outcome)
+                delay = self._next_wait(call, attempt, waited, outcome, deadline)
+                if delay is None:
+                    if isinstance(outcome, Exception):
+                        raise self._connection_error(call, outcome, maybe_sent) from None
+                    return self._finish(call, outcome, maybe_sent)
+                yield delay
+                waited += delay
+        except BillingError:
+            raise
+        except Exception as exc:
+            raise self._failed_unexpectedly(call, exc, maybe_sent) from None
 
     def _finish(self, call: PreparedCall, response: httpx.Response, maybe_sent: bool = False) -> _Answer:
         logger.debug(
@@ -254,6 +313,10 @@ class _ClientCore:
             if isinstance(exc, RateLimitedError) and exc.retry_after is None:
                 exc.retry_after = server_wait_hint(response.headers)
             raise
+        except BillingError:
+            raise
+        except Exception as exc:  # an answer so odd that reading it broke: unknown for a mutation
+            raise unreadable(call, response, type(exc).__name__, None) from None
 
 
 class SyncClient(_ClientCore):
@@ -290,6 +353,8 @@ class SyncClient(_ClientCore):
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, **self._client_kwargs())
+        if self._owns_http:
+            install_deadline(self._http)  # every socket read then ends by the call's deadline
 
     @classmethod
     def from_env(cls, *, provider: str | None = None, **kwargs: Any) -> Self:
@@ -322,9 +387,10 @@ class SyncClient(_ClientCore):
         step = next(steps)
         while True:
             outcome: httpx.Response | Exception | None = None
-            if isinstance(step, httpx.Request):
+            if isinstance(step, _Attempt):
                 try:
-                    outcome = self._http.send(step)
+                    outcome = read_sync(self._http, step.request, deadline=step.deadline,
+                                        max_bytes=self._settings.max_response_bytes, clock=self._clock)
                 except Exception as exc:  # any transport's failure is a failed attempt, never a crash
                     outcome = exc
             else:
@@ -441,9 +507,10 @@ class AsyncClient(_ClientCore):
         step = next(steps)
         while True:
             outcome: httpx.Response | Exception | None = None
-            if isinstance(step, httpx.Request):
+            if isinstance(step, _Attempt):
                 try:
-                    outcome = await self._http.send(step)
+                    outcome = await read_async(self._http, step.request, deadline=step.deadline,
+                                               max_bytes=self._settings.max_response_bytes, clock=self._clock)
                 except Exception as exc:  # any transport's failure is a failed attempt, never a crash
                     outcome = exc
             else:
@@ -498,16 +565,13 @@ class AsyncBillingClient(AsyncClient, AsyncOperations):
     """
 
 
-# Failures before anything left this process: the request was certainly not delivered.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol,
-             httpx.LocalProtocolError)
-
-
 def _may_have_committed(outcome: httpx.Response | Exception) -> bool:
     """Whether this attempt may have reached the server and taken effect there."""
     if isinstance(outcome, httpx.Response):
         return outcome.status_code >= 500
-    return not isinstance(outcome, _NOT_SENT)
+    if isinstance(outcome, Exceeded):
+        return outcome.sent
+    return not isinstance(outcome, NOT_SENT)
 
 
 def provider_clients(registry: Registry) -> tuple[type[SyncClient], type[AsyncClient]]:

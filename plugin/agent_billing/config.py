@@ -4,7 +4,13 @@ Which variables hold the key and the base URL is the provider's declaration (``R
 for the default provider ``AGENT_BILLING_TOKEN`` and ``AGENT_BILLING_BASE_URL``; for others their own
 (see each provider's docs). Common to all:
 
-- ``AGENT_BILLING_TIMEOUT``: seconds per request (default 30).
+- ``AGENT_BILLING_TIMEOUT``: the most seconds one call may take, all of it: connecting, the answer's
+  headers and body, and every retry and wait between them (default 30). Enforced while reading, so a
+  server dripping its answer cannot stretch it.
+- ``AGENT_BILLING_MAX_RESPONSE_BYTES``: the largest answer a call accepts (default 4 MiB); a bigger one is
+  refused while it arrives, never held in memory.
+- ``AGENT_BILLING_LOCK_TIMEOUT``: the most seconds a tool call waits for its account's funding lock
+  (another charge on the default card) before answering ``store_unavailable`` with nothing sent (default 10).
 - ``AGENT_BILLING_MAX_RETRIES``: retries for 429/5xx/connection errors (default 3).
 - ``AGENT_BILLING_ALLOW_LIVE``: ``1`` lets a client use a provider's live (real-money) key.
 
@@ -23,11 +29,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from dotenv import dotenv_values, find_dotenv
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from agent_billing.errors import AuthenticationError
+from agent_billing.errors import AuthenticationError, InvalidRequestError
 
 _TRUE = {"1", "true", "yes", "on"}
+# Numeric settings and the variables that set them (validated by the model: a typo is a clear error).
+_NUMBERS = {"timeout": "AGENT_BILLING_TIMEOUT", "max_response_bytes": "AGENT_BILLING_MAX_RESPONSE_BYTES",
+            "lock_timeout": "AGENT_BILLING_LOCK_TIMEOUT", "max_retries": "AGENT_BILLING_MAX_RETRIES"}
 
 
 class Settings(BaseModel):
@@ -44,7 +53,9 @@ class Settings(BaseModel):
 
     base_url: str | None = None
     token: SecretStr | None = None
-    timeout: float = Field(30.0, gt=0)
+    timeout: float = Field(30.0, gt=0, le=3600, description="total seconds per call, retries included")
+    max_response_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest answer accepted, in bytes")
+    lock_timeout: float = Field(10.0, gt=0, le=3600, description="seconds to wait for an account's funding lock")
     max_retries: int = Field(3, ge=0, le=10)
     allow_live: bool = False
     token_variables: tuple[str, ...] = ()
@@ -71,14 +82,17 @@ class Settings(BaseModel):
         values.update(os.environ if environ is None else environ)
         token = next((values[name] for name in connection.token_variables if values.get(name)), None)
         base_url = next((values[name] for name in connection.base_url_variables if values.get(name)), None)
-        return cls(
-            base_url=base_url,
-            token=SecretStr(token) if token else None,
-            timeout=float(values.get("AGENT_BILLING_TIMEOUT") or 30.0),
-            max_retries=int(values.get("AGENT_BILLING_MAX_RETRIES") or 3),
-            allow_live=(values.get("AGENT_BILLING_ALLOW_LIVE") or "").strip().lower() in _TRUE,
-            token_variables=connection.token_variables,
-        )
+        numbers = {field: values[name] for field, name in _NUMBERS.items() if values.get(name)}
+        try:
+            return cls.model_validate({
+                "base_url": base_url, "token": SecretStr(token) if token else None, **numbers,
+                "allow_live": (values.get("AGENT_BILLING_ALLOW_LIVE") or "").strip().lower() in _TRUE,
+                "token_variables": connection.token_variables,
+            })
+        except ValidationError as exc:
+            wrong = ", ".join(f"{_NUMBERS.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}"
+                              for e in exc.errors(include_input=False, include_url=False))
+            raise InvalidRequestError(f"invalid agent-billing setting ({wrong}); fix the variable") from None
 
     def require_token(self) -> SecretStr:
         """The token, or an ``AuthenticationError`` naming the variables to set."""

@@ -317,6 +317,34 @@ class UnexpectedResponseError(BillingError):
     default_code = "unexpected_response"
 
 
+# --- Bounded calls (issue 18): a call that outlived its deadline or whose answer outgrew the size cap.
+
+
+class DeadlineExceededError(BillingConnectionError):
+    """A call did not finish within its total deadline (``AGENT_BILLING_TIMEOUT``: connect, headers and body,
+    every retry included). A read that timed out has no effect; a mutation that may have been delivered is an
+    ``OutcomeUnknownError`` instead, and one that was never sent says so.
+
+    Example:
+        >>> err = DeadlineExceededError("GET /wallet/balance took longer than 5 s")
+        >>> err.code, isinstance(err, BillingConnectionError), err.retryable
+        ('deadline_exceeded', True, True)
+    """
+
+    default_code = "deadline_exceeded"
+
+
+class ResponseTooLargeError(UnexpectedResponseError):
+    """An answer was larger than the client accepts (``AGENT_BILLING_MAX_RESPONSE_BYTES``); it was not kept.
+
+    Example:
+        >>> ResponseTooLargeError("the answer exceeded 4194304 bytes", status=200).code
+        'response_too_large'
+    """
+
+    default_code = "response_too_large"
+
+
 _BY_STATUS: dict[int, type[BillingError]] = {
     400: InvalidRequestError,
     401: AuthenticationError,

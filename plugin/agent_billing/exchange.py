@@ -33,7 +33,7 @@ from agent_billing.errors import (
     UnexpectedResponseError,
     error_from_envelope,
 )
-from agent_billing.money import format_usd
+from agent_billing.money import format_usd, in_range
 from agent_billing.registry import Operation
 from agent_billing.retry import server_wait_hint
 
@@ -290,6 +290,36 @@ def _result(call: PreparedCall, response: httpx.Response, payload: Any, problem:
     if response.headers.get("Idempotent-Replayed") == "true":
         data = {**data, "idempotency_replay": True}
     try:
-        return call.operation.result.model_validate(data)
+        result = call.operation.result.model_validate(data)
     except PydanticValidationError as exc:
         raise _Unreadable(f"unexpected response shape: {exc.error_count()} field error(s)") from None
+    odd = _odd_number(result)
+    if odd is not None:
+        raise _Unreadable(f"a number no amount can be ({odd})")
+    return result
+
+
+def _odd_number(result: BaseModel) -> str | None:
+    """Where the result holds a number no money arithmetic can take (NaN, infinite, beyond ``MAX_MAGNITUDE``),
+    or None. Such a value would otherwise pass here and break a summary, a mandate check or an audit record.
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> model = get_registry().get("get_wallet_balance").result
+        >>> _odd_number(model.model_validate({"balance": Decimal("1E+309")})), _odd_number(model.model_validate({"balance": 2}))
+        ('balance', None)
+    """
+    stack: list[tuple[str, Any]] = [("", result)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, BaseModel):
+            fields = {**value.__dict__, **(value.__pydantic_extra__ or {})}
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in fields.items())
+        elif isinstance(value, dict):
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(value))
+        elif isinstance(value, (Decimal, float)) and not in_range(Decimal(repr(value)) if isinstance(value, float)
+                                                                  else value):
+            return where
+    return None

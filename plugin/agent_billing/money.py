@@ -14,12 +14,25 @@ Example:
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
 CENT = Decimal("0.01")
+# No amount any billing API takes or gives comes near this; beyond it ``Decimal``'s default 28 digits of
+# precision would make cent arithmetic raise ``InvalidOperation`` instead of answering.
+MAX_MAGNITUDE = Decimal(10) ** 15
+
+
+def in_range(value: Decimal) -> bool:
+    """Whether ``value`` can be money at all: finite and below ``MAX_MAGNITUDE`` in size (either sign).
+
+    Example:
+        >>> in_range(Decimal("25.00")), in_range(Decimal("1e309")), in_range(Decimal("NaN"))
+        (True, False, False)
+    """
+    return value.is_finite() and abs(value) < MAX_MAGNITUDE
 
 
 def to_decimal(value: Any) -> Decimal:
@@ -50,8 +63,10 @@ def to_decimal(value: Any) -> Decimal:
         raise ValueError(f"an amount must be a number, got {type(value).__name__}")
     if not result.is_finite():
         raise ValueError("an amount must be a finite number")
+    if not in_range(result):
+        raise ValueError(f"an amount must be smaller than {MAX_MAGNITUDE:,}")
     exponent = result.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2 and result != result.quantize(CENT):
+    if isinstance(exponent, int) and exponent < -2 and result != wire_amount(result):
         raise ValueError("an amount has at most two decimal places (whole cents)")
     return result
 
@@ -59,20 +74,30 @@ def to_decimal(value: Any) -> Decimal:
 def wire_amount(value: Decimal) -> Decimal:
     """The two-decimal form the ModelsLab API documents on the wire (``25`` -> ``25.00``).
 
+    Any finite value works, however long (the precision grows to fit); a non-finite one is a ``ValueError``.
+
     Example:
-        >>> wire_amount(Decimal("7.5"))
-        Decimal('7.50')
+        >>> wire_amount(Decimal("7.5")), wire_amount(Decimal("1e30"))
+        (Decimal('7.50'), Decimal('1000000000000000000000000000000.00'))
     """
-    return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+    if not value.is_finite():
+        raise ValueError("a non-finite number is not an amount")
+    with localcontext() as context:
+        context.prec = max(context.prec, value.adjusted() + 4)
+        return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
 def format_usd(value: Decimal) -> str:
     """Human form for summaries and prompts: ``$1,234.50``.
 
+    Never raises: a provider's odd number (``NaN``, ``1e309``) is shown as it is rather than crash a summary.
+
     Example:
-        >>> format_usd(Decimal("1234.5"))
-        '$1,234.50'
+        >>> format_usd(Decimal("1234.5")), format_usd(Decimal("NaN"))
+        ('$1,234.50', '$NaN')
     """
+    if not value.is_finite():
+        return f"${value}"
     return f"${wire_amount(value):,}"
 
 

@@ -1,7 +1,8 @@
 """Retry policy: which failures are retried, and how long to wait.
 
 Retries cover 429, 5xx and connection errors, with exponential backoff and full jitter, honouring
-``Retry-After`` and ``X-RateLimit-Reset``, bounded both in count and in total waiting time. Mutations
+``Retry-After`` and ``X-RateLimit-Reset``, bounded in count, in total waiting time and by the call's
+own deadline (a retry that could not finish before it is not started). Mutations
 are only ever retried with the same ``Idempotency-Key`` (the client guarantees that), so a retry after
 a dropped response replays instead of charging twice.
 
@@ -20,6 +21,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A retry must leave itself at least half the remaining time after its wait: a retry started a moment
+# before the deadline could only end as a timeout (an unknown outcome, for a mutation).
+_LEFT_AFTER_WAIT = 0.5
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,18 @@ class RetryPolicy:
         if server_hint is not None:
             return max(0.0, server_hint)
         return self.backoff(attempt)
+
+    def allows(self, attempt: int, waited: float, delay: float, remaining: float) -> bool:
+        """Whether retry ``attempt`` may start after waiting ``delay`` more seconds: within the count, the
+        total wait, and the ``remaining`` seconds of the call's deadline (with time left to do something).
+
+        Example:
+            >>> policy = RetryPolicy(max_retries=3, max_total_wait=10)
+            >>> policy.allows(1, 0.0, 1.0, remaining=5.0), policy.allows(1, 0.0, 1.0, remaining=1.0)
+            (True, False)
+        """
+        return (attempt <= self.max_retries and waited + delay <= self.max_total_wait
+                and delay < remaining * _LEFT_AFTER_WAIT)
 
 
 def server_wait_hint(headers: Any, *, now: float | None = None) -> float | None:

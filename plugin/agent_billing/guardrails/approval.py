@@ -153,11 +153,22 @@ class CallbackApprover:
         return coerce_decision(answer, self._name)
 
     async def adecide(self, request: ApprovalRequest) -> ApprovalDecision:
-        """Call the callback, awaiting it if it is async."""
-        answer = self._callback(request)
+        """Call the callback, awaiting it if it is async; a sync one runs in a thread of its own lane, so a
+        callback that waits for a person does not stall the event loop."""
+        if _is_async(self._callback):
+            answer = self._callback(request)
+        else:
+            from agent_billing.lanes import APPROVAL_LANE, run_in
+
+            answer = await run_in(APPROVAL_LANE, self._callback, request)
         if inspect.isawaitable(answer):
             answer = await answer
         return coerce_decision(answer, self._name)
+
+
+def _is_async(callback: Callable[..., Any]) -> bool:
+    """An ``async def`` function (or an object whose ``__call__`` is one)."""
+    return inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__)
 
 
 def _run_awaitable(awaitable: Awaitable[Any]) -> Any:

@@ -5,10 +5,16 @@ their results sent back; it returns a ``ToolOutcome``. The same flow therefore r
 and ``ainvoke`` with one implementation of the guardrails: only the drivers differ.
 
 Between two steps a flow does synchronous work: the guardrail stores (SQLite, PostgreSQL), the audit
-log, intent resolution. The async driver therefore resumes the flow in a worker thread
-(``asyncio.to_thread``), so a store waiting on a lock never stalls the event loop; the steps themselves
+log, intent resolution. The async driver therefore resumes the flow in a worker thread of its own bounded
+lane (``lanes.FLOW_LANE``, not the loop's default pool, which waiting flows would otherwise fill while
+reads queue behind them), so a store waiting on a lock never stalls the event loop; the steps themselves
 (API calls, the approver, locks, sleeps) run on the loop. Callbacks a flow calls directly (a workflow's
 progress and hand-off notifications) therefore run in that thread too, with the caller's context.
+
+Every wait has a bound: an API call its deadline (``AGENT_BILLING_TIMEOUT``), the funding lock
+(``Hold``) ``lock_timeout`` (``AGENT_BILLING_LOCK_TIMEOUT``). A lock not obtained in time is thrown into
+the flow as ``FundingLockTimeout``, a ``StoreUnavailableError``: a gated flow refuses with
+``store_unavailable`` (nothing sent); a flow that does not handle it ends with the same answer.
 
 Example:
     >>> def flow():
@@ -31,6 +37,8 @@ from pydantic import BaseModel
 
 from agent_billing.errors import BillingError, OutcomeUnknownError
 from agent_billing.guardrails.approval import ApprovalDecision, ApprovalRequest, Approver
+from agent_billing.guardrails.store import StoreUnavailableError
+from agent_billing.lanes import FLOW_LANE, run_in
 
 if TYPE_CHECKING:
     from agent_billing.client import AsyncClient, SyncClient
@@ -127,6 +135,45 @@ def _lock(name: str) -> threading.Lock:
         return _LOCKS.setdefault(name, threading.Lock())
 
 
+class FundingLockTimeout(StoreUnavailableError):
+    """The account's funding lock stayed taken longer than the bound: nothing was sent.
+
+    A ``StoreUnavailableError``, so a gated flow answers ``store_unavailable`` as for any guardrail state it
+    cannot reach (and audits the refusal).
+
+    Example:
+        >>> err = FundingLockTimeout("acct_1", 10.0)
+        >>> err.store, isinstance(err, StoreUnavailableError)
+        ('funding lock', True)
+        >>> str(err)
+        'another call on this account held its funding lock for more than 10 s (AGENT_BILLING_LOCK_TIMEOUT)'
+    """
+
+    def __init__(self, name: str, seconds: float) -> None:
+        super().__init__("funding lock", f"held by another call for more than {seconds:g} s")
+        # The store's usual "is unreachable" wording does not fit a lock that is merely busy.
+        self.args = (f"another call on this account held its funding lock for more than {seconds:g} s "
+                     "(AGENT_BILLING_LOCK_TIMEOUT)",)
+        self.name, self.seconds = name, seconds
+
+    def outcome(self) -> ToolOutcome:
+        """The answer of a flow that let the timeout through (a direct change of the default card)."""
+        return ToolOutcome({"ok": False, "error": "store_unavailable", "store": self.store,
+                            "message": f"Refused because {self}. Nothing was sent. Try again shortly; do not retry "
+                                       "in a loop."}, is_error=True)
+
+
+def _lock_bound(client: Any, lock_timeout: float | None) -> float:
+    """The funding lock's wait bound: the driver's argument, else the client's settings."""
+    if lock_timeout is not None:
+        return lock_timeout
+    settings = getattr(client, "settings", None)
+    return float(getattr(settings, "lock_timeout", _DEFAULT_LOCK_TIMEOUT))
+
+
+_DEFAULT_LOCK_TIMEOUT = 10.0
+
+
 @dataclass
 class ToolOutcome:
     """What a tool returns: ``content`` for the model, ``artifact`` for the host, and whether it failed.
@@ -199,12 +246,15 @@ def _advance(flow: Flow, value: Any, error: BaseException | None) -> Step | _Fin
     try:
         return flow.throw(error) if error is not None else flow.send(value)
     except StopIteration as stop:
-        # Returned, not raised: a StopIteration cannot travel through the future of ``asyncio.to_thread``.
+        # Returned, not raised: a StopIteration cannot travel through the future of a worker thread.
         return _Finished(stop.value)
+    except FundingLockTimeout as timeout:
+        return _Finished(timeout.outcome())
 
 
-def drive(flow: Flow, client: SyncClient, approver: Approver | None) -> ToolOutcome:
-    """Run a flow synchronously.
+def drive(flow: Flow, client: SyncClient, approver: Approver | None, *, lock_timeout: float | None = None,
+          ) -> ToolOutcome:
+    """Run a flow synchronously. ``lock_timeout`` bounds a ``Hold`` (default: the client's settings).
 
     Example:
         >>> from agent_billing.sandbox import create_app
@@ -241,8 +291,11 @@ def drive(flow: Flow, client: SyncClient, approver: Approver | None) -> ToolOutc
                     value = _approver_failed(approver, exc)
             elif isinstance(step, Hold):
                 lock = _lock(step.name)
-                lock.acquire()
-                held.append(lock)
+                bound = _lock_bound(client, lock_timeout)
+                if lock.acquire(timeout=bound):
+                    held.append(lock)
+                else:
+                    error = FundingLockTimeout(step.name, bound)
             elif isinstance(step, Release):
                 _release(held, step.name)
             else:
@@ -252,8 +305,9 @@ def drive(flow: Flow, client: SyncClient, approver: Approver | None) -> ToolOutc
             lock.release()
 
 
-async def adrive(flow: Flow, client: AsyncClient, approver: Approver | None) -> ToolOutcome:
-    """Run a flow asynchronously.
+async def adrive(flow: Flow, client: AsyncClient, approver: Approver | None, *, lock_timeout: float | None = None,
+                 ) -> ToolOutcome:
+    """Run a flow asynchronously. ``lock_timeout`` bounds a ``Hold`` (default: the client's settings).
 
     Example:
         >>> from agent_billing.sandbox import create_app
@@ -269,8 +323,8 @@ async def adrive(flow: Flow, client: AsyncClient, approver: Approver | None) -> 
     held: list[threading.Lock] = []
     try:
         while True:
-            # Off the loop: the flow's work between steps may wait on a store's lock or write the audit log.
-            step = await asyncio.to_thread(_advance, flow, value, error)
+            # Off the loop and off its default pool: the flow's work between steps may wait on a store's lock.
+            step = await run_in(FLOW_LANE, _advance, flow, value, error)
             if isinstance(step, _Finished):
                 return step.outcome
             value, error = None, None
@@ -291,10 +345,11 @@ async def adrive(flow: Flow, client: AsyncClient, approver: Approver | None) -> 
                     value = _approver_failed(approver, exc)
             elif isinstance(step, Hold):
                 lock = _lock(step.name)
-                # Polled, not awaited in a thread: a cancelled task must never end up owning the lock.
-                while not lock.acquire(blocking=False):
-                    await asyncio.sleep(0.002)
-                held.append(lock)
+                bound = _lock_bound(client, lock_timeout)
+                if await _acquire(lock, bound):
+                    held.append(lock)
+                else:
+                    error = FundingLockTimeout(step.name, bound)
             elif isinstance(step, Release):
                 _release(held, step.name)
             else:
@@ -302,6 +357,19 @@ async def adrive(flow: Flow, client: AsyncClient, approver: Approver | None) -> 
     finally:
         for lock in held:
             lock.release()
+
+
+async def _acquire(lock: threading.Lock, seconds: float) -> bool:
+    """Take ``lock`` within ``seconds``. Polled, not awaited in a thread: a cancelled task must never end up
+    owning the lock, and no thread is held while waiting."""
+    loop = asyncio.get_running_loop()
+    give_up, pause = loop.time() + seconds, 0.002
+    while not lock.acquire(blocking=False):
+        if loop.time() >= give_up:
+            return False
+        await asyncio.sleep(min(pause, max(0.0, give_up - loop.time())))
+        pause = min(pause * 2, 0.05)
+    return True
 
 
 def _release(held: list[threading.Lock], name: str) -> None:

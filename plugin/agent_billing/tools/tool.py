@@ -29,6 +29,7 @@ from agent_billing.errors import CardDataRefusedError
 from agent_billing.exchange import validation_error
 from agent_billing.guardrails.card_data import REFUSAL_MESSAGE, scan_arguments
 from agent_billing.guardrails.secrets import SECRET_REFUSAL_MESSAGE, find_secrets
+from agent_billing.lanes import FLOW_LANE, run_in
 
 TOOL_CALL_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("agent_billing_tool_call_id", default=None)
 
@@ -122,8 +123,9 @@ class BillingTool(StructuredTool):
 
     async def arun(self, tool_input: Any, *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
         """Async form of ``run``."""
-        # The refusal is audited, and an audit store may wait on a lock: off the event loop, as the flow is.
-        refusal = await asyncio.to_thread(self._refuse_sensitive, tool_input, tool_call_id)
+        # The refusal is audited, and an audit store may wait on a lock: off the event loop and off its
+        # default pool, in the flows' own lane.
+        refusal = await run_in(FLOW_LANE, self._refuse_sensitive, tool_input, tool_call_id)
         if refusal is not None:
             return refusal
         token = TOOL_CALL_ID.set(tool_call_id)

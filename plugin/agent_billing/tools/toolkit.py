@@ -345,7 +345,9 @@ class BillingToolkit(BaseToolkit):
         """Run a flow with the async client (or the sync one, in a worker thread)."""
         if self.async_client is not None:
             return await adrive(flow, self.async_client, self._guard.approver)
-        return await asyncio.to_thread(self.run_flow, flow)
+        from agent_billing.lanes import FLOW_LANE, run_in
+
+        return await run_in(FLOW_LANE, self.run_flow, flow)  # not the loop's default pool: the flow may wait
 
     # --- building the tools
 
