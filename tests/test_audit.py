@@ -26,6 +26,7 @@ from agent_billing.audit import (
     scrub,
     scrub_text,
 )
+from agent_billing.errors import AuditWriteError
 from agent_billing.registry import Effect
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -286,7 +287,7 @@ def test_each_line_is_on_disk_as_soon_as_record_returns(tmp_path: Path) -> None:
     log.record(event())
     assert path.read_text().endswith("\n")  # read by another handle, before close
     log.close()
-    with pytest.raises(ValueError, match="closed"):
+    with pytest.raises(AuditWriteError, match="closed"):  # one documented type for every audit failure
         log.record(event())
     log.close()
 
@@ -341,8 +342,9 @@ def test_multi_log_records_everywhere_and_reports_the_first_failure() -> None:
 
     a, b = MemoryAuditLog(), MemoryAuditLog()
     multi = MultiAuditLog(a, Broken(), b)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(AuditWriteError, match="disk full") as raised:  # typed, the cause kept
         multi.record(event())
+    assert isinstance(raised.value.__cause__, OSError)
     assert len(a.events) == len(b.events) == 1  # the broken sink did not silence the others
 
 
