@@ -409,22 +409,28 @@ def load_keys(key_file: Path, *, create: bool) -> AuditKeys | None:
         if not create:
             return None
         key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Written whole under a private name, then linked into place: a process racing us either wins
+        # the link or reads a complete file, never an empty one.
+        draft = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first: use theirs
-            pass
-        else:
             try:
                 os.write(fd, f"# agent-billing audit key (first line signs; keep older lines to verify)\n"
                              f"{secrets.token_hex(32)}\n".encode())
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+                os.link(draft, key_file)
+        finally:
+            draft.unlink()
     return AuditKeys.read(key_file)
 
 
 def state_keys() -> AuditKeys:
     """The keys a store without a log file of its own uses: the variable, else ``<state dir>/audit.key``.
+
+    Read once per process (per variable value and state directory); a failure is an ``AuditWriteError``.
 
     Example:
         >>> isinstance(state_keys(), AuditKeys)
@@ -437,7 +443,10 @@ def state_keys() -> AuditKeys:
     with _KEYS_LOCK:
         found = _KEYS_CACHE.get(cache_key)
         if found is None:
-            found = load_keys(path, create=True)
+            try:
+                found = load_keys(path, create=True)
+            except (OSError, ValueError) as exc:  # no key means no record: fail closed, typed
+                raise _write_error(f"key {path}", exc) from exc
             assert found is not None  # create=True always yields keys
             _KEYS_CACHE[cache_key] = found
         return found
@@ -888,6 +897,7 @@ class ChainReport:
     ``unchecked`` keyed records had no key available (``missing_keys``): only their links were checked.
     ``torn_lines``/``torn_bytes``: what follows the last whole record (an unfinished write: not counted).
     ``torn_notes``: the torn tails records say were kept aside (``(seq, {"bytes":..., "kept_in":...})``).
+    ``head_at``: where the expected head was found; ``last_seq``: the last record's ``seq``.
 
     Example:
         >>> ChainReport(True, 0, GENESIS_HASH).ok
@@ -907,6 +917,7 @@ class ChainReport:
     torn_bytes: int = 0
     torn_notes: tuple[tuple[int, dict[str, Any]], ...] = ()
     head_at: int | None = None
+    last_seq: int = 0
 
 
 def _parse_line(line: str | bytes) -> dict[str, Any] | None:
@@ -921,10 +932,10 @@ def _hash_matches(line: str | bytes, record: dict[str, Any], key: bytes | None) 
     digest = record["hash"]
     # Fast path: a line as written is canonical JSON with the hash last; hash those bytes as they are.
     raw = line.encode() if isinstance(line, str) else line
-    if len(raw) > _HASH_SUFFIX and raw.endswith(f',"hash":"{digest}"}}'.encode()):
-        if _digest(raw[:-_HASH_SUFFIX] + b"}", key) == digest:
-            return True
-    return record_hash(record, key) == digest
+    if (len(raw) > _HASH_SUFFIX and raw.endswith(f',"hash":"{digest}"}}'.encode())
+            and _digest(raw[:-_HASH_SUFFIX] + b"}", key) == digest):
+        return True
+    return bool(record_hash(record, key) == digest)
 
 
 def verify_chain(lines: Iterable[str | bytes], keys: AuditKeys | None = None, *, head: str | None = None,
@@ -932,7 +943,8 @@ def verify_chain(lines: Iterable[str | bytes], keys: AuditKeys | None = None, *,
     """Walk a log's records in order; report the first one that was changed, removed, inserted or moved.
 
     Streams: memory does not grow with the number of records. A keyed record (``kid``) is checked with
-    its key from ``keys``; without it only its place in the chain is checked (``unchecked``). An unkeyed
+    its key from ``keys``; without it only its place in the chain is checked (``unchecked``, and the
+    report is not ``ok``, with ``position`` None: nothing was found wrong, but not all could be). An unkeyed
     record after a keyed one is a downgrade (rewritten without the key) and breaks the chain;
     ``require_key`` refuses unkeyed records altogether. ``head`` is a hash noted earlier: it must be in
     the chain, else records were cut from the end. Lines after the last record that are not records
@@ -1023,12 +1035,16 @@ def verify_chain(lines: Iterable[str | bytes], keys: AuditKeys | None = None, *,
         if head is not None and prev == head:
             head_at = position
     records = count - torn_lines
+    if unchecked:  # nothing found wrong, but not everything could be looked at: not "ok"
+        return ChainReport(False, records, prev, f"{unchecked} keyed record(s) not checked: no key with id "
+                           f"{', '.join(missing)} was given", None, keyed, unkeyed, unchecked, tuple(missing),
+                           torn_lines, torn_bytes, tuple(notes), head_at, expected - 1)
     if head is not None and head_at is None:
         return ChainReport(False, records, prev, f"the expected head {head[:16]}... is not in the chain: record(s) "
                            "were cut from its end, or the chain was replaced", records, keyed, unkeyed, unchecked,
                            tuple(missing), torn_lines, torn_bytes, tuple(notes))
     return ChainReport(True, records, prev, None, None, keyed, unkeyed, unchecked, tuple(missing), torn_lines,
-                       torn_bytes, tuple(notes), head_at)
+                       torn_bytes, tuple(notes), head_at, expected - 1)
 
 
 _SQLITE_AUDIT = """
