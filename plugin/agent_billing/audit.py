@@ -573,7 +573,8 @@ class JsonlAuditLog:
                 try:
                     written = os.write(fd, data)  # one write: the line is whole or (truncated back) absent
                     if written != len(data):
-                        raise OSError(errno.ENOSPC, f"only {written} of {len(data)} bytes written")
+                        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (only {written} of {len(data)} "
+                                                    "bytes written)")
                     if self._fsync:
                         os.fsync(fd)
                 except OSError:
