@@ -262,7 +262,7 @@ def verify_command(target: str | None, write: Callable[[str], object] = print, *
             status = max(status, 2)
             write(f"{source.name}: NOT CHECKED: {report.unchecked} keyed record(s) under key id(s) "
                   f"{', '.join(report.missing_keys)} and that key was not given (--key-file or ${AUDIT_KEY_ENV}); "
-                  f"their order and links are intact, their content is unverified")
+                  f"their order and links hold, their content is unverified")
             continue
         write(f"{source.name}: intact, {report.records} record(s), head {report.last_hash}"
               + "".join(f"; {part}" for part in _summary(report, keys, expected.get(source.name)) + notes))

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from agent_billing.audit import AuditEvent, AuditKeys, JsonlAuditLog, chain_record, record_hash, verify_chain
+from agent_billing.audit import (
+    AuditEvent,
+    AuditKeys,
+    JsonlAuditLog,
+    chain_record,
+    key_id,
+    record_hash,
+    verify_chain,
+)
 from agent_billing.cli import main
 from agent_billing.guardrails.store import open_store
 
@@ -141,3 +149,19 @@ def test_two_writers_on_one_file_keep_one_chain(tmp_path: Path) -> None:
         (one if n % 3 else two).record(event)
     report = verify_chain(path.read_text().splitlines(), AuditKeys(KEY))
     assert report.ok and report.records == report.keyed == 20
+
+
+def test_every_backend_writes_keyed_records_and_verify_needs_the_key(store_url: str,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    log = open_store(store_url).for_account("acct").audit
+    for event in events()[:2]:
+        log.record(event)
+    lines = open_store(store_url).audit_lines("acct")
+    assert all(json.loads(line)["kid"] == key_id(KEY.encode()) for line in lines)
+    assert KEY not in "".join(lines)
+    assert verify_chain(lines, AuditKeys(KEY)).keyed == 2
+    other = verify_chain(lines, AuditKeys("another-key-" + "x" * 32))  # another key cannot vouch for them
+    assert not other.ok and other.unchecked == 2
+    assert main(["audit", "verify", "--store", store_url]) == 0
+    out = capsys.readouterr().out
+    assert "2 keyed" in out and KEY not in out, out
