@@ -787,7 +787,7 @@ def _canonical(record: Mapping[str, Any]) -> str:
 
 
 def _digest(body: bytes, key: bytes | None) -> str:
-    return hmac.new(key, body, hashlib.sha256).hexdigest() if key is not None else hashlib.sha256(body).hexdigest()
+    return hmac.digest(key, body, "sha256").hex() if key is not None else hashlib.sha256(body).hexdigest()
 
 
 def record_hash(record: Mapping[str, Any], key: bytes | None = None) -> str:
