@@ -364,3 +364,28 @@ def test_the_log_uses_the_shared_secret_policy(tmp_path: Path) -> None:
         assert secret not in json.dumps(logged) and secret not in json.dumps(shown)
     for name in ("token_type", "max_tokens", "publishable_key"):  # bookkeeping and public keys stay
         assert logged[name] == shown[name] == result[name]
+
+
+def test_a_record_is_scrubbed_once_and_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25: building a chained line from a validated event neither scrubs it again nor parses JSON back."""
+    import agent_billing.audit as audit
+
+    built = smuggling_event()  # scrubbed here, once
+    calls = {"scrub": 0, "loads": 0}
+    real_scrub, real_loads = audit.scrub, audit.json.loads
+
+    def counting_scrub(value: Any) -> Any:
+        calls["scrub"] += 1
+        return real_scrub(value)
+
+    def counting_loads(text: Any, **kw: Any) -> Any:
+        calls["loads"] += 1
+        return real_loads(text, **kw)
+
+    monkeypatch.setattr(audit, "scrub", counting_scrub)
+    monkeypatch.setattr(audit.json, "loads", counting_loads)
+    line, _ = audit.chain_record(built, 1, audit.GENESIS_HASH)
+    assert calls == {"scrub": 0, "loads": 0}
+    monkeypatch.undo()
+    assert_clean(line)
+    assert json.loads(line)["arguments"]["token"] == REDACTED
