@@ -247,3 +247,15 @@ def test_memory_log_chains_too() -> None:
         log.record(event)
     assert verify_chain(log.lines, AuditKeys(KEY)).keyed == 2
     assert os.environ.get(AUDIT_KEY_ENV) is None
+
+
+def test_the_default_state_directory_log_verifies_with_its_own_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AGENT_BILLING_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("AGENT_BILLING_STORE_URL", raising=False)
+    log = open_store(None).for_account("acct").audit  # today's layout: audit.jsonl in the state directory
+    for event in charges(["25.00", "900.00"]):
+        log.record(event)
+    assert (tmp_path / "audit.key").stat().st_mode & 0o777 == 0o600
+    status, out = cli(capsys=capsys)
+    assert status == 0 and "audit.jsonl: intact, 2 record(s)" in out and "2 keyed" in out, out

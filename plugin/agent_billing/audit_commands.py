@@ -210,7 +210,8 @@ def _file_findings(path: Path, report: ChainReport, unterminated: int) -> tuple[
     if report.torn_lines or unterminated:
         notes.append(f"torn tail: {report.torn_lines} line(s) and {report.torn_bytes + unterminated} byte(s) after "
                      "the last whole record (an unfinished write or garbage; the next write moves it aside)")
-    side_files = {side.name: side.stat().st_size for side in path.parent.glob(path.name + ".torn-*")}
+    side_files = {side.name: side.stat().st_size for side in path.parent.iterdir()
+                  if side.name.startswith(path.name + ".torn-")}
     for seq, note in report.torn_notes:
         name, size = str(note.get("kept_in")), note.get("bytes")
         if side_files.get(name) != size:
