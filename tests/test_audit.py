@@ -26,6 +26,7 @@ from agent_billing.audit import (
     scrub,
     scrub_text,
 )
+from agent_billing.errors import AuditWriteError
 from agent_billing.registry import Effect
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -286,7 +287,7 @@ def test_each_line_is_on_disk_as_soon_as_record_returns(tmp_path: Path) -> None:
     log.record(event())
     assert path.read_text().endswith("\n")  # read by another handle, before close
     log.close()
-    with pytest.raises(ValueError, match="closed"):
+    with pytest.raises(AuditWriteError, match="closed"):  # one documented type for every audit failure
         log.record(event())
     log.close()
 
@@ -341,8 +342,9 @@ def test_multi_log_records_everywhere_and_reports_the_first_failure() -> None:
 
     a, b = MemoryAuditLog(), MemoryAuditLog()
     multi = MultiAuditLog(a, Broken(), b)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(AuditWriteError, match="disk full") as raised:  # typed, the cause kept
         multi.record(event())
+    assert isinstance(raised.value.__cause__, OSError)
     assert len(a.events) == len(b.events) == 1  # the broken sink did not silence the others
 
 
@@ -362,3 +364,28 @@ def test_the_log_uses_the_shared_secret_policy(tmp_path: Path) -> None:
         assert secret not in json.dumps(logged) and secret not in json.dumps(shown)
     for name in ("token_type", "max_tokens", "publishable_key"):  # bookkeeping and public keys stay
         assert logged[name] == shown[name] == result[name]
+
+
+def test_a_record_is_scrubbed_once_and_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25: building a chained line from a validated event neither scrubs it again nor parses JSON back."""
+    import agent_billing.audit as audit
+
+    built = smuggling_event()  # scrubbed here, once
+    calls = {"scrub": 0, "loads": 0}
+    real_scrub, real_loads = audit.scrub, json.loads
+
+    def counting_scrub(value: Any) -> Any:
+        calls["scrub"] += 1
+        return real_scrub(value)
+
+    def counting_loads(text: Any, **kw: Any) -> Any:
+        calls["loads"] += 1
+        return real_loads(text, **kw)
+
+    monkeypatch.setattr(audit, "scrub", counting_scrub)
+    monkeypatch.setattr(json, "loads", counting_loads)  # the one json module, as audit uses it
+    line, _ = audit.chain_record(built, 1, audit.GENESIS_HASH)
+    assert calls == {"scrub": 0, "loads": 0}
+    monkeypatch.undo()
+    assert_clean(line)
+    assert json.loads(line)["arguments"]["token"] == REDACTED

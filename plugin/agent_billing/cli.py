@@ -99,12 +99,13 @@ def _chat(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from agent_billing.guardrails.store import export_command, verify_command
+    from agent_billing.audit_commands import export_command, verify_command
 
     target = args.store or args.file
     try:
         if args.audit_command == "verify":
-            return verify_command(target)
+            return verify_command(target, key_files=args.key_file or (), heads=args.head or (),
+                                  require_key=args.require_key)
         since = datetime.fromisoformat(args.since).astimezone() if args.since else None
         until = datetime.fromisoformat(args.until).astimezone() if args.until else None
         return export_command(target, since, until)
@@ -178,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
         command = audit_sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         command.add_argument("file", nargs="?", help="a JSON Lines audit file (default: the configured store)")
         command.add_argument("--store", metavar="URL", help="a store URL (default: $AGENT_BILLING_STORE_URL)")
+        if name == "verify":
+            command.add_argument("--key-file", action="append", metavar="PATH",
+                                 help="a file of audit keys (one a line), repeatable; also read: "
+                                      "$AGENT_BILLING_AUDIT_KEY and the writer's audit.key")
+            command.add_argument("--head", action="append", metavar="[CHAIN=]HASH",
+                                 help="a head noted earlier: fail if it is not in the chain (records cut from "
+                                      "its end), repeatable")
+            command.add_argument("--require-key", action="store_true",
+                                 help="fail on unkeyed records (older logs, or rewritten without the key)")
         if name == "export":
             command.add_argument("--since", metavar="ISO_TIME", help="first moment included (local time if no zone)")
             command.add_argument("--until", metavar="ISO_TIME", help="first moment excluded")

@@ -345,6 +345,30 @@ class ResponseTooLargeError(UnexpectedResponseError):
     default_code = "response_too_large"
 
 
+class AuditWriteError(BillingError):
+    """The audit log could not record an event (full disk, I/O error, closed log, unreachable store, bad key).
+
+    Every audit log raises this, and only this, when a write fails; the event is then not in the log
+    (a partial line is truncated away, or kept aside and reported by ``agent-billing audit verify``),
+    and the log keeps working once the cause is fixed. ``details`` has ``log`` (which log) and
+    ``reason`` (an errno name such as ``ENOSPC``, or the failure's type). What it means for the call
+    being audited is the caller's to say: if a request was already sent, its outcome is not this error.
+
+    Example:
+        >>> err = AuditWriteError("the audit log audit.jsonl could not record the event: No space left on device",
+        ...                       log="audit.jsonl", reason="ENOSPC")
+        >>> err.code, err.details["reason"], err.retryable
+        ('audit_write_failed', 'ENOSPC', False)
+    """
+
+    default_code = "audit_write_failed"
+
+    def __init__(self, message: str, *, log: str | None = None, reason: str | None = None, **kwargs: Any) -> None:
+        details = dict(kwargs.pop("details", None) or {})
+        details.update({k: v for k, v in (("log", log), ("reason", reason)) if v is not None})
+        super().__init__(message, details=details, **kwargs)
+
+
 _BY_STATUS: dict[int, type[BillingError]] = {
     400: InvalidRequestError,
     401: AuthenticationError,

@@ -10,11 +10,26 @@ from pathlib import Path
 
 import pytest
 
-from agent_billing.audit import AuditEvent, JsonlAuditLog, chain_record, record_hash, verify_chain
+from agent_billing.audit import (
+    AuditEvent,
+    AuditKeys,
+    JsonlAuditLog,
+    chain_record,
+    key_id,
+    record_hash,
+    verify_chain,
+)
 from agent_billing.cli import main
 from agent_billing.guardrails.store import open_store
 
 T0 = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+KEY = "test-audit-key-" + "k" * 32
+
+
+@pytest.fixture(autouse=True)
+def audit_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every writer and the verifier share one audit key, as a deployment's workers do."""
+    monkeypatch.setenv("AGENT_BILLING_AUDIT_KEY", KEY)
 
 
 def events() -> list[AuditEvent]:
@@ -61,11 +76,11 @@ def test_records_carry_the_chain_and_the_facts_of_a_dispute(store_url: str) -> N
         log.record(event)
     lines = open_store(store_url).audit_lines("acct")
     first, second = json.loads(lines[0]), json.loads(lines[1])
-    assert second["prev_hash"] == first["hash"] == record_hash(first) and first["seq"] == 1
+    assert second["prev_hash"] == first["hash"] == record_hash(first, KEY.encode()) and first["seq"] == 1
     assert first["intent_digest"] == "d" * 64 and first["decision"] == "succeeded"
     assert first["approver"] == "mandate:default" and first["request_id"] == "req_0"
     assert first["receipt_ids"] == {"payment.payment_intent_id": "pi_0", "transaction_id": "0"}
-    assert verify_chain(lines).ok
+    assert verify_chain(lines, AuditKeys(KEY)).ok
 
 
 @pytest.mark.parametrize("kind", sorted(TAMPERING))
@@ -74,7 +89,7 @@ def test_tampering_is_found_at_the_record(kind: str, store_url: str) -> None:
     for event in events():
         log.record(event)
     tamper, position, word = TAMPERING[kind]
-    report = verify_chain(tamper(open_store(store_url).audit_lines("acct")))
+    report = verify_chain(tamper(open_store(store_url).audit_lines("acct")), AuditKeys(KEY))
     assert not report.ok and report.position == position and word in (report.problem or ""), report
 
 
@@ -132,5 +147,21 @@ def test_two_writers_on_one_file_keep_one_chain(tmp_path: Path) -> None:
     one, two = JsonlAuditLog(path), JsonlAuditLog(path)
     for n, event in enumerate(events() * 4):
         (one if n % 3 else two).record(event)
-    report = verify_chain(path.read_text().splitlines())
-    assert report.ok and report.records == 20
+    report = verify_chain(path.read_text().splitlines(), AuditKeys(KEY))
+    assert report.ok and report.records == report.keyed == 20
+
+
+def test_every_backend_writes_keyed_records_and_verify_needs_the_key(store_url: str,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    log = open_store(store_url).for_account("acct").audit
+    for event in events()[:2]:
+        log.record(event)
+    lines = open_store(store_url).audit_lines("acct")
+    assert all(json.loads(line)["kid"] == key_id(KEY.encode()) for line in lines)
+    assert KEY not in "".join(lines)
+    assert verify_chain(lines, AuditKeys(KEY)).keyed == 2
+    other = verify_chain(lines, AuditKeys("another-key-" + "x" * 32))  # another key cannot vouch for them
+    assert not other.ok and other.unchecked == 2
+    assert main(["audit", "verify", "--store", store_url]) == 0
+    out = capsys.readouterr().out
+    assert "2 keyed" in out and KEY not in out, out

@@ -25,11 +25,12 @@ from tests.store.conftest import postgres_url  # noqa: F401  (a fixture: a fresh
 from tests.tools.conftest import acall, call
 
 from agent_billing.audit import MemoryAuditLog, event_of
+from agent_billing.audit_commands import audit_chains_of, verify_command
 from agent_billing.client import AsyncBillingClient, BillingClient
 from agent_billing.guardrails.mandate import Mandate
 from agent_billing.guardrails.pending_outcomes import PendingOutcomes
 from agent_billing.guardrails.postgres import PostgresStore, lock_id
-from agent_billing.guardrails.store import audit_chains_of, open_store, verify_command
+from agent_billing.guardrails.store import open_store
 from agent_billing.inprocess import SANDBOX_BASE_URL, SyncASGITransport
 from agent_billing.retry import RetryPolicy
 from agent_billing.tools import BillingToolkit

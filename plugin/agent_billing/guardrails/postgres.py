@@ -38,7 +38,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from agent_billing import wire
-from agent_billing.audit import GENESIS_HASH, AuditEvent, chain_record
+from agent_billing.audit import GENESIS_HASH, AuditEvent, chain_record, state_keys
 from agent_billing.guardrails.approval_records import DEFAULT_TTL as APPROVAL_TTL
 from agent_billing.guardrails.approval_records import Decision
 from agent_billing.guardrails.confirmation import (
@@ -457,7 +457,7 @@ class PostgresAuditLog:
             row = cur.execute("SELECT seq, hash FROM ab_audit WHERE chain = %s ORDER BY seq DESC LIMIT 1",
                               (self.chain,)).fetchone()
             seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
-            line, digest = chain_record(event, seq + 1, prev)
+            line, digest = chain_record(event, seq + 1, prev, state_keys())
             cur.execute("INSERT INTO ab_audit (chain, seq, line, hash) VALUES (%s, %s, %s, %s)",
                         (self.chain, seq + 1, line, digest))
 
