@@ -1115,7 +1115,7 @@ def _joined_fields(texts: list[_Node]) -> list[tuple[_Node, _Node, str, str]]:
     and only a number that straddles the join counts. A number of 16-19 digits counts wherever it is
     split; a shorter one only where a card's printed groups break (4, 8, 12 digits in; 4 or 10 for
     14-15 digits), so a 5-digit postal code next to a 10-digit phone number stays out. Each side gives
-    3+ digits and every group but the last has 3+ (dates stay out). Only whitespace may stand between
+    3+ digits and every group but the last has 3+ (dates stay out; a group cut by the join counts whole). Only whitespace may stand between
     the digits and the join (``#123`` is a reference), and values that read as phone numbers (a
     leading ``+``, parentheses) are not joined."""
     found: list[tuple[_Node, _Node, str, str]] = []
@@ -1134,10 +1134,13 @@ def _joined_fields(texts: list[_Node]) -> list[tuple[_Node, _Node, str, str]]:
         for span in _select_cards(_card_spans_in_run(joined, 0, len(joined))):
             if not span.start < len(left) < span.end:
                 continue  # wholly inside one field: that field's own scan reports it
-            sizes = [len(group) for group in joined[span.start : span.end].translate(_RUN_MAP).split()]
-            split = len(joined[span.start : len(left)].translate(_RUN_MAP).replace(" ", ""))
+            before = joined[span.start : len(left)].translate(_RUN_MAP).split()
+            after = joined[len(left) : span.end].translate(_RUN_MAP).split()
+            # One printed group cut by the join ("424" + "2 4242 4242 4242") counts as one group.
+            sizes = [len(g) for g in before[:-1]] + [len(before[-1]) + len(after[0])] + [len(g) for g in after[1:]]
+            split = sum(len(g) for g in before)
             total = sum(sizes)
-            if min(sizes[:-1]) < 3 or split < 3 or total - split < 3:
+            if min(sizes[:-1], default=3) < 3 or split < 3 or total - split < 3:
                 continue  # dates, times and the like: a card's groups (all but the last) have 3+ digits
             if total >= 16 or split in _PRINTED_SPLITS or (total in (14, 15) and split in (4, 10)):
                 found.append((first, second, span.brand or "card", span.last4 or ""))
