@@ -131,7 +131,7 @@ def is_secret_key(name: Any) -> bool:
 
 _PATTERNS: tuple[tuple[SecretKind, str], ...] = (
     ("secret_value", r"(?<![A-Za-z])(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}"),  # an Authorization header value
-    ("secret_value", r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # a JWT
+    ("secret_value", r"(?<![A-Za-z0-9])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # a JWT
     # Stripe client secrets of setup intents, payment intents and checkout sessions
     ("secret_value", r"(?<![A-Za-z0-9])(?:seti|pi|cs)_(?:(?:live|test)_)?[A-Za-z0-9]+_secret_[A-Za-z0-9]+"),
     ("secret_value", r"(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}"),  # Stripe secret/restricted keys
