@@ -261,10 +261,11 @@ _D = rf"[\d{_ranges(_OTHER_DIGITS)}{''.join(_CJK_DIGITS)}]"
 _I = f"[{_ranges(_INVISIBLE)}]"
 # A separator is any character that is neither a letter nor a digit (nor invisible: those are
 # skipped on their own), in any script: by shape, not by a list. Commas and semicolons (ASCII,
-# full-width, ideographic, Arabic) are the exception: they separate list items and phone numbers,
+# full-width, ideographic) are the exception: they separate list items and phone numbers,
 # so they end a run, and lists written out in text are joined by the printed-groups rule instead.
-_LIST_SEPARATOR_CHARS = ",;|\uff0c\u3001\u060c\u061b\uff1b"
-_S = rf"(?:[^\w{_ranges(_INVISIBLE)},;\uff0c\u3001\u060c\u061b\uff1b]|_)"
+# The Arabic comma is a separator like any other: it is also Arabic's thousands separator.
+_LIST_SEPARATOR_CHARS = ",;|\uff0c\u3001\uff1b"
+_S = rf"(?:[^\w{_ranges(_INVISIBLE)},;\uff0c\u3001\uff1b]|_)"
 _GROUP = rf"{_D}(?:{_I}*{_D})*"
 # Long enough for padded columns and runs of tabs or spaces (a card padded with 6+ spaces); numbers
 # further apart than this are separate runs.
