@@ -524,18 +524,6 @@ def plus_prefixed(draw: st.DrawFn) -> Pan:
     return Pan(digits, brand)
 
 
-GS1_UNASSIGNED = (range(140, 200), range(960, 977), range(985, 990))
-
-
-def gs1_valid(digits: str) -> bool:
-    """The GS1 mod-10 check (weights 1 and 3 from the right, check digit included), written independently."""
-    return sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(reversed(digits))) % 10 == 0
-
-
-def reads_as_ean13(digits: str) -> bool:
-    return len(digits) == 13 and not any(int(digits[:3]) in r for r in GS1_UNASSIGNED) and gs1_valid(digits)
-
-
 # Real phone numbers in E.164 ("+" and country code) as people write them.
 REAL_PHONE_NUMBERS = [
     "+49 1512 3456789", "+4915123456789", "+1 415 555 2671", "+14155552671", "+1 (415) 555-2671",

@@ -9,11 +9,12 @@ What counts as a card number
     A run of 13-19 digits that has a network's prefix and length (see ``card_networks``) and passes
     the Luhn check. Digits may be any Unicode decimal digits (``str.isdecimal``: ASCII, full-width,
     Arabic-Indic, Devanagari, Bengali... mixed freely) and the digit-valued symbols (superscripts,
-    circled and parenthesised digits: ``unicodedata.digit``). Between digit groups may stand one to
-    64 separators in any mix (runs of tabs or spaces included): whitespace (space, tab, newline,
-    no-break and narrow no-break space, thin space...), dashes and minus signs, dots, middle dots and
-    bullets, slashes, underscores, colons, plus signs, pipes, asterisks, parentheses and brackets
-    (with their full-width forms). Groups may have any sizes (``424 24242 42424242``, ``42424242
+    circled and parenthesised digits: ``unicodedata.digit``) and Chinese numerals written digit by
+    digit (〇一二三四五六七八九, 零). Between digit groups may stand one to 64 characters that are
+    neither letters nor digits, in any mix and any script (by shape, not by a list: spaces, tabs,
+    dashes, dots, ``~ ' = # % ^ & ` " < ° … ، ।`` ...), except commas and semicolons, which end a run
+    (lists and phone numbers; a list written out in text is joined by the printed-groups rule below).
+    Groups may have any sizes (``424 24242 42424242``, ``42424242
     42424242``). Text is also scanned percent- and HTML-decoded (``4242%204242...``, ``&nbsp;``,
     ``%34%32...``; up to three rounds), and :func:`redact_text` then masks the decoded text.
     Invisible characters (zero-width space and joiners, word joiner, BOM, soft hyphen, bidi controls
@@ -46,6 +47,10 @@ What counts as a card number
     * identifiers: digits inside a longer token of ASCII letters, digits, ``-`` and ``_`` that also
       has letters *and* other digits around them (UUIDs, hex hashes, base62 ids such as
       ``0e582256-2857-4968-b2cd-...``); a word glued to a card number (``card4242...``) is no identifier;
+    * other numbering schemes, by their own check digit (issue 19): a whole run of 13 digits that is
+      a valid EAN-13 with an assigned GS1 prefix (German product codes start 400-440, a Visa
+      prefix), and a whole run of 20-22 digits starting with 9 that passes the GS1/USPS mod-10
+      (IMpb tracking numbers). Cost: a 13-digit Visa/Maestro number that also passes the GS1 check;
     * valid IBANs (registered country, that country's exact length, mod-97 check): written in
       groups of four, about one IBAN in eight would otherwise hold a Luhn-valid card-like stretch
       of groups. The cost: a card number could be hidden in a forged IBAN with computed check
@@ -75,6 +80,10 @@ Numbers split across fields
       digits) is not a card; or
     * every piece is a single digit (a number spelled digit by digit).
 
+    A number that runs from the end of one string value into the start of the next (``"Main St
+    424"`` + ``"2 4242 4242 4242"``, a 3 + 13 split) is found by joining adjacent string values; see
+    ``_joined_fields`` for the rules that keep postal codes, phone numbers and dates out.
+
     A list written out in a string (``[4242, 4242, 4242, 4242]``, ``"4242";"4242";...``, items
     joined by commas, semicolons or pipes) is treated the same way, item by item.
 
@@ -103,7 +112,9 @@ Other false-positive choices
     numbers separated only by separators can hold a Luhn-valid stretch with a card prefix: recall
     comes first, a refused call costs a retry while a missed card leaks it.
 
-    Measured false-positive rates (share of samples refused; 20,000 random samples per set, seed 7;
+    ``benchmarks/card_guard.py`` measures recall per separator class and false positives on product
+    codes, tracking numbers, IBANs, phone numbers and order ids (figures in ``benchmarks/RESULTS.md``).
+    Measured false-positive rates before issue 19 (share of samples refused; 20,000 random samples per set, seed 7;
     ``FP_SAMPLES=20000 pytest -q -s tests/guardrails/test_card_data.py -k false_positive``):
 
     ==================================================  ======
@@ -152,7 +163,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote
 
@@ -1116,11 +1127,11 @@ def _joined_fields(texts: list[_Node]) -> list[tuple[_Node, _Node, str, str]]:
     and only a number that straddles the join counts. A number of 16-19 digits counts wherever it is
     split; a shorter one only where a card's printed groups break (4, 8, 12 digits in; 4 or 10 for
     14-15 digits), so a 5-digit postal code next to a 10-digit phone number stays out. Each side gives
-    3+ digits and every group but the last has 3+ (dates stay out; a group cut by the join counts whole). Only whitespace may stand between
-    the digits and the join (``#123`` is a reference), and values that read as phone numbers (a
-    leading ``+``, parentheses) are not joined."""
+    3+ digits and every group but the last has 3+ (dates stay out; a group cut by the join counts
+    whole). Only whitespace may stand between the digits and the join (``#123`` is a reference),
+    and values that read as phone numbers (a leading ``+``, parentheses) are not joined."""
     found: list[tuple[_Node, _Node, str, str]] = []
-    for first, second in zip(texts, texts[1:]):
+    for first, second in pairwise(texts):
         a, b = first.value, second.value
         if len(a) > 100_000 or len(b) > 100_000 or _PHONE_LIKE_RE.match(a) or _PHONE_LIKE_RE.match(b):
             continue
