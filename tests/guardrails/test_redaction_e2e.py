@@ -105,3 +105,20 @@ def test_the_token_is_refused_as_an_argument_and_never_logged(caplog: pytest.Log
     text = caplog.records[-1].getMessage()
     assert TOKEN not in text and basic not in text and text.count("[redacted]") == 3
     client.close()
+
+
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("secret", [SHAPES[0], SHAPES[4], "TOKEN"])
+def test_echoed_secrets_reach_no_mcp_result(secret: str, place: str) -> None:
+    """The same echoes through a real MCP client session (memory transport) never reach the result."""
+    from agent_billing.mcp.server import BillingMCPServer
+    from tests.mcp.mcp_helpers import memory_calls
+
+    secret = TOKEN if secret == "TOKEN" else secret
+    client, aclient = sandbox_clients(hostile(secret, place), token=TOKEN)
+    from agent_billing.audit import MemoryAuditLog
+
+    toolkit = BillingToolkit(client=client, async_client=aclient, audit=MemoryAuditLog())
+    [(content, _)] = memory_calls(BillingMCPServer(toolkit), [("wallet", {"action": "balance"})])
+    client.close()
+    assert content and not leaked(secret, json.dumps(content, ensure_ascii=False))
