@@ -111,8 +111,9 @@ def test_the_token_is_refused_as_an_argument_and_never_logged(caplog: pytest.Log
 @pytest.mark.parametrize("secret", [SHAPES[0], SHAPES[4], "TOKEN"])
 def test_echoed_secrets_reach_no_mcp_result(secret: str, place: str) -> None:
     """The same echoes through a real MCP client session (memory transport) never reach the result."""
-    from agent_billing.mcp.server import BillingMCPServer
     from tests.mcp.mcp_helpers import memory_calls
+
+    from agent_billing.mcp.server import BillingMCPServer
 
     secret = TOKEN if secret == "TOKEN" else secret
     client, aclient = sandbox_clients(hostile(secret, place), token=TOKEN)
