@@ -94,4 +94,5 @@ def test_16_digits_split_over_two_text_fields(pan: Any) -> None:
         return
     for cut in (3, 4, 8, 12, 13):  # printed-group boundaries, and the 3 + 13 split of issue 19
         found = scan_arguments({"line1": f"Flat {digits[:cut]}", "line2": f"{digits[cut:]} Rear"})
-        assert [f.last4 for f in found if f.kind == "card_number"] == [pan.last4], cut
+        # One part may be a card-shaped number on its own too (a 13-digit Maestro): also refused.
+        assert pan.last4 in [f.last4 for f in found if f.kind == "card_number" and "+" in f.path], cut
