@@ -6,7 +6,9 @@ built (once), and an event assembled some other way (``model_construct``, which 
 scrubbed by :func:`redact_event` before any log writes it, so a PAN smuggled into an argument, a reason
 or a result is still caught. Scrubbing means:
 
-- card numbers in any string, number or key go through :func:`agent_billing.guardrails.card_data.redact`;
+- everything passes the one outgoing redaction (:mod:`agent_billing.guardrails.redaction`, the same the
+  model-facing output and the library's logs use): configured tokens by value first (and their
+  URL-encoded, base64... variants), then card data (:func:`agent_billing.guardrails.card_data.redact`);
 - secrets as :mod:`agent_billing.guardrails.secrets` defines them (the same policy the model-facing
   output and the argument check use): values under keys named like a secret (``token``,
   ``refresh_token``, ``client_secret``, ``api_key``, ``authorization``, ``password``...) become
@@ -58,8 +60,9 @@ from pydantic import (
 )
 
 from agent_billing.errors import AuditWriteError
-from agent_billing.guardrails.card_data import redact, redact_text
-from agent_billing.guardrails.secrets import REDACTED, is_secret_key, redact_secret_text, redact_secrets
+from agent_billing.guardrails.card_data import redact
+from agent_billing.guardrails.redaction import redact_outgoing, redact_outgoing_text
+from agent_billing.guardrails.secrets import REDACTED, is_secret_key
 from agent_billing.money import to_decimal
 from agent_billing.registry import Effect
 
@@ -89,7 +92,7 @@ def scrub_text(text: str) -> str:
         >>> scrub_text("declined, Authorization: Bearer abcdefghijkl")
         'declined, Authorization: [redacted]'
     """
-    return redact_secret_text(redact_text(text), REDACTED)
+    return redact_outgoing_text(text, REDACTED)
 
 
 def _plain(value: Any) -> Any:
@@ -117,7 +120,7 @@ def scrub(value: Any) -> Any:
         >>> scrub({"pm": "pm_123", "client_secret": "seti_1_secret_2", "note": ["token=abc"]})
         {'pm': 'pm_123', 'client_secret': '[redacted]', 'note': ['token=[redacted]']}
     """
-    return redact_secrets(redact(_plain(value)), REDACTED)
+    return redact_outgoing(_plain(value), REDACTED)
 
 
 def _amount(value: Any) -> Any:

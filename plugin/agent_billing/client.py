@@ -92,6 +92,8 @@ class _ClientCore:
             settings = settings.model_copy(update={"base_url": connection.default_base_url})
         self._settings = settings
         self._token = settings.require_token()
+        from agent_billing.guardrails.redaction import register_credential  # echoes of the token are hidden
+        register_credential(self._token.get_secret_value())
         if connection.is_live(self._token.get_secret_value()) and not (settings.allow_live or allow_live):
             raise AuthenticationError(
                 f"this is a live {self.registry.provider} key, which moves real money; pass allow_live=True (or set "

@@ -38,6 +38,8 @@ class BillingError(Exception):
         status: int | None = None,
         request_id: str | None = None,
     ) -> None:
+        from agent_billing.guardrails.redaction import redact_error_parts  # lazy: guardrails import this module
+        message, details, request_id = redact_error_parts(message, details, request_id)
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code

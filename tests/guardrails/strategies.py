@@ -16,6 +16,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 # --- card numbers ------------------------------------------------------------------------------
@@ -69,7 +70,23 @@ def pans(draw: st.DrawFn, brand: str | None = None) -> Pan:
     prefix = str(draw(st.integers(int(low), int(high)))).zfill(len(low))
     length = draw(st.sampled_from(lengths))
     body = draw(st.text(alphabet=string.digits, min_size=length - 1 - len(prefix), max_size=length - 1 - len(prefix)))
-    return Pan(with_check_digit(prefix + body), brand)
+    digits = with_check_digit(prefix + body)
+    # The documented near-miss (issue 19): a 13-digit number that is also a valid EAN-13 product code
+    # reads as one. One 13-digit number in ten; no 16-19 digit number is affected.
+    assume(not reads_as_ean13(digits))
+    return Pan(digits, brand)
+
+
+GS1_UNASSIGNED = (range(140, 200), range(960, 977), range(985, 990))
+
+
+def gs1_valid(digits: str) -> bool:
+    """The GS1 mod-10 check (weights 1 and 3 from the right, check digit included), written independently."""
+    return sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(reversed(digits))) % 10 == 0
+
+
+def reads_as_ean13(digits: str) -> bool:
+    return len(digits) == 13 and not any(int(digits[:3]) in r for r in GS1_UNASSIGNED) and gs1_valid(digits)
 
 
 # Separators people put between digit groups, visible and invisible.
@@ -117,11 +134,14 @@ def formatted(draw: st.DrawFn, pan: Pan, scripts: bool = True) -> str:
     return "".join(out)
 
 
+CJK_NUMERALS = "〇零一二三四五六七八九"  # the guard reads these as digits (四二四二...)
+
+
 def _is_digit_like(ch: str) -> bool:
-    return unicodedata.digit(ch, None) is not None
+    return unicodedata.digit(ch, None) is not None or ch in CJK_NUMERALS
 
 
-# Surrounding text: anything but digits, the plus sign (a "+" before a short first group reads as a
+# Surrounding text: anything but digits (Chinese numerals included), the plus sign (a "+" before a short first group reads as a
 # phone number, by design) and surrogates.
 surrounding_text = st.text(
     alphabet=st.characters(
@@ -497,7 +517,11 @@ def plus_prefixed(draw: st.DrawFn) -> Pan:
     prefix = draw(st.sampled_from(["34", "37"] if brand == "amex" else ["36", "38", "300", "301", "305"]))
     length = 15 if brand == "amex" else 14
     body = draw(st.text(alphabet=string.digits, min_size=length - 1 - len(prefix), max_size=length - 1 - len(prefix)))
-    return Pan(with_check_digit(prefix + body), brand)
+    digits = with_check_digit(prefix + body)
+    # The documented near-miss (issue 19): a 13-digit number that is also a valid EAN-13 product code
+    # reads as one. One 13-digit number in ten; no 16-19 digit number is affected.
+    assume(not reads_as_ean13(digits))
+    return Pan(digits, brand)
 
 
 # Real phone numbers in E.164 ("+" and country code) as people write them.

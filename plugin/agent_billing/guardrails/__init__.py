@@ -29,6 +29,7 @@ from agent_billing.guardrails.confirmation import Confirmation, ConfirmationStor
 from agent_billing.guardrails.intent import CardRef, ChargeIntent, PlanRef
 from agent_billing.guardrails.mandate import Mandate, MandateDecision
 from agent_billing.guardrails.pending_outcomes import PendingOutcomes
+from agent_billing.guardrails.redaction import RedactingFilter, redact_outgoing, redact_outgoing_text
 from agent_billing.guardrails.secrets import (
     SecretFinding,
     find_secret_values,
@@ -37,6 +38,7 @@ from agent_billing.guardrails.secrets import (
     redact_secret_text,
     redact_secrets,
     refuse_secrets,
+    register_secret,
 )
 from agent_billing.guardrails.spend_store import (
     MemorySpendStore,
@@ -66,6 +68,7 @@ __all__ = [
     "MiddlewareApprover",
     "PendingOutcomes",
     "PlanRef",
+    "RedactingFilter",
     "Reservation",
     "ReservationConflictError",
     "SecretFinding",
@@ -77,10 +80,13 @@ __all__ = [
     "fingerprint",
     "is_secret_key",
     "redact",
+    "redact_outgoing",
+    "redact_outgoing_text",
     "redact_secret_text",
     "redact_secrets",
     "redact_text",
     "refuse_card_data",
     "refuse_secrets",
+    "register_secret",
     "scan_arguments",
 ]

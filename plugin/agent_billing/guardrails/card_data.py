@@ -9,11 +9,12 @@ What counts as a card number
     A run of 13-19 digits that has a network's prefix and length (see ``card_networks``) and passes
     the Luhn check. Digits may be any Unicode decimal digits (``str.isdecimal``: ASCII, full-width,
     Arabic-Indic, Devanagari, Bengali... mixed freely) and the digit-valued symbols (superscripts,
-    circled and parenthesised digits: ``unicodedata.digit``). Between digit groups may stand one to
-    64 separators in any mix (runs of tabs or spaces included): whitespace (space, tab, newline,
-    no-break and narrow no-break space, thin space...), dashes and minus signs, dots, middle dots and
-    bullets, slashes, underscores, colons, plus signs, pipes, asterisks, parentheses and brackets
-    (with their full-width forms). Groups may have any sizes (``424 24242 42424242``, ``42424242
+    circled and parenthesised digits: ``unicodedata.digit``) and Chinese numerals written digit by
+    digit (〇一二三四五六七八九, 零). Between digit groups may stand one to 64 characters that are
+    neither letters nor digits, in any mix and any script (by shape, not by a list: spaces, tabs,
+    dashes, dots, ``~ ' = # % ^ & ` " < ° … ، ।`` ...), except commas and semicolons, which end a run
+    (lists and phone numbers; a list written out in text is joined by the printed-groups rule below).
+    Groups may have any sizes (``424 24242 42424242``, ``42424242
     42424242``). Text is also scanned percent- and HTML-decoded (``4242%204242...``, ``&nbsp;``,
     ``%34%32...``; up to three rounds), and :func:`redact_text` then masks the decoded text.
     Invisible characters (zero-width space and joiners, word joiner, BOM, soft hyphen, bidi controls
@@ -46,6 +47,10 @@ What counts as a card number
     * identifiers: digits inside a longer token of ASCII letters, digits, ``-`` and ``_`` that also
       has letters *and* other digits around them (UUIDs, hex hashes, base62 ids such as
       ``0e582256-2857-4968-b2cd-...``); a word glued to a card number (``card4242...``) is no identifier;
+    * other numbering schemes, by their own check digit (issue 19): a whole run of 13 digits that is
+      a valid EAN-13 with an assigned GS1 prefix (German product codes start 400-440, a Visa
+      prefix), and a whole run of 20-22 digits starting with 9 that passes the GS1/USPS mod-10
+      (IMpb tracking numbers). Cost: a 13-digit Visa/Maestro number that also passes the GS1 check;
     * valid IBANs (registered country, that country's exact length, mod-97 check): written in
       groups of four, about one IBAN in eight would otherwise hold a Luhn-valid card-like stretch
       of groups. The cost: a card number could be hidden in a forged IBAN with computed check
@@ -75,6 +80,10 @@ Numbers split across fields
       digits) is not a card; or
     * every piece is a single digit (a number spelled digit by digit).
 
+    A number that runs from the end of one string value into the start of the next (``"Main St
+    424"`` + ``"2 4242 4242 4242"``, a 3 + 13 split) is found by joining adjacent string values; see
+    ``_joined_fields`` for the rules that keep postal codes, phone numbers and dates out.
+
     A list written out in a string (``[4242, 4242, 4242, 4242]``, ``"4242";"4242";...``, items
     joined by commas, semicolons or pipes) is treated the same way, item by item.
 
@@ -103,7 +112,9 @@ Other false-positive choices
     numbers separated only by separators can hold a Luhn-valid stretch with a card prefix: recall
     comes first, a refused call costs a retry while a missed card leaks it.
 
-    Measured false-positive rates (share of samples refused; 20,000 random samples per set, seed 7;
+    ``benchmarks/card_guard.py`` measures recall per separator class and false positives on product
+    codes, tracking numbers, IBANs, phone numbers and order ids (figures in ``benchmarks/RESULTS.md``).
+    Measured false-positive rates before issue 19 (share of samples refused; 20,000 random samples per set, seed 7;
     ``FP_SAMPLES=20000 pytest -q -s tests/guardrails/test_card_data.py -k false_positive``):
 
     ==================================================  ======
@@ -152,7 +163,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote
 
@@ -254,26 +265,18 @@ _INVISIBLE = (
     (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F), (0xE0100, 0xE01EF),
 )  # fmt: skip
 
-# Visible separators besides whitespace (\s): dashes (Pd) and minus signs, dots and middle dots,
-# bullets, slashes, underscores, the braille blank; colons, plus signs, pipes, asterisks, parentheses
-# and brackets (ASCII and full-width forms).
-_SEPARATORS = (
-    (0x28, 0x2B), (0x3A, 0x3A), (0x5B, 0x5B), (0x5D, 0x5D), (0x7B, 0x7D), (0xA6, 0xA6), (0x204E, 0x204E),
-    (0x207A, 0x207A), (0x208A, 0x208A), (0x2217, 0x2217), (0x2223, 0x2223), (0xFE62, 0xFE62),
-    (0xFF08, 0xFF0B), (0xFF1A, 0xFF1A), (0xFF3B, 0xFF3B), (0xFF3D, 0xFF3D), (0xFF5B, 0xFF5D),
-    (0x2D, 0x2E), (0x2F, 0x2F), (0x5C, 0x5C), (0x5F, 0x5F), (0xB7, 0xB7), (0x2D7, 0x2D7), (0x387, 0x387),
-    (0x58A, 0x58A), (0x5BE, 0x5BE), (0x1400, 0x1400), (0x1806, 0x1806), (0x2010, 0x2015), (0x2017, 0x2017),
-    (0x2022, 0x2022), (0x2024, 0x2024), (0x2027, 0x2027), (0x2043, 0x2044), (0x2212, 0x2212),
-    (0x2215, 0x2216), (0x2219, 0x2219), (0x22C5, 0x22C5), (0x2800, 0x2800), (0x29F8, 0x29F9),
-    (0x2E17, 0x2E17), (0x2E1A, 0x2E1A), (0x2E31, 0x2E31), (0x2E3A, 0x2E3B), (0x2E40, 0x2E40),
-    (0x2E5D, 0x2E5D), (0x301C, 0x301C), (0x3030, 0x3030), (0x30A0, 0x30A0), (0x30FB, 0x30FB),
-    (0xFE31, 0xFE32), (0xFE52, 0xFE52), (0xFE58, 0xFE58), (0xFE63, 0xFE63), (0xFE68, 0xFE68),
-    (0xFF0D, 0xFF0F), (0xFF3C, 0xFF3C), (0xFF3F, 0xFF3F), (0xFF65, 0xFF65), (0x10EAD, 0x10EAD),
-)  # fmt: skip
+# Chinese numerals written digit by digit (四二四二..., 〇 and 零 for zero): letters to Unicode, digits here.
+_CJK_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
-_D = rf"[\d{_ranges(_OTHER_DIGITS)}]"
+_D = rf"[\d{_ranges(_OTHER_DIGITS)}{''.join(_CJK_DIGITS)}]"
 _I = f"[{_ranges(_INVISIBLE)}]"
-_S = rf"[\s{_ranges(_SEPARATORS)}]"
+# A separator is any character that is neither a letter nor a digit (nor invisible: those are
+# skipped on their own), in any script: by shape, not by a list. Commas and semicolons (ASCII,
+# full-width, ideographic) are the exception: they separate list items and phone numbers,
+# so they end a run, and lists written out in text are joined by the printed-groups rule instead.
+# The Arabic comma is a separator like any other: it is also Arabic's thousands separator.
+_LIST_SEPARATOR_CHARS = ",;|\uff0c\u3001\uff1b"
+_S = rf"(?:[^\w{_ranges(_INVISIBLE)},;\uff0c\u3001\uff1b]|_)"
 _GROUP = rf"{_D}(?:{_I}*{_D})*"
 # Long enough for padded columns and runs of tabs or spaces (a card padded with 6+ spaces); numbers
 # further apart than this are separate runs.
@@ -285,11 +288,13 @@ _INVISIBLE_RE = re.compile(_I)
 _INVISIBLE_RUN_RE = re.compile(f"{_I}*")
 _ANY_DIGIT = re.compile(_D)
 _RUN_RE = re.compile(rf"{_GROUP}(?:{_GAP}{_GROUP})*")
-_FRAGMENT_RE = re.compile(rf"(?:{_S}|{_I})*(?P<run>{_GROUP}(?:{_GAP}{_GROUP})*)(?:{_S}|{_I})*")
+# A piece of a split number: only whitespace, dashes, dots and slashes around its digits ("#123" is a
+# reference number, "(415)" an area code).
+_FRAGMENT_EDGE = rf"(?:[\s\-./\u2010-\u2015\u2212]|{_I})*"
+_FRAGMENT_RE = re.compile(rf"{_FRAGMENT_EDGE}(?P<run>{_GROUP}(?:{_GAP}{_GROUP})*){_FRAGMENT_EDGE}")
 # A list written out in text: runs joined by commas, semicolons or pipes, perhaps quoted
 # ("4242, 4242, 4242, 4242", '["4242", "4242", "4242", "4242"]').
-_LIST_SEPARATOR_RE = re.compile(rf"{_I}*[\"']?\s{{0,2}}[,;|\uff0c\u3001]\s{{0,2}}[\"']?{_I}*")
-_LIST_SEPARATOR_CHARS = ",;|\uff0c\u3001"
+_LIST_SEPARATOR_RE = re.compile(rf"{_I}*[\"']?\s{{0,2}}[{_LIST_SEPARATOR_CHARS}]\s{{0,2}}[\"']?{_I}*")
 _MONEY_RE = re.compile(rf"\s*{_D}{{1,9}}[.,]{_D}{{1,2}}\s*")
 _PLUS_SIGNS = frozenset("+\uff0b\ufe62\u207a\u208a")
 
@@ -350,11 +355,17 @@ _EXPIRY_FIELD_RE = re.compile(
 )
 
 
+def _digit_value(char: str) -> int | None:
+    """The digit a character stands for: any Unicode digit (``unicodedata.digit``) or a Chinese numeral."""
+    value = unicodedata.digit(char, None)
+    return _CJK_DIGITS.get(char) if value is None else value
+
+
 class _DigitMap(dict[int, "str | None"]):
     """``str.translate`` table: any digit character to its ASCII digit, anything else deleted."""
 
     def __missing__(self, code: int) -> str | None:
-        value = unicodedata.digit(chr(code), None)
+        value = _digit_value(chr(code))
         result = None if value is None else chr(48 + value)
         self[code] = result
         return result
@@ -385,7 +396,7 @@ class _RunMap(dict[int, "str | None"]):
 
     def __missing__(self, code: int) -> str | None:
         char = chr(code)
-        value = unicodedata.digit(char, None)
+        value = _digit_value(char)
         result = chr(48 + value) if value is not None else (None if _INVISIBLE_RE.match(char) else " ")
         self[code] = result
         return result
@@ -467,6 +478,33 @@ def _group_candidates(groups: list[str]) -> list[tuple[int, int, str, str]]:
     return found
 
 
+def _gs1_check_valid(digits: str) -> bool:
+    """The GS1 (EAN/UPC) mod-10 check: weights 3 and 1 from the right, the check digit included."""
+    total = sum((3 if position & 1 else 1) * (ord(char) - 48) for position, char in enumerate(reversed(digits)))
+    return total % 10 == 0
+
+
+# GS1 company prefixes that no country or special use has (EAN-13's first three digits): unassigned
+# blocks, so a number starting there is not a product code. Germany's is 400-440.
+_GS1_UNASSIGNED = (range(140, 200), range(960, 977), range(985, 990))
+
+
+def _other_check_digit(digits: str) -> bool:
+    """Whether a whole run of digits is another numbering scheme's code, by its own check digit:
+    an EAN-13 product code (13 digits, a GS1 prefix, the GS1 check) or a USPS tracking number
+    (20-22 digits starting with 9 as IMpb and the older formats do, the same mod-10 check). A Luhn
+    check is passed by one such code in ten, so these were the guard's commonest false alarms
+    (German product codes start with 400-440, a Visa prefix). The cost: a 13-digit Visa or Maestro
+    number written as one run that also passes the GS1 check (one in ten) is not found; 16-digit
+    numbers, the common length, are not affected. A card inside a longer tracking-shaped run is
+    likewise missed one time in ten, and only if that run starts with 9, which no card does."""
+    length = len(digits)
+    if length == 13:
+        prefix = int(digits[:3])
+        return not any(prefix in block for block in _GS1_UNASSIGNED) and _gs1_check_valid(digits)
+    return 20 <= length <= 22 and digits[0] == "9" and _gs1_check_valid(digits)
+
+
 def _card_spans_in_run(text: str, start: int, end: int) -> list[_Span]:
     """Card numbers among the groups of a run. Phone numbers stay out: a run ends before a "+" whose
     groups up to the next such "+" (or the end) read as a phone number, so ``+1 415 555 2671 +44 20
@@ -475,6 +513,8 @@ def _card_spans_in_run(text: str, start: int, end: int) -> list[_Span]:
     555 2671 4242 4242 4242 4242`` are still scanned."""
     positions = _group_positions(text, start, end)
     groups = [text[a:b].translate(_RUN_MAP) for a, b in positions]
+    if _other_check_digit("".join(groups)):
+        return []
     plus = _plus_led(text, start, positions)
     scanned = len(groups)
     for index in reversed(range(len(groups))):  # right to left: what follows a "+" is final when looked at
@@ -1074,6 +1114,51 @@ def _splits(fragments: list[_Fragment]) -> list[_Split]:
     return found
 
 
+# The digits (and separators) a text ends or starts with: the part of a field that could continue
+# a number begun in the field before it.
+_TAIL_RE = re.compile(rf"{_GROUP}(?:{_GAP}{_GROUP})*(?:\s|{_I})*\Z")
+_HEAD_RE = re.compile(rf"(?:\s|{_I})*{_GROUP}(?:{_GAP}{_GROUP})*")
+_PRINTED_SPLITS = frozenset({4, 8, 12})
+
+
+def _joined_fields(texts: list[_Node]) -> list[tuple[_Node, _Node, str, str]]:
+    """Card numbers that run from the end of one string field into the start of the next
+    (``"Flat 424"`` + ``"2424242424242 Main St"``): each adjacent pair of string values is joined,
+    and only a number that straddles the join counts. A number of 16-19 digits counts wherever it is
+    split; a shorter one only where a card's printed groups break (4, 8, 12 digits in; 4 or 10 for
+    14-15 digits), so a 5-digit postal code next to a 10-digit phone number stays out. Each side gives
+    3+ digits and every group but the last has 3+ (dates stay out; a group cut by the join counts
+    whole). Only whitespace may stand between the digits and the join (``#123`` is a reference),
+    and values that read as phone numbers (a leading ``+``, parentheses) are not joined."""
+    found: list[tuple[_Node, _Node, str, str]] = []
+    for first, second in pairwise(texts):
+        a, b = first.value, second.value
+        if len(a) > 100_000 or len(b) > 100_000 or _PHONE_LIKE_RE.match(a) or _PHONE_LIKE_RE.match(b):
+            continue
+        tail = _TAIL_RE.search(a)
+        head = _HEAD_RE.match(b)
+        if tail is None or head is None:
+            continue
+        if tail.start() > 0 and a[tail.start() - 1] in _PLUS_SIGNS:
+            continue  # the first part is a phone number
+        left = tail.group()
+        joined = f"{left} {head.group()}"
+        for span in _select_cards(_card_spans_in_run(joined, 0, len(joined))):
+            if not span.start < len(left) < span.end:
+                continue  # wholly inside one field: that field's own scan reports it
+            before = joined[span.start : len(left)].translate(_RUN_MAP).split()
+            after = joined[len(left) : span.end].translate(_RUN_MAP).split()
+            # One printed group cut by the join ("424" + "2 4242 4242 4242") counts as one group.
+            sizes = [len(g) for g in before[:-1]] + [len(before[-1]) + len(after[0])] + [len(g) for g in after[1:]]
+            split = sum(len(g) for g in before)
+            total = sum(sizes)
+            if min(sizes[:-1], default=3) < 3 or split < 3 or total - split < 3:
+                continue  # dates, times and the like: a card's groups (all but the last) have 3+ digits
+            if total >= 16 or split in _PRINTED_SPLITS or (total in (14, 15) and split in (4, 10)):
+                found.append((first, second, span.brand or "card", span.last4 or ""))
+    return found
+
+
 @dataclass
 class _Scan:
     findings: list[CardFinding]
@@ -1084,6 +1169,7 @@ def _scan(value: Any) -> _Scan:
     findings: list[CardFinding] = []
     seen: set[tuple[str, str]] = set()
     fragments: list[_Fragment] = []
+    texts: list[_Node] = []
 
     def add(finding: CardFinding) -> None:
         if finding.kind == "card_number" and finding.last4 is not None:
@@ -1108,11 +1194,21 @@ def _scan(value: Any) -> _Scan:
         fragment = None if node.quantity else _fragment(node.value)
         if fragment is not None:
             fragments.append(_Fragment(node.ordinal, node.path, fragment[0], fragment[1], isinstance(node.value, str)))
+        if event == _LEAF and isinstance(node.value, str) and not node.quantity and node.key_kind is None:
+            texts.append(node)
     split_ordinals: set[int] = set()
     for split in _splits(fragments):
         path = "+".join(piece.path for piece in split.pieces)
         add(CardFinding("card_number", path, split.brand, split.last4))
         split_ordinals.update(piece.ordinal for piece in split.pieces)
+    shown = {(f.path, f.last4) for f in findings}
+    for first, second, brand, last4 in _joined_fields(texts):
+        path = f"{first.path}+{second.path}"
+        if first.ordinal in split_ordinals and second.ordinal in split_ordinals:
+            continue  # already found as pieces of a split number
+        if (path, last4) not in shown:
+            add(CardFinding("card_number", path, brand, last4))
+        split_ordinals.update((first.ordinal, second.ordinal))
     return _Scan(findings, split_ordinals)
 
 

@@ -20,6 +20,15 @@ Secret-looking values, found inside any text
     characters>``, and ``name=value`` / ``"name": "value"`` pairs whose name is a secret key name.
     A publishable key (``pk_live_``/``pk_test_``) is *not* secret: it is meant for browsers.
 
+Known secrets, by value
+    Every client registers its configured access token when it is built (:func:`register_secret`):
+    a bounded, process-wide set of the last 256 values, never printed. Their obvious variants count
+    too: with and without a ``Bearer``/``Basic``/``Token`` prefix, percent-encoded (``quote``,
+    ``quote_plus``), HTML-escaped, JSON-escaped, base64 (of the token and of ``user:token`` with an
+    empty user, as HTTP Basic sends it). :func:`find_secret_values` reports them as ``known_secret``
+    spans wherever they occur (values of 8+ characters inside any text; shorter ones only as a whole
+    value), so every redaction and every argument check knows them with no extra parameter.
+
 Tool arguments
     :func:`find_secrets` reports a secret-looking value anywhere (keys included), a non-empty value
     under a secret key name, and any exact *known* secret (the configured access token) inside any
@@ -41,14 +50,18 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
-from urllib.parse import unquote
+from urllib.parse import quote, quote_plus, unquote
 
 from agent_billing.errors import SecretRefusedError
 from agent_billing.guardrails.card_data import child_path_of
@@ -61,9 +74,11 @@ __all__ = [
     "find_secret_values",
     "find_secrets",
     "is_secret_key",
+    "known_secrets",
     "redact_secret_text",
     "redact_secrets",
     "refuse_secrets",
+    "register_secret",
 ]
 
 REDACTED = "[redacted]"
@@ -115,8 +130,8 @@ def is_secret_key(name: Any) -> bool:
 # --- values in text ----------------------------------------------------------------------------
 
 _PATTERNS: tuple[tuple[SecretKind, str], ...] = (
-    ("secret_value", r"(?i:\bbearer)\s+[A-Za-z0-9._~+/=-]{8,}"),  # an Authorization header value
-    ("secret_value", r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # a JWT
+    ("secret_value", r"(?<![A-Za-z])(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}"),  # an Authorization header value
+    ("secret_value", r"(?<![A-Za-z0-9])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # a JWT
     # Stripe client secrets of setup intents, payment intents and checkout sessions
     ("secret_value", r"(?<![A-Za-z0-9])(?:seti|pi|cs)_(?:(?:live|test)_)?[A-Za-z0-9]+_secret_[A-Za-z0-9]+"),
     ("secret_value", r"(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}"),  # Stripe secret/restricted keys
@@ -138,6 +153,95 @@ _PAIR_RE = re.compile(
 _PREFILTER = re.compile(
     r"(?i:bearer|eyj|_secret_|sk_|rk_|whsec|wg_|tnx_|conf_|\||token|secret|key|passw|authoriz|cookie|credential)"
 )
+
+
+# --- known secrets, by value --------------------------------------------------------------------
+
+_KNOWN_LIMIT = 256  # bounded: a process that builds many clients forgets the oldest tokens first
+_MIN_INNER = 8  # shorter known values are found only as a whole value (a 1-letter test token is everywhere)
+
+
+class _KnownSecrets:
+    """The registered secret values and a compiled pattern of their variants (never printed)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: OrderedDict[str, None] = OrderedDict()
+        self._whole: frozenset[str] = frozenset()
+        self.pattern: re.Pattern[str] | None = None
+
+    def __repr__(self) -> str:
+        return f"<{len(self._values)} known secrets>"
+
+    def add(self, value: str) -> None:
+        value = value.strip()
+        if not value:
+            return
+        with self._lock:
+            if value in self._values:
+                self._values.move_to_end(value)
+                return
+            self._values[value] = None
+            while len(self._values) > _KNOWN_LIMIT:
+                self._values.popitem(last=False)
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        inner: set[str] = set()
+        whole: set[str] = set()
+        for value in self._values:
+            for form in _secret_forms(value):
+                (inner if len(form) >= _MIN_INNER else whole).add(form)
+        self._whole = frozenset(whole)
+        # Longest first, so a variant that contains another is replaced whole.
+        alternatives = sorted(inner, key=len, reverse=True)
+        self.pattern = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
+
+    def whole(self, text: str) -> bool:
+        return bool(self._whole) and text.strip() in self._whole
+
+    def values(self) -> list[str]:
+        with self._lock:
+            return list(self._values)
+
+
+def _secret_forms(value: str) -> set[str]:
+    """``value`` and the forms it is sent or echoed in (see the module doc)."""
+    forms = {value, unicodedata.normalize("NFKC", value), quote(value, safe=""), quote_plus(value), quote(value),
+             html.escape(value), json.dumps(value)[1:-1]}
+    raw = value.encode()
+    for blob in (raw, b":" + raw):  # the token, and HTTP Basic's user:password with the token as password
+        encoded = base64.b64encode(blob).decode()
+        forms |= {encoded, encoded.rstrip("="), base64.urlsafe_b64encode(blob).decode().rstrip("=")}
+    return {form for form in forms if form}
+
+
+_KNOWN = _KnownSecrets()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a configured secret (an access token) so it is hidden wherever it shows up.
+
+    Clients call this when they are built; nothing ever prints the registry.
+
+    Example:
+        >>> register_secret("plain-token-without-shape-42")
+        >>> redact_secret_text("echo: plain-token-without-shape-42 and cGxhaW4tdG9rZW4td2l0aG91dC1zaGFwZS00Mg==")
+        'echo: [redacted] and [redacted]'
+    """
+    if isinstance(value, str):
+        _KNOWN.add(value)
+
+
+def known_secrets() -> list[str]:
+    """The registered secret values (for argument checks; never show them).
+
+    Example:
+        >>> register_secret("another-known-token-7")
+        >>> "another-known-token-7" in known_secrets()
+        True
+    """
+    return _KNOWN.values()
 
 
 @dataclass(frozen=True)
@@ -162,9 +266,13 @@ def find_secret_values(text: str) -> list[SecretSpan]:
         >>> [(s.kind, s.start) for s in find_secret_values("use sk_live_abcdefgh1 or pk_live_abcdefgh1")]
         [('secret_value', 4)]
     """
-    if not _PREFILTER.search(text):
-        return []
     spans: list[SecretSpan] = []
+    if _KNOWN.pattern is not None:
+        spans.extend(SecretSpan(m.start(), m.end(), "known_secret") for m in _KNOWN.pattern.finditer(text))
+    if _KNOWN.whole(text):
+        spans.append(SecretSpan(0, len(text), "known_secret"))
+    if not _PREFILTER.search(text):
+        return sorted(spans, key=lambda s: (s.start, -s.end))
     for match in _VALUE_RE.finditer(text):
         index = int(next(name for name, value in match.groupdict().items() if value is not None)[1:])
         spans.append(SecretSpan(match.start(), match.end(), _PATTERNS[index][0]))
@@ -297,7 +405,7 @@ def find_secrets(value: Any, known: Iterable[str] = ()) -> list[SecretFinding]:
         >>> find_secrets({"confirmation": "conf_" + "A" * 43, "amount": "25.00"})
         []
     """
-    secrets = [s for s in {unicodedata.normalize("NFKC", s) for s in known if s} if s.strip()]
+    secrets = [s for s in {unicodedata.normalize("NFKC", s) for s in [*known, *_KNOWN.values()] if s} if s.strip()]
     findings: list[SecretFinding] = []
     seen: set[tuple[str, str]] = set()
 

@@ -1,8 +1,9 @@
 """Results and errors shaped for agents: compact, PII-minimal, with the next step where one exists.
 
 Cards show brand and last four only; secrets (setup-intent client secrets, tokens) never reach the
-model, they stay in the tool's artifact for host code; long lists are cut; everything passes through
-the card-data redactor once more.
+model, they stay in the tool's artifact for host code; long lists are cut; results and errors (message,
+details, request id) pass the one outgoing redaction (``guardrails.redaction``: configured tokens by
+value, card data, secret-looking text), the same the audit log and the library's logs use.
 
 Example:
     >>> from agent_billing.errors import PaymentDeclinedError
@@ -35,8 +36,7 @@ from agent_billing.errors import (
     RateLimitedError,
     ServerError,
 )
-from agent_billing.guardrails.card_data import redact
-from agent_billing.guardrails.secrets import redact_secrets
+from agent_billing.guardrails.redaction import redact_outgoing
 from agent_billing.registry import Operation
 
 MAX_ITEMS = 20
@@ -90,7 +90,7 @@ def result_content(result: BaseModel | dict[str, Any]) -> dict[str, Any]:
         (False, '... 5 more', 'Only the first 20 items of this')
     """
     data = result.model_dump(mode="python") if isinstance(result, BaseModel) else result
-    shaped: dict[str, Any] = redact(redact_secrets(_compact(data), _HIDDEN))
+    shaped: dict[str, Any] = redact_outgoing(_compact(data), _HIDDEN)
     return shaped
 
 
@@ -181,7 +181,7 @@ def error_content(error: BillingError, operation: str, gated: bool = False) -> d
     step = next_step_for(error, gated)
     if step:
         content["next_step"] = step
-    redacted: dict[str, Any] = redact(content)
+    redacted: dict[str, Any] = redact_outgoing(content)
     return redacted
 
 
