@@ -185,7 +185,10 @@ class PostgresStore:
         with self._lock:
             if self._pool is None or self._pid != os.getpid():
                 pool = ConnectionPool(self.url, min_size=self._sizes[0], max_size=self._sizes[1], open=False,
-                                      timeout=self.timeout, name="agent-billing", configure=self._configure)
+                                      timeout=self.timeout, name="agent-billing", configure=self._configure,
+                                      # A connection broken while idle (the server restarted) is replaced,
+                                      # not handed out to fail the first call after an outage.
+                                      check=ConnectionPool.check_connection)
                 pool.open(wait=False)
                 self._pool, self._pid, self._migrated = pool, os.getpid(), False
             return self._pool
