@@ -233,7 +233,7 @@ def test_postgres_gone_between_send_and_record_then_back_charges_once(
         assert charges(app) == (Decimal("25.00"), 1)
         # Settled by the replay: the next top-up is a new charge, and the audit has the success.
         assert fund(_toolkit(app, store), mode)["ok"] and charges(app) == (Decimal("50.00"), 2)
-        decisions = [json.loads(line)["decision"] for line in store.audit_lines(first.client.account_id)]
+        decisions = [json.loads(line)["decision"] for line in store.audit_lines(first.guard.account)]
         assert decisions.count("succeeded") == 2 and "replayed" in decisions
     finally:
         store.close()
@@ -378,7 +378,7 @@ def test_a_postgres_advisory_lock_held_elsewhere_fails_closed_within_the_bound(a
     toolkit = _toolkit(app, store, audit=MemoryAuditLog())
     assert fund(toolkit, "sync", amount=10)["ok"]
     holder = psycopg.connect(postgres_url)  # a stuck worker: holds the mandate's reservation lock
-    holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id("spend", toolkit.client.account_id, "default"),))
+    holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id("spend", toolkit.guard.account, "default"),))
     # Old code waits for the holder; let go after 8 s so such a run ends (and fails the bound) instead of hanging.
     release = threading.Timer(8, holder.rollback)
     release.start()
@@ -406,3 +406,42 @@ def test_the_store_timeout_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -
             store_timeout()
     monkeypatch.setenv("AGENT_BILLING_STORE_TIMEOUT", "0.25")
     assert store_timeout() == 0.25
+
+
+# --- state files are private; old pending files carry over
+
+
+def test_state_directories_and_files_are_created_private(tmp_path: Path) -> None:
+    from agent_billing.guardrails.approval_records import ApprovalRecords
+    from agent_billing.guardrails.pending_outcomes import PendingOutcomes
+    from agent_billing.guardrails.spend_store import SqliteSpendStore
+
+    old = os.umask(0o022)  # a usual umask would leave files world-readable
+    try:
+        made = {"pending": tmp_path / "a" / "pending-outcomes.sqlite3", "approvals": tmp_path / "b" / "approvals.sqlite3",
+                "spend": tmp_path / "c" / "spend.sqlite3", "store": tmp_path / "d" / "state.db"}
+        PendingOutcomes(made["pending"]).close()
+        ApprovalRecords(made["approvals"]).close()
+        SqliteSpendStore(made["spend"]).close()
+        open_store(f"sqlite:///{made['store']}").for_account("acct").pending.forget("acct:x", "k")
+    finally:
+        os.umask(old)
+    for path in made.values():
+        assert oct(path.stat().st_mode & 0o777) == "0o600", path
+        assert oct(path.parent.stat().st_mode & 0o777) == "0o700", path.parent
+
+
+def test_a_pending_file_of_the_previous_version_carries_its_records_over(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from agent_billing.guardrails.pending_outcomes import PendingOutcomes
+
+    path = tmp_path / "pending-outcomes.sqlite3"
+    with sqlite3.connect(path) as conn:  # the v2 layout, with one unknown outcome in it
+        conn.execute("CREATE TABLE pending_outcomes_v2 (scope TEXT NOT NULL, fingerprint TEXT NOT NULL, digest TEXT "
+                     "NOT NULL, idempotency_key TEXT NOT NULL, arguments BLOB NOT NULL, expires_us INTEGER NOT NULL, "
+                     "PRIMARY KEY (scope, fingerprint))")
+        conn.execute("INSERT INTO pending_outcomes_v2 VALUES ('a:fund_wallet', 'fp', 'dg', 'ab_1', ?, ?)",
+                     (b'{"amount":"25.00"}', 2_000_000_000_000_000))
+    found = PendingOutcomes(path).find("a:fund_wallet", digest="dg", now=datetime(2026, 12, 5, tzinfo=timezone.utc))
+    assert found is not None and found.idempotency_key == "ab_1" and found.arguments == {"amount": "25.00"}
