@@ -231,11 +231,11 @@ def test_other_arguments_for_the_same_charge_replay_it(sandbox_app: Any, visa: B
     assert str(visa.get_wallet_balance().balance) == "10.00"
 
 
-# --- one pending-outcome read per charge
+# --- pending-outcome reads per charge: two lookups through an index, never a scan of the history
 
 
-def test_a_charge_reads_the_pending_outcomes_once(clients: tuple[BillingClient, AsyncBillingClient],
-                                                  visa: BillingClient, tmp_path: Path) -> None:
+def test_a_charge_looks_the_pending_outcomes_up_by_index(clients: tuple[BillingClient, AsyncBillingClient],
+                                                         visa: BillingClient, tmp_path: Path) -> None:
     pending = PendingOutcomes(tmp_path / "pending.db")
     statements: list[str] = []
     pending._conn.set_trace_callback(statements.append)  # SQLite reports each statement it runs
@@ -245,6 +245,12 @@ def test_a_charge_reads_the_pending_outcomes_once(clients: tuple[BillingClient, 
         statements.clear()
         content, _ = call(toolkit.get_tool("wallet"), action="fund", **args)
         assert content["ok"], content
-        assert [s for s in statements if s.startswith("SELECT")] == [
-            "SELECT idempotency_key, arguments, digest, fingerprint FROM pending_outcomes_v2 WHERE scope = "
-            f"'{clients[0].account_id}:fund_wallet'"]
+        selects = [s for s in statements if s.startswith("SELECT")]
+        # By the tool arguments' fingerprint, then by the resolved intent's digest.
+        assert [" AND fingerprint = " in s for s in selects] == [True, False], selects
+        assert " AND digest = " in selects[1]
+        pending._conn.set_trace_callback(None)
+        for select in selects:
+            plan = " ".join(str(row[-1]) for row in pending._conn.execute("EXPLAIN QUERY PLAN " + select))
+            assert plan.startswith("SEARCH") and "USING INDEX" in plan, plan  # not SCAN: cost flat in the history
+        pending._conn.set_trace_callback(statements.append)

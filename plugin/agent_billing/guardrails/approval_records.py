@@ -22,14 +22,17 @@ Example:
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from agent_billing.guardrails.sqlite_state import connect, translated
+
 DEFAULT_TTL = timedelta(hours=24)
+# Expired records removed per write: bounded, so no call pays for a backlog.
+SWEEP_BATCH = 100
 
 
 def _micros(moment: datetime) -> int:
@@ -77,28 +80,32 @@ class ApprovalStore(Protocol):
 
 
 class ApprovalRecords:
-    """Shown intents and decisions by approval id, in a SQLite file or (``path=None``) in memory.
+    """Shown intents and decisions by approval id, in a SQLite file (created private) or (``path=None``) in memory.
+
+    Lookups are by primary key; expired records are swept in bounded batches through an index. A file
+    that cannot be used raises ``StoreUnavailableError`` naming it.
 
     Example:
         >>> ApprovalRecords().decision("nothing", now=datetime(2026, 1, 1).astimezone()) is None
         True
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, ttl: timedelta = DEFAULT_TTL) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, ttl: timedelta = DEFAULT_TTL,
+                 timeout: float | None = None) -> None:
         self.ttl = ttl
-        target = ":memory:"
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            target = str(path)
+        self._name = str(path) if path is not None else "in-memory approval records"
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(target, check_same_thread=False, timeout=30, isolation_level=None)
-        self._conn.execute("CREATE TABLE IF NOT EXISTS approvals (approval_id TEXT PRIMARY KEY, digest TEXT NOT NULL, "
-                           "approved INTEGER, approver TEXT, expires_us INTEGER NOT NULL)")
+        with translated(self._name):
+            self._conn = connect(Path(path) if path is not None else None, timeout=timeout)
+            self._conn.execute("CREATE TABLE IF NOT EXISTS approvals (approval_id TEXT PRIMARY KEY, digest TEXT NOT "
+                               "NULL, approved INTEGER, approver TEXT, expires_us INTEGER NOT NULL)")
+            self._conn.execute("CREATE INDEX IF NOT EXISTS approvals_by_expiry ON approvals (expires_us)")
 
     def shown(self, approval_id: str, digest: str, *, now: datetime) -> str:
         """Record that ``digest`` was shown for this approval, unless one was already; return the first one."""
-        with self._lock:
-            self._conn.execute("DELETE FROM approvals WHERE expires_us < ?", (_micros(now),))
+        with self._lock, translated(self._name):
+            self._conn.execute("DELETE FROM approvals WHERE rowid IN (SELECT rowid FROM approvals WHERE expires_us < ? "
+                               "LIMIT ?)", (_micros(now), SWEEP_BATCH))
             self._conn.execute("INSERT OR IGNORE INTO approvals (approval_id, digest, expires_us) VALUES (?, ?, ?)",
                                (approval_id, digest, _micros(now + self.ttl)))
             row = self._conn.execute("SELECT digest FROM approvals WHERE approval_id = ?", (approval_id,)).fetchone()
@@ -106,13 +113,13 @@ class ApprovalRecords:
 
     def decide(self, approval_id: str, *, approved: bool, approver: str, now: datetime) -> None:
         """Record the person's decision on what was shown (the first decision stands)."""
-        with self._lock:
+        with self._lock, translated(self._name):
             self._conn.execute("UPDATE approvals SET approved = ?, approver = ? WHERE approval_id = ? AND approved IS "
                                "NULL AND expires_us >= ?", (int(approved), approver, approval_id, _micros(now)))
 
     def decision(self, approval_id: str, *, now: datetime) -> Decision | None:
         """The recorded decision for this approval, if one was made and has not expired."""
-        with self._lock:
+        with self._lock, translated(self._name):
             row = self._conn.execute("SELECT approved, digest, approver FROM approvals WHERE approval_id = ? AND "
                                      "approved IS NOT NULL AND expires_us >= ?", (approval_id, _micros(now))).fetchone()
         if row is None:
@@ -121,7 +128,7 @@ class ApprovalRecords:
 
     def forget(self, approval_id: str) -> None:
         """The approved call has run (or been refused after the yes): the record is used up."""
-        with self._lock:
+        with self._lock, translated(self._name):
             self._conn.execute("DELETE FROM approvals WHERE approval_id = ?", (approval_id,))
 
     def close(self) -> None:

@@ -40,6 +40,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agent_billing.guardrails.spend_store import state_dir
+from agent_billing.guardrails.sqlite_state import connect, translated
 
 TOKEN_PREFIX = "conf_"
 DEFAULT_TTL = timedelta(minutes=5)
@@ -220,13 +221,14 @@ class ConfirmationStore:
         False
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = 30.0) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float | None = None) -> None:
         self.path = Path(path) if path is not None else None
+        self._name = str(path) if path is not None else "in-memory confirmations"
         self._timeout = timeout
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
-        with self._lock:
+        with self._lock, translated(self._name):
             self._connection()
 
     @classmethod
@@ -243,12 +245,8 @@ class ConfirmationStore:
         # Called with the lock held. A connection inherited through fork() must not be used by the child.
         if self._conn is not None and (self.path is None or self._pid == os.getpid()):
             return self._conn
-        if self.path is None:
-            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None,
-                                   check_same_thread=False)
+        conn = connect(self.path, timeout=self._timeout)
+        if self.path is not None:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
         conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
@@ -275,7 +273,7 @@ class ConfirmationStore:
         if not timedelta(0) < ttl <= MAX_TTL:
             raise ValueError(f"ttl must be positive and at most {MAX_TTL}")
         token, expires_at, now = new_token(ttl, now)
-        with self._lock:
+        with self._lock, translated(self._name):
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -305,7 +303,7 @@ class ConfirmationStore:
         if presented is None:
             return False
         when = _micros(_now(now))
-        with self._lock:
+        with self._lock, translated(self._name):
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:

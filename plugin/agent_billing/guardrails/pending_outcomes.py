@@ -1,12 +1,15 @@
-"""Money-moving calls whose outcome is unknown, kept on disk so a repeat replays instead of charging.
+"""Money-moving calls sent (or about to be) whose outcome is not recorded, kept so a repeat replays instead of charging.
 
-When a charge's answer is lost or unreadable (the connection dropped, a 5xx after the client's
-retries, a 2xx whose body cannot be read), the money may or may not have moved. The call is recorded
-here with its idempotency key and the exact arguments that were sent. Repeating the call, with the
-same tool arguments or with any arguments that resolve to the same charge intent, sends exactly that
-request again under the same key, which the API answers with a replay instead of a second charge.
-SQLite makes that hold across restarts and across toolkits sharing a state directory; entries expire
-after an hour and are removed as soon as a repeat learns the outcome.
+Write-ahead: before a charge is sent, the toolkit records it here with its idempotency key and the
+exact arguments (``remember``); if that write fails, nothing is sent. When the answer is definite
+(success or a known failure) the record is settled (``forget``). Anything in between (the answer is
+lost or unreadable, the process dies, the store or the audit log fails after the send) leaves the
+record in place, and the money may or may not have moved. Repeating the call, with the same tool
+arguments or with any arguments that resolve to the same charge intent, finds the record (by the
+arguments' fingerprint or by the intent's digest, both indexed) and sends exactly that request again
+under the same key, which the API answers with a replay instead of a second charge. SQLite makes that
+hold across restarts and across toolkits sharing a state directory; records expire after an hour and
+are swept in bounded batches, so the cost of a call does not grow with the history.
 
 Example:
     >>> from datetime import datetime, timezone
@@ -17,8 +20,6 @@ Example:
     'ab_123'
     >>> store.find("acct_1:fund_wallet", digest="d1", now=now).arguments
     {'amount': '25.00'}
-    >>> [call.fingerprint for call in store.calls("acct_1:fund_wallet", now=now)]
-    ['fp1']
     >>> store.forget("acct_1:fund_wallet", "ab_123")
     >>> store.find("acct_1:fund_wallet", fingerprint="fp1", now=now) is None
     True
@@ -27,7 +28,6 @@ Example:
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,10 +35,26 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from agent_billing import wire
+from agent_billing.guardrails.sqlite_state import connect, translated
 
 DEFAULT_TTL = timedelta(hours=1)
+# Expired records removed per write: bounded, so no call pays for a backlog (a write adds one record).
+SWEEP_BATCH = 100
 # The columns a PendingCall is read from, in its field order.
 _COLUMNS = "idempotency_key, arguments, digest, fingerprint"
+# v3: one record per key (several calls with one fingerprint may be unsettled at once), found by
+# (scope, fingerprint) or (scope, digest) through indexes, swept by the expiry index.
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pending_outcomes_v3 (
+    scope TEXT NOT NULL, fingerprint TEXT NOT NULL, digest TEXT NOT NULL, idempotency_key TEXT NOT NULL,
+    arguments BLOB NOT NULL, expires_us INTEGER NOT NULL, PRIMARY KEY (scope, idempotency_key));
+CREATE INDEX IF NOT EXISTS pending_v3_by_fingerprint ON pending_outcomes_v3 (scope, fingerprint, expires_us);
+CREATE INDEX IF NOT EXISTS pending_v3_by_digest ON pending_outcomes_v3 (scope, digest, expires_us);
+CREATE INDEX IF NOT EXISTS pending_v3_by_expiry ON pending_outcomes_v3 (expires_us);
+"""
+# Records an older version kept (v2: one per fingerprint) carry over unchanged.
+_FROM_V2 = ("INSERT OR IGNORE INTO pending_outcomes_v3 SELECT scope, fingerprint, digest, idempotency_key, arguments, "
+            "expires_us FROM pending_outcomes_v2; DROP TABLE pending_outcomes_v2;")
 
 
 def _micros(moment: datetime) -> int:
@@ -47,7 +63,7 @@ def _micros(moment: datetime) -> int:
 
 @dataclass(frozen=True)
 class PendingCall:
-    """A call whose outcome is unknown: the key and the exact arguments to replay it with, and what it is
+    """A call whose outcome is not recorded: the key and the exact arguments to replay it with, and what it is
     found by (the tool arguments' fingerprint, the intent's digest).
 
     Example:
@@ -63,7 +79,10 @@ class PendingCall:
 
 @runtime_checkable
 class PendingStore(Protocol):
-    """Where unknown outcomes are kept: this SQLite table, or PostgreSQL (``guardrails/postgres.py``).
+    """Where unsettled calls are kept: this SQLite table, or PostgreSQL (``guardrails/postgres.py``).
+
+    Every method raises ``StoreUnavailableError`` (``guardrails/sqlite_state.py``) when the state cannot be
+    used, never a database driver's exception.
 
     Example:
         >>> isinstance(PendingOutcomes(), PendingStore)
@@ -72,16 +91,12 @@ class PendingStore(Protocol):
 
     def remember(self, scope: str, fingerprint: str, digest: str, key: str, arguments: dict[str, Any], *,
                  now: datetime) -> None:
-        """Keep this call until its TTL runs out."""
+        """Keep this call (durably: it is written before the request is sent) until its TTL runs out."""
         ...
 
     def find(self, scope: str, *, fingerprint: str | None = None, digest: str | None = None,
              now: datetime) -> PendingCall | None:
-        """The kept call with these tool arguments, or resolving to this intent digest."""
-        ...
-
-    def calls(self, scope: str, *, now: datetime) -> list[PendingCall]:
-        """Every kept call of this scope (one read: the flow matches the arguments, then the intent)."""
+        """The oldest unexpired kept call with these tool arguments, or resolving to this intent digest."""
         ...
 
     def forget(self, scope: str, key: str) -> None:
@@ -90,60 +105,70 @@ class PendingStore(Protocol):
 
 
 class PendingOutcomes:
-    """A small SQLite table of unknown outcomes, per scope (account and operation), with expiry.
+    """A small SQLite table of unsettled calls, per scope (account and operation), with expiry.
 
-    ``path=None`` keeps it in memory (tests, or hosts that accept losing it on restart).
+    ``path=None`` keeps it in memory (tests, or hosts that accept losing it on restart). The file is
+    created readable by this user only.
 
     Example:
         >>> PendingOutcomes().ttl
         datetime.timedelta(seconds=3600)
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, ttl: timedelta = DEFAULT_TTL) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, ttl: timedelta = DEFAULT_TTL,
+                 timeout: float | None = None) -> None:
         self.ttl = ttl
-        target = ":memory:"
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            target = str(path)
+        self._name = str(path) if path is not None else "in-memory pending outcomes"
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(target, check_same_thread=False, timeout=30, isolation_level=None)
-        # v2: the arguments sent are kept, so a repeat replays the identical request.
-        self._conn.execute("CREATE TABLE IF NOT EXISTS pending_outcomes_v2 ("
-                           "scope TEXT NOT NULL, fingerprint TEXT NOT NULL, digest TEXT NOT NULL, "
-                           "idempotency_key TEXT NOT NULL, arguments BLOB NOT NULL, expires_us INTEGER NOT NULL, "
-                           "PRIMARY KEY (scope, fingerprint))")
-        self._conn.execute("CREATE INDEX IF NOT EXISTS pending_by_digest ON pending_outcomes_v2 (scope, digest)")
+        with translated(self._name):
+            self._conn = connect(Path(path) if path is not None else None, timeout=timeout)
+            if path is not None:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                # A write-ahead record guards money: wait for the disk on every commit.
+                self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                # In the write transaction: two processes opening one old file migrate it once.
+                migrate = self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'pending_outcomes_v2'").fetchone()
+                for statement in (_SCHEMA + (_FROM_V2 if migrate else "")).split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def remember(self, scope: str, fingerprint: str, digest: str, key: str, arguments: dict[str, Any], *,
                  now: datetime) -> None:
         """Keep this call (tool-arguments fingerprint, intent digest, key, arguments sent) until the TTL runs out."""
-        with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO pending_outcomes_v2 VALUES (?, ?, ?, ?, ?, ?)",
-                               (scope, fingerprint, digest, key, wire.dumps(arguments), _micros(now + self.ttl)))
+        with self._lock, translated(self._name):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("DELETE FROM pending_outcomes_v3 WHERE rowid IN (SELECT rowid FROM "
+                                   "pending_outcomes_v3 WHERE expires_us < ? LIMIT ?)", (_micros(now), SWEEP_BATCH))
+                self._conn.execute("INSERT OR REPLACE INTO pending_outcomes_v3 VALUES (?, ?, ?, ?, ?, ?)",
+                                   (scope, fingerprint, digest, key, wire.dumps(arguments), _micros(now + self.ttl)))
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def find(self, scope: str, *, fingerprint: str | None = None, digest: str | None = None,
              now: datetime) -> PendingCall | None:
-        """The unknown-outcome call with these tool arguments, or (``digest``) resolving to this intent."""
+        """The unsettled call with these tool arguments, or (``digest``) resolving to this intent (one index read)."""
         column, value = ("fingerprint", fingerprint) if fingerprint is not None else ("digest", digest)
-        with self._lock:
-            self._conn.execute("DELETE FROM pending_outcomes_v2 WHERE expires_us < ?", (_micros(now),))
-            row = self._conn.execute(f"SELECT {_COLUMNS} FROM pending_outcomes_v2 WHERE scope = ? AND {column} = ?",
-                                     (scope, value)).fetchone()
+        with self._lock, translated(self._name):
+            row = self._conn.execute(f"SELECT {_COLUMNS} FROM pending_outcomes_v3 WHERE scope = ? AND {column} = ? "
+                                     "AND expires_us >= ? ORDER BY expires_us LIMIT 1",
+                                     (scope, value, _micros(now))).fetchone()
         if row is None:
             return None
         return PendingCall(str(row[0]), dict(wire.loads(row[1])), str(row[2]), str(row[3]))
 
-    def calls(self, scope: str, *, now: datetime) -> list[PendingCall]:
-        """Every unexpired unknown-outcome call of this scope (usually none)."""
-        with self._lock:
-            self._conn.execute("DELETE FROM pending_outcomes_v2 WHERE expires_us < ?", (_micros(now),))
-            rows = self._conn.execute(f"SELECT {_COLUMNS} FROM pending_outcomes_v2 WHERE scope = ?", (scope,)).fetchall()
-        return [PendingCall(str(r[0]), dict(wire.loads(r[1])), str(r[2]), str(r[3])) for r in rows]
-
     def forget(self, scope: str, key: str) -> None:
-        """The outcome is known now (a repeat succeeded, or failed for a known reason)."""
-        with self._lock:
-            self._conn.execute("DELETE FROM pending_outcomes_v2 WHERE scope = ? AND idempotency_key = ?", (scope, key))
+        """The outcome is known now (a definite answer, or a repeat learned it)."""
+        with self._lock, translated(self._name):
+            self._conn.execute("DELETE FROM pending_outcomes_v3 WHERE scope = ? AND idempotency_key = ?", (scope, key))
 
     def close(self) -> None:
         """Close the database."""

@@ -13,9 +13,12 @@ confirmations, approval records, declined requests, the chained audit log), on o
 - the schema is created on first use and migrated by version (table ``agent_billing_schema``), under an
   advisory lock so two workers starting together do not race.
 
-Nothing connects at construction. A connection error (server down, pool timeout) becomes a
+Nothing connects at construction. Every wait is bounded by one setting, ``timeout`` (default
+``$AGENT_BILLING_STORE_TIMEOUT``, 5 s): getting a connection from the pool, ``lock_timeout`` for an
+advisory or row lock, and ``statement_timeout`` (twice that) for any statement. Any database failure
+(server down, pool timeout, a lock or statement timeout) becomes a
 :class:`~agent_billing.guardrails.store.StoreUnavailableError` naming the store (password removed), which
-the toolkit turns into a refusal for money-moving calls.
+the toolkit turns into a refusal for money-moving calls; no ``psycopg`` exception leaves the store.
 
 Example:
     >>> store = PostgresStore("postgresql://billing:secret@db.internal:5432/agents")
@@ -66,6 +69,7 @@ from agent_billing.guardrails.spend_store import (
     _to_micros,
     _window_start,
 )
+from agent_billing.guardrails.sqlite_state import store_timeout
 from agent_billing.guardrails.store import AccountState, StoreUnavailableError, redact_url
 
 # Versioned schema: append a migration, never edit one that has shipped.
@@ -121,7 +125,22 @@ CREATE TABLE ab_audit (
     PRIMARY KEY (chain, seq)
 );
 """),
+    # Write-ahead records: one per key (several unsettled calls may share a fingerprint), found through
+    # indexes by fingerprint or digest, swept through an expiry index; approvals swept the same way.
+    (2, """
+DELETE FROM ab_pending_outcomes a USING ab_pending_outcomes b
+    WHERE a.scope = b.scope AND a.idempotency_key = b.idempotency_key AND a.ctid < b.ctid;
+ALTER TABLE ab_pending_outcomes DROP CONSTRAINT ab_pending_outcomes_pkey;
+ALTER TABLE ab_pending_outcomes ADD PRIMARY KEY (scope, idempotency_key);
+DROP INDEX ab_pending_by_digest;
+CREATE INDEX ab_pending_by_fingerprint ON ab_pending_outcomes (scope, fingerprint, expires_us);
+CREATE INDEX ab_pending_by_digest ON ab_pending_outcomes (scope, digest, expires_us);
+CREATE INDEX ab_pending_by_expiry ON ab_pending_outcomes (expires_us);
+CREATE INDEX ab_approvals_by_expiry ON ab_approvals (expires_us);
+"""),
 )
+# Expired rows removed per write: bounded, so no call pays for a backlog.
+SWEEP_BATCH = 100
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -142,19 +161,20 @@ _SCHEMA_LOCK = lock_id("agent_billing", "schema")
 class PostgresStore:
     """All guardrail state in one PostgreSQL database, through a lazily opened connection pool.
 
-    ``url``: ``postgresql://user@host:port/db`` or ``postgresql:///db?host=/socket/dir``. ``timeout``: how
-    long a call waits for a connection before the store counts as unreachable. The pool is opened on
-    first use and reopened in a forked child (a pool's threads do not survive ``fork``).
+    ``url``: ``postgresql://user@host:port/db`` or ``postgresql:///db?host=/socket/dir``. ``timeout``
+    (seconds; default ``$AGENT_BILLING_STORE_TIMEOUT``): how long a call waits for a connection or a lock
+    before the store counts as unavailable; a statement may run twice that. The pool is opened on first
+    use and reopened in a forked child (a pool's threads do not survive ``fork``).
 
     Example:
         >>> PostgresStore("postgresql:///agents?host=/run/postgresql").name
         'postgresql:///agents?host=/run/postgresql'
     """
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 5.0) -> None:
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float | None = None) -> None:
         self.url = url
         self.name = redact_url(url)
-        self.timeout = timeout
+        self.timeout = store_timeout() if timeout is None else timeout
         self._sizes = (min_size, max_size)
         self._lock = threading.Lock()
         self._pool: ConnectionPool | None = None
@@ -165,16 +185,26 @@ class PostgresStore:
         with self._lock:
             if self._pool is None or self._pid != os.getpid():
                 pool = ConnectionPool(self.url, min_size=self._sizes[0], max_size=self._sizes[1], open=False,
-                                      timeout=self.timeout, name="agent-billing")
+                                      timeout=self.timeout, name="agent-billing", configure=self._configure,
+                                      # A connection broken while idle (the server restarted) is replaced,
+                                      # not handed out to fail the first call after an outage.
+                                      check=ConnectionPool.check_connection)
                 pool.open(wait=False)
                 self._pool, self._pid, self._migrated = pool, os.getpid(), False
             return self._pool
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        """Each new connection: no lock wait and no statement longer than the store's bound."""
+        millis = max(1, int(self.timeout * 1000))
+        conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+                     (f"{millis}ms", f"{2 * millis}ms"))
+        conn.commit()
 
     @contextmanager
     def cursor(self) -> Iterator[psycopg.Cursor[Any]]:
         """A cursor in a transaction committed when the block ends (rolled back if it raises).
 
-        Connection failures become ``StoreUnavailableError``; other errors pass through.
+        Any database failure becomes ``StoreUnavailableError``; the caller's own errors pass through.
         """
         try:
             with self._get_pool().connection() as conn:
@@ -182,8 +212,10 @@ class PostgresStore:
                     self._migrate(conn)
                 with conn.cursor() as cur:
                     yield cur
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if isinstance(exc, (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled)):
+                reason = f"waited longer than the store's bound of {self.timeout:g} s: {reason}"
             raise StoreUnavailableError(self.name, reason) from exc
 
     def _migrate(self, conn: psycopg.Connection[Any]) -> None:
@@ -304,30 +336,25 @@ class PostgresPendingOutcomes:
 
     def remember(self, scope: str, fingerprint: str, digest: str, key: str, arguments: dict[str, Any], *,
                  now: datetime) -> None:
-        """Keep this call until the TTL runs out."""
+        """Keep this call until the TTL runs out (sweeping a bounded batch of expired ones)."""
         with self.store.cursor() as cur:
-            cur.execute("INSERT INTO ab_pending_outcomes VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (scope, fingerprint)"
-                        " DO UPDATE SET digest = excluded.digest, idempotency_key = excluded.idempotency_key, "
-                        "arguments = excluded.arguments, expires_us = excluded.expires_us",
+            cur.execute("DELETE FROM ab_pending_outcomes WHERE ctid IN (SELECT ctid FROM ab_pending_outcomes WHERE "
+                        "expires_us < %s LIMIT %s)", (_to_micros(now), SWEEP_BATCH))
+            cur.execute("INSERT INTO ab_pending_outcomes VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT "
+                        "(scope, idempotency_key) DO UPDATE SET fingerprint = excluded.fingerprint, digest = "
+                        "excluded.digest, arguments = excluded.arguments, expires_us = excluded.expires_us",
                         (scope, fingerprint, digest, key, wire.dumps(arguments).decode(),
                          _to_micros(now + self.ttl)))
 
     def find(self, scope: str, *, fingerprint: str | None = None, digest: str | None = None,
              now: datetime) -> PendingCall | None:
-        """The unknown-outcome call with these tool arguments, or (``digest``) resolving to this intent."""
+        """The unsettled call with these tool arguments, or (``digest``) resolving to this intent (one index read)."""
         column = "fingerprint" if fingerprint is not None else "digest"
         with self.store.cursor() as cur:
-            cur.execute("DELETE FROM ab_pending_outcomes WHERE expires_us < %s", (_to_micros(now),))
-            row = cur.execute(f"SELECT {_PENDING_COLUMNS} FROM ab_pending_outcomes WHERE scope = %s AND {column} = %s",
-                              (scope, fingerprint if fingerprint is not None else digest)).fetchone()
+            row = cur.execute(f"SELECT {_PENDING_COLUMNS} FROM ab_pending_outcomes WHERE scope = %s AND {column} = %s "
+                              "AND expires_us >= %s ORDER BY expires_us LIMIT 1",
+                              (scope, fingerprint if fingerprint is not None else digest, _to_micros(now))).fetchone()
         return None if row is None else _pending_call(row)
-
-    def calls(self, scope: str, *, now: datetime) -> list[PendingCall]:
-        """Every unexpired unknown-outcome call of this scope (usually none)."""
-        with self.store.cursor() as cur:
-            cur.execute("DELETE FROM ab_pending_outcomes WHERE expires_us < %s", (_to_micros(now),))
-            rows = cur.execute(f"SELECT {_PENDING_COLUMNS} FROM ab_pending_outcomes WHERE scope = %s", (scope,)).fetchall()
-        return [_pending_call(row) for row in rows]
 
     def forget(self, scope: str, key: str) -> None:
         """The outcome is known now."""
@@ -395,7 +422,8 @@ class PostgresApprovalRecords:
     def shown(self, approval_id: str, digest: str, *, now: datetime) -> str:
         """Record that ``digest`` was shown for this approval, unless one was already; return the first one."""
         with self.store.cursor() as cur:
-            cur.execute("DELETE FROM ab_approvals WHERE expires_us < %s", (_to_micros(now),))
+            cur.execute("DELETE FROM ab_approvals WHERE ctid IN (SELECT ctid FROM ab_approvals WHERE expires_us < %s "
+                        "LIMIT %s)", (_to_micros(now), SWEEP_BATCH))
             cur.execute("INSERT INTO ab_approvals (approval_id, digest, expires_us) VALUES (%s, %s, %s) "
                         "ON CONFLICT (approval_id) DO NOTHING", (approval_id, digest, _to_micros(now + self.ttl)))
             row = cur.execute("SELECT digest FROM ab_approvals WHERE approval_id = %s", (approval_id,)).fetchone()

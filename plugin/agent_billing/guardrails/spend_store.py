@@ -37,6 +37,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
+from agent_billing.guardrails.sqlite_state import connect, translated
 from agent_billing.money import CENT, format_usd
 
 DAY = timedelta(hours=24)
@@ -287,7 +288,9 @@ class SqliteSpendStore:
     Amounts are integer cents; times are microseconds since the epoch (UTC). ``reserve`` runs in a
     ``BEGIN IMMEDIATE`` transaction, which takes the database's write lock before reading, so the
     check and the insert cannot interleave with another writer's. WAL mode lets ``spent`` read while a
-    reservation is being written. ``path=None`` uses :func:`default_path`.
+    reservation is being written. ``path=None`` uses :func:`default_path`. The file is created private;
+    ``timeout`` (default ``$AGENT_BILLING_STORE_TIMEOUT``) bounds a wait for another process's lock, and
+    any failure (locked past the bound, a corrupt file) raises ``StoreUnavailableError`` naming the file.
 
     Example:
         >>> import tempfile, pathlib
@@ -298,7 +301,7 @@ class SqliteSpendStore:
         True
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = 30.0) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
         self._timeout = timeout
         self._lock = threading.Lock()
@@ -311,8 +314,7 @@ class SqliteSpendStore:
         # Called with the lock held. A connection inherited through fork() must not be used by the child.
         if self._conn is not None and self._pid == os.getpid():
             return self._conn
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
+        conn = connect(self.path, timeout=self._timeout)
         conn.execute("PRAGMA journal_mode=WAL")
         # Spend records are money records: wait for the disk on every commit.
         conn.execute("PRAGMA synchronous=FULL")
@@ -322,7 +324,7 @@ class SqliteSpendStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, translated(self.path):
             yield self._connection()
 
     @contextmanager

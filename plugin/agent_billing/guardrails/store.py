@@ -29,7 +29,6 @@ Example:
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -45,21 +44,11 @@ from agent_billing.guardrails.confirmation import ConfirmationStore
 from agent_billing.guardrails.pending_outcomes import PendingOutcomes, PendingStore
 from agent_billing.guardrails.spend_store import DAY, Reservation, SpendStore, SqliteSpendStore, state_dir
 
+# StoreUnavailableError lives with the SQLite helpers (every store module raises it); its documented home is here.
+from agent_billing.guardrails.sqlite_state import StoreUnavailableError as StoreUnavailableError
+from agent_billing.guardrails.sqlite_state import connect, translated
+
 STORE_URL_ENV = "AGENT_BILLING_STORE_URL"
-
-
-class StoreUnavailableError(RuntimeError):
-    """The guardrail store cannot be reached: money-moving calls must not proceed without it.
-
-    Example:
-        >>> str(StoreUnavailableError("postgresql://app@db:5432/billing", "connection refused"))
-        'the guardrail store postgresql://app@db:5432/billing is unreachable (connection refused)'
-    """
-
-    def __init__(self, store: str, reason: str) -> None:
-        super().__init__(f"the guardrail store {store} is unreachable ({reason})")
-        self.store = store
-        self.reason = reason
 
 
 def redact_url(url: str) -> str:
@@ -138,19 +127,20 @@ class SqliteDeclinedRequests:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._name = str(path)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
-        self._conn.execute("CREATE TABLE IF NOT EXISTS declined (item TEXT PRIMARY KEY, until_us INTEGER NOT NULL)")
+        with translated(self._name):
+            self._conn = connect(path)
+            self._conn.execute("CREATE TABLE IF NOT EXISTS declined (item TEXT PRIMARY KEY, until_us INTEGER NOT NULL)")
 
     def remember(self, item: str, *, until: datetime) -> None:
         """Remember ``item`` as declined until ``until``."""
-        with self._lock:
+        with self._lock, translated(self._name):
             self._conn.execute("INSERT OR REPLACE INTO declined VALUES (?, ?)", (item, _micros(until)))
 
     def is_declined(self, item: str, *, now: datetime) -> bool:
         """Whether ``item`` was declined and the memory has not run out."""
-        with self._lock:
+        with self._lock, translated(self._name):
             row = self._conn.execute("SELECT until_us FROM declined WHERE item = ?", (item,)).fetchone()
         return row is not None and int(row[0]) >= _micros(now)
 

@@ -46,7 +46,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agent_billing.audit import AuditEvent, AuditLog
-from agent_billing.errors import BillingError, InvalidRequestError, OutcomeUnknownError
+from agent_billing.errors import BillingError, IdempotencyConflictError, InvalidRequestError, OutcomeUnknownError
 from agent_billing.exchange import validate_args
 from agent_billing.guardrails.approval import (
     ApprovalDecision,
@@ -65,7 +65,7 @@ from agent_billing.guardrails.spend_store import SpendStore
 from agent_billing.guardrails.store import DeclinedRequests, MemoryDeclinedRequests, StoreUnavailableError
 from agent_billing.registry import Effect, Operation
 from agent_billing.tools.shaping import error_content, next_step_for, success_content
-from agent_billing.tools.steps import Answer, ApiCall, AskApproval, Flow, Hold, Release, Step, ToolOutcome
+from agent_billing.tools.steps import Answer, ApiCall, AskApproval, Flow, Hold, Release, Step, ToolOutcome, bubbles
 
 REJECTION_MEMORY = timedelta(minutes=10)
 _logger = logging.getLogger("agent_billing.tools")
@@ -287,9 +287,8 @@ class Guard:
         requests): the flow and ``approval_request`` share it, so a preview never differs from the run."""
         args, effect = admitted.args, admitted.effect
         scope, fp = f"{self.account}:{op.name}", fingerprint(op.name, args)
-        # One lookup: the same tool arguments replay at once, the same intent once it is resolved.
-        pending = self.pending.calls(scope, now=self._now())
-        earlier = next((call for call in pending if call.fingerprint == fp), None)
+        # Indexed lookups: the same tool arguments replay at once, the same intent once it is resolved.
+        earlier = self.pending.find(scope, fingerprint=fp, now=self._now())
         if earlier is not None:
             return _Replay(earlier, scope)
         if f"{scope}:{fp}" in self._rejected:
@@ -300,7 +299,7 @@ class Guard:
             intent = yield from self.resolve(op, args, effect, for_person=for_person)
         except IntentUnavailable as exc:
             return _Stop(_refusal(op.name, str(exc)), {"reason": str(exc), "args": args})
-        earlier = next((call for call in pending if call.digest == intent.digest), None)
+        earlier = self.pending.find(scope, digest=intent.digest, now=self._now())
         if earlier is not None:
             return _Replay(earlier, scope)
         verdict = self._evaluate(op, effect, intent)
@@ -314,10 +313,12 @@ class Guard:
         return _Checked(intent, verdict, inside, scope, fp)
 
     def _fail_closed(self, op: Operation, effect: Effect, args: BaseModel, flow: Flow) -> Flow:
-        """Run a gated flow; when the guardrail store cannot be reached, refuse, naming the store.
+        """Run a gated flow; when its own state fails (the guardrail store, the audit log, anything but the
+        API's answer, which the flow handles), refuse, saying whether the request had been sent.
 
-        Like ``yield from flow``, but it notes whether a keyed request went out, so the refusal says
-        truthfully whether anything may have been charged.
+        Like ``yield from flow``, but it notes whether a keyed request went out. Before that, nothing was
+        sent (``sent: false``); after it, the write-ahead record of the request stays, so a repeat replays
+        it under its key instead of charging again (``sent: true``, the outcome unknown).
         """
         sent = False
         try:
@@ -336,18 +337,14 @@ class Guard:
         except StopIteration as done:
             outcome: ToolOutcome = done.value
             return outcome
-        except StoreUnavailableError as exc:
-            _logger.warning("agent-billing refused %s: %s", op.name, exc)
-            with contextlib.suppress(Exception):  # the audit log may live in the same, unreachable store
-                self.record(op, effect, "refused", reason=str(exc), args=args)
-            if sent:
-                return _refusal(op.name, f"The request was sent, but then {exc}, so its outcome could not be "
-                                "recorded. Treat it as unknown: check the wallet transactions before anything else "
-                                "and do not retry with other arguments.", error="store_unavailable", store=exc.store)
-            return _refusal(op.name, f"Refused because {exc}: the spending limits and approvals cannot be checked "
-                            "without it. Nothing was charged. Money-moving calls stay refused until it is back; reads "
-                            "still work. Tell the person; do not retry in a loop.", error="store_unavailable",
-                            store=exc.store)
+        except Exception as exc:
+            if bubbles(exc):  # LangGraph's interrupt is control flow, not a failure
+                raise
+            _logger.warning("agent-billing refused %s (%s): %s", op.name, "sent" if sent else "nothing sent", exc,
+                            exc_info=not isinstance(exc, StoreUnavailableError))
+            with contextlib.suppress(Exception):  # the audit log may be what failed, or live in the failed store
+                self.record(op, effect, "unknown" if sent else "refused", reason=_why(exc), args=args)
+            return _local_failure(op.name, exc, sent=sent)
 
     def _direct(self, op: Operation, args: BaseModel) -> Flow:
         # A change of the default card waits for any charge that relies on the default to finish.
@@ -543,53 +540,87 @@ class Guard:
                 return _refusal(op.name, f"What was approved changed before it ran ({change}), so nothing was charged. "
                                 "Ask the person again: call again with the same arguments and they will see the "
                                 f"current details: {current.summary}", error="intent_changed", summary=current.summary)
-        self.record(op, effect, "auto_approved" if auto else "approved", amount=intent.amount, approver=approver,
-                    key=key, args=args, intent=intent)
+        audit: dict[str, Any] = {"amount": intent.amount, "approver": approver, "key": key, "args": args,
+                                 "intent": intent}
+        # Before anything is sent: the audit's yes, then the write-ahead record (key, digest, exact request).
+        # If either cannot be written, nothing is sent.
+        try:
+            self.record(op, effect, "auto_approved" if auto else "approved", **audit)
+            self.pending.remember(scope, fp, intent.digest, key, intent.arguments, now=self._now())
+        except Exception as exc:
+            return self._not_sent(op, effect, exc, audit, release=key)
         sent = validate_args(op, intent.arguments)
         try:
             answer: Answer = yield ApiCall(op.name, sent, key, with_request_id=True)
         except OutcomeUnknownError as exc:
-            # Neither done nor failed: keep the reservation and the exact request, so a repeat replays it.
-            self.pending.remember(scope, fp, intent.digest, key, intent.arguments, now=self._now())
-            self.record(op, effect, "unknown", amount=intent.amount, approver=approver, key=key, args=args,
-                        request_id=exc.request_id, reason=exc.message, intent=intent)
-            return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
+            # Neither done nor failed: the reservation and the write-ahead record stay, so a repeat replays it.
+            _quietly(self.record, op, effect, "unknown", request_id=exc.request_id, reason=exc.message, **audit)
+            return ToolOutcome({**error_content(exc, op.name, gated=True), "sent": True}, is_error=True)
         except BillingError as exc:
-            self._release(key)
-            self.record(op, effect, "failed", amount=intent.amount, approver=approver, key=key, args=args,
-                        request_id=exc.request_id, reason=f"{exc.code}: {exc.message}", intent=intent)
-            return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
-        self._confirm_spend(key)
-        content = success_content(op, answer.result)
-        self.record(op, effect, "succeeded", amount=intent.amount, approver=approver, key=key, args=args,
-                    request_id=answer.request_id, result=_recorded(content), intent=intent)
-        content["approved_by"] = approver
-        return ToolOutcome(content, artifact=_artifact(answer.result))
+            return self._failed(op, effect, scope, exc, audit, release=True)
+        outcome = self._succeeded(op, effect, scope, answer, audit)
+        outcome.content["approved_by"] = approver
+        return outcome
 
     def _replay(self, op: Operation, effect: Effect, scope: str, earlier: PendingCall) -> Flow:
-        """Send an unknown-outcome call again, identically and under its key: the API replays, never recharges."""
+        """Send an unsettled call again, identically and under its key: the API replays, never recharges."""
         sent = validate_args(op, earlier.arguments)
-        key = earlier.idempotency_key
-        self.record(op, effect, "replayed", key=key, args=sent, reason="repeat of a call whose outcome was unknown")
+        audit: dict[str, Any] = {"key": earlier.idempotency_key, "args": sent}
         try:
-            answer: Answer = yield ApiCall(op.name, sent, key, with_request_id=True)
-        except OutcomeUnknownError as exc:
-            self.record(op, effect, "unknown", key=key, args=sent, request_id=exc.request_id, reason=exc.message)
-            return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
+            self.record(op, effect, "replayed", reason="repeat of a call whose outcome was not recorded", **audit)
+        except Exception as exc:
+            return self._not_sent(op, effect, exc, audit, release=None)  # the earlier call's reservation stays
+        try:
+            answer: Answer = yield ApiCall(op.name, sent, earlier.idempotency_key, with_request_id=True)
+        except (OutcomeUnknownError, IdempotencyConflictError) as exc:
+            # Still unknown (or the key is busy with the first send): the record stays for the next repeat.
+            _quietly(self.record, op, effect, "unknown", request_id=exc.request_id, reason=exc.message, **audit)
+            return ToolOutcome({**error_content(exc, op.name, gated=True), "sent": True}, is_error=True)
         except BillingError as exc:
-            self.pending.forget(scope, key)
-            self._release(key)
-            self.record(op, effect, "failed", key=key, args=sent, request_id=exc.request_id,
-                        reason=f"{exc.code}: {exc.message}")
-            return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
-        self.pending.forget(scope, key)
-        self._confirm_spend(key)
+            return self._failed(op, effect, scope, exc, audit, release=True)
+        outcome = self._succeeded(op, effect, scope, answer, audit)
+        outcome.content["note"] = ("This completes an earlier identical request whose outcome was not recorded; it "
+                                   "was sent again under the same idempotency key, so nothing was charged twice.")
+        return outcome
+
+    def _succeeded(self, op: Operation, effect: Effect, scope: str, answer: Answer, audit: dict[str, Any],
+                   ) -> ToolOutcome:
+        """Done: count the spend, audit it, then settle the write-ahead record, in that order, so a failure to
+        record leaves the record in place and a repeat replays this result instead of charging again."""
         content = success_content(op, answer.result)
-        self.record(op, effect, "succeeded", key=key, args=sent, request_id=answer.request_id,
-                    result=_recorded(content))
-        content["note"] = ("This completes an earlier identical request whose outcome was unknown; it was sent "
-                           "again under the same idempotency key, so nothing was charged twice.")
+        key = audit["key"]
+        try:
+            self._confirm_spend(key)
+            self.record(op, effect, "succeeded", request_id=answer.request_id, result=_recorded(content), **audit)
+            self.pending.forget(scope, key)
+        except Exception as exc:
+            _logger.warning("agent-billing %s succeeded (key %s) but could not be recorded: %s", op.name, key, exc,
+                            exc_info=not isinstance(exc, StoreUnavailableError))
+            content["recorded"] = False
+            content["warning"] = (f"This was done, but the toolkit could not record it ({_why(exc)}). Report it as "
+                                  "done. Repeating exactly this call replays this result under the same idempotency "
+                                  "key and does not charge again. Tell the operator the audit or store needs "
+                                  "attention.")
         return ToolOutcome(content, artifact=_artifact(answer.result))
+
+    def _failed(self, op: Operation, effect: Effect, scope: str, exc: BillingError, audit: dict[str, Any], *,
+                release: bool) -> ToolOutcome:
+        """A definite failure from the API: nothing moved. Settle the record and the reservation, then audit."""
+        key = audit["key"]
+        if release:
+            _quietly(self._release, key)
+        _quietly(self.pending.forget, scope, key)
+        _quietly(self.record, op, effect, "failed", request_id=exc.request_id, reason=f"{exc.code}: {exc.message}",
+                 **audit)
+        return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
+
+    def _not_sent(self, op: Operation, effect: Effect, exc: Exception, audit: dict[str, Any], *,
+                  release: str | None) -> ToolOutcome:
+        """The record before the send could not be written: nothing goes out; free the reservation it held."""
+        if release is not None:
+            _quietly(self._release, release)
+        _quietly(self.record, op, effect, "refused", reason=_why(exc), **audit)
+        return _local_failure(op.name, exc, sent=False)
 
     def _reserve(self, key: str, amount: Decimal | None, *, capped: bool) -> bool:
         if self.mandate is None or self.spend_store is None or amount is None:
@@ -622,6 +653,50 @@ def _request(intent: ChargeIntent, verdict: MandateDecision | None, inside: bool
         arguments=redact(dict(intent.arguments)), idempotency_key=key, intent_digest=intent.digest,
         approval_id=approval_id,
     )
+
+
+def _why(exc: Exception) -> str:
+    """A local failure in a few words (never a traceback)."""
+    return str(exc) if isinstance(exc, StoreUnavailableError) else f"{type(exc).__name__}: {exc}"
+
+
+def _quietly(write: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+    """Bookkeeping once the answer is settled: a failure is logged, never turned into a wrong answer."""
+    try:
+        write(*args, **kwargs)
+    except Exception as exc:
+        _logger.warning("agent-billing could not record %s: %s", getattr(write, "__name__", "state"), _why(exc))
+
+
+def _local_failure(operation: str, exc: Exception, *, sent: bool) -> ToolOutcome:
+    """The answer when the toolkit's own state failed: whether the request was sent, and what to do.
+
+    ``store_unavailable`` (the guardrail store) or ``nothing_sent`` (anything else) when nothing was sent;
+    ``store_unavailable`` or ``outcome_unknown`` with ``sent: true`` after the send.
+
+    Example:
+        >>> _local_failure("fund_wallet", OSError(28, "No space left on device"), sent=False).content["error"]
+        'nothing_sent'
+    """
+    store = isinstance(exc, StoreUnavailableError)
+    extra: dict[str, Any] = {"sent": sent}
+    if isinstance(exc, StoreUnavailableError):
+        extra["store"] = exc.store
+    if sent:
+        return _refusal(operation, f"The request was sent, but then the toolkit failed to record its outcome "
+                        f"({_why(exc)}), so it may or may not have gone through. Do not report success or failure: "
+                        "check the transactions first. The request was recorded before it was sent: once the "
+                        "problem is fixed, repeating exactly this call replays it under the same idempotency key and "
+                        "cannot charge twice. Never charge again with other arguments.",
+                        error="store_unavailable" if store else "outcome_unknown", **extra)
+    if store:
+        return _refusal(operation, f"Refused because {exc}: the spending limits and approvals cannot be checked "
+                        "without it. Nothing was charged (nothing was sent). Money-moving calls stay refused until "
+                        "it is back; reads still work. Tell the person; do not retry in a loop.",
+                        error="store_unavailable", **extra)
+    return _refusal(operation, f"Nothing was charged (nothing was sent): the toolkit could not write its own record "
+                    f"before sending ({_why(exc)}). Tell the person and the operator (the audit log or state "
+                    "directory needs attention); do not retry in a loop.", error="nothing_sent", **extra)
 
 
 def _langgraph_task() -> str | None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -43,7 +44,7 @@ from agent_billing.exchange import validation_error
 from agent_billing.guardrails.approval import ApprovalRequest, ApprovalSetting, ConfirmationApprover, resolve_approver
 from agent_billing.guardrails.mandate import Mandate
 from agent_billing.guardrails.spend_store import SpendStore
-from agent_billing.guardrails.store import open_store
+from agent_billing.guardrails.store import StoreUnavailableError, open_store
 from agent_billing.registry import Operation, Registry, get_registry, provider_part
 from agent_billing.tools.actions import ADVISOR, allowed_actions
 from agent_billing.tools.pipeline import Guard, _refusal
@@ -158,17 +159,22 @@ class BillingToolkit(BaseToolkit):
         approver = resolve_approver(self.approval)
         account = (self.client or self.async_client).account_id  # type: ignore[union-attr]
         # Explicit parts win; the rest come from the store, opened only when used.
-        state = open_store(self.store).for_account(account)
-        audit: AuditLog = self.audit if self.audit is not None else state.audit
+        opened = open_store(self.store)
+        state = opened.for_account(account)
+
+        def part(name: str) -> Any:
+            return _state_part(opened.name, lambda: getattr(state, name))
+
+        audit: AuditLog = self.audit if self.audit is not None else part("audit")
         store: SpendStore | None = self.spend_store if self.spend_store is not None else \
-            (state.spend if self.mandate is not None else None)
-        pending = self.pending_outcomes if self.pending_outcomes is not None else state.pending
-        approvals = self.approval_records if self.approval_records is not None else state.approvals
+            (part("spend") if self.mandate is not None else None)
+        pending = self.pending_outcomes if self.pending_outcomes is not None else part("pending")
+        approvals = self.approval_records if self.approval_records is not None else part("approvals")
         if isinstance(approver, ConfirmationApprover) and self.approval == "confirmation":
-            approver.store = state.confirmations
+            approver.store = part("confirmations")
         self._guard = Guard(approver=approver, mandate=self.mandate, spend_store=store, audit=audit,
                             approve_destructive=self.approve_destructive, pending=pending, approvals=approvals,
-                            account=account, declined=state.declined)
+                            account=account, declined=part("declined"))
         self._registry = get_registry(self.provider) if self.provider else \
             (self.client or self.async_client).registry  # type: ignore[union-attr]
         if self.custom_actions is None:
@@ -525,6 +531,41 @@ def _internal_failure(tool: str, exc: Exception) -> ToolOutcome:
                         "message": f"The billing tool failed unexpectedly ({type(exc).__name__}). If this was a charge, "
                                    "its outcome is unknown: check the wallet transactions before anything else, and do "
                                    "not retry with other arguments."}, is_error=True)
+
+
+class _UnavailablePart:
+    """A part of the guardrail state that could not be opened (a corrupt or unreadable file): every use raises
+    the typed error naming it, so money-moving calls fail closed while reads, which need no state, still work."""
+
+    def __init__(self, error: StoreUnavailableError) -> None:
+        self.error = error
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def unavailable(*args: Any, **kwargs: Any) -> Any:
+            raise self.error
+
+        return unavailable
+
+
+def _state_part(store: str, make: Callable[[], Any]) -> Any:
+    """Open one part of the guardrail state; if it cannot be opened, a stand-in that refuses every use.
+
+    Example:
+        >>> part = _state_part("state directory /x", lambda: open("/nonexistent/dir/audit.jsonl"))
+        >>> part.record("event")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        agent_billing.guardrails.sqlite_state.StoreUnavailableError: the guardrail store state directory /x is ...
+    """
+    try:
+        return make()
+    except StoreUnavailableError as exc:
+        logger.warning("agent-billing: %s; money-moving calls are refused until it is fixed", exc)
+        return _UnavailablePart(exc)
+    except (sqlite3.Error, OSError, UnicodeDecodeError) as exc:  # a part not opened through the store helpers
+        error = StoreUnavailableError(store, f"{type(exc).__name__}: {exc}")
+        logger.warning("agent-billing: %s; money-moving calls are refused until it is fixed", error)
+        return _UnavailablePart(error)
 
 
 def _static(outcome: ToolOutcome) -> Flow:
