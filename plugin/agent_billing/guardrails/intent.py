@@ -248,12 +248,16 @@ class ChargeIntent(BaseModel):
 
     @property
     def largest_charge(self) -> Decimal | None:
-        """The largest single charge it makes or carries (None: one of them is unknown)."""
-        amounts = [self.amount, *(item.amount for item in self.carries)] if self.carries else [self.amount]
-        if self.carries and any(a is None for a in amounts[1:]):
+        """The largest single charge it makes or carries (None: a carried one is unknown; 0: it charges nothing).
+
+        Example:
+            >>> ChargeIntent(operation="o", effect="authorize", account="a", summary="s").largest_charge
+            Decimal('0')
+        """
+        if any(item.amount is None for item in self.carries):
             return None
-        known = [a for a in amounts if a is not None]
-        return max(known) if known else self.amount
+        known = [a for a in (self.amount, *(item.amount for item in self.carries)) if a is not None]
+        return max(known, default=Decimal(0))
 
     @property
     def plan_id(self) -> int | str | None:
