@@ -181,6 +181,27 @@ def test_a_default_change_under_a_mandate_without_a_24h_cap_is_asked(make_toolki
     assert content["ok"] and [r.operation for r in person.asked] == ["set_default_payment_method"]
 
 
+@pytest.mark.parametrize("limits, worst, verdict, auto", [
+    ({"max_per_charge": "50"}, None, "inside", False),  # the mandate: asked, never auto-approved
+    ({}, Decimal("10"), "inside", False),  # no 24 h limit at all: asked
+    ({"max_per_24h": "100"}, None, "outside", False),  # unbounded under a 24 h limit: outside it
+    ({"max_per_24h": "100"}, Decimal("100"), "inside", True),  # its worst case fits: may be auto-approved
+    ({"max_per_24h": "100"}, Decimal("100.01"), "outside", False),
+    ({"max_per_charge": "20", "max_per_24h": "100"}, Decimal("21"), "outside", False),  # a charge above the cap
+])
+def test_a_mandate_bounds_an_authorisation_by_its_worst_case(limits: dict[str, str], worst: Decimal | None,
+                                                            verdict: str, auto: bool) -> None:
+    from datetime import datetime, timezone
+
+    from agent_billing.registry import Effect
+
+    mandate = Mandate(auto_approve=True, **limits)
+    decision = mandate.evaluate(operation="set_default_payment_method", effect=Effect.AUTHORIZE,
+                                amount=worst if worst is not None else Decimal("50"), plan_id=None,
+                                spent_24h=Decimal(0), now=datetime(2026, 12, 5, tzinfo=timezone.utc), worst_24h=worst)
+    assert decision.verdict == verdict and mandate.may_auto_approve(decision) is auto
+
+
 # --- finding 5: the billing period is bound, not only the price
 
 def test_a_period_change_after_the_yes_is_not_charged(make_toolkit: MakeToolkit, visa: BillingClient,

@@ -453,11 +453,13 @@ class Guard:
         if self.mandate is None or self.spend_store is None:
             return None
         spent = self.spend_store.spent(self.mandate.name, now=self._now())
-        # A standing authorisation is judged by its largest single charge and its worst case in 24 h.
+        # A standing authorisation is judged by its largest single charge and its worst case in 24 h; without a
+        # resolver to say what it carries, its worst case is unknown (never auto-approved).
         standing = effect is Effect.AUTHORIZE
+        worst = intent.worst_24h if standing and op.intent is not None else None
         return self.mandate.evaluate(operation=op.name, effect=effect, amount=intent.largest_charge if standing
                                      else intent.amount, plan_id=intent.plan_id, spent_24h=spent, now=self._now(),
-                                     currency=intent.currency, worst_24h=intent.worst_24h if standing else None)
+                                     currency=intent.currency, worst_24h=worst)
 
     def _may_ask_beyond(self) -> bool:
         return self.mandate is None or self.mandate.beyond == "ask"
