@@ -106,7 +106,7 @@ class SyncOperations:
     def add_payment_method(self, payment_method_id: str, make_default: bool = True, *, idempotency_key: str | None = None) -> r.PaymentMethodResult:
         """Attach a pm_ id. Sent with an Idempotency-Key (yours, or one generated for this call).
 
-        ``POST /billing/payment-methods`` (write).
+        ``POST /billing/payment-methods`` (authorize).
 
         Example:
             >>> client.add_payment_method("pm_card_visa").payment_method.last4
@@ -121,7 +121,7 @@ class SyncOperations:
     def set_default_payment_method(self, payment_method_id: str, *, idempotency_key: str | None = None) -> r.PaymentMethodResult:
         """Make a card the default. Sent with an Idempotency-Key (yours, or one generated for this call).
 
-        ``PUT /billing/payment-methods/{payment_method_id}/default`` (write).
+        ``PUT /billing/payment-methods/{payment_method_id}/default`` (authorize).
 
         Example:
             >>> _ = client.add_payment_method("pm_card_visa")
@@ -640,7 +640,7 @@ class AsyncOperations:
     async def add_payment_method(self, payment_method_id: str, make_default: bool = True, *, idempotency_key: str | None = None) -> r.PaymentMethodResult:
         """Attach a pm_ id. Sent with an Idempotency-Key (yours, or one generated for this call).
 
-        ``POST /billing/payment-methods`` (write).
+        ``POST /billing/payment-methods`` (authorize).
 
         Example:
             >>> import asyncio
@@ -656,7 +656,7 @@ class AsyncOperations:
     async def set_default_payment_method(self, payment_method_id: str, *, idempotency_key: str | None = None) -> r.PaymentMethodResult:
         """Make a card the default. Sent with an Idempotency-Key (yours, or one generated for this call).
 
-        ``PUT /billing/payment-methods/{payment_method_id}/default`` (write).
+        ``PUT /billing/payment-methods/{payment_method_id}/default`` (authorize).
 
         Example:
             >>> import asyncio

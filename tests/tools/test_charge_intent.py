@@ -145,8 +145,12 @@ def test_two_conversations_sharing_a_toolkit(make_toolkit: MakeToolkit, two_card
                                                             payment_method_id=MASTERCARD)], final="Done."),
                          toolkit.get_tools(), checkpointer=saver)
     first = {"configurable": {"thread_id": "first"}}
+    second = {"configurable": {"thread_id": "second"}}
     payer.invoke({"messages": [("user", "top up")]}, first)
-    other.invoke({"messages": [("user", "use my mastercard")]}, {"configurable": {"thread_id": "second"}})
+    # A new default card is a standing authorisation: it is asked too, and approved in the other conversation.
+    asked = other.invoke({"messages": [("user", "use my mastercard")]}, second)
+    assert "Mastercard ending 4444" in asked["__interrupt__"][0].value["summary"]
+    other.invoke(Command(resume="approve"), second)
     payer.invoke(Command(resume="approve"), first)
     assert payments(sandbox_app) == []
 
@@ -163,8 +167,9 @@ def test_parallel_charge_and_default_change_in_one_turn(make_toolkit: MakeToolki
     agent = create_agent(model, make_toolkit(approval="interrupt").get_tools(), checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": f"parallel-{run}"}}
     paused = agent.invoke({"messages": [("user", "top up and switch cards")]}, config)
-    shown = paused["__interrupt__"][0].value["summary"]
-    agent.invoke(Command(resume="approve"), config)
+    # Both are asked (a new default card is a standing authorisation); the person approves both.
+    shown = next(i.value["summary"] for i in paused["__interrupt__"] if i.value["operation"] == "fund_wallet")
+    agent.invoke(Command(resume={i.id: "approve" for i in paused["__interrupt__"]}), config)
     charged = payments(sandbox_app)
     # Whatever the order: the card the person saw is charged, or nothing is. Never the other one.
     assert charged in ([], [(VISA if "Visa" in shown else MASTERCARD, 2000, "succeeded")])

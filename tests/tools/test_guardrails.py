@@ -323,7 +323,8 @@ def test_no_secret_reaches_tool_output_logs_or_the_audit_file(tmp_path: Path,
     assert setup["client_secret"] == "[held for trusted code]"
     assert "seti_" in str(outputs[1].artifact)  # the host still gets the full result
     decisions = [json.loads(line)["decision"] for line in audit_file.read_text().splitlines()]
-    assert decisions == ["approved", "succeeded", "approved", "failed"]
+    # The card saved as the default is a standing authorisation (asked and audited), then the two top-ups.
+    assert decisions == ["approved", "succeeded", "approved", "succeeded", "approved", "failed"]
     client.close()
 
 

@@ -7,6 +7,12 @@ under a read-only mandate). The limits are hard: the toolkit refuses a call outs
 when a person would say yes, unless the deployer chose ``beyond="ask"``, which lets a person approve
 a call outside the limits (never a forbidden one).
 
+A standing authorisation (an ``authorize`` effect: auto-funding, a new default card that carries the
+renewals) charges later without anyone asked, so a mandate approves it alone only when its worst case
+fits: each charge within ``max_per_charge`` and everything it can charge in any 24 hours
+(``worst_24h``) within ``max_per_24h``. Without a 24 h cap, or with no bound on the worst case, it is
+asked (the verdict is ``inside`` with ``auto`` False), never auto-approved.
+
 The rolling 24 h total comes from a :class:`~agent_billing.guardrails.spend_store.SpendStore`; the
 mandate only compares it with its caps. Reserving the amount atomically is the store's job, so two
 parallel calls cannot both squeeze under the cap.
@@ -119,6 +125,8 @@ class MandateDecision(BaseModel):
 
     verdict: Verdict
     reasons: tuple[str, ...] = ()
+    auto: bool = Field(True, description="False: inside, but a person must approve (an unbounded authorisation)")
+    note: str | None = Field(None, description="why a person must approve although it is inside")
 
     @property
     def inside(self) -> bool:
@@ -195,8 +203,10 @@ class Mandate(BaseModel):
         Example:
             >>> Mandate(auto_approve=True).may_auto_approve(MandateDecision(verdict="inside"))
             True
+            >>> Mandate(auto_approve=True).may_auto_approve(MandateDecision(verdict="inside", auto=False))
+            False
         """
-        return self.auto_approve and decision.verdict == "inside"
+        return self.auto_approve and decision.verdict == "inside" and decision.auto
 
     def _money(self, amount: Decimal) -> str:
         return format_money(amount, self.currency)
@@ -258,13 +268,16 @@ class Mandate(BaseModel):
         spent_24h: Decimal,
         now: datetime,
         currency: str | None = None,
+        worst_24h: Decimal | None = None,
     ) -> MandateDecision:
         """Decide whether one call is inside, outside or forbidden by this mandate (pure).
 
         ``amount`` is what the call moves (``None`` if unknown, e.g. a plan whose price the arguments do
         not say); ``spent_24h`` is what already counts in the rolling window (reserved and confirmed,
-        *excluding* this call); ``currency`` is the amount's currency when the caller knows it. Every
-        applicable reason is listed, not just the first, so an approver sees the whole picture.
+        *excluding* this call); ``currency`` is the amount's currency when the caller knows it. For an
+        ``authorize`` effect, ``amount`` is its largest single charge and ``worst_24h`` the most it can
+        charge in any 24 hours (None: no bound). Every applicable reason is listed, not just the first,
+        so an approver sees the whole picture.
 
         Example:
             >>> from datetime import datetime, timezone
@@ -299,11 +312,23 @@ class Mandate(BaseModel):
         if plan_id is not None and self.allowed_plan_ids is not None and plan_id not in self.allowed_plan_ids:
             outside.append(f"Plan {plan_id} is not among the allowed plans ({self._describe_plans(_TEXT['en'])}).")
         if effect.moves_money:
-            outside.extend(self._money_reasons(operation, effect, amount, spent_24h, currency))
-        return MandateDecision(verdict="outside" if outside else "inside", reasons=tuple(outside))
+            outside.extend(self._money_reasons(operation, effect, amount, spent_24h, currency, worst_24h))
+        if outside:
+            return MandateDecision(verdict="outside", reasons=tuple(outside))
+        if effect is Effect.AUTHORIZE and (self.max_per_24h is None or worst_24h is None):
+            return MandateDecision(verdict="inside", auto=False, note=self._unbounded(operation, worst_24h))
+        return MandateDecision(verdict="inside")
+
+    def _unbounded(self, operation: str, worst_24h: Decimal | None) -> str:
+        if worst_24h is None:
+            return (f"{operation} authorizes future automatic charges with no limit on how many in 24 h, so "
+                    f"mandate {self.name!r} cannot approve it alone; a person must.")
+        return (f"{operation} authorizes future automatic charges (up to {self._money(worst_24h)} in 24 h) and "
+                f"mandate {self.name!r} has no 24 h limit to bound them; a person must approve.")
 
     def _money_reasons(
-        self, operation: str, effect: Effect, amount: Decimal | None, spent_24h: Decimal, currency: str | None
+        self, operation: str, effect: Effect, amount: Decimal | None, spent_24h: Decimal, currency: str | None,
+        worst_24h: Decimal | None = None,
     ) -> list[str]:
         if not self.has_caps:
             return []
@@ -318,13 +343,15 @@ class Mandate(BaseModel):
                 f"{self._money(amount)} is above the per-charge limit of {self._money(self.max_per_charge)}."
             )
         if self.max_per_24h is not None:
-            if spent_24h + amount > self.max_per_24h:
+            # An authorisation counts everything it can charge in 24 h (its worst case), a charge its amount.
+            counted = max(amount, worst_24h) if effect is Effect.AUTHORIZE and worst_24h is not None else amount
+            if spent_24h + counted > self.max_per_24h:
                 reasons.append(
-                    f"{self._money(amount)} on top of {self._money(spent_24h)} already spent in the last 24 h "
+                    f"{self._money(counted)} on top of {self._money(spent_24h)} already spent in the last 24 h "
                     f"is above the 24 h limit of {self._money(self.max_per_24h)}."
                 )
-            if effect is Effect.AUTHORIZE:
-                # Auto-funding recharges later, server-side and without us: no 24 h cap can bound it.
+            if effect is Effect.AUTHORIZE and worst_24h is None:
+                # Auto-funding recharges later, server-side and without us, as often as usage drains the wallet.
                 reasons.append(
                     f"{operation} authorizes future automatic charges, which the 24 h limit of "
                     f"{self._money(self.max_per_24h)} cannot bound."

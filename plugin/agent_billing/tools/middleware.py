@@ -183,7 +183,8 @@ class BillingApprovalMiddleware(AgentMiddleware):
 
     def _rejection(self, call: Any, request: ApprovalRequest, decision: Any) -> ToolMessage:
         operation = self._toolkit.registry.get(request.operation)
-        self._toolkit.guard.remember_rejection(operation, _operation_args(call, operation.action))
+        self._toolkit.guard.remember_rejection(operation, _operation_args(call, operation.action),
+                                               digest=request.intent_digest)
         reason = decision.get("message") if isinstance(decision, dict) else None
         content = {"ok": False, "operation": request.operation, "error": "rejected",
                    "message": "The person declined. Nothing was charged. Do not retry this request.",

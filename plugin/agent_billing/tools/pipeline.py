@@ -21,7 +21,12 @@ Rules it enforces:
 - an outcome that cannot be read (no answer, 5xx, unreadable 2xx) is UNKNOWN: the reservation stays,
   the call is kept with its key and exact arguments, and a repeat (same arguments, or arguments that
   resolve to the same charge, from this or a fresh toolkit on the same state) replays it;
-- a request the person declined is not asked again for ten minutes (an agent cannot nag its way in).
+- a request the person declined is not asked again for ten minutes (an agent cannot nag its way in),
+  neither in the same words nor in other arguments that resolve to the same charge (the intent's digest);
+- a provider's price that is missing, not finite, negative, zero where charged, finer than a cent or
+  beyond the API's bounds is refused before anyone is asked (``error: invalid_price`` naming the field);
+- a standing authorisation (a new default card, auto-funding) is auto-approved by a mandate only when
+  its worst case fits the mandate's limits; otherwise a person is asked.
 
 Example:
     >>> from agent_billing.guardrails.mandate import Mandate
@@ -58,7 +63,7 @@ from agent_billing.guardrails.approval import (
 from agent_billing.guardrails.approval_records import ApprovalRecords, ApprovalStore
 from agent_billing.guardrails.card_data import redact
 from agent_billing.guardrails.confirmation import fingerprint
-from agent_billing.guardrails.intent import ChargeIntent, IntentDraft, IntentUnavailable, build_intent
+from agent_billing.guardrails.intent import ChargeIntent, IntentDraft, IntentUnavailable, PriceRefused, build_intent
 from agent_billing.guardrails.mandate import Mandate, MandateDecision
 from agent_billing.guardrails.pending_outcomes import PendingCall, PendingOutcomes, PendingStore
 from agent_billing.guardrails.spend_store import SpendStore
@@ -220,8 +225,11 @@ class Guard:
             intent_digest=intent.digest if intent is not None else None,
         ))
 
-    def remember_rejection(self, op: Operation, raw: dict[str, Any]) -> None:
-        """A person declined this call outside the flow (the agent middleware): do not ask again soon."""
+    def remember_rejection(self, op: Operation, raw: dict[str, Any], digest: str | None = None) -> None:
+        """A person declined this call outside the flow (the agent middleware): do not ask again soon, for these
+        arguments and for the charge they resolved to (``digest``, the intent the person was shown)."""
+        if digest is not None:
+            self._rejected.add(_declined_intent(f"{self.account}:{op.name}", digest))
         try:
             args = validate_args(op, {k: v for k, v in raw.items() if k != "confirmation"})
         except InvalidRequestError:
@@ -297,11 +305,19 @@ class Guard:
                          {"reason": "declined earlier", "args": args})
         try:
             intent = yield from self.resolve(op, args, effect, for_person=for_person)
+        except PriceRefused as exc:
+            return _Stop(_refusal(op.name, str(exc), error="invalid_price", field=exc.field),
+                         {"reason": str(exc), "args": args})
         except IntentUnavailable as exc:
             return _Stop(_refusal(op.name, str(exc)), {"reason": str(exc), "args": args})
         earlier = self.pending.find(scope, digest=intent.digest, now=self._now())
         if earlier is not None:
             return _Replay(earlier, scope)
+        if _declined_intent(scope, intent.digest) in self._rejected:
+            return _Stop(_refusal(op.name, "The person already declined this charge (asked in other words). Do not "
+                                  "retry it; ask them what they would like to do instead.", error="rejected",
+                                  summary=intent.summary),
+                         {"reason": "declined earlier (the same charge)", "args": args, "intent": intent})
         verdict = self._evaluate(op, effect, intent)
         inside = verdict is None or verdict.verdict == "inside"
         if not inside and not self._may_ask_beyond():
@@ -373,7 +389,7 @@ class Guard:
 
         approval_id = self.approval_id(tool_call_id, op.name, fp)
         key = self.idempotency_key(intent, approval_id)
-        if inside and self.mandate is not None and self.mandate.auto_approve and verdict is not None:
+        if verdict is not None and self.mandate is not None and self.mandate.may_auto_approve(verdict):
             if self._reserve(key, intent.amount, capped=True):
                 return (yield from self._execute(op, effect, args, intent, intent.digest, key,
                                                  f"mandate:{self.mandate.name}", scope, fp, auto=True))
@@ -425,7 +441,7 @@ class Guard:
         checked = yield from self._checks(op, admitted, for_person=True)
         if not isinstance(checked, _Checked):
             return None
-        if checked.inside and self.mandate is not None and self.mandate.auto_approve:
+        if checked.verdict is not None and self.mandate is not None and self.mandate.may_auto_approve(checked.verdict):
             return None
         return _request(checked.intent, checked.verdict, checked.inside, None,
                         self.approval_id(tool_call_id, op.name, checked.fp))
@@ -434,8 +450,13 @@ class Guard:
         if self.mandate is None or self.spend_store is None:
             return None
         spent = self.spend_store.spent(self.mandate.name, now=self._now())
-        return self.mandate.evaluate(operation=op.name, effect=effect, amount=intent.amount, plan_id=intent.plan_id,
-                                     spent_24h=spent, now=self._now(), currency=intent.currency)
+        # A standing authorisation is judged by its largest single charge and its worst case in 24 h; without a
+        # resolver to say what it carries, its worst case is unknown (never auto-approved).
+        standing = effect is Effect.AUTHORIZE
+        worst = intent.worst_24h if standing and op.intent is not None else None
+        return self.mandate.evaluate(operation=op.name, effect=effect, amount=intent.largest_charge if standing
+                                     else intent.amount, plan_id=intent.plan_id, spent_24h=spent, now=self._now(),
+                                     currency=intent.currency, worst_24h=worst)
 
     def _may_ask_beyond(self) -> bool:
         return self.mandate is None or self.mandate.beyond == "ask"
@@ -475,6 +496,7 @@ class Guard:
                             summary=request.summary)
         if not decision.approved:
             self._rejected.add(f"{scope}:{fp}")
+            self._rejected.add(_declined_intent(scope, intent.digest))  # the same charge in other words too
             self.record(op, effect, "rejected", approver=decision.approver, reason=decision.reason, **audit)
             return _refusal(op.name, "The person declined. Nothing was charged. Do not retry this request.",
                             error="rejected", summary=request.summary)
@@ -697,6 +719,11 @@ def _local_failure(operation: str, exc: Exception, *, sent: bool) -> ToolOutcome
     return _refusal(operation, f"Nothing was charged (nothing was sent): the toolkit could not write its own record "
                     f"before sending ({_why(exc)}). Tell the person and the operator (the audit log or state "
                     "directory needs attention); do not retry in a loop.", error="nothing_sent", **extra)
+
+
+def _declined_intent(scope: str, digest: str) -> str:
+    """The declined-memory key of a charge the person said no to, whatever arguments named it."""
+    return f"{scope}:intent:{digest}"
 
 
 def _langgraph_task() -> str | None:

@@ -9,6 +9,11 @@ auto-funding, plan changes and the subscription actions charge the default card 
 resolved default card is recorded, checked again right before the call, and changes of the default
 through the same toolkit wait for the charge (``changes_funding`` on the declarations).
 
+A change of the default card (``set_default``, ``add`` with ``make_default``) is a standing
+authorisation: the new card carries every automatic recharge and renewal that charges the default, so
+its intent names them (read from the billing overview and the plan catalogue) and binds them.
+Prices from the catalogue are checked (``check_price``) before any words are written with them.
+
 Example:
     >>> from agent_billing.providers.modelslab.operations import REGISTRY
     >>> op = REGISTRY.get("withdraw")
@@ -21,19 +26,32 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
 
 from agent_billing.errors import BillingError
-from agent_billing.guardrails.intent import CardRef, IntentDraft, IntentUnavailable, PlanRef
+from agent_billing.guardrails.intent import (
+    CardRef,
+    IntentDraft,
+    IntentUnavailable,
+    PlanRef,
+    PriceRefused,
+    Standing,
+    check_price,
+)
 from agent_billing.money import format_usd
+from agent_billing.providers.modelslab.arguments import MAX_AMOUNT
 from agent_billing.tools.steps import ApiCall
 
 Reads = Generator[ApiCall, Any, Any]
 
 _PERIODS = {"monthly": "month", "yearly": "year", "annual": "year", "weekly": "week", "daily": "day"}
+BOUND = Decimal(MAX_AMOUNT)  # the API's largest charge: a plan priced above it is not believed
+_LIVE = ("active", "trialing", "past_due")  # subscriptions that renew (a past-due one is retried)
 
 
 def _card(item: Any) -> CardRef:
@@ -70,21 +88,139 @@ def default_card(what: str) -> Reads:
                             "payment_methods add with make_default), or hand off with a payment link.")
 
 
-def plan_of(plan_id: int) -> Reads:
-    """The plan with its price, from the catalogue (an unknown plan is refused before anyone is asked)."""
+def _whole(value: Any, field: str, default: int) -> int:
+    # A count the provider gives (interval, trial days): a small whole number, or refused.
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or value != int(value) \
+            or not 0 <= value <= 10_000:
+        raise PriceRefused(field, "is not a whole number from 0 to 10,000")
+    return int(value)
+
+
+def plan_ref(plan: Any) -> PlanRef:
+    """A catalogue entry as the intent binds it: every term its price depends on, each checked.
+
+    Example:
+        >>> from agent_billing.providers.modelslab.results import Plan
+        >>> plan_ref(Plan.model_validate({"id": 43, "name": "Imagen Starter", "period": "monthly", "price": "9.00",
+        ...                                "currency": "USD", "trial_days": 7})).text
+        'Imagen Starter (plan 43, $9.00 per month, 7-day trial)'
+    """
+    currency = getattr(plan, "currency", None) or "USD"
+    if not isinstance(currency, str) or not re.fullmatch(r"[A-Za-z]{3}", currency):
+        raise PriceRefused("plan.currency", "is not a three-letter currency code")
+    currency = currency.upper()
+    price = check_price(plan.price, "plan.price", currency=currency, bound=BOUND)
+    period = plan.period if isinstance(plan.period, str) and plan.period else None
+    return PlanRef(id=plan.id, name=plan.name, price=price, period=_PERIODS.get(period or "", period),
+                   interval_count=max(1, _whole(getattr(plan, "interval_count", None), "plan.interval_count", 1)),
+                   currency=currency, trial_days=_whole(getattr(plan, "trial_days", None), "plan.trial_days", 0))
+
+
+def catalogue(what: str) -> Reads:
+    """The plan catalogue (a failure means nothing may be charged)."""
     try:
-        plans = (yield ApiCall("list_plans", {})).subscription_plans
+        return (yield ApiCall("list_plans", {})).subscription_plans
     except BillingError as exc:
         if not exc.retryable:
             raise  # a missing scope or a bad token: its own error says what to do
-        raise IntentUnavailable(f"Could not read the plan catalogue to price plan {plan_id} ({exc.code}); nothing "
-                                "was charged. Try again shortly.") from None
+        raise IntentUnavailable(f"Could not read the plan catalogue to price {what} ({exc.code}); nothing was "
+                                "charged. Try again shortly.") from None
+
+
+def plan_of(plan_id: int) -> Reads:
+    """The plan with its price terms, from the catalogue (an unknown plan is refused before anyone is asked)."""
+    plans = yield from catalogue(f"plan {plan_id}")
     for plan in plans:
         if plan.id == plan_id:
-            return PlanRef(id=plan.id, name=plan.name, price=plan.price,
-                           period=_PERIODS.get(plan.period or "", plan.period or None))
+            return plan_ref(plan)
     known = ", ".join(str(p.id) for p in plans)
     raise IntentUnavailable(f"Plan {plan_id} is not in the catalogue (plans: {known}); nothing was charged.")
+
+
+def _money(value: Any, field: str) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    return check_price(value, field, charged=False, bound=BOUND)
+
+
+def standing_charges() -> Reads:
+    """The standing authorisations that charge the default card: auto-funding and live subscriptions' renewals.
+
+    Read from the billing overview (auto-funding, subscriptions) and the catalogue (their prices). An
+    overview that does not say whether auto-funding is on counts as unbounded recharges (fail closed).
+    """
+    try:
+        overview = yield ApiCall("get_billing_overview", {})
+    except BillingError as exc:
+        if not exc.retryable:
+            raise
+        raise IntentUnavailable(f"Could not read the automatic charges on the account ({exc.code}); nothing was "
+                                "changed. Try again shortly.") from None
+    carried: list[Standing] = []
+    auto = getattr(overview, "auto_funding", None)
+    if not isinstance(auto, dict):
+        carried.append(Standing(kind="auto_funding", ref="unknown"))  # its state is not readable: no bound
+    elif auto.get("enabled"):
+        carried.append(Standing(kind="auto_funding", ref="auto_funding",
+                                amount=_money(auto.get("auto_charge_amount"), "auto_funding.amount"),
+                                threshold=_money(auto.get("charge_threshold"), "auto_funding.threshold")))
+    live = [sub for sub in overview.subscriptions if sub.status in _LIVE]
+    if live:
+        plans = {plan.id: plan for plan in (yield from catalogue("the subscriptions' renewals"))}
+        for sub in live:
+            plan = plans.get(sub.plan_id) if sub.plan_id is not None else None
+            ref = plan_ref(plan) if plan is not None else None
+            carried.append(Standing(kind="renewal", ref=str(sub.id), amount=ref.price if ref else None,
+                                    currency=ref.currency if ref else "USD", plan=ref,
+                                    per_24h=ref.renewals_per_24h() if ref else None))
+    return tuple(carried)
+
+
+def _carried_words(carried: tuple[Standing, ...]) -> str:
+    if not carried:
+        return "no automatic charges are set up now; later charges that name no card will hit it"
+    return "from now on it pays " + "; ".join(item.text for item in carried) + \
+        ", and any later charge that names no card"
+
+
+def default_change(card_id: str, for_person: bool, *, adding: bool) -> Reads:
+    """Making a card the default: the card, the card it replaces, and what it will carry from now on."""
+    cards: list[Any] = []
+    try:
+        cards = (yield ApiCall("list_payment_methods", {})).payment_methods
+    except BillingError as exc:
+        if not exc.retryable:
+            raise
+        raise IntentUnavailable(f"Could not read the saved cards ({exc.code}); nothing was changed. Try again "
+                                "shortly.") from None
+    card = next((_card(item) for item in cards if item.id == card_id), CardRef(id=card_id))
+    current = next((_card(item) for item in cards if item.is_default), None)
+    if current is not None and current.id == card_id:
+        return IntentDraft(summary=f"Keep {card.text} as the default card (it already is; nothing changes).",
+                           payment_method=card, funding="explicit", bound=BOUND)
+    carried = yield from standing_charges()
+    verb = f"Save {card.text} and make it" if adding else f"Make {card.text}"
+    instead = f" instead of {current.text}" if current is not None else ""
+    return IntentDraft(summary=f"{verb} the default card{instead}: {_carried_words(carried)} (standing, until "
+                               "changed).", payment_method=card, funding="explicit", recurring=bool(carried),
+                       carries=carried, bound=BOUND)
+
+
+def set_default_payment_method(args: Any, for_person: bool) -> Reads:
+    """A new default card: every automatic recharge and renewal moves to it."""
+    return (yield from default_change(args.payment_method_id, for_person, adding=False))
+
+
+def add_payment_method(args: Any, for_person: bool) -> Reads:
+    """A card saved as the default (``make_default``): as ``set_default``; saved only, it carries nothing."""
+    if not args.make_default:
+        return IntentDraft(summary=f"Save payment method {args.payment_method_id} (not as the default).",
+                           payment_method=CardRef(id=args.payment_method_id), funding="explicit")
+    return (yield from default_change(args.payment_method_id, for_person, adding=True))
 
 
 def _with_card(args: BaseModel, card: CardRef) -> BaseModel:
@@ -116,12 +252,15 @@ def redeem_coupon(args: Any, for_person: bool) -> Reads:
 
 
 def enable_auto_funding(args: Any, for_person: bool) -> Reads:
-    """Permission for future automatic charges of the default card."""
+    """Permission for future automatic charges of the default card, as often as usage drains the wallet."""
     card = yield from default_card("charge automatically")
+    auto = Standing(kind="auto_funding", ref="auto_funding", amount=args.auto_charge_amount,
+                    threshold=args.charge_threshold)
     return IntentDraft(summary=f"Allow automatic charges of {format_usd(args.auto_charge_amount)} to {card.text} "
-                               f"whenever the wallet balance falls below {format_usd(args.charge_threshold)} "
-                               "(recurring, until disabled).",
-                       amount=args.auto_charge_amount, payment_method=card, funding="default", recurring=True)
+                               f"whenever the wallet balance falls below {format_usd(args.charge_threshold)}, with "
+                               "no limit on how many in a day (recurring, until disabled).",
+                       amount=args.auto_charge_amount, payment_method=card, funding="default", recurring=True,
+                       carries=(auto,), bound=BOUND)
 
 
 def withdraw(args: Any, for_person: bool) -> Reads:
@@ -135,12 +274,14 @@ def create_subscription(args: Any, for_person: bool) -> Reads:
     plan = yield from plan_of(args.plan_id)
     if args.payment_method_id:
         card = yield from explicit_card(args.payment_method_id, for_person)
-        return IntentDraft(summary=f"Subscribe to {plan.text}: charged now to {card.text} and every "
-                                   f"{plan.period or 'period'} until cancelled (recurring).",
-                           amount=plan.price, payment_method=card, funding="explicit", plan=plan, recurring=True)
+        first = "after the trial" if plan.trial_days else "now"
+        return IntentDraft(summary=f"Subscribe to {plan.text}: charged {first} to {card.text} and then "
+                                   f"{plan.every} until cancelled (recurring).", amount=plan.price,
+                           currency=plan.currency, payment_method=card, funding="explicit", plan=plan,
+                           recurring=True, bound=BOUND)
     return IntentDraft(summary=f"Start a checkout for {plan.text} that a person completes; nothing is charged until "
-                               "they pay (recurring once paid).", amount=plan.price, funding="checkout", plan=plan,
-                       recurring=True)
+                               "they pay (recurring once paid).", amount=plan.price, currency=plan.currency,
+                       funding="checkout", plan=plan, recurring=True, bound=BOUND)
 
 
 def update_subscription(args: Any, for_person: bool) -> Reads:
@@ -148,8 +289,9 @@ def update_subscription(args: Any, for_person: bool) -> Reads:
     plan = yield from plan_of(args.new_plan_id)
     card = yield from default_card("charge for the plan change")
     return IntentDraft(summary=f"Move subscription {args.subscription_id} to {plan.text}; an upgrade charges the "
-                               f"price difference now to {card.text} (recurring).",
-                       amount=plan.price, payment_method=card, funding="default", plan=plan, recurring=True)
+                               f"price difference now to {card.text}, then renews {plan.every} on it (recurring).",
+                       amount=plan.price, currency=plan.currency, payment_method=card, funding="default", plan=plan,
+                       recurring=True, bound=BOUND)
 
 
 def _subscription_plan(subscription_id: int) -> Reads:
@@ -170,13 +312,15 @@ def _subscription_charge(args: Any, words: str, recurring: bool) -> Reads:
     plan = yield from _subscription_plan(args.subscription_id)
     card = yield from default_card("charge")
     return IntentDraft(summary=words.format(sub=args.subscription_id, plan=plan.text, card=card.text),
-                       amount=plan.price, payment_method=card, funding="default", plan=plan, recurring=recurring)
+                       amount=plan.price, currency=plan.currency, payment_method=card, funding="default", plan=plan,
+                       recurring=recurring, bound=BOUND)
 
 
 def resume_subscription(args: Any, for_person: bool) -> Reads:
     """Billing restarts: the plan price goes to the default card."""
     return (yield from _subscription_charge(args, "Resume subscription {sub} on {plan}: billing restarts and the "
-                                                  "plan price is charged to {card} (recurring).", True))
+                                                  "plan price is charged to {card}, then every renewal "
+                                                  "(recurring).", True))
 
 
 def reset_subscription_cycle(args: Any, for_person: bool) -> Reads:

@@ -42,6 +42,11 @@ def _coupon_effect(args: BaseModel) -> Effect:
     return C if getattr(args, "purchase_amount", None) is not None else W
 
 
+def _default_card_effect(args: BaseModel) -> Effect:
+    # A card saved as the default carries every later automatic recharge and renewal: a standing authorisation.
+    return AUTH if getattr(args, "make_default", False) else W
+
+
 def _checkout_next_step(result: dict[str, object]) -> str | None:
     # Without a card id, subscribing returns a checkout URL that only a person can complete.
     if result.get("checkout_url"):
@@ -79,11 +84,12 @@ op("update_billing_info", "billing", "update_info", "PUT", "/billing/info", a.Bi
 op("list_payment_methods", "payment_methods", "list", "GET", "/billing/payment-methods", a.NoArgs,
    r.PaymentMethodList, R, "Saved cards.")
 op("add_payment_method", "payment_methods", "add", "POST", "/billing/payment-methods", a.AddPaymentMethodArgs,
-   r.PaymentMethodResult, W, "Attach a pm_ id.", limiter=BILLING,
-   changes_funding=True)
+   r.PaymentMethodResult, AUTH, "Attach a pm_ id.",
+   limiter=BILLING, changes_funding=True, effect_for=_default_card_effect, intent=i.add_payment_method)
 op("set_default_payment_method", "payment_methods", "set_default", "PUT",
-   "/billing/payment-methods/{payment_method_id}/default", a.PaymentMethodArgs, r.PaymentMethodResult, W,
-   "Make a card the default.", limiter=BILLING, changes_funding=True)
+   "/billing/payment-methods/{payment_method_id}/default", a.PaymentMethodArgs, r.PaymentMethodResult, AUTH,
+   "Make a card the default.", limiter=BILLING, changes_funding=True,
+   intent=i.set_default_payment_method)
 op("remove_payment_method", "payment_methods", "remove", "DELETE", "/billing/payment-methods/{payment_method_id}",
    a.PaymentMethodArgs, r.PaymentMethodResult, D, "Detach a card.", limiter=BILLING, changes_funding=True,
    intent=i.remove_payment_method)

@@ -3,8 +3,11 @@
 Wallgent bills a plan to one billing method, ``WALLET`` or ``CARD`` (the saved card). The resolvers read
 ``GET /billing`` for the current plan, method and card, so the person sees (and the intent binds) what
 will actually pay: "Visa ending 4242" or "the Wallgent wallet". Plan prices are Wallgent's published
-self-serve prices (the API has no catalogue endpoint). A plan change charges a prorated difference
-that only the server computes; the intent counts its upper bound, the full difference.
+self-serve prices (the API has no catalogue endpoint); a price ``GET /billing`` reports is checked
+(``check_price``) before it is shown or bound. A plan change charges a prorated difference that only the
+server computes; the intent counts its upper bound, the full difference, and binds its basis (the plan
+and price it replaces). Switching what pays, or saving the billing card, is a standing authorisation:
+its intent carries the plan's renewals.
 
 Example:
     >>> from agent_billing.providers.wallgent.operations import REGISTRY
@@ -24,7 +27,15 @@ from decimal import Decimal
 from typing import Any
 
 from agent_billing.errors import BillingError
-from agent_billing.guardrails.intent import CardRef, Funding, IntentDraft, IntentUnavailable, PlanRef
+from agent_billing.guardrails.intent import (
+    CardRef,
+    Funding,
+    IntentDraft,
+    IntentUnavailable,
+    PlanRef,
+    Standing,
+    check_price,
+)
 from agent_billing.money import format_usd
 from agent_billing.tools.steps import ApiCall
 
@@ -33,6 +44,8 @@ Reads = Generator[ApiCall, Any, Any]
 # Wallgent's published monthly prices of the self-serve plans (FREE is the sandbox start plan).
 PRICES: dict[str, Decimal] = {"FREE": Decimal("0.00"), "STARTER": Decimal("99.00"), "GROWTH": Decimal("249.00")}
 WALLET = "the Wallgent wallet"
+BOUND = Decimal("100000")  # no Wallgent plan or renewal is believed above this
+_RENEWING = ("ACTIVE", "PAST_DUE", "TRIALING")
 
 
 def plan_ref(plan: str) -> PlanRef:
@@ -43,6 +56,28 @@ def plan_ref(plan: str) -> PlanRef:
         'Growth (plan GROWTH, $249.00 per month)'
     """
     return PlanRef(id=plan, name=plan.capitalize(), price=PRICES.get(plan), period="month")
+
+
+def billed_price(info: Any) -> Decimal | None:
+    """What the current plan costs per month: the price ``GET /billing`` reports (checked), else the published one.
+
+    Example:
+        >>> from agent_billing.providers.wallgent.results import BillingInfo
+        >>> billed_price(BillingInfo.model_validate({"plan": "GROWTH", "price": "249.00"}))
+        Decimal('249.00')
+    """
+    if info.price is None:
+        return PRICES.get(info.plan)
+    return check_price(info.price, "price", charged=False, bound=BOUND)
+
+
+def renewal(info: Any) -> Standing | None:
+    """The current plan's monthly renewal, when it renews and costs something (what a billing method carries)."""
+    price = billed_price(info)
+    if not price or info.billing_status not in _RENEWING or info.cancel_at_period_end:
+        return None
+    plan = plan_ref(info.plan).model_copy(update={"price": price})
+    return Standing(kind="renewal", ref=info.plan, amount=price, plan=plan, per_24h=plan.renewals_per_24h())
 
 
 def billing(what: str) -> Reads:
@@ -81,7 +116,7 @@ def subscribe(args: Any, for_person: bool) -> Reads:
     if args.payment_method == "WALLET":
         return IntentDraft(summary=f"Subscribe to {plan.text}: {price} now from {WALLET}, then every month until "
                                    "cancelled (recurring).", amount=PRICES[args.plan], funding="wallet", plan=plan,
-                           recurring=True)
+                           recurring=True, bound=BOUND)
     card = CardRef(id=args.stripe_payment_method_id)
     if for_person:
         info = yield from billing("the subscription")
@@ -89,7 +124,7 @@ def subscribe(args: Any, for_person: bool) -> Reads:
         card = saved if saved is not None and saved.id == card.id else card
     return IntentDraft(summary=f"Subscribe to {plan.text}: {price} charged now to {card.text}, then every month until "
                                "cancelled (recurring).", amount=PRICES[args.plan], payment_method=card,
-                       funding="explicit", plan=plan, recurring=True)
+                       funding="explicit", plan=plan, recurring=True, bound=BOUND)
 
 
 def change_plan(args: Any, for_person: bool) -> Reads:
@@ -97,7 +132,9 @@ def change_plan(args: Any, for_person: bool) -> Reads:
     info = yield from billing("the plan change")
     if info.plan not in ("STARTER", "GROWTH"):
         raise IntentUnavailable(f"The account is on {info.plan}, not a paid self-serve plan; subscribe instead.")
-    new, current = plan_ref(args.plan), PRICES[info.plan]
+    current = billed_price(info) or PRICES[info.plan]
+    # The prorated charge is computed from the plan and price it replaces: that basis binds too.
+    new = plan_ref(args.plan).model_copy(update={"basis": f"{info.plan} at {current}"})
     difference = max(PRICES[args.plan] - current, Decimal("0.00"))
     funding, card, payer = _payer(info, "the plan change")
     if difference > 0:
@@ -106,7 +143,7 @@ def change_plan(args: Any, for_person: bool) -> Reads:
     else:
         words = f"Change the plan from {info.plan} to {new.text} now; nothing is charged today (recurring)."
     return IntentDraft(summary=words, amount=difference, payment_method=card, funding=funding, plan=new,
-                       recurring=True)
+                       recurring=True, bound=BOUND)
 
 
 def retry_payment(args: Any, for_person: bool) -> Reads:
@@ -115,29 +152,33 @@ def retry_payment(args: Any, for_person: bool) -> Reads:
     if info.billing_status != "PAST_DUE":
         raise IntentUnavailable(f"Nothing to retry: the subscription is {info.billing_status or 'not active'}.")
     funding, card, payer = _payer(info, "the failed payment")
-    plan = plan_ref(info.plan)
-    amount = info.price if info.price is not None else plan.price
-    return IntentDraft(summary=f"Retry the failed {info.plan} payment of {format_usd(amount) if amount else 'the plan price'}, "
-                               f"charged to {payer}.", amount=amount, payment_method=card, funding=funding, plan=plan)
+    amount = check_price(billed_price(info), "price", bound=BOUND)  # a retry charges: zero or none is refused
+    plan = plan_ref(info.plan).model_copy(update={"price": amount})
+    return IntentDraft(summary=f"Retry the failed {info.plan} payment of {format_usd(amount)}, charged to {payer}.",
+                       amount=amount, payment_method=card, funding=funding, plan=plan, bound=BOUND)
 
 
 def change_payment_method(args: Any, for_person: bool) -> Reads:
     """Switching what future renewals hit: the wallet, or a card."""
     info = yield from billing("future renewals")
-    plan = plan_ref(info.plan)
-    price = info.price if info.price is not None else plan.price
-    monthly = f" ({format_usd(price)} per month)" if price else ""
+    carried = renewal(info)
+    carries = (carried,) if carried is not None else ()
+    plan, price = (carried.plan, carried.amount) if carried is not None else (None, None)
+    what = (f"the {info.plan} renewals ({format_usd(price)} per month)" if price is not None
+            else "later renewals (none are due now)")
     if args.payment_method == "WALLET":
-        return IntentDraft(summary=f"From now on, charge the {info.plan} renewals{monthly} to {WALLET}.", amount=price,
-                           funding="wallet", plan=plan, recurring=True)
+        return IntentDraft(summary=f"From now on, charge {what} to {WALLET}.", amount=price, funding="wallet",
+                           plan=plan, recurring=True, carries=carries, bound=BOUND)
     saved = _saved_card(info)
     card = CardRef(id=args.stripe_payment_method_id) if args.stripe_payment_method_id else saved
     if card is None:
         raise IntentUnavailable("There is no saved card to bill; save one first or name its pm_ id.")
+    send = None
     if saved is not None and saved.id == card.id:
-        card = saved
-    return IntentDraft(summary=f"From now on, charge the {info.plan} renewals{monthly} to {card.text}.", amount=price,
-                       payment_method=card, funding="explicit", plan=plan, recurring=True)
+        # Naming the saved card or leaving it out is one charge: sent in one form, so a no covers both.
+        card, send = saved, type(args).model_validate({"payment_method": "CARD"})
+    return IntentDraft(summary=f"From now on, charge {what} to {card.text}.", amount=price, payment_method=card,
+                       funding="explicit", plan=plan, recurring=True, carries=carries, bound=BOUND, send=send)
 
 
 def save_card(args: Any, for_person: bool) -> Reads:
@@ -145,12 +186,12 @@ def save_card(args: Any, for_person: bool) -> Reads:
     person is told which plan and price it will carry (and the intent binds that card and the billing method)."""
     info = yield from billing("saving the card")
     card = CardRef(id=args.payment_method_id)
-    price = info.price if info.price is not None else PRICES.get(info.plan)
-    if info.billing_payment_method == "CARD" and price:
-        plan = plan_ref(info.plan)
+    carried = renewal(info)
+    if info.billing_payment_method == "CARD" and carried is not None and carried.amount is not None:
         return IntentDraft(summary=f"Save {card.text} as the billing card: from now on the {info.plan} renewals "
-                                   f"({format_usd(price)} per month) are charged to it.", amount=price,
-                           payment_method=card, funding="explicit", plan=plan, recurring=True)
+                                   f"({format_usd(carried.amount)} per month) are charged to it.",
+                           amount=carried.amount, payment_method=card, funding="explicit", plan=carried.plan,
+                           recurring=True, carries=(carried,), bound=BOUND)
     method = info.billing_payment_method or "none"
     return IntentDraft(summary=f"Save {card.text} as the billing card (billing is by {method}: nothing is charged to "
                                "it now; switching the plan to CARD billing asks again).", payment_method=card,
