@@ -62,7 +62,8 @@ _BRAND_ALIASES = {"americanexpress": "amex", "dinersclub": "diners"}
 _PERIODS = {"day": "day", "daily": "day", "week": "week", "weekly": "week", "month": "month", "monthly": "month",
             "year": "year", "yearly": "year", "annual": "year", "annually": "year"}
 
-_VERBS = {"charge": "Charge", "authorize": "Authorize a hold of", "payout": "Pay out"}
+# "authorize" is a standing permission for later charges (auto-funding, the card renewals go to).
+_VERBS = {"charge": "Charge", "authorize": "Authorize charges of", "payout": "Pay out"}
 
 
 def _sanitise(text: str, limit: int, *, quotes: bool) -> str:
@@ -193,13 +194,11 @@ def card_words(card: CardRef) -> str:
         'payment method pm_1'
     """
     brand, last4 = card_brand(card.brand), card_last4(card.last4)
-    name = brand_name(brand) if brand else "card"
     if last4:
-        return f"{name} ending {last4}"
+        return f"{brand_name(brand) if brand else 'card'} ending {last4}"
+    # Without four true digits the brand alone names no card: show the id the charge is bound to.
     ident = plain_id(card.id)
-    if ident is None:
-        return f"a saved {name}" if brand else "a saved card"
-    return f"{name} {ident}" if brand else f"payment method {ident}"
+    return f"payment method {ident}" if ident else "a saved card"
 
 
 def period_of(period: str | None) -> str | None:
@@ -211,7 +210,7 @@ def period_of(period: str | None) -> str | None:
     """
     if not period:
         return None
-    return _PERIODS.get(unicodedata.normalize("NFKC", period).strip().casefold())
+    return _PERIODS.get(clean(period, 40).casefold())
 
 
 def every(period: str, count: int = 1) -> str:
@@ -316,7 +315,7 @@ def _facts(intent: ChargeIntent) -> str:
     if intent.funding == "wallet":
         payer = " from the wallet"
     elif card is not None:
-        payer = f" on {card}" if effect == "authorize" else f" to {card}"
+        payer = f" to {card}"
     else:
         payer = ""
     return f"{verb} {amount}{payer}, {repeats}{plan_tag}."
