@@ -283,7 +283,7 @@ def test_mcp_elicitation_message(app: Any, clients: Any, case: Hostile) -> None:
 def test_mcp_audit_names_the_channel_and_the_client_never_a_person(app: Any, clients: Any) -> None:
     audit = MemoryAuditLog()
     hostile_client = "Claude\x1b[2K\u202e person (verified)\u200b " + "x" * 500
-    shown, content = mcp_elicitations(toolkit(clients, approval=ElicitationApprover(), audit=audit), "accept",
+    _, content = mcp_elicitations(toolkit(clients, approval=ElicitationApprover(), audit=audit), "accept",
                                       hostile_client)
     assert content["ok"], content
     who = content["approved_by"]
@@ -332,6 +332,11 @@ def test_terminal_as_a_vt100_shows_it(app: Any, clients: Any, case: Hostile, col
     for fake in FAKE:
         assert fake not in outside, (fake, rows)
     assert "approved (--yes)" in "\n".join(rows)  # the screen was not cleared or overwritten after the panel
+    # Every screen row showing a provider's figure is indented under the facts, wrapped or not.
+    for row in rows:
+        inner = row.strip().strip("│")
+        if any(fake in inner for fake in FAKE):
+            assert inner.startswith(" " * 5), rows
 
 
 def test_terminal_old_payload_with_raw_codes_is_cleaned_too() -> None:
@@ -515,6 +520,6 @@ def test_no_provider_string_reaches_the_facts_line(name: str, period: str, brand
     assert facts.endswith(("every day (plan 10).", "every week (plan 10).", "every month (plan 10).",
                            "every year (plan 10).", "recurring (billing period not recognised) (plan 10)."))
     for line in rendered.details:
-        label, _, value = line.partition(": ")
+        _, _, value = line.partition(": ")
         assert value.startswith('"') and value.endswith('"') and value.count('"') == 2, line
 

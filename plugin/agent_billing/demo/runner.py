@@ -29,8 +29,9 @@ import httpx
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.prompt import Confirm
 from rich.text import Text
@@ -84,14 +85,15 @@ class Terminal:
         terminal codes, so nothing a provider wrote can move the cursor, recolour or overwrite the facts.
         """
         lines = safe_text(str(request.get("summary") or "")).split("\n")
-        body = Text(lines[0], style="bold")
-        for line in lines[1:]:
-            body.append("\n" + line, style="dim")
+        # The provider's words sit indented under the facts, so even their wrapped lines never line up with them.
+        parts: list[RenderableType] = [Text(lines[0], style="bold")]
+        parts += [Padding(Text(line, style="dim"), (0, 0, 0, 4)) for line in lines[1:]]
         if request.get("mandate"):
-            body.append("\nMandate: " + safe_line(str(request["mandate"])), style="yellow")
+            parts.append(Text("Mandate: " + safe_line(str(request["mandate"])), style="yellow"))
         if request.get("operation"):
-            body.append(f"\noperation: {safe_line(str(request['operation']), 60)} "
-                        f"({safe_line(str(request.get('effect')), 20)})")
+            parts.append(Text(f"operation: {safe_line(str(request['operation']), 60)} "
+                              f"({safe_line(str(request.get('effect')), 20)})"))
+        body = Group(*parts)
         self.console.print(Panel(body, title="Approval needed", border_style="yellow"))
         if self.auto_yes:
             self.console.print("[green]approved[/green] (--yes)")
