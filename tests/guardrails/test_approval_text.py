@@ -247,8 +247,9 @@ def test_confirmation_summary(app: Any, clients: Any, case: Hostile) -> None:
     assert subscriptions_made(clients[0]) == 0
 
 
-def mcp_elicitations(kit: BillingToolkit, answer: str, client_name: str) -> tuple[list[str], dict[str, Any]]:
-    """One subscribe call through a real MCP client session: the elicitation messages shown, and the result."""
+def mcp_elicitations(kit: BillingToolkit, answer: str, client_name: str, tool: str = "subscriptions",
+                     arguments: dict[str, Any] | None = None) -> tuple[list[str], dict[str, Any]]:
+    """One tool call (a subscribe) through a real MCP client session: the elicitation messages shown, and the result."""
     from mcp.shared.memory import create_connected_server_and_client_session
 
     shown: list[str] = []
@@ -261,7 +262,7 @@ def mcp_elicitations(kit: BillingToolkit, answer: str, client_name: str) -> tupl
         async with create_connected_server_and_client_session(
                 BillingMCPServer(kit).server, elicitation_callback=elicit,
                 client_info=types.Implementation(name=client_name, version="1")) as session:
-            result = await session.call_tool("subscriptions", SUBSCRIBE)
+            result = await session.call_tool(tool, arguments or SUBSCRIBE)
             block = result.content[0]
             assert isinstance(block, types.TextContent)
             data: dict[str, Any] = json.loads(block.text)
@@ -377,32 +378,13 @@ def test_wallgent_card_switch_names_the_card_from_the_intent(brand: str, last4: 
     assert text.split("\n")[0] == f"Authorize charges of $99.00 USD to {card}, every month (plan STARTER).", text
     assert not any(ch != "\n" and unicodedata.category(ch) in BAD_CATEGORIES for ch in text)
     assert "$1" not in re.sub(r'"[^"\n]*"', '""', text) and "0005" not in re.sub(r'"[^"\n]*"', '""', text)
-    shown, content = mcp_elicitations_wallgent(client, aclient)
+    switch = {"action": "switch", "payment_method": "CARD"}
+    shown, content = mcp_elicitations(BillingToolkit(client=client, async_client=aclient, audit=MemoryAuditLog(),
+                                                     approval=ElicitationApprover()), "decline", "host",
+                                      "payment_method", switch)
     assert shown[0].split("\n")[1] == f"Authorize charges of $99.00 USD to {card}, every month (plan STARTER)."
     assert content["error"] == "rejected"
     client.close()
-
-
-def mcp_elicitations_wallgent(client: BillingClient, aclient: AsyncBillingClient) -> tuple[list[str], dict[str, Any]]:
-    from mcp.shared.memory import create_connected_server_and_client_session
-
-    kit = BillingToolkit(client=client, async_client=aclient, audit=MemoryAuditLog(), approval=ElicitationApprover())
-    shown: list[str] = []
-
-    async def elicit(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        shown.append(params.message)
-        return types.ElicitResult(action="decline")
-
-    async def run() -> dict[str, Any]:
-        async with create_connected_server_and_client_session(BillingMCPServer(kit).server,
-                                                              elicitation_callback=elicit) as session:
-            result = await session.call_tool("payment_method", {"action": "switch", "payment_method": "CARD"})
-            block = result.content[0]
-            assert isinstance(block, types.TextContent)
-            data: dict[str, Any] = json.loads(block.text)
-            return data
-
-    return shown, asyncio.run(run())
 
 
 # --- the renderer's pieces
