@@ -349,7 +349,7 @@ def test_middleware_with_parallel_calls_in_one_turn(make_toolkit: MakeToolkit, t
     config = {"configurable": {"thread_id": "mw-parallel"}}
     paused = agent.invoke({"messages": [("user", "two top-ups")]}, config)
     requests = paused["__interrupt__"][0].value["action_requests"]
-    assert [r["description"].split(" to ")[0] for r in requests] == ["Charge $20.00", "Charge $30.00"]
+    assert [r["description"].split(" to ")[0] for r in requests] == ["Charge $20.00 USD", "Charge $30.00 USD"]
     done = agent.invoke(Command(resume={"decisions": [{"type": "reject"}, {"type": "approve"}]}), config)
     assert payments(sandbox_app) == [(VISA, 3000, "succeeded")]
     contents = {m.tool_call_id: json.loads(str(m.content)) for m in done["messages"] if isinstance(m, ToolMessage)}

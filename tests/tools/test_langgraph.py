@@ -97,7 +97,7 @@ def test_toolkit_middleware_asks_per_action_and_binds_the_yes(make_toolkit: Make
     paused = agent.invoke({"messages": [("user", "fund")]}, config)
     (question,) = paused["__interrupt__"]  # the balance read did not interrupt; the $25 charge did
     (action,) = question.value["action_requests"]
-    assert action["description"].startswith("Charge $25.00 to Visa ending 4242")
+    assert action["description"].startswith("Charge $25.00 USD to Visa ending 4242, one-off.")
     assert ledger(client) == (Decimal("0.00"), 0)
     paused = agent.invoke(Command(resume={"decisions": [{"type": "approve"}]}), config)
     assert ledger(client) == (Decimal("25.00"), 1)

@@ -17,6 +17,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from agent_billing.guardrails.approval_text import safe_line
 from agent_billing.money import format_usd
 
 # What each failure means for the person, said without claiming anything the result does not say.
@@ -102,7 +103,9 @@ def reply(content: dict[str, Any], *, done: str, what: str) -> str:
     if code is None:
         return done
     if code == "confirmation_required":
-        return f"Please confirm: {content.get('summary', what)}. Shall I go ahead?"
+        # The facts line only (the rendered text's first line): what the person approves, from the intent.
+        facts = safe_line(str(content.get("summary") or what).split("\n")[0]).rstrip(".")
+        return f"Please confirm: {facts}. Shall I go ahead?"
     template = _REPLIES.get(code, "That did not go through: the billing service answered {code} ({message}).")
     return _fill(template.replace("{code}", code), content, what)
 

@@ -29,10 +29,12 @@ import httpx
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.prompt import Confirm
+from rich.text import Text
 
 from agent_billing.audit import MemoryAuditLog
 from agent_billing.card_tokenization import CardTokenizer
@@ -40,6 +42,7 @@ from agent_billing.client import AsyncBillingClient, BillingClient
 from agent_billing.demo.agent import build_agent
 from agent_billing.demo.narration import failure, reply, summary
 from agent_billing.demo.scripted_model import ScriptedChatModel, last_tool_result, tool_call
+from agent_billing.guardrails.approval_text import safe_line, safe_text
 from agent_billing.guardrails.card_data import redact_text
 from agent_billing.money import format_usd
 from agent_billing.prompts import load_prompt
@@ -75,11 +78,23 @@ class Terminal:
         self.interactive = (sys.stdin.isatty() if interactive is None else interactive) and not auto_yes
 
     def approve(self, request: dict[str, Any]) -> str:
-        """Show an approval request and return ``"approve"`` or ``"reject"``."""
-        mandate = f"\n[yellow]Mandate: {escape(request['mandate'])}[/yellow]" if request.get("mandate") else ""
-        operation = f"\noperation: {request['operation']} ({request.get('effect')})" if request.get("operation") else ""
-        self.console.print(Panel(f"[bold]{escape(request['summary'])}[/bold]{mandate}{operation}",
-                                 title="Approval needed", border_style="yellow"))
+        """Show an approval request and return ``"approve"`` or ``"reject"``.
+
+        The panel shows the request's rendered text (``guardrails/approval_text.py``) as plain ``Text``, never
+        markup: the facts line in bold, the provider's quoted words after it dimmed, every line cleaned again of
+        terminal codes, so nothing a provider wrote can move the cursor, recolour or overwrite the facts.
+        """
+        lines = safe_text(str(request.get("summary") or "")).split("\n")
+        # The provider's words sit indented under the facts, so even their wrapped lines never line up with them.
+        parts: list[RenderableType] = [Text(lines[0], style="bold")]
+        parts += [Padding(Text(line, style="dim"), (0, 0, 0, 4)) for line in lines[1:]]
+        if request.get("mandate"):
+            parts.append(Text("Mandate: " + safe_line(str(request["mandate"])), style="yellow"))
+        if request.get("operation"):
+            parts.append(Text(f"operation: {safe_line(str(request['operation']), 60)} "
+                              f"({safe_line(str(request.get('effect')), 20)})"))
+        body = Group(*parts)
+        self.console.print(Panel(body, title="Approval needed", border_style="yellow"))
         if self.auto_yes:
             self.console.print("[green]approved[/green] (--yes)")
             return "approve"
@@ -109,7 +124,8 @@ class Terminal:
             except ValueError:
                 data = None
             text = summary(data) if isinstance(data, dict) else content
-            self.console.print(f"  [{style}]{message.name}[/{style}] <- {escape(text)}")
+            # A result quotes the provider (card brands, messages): no terminal codes reach the screen.
+            self.console.print(f"  [{style}]{message.name}[/{style}] <- {escape(safe_line(text, 2000))}")
 
     def text(self, text: str, prefix: str = "") -> None:
         """Print prose after ``prefix`` (markup), with every link whole on a line of its own."""

@@ -26,18 +26,26 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agent_billing.guardrails.approval_text import card_brand, card_last4, period_of, plain_id, safe_line, safe_text
 from agent_billing.money import format_usd
 
 
 class ApprovalRequest(BaseModel):
     """What a person is asked to approve: exactly what will happen, in words and in fields.
 
+    ``summary`` is the text every approver shows, rendered from the charge intent by
+    ``guardrails/approval_text.py``: the facts line first (amount with currency, one-off or every period,
+    the card by brand and last four, the plan by id), then the provider's words, labelled and quoted. The
+    structured fields carry the same facts for hosts that lay out their own screen. Whoever builds a
+    request, its display fields hold no control, bidi or zero-width characters (they are cleaned here).
+
     Example:
-        >>> ApprovalRequest(operation="fund_wallet", effect="charge", summary="Charge $25.00",
-        ...                 amount=Decimal("25")).amount_text
-        '$25.00'
+        >>> request = ApprovalRequest(operation="fund_wallet", effect="charge", summary="Charge $25.00\x1b[2J",
+        ...                           amount=Decimal("25"))
+        >>> request.amount_text, request.summary
+        ('$25.00', 'Charge $25.00[2J')
     """
 
     model_config = ConfigDict(frozen=True)
@@ -45,18 +53,54 @@ class ApprovalRequest(BaseModel):
     kind: Literal["agent_billing_approval"] = "agent_billing_approval"
     operation: str
     effect: str
-    summary: str
+    summary: str = Field(description="the text to show: the facts line, then the provider's words, quoted")
     amount: Decimal | None = None
     currency: str = "USD"
     recurring: bool = False
+    period: str | None = Field(None, description="day, week, month or year when recurring and recognised")
     payment_method: str | None = Field(None, description="brand and last four only")
-    plan: str | None = None
+    card_brand: str | None = Field(None, description="a known card network (visa, mastercard, amex...), else None")
+    card_last4: str | None = Field(None, description="exactly four ASCII digits, else None")
+    plan: str | None = Field(None, description="the plan by id and price")
+    plan_id: str | None = Field(None, description="the plan's id when it is plain text")
+    plan_name: str | None = Field(None, description="the provider's name for the plan (cleaned data)")
+    description: str | None = Field(None, description="the resolver's description, quoting the provider (cleaned)")
     mandate: str | None = Field(None, description="why a mandate did not cover it, if one is set")
     arguments: dict[str, Any] = Field({}, description="the resolved arguments that will be sent (redacted)")
     idempotency_key: str | None = None
     intent_digest: str | None = Field(None, description="SHA-256 of the charge intent this approval is bound to")
     approval_id: str | None = Field(None, description="where the decision is recorded (tool call and charge)")
     confirmation: str | None = Field(None, description="single-use token, confirmation approver only")
+
+    @field_validator("summary")
+    @classmethod
+    def _plain_text(cls, value: str) -> str:
+        return safe_text(value)
+
+    @field_validator("payment_method", "plan", "mandate", "plan_name", "description")
+    @classmethod
+    def _plain_line(cls, value: str | None) -> str | None:
+        return safe_line(value) if value is not None else None
+
+    @field_validator("card_brand")
+    @classmethod
+    def _known_brand(cls, value: str | None) -> str | None:
+        return card_brand(value)
+
+    @field_validator("card_last4")
+    @classmethod
+    def _four_digits(cls, value: str | None) -> str | None:
+        return card_last4(value)
+
+    @field_validator("plan_id")
+    @classmethod
+    def _plain_id(cls, value: str | None) -> str | None:
+        return plain_id(value)
+
+    @field_validator("period")
+    @classmethod
+    def _known_period(cls, value: str | None) -> str | None:
+        return period_of(value)
 
     @property
     def amount_text(self) -> str | None:

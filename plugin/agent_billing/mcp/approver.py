@@ -1,9 +1,12 @@
 """Approvals over MCP: the person says yes or no in their MCP client, through form-mode elicitation.
 
 ``ElicitationApprover`` asks through the session of the tool call being served (the MCP SDK keeps it
-in a context variable for the duration of the call). The form shows the same redacted summary every
-other approver shows and has no fields: accept is a yes, decline a no (remembered, so the agent does
-not ask again), cancel or any failure is "could not ask" (nothing happens, and it may be asked again).
+in a context variable for the duration of the call). The form shows the same rendered text every other
+approver shows (``guardrails/approval_text.py``: the intent's facts first) and has no fields: accept is a
+yes, decline a no (remembered, so the agent does not ask again), cancel or any failure is "could not ask"
+(nothing happens, and it may be asked again). The audit and the tool result name the channel and the
+client that answered (``mcp elicitation via <clientInfo.name>``), never "the person": form elicitation
+trusts the MCP host to show the question to its user.
 A client that declared no form elicitation cannot ask anyone: the call is refused with a message
 saying how to fix it, unless the deployer's mandate covers it (then nobody is asked at all).
 
@@ -23,6 +26,7 @@ from typing import Any
 from mcp.server.lowlevel.server import request_ctx
 
 from agent_billing.guardrails.approval import ApprovalDecision, ApprovalRequest
+from agent_billing.guardrails.approval_text import clean
 from mcp import types
 
 NO_ELICITATION = ("this MCP client cannot ask the person (it declared no form elicitation). Use an MCP client "
@@ -30,6 +34,7 @@ NO_ELICITATION = ("this MCP client cannot ask the person (it declared no form el
                   "'agent-billing mcp --max-per-charge 25 --max-per-24h 100 --auto-approve'")
 # Form mode: no fields to fill in, the person only accepts or declines what the message says.
 CONFIRM_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
+CLIENT_NAME_LIMIT = 64
 
 
 def client_modes(session: Any) -> tuple[bool, bool]:
@@ -50,22 +55,38 @@ def client_modes(session: Any) -> tuple[bool, bool]:
 
 
 def approval_message(request: ApprovalRequest) -> str:
-    """What the person reads: the redacted summary and the facts behind it, nothing they can edit.
+    """What the person reads: the rendered text (facts first, the provider's words quoted after), nothing to edit.
 
     Example:
-        >>> print(approval_message(ApprovalRequest(operation="fund_wallet", effect="charge", summary="Charge $25.00",
+        >>> print(approval_message(ApprovalRequest(operation="fund_wallet", effect="charge",
+        ...                                        summary="Charge $25.00 USD to Visa ending 4242, one-off.",
         ...                                        mandate="Over the $20.00 per-charge limit.")))
-        Approve this billing action? Charge $25.00
+        Approve this billing action?
+        Charge $25.00 USD to Visa ending 4242, one-off.
         Note: Over the $20.00 per-charge limit.
         Accept to go ahead; decline and nothing happens.
     """
-    lines = [f"Approve this billing action? {request.summary}"]
-    if request.recurring:
-        lines.append("This is a recurring charge.")
+    # The facts line stands alone: a client that applies bidi per paragraph cannot reorder it with later text.
+    lines = ["Approve this billing action?", request.summary]
     if request.mandate:
         lines.append(f"Note: {request.mandate}")
     lines.append("Accept to go ahead; decline and nothing happens.")
     return "\n".join(lines)
+
+
+def client_name(session: Any) -> str:
+    """The name the MCP client gave itself at initialization (``clientInfo.name``), cleaned and capped.
+
+    It is the client's own claim, recorded so the audit says which program answered, not who sat at it.
+
+    Example:
+        >>> client_name(None)
+        'an unnamed client'
+    """
+    params = getattr(session, "client_params", None)
+    info = getattr(params, "clientInfo", None)
+    name = clean(str(getattr(info, "name", "") or ""), CLIENT_NAME_LIMIT)
+    return name or "an unnamed client"
 
 
 class ElicitationApprover:
@@ -104,7 +125,8 @@ class ElicitationApprover:
         except Exception as exc:  # the client erred or went away: no yes was given
             return ApprovalDecision(approved=False, approver=self.describe(), failed=True,
                                     reason=f"the MCP client could not ask the person ({type(exc).__name__})")
-        who = "person (mcp elicitation)"
+        # The server cannot know who answered, only through which channel and which client: say exactly that.
+        who = f"mcp elicitation via {client_name(ctx.session)}"
         if answer.action == "accept":
             return ApprovalDecision(approved=True, approver=who)
         if answer.action == "decline":

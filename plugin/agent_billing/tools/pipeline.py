@@ -61,6 +61,7 @@ from agent_billing.guardrails.approval import (
     MiddlewareApprover,
 )
 from agent_billing.guardrails.approval_records import ApprovalRecords, ApprovalStore
+from agent_billing.guardrails.approval_text import display_arguments, render, request_fields
 from agent_billing.guardrails.card_data import redact
 from agent_billing.guardrails.confirmation import fingerprint
 from agent_billing.guardrails.intent import ChargeIntent, IntentDraft, IntentUnavailable, PriceRefused, build_intent
@@ -324,7 +325,7 @@ class Guard:
             assert verdict is not None
             return _Stop(_refusal(op.name, "Outside the deployer's spending mandate, so it cannot be done, not even "
                                   f"with a person's yes: {verdict.message} Nothing was charged. Do not retry; tell the "
-                                  "person.", summary=intent.summary),
+                                  "person.", summary=render(intent).text),
                          {"amount": intent.amount, "reason": verdict.message, "args": args, "intent": intent})
         return _Checked(intent, verdict, inside, scope, fp)
 
@@ -561,7 +562,8 @@ class Guard:
                             intent=current, reason=f"approved intent {approved[:12]}: {change}")
                 return _refusal(op.name, f"What was approved changed before it ran ({change}), so nothing was charged. "
                                 "Ask the person again: call again with the same arguments and they will see the "
-                                f"current details: {current.summary}", error="intent_changed", summary=current.summary)
+                                f"current details: {render(current).facts}", error="intent_changed",
+                                summary=render(current).text)
         audit: dict[str, Any] = {"amount": intent.amount, "approver": approver, "key": key, "args": args,
                                  "intent": intent}
         # Before anything is sent: the audit's yes, then the write-ahead record (key, digest, exact request).
@@ -665,15 +667,14 @@ class Guard:
 
 def _request(intent: ChargeIntent, verdict: MandateDecision | None, inside: bool, key: str | None,
              approval_id: str | None) -> ApprovalRequest:
-    """The approval request for an intent: its words and binding facts, never the raw tool arguments."""
+    """The approval request for an intent: the one rendered text (``approval_text``) and the binding facts,
+    never the raw tool arguments or a provider's unchecked words."""
     return ApprovalRequest(
-        operation=intent.operation, effect=intent.effect, summary=intent.summary, amount=intent.amount,
-        currency=intent.currency, recurring=intent.recurring,
-        payment_method=intent.payment_method.text if intent.payment_method else None,
-        plan=intent.plan.text if intent.plan else None,
+        operation=intent.operation, effect=intent.effect, amount=intent.amount, currency=intent.currency,
+        recurring=intent.recurring, **request_fields(intent),
         mandate=verdict.message if verdict is not None and not inside else None,
-        arguments=redact(dict(intent.arguments)), idempotency_key=key, intent_digest=intent.digest,
-        approval_id=approval_id,
+        arguments=display_arguments(redact(dict(intent.arguments))), idempotency_key=key,
+        intent_digest=intent.digest, approval_id=approval_id,
     )
 
 
