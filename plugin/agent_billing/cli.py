@@ -38,13 +38,23 @@ def missing_extra(*extras: str, installed: Callable[[str], bool] = _installed) -
     Example:
         >>> missing_extra("sandbox") is None  # installed in the test environment
         True
-        >>> missing_extra("sandbox", "demo", installed=lambda module: module != "rich")
-        "this command needs the 'demo' extra: pip install 'agent-billing[demo]'"
+        >>> missing_extra("sandbox", "demo", installed=lambda module: module != "rich")[:71]
+        "this command needs the 'demo' extra: pip install 'agent-billing[demo]' "
     """
     for extra in extras:
         if not all(installed(module) for module in EXTRAS[extra]):
-            return f"this command needs the {extra!r} extra: pip install 'agent-billing[{extra}]'"
+            return f"this command needs the {extra!r} extra: {install_hint(extra)}"
     return None
+
+
+def install_hint(extra: str) -> str:
+    """How to install ``extra``: from a checkout, since the package is not yet on PyPI.
+
+    Example:
+        >>> install_hint("sandbox")
+        "pip install 'agent-billing[sandbox]' (not yet on PyPI: in a checkout, pip install -e '.[sandbox]')"
+    """
+    return f"pip install 'agent-billing[{extra}]' (not yet on PyPI: in a checkout, pip install -e '.[{extra}]')"
 
 
 def error_message(exc: BaseException) -> str:
