@@ -4,21 +4,24 @@ Speech in and out is left to your telephony or speech stack; this host only deci
 agent uses the ``voice`` prompt and ``channel="voice"`` links: it says the amount and the expiry, and the
 link itself goes to the caller by text message through ``send_text`` (here: printed as "SMS").
 
-Run it against the sandbox::
+Run it against the sandbox (``pip install -e '.[demo]'`` in a checkout)::
 
-    agent-billing sandbox
+    agent-billing sandbox &
     AGENT_BILLING_BASE_URL=http://127.0.0.1:8787/api/agents/v1 AGENT_BILLING_TOKEN=sk_sandbox_demo \\
         python examples/voice_host.py
+
+``--help`` prints the options and charges nothing; ``--model openai:gpt-4.1-mini`` uses a real model.
 
 Without a model a scripted one asks to top up $25.00 with the saved card, then texts a $40.00 link.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -92,10 +95,29 @@ class VoiceHost:
         self._seen = len(messages)
 
 
-def main() -> int:
-    """A scripted call against the API configured in the environment (for example the sandbox)."""
-    host = VoiceHost(BillingToolkit.from_env(approval="interrupt"), send_text=lambda sms: print(f"SMS: {sms}"))
-    for said in ("Please add twenty-five dollars with my card.", "yes", "And send me a link for forty more."):
+CALL = ("Please add twenty-five dollars with my card.", "yes", "And send me a link for forty more.")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """A scripted call against the API configured in the environment (for example the sandbox).
+
+    The arguments are read before anything else, so ``--help`` only prints the help: nothing is charged.
+    """
+    parser = argparse.ArgumentParser(
+        description="A scripted voice call against the API in the environment (AGENT_BILLING_BASE_URL, "
+                    "AGENT_BILLING_TOKEN): the caller approves a $25.00 top-up aloud, then gets a $40.00 link by text.")
+    parser.add_argument("--model", help="PROVIDER:MODEL for init_chat_model (default: a scripted model, no key)")
+    parser.add_argument("--say", action="append", metavar="TEXT",
+                        help="what the caller says, in order, repeatable (default: the scripted call)")
+    args = parser.parse_args(argv)
+    model: BaseChatModel | None = None
+    if args.model:
+        from langchain.chat_models import init_chat_model
+
+        model = init_chat_model(args.model)
+    host = VoiceHost(BillingToolkit.from_env(approval="interrupt"), send_text=lambda sms: print(f"SMS: {sms}"),
+                     model=model)
+    for said in args.say or CALL:
         print(f"caller: {said}\nagent:  {host.hear(said)}")
     return 0
 

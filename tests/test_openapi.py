@@ -16,12 +16,13 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from openapi_spec_validator import validate
 from schemathesis import checks
 from schemathesis.core.failures import FailureGroup
 
 from agent_billing.cli import main
 from agent_billing.openapi import openapi_document
-from agent_billing.registry import get_registry
+from agent_billing.registry import get_registry, provider_names
 from agent_billing.sandbox import create_app
 
 TOKEN = "sk_sandbox_fuzz"
@@ -101,6 +102,40 @@ def test_cli_prints_the_document(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(capsys.readouterr().out)["paths"]["/wallet/fund"]["post"]["operationId"] == "fund_wallet"
     assert main(["openapi", "--provider", "nope"]) == 2
     assert "unknown provider" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("provider", provider_names())
+def test_cli_prints_a_valid_document_for_every_provider(provider: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``agent-billing openapi --provider X`` for each registered provider (Wallgent's aliased path
+    parameters crashed it), validated by openapi-spec-validator, one operation per declaration."""
+    assert main(["openapi", "--provider", provider]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    validate(doc)
+    registry = get_registry(provider)
+    seen = {(method.upper(), path): item["operationId"]
+            for path, methods in doc["paths"].items() for method, item in methods.items()}
+    assert seen == {(op.method, op.path): op.name for op in registry}
+    for op in registry:  # every {placeholder} of a path is declared as a path parameter, by its name in the path
+        item = doc["paths"][op.path][op.method.lower()]
+        assert [p["name"] for p in item["parameters"] if p["in"] == "path"] == list(op.path_params)
+        ok = _resolve(doc, item["responses"]["200"])["content"]["application/json"]["schema"]
+        # The success body is the provider's own shape: the envelope only where its wire has one.
+        assert ("data" in ok.get("properties", {})) is registry.wire.envelope
+
+
+def test_openapi_help_lists_the_providers(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["openapi", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for provider in provider_names():
+        assert provider in out
+
+
+def test_a_wallgent_path_parameter_is_not_also_a_query_parameter() -> None:
+    doc = openapi_document(get_registry("wallgent"))
+    params = doc["paths"]["/billing/invoices/{invoice_id}"]["get"]["parameters"]
+    assert [(p["name"], p["in"]) for p in params] == [("invoice_id", "path")]
+    validate(json.loads(json.dumps(doc)))
 
 
 def test_cli_output_piped_into_a_reader_that_leaves_is_no_traceback() -> None:

@@ -38,13 +38,49 @@ def missing_extra(*extras: str, installed: Callable[[str], bool] = _installed) -
     Example:
         >>> missing_extra("sandbox") is None  # installed in the test environment
         True
-        >>> missing_extra("sandbox", "demo", installed=lambda module: module != "rich")
-        "this command needs the 'demo' extra: pip install 'agent-billing[demo]'"
+        >>> missing_extra("sandbox", "demo", installed=lambda module: module != "rich")[:71]
+        "this command needs the 'demo' extra: pip install 'agent-billing[demo]' "
     """
     for extra in extras:
         if not all(installed(module) for module in EXTRAS[extra]):
-            return f"this command needs the {extra!r} extra: pip install 'agent-billing[{extra}]'"
+            return f"this command needs the {extra!r} extra: {install_hint(extra)}"
     return None
+
+
+def install_hint(extra: str) -> str:
+    """How to install ``extra``: from a checkout, since the package is not yet on PyPI.
+
+    Example:
+        >>> install_hint("sandbox")
+        "pip install 'agent-billing[sandbox]' (not yet on PyPI: in a checkout, pip install -e '.[sandbox]')"
+    """
+    return f"pip install 'agent-billing[{extra}]' (not yet on PyPI: in a checkout, pip install -e '.[{extra}]')"
+
+
+def error_message(exc: BaseException) -> str:
+    """The library's own message of ``exc`` on one line: for a pydantic validation error, what each
+    validator said (not pydantic's "1 validation error for ..." header), else the whole text.
+
+    Example:
+        >>> from agent_billing import BillingToolkit
+        >>> try:
+        ...     BillingToolkit(actions="read_only")
+        ... except ValueError as exc:
+        ...     error_message(exc)
+        'BillingToolkit needs client= and/or async_client= (or use BillingToolkit.from_env())'
+        >>> error_message(LookupError("no such\\n  thing"))
+        'no such thing'
+    """
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        parts = []
+        for problem in exc.errors():
+            message = problem["msg"].removeprefix("Value error, ")
+            where = ".".join(str(part) for part in problem.get("loc", ()))
+            parts.append(f"{where}: {message}" if where else message)
+        return "; ".join(parts)
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -53,7 +89,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     return serve(
         host=args.host,
         port=args.port,
-        tokens=args.token or [DEFAULT_SANDBOX_TOKEN],
+        tokens=getattr(args, "token", None) or [DEFAULT_SANDBOX_TOKEN],
         reseller_tokens=args.reseller_token or [],
         db_path=args.db,
         rate_limit=not args.no_rate_limit,
@@ -93,7 +129,7 @@ def _mcp(args: argparse.Namespace) -> int:
 def _chat(args: argparse.Namespace) -> int:
     from agent_billing.demo.chat import run_chat
 
-    return run_chat(model=args.model, use_sandbox=not args.live)
+    return run_chat(model=args.model, use_sandbox=not args.live, provider=args.provider)
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -122,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
         >>> args.command, args.host, args.port
         ('sandbox', '127.0.0.1', 0)
     """
+    from agent_billing.registry import default_provider, provider_names  # names only; no provider is imported
+
     parser = argparse.ArgumentParser(prog="agent-billing", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"agent-billing {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -131,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Run the offline sandbox control plane on loopback (needs the 'sandbox' extra).")
     sandbox.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     sandbox.add_argument("--port", type=int, default=8787, help="port (0 picks a free one)")
-    sandbox.add_argument("--token", action="append",
+    # SUPPRESS: no attribute unless given, so the help shows the real default once (not also "None").
+    sandbox.add_argument("--token", action="append", default=argparse.SUPPRESS,
                          help=f"access token of a sandbox account, repeatable (default: {DEFAULT_SANDBOX_TOKEN})")
     sandbox.add_argument("--reseller-token", action="append", help="token of a reseller account (may withdraw)")
     sandbox.add_argument("--db", default=":memory:", help="SQLite ledger file (':memory:' keeps nothing)")
@@ -145,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     openapi = sub.add_parser("openapi", help="print the OpenAPI 3.1 document of the billing API",
                              formatter_class=defaults)
-    openapi.add_argument("--provider", default="modelslab", help="provider whose operations to describe")
+    openapi.add_argument("--provider", default=default_provider(),
+                         help=f"provider whose operations to describe: {', '.join(provider_names())}")
     openapi.set_defaults(func=_openapi, extras=())
 
     demo = sub.add_parser("demo", help="run a scripted agent through the three payment paths, offline",
@@ -162,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "(needs the 'demo' and 'langchain' extras and the provider's package and key).")
     chat.add_argument("--model", required=True, help="PROVIDER:MODEL for langchain's init_chat_model")
     chat.add_argument("--live", action="store_true", help="use the real API from the environment, not the sandbox")
+    chat.add_argument("--provider", default=default_provider(), choices=provider_names(),
+                      help="billing provider whose tools the agent holds")
     chat.set_defaults(func=_chat, extras=("demo", "langchain"))
 
     from agent_billing.mcp.options import add_arguments  # argparse only; the MCP SDK loads when serving
@@ -212,6 +254,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         result: int = args.func(args)
+    except KeyboardInterrupt:
+        # Ctrl-C at a prompt (an approval, the chat): stop without a traceback; nothing asked was approved.
+        print(f"\nagent-billing {args.command}: interrupted (nothing more was approved)", file=sys.stderr)
+        return 130
+    except EOFError:
+        # Ctrl-D (end of input) at a prompt: the same, as a normal end.
+        print(f"\nagent-billing {args.command}: end of input (nothing more was approved)", file=sys.stderr)
+        return 0
     except BrokenPipeError:
         # The reader left (``agent-billing openapi | head``): not an error of ours, and no traceback. Point
         # stdout at /dev/null so the interpreter's final flush does not raise again (Python's documented fix).

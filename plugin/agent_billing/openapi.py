@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from agent_billing.conventions import WireConventions
 from agent_billing.registry import Effect, Operation, Registry
 
 OPENAPI_VERSION = "3.1.0"
@@ -126,15 +127,24 @@ def _error_statuses(op: Operation) -> list[str]:
     return [*statuses, "429", "500"]
 
 
+def _wire_names(op: Operation) -> dict[str, str]:
+    """Each path parameter's name in the schema: its alias where the provider declares one (Wallgent's
+    ``invoiceId`` for the path's ``{invoice_id}``), since pydantic's schema is written by alias."""
+    fields = op.args.model_fields
+    return {name: fields[name].alias or name for name in op.path_params}
+
+
 def _parameters(op: Operation, args_schema: dict[str, Any]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
     properties: dict[str, Any] = args_schema.get("properties", {})
     required = set(args_schema.get("required", []))
+    wire = _wire_names(op)
     for name in op.path_params:
-        params.append({"name": name, "in": "path", "required": True, "schema": _without_null(properties[name])})
+        params.append({"name": name, "in": "path", "required": True,
+                       "schema": _without_null(properties[wire[name]])})
     if not op.has_body:
         for name, schema in properties.items():
-            if name not in op.path_params:
+            if name not in wire.values():
                 params.append({"name": name, "in": "query", "required": name in required,
                                "schema": _without_null(schema)})
     if op.is_mutation:
@@ -148,9 +158,10 @@ def _request_body(op: Operation, args_schema: dict[str, Any]) -> dict[str, Any] 
     if not op.has_body:
         return None
     schema = copy.deepcopy(args_schema)
-    for name in op.path_params:
+    wire = set(_wire_names(op).values())
+    for name in wire:
         schema.get("properties", {}).pop(name, None)
-    required = [name for name in schema.get("required", []) if name not in op.path_params]
+    required = [name for name in schema.get("required", []) if name not in wire]
     if required:
         schema["required"] = required
     else:
@@ -158,14 +169,17 @@ def _request_body(op: Operation, args_schema: dict[str, Any]) -> dict[str, Any] 
     return {"required": bool(required), "content": {"application/json": {"schema": schema}}}
 
 
-def _envelope(data: dict[str, Any]) -> dict[str, Any]:
+def _envelope(data: dict[str, Any], wire: WireConventions) -> dict[str, Any]:
+    if not wire.envelope:  # the provider answers with the object itself
+        return data
     return {"type": "object", "required": ["data", "error", "meta"],
             "properties": {"data": data, "error": {"type": "null"}, "meta": {"$ref": REF.format(model="Meta")}}}
 
 
-def _operation(op: Operation, args_schema: dict[str, Any], result_ref: dict[str, Any]) -> dict[str, Any]:
+def _operation(op: Operation, args_schema: dict[str, Any], result_ref: dict[str, Any],
+               wire: WireConventions) -> dict[str, Any]:
     success = {"description": "Done.", "headers": {"X-Request-Id": {"$ref": "#/components/headers/RequestId"}},
-               "content": {"application/json": {"schema": _envelope(result_ref)}}}
+               "content": {"application/json": {"schema": _envelope(result_ref, wire)}}}
     responses: dict[str, Any] = {"200": success}
     if op.effect.moves_money or op.effect_for is not None:
         responses["202"] = {**success, "description": "The card needs 3-D Secure: data.payment says what to do."}
@@ -180,21 +194,32 @@ def _operation(op: Operation, args_schema: dict[str, Any], result_ref: dict[str,
     return out
 
 
-def _error_components() -> tuple[dict[str, Any], dict[str, Any]]:
-    all_codes = sorted({code for _, codes in ERRORS.values() for code in codes})
+def _error_body(wire: WireConventions) -> dict[str, Any]:
+    """The error response's body as the provider writes it (see ``WireConventions``)."""
+    error = {"$ref": REF.format(model="Error")}
+    if wire.envelope:
+        return {"type": "object", "required": ["data", "error", "meta"],
+                "properties": {"data": {"type": "null"}, "error": error, "meta": {"$ref": REF.format(model="Meta")}}}
+    if wire.error_body == "detail":  # FastAPI's {"detail": "...", "code": ...} or 422's list of problems
+        return {"type": "object", "required": ["detail"],
+                "properties": {"detail": {"anyOf": [{"type": "string"}, {"type": "array"}]}, "code": {"type": "string"}}}
+    return {"type": "object", "required": ["error"], "properties": {"error": error}}
+
+
+def _error_components(wire: WireConventions) -> tuple[dict[str, Any], dict[str, Any]]:
+    # The provider's own codes where it declares them; the envelope API's codes otherwise.
+    all_codes = sorted(wire.error_classes) or sorted({code for _, codes in ERRORS.values() for code in codes})
     schemas = {
         "Meta": {"type": "object", "required": ["request_id"],
                  "properties": {"request_id": {"type": "string", "pattern": "^req_[A-Za-z0-9]+$"}}},
-        "Error": {"type": "object", "required": ["code", "message", "details"],
+        "Error": {"type": "object", "required": ["code", "message", "details"] if wire.envelope else ["code", "message"],
                   "properties": {"code": {"type": "string", "description": "One of: " + ", ".join(all_codes)},
                                  "message": {"type": "string"}, "details": {"type": "object"}}},
-        "ErrorEnvelope": {"type": "object", "required": ["data", "error", "meta"],
-                          "properties": {"data": {"type": "null"}, "error": {"$ref": REF.format(model="Error")},
-                                         "meta": {"$ref": REF.format(model="Meta")}}},
+        "ErrorEnvelope": _error_body(wire),
     }
     responses = {
         f"Error{status}": {
-            "description": f"{text} Codes: {', '.join(codes)}.",
+            "description": f"{text} Codes: {', '.join(codes)}." if not wire.error_classes else text,
             "headers": {"X-Request-Id": {"$ref": "#/components/headers/RequestId"}},
             "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorEnvelope")}}},
         }
@@ -220,8 +245,8 @@ def openapi_document(registry: Registry, *, title: str | None = None, version: s
     for op in registry:
         args_schema = resolved[(op.args, "validation")]
         result_ref = {"$ref": REF.format(model=op.result.__name__)}
-        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, args_schema, result_ref)
-    error_schemas, error_responses = _error_components()
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, args_schema, result_ref, registry.wire)
+    error_schemas, error_responses = _error_components(registry.wire)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": title or f"{registry.provider} billing API", "version": version,

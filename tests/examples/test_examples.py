@@ -117,3 +117,71 @@ def test_voice_host_no_means_no(sandbox: tuple[BillingClient, BillingToolkit]) -
     host.hear("Add twenty-five dollars.")
     assert host.hear("no, not now") == "The $25.00 top-up was not approved, so nothing was charged."
     assert client.get_wallet_balance().balance == Decimal("0.00")
+
+
+def test_web_chat_documented_approve_body_without_an_id(sandbox: tuple[BillingClient, BillingToolkit]) -> None:
+    # The module's docstring documents {"thread", "approve"}; that body answered HTTP 500 (KeyError: 'id').
+    client, toolkit = sandbox
+    with TestClient(web_chat.create_app(toolkit)) as http:
+        http.post("/chat", json={"thread": "t3", "text": "Top up $25 with my card"})
+        done = http.post("/approve", json={"thread": "t3", "approve": True})
+        assert done.status_code == 200, done.text
+        assert done.json()["reply"] == "Done: $25.00 added."
+        again = http.post("/approve", json={"thread": "t3", "approve": True})  # nothing is pending now
+        assert again.status_code == 409 and "nothing is waiting" in again.json()["error"]
+        assert http.post("/approve", content=b"not json").status_code == 400
+    assert client.get_wallet_balance().balance == Decimal("25.00")
+
+
+def test_web_chat_answers_a_stale_approval_id_with_409(sandbox: tuple[BillingClient, BillingToolkit]) -> None:
+    client, toolkit = sandbox
+    with TestClient(web_chat.create_app(toolkit)) as http:
+        http.post("/chat", json={"thread": "t4", "text": "Top up $25 with my card"})
+        stale = http.post("/approve", json={"thread": "t4", "id": "not-the-shown-one", "approve": True})
+        assert stale.status_code == 409
+    assert client.get_wallet_balance().balance == Decimal("0.00")
+
+
+def test_web_chat_threads_do_not_share_the_stand_in_model(sandbox: tuple[BillingClient, BillingToolkit]) -> None:
+    # Two conversations at once: each plays the script from its start. With one shared stand-in, the
+    # second thread got the first thread's next turn (a reply about a top-up it never asked for).
+    client, toolkit = sandbox
+    with TestClient(web_chat.create_app(toolkit)) as http:
+        first = http.post("/chat", json={"thread": "a", "text": "Top up $25 with my card"}).json()
+        second = http.post("/chat", json={"thread": "b", "text": "Top up $25 with my card"}).json()
+        assert first["approval"]["summary"].startswith("Charge $25.00")
+        assert second["approval"] is not None and second["approval"]["summary"].startswith("Charge $25.00")
+        assert http.post("/approve", json={"thread": "b", "approve": True}).json()["reply"] == "Done: $25.00 added."
+        assert http.post("/approve", json={"thread": "a", "approve": False}).json()["reply"] == (
+            "The $25.00 top-up was not approved, so nothing was charged.")
+    assert client.get_wallet_balance().balance == Decimal("25.00")
+
+
+EXAMPLES = sorted(path.name for path in (ROOT / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_example_parses_its_arguments_and_help_charges_nothing(name: str, tmp_path: Path) -> None:
+    # voice_host.py used to ignore --help and run its whole scripted call, charging $25.00.
+    with SandboxServer(tokens=("sk_sandbox_demo",), rate_limit=False) as server:
+        env = {**os.environ, "AGENT_BILLING_BASE_URL": server.base_url, "AGENT_BILLING_TOKEN": "sk_sandbox_demo",
+               "AGENT_BILLING_STATE_DIR": str(tmp_path / "state")}
+        result = subprocess.run([sys.executable, str(ROOT / "examples" / name), "--help"], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("usage: ") and "--help" in result.stdout
+        with BillingClient(base_url=server.base_url, token="sk_sandbox_demo") as client:
+            assert client.get_wallet_balance().balance == Decimal("0.00")
+            assert client.get_wallet_transactions().items == []
+
+
+def test_voice_host_main_runs_the_call_it_is_given(tmp_path: Path) -> None:
+    with SandboxServer(tokens=("sk_sandbox_demo",), rate_limit=False) as server:
+        env = {**os.environ, "AGENT_BILLING_BASE_URL": server.base_url, "AGENT_BILLING_TOKEN": "sk_sandbox_demo",
+               "AGENT_BILLING_STATE_DIR": str(tmp_path / "state")}
+        result = subprocess.run([sys.executable, str(ROOT / "examples" / "voice_host.py"), "--say", "Add $25 please",
+                                 "--say", "no"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "agent:  The $25.00 top-up was not approved, so nothing was charged." in result.stdout
+        with BillingClient(base_url=server.base_url, token="sk_sandbox_demo") as client:
+            assert client.get_wallet_balance().balance == Decimal("0.00")

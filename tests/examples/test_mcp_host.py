@@ -10,11 +10,14 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from mcp.client.stdio import stdio_client
 
 from mcp import ClientSession, StdioServerParameters
 
-CONFIG = Path(__file__).resolve().parents[2] / "examples" / "mcp_host" / "mcp_config.json"
+ROOT = Path(__file__).resolve().parents[2]
+# The example host configuration, and the plugin's own (a plugin user tries it offline first).
+CONFIGS = [ROOT / "examples" / "mcp_host" / "mcp_config.json", ROOT / ".mcp.json"]
 
 
 def _expand(value: str, env: dict[str, str]) -> str:
@@ -22,8 +25,9 @@ def _expand(value: str, env: dict[str, str]) -> str:
     return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: env.get(m.group(1)) or (m.group(2) or ""), value)
 
 
-def test_the_sandbox_entry_serves_the_chatbot_preset(tmp_path: Path) -> None:
-    entry = json.loads(CONFIG.read_text())["mcpServers"]["agent-billing-sandbox"]
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_the_sandbox_entry_serves_the_tools_offline(config: Path, tmp_path: Path) -> None:
+    entry = json.loads(config.read_text())["mcpServers"]["agent-billing-sandbox"]
     command = shutil.which(entry["command"])
     assert command, "the agent-billing console script is installed with the package"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_BILLING_", "MODELSLAB_"))}

@@ -31,8 +31,10 @@ def _exists(base: Path, path: str) -> bool:
 def test_plugin_manifest() -> None:
     plugin = _load(".claude-plugin/plugin.json")
     assert KEBAB.match(plugin["name"]) and plugin["version"] == __version__
-    for field in ("description", "license", "homepage"):
+    for field in ("description", "license"):
         assert isinstance(plugin[field], str) and plugin[field]
+    # Not yet on PyPI: no link to a page that does not exist, and the description says how to install.
+    assert "pypi.org" not in json.dumps(plugin) and "[mcp]" in plugin["description"]
     assert plugin["author"]["name"] and plugin["keywords"] and "mcp" in plugin["keywords"]
     assert _exists(ROOT, plugin["skills"]) and _exists(ROOT, plugin["mcpServers"])
     skills = sorted(p for p in (ROOT / plugin["skills"]).iterdir() if p.is_dir())
@@ -52,15 +54,18 @@ def test_marketplace_lists_the_plugin() -> None:
 
 def test_mcp_json_runs_the_mcp_command_with_placeholders() -> None:
     servers = _load(".mcp.json")["mcpServers"]
-    [server] = servers.values()
+    # The real API, and an offline sandbox entry a plugin user can try with no account.
+    assert set(servers) == {"agent-billing", "agent-billing-sandbox"}
+    assert "--sandbox" in servers["agent-billing-sandbox"]["args"] and "--sandbox" not in servers["agent-billing"]["args"]
     scripts = {point.name for point in entry_points(group="console_scripts")}
-    assert server["command"] in scripts and server["args"][0] == "mcp"
-    assert build_parser().parse_args(server["args"]).command == "mcp"
     # Every provider's own key, base URL (and path) variables, from its declaration, may be passed on.
     connections = [get_registry(name).connection for name in provider_names()]
     provider_variables = {v for c in connections for v in (*c.token_variables, *c.base_url_variables)}
-    known = {"AGENT_BILLING_TOKEN", "AGENT_BILLING_BASE_URL", "AGENT_BILLING_STORE_URL", "TENEX_PATHS",
-             *ENVIRONMENT.values(), *provider_variables}
-    for name, value in server["env"].items():
-        assert name in known, name
-        assert re.fullmatch(r"\$\{" + name + r"(:-[^}]*)?\}", value), (name, value)  # a placeholder, no secret
+    known = {"AGENT_BILLING_TOKEN", "AGENT_BILLING_BASE_URL", "AGENT_BILLING_STORE_URL", "AGENT_BILLING_STATE_DIR",
+             "TENEX_PATHS", *ENVIRONMENT.values(), *provider_variables}
+    for server in servers.values():
+        assert server["command"] in scripts and server["args"][0] == "mcp"
+        assert build_parser().parse_args(server["args"]).command == "mcp"
+        for name, value in server["env"].items():
+            assert name in known, name
+            assert re.fullmatch(r"\$\{" + name + r"(:-[^}]*)?\}", value), (name, value)  # a placeholder, no secret

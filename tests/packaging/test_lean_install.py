@@ -67,10 +67,14 @@ def test_without_the_extras_the_library_works_and_commands_name_the_extra(tmp_pa
     assert result.returncode == 0, result.stderr
     assert "'wallet'" in result.stdout and "'payment_path'" in result.stdout
     lines = result.stderr.strip().splitlines()
+    # Each names the extra and how to install it (from a checkout until the package is on PyPI).
     assert lines == [
-        "agent-billing sandbox: this command needs the 'sandbox' extra: pip install 'agent-billing[sandbox]'",
-        "agent-billing demo: this command needs the 'demo' extra: pip install 'agent-billing[demo]'",
-        "agent-billing chat: this command needs the 'demo' extra: pip install 'agent-billing[demo]'",
+        "agent-billing sandbox: this command needs the 'sandbox' extra: pip install 'agent-billing[sandbox]' "
+        "(not yet on PyPI: in a checkout, pip install -e '.[sandbox]')",
+        "agent-billing demo: this command needs the 'demo' extra: pip install 'agent-billing[demo]' "
+        "(not yet on PyPI: in a checkout, pip install -e '.[demo]')",
+        "agent-billing chat: this command needs the 'demo' extra: pip install 'agent-billing[demo]' "
+        "(not yet on PyPI: in a checkout, pip install -e '.[demo]')",
     ]
 
 

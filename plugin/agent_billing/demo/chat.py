@@ -22,11 +22,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent_billing.audit import MemoryAuditLog
-from agent_billing.client import AsyncBillingClient, BillingClient
+from agent_billing.cli import error_message
+from agent_billing.client import provider_clients
 from agent_billing.demo.agent import build_agent
 from agent_billing.demo.narration import first_sentence
 from agent_billing.demo.runner import TOKEN, Person, Scene, Terminal
 from agent_billing.prompts import load_prompt
+from agent_billing.registry import default_provider, get_registry
 from agent_billing.sandbox import SandboxServer
 from agent_billing.tools import BillingToolkit
 
@@ -72,10 +74,12 @@ def load_model(model: str, environ: dict[str, str] | None = None) -> tuple[Any, 
 
 
 def run_chat(model: str, use_sandbox: bool = True, *, chat_model: Any = None, console: Console | None = None,
-             read: Callable[[], str] | None = None, interactive: bool | None = None) -> int:
-    """Chat until EOF or ``exit``; returns the exit code.
+             read: Callable[[], str] | None = None, interactive: bool | None = None,
+             provider: str | None = None) -> int:
+    """Chat until EOF or ``exit``; returns the exit code (130 after Ctrl-C at the prompt).
 
     ``chat_model`` replaces loading ``model`` (tests pass a fake); ``read`` replaces the terminal prompt.
+    ``provider`` names the billing provider whose tools the agent holds (default: the default provider).
 
     Example:
         >>> from agent_billing.demo.scripted_model import ScriptedChatModel
@@ -90,21 +94,29 @@ def run_chat(model: str, use_sandbox: bool = True, *, chat_model: Any = None, co
         if problem is not None:
             console.print(f"agent-billing chat: {problem}", markup=False, highlight=False, soft_wrap=True)
             return 2
+    registry = get_registry(provider)
+    sync_class, async_class = provider_clients(registry)
     with contextlib.ExitStack() as stack:
         terminal = Terminal(console, auto_yes=False, interactive=interactive, agent="agent")
         if use_sandbox:
             server = stack.enter_context(SandboxServer(tokens=(TOKEN,)))
-            client = BillingClient(base_url=server.base_url, token=TOKEN)
-            aclient = AsyncBillingClient(base_url=server.base_url, token=TOKEN)
+            connection = registry.connection
+            # The default provider's sandbox account is the demo's; another provider's is its own sandbox key.
+            base_url, token = ((server.base_url, TOKEN) if registry.provider == default_provider()
+                               else (server.root_url + connection.sandbox_path, connection.sandbox_token))
+            client = sync_class(base_url=base_url, token=token, provider=registry.provider)
+            aclient = async_class(base_url=base_url, token=token, provider=registry.provider)
             person = Person(server.root_url, terminal)
             notifier, progress = person.receive, person.on_progress
-            console.print(f"sandbox at {server.base_url} (a simulated person pays a link while the agent waits)",
-                          markup=False)
+            console.print(f"{registry.provider} sandbox at {base_url} (a simulated person pays a link while the "
+                          "agent waits)", markup=False)
         else:
             try:
-                client, aclient = BillingClient.from_env(), AsyncBillingClient.from_env()
+                client = sync_class.from_env(provider=registry.provider)
+                aclient = async_class.from_env(provider=registry.provider)
             except Exception as exc:
-                console.print(f"agent-billing chat --live: {one_line(exc)}", markup=False, highlight=False,
+                # The library's whole message: it names the variable to set.
+                console.print(f"agent-billing chat --live: {error_message(exc)}", markup=False, highlight=False,
                               soft_wrap=True)
                 return 2
             notifier, progress = None, terminal.progress
@@ -112,14 +124,19 @@ def run_chat(model: str, use_sandbox: bool = True, *, chat_model: Any = None, co
         stack.callback(client.close)
         toolkit = BillingToolkit(client=client, async_client=aclient, approval="interrupt", audit=MemoryAuditLog(),
                                  handoff_notifier=notifier, progress=progress)
-        graph = build_agent(chat_model, toolkit.get_tools(), InMemorySaver(), load_prompt("chatbot"))
+        graph = build_agent(chat_model, toolkit.get_tools(), InMemorySaver(),
+                            load_prompt("chatbot", provider=registry.provider))
         scene = Scene(f"chat-{uuid.uuid4().hex[:8]}", terminal, graph, stream_tokens=True)
         ask = read or (lambda: console.input("[bold cyan]you[/bold cyan]> "))
         console.print("type exit (or Ctrl+D) to leave", markup=False)
         while True:
             try:
                 text = ask().strip()
-            except (EOFError, KeyboardInterrupt, StopIteration):
+            except KeyboardInterrupt:  # Ctrl-C at the prompt: leave, as a shell would report it
+                console.print("", markup=False)
+                return 130
+            except (EOFError, StopIteration):  # Ctrl-D, or the scripted lines ran out
+                console.print("", markup=False)
                 break
             if text.lower() in ("exit", "quit"):
                 break

@@ -128,7 +128,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> i
             client = client_class.from_env(provider=registry.provider)
         toolkit = build_toolkit(args, environ, client)
     except Exception as err:  # configuration: one line that says what to fix
-        _notice(str(err).splitlines()[0] if str(err) else type(err).__name__)
+        from agent_billing.cli import error_message  # the library's message, not pydantic's header
+
+        _notice(error_message(err))
         if sandbox is not None:
             sandbox.stop()
         return 2

@@ -25,8 +25,16 @@ Example (over loopback, for synchronous code and the ``stripe`` SDK):
     http://127.0.0.1:.../api/agents/v1
 """
 
-from agent_billing.sandbox.app import ProviderSandbox, create_app
-from agent_billing.sandbox.rate_limit import RateLimits
-from agent_billing.sandbox.server import SandboxServer, serve
+from agent_billing.cli import missing_extra
+
+# A base install has no web server: say which extra brings it, not a bare "No module named 'starlette'".
+_MISSING = missing_extra("sandbox")
+if _MISSING is not None:
+    raise ModuleNotFoundError(f"agent_billing.sandbox: {_MISSING.replace('this command', 'the sandbox')}",
+                              name="starlette")
+
+from agent_billing.sandbox.app import ProviderSandbox, create_app  # noqa: E402
+from agent_billing.sandbox.rate_limit import RateLimits  # noqa: E402
+from agent_billing.sandbox.server import SandboxServer, serve  # noqa: E402
 
 __all__ = ["ProviderSandbox", "RateLimits", "SandboxServer", "create_app", "serve"]
