@@ -141,8 +141,14 @@ def test_a_hostile_price_is_refused_before_anyone_is_asked(provider: Provider, t
     toolkit = BillingToolkit(client=_client(app, provider, HostilePrice(plain, provider, token)),
                              approval=lambda request: asked.append(request) is None, audit=MemoryAuditLog(), **extra)
     content, message = call(toolkit.get_tool(provider.tool), **provider.charge)
-    assert content["ok"] is False and content["error"] == "invalid_price", content
-    assert content["field"].endswith("price") and content["field"] in content["message"]
+    if token in ("1e309", "1" + "0" * 33):
+        # Numbers no money field can hold: the client already refuses to read such an answer (a typed
+        # unreadable response), so the read the intent depends on fails and the call is refused.
+        assert content["ok"] is False and content["error"] in ("invalid_price", "refused"), content
+        assert "Nothing was charged" in content["message"] or content["error"] == "invalid_price"
+    else:
+        assert content["ok"] is False and content["error"] == "invalid_price", content
+        assert content["field"].endswith("price") and content["field"] in content["message"]
     assert "Traceback" not in str(message.content) and message.status == "error"
     assert asked == [] and provider.charges(app) == before
     # The preview the middleware and the MCP server ask with agrees: nobody would be asked.

@@ -30,6 +30,7 @@ from tests.conftest import TOKEN
 from tests.tools.conftest import call
 
 from agent_billing.audit import MemoryAuditLog
+from agent_billing.errors import BillingError
 from agent_billing.guardrails.approval_records import ApprovalRecords
 from agent_billing.guardrails.mandate import Mandate
 from agent_billing.guardrails.pending_outcomes import PendingOutcomes
@@ -69,7 +70,16 @@ def _plan(rng: random.Random, count: int) -> list[tuple[str, dict[str, Any], int
 def test_nothing_lost_or_doubled_under_faults(tmp_path: Path, seed: int) -> None:
     app = create_app(tokens=(TOKEN,), rate_limit=False, faults=FAULTS, fault_seed=seed)
     client, _ = sandbox_clients(app, token=TOKEN, retry=RETRY)
-    client.add_payment_method("pm_card_visa", make_default=True)  # not money-moving: never faulted
+    # Making a card the default is a standing authorisation, so it is faulted too: repeat it under one key
+    # (as a host would after an unknown outcome) until an answer arrives.
+    for _ in range(50):
+        try:
+            client.add_payment_method("pm_card_visa", make_default=True, idempotency_key=f"card-{seed}")
+            break
+        except BillingError:
+            continue
+    else:
+        pytest.fail("the card was never added")
     store = SqliteSpendStore(tmp_path / "spend.db")
     toolkit = BillingToolkit(
         client=client, mandate=Mandate(max_per_charge="100", max_per_24h="1000000", auto_approve=True),
