@@ -79,7 +79,9 @@ def redact_outgoing_text(text: str, marker: str = REDACTED) -> str:
         >>> redact_outgoing_text("declined 4000~0566~5566~5556, Authorization: Bearer abcdefghijkl")
         'declined [visa card ending 5556], Authorization: [redacted]'
     """
-    return redact_secret_text(redact_text(_known_text(text, marker)), marker)
+    # Secret shapes first as well: a registered token that is part of a longer secret-shaped word must not
+    # leave the rest of that word behind.
+    return redact_secret_text(redact_text(_known_text(redact_secret_text(text, marker), marker)), marker)
 
 
 def redact_outgoing(value: Any, marker: str = REDACTED) -> Any:
@@ -93,7 +95,7 @@ def redact_outgoing(value: Any, marker: str = REDACTED) -> Any:
     """
     if isinstance(value, str):
         return redact_outgoing_text(value, marker)
-    return redact_secrets(redact(_known(value, marker)), marker)
+    return redact_secrets(redact(_known(redact_secrets(value, marker), marker)), marker)
 
 
 def redact_error_parts(
