@@ -13,6 +13,8 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +27,8 @@ from agent_billing import Settings
 from agent_billing.audit import MemoryAuditLog
 from agent_billing.client import AsyncBillingClient, BillingClient
 from agent_billing.guardrails.approval import ApprovalRequest
+from agent_billing.guardrails.mandate import Mandate
+from agent_billing.guardrails.spend_store import SqliteSpendStore
 from agent_billing.inprocess import SANDBOX_BASE_URL, SyncASGITransport
 from agent_billing.tools import BillingToolkit
 from agent_billing.tools.steps import _lock
@@ -223,3 +227,18 @@ async def test_a_slow_sync_approval_callback_does_not_stall_the_event_loop(
     assert content["ok"] is True
     # 0.5 s at 50 ms is 10 ticks; a callback run on the loop lets none through while it sleeps.
     assert ticks >= 8, ticks
+
+
+def test_a_lock_timeout_releases_the_mandates_reservation(
+        bounded: tuple[BillingClient, AsyncBillingClient], tmp_path: Path) -> None:
+    """Refused before the send, the charge must not keep counting against the 24 h cap."""
+    client, _ = bounded
+    mandate = Mandate(max_per_charge="50", max_per_24h="100", auto_approve=True)
+    spend = SqliteSpendStore(tmp_path / "spend.db")
+    tool = BillingToolkit(client=client, audit=MemoryAuditLog(), mandate=mandate,
+                          spend_store=spend).get_tool("subscriptions")
+    with SlowCharge(client.account_id):
+        content = call(tool, action="charge_amount", amount=20)[0]
+    assert content["error"] == "store_unavailable", content
+    assert spend.spent(f"{client.account_id}/{mandate.name}", now=datetime.now(timezone.utc)) == 0
+    assert spend.spent(mandate.name, now=datetime.now(timezone.utc)) == 0

@@ -538,7 +538,13 @@ class Guard:
         the API charges the default card)."""
         locked = intent.funding == "default" or op.changes_funding
         if locked:
-            yield Hold(self.account)
+            try:
+                yield Hold(self.account)
+            except StoreUnavailableError:
+                # The lock wait ran out before anything was sent: the reservation made for this charge must not
+                # keep counting against the mandate's cap.
+                _quietly(self._release, key)
+                raise
         outcome = yield from self._send_checked(op, effect, args, intent, approved, key, approver, scope, fp, auto,
                                                 recheck=locked or not auto)
         if locked:
