@@ -12,12 +12,10 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from importlib.metadata import entry_points
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -247,11 +245,10 @@ class Registry:
 
 _REGISTRIES: dict[str, Callable[[], Registry]] = {}
 _LOADED: dict[str, Registry] = {}
-ENTRY_POINT_GROUP = "agent_billing.providers"
 
 
 def register_provider(name: str, loader: Callable[[], Registry]) -> None:
-    """Make a provider's registry available by name (loaded lazily on first use).
+    """Make a bare registry available by name (loaded lazily on first use), without a provider package.
 
     Example:
         >>> register_provider("example", lambda: Registry(provider="example", base_path="/api/v1"))
@@ -261,55 +258,33 @@ def register_provider(name: str, loader: Callable[[], Registry]) -> None:
     _REGISTRIES[name] = loader
 
 
-def _module_loader(module: str) -> Callable[[], Registry]:
-    def load() -> Registry:
-        registry = importlib.import_module(module).REGISTRY
-        if not isinstance(registry, Registry):
-            raise TypeError(f"{module}.REGISTRY is not a Registry")
-        return registry
-
-    return load
-
-
-def _discover() -> None:
-    """Register the package's own providers and those installed under the entry-point group."""
-    from agent_billing.providers import PROVIDERS  # the list, not a provider
-
-    for name, module in PROVIDERS.items():
-        _REGISTRIES.setdefault(name, _module_loader(module))
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        _REGISTRIES.setdefault(entry.name, _module_loader(entry.value.split(":")[0]))
-
-
 def default_provider() -> str:
-    """The provider used when none is named: the first of ``agent_billing.providers.PROVIDERS``.
+    """The provider used when none is named (``agent_billing.provider.default_provider``).
 
     Example:
         >>> default_provider() in provider_names()
         True
     """
-    from agent_billing.providers import DEFAULT
+    from agent_billing.provider import default_provider as first
 
-    return DEFAULT
+    return first()
 
 
 def provider_part(provider: str, part: str) -> ModuleType | None:
-    """A provider package's optional module ``agent_billing.providers.<provider>.<part>`` (its tool
-    ``actions``, its ``prompt`` facts), or None when the provider has none.
+    """A provider package's optional module ``part`` (its tool ``actions``, its ``prompt`` facts), or None.
 
-    A module that exists but fails to import (something it imports is missing) is an error, not None.
+    Found through the provider object (``agent_billing.provider.Provider.part``), so built-in and
+    entry-point providers are looked up the same way. A bare registry (``register_provider``) has none.
 
     Example:
-        >>> provider_part("modelslab", "actions").__name__, provider_part("modelslab", "no_such_part")
-        ('agent_billing.providers.modelslab.actions', None)
+        >>> provider_part("modelslab", "actions").__name__.endswith(".actions"), provider_part("modelslab", "nope")
+        (True, None)
     """
-    name = f"agent_billing.providers.{provider}.{part}"
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and not name.startswith(exc.name):
-            raise  # the module exists but something it imports does not
+    from agent_billing.provider import get_provider
+
+    if provider in _REGISTRIES:
         return None
+    return get_provider(provider).part(part)
 
 
 def provider_names() -> list[str]:
@@ -319,8 +294,9 @@ def provider_names() -> list[str]:
         >>> len(provider_names()) >= 1
         True
     """
-    _discover()
-    return list(_REGISTRIES)
+    from agent_billing.provider import provider_names as packaged
+
+    return [*packaged(), *(name for name in _REGISTRIES if name not in packaged())]
 
 
 def get_registry(provider: str | None = None) -> Registry:
@@ -330,11 +306,9 @@ def get_registry(provider: str | None = None) -> Registry:
         >>> get_registry() is get_registry(default_provider())
         True
     """
+    from agent_billing.provider import get_provider
+
     name = provider or default_provider()
     if name not in _LOADED:
-        if name not in _REGISTRIES:
-            _discover()
-        if name not in _REGISTRIES:
-            raise KeyError(f"unknown provider {name!r}; known: {', '.join(_REGISTRIES)}")
-        _LOADED[name] = _REGISTRIES[name]()
+        _LOADED[name] = _REGISTRIES[name]() if name in _REGISTRIES else get_provider(name).registry
     return _LOADED[name]

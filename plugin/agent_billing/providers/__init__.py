@@ -1,9 +1,9 @@
 """Providers: one sub-package per billing API, and the one list of them that the rest of the package reads.
 
-A provider package exposes ``REGISTRY`` (its operation declarations) from its ``operations`` module. The
-core never imports a provider: ``agent_billing.registry.get_registry`` finds them through ``PROVIDERS``
-below (and through the ``agent_billing.providers`` entry-point group, for providers installed as
-separate distributions), so adding a provider is adding a package and a line here.
+A provider package exposes ``PROVIDER`` (an ``agent_billing.provider.Provider``) from its ``__init__``.
+The core never imports a provider: ``agent_billing.provider.get_provider`` finds the built-ins through
+``PROVIDERS`` below and installed ones through the ``agent_billing.providers`` entry-point group, the
+same way (a reference ``"module:attribute"``).
 
 Example:
     >>> DEFAULT in PROVIDERS
@@ -12,10 +12,10 @@ Example:
 
 from __future__ import annotations
 
-# name -> module that defines ``REGISTRY``; the first is the default provider.
+# name -> "module:attribute" of its Provider; the first is the default provider.
 PROVIDERS: dict[str, str] = {
-    "modelslab": "agent_billing.providers.modelslab.operations",
-    "wallgent": "agent_billing.providers.wallgent.operations",
-    "tenex": "agent_billing.providers.tenex.operations",
+    "modelslab": "agent_billing.providers.modelslab:PROVIDER",
+    "wallgent": "agent_billing.providers.wallgent:PROVIDER",
+    "tenex": "agent_billing.providers.tenex:PROVIDER",
 }
 DEFAULT = next(iter(PROVIDERS))

@@ -5,6 +5,17 @@ without mutating (the portal handoff, ``can_start_run``), ``sandbox`` an offline
 
 Example:
     >>> from agent_billing.registry import get_registry
-    >>> get_registry("tenex").connection.key_prefixes
-    ('tnx_',)
+    >>> get_registry("tenex").connection.key_prefixes, PROVIDER.handoff.call()
+    (('tnx_',), 'subscription action=change_request')
 """
+
+from agent_billing.provider import HandOff, Provider
+
+PROVIDER = Provider(
+    name="tenex",
+    package=__name__,
+    title="10ex",
+    handoff=HandOff(group="subscription", action="change_request"),
+    receipt_fields=("id",),
+    clients=("TenexClient", "AsyncTenexClient"),
+)
