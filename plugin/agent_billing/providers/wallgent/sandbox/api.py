@@ -269,6 +269,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              lambda c: {"url": f"{c.root}/portal/{c.billing.start_portal(c.account).id}"}),
     Endpoint("GET", "/v1/billing/invoices", _invoices),
     Endpoint("GET", "/v1/billing/invoices/{invoice_id}", lambda c: c.billing.invoice(c.account, c.params["invoice_id"])),
+    Endpoint("GET", "/v1/sandbox/wallet", lambda c: c.billing.wallet_view(c.account), sandbox=True),
     Endpoint("POST", "/v1/sandbox/wallet", lambda c: c.billing.set_wallet(c.account, c.body["balance"]),
              {"balance": Field(amount, required=True)}, sandbox=True),
     Endpoint("POST", "/v1/sandbox/policy", lambda c: c.billing.set_policy(c.account, c.body),
