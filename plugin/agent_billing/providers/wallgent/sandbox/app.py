@@ -34,8 +34,8 @@ from agent_billing.providers.wallgent.sandbox.api import (
     Endpoint,
     Gate,
     Incoming,
-    json_response,
     endpoints,
+    json_response,
     process,
 )
 from agent_billing.providers.wallgent.sandbox.billing import Billing
