@@ -18,7 +18,7 @@ Example:
     '401.00'
 
 The bodies are the ones Wallgent's documentation and its official SDK (``wallgent`` on PyPI) describe:
-``tests/providers/test_wallgent_sdk.py`` runs every billing method of that SDK against this sandbox and
+``tests/counterparts/test_wallgent_sdk.py`` runs every billing method of that SDK against this sandbox and
 holds each answer to the documented shape (no field the real API does not send).
 """
 
