@@ -16,6 +16,7 @@ body instead of raising its ``ApprovalRequiredError``.
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,7 @@ from wallgent import exceptions as sdk
 from wallgent.models import BillingInfo, BillingInvoice, InvoiceLineItem  # type: ignore[import-untyped]
 from wallgent.resources.billing import BillingResource  # type: ignore[import-untyped]
 
+from agent_billing.providers.wallgent.client import WallgentClient
 from agent_billing.registry import get_registry
 from agent_billing.sandbox import SandboxServer
 
@@ -131,6 +133,9 @@ def test_the_shapes_are_the_sdks_own() -> None:
     methods = {name for name, _ in inspect.getmembers(BillingResource, inspect.isfunction) if not name.startswith("_")}
     assert methods == set(OPERATION) == set(EXACT)
     assert set(OPERATION.values()) == {op.name for op in get_registry("wallgent")}
+    # The results ``judged`` parses with are the ones WallgentClient's typed methods return.
+    for op in get_registry("wallgent"):
+        assert typing.get_type_hints(getattr(WallgentClient, op.name))["return"] is op.result, op.name
     for method, keys in EXACT.items():
         assert NAMED[method] <= keys <= VOCABULARY, method
 
