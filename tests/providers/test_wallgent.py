@@ -79,7 +79,7 @@ def test_every_operation_through_the_client(wg: tuple[BillingClient, AsyncBillin
     saved = client.call("save_payment_method", {"payment_method_id": "pm_card_visa"})
     assert saved.ok and saved.card_details.last4 == "4242"
     sub = client.call("subscribe", {"plan": "STARTER", "payment_method": "CARD", "stripe_payment_method_id": "pm_card_visa"})
-    assert sub.plan == "STARTER" and sub.amount == Decimal("99.00")
+    assert sub.plan == "STARTER" and client.call("get_invoice", {"invoice_id": sub.invoice_id}).amount == Decimal("99.00")
     change = client.call("change_plan", {"plan": "GROWTH"})
     assert change.plan == "GROWTH" and change.proration_charge is not None and change.proration_charge > 0
     assert client.call("change_payment_method", {"payment_method": "WALLET"}).ok
@@ -284,7 +284,7 @@ def test_typed_methods_sync_and_async(app: Any) -> None:
     assert client.get_billing().plan == "FREE"
     assert client.save_payment_method("pm_card_visa").card_details.last4 == "4242"  # type: ignore[union-attr]
     sub = client.subscribe("STARTER", "CARD", "pm_card_visa")
-    assert sub.amount == Decimal("99.00") and client.list_invoices(page=1, limit=5).total == 1
+    assert client.get_invoice(str(sub.invoice_id)).amount == Decimal("99.00") and client.list_invoices(page=1, limit=5).total == 1
     change = client.change_plan("GROWTH")
     assert change.proration_charge is not None and change.proration_charge <= Decimal("150.00")
     invoice = client.get_invoice(client.list_invoices().invoices[0].id)

@@ -126,5 +126,9 @@ def test_parallel_approved_plan_changes_charge_once(wg: Clients, tmp_path: Path)
         thread.start()
     for thread in threads:
         thread.join()
-    assert sum(1 for r in results if r["ok"]) == 1, results
+    # One charge: a call that arrives after the first finished is answered by its replay (the same answer,
+    # marked idempotency_replay, nothing sent again); on a loaded machine that happens, so it is allowed.
+    fresh = [r for r in results if r["ok"] and not r["result"].get("idempotency_replay")]
+    assert len(fresh) == 1 and all(r["result"] == {**fresh[0]["result"], "idempotency_replay": True}
+                                   for r in results if r["ok"] and r is not fresh[0]), results
     assert client.call("get_billing").plan == "GROWTH" and invoices(client) == 2

@@ -58,7 +58,7 @@ async def test_concurrent_requests_with_one_key_charge_once(wg: Wallgent, app: S
     assert {r.status_code for r in responses} == {200} and len({r.content for r in responses}) == 1
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 7
     assert billing_of(app).store.charge_count(1) == 1
-    assert (await wg.billing())["walletBalance"] == "401.00"
+    assert (await wg.wallet()) == "401.00"
 
 
 @pytest.mark.parametrize("key", ["", "has space", "x" * 256, "caf\u00e9"])

@@ -11,7 +11,7 @@ from wallgent_helpers import DAY, VISA, WALLET, Wallgent, billing_of
 async def test_set_the_wallet_balance(wg: Wallgent, app: Starlette) -> None:
     assert await wg.ok("POST", "/sandbox/wallet", json={"balance": "1234.50"}) == {"walletBalance": "1234.50"}
     assert await wg.ok("POST", "/sandbox/wallet", json={"balance": "0"}) == {"walletBalance": "0.00"}
-    assert (await wg.billing())["walletBalance"] == "0.00"
+    assert (await wg.wallet()) == "0.00"
     assert billing_of(app).store.wallet_entry_count(1) == 3  # opening credit, credit, debit
 
 
@@ -44,7 +44,7 @@ async def test_approval_required_moves_no_money_anywhere(wg: Wallgent, app: Star
     await wg.err("POST", "/billing/change-plan", 202, "APPROVAL_REQUIRED", json={"plan": "GROWTH"})
     assert billing_of(app).store.charge_count(1) == before
     info = await wg.billing()
-    assert (info["plan"], info["billingStatus"], info["walletBalance"]) == ("STARTER", "PAST_DUE", "401.00")
+    assert (info["plan"], info["billingStatus"], (await wg.wallet())) == ("STARTER", "PAST_DUE", "401.00")
     # Downgrades, cancels and card changes move no money: no approval needed.
     await wg.ok("POST", "/billing/cancel")
     await wg.ok("POST", "/sandbox/policy", json={"requireHumanApproval": False})

@@ -14,33 +14,34 @@ async def test_a_new_account_is_free_with_a_funded_wallet(wg: Wallgent) -> None:
         "plan": "FREE", "billingStatus": "NONE", "billingPaymentMethod": None, "billingPeriodStart": None,
         "billingPeriodEnd": None, "cancelAtPeriodEnd": False, "pastDueSince": None, "pendingPlan": None,
         "monthlyApiCalls": 1, "cardDetails": None, "price": "0.00", "stripeSubscriptionId": None, "trialEndsAt": None,
-        "walletBalance": "500.00",
     }
+    assert await wg.wallet() == "500.00"
 
 
 async def test_subscribe_by_card_charges_once_and_saves_the_card(wg: Wallgent, app: Starlette) -> None:
     body = await wg.ok("POST", "/billing/subscribe", json={**VISA, "plan": "GROWTH"})
     assert body == {"plan": "GROWTH", "billingStatus": "ACTIVE", "billingPaymentMethod": "CARD",
-                    "invoiceId": body["invoiceId"], "amount": "249.00", "billingPeriodStart": "2027-07-07T22:40:00Z",
+                    "invoiceId": body["invoiceId"], "billingPeriodStart": "2027-07-07T22:40:00Z",
                     "billingPeriodEnd": "2027-08-06T22:40:00Z"}
     info = await wg.billing()
     assert info["plan"] == "GROWTH" and info["price"] == "249.00" and info["billingPaymentMethod"] == "CARD"
     assert info["cardDetails"] == {"paymentMethodId": "pm_card_visa", "brand": "visa", "last4": "4242",
                                    "expMonth": 12, "expYear": 2030}
-    assert info["walletBalance"] == "500.00" and info["stripeSubscriptionId"].startswith("sub_")
+    assert (await wg.wallet()) == "500.00" and info["stripeSubscriptionId"].startswith("sub_")
     invoice = await wg.ok("GET", f"/billing/invoices/{body['invoiceId']}")
     assert invoice == {"id": body["invoiceId"], "amount": "249.00", "status": "paid", "paymentMethod": "CARD",
                        "description": "Wallgent GROWTH subscription", "createdAt": "2027-07-07T22:40:00Z",
                        "periodStart": "2027-07-07T22:40:00Z", "periodEnd": "2027-08-06T22:40:00Z",
-                       "lines": [{"description": "GROWTH plan, 2027-07-07 to 2027-08-06", "amount": "249.00"}]}
+                       "lineItems": [{"description": "GROWTH plan, 2027-07-07 to 2027-08-06", "unitPrice": "249.00",
+                                      "quantity": 1, "total": "249.00"}]}
     assert billing_of(app).store.charge_count(1) == 1
 
 
 async def test_subscribe_by_wallet_debits_the_wallet(wg: Wallgent) -> None:
     body = await wg.ok("POST", "/billing/subscribe", json=WALLET)
-    assert body["amount"] == "99.00" and body["billingPaymentMethod"] == "WALLET"
+    assert body["billingPaymentMethod"] == "WALLET" and "amount" not in body  # the invoice carries the amount
     info = await wg.billing()
-    assert info["walletBalance"] == "401.00" and info["cardDetails"] is None and info["billingPaymentMethod"] == "WALLET"
+    assert (await wg.wallet()) == "401.00" and info["cardDetails"] is None and info["billingPaymentMethod"] == "WALLET"
 
 
 async def test_subscribe_refusals_move_nothing(wg: Wallgent, app: Starlette) -> None:
@@ -66,7 +67,7 @@ async def test_subscribe_refusals_move_nothing(wg: Wallgent, app: Starlette) -> 
     short = await wg.err("POST", "/billing/subscribe", 402, "INSUFFICIENT_FUNDS", json=WALLET)
     assert short["details"] == {"required": "99.00", "available": "20.00"}
     info = await wg.billing()
-    assert info["plan"] == "FREE" and info["cardDetails"] is None and info["walletBalance"] == "20.00"
+    assert info["plan"] == "FREE" and info["cardDetails"] is None and (await wg.wallet()) == "20.00"
     assert (await wg.ok("GET", "/billing/invoices"))["total"] == 0
     assert billing_of(app).store.charge_count(1) == 0
 
@@ -85,8 +86,9 @@ async def test_upgrade_charges_the_prorated_difference_by_days_left(wg: Wallgent
                     "invoiceId": body["invoiceId"], "billingPeriodEnd": "2027-08-06T22:40:00Z"}
     invoice = await wg.ok("GET", f"/billing/invoices/{body['invoiceId']}")
     assert invoice["amount"] == "75.00" and invoice["paymentMethod"] == "WALLET" and invoice["status"] == "paid"
-    assert invoice["lines"] == [{"description": "GROWTH minus STARTER, 15 of 30 days", "amount": "75.00"}]
-    assert (await wg.billing())["walletBalance"] == "326.00"  # 500 - 99 - 75
+    assert invoice["lineItems"] == [{"description": "GROWTH minus STARTER, 15 of 30 days", "unitPrice": "75.00",
+                                     "quantity": 1, "total": "75.00"}]
+    assert (await wg.wallet()) == "326.00"  # 500 - 99 - 75
 
 
 async def test_proration_counts_a_started_day_and_rounds_to_cents(wg: Wallgent, clock: FakeClock) -> None:
@@ -150,7 +152,7 @@ async def test_advance_renews_by_the_billing_method(wg: Wallgent, app: Starlette
     await wg.err("POST", "/sandbox/advance", 409, "NOT_SUBSCRIBED")
     await wg.ok("POST", "/billing/subscribe", json={"plan": "GROWTH", "paymentMethod": "WALLET"})
     renewed = (await wg.ok("POST", "/sandbox/advance"))["billing"]
-    assert renewed["billingStatus"] == "ACTIVE" and renewed["walletBalance"] == "2.00"  # 500 - 249 - 249
+    assert renewed["billingStatus"] == "ACTIVE" and (await wg.wallet()) == "2.00"  # 500 - 249 - 249
     assert (renewed["billingPeriodStart"], renewed["billingPeriodEnd"]) == ("2027-08-06T22:40:00Z", "2027-09-05T22:40:00Z")
     page = await wg.ok("GET", "/billing/invoices")
     assert [i["description"] for i in page["invoices"]] == ["Wallgent GROWTH renewal", "Wallgent GROWTH subscription"]
@@ -163,7 +165,7 @@ async def test_advance_renews_by_the_billing_method(wg: Wallgent, app: Starlette
     retried = await wg.ok("POST", "/billing/retry-payment")
     assert retried["billingStatus"] == "ACTIVE"
     assert (await wg.ok("GET", f"/billing/invoices/{retried['invoiceId']}"))["status"] == "paid"
-    assert (await wg.billing())["walletBalance"] == "51.00"
+    assert (await wg.wallet()) == "51.00"
 
 
 async def test_a_renewal_made_to_fail_can_be_retried_once(wg: Wallgent, app: Starlette) -> None:

@@ -81,3 +81,8 @@ class Wallgent:
         """``GET /billing``."""
         body: dict[str, Any] = await self.ok("GET", "/billing")
         return body
+
+    async def wallet(self) -> str:
+        """The sandbox wallet's balance (``GET /sandbox/wallet``; ``GET /billing`` has no such field)."""
+        body: dict[str, Any] = await self.ok("GET", "/sandbox/wallet")
+        return str(body["walletBalance"])

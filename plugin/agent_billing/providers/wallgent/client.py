@@ -11,8 +11,8 @@ Example:
     >>> from agent_billing.inprocess import SANDBOX_ORIGIN, SyncASGITransport
     >>> client = WallgentClient(base_url=SANDBOX_ORIGIN + "/wallgent/v1", token="wg_test_sandbox",
     ...                         transport=SyncASGITransport(create_app()))
-    >>> client.get_billing().plan, client.subscribe("STARTER", "WALLET").amount
-    ('FREE', Decimal('99.00'))
+    >>> client.get_billing().plan, client.subscribe("STARTER", "WALLET").billing_status
+    ('FREE', 'ACTIVE')
     >>> client.close()
 """
 

@@ -60,8 +60,8 @@ class WallgentOperations:
         ``POST /billing/subscribe`` (charge).
 
         Example:
-            >>> client.subscribe("STARTER", "WALLET").amount
-            Decimal('99.00')
+            >>> client.subscribe("STARTER", "WALLET").invoice_id[:4]
+            'inv_'
         """
         try:
             return typing.cast(r.Subscription, self.call('subscribe', {"plan": plan, "payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))
@@ -144,8 +144,8 @@ class WallgentOperations:
         Example:
             >>> _ = client.subscribe("STARTER", "WALLET")
             >>> _ = client.save_payment_method("pm_card_visa")
-            >>> client.change_payment_method("CARD").billing_payment_method
-            'CARD'
+            >>> client.change_payment_method("CARD").ok
+            True
         """
         try:
             return typing.cast(r.Ok, self.call('change_payment_method', {"payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))
@@ -254,8 +254,8 @@ class AsyncWallgentOperations:
 
         Example:
             >>> import asyncio
-            >>> asyncio.run(aclient.subscribe("STARTER", "WALLET")).amount
-            Decimal('99.00')
+            >>> asyncio.run(aclient.subscribe("STARTER", "WALLET")).invoice_id[:4]
+            'inv_'
         """
         try:
             return typing.cast(r.Subscription, await self.call('subscribe', {"plan": plan, "payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))
@@ -352,8 +352,8 @@ class AsyncWallgentOperations:
             ...     await aclient.subscribe("STARTER", "WALLET")
             ...     await aclient.save_payment_method("pm_card_visa")
             ...     return await aclient.change_payment_method("CARD")
-            >>> asyncio.run(example()).billing_payment_method
-            'CARD'
+            >>> asyncio.run(example()).ok
+            True
         """
         try:
             return typing.cast(r.Ok, await self.call('change_payment_method', {"payment_method": payment_method, "stripe_payment_method_id": stripe_payment_method_id}, idempotency_key=idempotency_key))

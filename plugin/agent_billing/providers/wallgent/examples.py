@@ -14,7 +14,7 @@ _CARD = Step("save_payment_method", '"pm_card_visa"')
 
 EXAMPLES: dict[str, MethodExample] = {
     "get_billing": MethodExample(shows=".plan", output="'FREE'"),
-    "subscribe": MethodExample('"STARTER", "WALLET"', ".amount", "Decimal('99.00')"),
+    "subscribe": MethodExample('"STARTER", "WALLET"', ".invoice_id[:4]", "'inv_'"),
     "create_checkout": MethodExample('"STARTER"', ".url[:39]", "'http://sandbox.local/wallgent/checkout/'"),
     "change_plan": MethodExample('"GROWTH"', ".proration_charge", "Decimal('150.00')", setup=(_SUBSCRIBED,)),
     "cancel": MethodExample(shows=".cancel_at_period_end", output="True", setup=(_SUBSCRIBED,)),
@@ -22,7 +22,7 @@ EXAMPLES: dict[str, MethodExample] = {
     "retry_payment": MethodExample(output="agent_billing.errors.ConflictError: There is no failed payment to retry. ...",
                                    setup=(_SUBSCRIBED,)),
     "create_portal_session": MethodExample(shows=".url[:37]", output="'http://sandbox.local/wallgent/portal/'"),
-    "change_payment_method": MethodExample('"CARD"', ".billing_payment_method", "'CARD'", setup=(_SUBSCRIBED, _CARD)),
+    "change_payment_method": MethodExample('"CARD"', ".ok", "True", setup=(_SUBSCRIBED, _CARD)),
     "create_setup_intent": MethodExample(shows=".client_secret[:5]", output="'seti_'"),
     "save_payment_method": MethodExample('"pm_card_visa"', ".card_details.last4", "'4242'"),
     "remove_payment_method": MethodExample(shows=".ok", output="True", setup=(_CARD,)),

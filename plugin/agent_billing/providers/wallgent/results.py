@@ -77,22 +77,20 @@ class BillingInfo(Result):
     price: Amount | None = None
     stripe_subscription_id: str | None = None
     trial_ends_at: str | None = None
-    wallet_balance: Amount | None = None
 
 
 class Subscription(Result):
-    """``POST /billing/subscribe``: the new plan, its first invoice and period.
+    """``POST /billing/subscribe``: the first invoice and the period (the charge is on that invoice).
 
     Example:
-        >>> Subscription.model_validate({"plan": "STARTER", "invoiceId": "inv_1", "amount": "99.00"}).amount
-        Decimal('99.00')
+        >>> Subscription.model_validate({"plan": "STARTER", "invoiceId": "inv_1"}).invoice_id
+        'inv_1'
     """
 
-    plan: str
+    plan: str | None = None
     billing_status: str | None = None
     billing_payment_method: str | None = None
     invoice_id: str | None = None
-    amount: Amount | None = None
     billing_period_start: str | None = None
     billing_period_end: str | None = None
 
@@ -137,15 +135,14 @@ class Url(Result):
 
 
 class Ok(Result):
-    """``{"ok": true}`` answers (payment-method changes).
+    """``{"ok": true}`` answers (payment-method changes); saving a card also answers its details.
 
     Example:
-        >>> Ok.model_validate({"ok": True, "billingPaymentMethod": "WALLET"}).billing_payment_method
-        'WALLET'
+        >>> Ok.model_validate({"ok": True}).ok
+        True
     """
 
     ok: bool
-    billing_payment_method: str | None = None
     card_details: CardDetails | None = None
 
 
@@ -173,15 +170,17 @@ class RetriedPayment(Result):
 
 
 class InvoiceLine(Result):
-    """One line of an invoice.
+    """One line item of an invoice (``GET /billing/invoices/{id}``), as Wallgent's SDK shapes line items.
 
     Example:
-        >>> InvoiceLine.model_validate({"description": "Starter", "amount": "99.00"}).amount
+        >>> InvoiceLine.model_validate({"description": "Starter", "unitPrice": "99.00", "quantity": 1}).unit_price
         Decimal('99.00')
     """
 
     description: str | None = None
-    amount: Amount | None = None
+    unit_price: Amount | None = None
+    quantity: int = 1
+    total: Amount | None = None
 
 
 class Invoice(Result):
@@ -200,7 +199,7 @@ class Invoice(Result):
     created_at: str | None = None
     period_start: str | None = None
     period_end: str | None = None
-    lines: list[InvoiceLine] = []
+    line_items: list[InvoiceLine] = []
 
 
 class InvoicePage(Result):

@@ -10,8 +10,8 @@ each with the guide's read and write requests per minute. Subscriptions are paid
 
 Sandbox additions, not in Wallgent's API:
 
-- ``walletBalance`` in ``GET /billing``;
-- ``POST /v1/sandbox/wallet {"balance"}`` sets the wallet balance;
+- ``GET /v1/sandbox/wallet`` reads the wallet balance WALLET billing debits, ``POST /v1/sandbox/wallet
+  {"balance"}`` sets it (``GET /billing`` answers exactly the fields Wallgent documents);
 - ``POST /v1/sandbox/policy {"requireHumanApproval", "maxTransactionAmount"}``: money-moving requests then
   get 202 ``APPROVAL_REQUIRED`` or 403 ``POLICY_DENIED`` and move nothing;
 - ``POST /v1/sandbox/advance {"seconds"?}`` moves the clock (by default to the period end) and runs renewals;
@@ -30,8 +30,8 @@ Example:
     ...                                                              "stripePaymentMethodId": "pm_card_visa"})
     ...         return r.json()
     >>> body = asyncio.run(subscribe())
-    >>> body["plan"], body["amount"], body["billingStatus"], body["invoiceId"].startswith("inv_")
-    ('STARTER', '99.00', 'ACTIVE', True)
+    >>> body["plan"], body["billingStatus"], body["invoiceId"].startswith("inv_")
+    ('STARTER', 'ACTIVE', True)
 """
 
 from agent_billing.providers.wallgent.sandbox.app import DEFAULT_KEY, create_wallgent_app, wallgent_sandbox

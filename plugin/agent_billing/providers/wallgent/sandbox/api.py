@@ -7,9 +7,12 @@ Every request goes through :func:`process` in this order: the key (401 ``UNAUTHO
 ``Idempotency-Key`` (replay, or 409 ``IDEMPOTENCY_KEY_REUSE``), then the operation. The
 ``/v1/sandbox/...`` controls skip the limits and permissions.
 
+The routes are the Wallgent registry's operations (:func:`endpoints`), each answered by the
+:data:`HANDLERS` entry of its name, plus the sandbox-only controls.
+
 Example:
-    >>> [f"{e.method} {e.path}" for e in ENDPOINTS][:3]
-    ['GET /v1/billing', 'POST /v1/billing/subscribe', 'POST /v1/billing/checkout']
+    >>> sorted(HANDLERS) == sorted(op.name for op in get_registry("wallgent"))
+    True
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from agent_billing.providers.wallgent.sandbox.billing import Billing, announce, 
 from agent_billing.providers.wallgent.sandbox.errors import WallgentError, validation_error, validation_errors
 from agent_billing.providers.wallgent.sandbox.plans import PLANS
 from agent_billing.providers.wallgent.sandbox.store import Account
+from agent_billing.registry import Registry, get_registry
 from agent_billing.sandbox.idempotency import RETENTION_SECONDS, fingerprint
 from agent_billing.sandbox.rate_limit import RateLimiter, RateLimits
 
@@ -200,8 +204,10 @@ class Endpoint:
     """One method on one path: the handler, its body fields, whether it is a sandbox-only control.
 
     Example:
-        >>> ENDPOINTS[0].permission, ENDPOINTS[1].permission
-        ('billing:read', 'billing:write')
+        >>> Endpoint("GET", "/v1/billing", HANDLERS["get_billing"].run).permission
+        'billing:read'
+        >>> Endpoint("POST", "/v1/sandbox/advance", lambda c: {}, sandbox=True).permission
+        'billing:write'
     """
 
     method: str
@@ -250,25 +256,43 @@ def scale(value: Any) -> float:
     return float(value)
 
 
-ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("GET", "/v1/billing", lambda c: c.billing.view(c.account)),
-    Endpoint("POST", "/v1/billing/subscribe", _subscribe, {"plan": PLAN, **CARD_OR_WALLET}),
-    Endpoint("POST", "/v1/billing/checkout",
-             lambda c: {"url": f"{c.root}/checkout/{c.billing.start_checkout(c.account, c.body['plan']).id}"},
-             {"plan": PLAN}),
-    Endpoint("POST", "/v1/billing/change-plan", lambda c: c.billing.change_plan(c.account, c.body["plan"]), {"plan": PLAN}),
-    Endpoint("POST", "/v1/billing/cancel", lambda c: c.billing.cancel(c.account)),
-    Endpoint("POST", "/v1/billing/change-payment-method", _change_payment_method, CARD_OR_WALLET),
-    Endpoint("POST", "/v1/billing/setup-intent", lambda c: c.billing.setup_intent()),
-    Endpoint("POST", "/v1/billing/payment-method",
-             lambda c: c.billing.save_payment_method(c.account, c.body["paymentMethodId"]),
-             {"paymentMethodId": Field(text, required=True)}),
-    Endpoint("DELETE", "/v1/billing/payment-method", lambda c: c.billing.remove_payment_method(c.account)),
-    Endpoint("POST", "/v1/billing/retry-payment", lambda c: c.billing.retry_payment(c.account)),
-    Endpoint("POST", "/v1/billing/portal",
-             lambda c: {"url": f"{c.root}/portal/{c.billing.start_portal(c.account).id}"}),
-    Endpoint("GET", "/v1/billing/invoices", _invoices),
-    Endpoint("GET", "/v1/billing/invoices/{invoice_id}", lambda c: c.billing.invoice(c.account, c.params["invoice_id"])),
+@dataclass(frozen=True)
+class Handler:
+    """How the sandbox answers one declared operation: the handler and the body fields it reads.
+
+    The method and path are the operation's own (from the registry), so they are never written twice.
+
+    Example:
+        >>> sorted(HANDLERS["subscribe"].fields)
+        ['paymentMethod', 'plan', 'stripePaymentMethodId']
+    """
+
+    run: Callable[[Call], dict[str, Any]]
+    fields: Mapping[str, Field] = field(default_factory=dict)
+
+
+# One handler per operation of ``operations.py``, by its name.
+HANDLERS: dict[str, Handler] = {
+    "get_billing": Handler(lambda c: c.billing.view(c.account)),
+    "subscribe": Handler(_subscribe, {"plan": PLAN, **CARD_OR_WALLET}),
+    "create_checkout": Handler(
+        lambda c: {"url": f"{c.root}/checkout/{c.billing.start_checkout(c.account, c.body['plan']).id}"}, {"plan": PLAN}),
+    "change_plan": Handler(lambda c: c.billing.change_plan(c.account, c.body["plan"]), {"plan": PLAN}),
+    "cancel": Handler(lambda c: c.billing.cancel(c.account)),
+    "change_payment_method": Handler(_change_payment_method, CARD_OR_WALLET),
+    "create_setup_intent": Handler(lambda c: c.billing.setup_intent()),
+    "save_payment_method": Handler(lambda c: c.billing.save_payment_method(c.account, c.body["paymentMethodId"]),
+                                   {"paymentMethodId": Field(text, required=True)}),
+    "remove_payment_method": Handler(lambda c: c.billing.remove_payment_method(c.account)),
+    "retry_payment": Handler(lambda c: c.billing.retry_payment(c.account)),
+    "create_portal_session": Handler(lambda c: {"url": f"{c.root}/portal/{c.billing.start_portal(c.account).id}"}),
+    "list_invoices": Handler(_invoices),
+    "get_invoice": Handler(lambda c: c.billing.invoice(c.account, c.params["invoice_id"])),
+}
+
+# Sandbox-only controls, not in Wallgent's API (so not in the registry): their paths are the sandbox's own.
+SANDBOX_ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("GET", "/v1/sandbox/wallet", lambda c: c.billing.wallet_view(c.account), sandbox=True),
     Endpoint("POST", "/v1/sandbox/wallet", lambda c: c.billing.set_wallet(c.account, c.body["balance"]),
              {"balance": Field(amount, required=True)}, sandbox=True),
     Endpoint("POST", "/v1/sandbox/policy", lambda c: c.billing.set_policy(c.account, c.body),
@@ -282,6 +306,24 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              {"url": Field(text, required=True), "secret": Field(text, required=True), "retryScale": Field(scale)},
              sandbox=True),
 )
+
+
+def endpoints(registry: Registry | None = None) -> tuple[Endpoint, ...]:
+    """Every route: each declared operation on its declared method and path, then the sandbox controls.
+
+    ``registry`` defaults to the loaded Wallgent registry; an operation without a handler fails loudly.
+
+    Example:
+        >>> [f"{e.method} {e.path}" for e in endpoints()][:3]
+        ['GET /v1/billing', 'POST /v1/billing/subscribe', 'POST /v1/billing/checkout']
+    """
+    registry = registry or get_registry("wallgent")
+    missing = [op.name for op in registry if op.name not in HANDLERS]
+    if missing:
+        raise RuntimeError(f"the Wallgent sandbox has no handler for: {', '.join(missing)}")
+    declared = tuple(Endpoint(op.method, registry.base_path + op.path, HANDLERS[op.name].run, HANDLERS[op.name].fields)
+                     for op in registry)
+    return declared + SANDBOX_ENDPOINTS
 
 
 def _register_webhook(billing: Billing, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -390,7 +432,7 @@ def process(billing: Billing, gate: Gate, endpoint: Endpoint, req: Incoming) -> 
         >>> billing = Billing(clock=lambda: 1_815_000_000.0)
         >>> gate = Gate({}, limited=True, clock=billing.now)
         >>> req = Incoming("GET", "/v1/billing", {}, {}, {"authorization": "Bearer wg_test_sandbox"}, b"", "http://x")
-        >>> r = process(billing, gate, ENDPOINTS[0], req)
+        >>> r = process(billing, gate, endpoints()[0], req)
         >>> r.status_code, r.headers["x-ratelimit-limit"], json.loads(r.body)["plan"]
         (200, '60', 'FREE')
     """

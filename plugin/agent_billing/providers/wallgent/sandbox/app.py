@@ -30,18 +30,18 @@ from starlette.routing import BaseRoute, Route
 from agent_billing.providers.wallgent.sandbox import pages
 from agent_billing.providers.wallgent.sandbox.api import (
     DEFAULT_PERMISSIONS,
-    ENDPOINTS,
     KEY_PATTERN,
     Endpoint,
     Gate,
     Incoming,
+    endpoints,
     json_response,
     process,
 )
 from agent_billing.providers.wallgent.sandbox.billing import Billing
 from agent_billing.providers.wallgent.sandbox.errors import WallgentError
-from agent_billing.registry import get_registry
-from agent_billing.sandbox.app import ProviderSandbox
+from agent_billing.registry import Registry, get_registry
+from agent_billing.sandbox.app import ProviderSandbox, route_order
 from agent_billing.sandbox.rate_limit import RateLimits
 from agent_billing.sandbox.units import Clock
 
@@ -83,6 +83,7 @@ def create_wallgent_app(
     clock: Clock = time.time,
     rate_limit: bool = True,
     db_path: str = ":memory:",
+    registry: Registry | None = None,
 ) -> Starlette:
     """Build the Wallgent sandbox (ready at once, no lifespan, so ``httpx.ASGITransport`` works).
 
@@ -90,8 +91,10 @@ def create_wallgent_app(
     a list of keys with both permissions); ``wg_test_sandbox`` exists from the start and any other
     ``wg_test_`` key becomes an account on first use. ``clock`` returns Unix seconds and drives billing
     periods, rate windows and idempotency retention. ``rate_limit=False`` turns the per-plan limits off.
-    ``db_path`` is a SQLite file (kept across restarts) or ``":memory:"``. The state is at
-    ``app.state.wallgent``; ``app.state.wallgent.check_invariants()`` verifies the ledger.
+    ``db_path`` is a SQLite file (kept across restarts) or ``":memory:"``. ``registry`` (default: the loaded
+    Wallgent registry) decides the API's methods and paths; the ``/v1/sandbox/...`` controls are the
+    sandbox's own. The state is at ``app.state.wallgent``; ``app.state.wallgent.check_invariants()``
+    verifies the ledger.
 
     Example:
         >>> app = create_wallgent_app(keys={"wg_test_readonly": ["billing:read"]}, rate_limit=False)
@@ -105,9 +108,10 @@ def create_wallgent_app(
     billing.account(DEFAULT_KEY)
     gate = Gate(permissions, limited=rate_limit, clock=billing.now)
     by_path: dict[str, dict[str, Endpoint]] = {}
-    for ep in ENDPOINTS:
+    for ep in endpoints(registry):  # the registry's operations on their declared paths, then the sandbox controls
         by_path.setdefault(ep.path, {})[ep.method] = ep
-    routes: list[BaseRoute] = [Route(path, _endpoint(billing, gate, eps), methods=list(eps)) for path, eps in by_path.items()]
+    routes: list[BaseRoute] = [Route(path, _endpoint(billing, gate, by_path[path]), methods=list(by_path[path]))
+                               for path in sorted(by_path, key=route_order)]
     routes.extend(pages.routes(billing))
 
     async def http_error(request: Request, exc: Exception) -> Response:

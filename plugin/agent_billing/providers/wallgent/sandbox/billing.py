@@ -12,10 +12,14 @@ that fell due are settled before any request of the account is answered.
 Example:
     >>> billing = Billing(clock=lambda: 1_815_000_000.0)
     >>> acct = billing.account("wg_test_sandbox")
-    >>> billing.subscribe(acct, "STARTER", "WALLET", None)["amount"]
-    '99.00'
-    >>> billing.view(billing.settle(acct.id))["walletBalance"]
+    >>> sorted(billing.subscribe(acct, "STARTER", "WALLET", None))
+    ['billingPaymentMethod', 'billingPeriodEnd', 'billingPeriodStart', 'billingStatus', 'invoiceId', 'plan']
+    >>> billing.wallet_view(billing.settle(acct.id))["walletBalance"]
     '401.00'
+
+The bodies are the ones Wallgent's documentation and its official SDK (``wallgent`` on PyPI) describe:
+``tests/counterparts/test_wallgent_sdk.py`` runs every billing method of that SDK against this sandbox and
+holds each answer to the documented shape (no field the real API does not send).
 """
 
 from __future__ import annotations
@@ -140,7 +144,7 @@ class Billing:
     # -- reading ------------------------------------------------------------------------------------
 
     def view(self, acct: Account) -> dict[str, Any]:
-        """``GET /billing`` (``walletBalance`` is a sandbox addition)."""
+        """``GET /billing``: the fields of the SDK's ``BillingInfo``, no more."""
         price = PLANS[acct.plan].price
         on_paid_plan = paid(acct)
         return {
@@ -152,8 +156,11 @@ class Billing:
             "monthlyApiCalls": self.store.calls(acct.id, iso(self.now())[:7]),
             "cardDetails": self._card_details(acct), "price": None if price is None else str(price),
             "stripeSubscriptionId": acct.subscription_id, "trialEndsAt": None,
-            "walletBalance": money(acct.wallet_cents),
         }
+
+    def wallet_view(self, acct: Account) -> dict[str, Any]:
+        """The sandbox's own view of the wallet WALLET billing debits (not part of ``GET /billing``)."""
+        return {"walletBalance": money(acct.wallet_cents)}
 
     def _card_details(self, acct: Account) -> dict[str, Any] | None:
         if acct.card_pm is None:
@@ -161,18 +168,23 @@ class Billing:
         return {"paymentMethodId": acct.card_pm, "brand": acct.card_brand, "last4": acct.card_last4,
                 "expMonth": acct.card_exp_month, "expYear": acct.card_exp_year}
 
-    def invoice_view(self, inv: Invoice) -> dict[str, Any]:
-        """One invoice as ``GET /billing/invoices/{id}`` shows it."""
-        return {"id": inv.id, "amount": money(inv.amount_cents), "status": inv.status, "paymentMethod": inv.method,
-                "description": inv.description, "createdAt": iso(inv.created_at), "periodStart": iso(inv.period_start),
-                "periodEnd": iso(inv.period_end),
-                "lines": [{"description": text, "amount": money(cents)} for text, cents in inv.lines]}
+    def invoice_view(self, inv: Invoice, *, line_items: bool = True) -> dict[str, Any]:
+        """One invoice: the SDK's ``BillingInvoice`` fields; ``GET /billing/invoices/{id}`` adds its line items
+        (shaped as the SDK's ``InvoiceLineItem``), the list does not."""
+        view: dict[str, Any] = {
+            "id": inv.id, "amount": money(inv.amount_cents), "status": inv.status, "paymentMethod": inv.method,
+            "description": inv.description, "createdAt": iso(inv.created_at), "periodStart": iso(inv.period_start),
+            "periodEnd": iso(inv.period_end)}
+        if line_items:
+            view["lineItems"] = [{"description": text, "unitPrice": money(cents), "quantity": 1, "total": money(cents)}
+                                 for text, cents in inv.lines]
+        return view
 
     def invoices(self, acct: Account, page: int, limit: int) -> dict[str, Any]:
         """``GET /billing/invoices``: newest first."""
         rows, total = self.store.invoices(acct.id, offset=(page - 1) * limit, limit=limit)
-        return {"invoices": [self.invoice_view(i) for i in rows], "page": page, "limit": limit, "total": total,
-                "hasMore": (page - 1) * limit + len(rows) < total}
+        return {"invoices": [self.invoice_view(i, line_items=False) for i in rows], "page": page, "limit": limit,
+                "total": total, "hasMore": (page - 1) * limit + len(rows) < total}
 
     def invoice(self, acct: Account, invoice_id: str) -> dict[str, Any]:
         """``GET /billing/invoices/{id}``, or 404 ``INVOICE_NOT_FOUND``."""
@@ -261,7 +273,7 @@ class Billing:
                                       period_end=end, cancel_at_period_end=0, past_due_since=None,
                                       subscription_id=new_id("sub_"))
         return {"plan": plan, "billingStatus": "ACTIVE", "billingPaymentMethod": method, "invoiceId": inv.id,
-                "amount": money(cents), "billingPeriodStart": iso(start), "billingPeriodEnd": iso(end)}
+                "billingPeriodStart": iso(start), "billingPeriodEnd": iso(end)}
 
     def _check_plan(self, plan: str, *, field: str = "plan") -> None:
         if plan == "ENTERPRISE":
@@ -314,7 +326,7 @@ class Billing:
                 raise validation_error("stripePaymentMethodId", "no saved card: pass stripePaymentMethodId or save a "
                                        "card first (POST /billing/payment-method)")
             self.store.update_account(acct.id, method=method)
-        return {"ok": True, "billingPaymentMethod": method}
+        return {"ok": True}  # the whole answer, as Wallgent's SDK documents it
 
     def retry_payment(self, acct: Account) -> dict[str, Any]:
         """``POST /billing/retry-payment``: pay the open invoice of a PAST_DUE subscription."""
