@@ -18,6 +18,7 @@ from tests.store import workers
 
 from agent_billing.guardrails.spend_store import (
     DAY,
+    KEEP_KEYS,
     SWEEP_BATCH,
     SWEEP_GRACE,
     MemorySpendStore,
@@ -52,7 +53,7 @@ def _rows(spend: SpendStore) -> tuple[int, int]:
         with spend._transaction() as conn:
             return (conn.execute("SELECT count(*) FROM reservations").fetchone()[0],
                     conn.execute("SELECT count(*) FROM spend_buckets").fetchone()[0])
-    store = getattr(spend, "store")
+    store = spend.store
     with store.cursor() as cur:
         return (cur.execute("SELECT count(*) FROM ab_reservations").fetchone()[0],
                 cur.execute("SELECT count(*) FROM ab_spend_buckets").fetchone()[0])
@@ -125,11 +126,16 @@ def test_expired_reservations_and_buckets_are_dropped(spend: SpendStore) -> None
     later = NOW + DAY + SWEEP_GRACE + timedelta(hours=1)  # the old reservations' hour has ended by the cutoff
     assert spend.spent("m", now=later) == D("0.00")
     spend.reserve("m", "new", D("2"), limit=D("2"), now=later)
-    # Only the new one: its hour, minute and second (and, in memory, its second's instants).
-    assert _rows(spend) == (1, 4 if isinstance(spend, MemorySpendStore) else 3)
+    # The buckets are gone but the new one's hour, minute and second (and, in memory, its second's instants);
+    # the keys are still remembered, so a late re-run is recognised and not counted again.
+    assert _rows(spend) == (31, 4 if isinstance(spend, MemorySpendStore) else 3)
+    assert spend.reserve("m", "old0", D("1"), limit=D("2"), now=later).existing
     assert spend.spent("m", now=later) == D("2.00")
-    # A key whose reservation was dropped counts afresh (on the safe side: nothing remembers it was spent).
-    again = spend.reserve("m", "old0", D("1"), limit=None, now=later)
+    week = NOW + KEEP_KEYS + timedelta(minutes=10)
+    spend.reserve("m", "newer", D("1"), limit=None, now=week)
+    assert _rows(spend)[0] == 2  # "new" and "newer": the 30 keys a week old are forgotten
+    # A key forgotten after KEEP_KEYS counts afresh (on the safe side: nothing remembers it was spent).
+    again = spend.reserve("m", "old0", D("1"), limit=None, now=week)
     assert again.granted and not again.existing
 
 
@@ -156,10 +162,10 @@ def test_each_reservation_drops_a_bounded_batch(tmp_path: Path) -> None:
 
 def test_memory_stays_bounded_over_days_of_calls() -> None:
     s = MemorySpendStore()
-    for i in range(3_000):  # one reservation a minute for 50 hours
-        assert s.reserve("m", f"k{i}", D("0.01"), limit=D("100"), now=NOW + timedelta(minutes=i)).granted
-    assert len(s) <= 24 * 60 + 60 + SWEEP_BATCH  # the window, the grace and at most one batch not yet swept
-    assert len(s._totals.ends) <= 3 * len(s) + 100
+    for i in range(1_600):  # one reservation every ten minutes for 11 days
+        assert s.reserve("m", f"k{i}", D("0.01"), limit=D("100"), now=NOW + timedelta(minutes=10 * i)).granted
+    assert len(s) <= KEEP_KEYS // timedelta(minutes=10) + 1  # the keys of the last 7 days, no more
+    assert sum(map(len, s._totals.buckets.values())) <= (DAY + SWEEP_GRACE) // timedelta(minutes=10) * 2 + 30
 
 
 def test_a_window_longer_than_the_retention_is_refused(tmp_path: Path) -> None:

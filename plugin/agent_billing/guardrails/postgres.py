@@ -81,6 +81,7 @@ from agent_billing.guardrails.spend_store import (
 from agent_billing.guardrails.sqlite_state import store_timeout
 from agent_billing.guardrails.store import AccountState, StoreUnavailableError, redact_url
 
+
 def _spend_buckets() -> str:
     """Migration 3's SQL, derived from the bucket widths the other stores use."""
     changed = _changed("OLD", "NEW")
@@ -386,13 +387,13 @@ class PostgresSpendStore:
         return int(row[0]) if row else 0
 
     @staticmethod
-    def _sweep(cur: psycopg.Cursor[Any], cutoff: int) -> None:
+    def _sweep(cur: psycopg.Cursor[Any], cutoff: tuple[int, int]) -> None:
         # Any account's: rows and buckets this old are in no window. SKIP LOCKED: two sweepers never wait on
         # each other (a row one of them skips is swept by a later call).
         cur.execute("DELETE FROM ab_reservations WHERE ctid IN (SELECT ctid FROM ab_reservations WHERE created_us < %s "
-                    "LIMIT %s FOR UPDATE SKIP LOCKED)", (cutoff, SWEEP_BATCH))
+                    "LIMIT %s FOR UPDATE SKIP LOCKED)", (cutoff[0], SWEEP_BATCH))
         cur.execute("DELETE FROM ab_spend_buckets WHERE ctid IN (SELECT ctid FROM ab_spend_buckets WHERE end_us <= %s "
-                    "LIMIT %s FOR UPDATE SKIP LOCKED)", (cutoff, SWEEP_BATCH))
+                    "LIMIT %s FOR UPDATE SKIP LOCKED)", (cutoff[1], SWEEP_BATCH))
 
 
 class PostgresPendingOutcomes:

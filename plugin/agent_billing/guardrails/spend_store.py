@@ -15,9 +15,10 @@ totals per mandate in hour, minute and second buckets, updated in the transactio
 releases. A total is the hour buckets wholly inside the window, then the minute and second buckets between
 the window's start and the next whole hour, then the reservations of the one second the window starts in:
 at most ~145 bucket rows plus one second's reservations, and exact to the microsecond (no rounding at the
-trailing edge, so a total never under- or over-counts). Reservations and buckets older than the store's
-``retention`` (default 24 h, the longest window it answers for) plus :data:`SWEEP_GRACE` are dropped, at
-most :data:`SWEEP_BATCH` of each per reservation; a key re-reserved after it was dropped counts afresh.
+trailing edge, so a total never under- or over-counts). Buckets older than the store's ``retention``
+(default 24 h, the longest window it answers for) plus :data:`SWEEP_GRACE` are dropped, and reservations
+once their key has been remembered for :data:`KEEP_KEYS` (a re-run within it is still recognised), at most
+:data:`SWEEP_BATCH` of each per reservation; a key re-reserved after it was dropped counts afresh.
 
 Example:
     >>> from datetime import datetime, timezone
@@ -57,6 +58,8 @@ _MICROSECOND = timedelta(microseconds=1)
 BUCKETS: tuple[int, ...] = (3_600_000_000, 60_000_000, 1_000_000)
 # Kept beyond the retention, so a worker whose clock runs behind ours still finds everything in its window.
 SWEEP_GRACE = timedelta(hours=1)
+# How long a reservation's key is remembered, so a late re-run (a resumed graph) is not counted twice.
+KEEP_KEYS = timedelta(days=7)
 # Expired reservations (and buckets) removed per reservation: bounded, so no call pays for a backlog.
 SWEEP_BATCH = 100
 
@@ -191,9 +194,10 @@ def _created(now: datetime) -> int:
     return created
 
 
-def _cutoff(created: int, retention: timedelta) -> int:
-    """Reservations made before this, and buckets ending by it, are in no window any more."""
-    return created - (retention + SWEEP_GRACE) // _MICROSECOND
+def _cutoff(created: int, retention: timedelta) -> tuple[int, int]:
+    """(reservations made before this are forgotten, buckets ending by this are in no window any more)."""
+    buckets = created - (retention + SWEEP_GRACE) // _MICROSECOND
+    return min(buckets, created - KEEP_KEYS // _MICROSECOND), buckets
 
 
 def _check_retention(retention: timedelta) -> timedelta:
@@ -414,15 +418,15 @@ class MemorySpendStore:
                 self._totals.add(mandate, created, cents)
             return result
 
-    def _sweep(self, cutoff: int) -> None:
+    def _sweep(self, cutoff: tuple[int, int]) -> None:
         for _ in range(SWEEP_BATCH):
-            if not self._made or self._made[0][0] >= cutoff:
+            if not self._made or self._made[0][0] >= cutoff[0]:
                 break
             created, key = heapq.heappop(self._made)
             entry = self._entries.get(key)
             if entry is not None and entry.created == created:  # not a later reservation under the same key
                 del self._entries[key]
-        self._totals.sweep(cutoff)
+        self._totals.sweep(cutoff[1])
 
     def confirm(self, key: str) -> None:
         """Turn the reservation into spend; confirming twice is harmless."""
@@ -605,11 +609,11 @@ class SqliteSpendStore:
             return result
 
     @staticmethod
-    def _sweep(conn: sqlite3.Connection, cutoff: int) -> None:
+    def _sweep(conn: sqlite3.Connection, cutoff: tuple[int, int]) -> None:
         conn.execute("DELETE FROM reservations WHERE rowid IN (SELECT rowid FROM reservations WHERE created_us < ? "
-                     "LIMIT ?)", (cutoff, SWEEP_BATCH))
+                     "LIMIT ?)", (cutoff[0], SWEEP_BATCH))
         conn.execute("DELETE FROM spend_buckets WHERE (mandate, level, bucket) IN (SELECT mandate, level, bucket "
-                     "FROM spend_buckets WHERE end_us <= ? LIMIT ?)", (cutoff, SWEEP_BATCH))
+                     "FROM spend_buckets WHERE end_us <= ? LIMIT ?)", (cutoff[1], SWEEP_BATCH))
 
     def confirm(self, key: str) -> None:
         """Turn the reservation into spend; confirming twice is harmless."""
