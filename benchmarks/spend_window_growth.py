@@ -195,6 +195,10 @@ def measure(backend: Any, sizes: list[int], rounds: int, block: int) -> None:
         return lambda n: spend.spent("default", now=NOW + timedelta(milliseconds=n)) and None
 
     results: dict[tuple[str, int], list[float]] = {}
+    for size in sizes:  # a warm-up block each (caches, prepared statements, the pool), not counted
+        timed(block, reserve(stores[size][0]), counter)
+        timed(block, check(stores[size][0]), counter)
+    timed(block, bare, counter)
     for _ in range(rounds):
         for size in sizes:  # interleaved: every size and the baseline in each round
             spend, old_sum = stores[size]

@@ -123,6 +123,7 @@ BEGIN
 END $$;
 CREATE TRIGGER ab_spend_count AFTER INSERT OR UPDATE ON ab_reservations FOR EACH ROW EXECUTE FUNCTION ab_spend_count();
 {backfill}
+ANALYZE ab_spend_buckets;
 """
 
 
@@ -389,11 +390,12 @@ class PostgresSpendStore:
     @staticmethod
     def _sweep(cur: psycopg.Cursor[Any], cutoff: tuple[int, int]) -> None:
         # Any account's: rows and buckets this old are in no window. SKIP LOCKED: two sweepers never wait on
-        # each other (a row one of them skips is swept by a later call).
+        # each other (a row one of them skips is swept by a later call). ORDER BY: the time index, whatever the
+        # planner's statistics say (without them it chose a scan of the whole table).
         cur.execute("DELETE FROM ab_reservations WHERE ctid IN (SELECT ctid FROM ab_reservations WHERE created_us < %s "
-                    "LIMIT %s FOR UPDATE SKIP LOCKED)", (cutoff[0], SWEEP_BATCH))
+                    "ORDER BY created_us LIMIT %s FOR UPDATE SKIP LOCKED)", (cutoff[0], SWEEP_BATCH))
         cur.execute("DELETE FROM ab_spend_buckets WHERE ctid IN (SELECT ctid FROM ab_spend_buckets WHERE end_us <= %s "
-                    "LIMIT %s FOR UPDATE SKIP LOCKED)", (cutoff[1], SWEEP_BATCH))
+                    "ORDER BY end_us LIMIT %s FOR UPDATE SKIP LOCKED)", (cutoff[1], SWEEP_BATCH))
 
 
 class PostgresPendingOutcomes:
