@@ -17,6 +17,7 @@ import pytest
 from tests.store import workers
 
 from agent_billing.guardrails.spend_store import (
+    BUCKETS,
     DAY,
     KEEP_KEYS,
     SWEEP_BATCH,
@@ -62,17 +63,17 @@ def _rows(spend: SpendStore) -> tuple[int, int]:
 # --- exact across bucket edges
 
 
-EDGES = [timedelta(0), US, -US, timedelta(seconds=1), timedelta(minutes=1) - US, timedelta(hours=1) + US,
-         timedelta(minutes=59, seconds=59, microseconds=999_999)]
+EDGES = [timedelta(0), US, -US, timedelta(seconds=1), timedelta(seconds=10) - US, timedelta(minutes=1) - US,
+         timedelta(minutes=10) + US, timedelta(hours=1) + US, timedelta(minutes=59, seconds=59, microseconds=999_999)]
 
 
 def test_the_window_slides_across_every_bucket_edge_exactly(spend: SpendStore) -> None:
-    # Amounts stamped just before, on and just after hour, minute and second edges; the total at each query
-    # time must be exactly what a sum over the rows would say (pending and confirmed count, released not).
+    # Amounts stamped just before, on and just after every level's bucket edges; the total at each query time
+    # must be exactly what a sum over the rows would say (pending and confirmed count, released not).
     rng = random.Random(25)
     made: list[tuple[datetime, Decimal, str]] = []
     for i in range(60):
-        at = NOW + timedelta(minutes=rng.choice([0, 1, 59, 60, 61, 119])) + rng.choice(EDGES)
+        at = NOW + timedelta(minutes=rng.choice([0, 1, 9, 10, 59, 60, 61, 119])) + rng.choice(EDGES)
         amount = D(rng.randint(1, 999)) / 100
         assert spend.reserve("m", f"k{i}", amount, limit=None, now=at).granted
         status = rng.choice(["pending", "confirmed", "released", "released-confirmed"])
@@ -81,9 +82,10 @@ def test_the_window_slides_across_every_bucket_edge_exactly(spend: SpendStore) -
         if status == "released-confirmed":  # the money moved after all
             spend.confirm(f"k{i}")
         made.append((at, amount, status))
-    for offset in [*EDGES, timedelta(minutes=1), timedelta(minutes=30), timedelta(minutes=61) - US,
+    for offset in [*EDGES, timedelta(minutes=1), timedelta(minutes=10), timedelta(minutes=30), timedelta(minutes=61) - US,
                    timedelta(minutes=61), timedelta(minutes=119, microseconds=1), timedelta(hours=2)]:
-        for window in (DAY, timedelta(hours=1), timedelta(minutes=1), timedelta(seconds=1)):
+        for window in (DAY, timedelta(hours=1), timedelta(minutes=10), timedelta(minutes=1), timedelta(seconds=10),
+                       timedelta(seconds=1)):
             now = NOW + window + offset
             exact = sum((a for at, a, st in made if st != "released" and at >= now - window), D("0.00"))
             assert spend.spent("m", now=now, window=window) == exact, (offset, window)
@@ -126,9 +128,9 @@ def test_expired_reservations_and_buckets_are_dropped(spend: SpendStore) -> None
     later = NOW + DAY + SWEEP_GRACE + timedelta(hours=1)  # the old reservations' hour has ended by the cutoff
     assert spend.spent("m", now=later) == D("0.00")
     spend.reserve("m", "new", D("2"), limit=D("2"), now=later)
-    # The buckets are gone but the new one's hour, minute and second (and, in memory, its second's instants);
+    # The buckets are gone but the new one's, one per level (and, in memory, its second's instants);
     # the keys are still remembered, so a late re-run is recognised and not counted again.
-    assert _rows(spend) == (31, 4 if isinstance(spend, MemorySpendStore) else 3)
+    assert _rows(spend) == (31, len(BUCKETS) + isinstance(spend, MemorySpendStore))
     assert spend.reserve("m", "old0", D("1"), limit=D("2"), now=later).existing
     assert spend.spent("m", now=later) == D("2.00")
     week = NOW + KEEP_KEYS + timedelta(minutes=10)
@@ -165,7 +167,9 @@ def test_memory_stays_bounded_over_days_of_calls() -> None:
     for i in range(1_600):  # one reservation every ten minutes for 11 days
         assert s.reserve("m", f"k{i}", D("0.01"), limit=D("100"), now=NOW + timedelta(minutes=10 * i)).granted
     assert len(s) <= KEEP_KEYS // timedelta(minutes=10) + 1  # the keys of the last 7 days, no more
-    assert sum(map(len, s._totals.buckets.values())) <= (DAY + SWEEP_GRACE) // timedelta(minutes=10) * 2 + 30
+    # At most one bucket per level per reservation of the last 25 h, and one batch not yet swept.
+    assert sum(map(len, s._totals.buckets.values())) <= len(BUCKETS) * ((DAY + SWEEP_GRACE) // timedelta(minutes=10)
+                                                                        + 1) + SWEEP_BATCH
 
 
 def test_a_window_longer_than_the_retention_is_refused(tmp_path: Path) -> None:
