@@ -198,7 +198,7 @@ CREATE INDEX ab_approvals_by_expiry ON ab_approvals (expires_us);
     (3, _spend_buckets()),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
-_TOTAL, _ = total_sql("ab_spend_buckets", "ab_reservations", "account = %s AND mandate = %s", "%s")
+_TOTAL = total_sql("ab_spend_buckets", "ab_reservations", "account = %s AND mandate = %s", "%s")
 
 
 def lock_id(*parts: str) -> int:

@@ -10,11 +10,11 @@ which errs on the side of spending less.
 Reserving a key again is idempotent: LangGraph re-runs an interrupted tool from the top after a resume,
 with the same idempotency key, and that second run must not count the amount twice.
 
-The window's total costs the same at 0 and at 1,000,000 reservations in it: every store keeps running
-totals per mandate in hour, minute and second buckets, updated in the transaction that reserves, confirms or
-releases. A total is the hour buckets wholly inside the window, then the minute and second buckets between
+The window's total costs the same whether it holds ten thousand reservations or a million: every store
+keeps running totals per mandate in hour, minute and second buckets, updated in the transaction that
+reserves, confirms or releases. A total is the hour buckets wholly inside the window, then the minute and second buckets between
 the window's start and the next whole hour, then the reservations of the one second the window starts in:
-at most ~145 bucket rows plus one second's reservations, and exact to the microsecond (no rounding at the
+at most 142 bucket rows plus one second's reservations, and exact to the microsecond (no rounding at the
 trailing edge, so a total never under- or over-counts). Buckets older than the store's ``retention``
 (default 24 h, the longest window it answers for) plus :data:`SWEEP_GRACE` are dropped, and reservations
 once their key has been remembered for :data:`KEEP_KEYS` (a re-run within it is still recognised), at most
@@ -236,16 +236,15 @@ class WindowPlan:
         return cls(tuple(levels), (start, covered))
 
 
-def total_sql(buckets: str, rows: str, scope: str, mark: str) -> tuple[str, int]:
-    """One statement adding up a :class:`WindowPlan`, and how many scope clauses it holds.
+def total_sql(buckets: str, rows: str, scope: str, mark: str) -> str:
+    """One statement adding up a :class:`WindowPlan` (a sum per bucket level, then the rows left over).
 
     ``scope`` selects the mandate (``mandate = ?``) in both tables; ``mark`` is the driver's placeholder.
     The statement's parameters are, per part, the scope's values followed by that part's bounds.
 
     Example:
-        >>> sql, parts = total_sql("b", "r", "mandate = ?", "?")
-        >>> parts, sql.count("?")
-        (4, 11)
+        >>> total_sql("b", "r", "mandate = ?", "?").count("?")
+        11
     """
     parts = []
     for level in range(len(BUCKETS)):
@@ -254,7 +253,7 @@ def total_sql(buckets: str, rows: str, scope: str, mark: str) -> tuple[str, int]
                      f"AND bucket >= {mark}{upper})")
     parts.append(f"(SELECT COALESCE(SUM(amount_cents), 0) FROM {rows} WHERE {scope} AND created_us >= {mark} "
                  f"AND created_us < {mark} AND status <> 'released')")
-    return "SELECT " + " + ".join(parts), len(parts)
+    return "SELECT " + " + ".join(parts)
 
 
 def total_params(scope: tuple[object, ...], plan: WindowPlan) -> tuple[object, ...]:
@@ -504,7 +503,7 @@ def _sqlite_buckets() -> list[str]:
     ]
 
 
-_SQLITE_TOTAL, _ = total_sql("spend_buckets", "reservations", "mandate = ?", "?")
+_SQLITE_TOTAL = total_sql("spend_buckets", "reservations", "mandate = ?", "?")
 
 
 class SqliteSpendStore:
