@@ -116,6 +116,52 @@ def test_a_clock_running_ahead_still_counts(spend: SpendStore) -> None:
     assert not spend.reserve("m", "now", D("80"), limit=D("100"), now=NOW).granted
 
 
+# --- the cost does not grow with the rows
+
+
+def _steps(s: SqliteSpendStore, call: Any) -> int:
+    """SQLite virtual-machine steps (in hundreds) a call takes: a measure of work that no machine load moves."""
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    with s._transaction() as conn:
+        conn.set_progress_handler(count, 100)
+    try:
+        call()
+    finally:
+        with s._transaction() as conn:
+            conn.set_progress_handler(None, 100)
+    return steps[0]
+
+
+def test_the_check_and_the_reservation_do_the_same_work_at_any_number_of_rows(tmp_path: Path) -> None:
+    start = NOW - DAY
+    stores = []
+    for later in (23, 50_002):
+        s = SqliteSpendStore(tmp_path / f"{later}.sqlite3")
+        with s._immediate() as conn:  # through the triggers, as reservations would be
+            # Both stores have a reservation every second of the window's first hour and some in every later
+            # hour, so both read full buckets; one has 23 more rows, the other 50,002.
+            rows = [(f"e{i}", _micros(start) + i * 1_000_000 + 1) for i in range(3_600)]
+            step = 23 * 3_600_000_000 // later
+            rows += [(f"x{i}", _micros(start + timedelta(hours=1)) + i * step) for i in range(later)]
+            conn.executemany("INSERT INTO reservations VALUES (?, 'm', 1, 0, 'confirmed', ?)", rows)
+        stores.append(s)
+    work = [(_steps(s, lambda s=s: s.spent("m", now=NOW + timedelta(seconds=30, microseconds=7))),
+             _steps(s, lambda s=s: s.reserve("m", "new", D("1"), limit=D("1000000"), now=NOW)))
+            for s in stores]
+    assert stores[1].spent("m", now=NOW) == D("537.02")  # 53,602 cents and the new $1
+    (small_check, small_reserve), (large_check, large_reserve) = work
+    assert small_check > 0 and small_reserve > 0
+    # The previous version summed the rows: 15 times the rows here meant about 15 times the work.
+    assert large_check == small_check and large_reserve == small_reserve, work
+    for s in stores:
+        s.close()
+
+
 # --- expired entries dropped, in bounded batches
 
 
@@ -214,6 +260,7 @@ def test_an_old_sqlite_file_is_migrated_once_at_open(tmp_path: Path) -> None:
                      [(k, c, st, _micros(at)) for k, c, st, at in OLD_ROWS])
     conn.commit()
     with SqliteSpendStore(path) as s:
+        assert _rows(s) == (4, 3 * len(BUCKETS))  # filled from the three counted rows, one bucket per level each
         assert s.spent("default", now=NOW) == D("50.00")
         assert s.spent("default", now=NOW + timedelta(seconds=1)) == D("20.00")
         assert s.reserve("default", "b", D("20"), limit=D("1"), now=NOW).existing
@@ -249,6 +296,7 @@ def test_an_old_postgres_schema_is_migrated_once_at_first_use(postgres_url: str)
     try:
         spend = store.for_account("acct").spend
         assert spend.spent("default", now=NOW) == D("50.00")
+        assert _rows(spend) == (4, 3 * len(BUCKETS))  # filled from the three counted rows
         assert store.schema_version() == SCHEMA_VERSION == 3
         assert spend.spent("default", now=NOW + timedelta(seconds=1)) == D("20.00")
         spend.release("b")
