@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import random
 import sqlite3
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -276,6 +277,32 @@ def test_an_old_sqlite_file_is_migrated_once_at_open(tmp_path: Path) -> None:
     with SqliteSpendStore(path) as s:
         assert s.spent("default", now=NOW) == D("70.00")
         assert not s.reserve("default", "f", D("30.01"), limit=D("100"), now=NOW).granted
+
+
+def test_workers_opening_an_old_file_at_once_fill_the_buckets_once(tmp_path: Path) -> None:
+    path = tmp_path / "spend.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(OLD_SQLITE_SCHEMA)
+    conn.executemany("INSERT INTO reservations VALUES (?, 'default', ?, 0, ?, ?)",
+                     [(k, c, st, _micros(at)) for k, c, st, at in OLD_ROWS])
+    conn.commit()
+    conn.close()
+    barrier, opened = threading.Barrier(6), []
+
+    def open_it() -> None:
+        barrier.wait()
+        opened.append(SqliteSpendStore(path))  # each its own connection, as separate processes would have
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(opened) == 6
+    assert _rows(opened[0]) == (4, 3 * len(BUCKETS))
+    assert all(s.spent("default", now=NOW) == D("50.00") for s in opened)
+    for s in opened:
+        s.close()
 
 
 def test_an_old_postgres_schema_is_migrated_once_at_first_use(postgres_url: str) -> None:
