@@ -70,3 +70,19 @@ def reserve_many(store_url: str, index: int, count: int, start: Any) -> int:
     start.wait()
     return sum(spend.reserve("default", f"p{index}-{n}", Decimal("7"), limit=Decimal("50"), now=now).granted
                for n in range(count))
+
+
+def reserve_at_the_edge(store_url: str, index: int, count: int, now_us: int, start: Any) -> int:
+    """``count`` $5 reservations against a $100 cap at one instant (microseconds since the epoch), straight at
+    the store, after the start signal; how many were granted."""
+    from datetime import datetime, timedelta, timezone
+    from decimal import Decimal
+
+    from agent_billing.guardrails.store import open_store
+
+    spend = open_store(store_url).for_account("acct").spend
+    now = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=now_us)
+    spend.spent("default", now=now)  # connect (and migrate) before the start signal
+    start.wait()
+    return sum(spend.reserve("default", f"edge{index}-{n}", Decimal("5"), limit=Decimal("100"), now=now).granted
+               for n in range(count))

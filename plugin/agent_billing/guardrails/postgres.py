@@ -58,9 +58,16 @@ from agent_billing.guardrails.confirmation import (
 from agent_billing.guardrails.pending_outcomes import DEFAULT_TTL as PENDING_TTL
 from agent_billing.guardrails.pending_outcomes import PendingCall
 from agent_billing.guardrails.spend_store import (
+    BUCKETS,
     DAY,
+    SWEEP_BATCH,
     Reservation,
+    WindowPlan,
+    _changed,
     _check_key,
+    _check_retention,
+    _created,
+    _cutoff,
     _decide,
     _Entry,
     _existing,
@@ -68,9 +75,57 @@ from agent_billing.guardrails.spend_store import (
     _to_cents,
     _to_micros,
     _window_start,
+    total_params,
+    total_sql,
 )
 from agent_billing.guardrails.sqlite_state import store_timeout
 from agent_billing.guardrails.store import AccountState, StoreUnavailableError, redact_url
+
+
+def _spend_buckets() -> str:
+    """Migration 3's SQL, derived from the bucket widths the other stores use."""
+    changed = _changed("OLD", "NEW")
+    old_buckets = ", ".join(f"({level}, OLD.created_us / {width})" for level, width in enumerate(BUCKETS))
+    new_buckets = ", ".join(f"(NEW.account, NEW.mandate, {level}, NEW.created_us / {width}, NEW.amount_cents, "
+                            f"(NEW.created_us / {width} + 1) * {width})" for level, width in enumerate(BUCKETS))
+    backfill = "\n".join(
+        f"INSERT INTO ab_spend_buckets SELECT account, mandate, {level}, created_us / {width}, SUM(amount_cents), "
+        f"(created_us / {width} + 1) * {width} FROM ab_reservations WHERE status <> 'released' "
+        f"GROUP BY account, mandate, created_us / {width};" for level, width in enumerate(BUCKETS))
+    return f"""
+CREATE TABLE ab_spend_buckets (
+    account TEXT NOT NULL,
+    mandate TEXT NOT NULL,
+    level SMALLINT NOT NULL,
+    bucket BIGINT NOT NULL,
+    cents BIGINT NOT NULL,
+    end_us BIGINT NOT NULL,
+    PRIMARY KEY (account, mandate, level, bucket)
+);
+CREATE INDEX ab_spend_buckets_by_end ON ab_spend_buckets (end_us);
+CREATE INDEX ab_reservations_by_time ON ab_reservations (created_us);
+CREATE FUNCTION ab_spend_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF OLD.status <> 'released' AND (NEW.status = 'released' OR {changed}) THEN
+            UPDATE ab_spend_buckets SET cents = cents - OLD.amount_cents
+                WHERE account = OLD.account AND mandate = OLD.mandate AND (level, bucket) IN ({old_buckets});
+        END IF;
+        IF NEW.status = 'released' OR (OLD.status <> 'released' AND NOT ({changed})) THEN
+            RETURN NULL;
+        END IF;
+    ELSIF NEW.status = 'released' THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO ab_spend_buckets (account, mandate, level, bucket, cents, end_us) VALUES {new_buckets}
+        ON CONFLICT (account, mandate, level, bucket) DO UPDATE SET cents = ab_spend_buckets.cents + excluded.cents;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER ab_spend_count AFTER INSERT OR UPDATE ON ab_reservations FOR EACH ROW EXECUTE FUNCTION ab_spend_count();
+{backfill}
+ANALYZE ab_spend_buckets;
+"""
+
 
 # Versioned schema: append a migration, never edit one that has shipped.
 MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -138,10 +193,12 @@ CREATE INDEX ab_pending_by_digest ON ab_pending_outcomes (scope, digest, expires
 CREATE INDEX ab_pending_by_expiry ON ab_pending_outcomes (expires_us);
 CREATE INDEX ab_approvals_by_expiry ON ab_approvals (expires_us);
 """),
+    # The spend window from running totals (see spend_store): buckets kept by a trigger in the transaction that
+    # writes the reservation, filled once from the rows already there; a time index for sweeping old rows.
+    (3, _spend_buckets()),
 )
-# Expired rows removed per write: bounded, so no call pays for a backlog.
-SWEEP_BATCH = 100
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+_TOTAL = total_sql("ab_spend_buckets", "ab_reservations", "account = %s AND mandate = %s", "%s")
 
 
 def lock_id(*parts: str) -> int:
@@ -268,10 +325,15 @@ class PostgresStore:
 
 
 class PostgresSpendStore:
-    """Spend reservations of one account (see :class:`~agent_billing.guardrails.spend_store.SpendStore`)."""
+    """Spend reservations of one account (see :class:`~agent_billing.guardrails.spend_store.SpendStore`).
 
-    def __init__(self, store: PostgresStore, account: str) -> None:
+    The window's total is read from running totals (``ab_spend_buckets``), so it costs the same whatever the
+    number of reservations in the window; each reservation also sweeps a bounded batch of expired rows.
+    """
+
+    def __init__(self, store: PostgresStore, account: str, *, retention: timedelta = DAY) -> None:
         self.store, self.account = store, account
+        self.retention = _check_retention(retention)
 
     def reserve(
         self, mandate: str, key: str, amount: Decimal, *, limit: Decimal | None, now: datetime,
@@ -280,11 +342,12 @@ class PostgresSpendStore:
         """Check the cap and reserve, serialized per (account, mandate) by an advisory lock."""
         _check_key(mandate, key)
         cents = _to_cents(amount)
-        created, start = _to_micros(now), _window_start(now, window)
+        created, start = _created(now), _window_start(now, window, self.retention)
         if limit is not None:
             _to_cents(limit, "limit")
         with self.store.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id("spend", self.account, mandate),))
+            self._sweep(cur, _cutoff(created, self.retention))
             row = cur.execute("SELECT mandate, amount_cents, spent_before_cents, status, created_us FROM ab_reservations"
                               " WHERE account = %s AND key = %s", (self.account, key)).fetchone()
             if row is not None and row[3] != "released":
@@ -316,15 +379,23 @@ class PostgresSpendStore:
 
     def spent(self, mandate: str, *, now: datetime, window: timedelta = DAY) -> Decimal:
         """Reserved plus confirmed amounts of ``mandate`` in the window ending at ``now``."""
-        start = _window_start(now, window)
+        start = _window_start(now, window, self.retention)
         with self.store.cursor() as cur:
             return _from_cents(self._spent(cur, mandate, start))
 
     def _spent(self, cur: psycopg.Cursor[Any], mandate: str, start: int) -> int:
-        row = cur.execute("SELECT COALESCE(SUM(amount_cents), 0) FROM ab_reservations WHERE account = %s AND "
-                          "mandate = %s AND status <> 'released' AND created_us >= %s",
-                          (self.account, mandate, start)).fetchone()
+        row = cur.execute(_TOTAL, total_params((self.account, mandate), WindowPlan.starting(start))).fetchone()
         return int(row[0]) if row else 0
+
+    @staticmethod
+    def _sweep(cur: psycopg.Cursor[Any], cutoff: tuple[int, int]) -> None:
+        # Any account's: rows and buckets this old are in no window. SKIP LOCKED: two sweepers never wait on
+        # each other (a row one of them skips is swept by a later call). ORDER BY: the time index, whatever the
+        # planner's statistics say (without them it chose a scan of the whole table).
+        cur.execute("DELETE FROM ab_reservations WHERE ctid IN (SELECT ctid FROM ab_reservations WHERE created_us < %s "
+                    "ORDER BY created_us LIMIT %s FOR UPDATE SKIP LOCKED)", (cutoff[0], SWEEP_BATCH))
+        cur.execute("DELETE FROM ab_spend_buckets WHERE ctid IN (SELECT ctid FROM ab_spend_buckets WHERE end_us <= %s "
+                    "ORDER BY end_us LIMIT %s FOR UPDATE SKIP LOCKED)", (cutoff[1], SWEEP_BATCH))
 
 
 class PostgresPendingOutcomes:
