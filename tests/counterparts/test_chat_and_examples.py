@@ -1,0 +1,157 @@
+"""``agent-billing chat`` and the examples, as real processes, against the model-API conformance stand-ins.
+
+Each test starts the stand-ins (``model_apis.py``) on loopback and points the official SDKs at them with
+``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL`` and dummy keys; the process under test is the one a person
+runs (``python -m agent_billing chat``, ``python examples/...``). Chat is driven through a pseudo-terminal,
+since it asks approvals only of a person at a terminal. The assertions read what the model API was sent
+(every history accepted, the tools by name, the model's turn after a refusal) and the sandbox's ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+import termios
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.counterparts.model_apis import ModelScript, model_api_app
+
+from agent_billing.client import provider_clients
+from agent_billing.registry import get_registry
+from agent_billing.sandbox import SandboxServer
+
+ROOT = Path(__file__).resolve().parents[2]
+APIS = ["openai", "anthropic"]
+MODELS = {"openai": "openai:gpt-test", "anthropic": "anthropic:claude-test"}
+
+
+@pytest.fixture
+def script() -> ModelScript:
+    return ModelScript(plans={})
+
+
+@pytest.fixture
+def api_url(script: ModelScript) -> Iterator[str]:
+    with SandboxServer(app=model_api_app(script)) as server:
+        yield server.root_url
+
+
+def model_env(api_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment of the process under test: both SDKs aimed at the stand-ins, nothing real reachable."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AGENT_BILLING_", "MODELSLAB_", "WALLGENT_", "TENEX_", "OPENAI_", "ANTHROPIC_"))}
+    return {**env, "OPENAI_BASE_URL": f"{api_url}/v1", "OPENAI_API_KEY": "sk-test",
+            "ANTHROPIC_BASE_URL": api_url, "ANTHROPIC_API_KEY": "sk-ant-test",
+            "AGENT_BILLING_STATE_DIR": str(tmp_path / "state"), "NO_COLOR": "1", "COLUMNS": "200"}
+
+
+def user_texts(request: dict[str, Any]) -> list[str]:
+    """The person's words in one request, in either API's format."""
+    texts = []
+    for message in request["messages"]:
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        texts += [b["text"] for b in blocks if b.get("type") == "text" and b.get("text", "").strip()]
+    return texts
+
+
+def tool_names(request: dict[str, Any]) -> set[str]:
+    return {str(t.get("name") or t.get("function", {}).get("name")) for t in request.get("tools") or []}
+
+
+def requests_after(script: ModelScript, text: str) -> list[dict[str, Any]]:
+    """The requests sent while the model was on ``text`` (it was the person's last words)."""
+    return [r for r in script.requests if user_texts(r)[-1:] == [text]]
+
+
+class Chat:
+    """``python -m agent_billing chat`` with a pseudo-terminal for stdin (no echo) and stdout read by a thread."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.master, slave = pty.openpty()
+        attributes = termios.tcgetattr(slave)
+        attributes[3] &= ~termios.ECHO  # the person's typing is not part of what the test reads
+        termios.tcsetattr(slave, termios.TCSANOW, attributes)
+        self.process = subprocess.Popen([sys.executable, "-m", "agent_billing.cli", "chat", *args], stdin=slave,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                        text=True)
+        os.close(slave)
+        self.output: list[str] = []
+        self.reader = threading.Thread(target=lambda: self.output.extend(self.process.stdout or ()), daemon=True)
+        self.reader.start()
+
+    def type(self, *lines: str) -> None:
+        os.write(self.master, "".join(f"{line}\n" for line in lines).encode())
+
+    def sandbox(self) -> str:
+        """The sandbox base URL chat printed on its first line."""
+        line = next(line for line in self.output if " sandbox at " in line)
+        return line.split(" sandbox at ", 1)[1].split(" ", 1)[0]
+
+    def finish(self) -> str:
+        self.type("exit")
+        try:
+            code = self.process.wait(timeout=120)
+        finally:
+            os.close(self.master)
+        self.reader.join(10)
+        text = "".join(self.output)
+        assert code == 0, text
+        assert "Traceback" not in text
+        return text
+
+
+def billing_client(provider: str, base_url: str, token: str) -> Any:
+    registry = get_registry(provider)
+    return provider_clients(registry)[0](base_url=base_url, token=token, provider=registry.provider)
+
+
+# --- agent-billing chat
+
+FUND_25 = ("wallet", {"action": "fund", "amount": 25, "payment_method_id": "pm_card_visa"})
+FUND_40 = ("wallet", {"action": "fund", "amount": 40, "payment_method_id": "pm_card_visa"})
+READ = [("wallet", {"action": "balance"}), ("wallet", {"action": "transactions"})]
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_chat_with_a_real_model_api_approves_refuses_and_reads(api: str, api_url: str, script: ModelScript,
+                                                                tmp_path: Path) -> None:
+    script.plans = {"Top up $25 with my card": [[FUND_25]], "Now $40 more": [[FUND_40]],
+                    "What do I have now?": [READ]}
+    chat = Chat(["--model", MODELS[api]], model_env(api_url, tmp_path), tmp_path)
+    chat.type("Top up $25 with my card", "y", "Now $40 more", "n", "What do I have now?")
+    assert script.wait_answered("What do I have now?"), "".join(chat.output)
+    # The sandbox's own ledger, read while chat still runs: one charge, the yes; nothing for the no.
+    with billing_client("modelslab", chat.sandbox(), "sk_sandbox_demo") as client:
+        assert client.get_wallet_balance().balance == Decimal("25.00")
+        assert [t.amount for t in client.get_wallet_transactions().items] == [Decimal("25.00")]
+    text = chat.finish()
+
+    assert script.rejections == []  # every history the model API was sent, it accepted
+    assert script.answered == ["Top up $25 with my card", "Now $40 more", "What do I have now?"]
+    assert {"wallet", "payment_links"} <= tool_names(script.requests[0])
+    # After the refusal the model got its turn, and read the refusal in it.
+    after_no = requests_after(script, "Now $40 more")
+    assert len(after_no) == 2 and '"error": "rejected"' in ModelScript.words(_results(api, after_no[-1]))
+    assert "Approval needed" in text and "agent: I read the tool's answer" in text
+    # The read's answers reached the model: the sandbox said $25.00, in one transaction.
+    read = _results(api, requests_after(script, "What do I have now?")[-1])
+    assert read[0]["result"]["balance"] == "25.00"
+    assert [t["amount"] for t in read[1]["result"]["items"]] == ["25.00"]
+
+
+def _results(api: str, request: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tool results in ``request`` after the person's last words."""
+    from tests.counterparts.model_apis import _anthropic_state, _openai_state
+
+    return (_openai_state if api == "openai" else _anthropic_state)(request["messages"])[2]
