@@ -155,3 +155,36 @@ def _results(api: str, request: dict[str, Any]) -> list[dict[str, Any]]:
     from tests.counterparts.model_apis import _anthropic_state, _openai_state
 
     return (_openai_state if api == "openai" else _anthropic_state)(request["messages"])[2]
+
+
+def test_chat_provider_wallgent_refuses_then_subscribes_once(api_url: str, script: ModelScript,
+                                                             tmp_path: Path) -> None:
+    subscribe = ("billing", {"action": "subscribe", "plan": "GROWTH", "payment_method": "WALLET"})
+    script.plans = {"Put me on Growth": [[subscribe]], "Starter then": [[
+        ("billing", {"action": "subscribe", "plan": "STARTER", "payment_method": "WALLET"})]],
+        "Where am I now?": [[("billing", {"action": "get"}), ("invoices", {"action": "list"})]]}
+    chat = Chat(["--model", MODELS["openai"], "--provider", "wallgent"], model_env(api_url, tmp_path), tmp_path)
+    chat.type("Put me on Growth", "n", "Starter then", "y", "Where am I now?")
+    assert script.wait_answered("Where am I now?"), "".join(chat.output)
+    connection = get_registry("wallgent").connection
+    with billing_client("wallgent", chat.sandbox(), connection.sandbox_token) as client:
+        assert client.get_billing().plan == "STARTER"  # the no moved nothing; the yes, once
+        assert [i.amount for i in client.list_invoices().invoices] == [Decimal("99.00")]
+    chat.finish()
+    assert script.rejections == [] and script.answered == ["Put me on Growth", "Starter then", "Where am I now?"]
+    assert {"billing", "payment_method", "invoices"} <= tool_names(script.requests[0])
+    assert "wallet" not in tool_names(script.requests[0])  # the other provider's tools are not offered
+    assert len(requests_after(script, "Put me on Growth")) == 2  # the model spoke after the refusal
+
+
+def test_chat_provider_tenex_is_read_only(api_url: str, script: ModelScript, tmp_path: Path) -> None:
+    script.plans = {"How much have I used?": [[("usage", {"action": "get"}), ("subscription", {"action": "get"})]]}
+    chat = Chat(["--model", MODELS["anthropic"], "--provider", "tenex"], model_env(api_url, tmp_path), tmp_path)
+    chat.type("How much have I used?")
+    assert script.wait_answered("How much have I used?"), "".join(chat.output)
+    text = chat.finish()
+    assert script.rejections == [] and "Approval needed" not in text
+    offered = tool_names(script.requests[0])
+    assert {"usage", "subscription", "ledger", "invoices"} <= offered and "wallet" not in offered
+    results = _results("anthropic", script.requests[-1])
+    assert [r["ok"] for r in results] == [True, True], results
