@@ -28,6 +28,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
@@ -63,7 +64,9 @@ def _answer(state: dict[str, Any], since: int) -> dict[str, Any]:
             content = json.loads(str(message.content))
             if content.get("ok") and content.get("payment_url"):
                 links.append({"url": content["payment_url"], "expires_at": content.get("expires_at")})
-    approvals = [{"id": i.id, "summary": i.value["summary"]} for i in state.get("__interrupt__") or []]
+    # The interrupt approver's value carries "summary"; the middleware's per-call one, "description".
+    approvals = [{"id": i.id, "summary": i.value.get("summary") or i.value["description"]}
+                 for i in state.get("__interrupt__") or []]
     # .text: a model's content may be a list of blocks (Anthropic); the page gets its words only.
     text = "" if approvals else state["messages"][-1].text
     return {"reply": text, "links": links, "approval": approvals[0] if approvals else None, "approvals": approvals}
@@ -86,13 +89,25 @@ def _decisions(body: dict[str, Any], waiting: list[str]) -> dict[str, bool] | st
     return {key: value is True for key, value in answers.items()}  # anything but true is a no
 
 
+def _agent(toolkit: BillingToolkit, model: BaseChatModel, tools: list[Any], checkpointer: Any, prompt: str) -> Any:
+    """The agent: with a middleware toolkit, ``create_agent`` asks once per gated call before any tool runs
+    (several at once when the model asks for several); otherwise the tools pause themselves (``interrupt``)."""
+    try:
+        middleware = toolkit.middleware(interrupt_mode="per_call")
+    except ValueError:  # approval="interrupt": the tools raise the interrupts themselves
+        return build_agent(model, tools, checkpointer, system_prompt=prompt)
+    return create_agent(model, tools, system_prompt=prompt, middleware=[middleware], checkpointer=checkpointer)
+
+
 def create_app(toolkit: BillingToolkit | None = None, model: BaseChatModel | None = None) -> Starlette:
     """The web app; one conversation per ``thread``, kept by the graph's checkpointer.
 
-    A real ``model`` serves every thread; the scripted stand-in keeps its place in its script, so each
+    By default the toolkit (from the environment) asks through its agent middleware, one interrupt per
+    gated call, so two charges in one model turn are two approvals shown at once. A real ``model`` serves
+    every thread; the scripted stand-in keeps its place in its script, so each
     thread gets its own (one shared script would hand thread B the turn thread A was due).
     """
-    toolkit = toolkit or BillingToolkit.from_env(approval="interrupt")
+    toolkit = toolkit or BillingToolkit.from_env(approval="middleware")
     tools, checkpointer = toolkit.get_tools(), InMemorySaver()
     prompt = toolkit.system_prompt("chatbot")
     graphs: dict[str, Any] = {}
@@ -101,7 +116,7 @@ def create_app(toolkit: BillingToolkit | None = None, model: BaseChatModel | Non
 
     def graph_for(thread: str) -> Any:
         if thread not in graphs:
-            graphs[thread] = build_agent(model or scripted_model(), tools, checkpointer, system_prompt=prompt)
+            graphs[thread] = _agent(toolkit, model or scripted_model(), tools, checkpointer, prompt)
         return graphs[thread]
 
     async def run(thread: str, payload: Any, since: int) -> dict[str, Any]:
@@ -147,7 +162,8 @@ def create_app(toolkit: BillingToolkit | None = None, model: BaseChatModel | Non
         decisions = _decisions(body, ids)
         if isinstance(decisions, str):
             return problem(409, decisions)
-        resume = {key: "approve" if yes else "reject" for key, yes in decisions.items()}
+        # HumanInTheLoopMiddleware's per-call decision format; the interrupt approver reads it too.
+        resume = {key: {"type": "approve" if yes else "reject"} for key, yes in decisions.items()}
         return JSONResponse(await run(thread, Command(resume=resume), since))
 
     return Starlette(routes=[Route("/chat", chat, methods=["POST"]), Route("/approve", approve, methods=["POST"])])

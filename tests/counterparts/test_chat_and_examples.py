@@ -260,32 +260,33 @@ def _serve_web_chat(api: str, env: dict[str, str], cwd: Path) -> tuple[subproces
 
 
 @pytest.mark.parametrize("api", APIS)
-def test_web_chat_over_http_answers_approvals_by_id(api: str, api_url: str, script: ModelScript,
+def test_web_chat_over_http_answers_several_approvals_by_id(api: str, api_url: str, script: ModelScript,
                                                             tmp_path: Path, ledger: tuple[Any, dict[str, str]]) -> None:
     import httpx
 
-    # Two calls in two model turns: two calls in one turn under ainvoke are the approver bug that
-    # tests/examples/test_examples.py::test_parallel_charges_answered_by_id_under_ainvoke pins (xfail).
-    script.plans = {"Top up $25 and $40": [[FUND_25], [FUND_40]], "What do I have now?": [READ]}
+    script.plans = {"Top up $25 and $40": [[FUND_25, FUND_40]], "What do I have now?": [READ]}
     process, url = _serve_web_chat(api, {**model_env(api_url, tmp_path), **ledger[1]}, tmp_path)
     try:
         with httpx.Client(base_url=url, timeout=60) as http:
-            answer = http.post("/chat", json={"thread": "t1", "text": "Top up $25 and $40"}).json()
-            assert answer["approval"] == answer["approvals"][0] and answer["reply"] == ""
+            asked = http.post("/chat", json={"thread": "t1", "text": "Top up $25 and $40"}).json()
+            by_amount = {a["summary"].split()[1]: a["id"] for a in asked["approvals"]}
+            assert sorted(by_amount) == ["$25.00", "$40.00"] and asked["reply"] == ""  # both shown at once
+            assert asked["approval"] == asked["approvals"][0]
             assert ledger[0].get_wallet_balance().balance == Decimal("0.00")  # nothing before a yes
-            shown: list[str] = []
-            while answer["approvals"]:  # the tools may ask together or one after the other: each answered by id
-                yes = {a["id"]: a["summary"].startswith("Charge $25.00") for a in answer["approvals"]}
-                shown += [a["summary"].split()[1] for a in answer["approvals"]]
-                if api == "openai":  # every request shown, at once
-                    answer = http.post("/approve", json={"thread": "t1", "answers": yes}).json()
-                else:  # the one request by its id
-                    first, *_ = yes
-                    answer = http.post("/approve", json={"thread": "t1", "id": first, "approve": yes[first]}).json()
-                stale = http.post("/approve", json={"thread": "t1", "id": next(iter(yes)), "approve": True})
+            assert http.post("/approve", json={"thread": "t1", "approve": True}).status_code == 409  # which one?
+            if api == "openai":  # both at once, by id
+                done = http.post("/approve", json={"thread": "t1", "answers": {
+                    by_amount["$25.00"]: True, by_amount["$40.00"]: False}}).json()
+            else:  # one at a time, by id: the other stays waiting and is shown again
+                half = http.post("/approve", json={"thread": "t1", "id": by_amount["$40.00"],
+                                                    "approve": False}).json()
+                assert [a["id"] for a in half["approvals"]] == [by_amount["$25.00"]], half
+                assert ledger[0].get_wallet_balance().balance == Decimal("0.00")
+                stale = http.post("/approve", json={"thread": "t1", "id": by_amount["$40.00"], "approve": True})
                 assert stale.status_code == 409  # answered already: a second answer moves nothing
-            assert sorted(shown) == ["$25.00", "$40.00"]
-            assert answer["reply"].startswith("I read the tool's answer: {"), answer
+                done = http.post("/approve", json={"thread": "t1", "id": by_amount["$25.00"],
+                                                    "approve": True}).json()
+            assert done["approvals"] == [] and done["reply"].startswith("I read the tool's answer: {"), done
             read = http.post("/chat", json={"thread": "t1", "text": "What do I have now?"}).json()
             assert '"transaction_id"' in read["reply"]
     finally:

@@ -188,11 +188,12 @@ def test_voice_host_main_runs_the_call_it_is_given(tmp_path: Path) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="guardrails/approval.py InterruptApprover: two interrupt() calls in one "
-                   "ToolNode task are matched to resume values by call order, which the async ToolNode's concurrent "
-                   "calls make racy: the $40.00 the person refused is charged (balance $65.00)")
+                   "ToolNode task are matched to resume values by the order the calls reach interrupt(), which the "
+                   "async ToolNode's concurrent calls make racy: a charge the person refused can run")
 async def test_parallel_charges_answered_by_id_under_ainvoke(sandbox: tuple[BillingClient, BillingToolkit]) -> None:
-    # web_chat.py runs its graph with ainvoke; a model asking for two charges in one turn gets them asked one
-    # after the other. Approving the $25.00 and refusing the $40.00, each by its interrupt id, must charge $25.00.
+    # A graph run with ainvoke (as web hosts do), a model asking for two charges in one turn: approving one and
+    # refusing the other, each by its interrupt id, must charge exactly the approved one. Which call reaches
+    # interrupt() first on a re-run varies, so several conversations are run, each way round.
     from langchain_core.messages import AIMessage
     from langgraph.checkpoint.memory import InMemorySaver
     from langgraph.types import Command
@@ -202,16 +203,40 @@ async def test_parallel_charges_answered_by_id_under_ainvoke(sandbox: tuple[Bill
 
     client, toolkit = sandbox
     client.add_payment_method("pm_card_visa")
-    calls = [{"name": "wallet", "id": f"c{amount}", "args": {"action": "fund", "amount": amount,
-                                                          "payment_method_id": "pm_card_visa"}} for amount in (25, 40)]
-    model = ScriptedChatModel(turns=[AIMessage(content="", tool_calls=calls)], final="done")
-    graph = build_agent(model, toolkit.get_tools(), InMemorySaver())
-    config = {"configurable": {"thread_id": "parallel"}}
-    state = await graph.ainvoke({"messages": [("user", "Top up $25 and $40")]}, config)
-    for _ in range(4):  # each request shown is answered by its id, whatever order they come in
-        pending = state.get("__interrupt__") or []
-        if not pending:
-            break
-        state = await graph.ainvoke(Command(resume={i.id: "approve" if i.value["summary"].startswith(
-            "Charge $25.00") else "reject" for i in pending}), config)
-    assert client.get_wallet_balance().balance == Decimal("25.00")
+    expected = Decimal("0.00")
+    for run in range(6):
+        wanted = (25, 40)[run % 2]
+        calls = [{"name": "wallet", "id": f"c{run}-{amount}", "args": {
+            "action": "fund", "amount": amount, "payment_method_id": "pm_card_visa"}} for amount in (25, 40)]
+        graph = build_agent(ScriptedChatModel(turns=[AIMessage(content="", tool_calls=calls)], final="done"),
+                            toolkit.get_tools(), InMemorySaver())
+        config = {"configurable": {"thread_id": f"parallel-{run}"}}
+        state = await graph.ainvoke({"messages": [("user", "Top up $25 and $40")]}, config)
+        for _ in range(4):  # each request shown is answered by its id, in whatever order they come
+            pending = state.get("__interrupt__") or []
+            if not pending:
+                break
+            state = await graph.ainvoke(Command(resume={i.id: "approve" if i.value["summary"].startswith(
+                f"Charge ${wanted}.00") else "reject" for i in pending}), config)
+        expected += wanted
+        assert client.get_wallet_balance().balance == expected, f"run {run}: approved ${wanted} only"
+
+
+@pytest.mark.parametrize(("approve", "words", "balance"), [
+    (True, "Done: $25.00 added.", Decimal("25.00")),
+    (False, "The $25.00 top-up was not approved, so nothing was charged.", Decimal("0.00")),
+])
+def test_web_chat_default_middleware_runs_the_documented_flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              approve: bool, words: str, balance: Decimal) -> None:
+    # What `python examples/web_chat.py` builds by default (approval through the per-call middleware), driven with
+    # the module docstring's two curl bodies.
+    monkeypatch.setenv("AGENT_BILLING_STATE_DIR", str(tmp_path / "state"))
+    client, aclient = sandbox_clients(create_app(tokens=(TOKEN,), rate_limit=False), token=TOKEN)
+    toolkit = BillingToolkit(client=client, async_client=aclient, approval="middleware", audit=MemoryAuditLog())
+    with TestClient(web_chat.create_app(toolkit)) as http:
+        asked = http.post("/chat", json={"thread": "t1", "text": "Top up $25 with my card"}).json()
+        assert [a["summary"][:13] for a in asked["approvals"]] == ["Charge $25.00"]
+        done = http.post("/approve", json={"thread": "t1", "approve": approve}).json()
+        assert done == {"reply": words, "links": [], "approval": None, "approvals": []}
+    assert client.get_wallet_balance().balance == balance
+    client.close()
