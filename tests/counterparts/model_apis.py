@@ -269,7 +269,7 @@ def _openai_events(reply: dict[str, Any]) -> list[tuple[str | None, dict[str, An
     def chunk(delta: dict[str, Any], finish: str | None = None) -> tuple[None, dict[str, Any]]:
         return None, {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
 
-    deltas = [{"role": "assistant", "content": ""}]
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
     if choice["message"].get("tool_calls"):
         deltas += [{"tool_calls": [{"index": i, **call}]} for i, call in enumerate(choice["message"]["tool_calls"])]
     else:
@@ -291,6 +291,8 @@ def _anthropic_events(reply: dict[str, Any]) -> list[tuple[str | None, dict[str,
     events: list[tuple[str | None, dict[str, Any]]] = [
         ("message_start", {"type": "message_start", "message": {**reply, "content": [], "stop_reason": None}})]
     for i, block in enumerate(reply["content"]):
+        start: dict[str, Any]
+        deltas: list[dict[str, Any]]
         if block["type"] == "text":
             start, deltas = {"type": "text", "text": ""}, [
                 {"type": "text_delta", "text": word} for word in re.findall(r"\S+\s*", block["text"])]

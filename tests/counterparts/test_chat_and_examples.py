@@ -9,7 +9,6 @@ since it asks approvals only of a person at a terminal. The assertions read what
 
 from __future__ import annotations
 
-import json
 import os
 import pty
 import subprocess
