@@ -9,6 +9,7 @@ since it asks approvals only of a person at a terminal. The assertions read what
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import subprocess
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytest
 from tests.counterparts.model_apis import ModelScript, model_api_app
+from tests.store.conftest import postgres_url  # noqa: F401  (the fixture: a fresh PostgreSQL schema)
 
 from agent_billing.client import provider_clients
 from agent_billing.registry import get_registry
@@ -296,3 +298,25 @@ def test_web_chat_over_http_answers_several_approvals_by_id(api: str, api_url: s
     assert script.answered == ["Top up $25 and $40", "What do I have now?"]
     results = _results(api, requests_after(script, "Top up $25 and $40")[-1])
     assert sorted(r.get("error", "ok") for r in results) == ["ok", "rejected"]
+
+
+@pytest.mark.parametrize(("api", "answer", "balance"), [("openai", "approve", "25.00"), ("anthropic", "reject", "0.00")])
+def test_postgres_resume_with_a_real_model_api(api: str, answer: str, balance: str, api_url: str, script: ModelScript,
+                                               tmp_path: Path, ledger: tuple[Any, dict[str, str]],
+                                               postgres_url: str) -> None:
+    script.plans = {"Add $25 with my card": [[FUND_25]]}
+    env = {**model_env(api_url, tmp_path), **ledger[1], "AGENT_BILLING_STORE_URL": postgres_url}
+
+    def step(name: str) -> dict[str, Any]:
+        out = example("postgres_resume.py", name, "--thread", "t-1", "--model", MODELS[api], env=env, cwd=tmp_path)
+        result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        return result
+
+    asked = step("ask")
+    assert asked["status"] == "waiting_for_approval" and "$25.00" in str(asked["summaries"]), asked
+    assert ledger[0].get_wallet_balance().balance == Decimal("0.00")
+    done = step(answer)  # another process resumes: the model reads the whole history from the checkpointer
+    assert done["status"] == "done" and done["reply"].startswith("I read the tool's answer: {"), done
+    assert ('"error": "rejected"' in done["reply"]) == (answer == "reject")
+    assert ledger[0].get_wallet_balance().balance == Decimal(balance)
+    assert script.rejections == [] and script.answered == ["Add $25 with my card"]
