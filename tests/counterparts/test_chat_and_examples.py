@@ -303,7 +303,7 @@ def test_web_chat_over_http_answers_several_approvals_by_id(api: str, api_url: s
 @pytest.mark.parametrize(("api", "answer", "balance"), [("openai", "approve", "25.00"), ("anthropic", "reject", "0.00")])
 def test_postgres_resume_with_a_real_model_api(api: str, answer: str, balance: str, api_url: str, script: ModelScript,
                                                tmp_path: Path, ledger: tuple[Any, dict[str, str]],
-                                               postgres_url: str) -> None:
+                                               postgres_url: str) -> None:  # noqa: F811 (the imported fixture)
     script.plans = {"Add $25 with my card": [[FUND_25]]}
     env = {**model_env(api_url, tmp_path), **ledger[1], "AGENT_BILLING_STORE_URL": postgres_url}
 
