@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import signal
 import subprocess
 import sys
 import termios
@@ -84,20 +85,32 @@ class Chat:
         attributes[3] &= ~termios.ECHO  # the person's typing is not part of what the test reads
         termios.tcsetattr(slave, termios.TCSANOW, attributes)
         self.process = subprocess.Popen([sys.executable, "-m", "agent_billing.cli", "chat", *args], stdin=slave,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                        text=True)
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         os.close(slave)
-        self.output: list[str] = []
-        self.reader = threading.Thread(target=lambda: self.output.extend(self.process.stdout or ()), daemon=True)
+        self.text = ""
+        self.changed = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        while chunk := self.process.stdout.read1(4096):  # type: ignore[attr-defined]
+            with self.changed:
+                self.text += chunk.decode(errors="replace")
+                self.changed.notify_all()
+
+    def wait_for(self, text: str, count: int = 1) -> None:
+        """Until chat has printed ``text`` ``count`` times (a prompt has no newline to wait for)."""
+        with self.changed:
+            assert self.changed.wait_for(lambda: self.text.count(text) >= count, 60), self.text
 
     def type(self, *lines: str) -> None:
         os.write(self.master, "".join(f"{line}\n" for line in lines).encode())
 
     def sandbox(self) -> str:
         """The sandbox base URL chat printed on its first line."""
-        line = next(line for line in self.output if " sandbox at " in line)
-        return line.split(" sandbox at ", 1)[1].split(" ", 1)[0]
+        self.wait_for(" sandbox at ")
+        return self.text.split(" sandbox at ", 1)[1].split(" ", 1)[0]
 
     def finish(self) -> str:
         self.type("exit")
@@ -106,10 +119,9 @@ class Chat:
         finally:
             os.close(self.master)
         self.reader.join(10)
-        text = "".join(self.output)
-        assert code == 0, text
-        assert "Traceback" not in text
-        return text
+        assert code == 0, self.text
+        assert "Traceback" not in self.text
+        return self.text
 
 
 def billing_client(provider: str, base_url: str, token: str) -> Any:
@@ -131,7 +143,7 @@ def test_chat_with_a_real_model_api_approves_refuses_and_reads(api: str, api_url
                     "What do I have now?": [READ]}
     chat = Chat(["--model", MODELS[api]], model_env(api_url, tmp_path), tmp_path)
     chat.type("Top up $25 with my card", "y", "Now $40 more", "n", "What do I have now?")
-    assert script.wait_answered("What do I have now?"), "".join(chat.output)
+    assert script.wait_answered("What do I have now?"), chat.text
     # The sandbox's own ledger, read while chat still runs: one charge, the yes; nothing for the no.
     with billing_client("modelslab", chat.sandbox(), "sk_sandbox_demo") as client:
         assert client.get_wallet_balance().balance == Decimal("25.00")
@@ -151,6 +163,32 @@ def test_chat_with_a_real_model_api_approves_refuses_and_reads(api: str, api_url
     assert [t["amount"] for t in read[1]["result"]["items"]] == ["25.00"]
 
 
+@pytest.mark.parametrize(("api", "key"), [("openai", "ctrl-d"), ("anthropic", "ctrl-c")])
+def test_no_answer_at_the_approval_prompt_is_a_no_and_the_conversation_goes_on(
+        api: str, key: str, api_url: str, script: ModelScript, tmp_path: Path) -> None:
+    # Ctrl-D at "Approve?" used to end the turn with the call paused and unanswered: every later request
+    # carried a tool call without its result, and the API answered 400 for the rest of the conversation.
+    script.plans = {"Top up $25 with my card": [[FUND_25]], "What do I have now?": [READ]}
+    chat = Chat(["--model", MODELS[api]], model_env(api_url, tmp_path), tmp_path)
+    chat.type("Top up $25 with my card")
+    chat.wait_for("Approve?")
+    if key == "ctrl-d":
+        os.write(chat.master, b"\x04")  # end of input at the prompt (the terminal's EOF)
+    else:
+        chat.process.send_signal(signal.SIGINT)
+    assert script.wait_answered("Top up $25 with my card"), chat.text  # the model spoke after the no
+    chat.type("What do I have now?")
+    assert script.wait_answered("What do I have now?"), chat.text
+    with billing_client("modelslab", chat.sandbox(), "sk_sandbox_demo") as client:
+        assert client.get_wallet_balance().balance == Decimal("0.00")
+        assert client.get_wallet_transactions().items == []
+    text = chat.finish()
+    assert script.rejections == [], script.rejections
+    assert "not approved: no answer" in text and "error:" not in text
+    refused = _results(api, requests_after(script, "Top up $25 with my card")[-1])
+    assert [r.get("error") for r in refused] == ["rejected"]
+
+
 def _results(api: str, request: dict[str, Any]) -> list[dict[str, Any]]:
     """The tool results in ``request`` after the person's last words."""
     from tests.counterparts.model_apis import _anthropic_state, _openai_state
@@ -166,7 +204,7 @@ def test_chat_provider_wallgent_refuses_then_subscribes_once(api_url: str, scrip
         "Where am I now?": [[("billing", {"action": "get"}), ("invoices", {"action": "list"})]]}
     chat = Chat(["--model", MODELS["openai"], "--provider", "wallgent"], model_env(api_url, tmp_path), tmp_path)
     chat.type("Put me on Growth", "n", "Starter then", "y", "Where am I now?")
-    assert script.wait_answered("Where am I now?"), "".join(chat.output)
+    assert script.wait_answered("Where am I now?"), chat.text
     connection = get_registry("wallgent").connection
     with billing_client("wallgent", chat.sandbox(), connection.sandbox_token) as client:
         assert client.get_billing().plan == "STARTER"  # the no moved nothing; the yes, once
@@ -182,7 +220,7 @@ def test_chat_provider_tenex_is_read_only(api_url: str, script: ModelScript, tmp
     script.plans = {"How much have I used?": [[("usage", {"action": "get"}), ("subscription", {"action": "get"})]]}
     chat = Chat(["--model", MODELS["anthropic"], "--provider", "tenex"], model_env(api_url, tmp_path), tmp_path)
     chat.type("How much have I used?")
-    assert script.wait_answered("How much have I used?"), "".join(chat.output)
+    assert script.wait_answered("How much have I used?"), chat.text
     text = chat.finish()
     assert script.rejections == [] and "Approval needed" not in text
     offered = tool_names(script.requests[0])
