@@ -12,8 +12,9 @@ worker can then resume the thread with the person's answer. Run it (needs ``agen
     python examples/postgres_resume.py approve --thread order-42   # worker 2: approves and resumes
 
 The stand-in model (no key needed) asks for one $25 top-up with the test card; the worker that resumes
-only needs the model for its final words, so it gets no scripted tool call. ``--checkpoints URL``
-defaults to the store URL.
+only needs the model for its final words, so it gets no scripted tool call. ``--model PROVIDER:MODEL``
+(for example ``openai:gpt-4.1-mini``, give it to both steps) uses a real model instead. ``--checkpoints
+URL`` defaults to the store URL.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("step", choices=["ask", "approve", "reject"])
     parser.add_argument("--thread", required=True, help="the conversation's thread id")
+    parser.add_argument("--model", help="PROVIDER:MODEL for init_chat_model (default: a scripted model, no key)")
     parser.add_argument("--checkpoints", help="PostgreSQL URL of the checkpointer (default: $AGENT_BILLING_STORE_URL)")
     args = parser.parse_args(argv)
     checkpoints = args.checkpoints or os.environ.get("AGENT_BILLING_STORE_URL", "")
@@ -58,9 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The guardrail state follows AGENT_BILLING_STORE_URL: the same database, other tables.
     toolkit = BillingToolkit.from_env(approval="interrupt")
     config: Any = {"configurable": {"thread_id": args.thread}}
+    if args.model:
+        from langchain.chat_models import init_chat_model
+
+        chat_model: BaseChatModel = init_chat_model(args.model)
+    else:
+        chat_model = model(asks=args.step == "ask")
     with PostgresSaver.from_conn_string(checkpoints) as saver:
         saver.setup()
-        graph = create_agent(model(asks=args.step == "ask"), toolkit.get_tools(),
+        graph = create_agent(chat_model, toolkit.get_tools(),
                              system_prompt=toolkit.system_prompt("chatbot"), checkpointer=saver)
         if args.step == "ask":
             state = graph.invoke({"messages": [("user", "Add $25 with my card")]}, config)
@@ -75,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"thread": args.thread, "status": "waiting_for_approval",
                           "summaries": [i.value["summary"] for i in pending]}))
     else:
-        print(json.dumps({"thread": args.thread, "status": "done", "reply": str(state["messages"][-1].content)}))
+        print(json.dumps({"thread": args.thread, "status": "done", "reply": state["messages"][-1].text}))
     return 0
 
 

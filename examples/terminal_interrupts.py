@@ -51,7 +51,7 @@ def turn(graph: Any, thread_id: str, text: str, ask: Callable[[str], bool]) -> s
     while state.get("__interrupt__"):
         answers = {i.id: "approve" if ask(i.value["summary"]) else "reject" for i in state["__interrupt__"]}
         state = graph.invoke(Command(resume=answers), config)
-    return str(state["messages"][-1].content)
+    return str(state["messages"][-1].text)  # the words only: a model's content may be blocks (Anthropic)
 
 
 def main(argv: Sequence[str] | None = None, toolkit: BillingToolkit | None = None,

@@ -83,7 +83,8 @@ class VoiceHost:
         if self.pending is not None:
             return spoken(f"{self.pending.value['summary']} Shall I go ahead? Please say yes or no.", limit=3)
         # The link went by text already, so the turn says so instead of offering to send it.
-        return spoken(str(state["messages"][-1].content)) + (" I've texted you the link." if links else "")
+        # .text: the words only (a model's content may be a list of blocks, as Anthropic's is).
+        return spoken(state["messages"][-1].text) + (" I've texted you the link." if links else "")
 
     def _new_links(self, state: dict[str, Any]) -> Iterator[str]:
         messages = state["messages"]

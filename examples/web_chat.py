@@ -1,10 +1,12 @@
 """A small web chat host (Starlette): relays payment links to the page and takes approvals from it.
 
-``POST /chat {"thread": ..., "text": ...}`` runs the agent. When a billing tool needs a yes, the answer
-carries ``approval`` (the ``summary`` to show and its ``id``) and the agent waits; ``POST /approve
-{"thread": ..., "approve": true|false}`` resumes it (add ``"id"`` to answer that exact request; without it
-the request shown last on the thread is answered). Payment links the agent created come back in
-``links``, for the page to show as buttons (never retyped by the model).
+``POST /chat {"thread": ..., "text": ...}`` runs the agent. When billing tools need a yes, the answer
+carries ``approvals``, one ``{"id", "summary"}`` per request waiting (a model may ask for several at once;
+``approval`` is the first of them), and the agent waits; ``POST /approve {"thread": ..., "id": ...,
+"approve": true|false}`` answers one request by its id, ``{"thread": ..., "answers": {id: true|false, ...}}``
+answers several at once, and ``{"thread": ..., "approve": ...}`` without an id answers the only one waiting.
+Requests not answered yet stay waiting (shown again in the answer). Payment links the agent created come
+back in ``links``, for the page to show as buttons (never retyped by the model).
 
 Run it against the sandbox (``pip install -e '.[demo]'`` in a checkout)::
 
@@ -26,6 +28,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
@@ -53,7 +56,7 @@ def scripted_model() -> BaseChatModel:
 
 
 def _answer(state: dict[str, Any], since: int) -> dict[str, Any]:
-    """What the page shows: the reply, any payment links created in this turn, and a pending approval."""
+    """What the page shows: the reply, any payment links created in this turn, and the approvals waiting."""
     new = state["messages"][since:]
     links = []
     for message in new:
@@ -61,28 +64,59 @@ def _answer(state: dict[str, Any], since: int) -> dict[str, Any]:
             content = json.loads(str(message.content))
             if content.get("ok") and content.get("payment_url"):
                 links.append({"url": content["payment_url"], "expires_at": content.get("expires_at")})
-    pending = state.get("__interrupt__") or []
-    approval = {"summary": pending[0].value["summary"]} if pending else None
-    text = "" if pending else str(state["messages"][-1].content)
-    return {"reply": text, "links": links, "approval": approval}
+    # The interrupt approver's value carries "summary"; the middleware's per-call one, "description".
+    approvals = [{"id": i.id, "summary": i.value.get("summary") or i.value["description"]}
+                 for i in state.get("__interrupt__") or []]
+    # .text: a model's content may be a list of blocks (Anthropic); the page gets its words only.
+    text = "" if approvals else state["messages"][-1].text
+    return {"reply": text, "links": links, "approval": approvals[0] if approvals else None, "approvals": approvals}
+
+
+def _decisions(body: dict[str, Any], waiting: list[str]) -> dict[str, bool] | str:
+    """The answers an /approve body gives, by interrupt id, or why it cannot be taken."""
+    if isinstance(body.get("answers"), dict):
+        answers = body["answers"]
+    elif isinstance(body.get("id"), str):
+        answers = {body["id"]: body.get("approve")}
+    elif len(waiting) == 1:
+        answers = {waiting[0]: body.get("approve")}
+    elif "id" in body:
+        return "that approval is not waiting (any more); answer one of the approvals shown"
+    else:
+        return "several approvals are waiting: answer each by its id"
+    if not answers or any(key not in waiting for key in answers):
+        return "that approval is not waiting (any more); answer one of the approvals shown"
+    return {key: value is True for key, value in answers.items()}  # anything but true is a no
+
+
+def _agent(toolkit: BillingToolkit, model: BaseChatModel, tools: list[Any], checkpointer: Any, prompt: str) -> Any:
+    """The agent: with a middleware toolkit, ``create_agent`` asks once per gated call before any tool runs
+    (several at once when the model asks for several); otherwise the tools pause themselves (``interrupt``)."""
+    try:
+        middleware = toolkit.middleware(interrupt_mode="per_call")
+    except ValueError:  # approval="interrupt": the tools raise the interrupts themselves
+        return build_agent(model, tools, checkpointer, system_prompt=prompt)
+    return create_agent(model, tools, system_prompt=prompt, middleware=[middleware], checkpointer=checkpointer)
 
 
 def create_app(toolkit: BillingToolkit | None = None, model: BaseChatModel | None = None) -> Starlette:
     """The web app; one conversation per ``thread``, kept by the graph's checkpointer.
 
-    A real ``model`` serves every thread; the scripted stand-in keeps its place in its script, so each
+    By default the toolkit (from the environment) asks through its agent middleware, one interrupt per
+    gated call, so two charges in one model turn are two approvals shown at once. A real ``model`` serves
+    every thread; the scripted stand-in keeps its place in its script, so each
     thread gets its own (one shared script would hand thread B the turn thread A was due).
     """
-    toolkit = toolkit or BillingToolkit.from_env(approval="interrupt")
+    toolkit = toolkit or BillingToolkit.from_env(approval="middleware")
     tools, checkpointer = toolkit.get_tools(), InMemorySaver()
     prompt = toolkit.system_prompt("chatbot")
     graphs: dict[str, Any] = {}
     seen: dict[str, int] = {}
-    shown: dict[str, tuple[str, int]] = {}  # thread -> (the interrupt shown, where its turn started)
+    waiting: dict[str, tuple[list[str], int]] = {}  # thread -> (the interrupt ids shown, where the turn started)
 
     def graph_for(thread: str) -> Any:
         if thread not in graphs:
-            graphs[thread] = build_agent(model or scripted_model(), tools, checkpointer, system_prompt=prompt)
+            graphs[thread] = _agent(toolkit, model or scripted_model(), tools, checkpointer, prompt)
         return graphs[thread]
 
     async def run(thread: str, payload: Any, since: int) -> dict[str, Any]:
@@ -90,13 +124,11 @@ def create_app(toolkit: BillingToolkit | None = None, model: BaseChatModel | Non
         state = await graph_for(thread).ainvoke(payload, config)
         seen[thread] = len(state["messages"])
         answer = _answer(state, since)
-        if answer["approval"] is None:
-            shown.pop(thread, None)
-            return answer
-        # Keep the interrupt's id so /approve resumes exactly the request that was shown.
-        interrupt_id = state["__interrupt__"][0].id
-        shown[thread] = (interrupt_id, since)
-        answer["approval"]["id"] = interrupt_id
+        if answer["approvals"]:
+            # Keep the ids so /approve resumes exactly the requests that were shown.
+            waiting[thread] = ([a["id"] for a in answer["approvals"]], since)
+        else:
+            waiting.pop(thread, None)
         return answer
 
     def problem(status: int, message: str) -> JSONResponse:
@@ -114,22 +146,25 @@ def create_app(toolkit: BillingToolkit | None = None, model: BaseChatModel | Non
         if body is None or not isinstance(body.get("text"), str):
             return problem(400, 'send JSON {"thread": "...", "text": "..."}')
         thread = body["thread"]
-        if thread in shown:
+        if thread in waiting:
             return problem(409, "an approval is pending on this thread: answer it with POST /approve first")
         return JSONResponse(await run(thread, {"messages": [("user", body["text"])]}, seen.get(thread, 0)))
 
     async def approve(request: Request) -> JSONResponse:
         body = await body_of(request)
         if body is None:
-            return problem(400, 'send JSON {"thread": "...", "approve": true|false} (and optionally "id")')
+            return problem(400, 'send JSON {"thread": "...", "id": "...", "approve": true|false} '
+                                'or {"thread": "...", "answers": {"<id>": true|false}}')
         thread = body["thread"]
-        if thread not in shown:
+        if thread not in waiting:
             return problem(409, "nothing is waiting for approval on this thread")
-        interrupt_id, since = shown[thread]
-        if body.get("id", interrupt_id) != interrupt_id:
-            return problem(409, "that approval is no longer pending; answer the one shown last")
-        decision = "approve" if body.get("approve") is True else "reject"
-        return JSONResponse(await run(thread, Command(resume={interrupt_id: decision}), since))
+        ids, since = waiting[thread]
+        decisions = _decisions(body, ids)
+        if isinstance(decisions, str):
+            return problem(409, decisions)
+        # HumanInTheLoopMiddleware's per-call decision format; the interrupt approver reads it too.
+        resume = {key: {"type": "approve" if yes else "reject"} for key, yes in decisions.items()}
+        return JSONResponse(await run(thread, Command(resume=resume), since))
 
     return Starlette(routes=[Route("/chat", chat, methods=["POST"]), Route("/approve", approve, methods=["POST"])])
 

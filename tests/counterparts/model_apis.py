@@ -21,7 +21,10 @@ Anthropic (Messages, ``POST /v1/messages``):
 
 The "model" itself is a script: for each user text it plans turns of tool calls (a turn may be a
 function of the tool results so far, e.g. to pass a confirmation token back), then answers in words,
-quoting the last tool results. Every request, and every 400 given, is recorded for the test to read.
+quoting the last tool results. Every request, and every 400 given, is recorded for the test to read;
+a test driving another process (``agent-billing chat``, an example) waits with ``wait_answered`` until
+the model has closed a user text's turn. ``stream: true`` requests (a host printing tokens as they come)
+get each API's server-sent events, word by word.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 ToolCallPlan = tuple[str, dict[str, Any]]
@@ -61,6 +64,26 @@ class ModelScript:
     requests: list[dict[str, Any]] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    answered: list[str] = field(default_factory=list)  # user texts the model has closed with words, in order
+    _closed: threading.Condition = field(default_factory=threading.Condition)
+
+    def said(self, user_text: str) -> None:
+        """Record that the model answered ``user_text`` in words (its turn is over)."""
+        with self._closed:
+            self.answered.append(user_text)
+            self._closed.notify_all()
+
+    def wait_answered(self, user_text: str, timeout: float = 60) -> bool:
+        """Block until the model has answered ``user_text`` in words (a test driving another process waits here).
+
+        Example:
+            >>> script = ModelScript(plans={})
+            >>> script.said("hi")
+            >>> script.wait_answered("hi", timeout=0)
+            True
+        """
+        with self._closed:
+            return self._closed.wait_for(lambda: user_text in self.answered, timeout)
 
     def next_turn(self, user_text: str, turns_done: int, results: list[dict[str, Any]]) -> Sequence[ToolCallPlan]:
         """The tool calls of the model's next turn (empty: it answers in words)."""
@@ -149,35 +172,6 @@ def _openai_state(messages: list[dict[str, Any]]) -> tuple[str, int, list[dict[s
     return text, turns, results
 
 
-def openai_endpoint(script: ModelScript) -> Callable[[Request], Any]:
-    async def chat_completions(request: Request) -> JSONResponse:
-        body = await request.json()
-        with script.lock:
-            script.requests.append(body)
-            try:
-                validate_openai(body)
-            except Rejected as exc:
-                script.rejections.append(exc.message)
-                return JSONResponse({"error": {"message": exc.message, "type": "invalid_request_error",
-                                               "param": exc.param, "code": None}}, status_code=400)
-            n = len(script.requests)
-            text, turns, results = _openai_state(body["messages"])
-            calls = script.next_turn(text, turns, results)
-        if calls:
-            message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [
-                {"id": f"call_{uuid.uuid4().hex[:24]}", "type": "function",
-                 "function": {"name": name, "arguments": json.dumps(args)}} for name, args in calls]}
-            finish = "tool_calls"
-        else:
-            message, finish = {"role": "assistant", "content": ModelScript.words(results)}, "stop"
-        return JSONResponse({"id": f"chatcmpl-{n}", "object": "chat.completion", "created": 1_764_928_800,
-                             "model": body.get("model", "gpt-test"), "choices": [
-                                 {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-                             "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
-
-    return chat_completions
-
-
 # --- Anthropic Messages -------------------------------------------------------------------------------
 
 
@@ -239,35 +233,119 @@ def _anthropic_state(messages: list[dict[str, Any]]) -> tuple[str, int, list[dic
     return user_text(messages[start]).strip(), turns, results
 
 
-def anthropic_endpoint(script: ModelScript) -> Callable[[Request], Any]:
-    async def messages(request: Request) -> JSONResponse:
+# --- one endpoint skeleton for both APIs -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Api:
+    """What differs between the two APIs: validation, where the script stands, and the wire shapes."""
+
+    validate: Callable[[dict[str, Any]], None]
+    state: Callable[[list[dict[str, Any]]], tuple[str, int, list[dict[str, Any]]]]
+    error: Callable[[Rejected], dict[str, Any]]
+    reply: Callable[[dict[str, Any], int, Sequence[ToolCallPlan], str], dict[str, Any]]
+    events: Callable[[dict[str, Any]], list[tuple[str | None, dict[str, Any]]]]
+
+
+def _openai_reply(body: dict[str, Any], n: int, calls: Sequence[ToolCallPlan], words: str) -> dict[str, Any]:
+    if calls:
+        message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"call_{uuid.uuid4().hex[:24]}", "type": "function",
+             "function": {"name": name, "arguments": json.dumps(args)}} for name, args in calls]}
+        finish = "tool_calls"
+    else:
+        message, finish = {"role": "assistant", "content": words}, "stop"
+    return {"id": f"chatcmpl-{n}", "object": "chat.completion", "created": 1_764_928_800,
+            "model": body.get("model", "gpt-test"),
+            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+
+
+def _openai_events(reply: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
+    """The reply as ``stream: true`` sends it: a role chunk, the content word by word or the calls, the finish."""
+    choice = reply["choices"][0]
+    base = {key: reply[key] for key in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> tuple[None, dict[str, Any]]:
+        return None, {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+    if choice["message"].get("tool_calls"):
+        deltas += [{"tool_calls": [{"index": i, **call}]} for i, call in enumerate(choice["message"]["tool_calls"])]
+    else:
+        deltas += [{"content": word} for word in re.findall(r"\S+\s*", choice["message"]["content"])]
+    return [*(chunk(delta) for delta in deltas), chunk({}, choice["finish_reason"])]
+
+
+def _anthropic_reply(body: dict[str, Any], n: int, calls: Sequence[ToolCallPlan], words: str) -> dict[str, Any]:
+    content: list[dict[str, Any]] = (
+        [{"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}", "name": name, "input": args}
+         for name, args in calls] if calls else [{"type": "text", "text": words}])
+    return {"id": f"msg_{n}", "type": "message", "role": "assistant", "model": body.get("model", "claude-test"),
+            "content": content, "stop_reason": "tool_use" if calls else "end_turn", "stop_sequence": None,
+            "usage": {"input_tokens": 10, "output_tokens": 5}}
+
+
+def _anthropic_events(reply: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
+    """The reply as ``stream: true`` sends it: Anthropic's named server-sent events."""
+    events: list[tuple[str | None, dict[str, Any]]] = [
+        ("message_start", {"type": "message_start", "message": {**reply, "content": [], "stop_reason": None}})]
+    for i, block in enumerate(reply["content"]):
+        start: dict[str, Any]
+        deltas: list[dict[str, Any]]
+        if block["type"] == "text":
+            start, deltas = {"type": "text", "text": ""}, [
+                {"type": "text_delta", "text": word} for word in re.findall(r"\S+\s*", block["text"])]
+        else:
+            start = {**block, "input": {}}
+            deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
+        events.append(("content_block_start", {"type": "content_block_start", "index": i, "content_block": start}))
+        events += [("content_block_delta", {"type": "content_block_delta", "index": i, "delta": d}) for d in deltas]
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": i}))
+    events += [("message_delta", {"type": "message_delta", "usage": {"output_tokens": 5},
+                                  "delta": {"stop_reason": reply["stop_reason"], "stop_sequence": None}}),
+               ("message_stop", {"type": "message_stop"})]
+    return events
+
+
+OPENAI = Api(validate_openai, _openai_state, lambda exc: {"error": {
+    "message": exc.message, "type": "invalid_request_error", "param": exc.param, "code": None}},
+    _openai_reply, _openai_events)
+ANTHROPIC = Api(validate_anthropic, _anthropic_state, lambda exc: {"type": "error", "error": {
+    "type": "invalid_request_error", "message": exc.message}}, _anthropic_reply, _anthropic_events)
+
+
+def _sse(events: list[tuple[str | None, dict[str, Any]]], done: bool) -> str:
+    lines = [(f"event: {name}\n" if name else "") + f"data: {json.dumps(data)}\n\n" for name, data in events]
+    return "".join(lines) + ("data: [DONE]\n\n" if done else "")
+
+
+def endpoint(script: ModelScript, api: Api) -> Callable[[Request], Any]:
+    """One API's endpoint: record, validate (400 with the API's error shape), plan, answer (streamed or not)."""
+
+    async def handle(request: Request) -> Response:
         body = await request.json()
         with script.lock:
             script.requests.append(body)
             try:
-                validate_anthropic(body)
+                api.validate(body)
             except Rejected as exc:
                 script.rejections.append(exc.message)
-                return JSONResponse({"type": "error", "error": {"type": "invalid_request_error",
-                                                                "message": exc.message}}, status_code=400)
+                return JSONResponse(api.error(exc), status_code=400)
             n = len(script.requests)
-            text, turns, results = _anthropic_state(body["messages"])
+            text, turns, results = api.state(body["messages"])
             calls = script.next_turn(text, turns, results)
-        content: list[dict[str, Any]]
-        if calls:
-            content = [{"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}", "name": name, "input": args}
-                       for name, args in calls]
-            stop = "tool_use"
-        else:
-            content, stop = [{"type": "text", "text": ModelScript.words(results)}], "end_turn"
-        return JSONResponse({"id": f"msg_{n}", "type": "message", "role": "assistant",
-                             "model": body.get("model", "claude-test"), "content": content, "stop_reason": stop,
-                             "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": 5}})
+        reply = api.reply(body, n, calls, ModelScript.words(results))
+        if not calls:
+            script.said(text)
+        if body.get("stream"):
+            return Response(_sse(api.events(reply), done=api is OPENAI), media_type="text/event-stream")
+        return JSONResponse(reply)
 
-    return messages
+    return handle
 
 
 def model_api_app(script: ModelScript) -> Starlette:
     """Both stand-ins on one app: ``/v1/chat/completions`` (OpenAI) and ``/v1/messages`` (Anthropic)."""
-    return Starlette(routes=[Route("/v1/chat/completions", openai_endpoint(script), methods=["POST"]),
-                             Route("/v1/messages", anthropic_endpoint(script), methods=["POST"])])
+    return Starlette(routes=[Route("/v1/chat/completions", endpoint(script, OPENAI), methods=["POST"]),
+                             Route("/v1/messages", endpoint(script, ANTHROPIC), methods=["POST"])])

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -77,7 +79,7 @@ def test_web_chat_takes_approvals_and_relays_links(sandbox: tuple[BillingClient,
         assert first["approval"]["summary"].startswith("Charge $25.00")
         assert client.get_wallet_balance().balance == Decimal("0.00")  # nothing before the yes
         done = http.post("/approve", json={"thread": "t1", "id": first["approval"]["id"], "approve": True}).json()
-        assert done == {"reply": "Done: $25.00 added.", "links": [], "approval": None}
+        assert done == {"reply": "Done: $25.00 added.", "links": [], "approval": None, "approvals": []}
         assert client.get_wallet_balance().balance == Decimal("25.00")
         link = http.post("/chat", json={"thread": "t1", "text": "Now $40 more, I'll pay myself"}).json()
         assert link["reply"] == "Here is a secure page for the $40.00."
@@ -185,3 +187,58 @@ def test_voice_host_main_runs_the_call_it_is_given(tmp_path: Path) -> None:
         assert "agent:  The $25.00 top-up was not approved, so nothing was charged." in result.stdout
         with BillingClient(base_url=server.base_url, token="sk_sandbox_demo") as client:
             assert client.get_wallet_balance().balance == Decimal("0.00")
+
+
+@pytest.mark.parametrize("wanted", [25, 40])
+@pytest.mark.parametrize("run_async", [False, True], ids=["invoke", "ainvoke"])
+async def test_two_charges_in_one_turn_are_each_answered_by_id(sandbox: tuple[BillingClient, BillingToolkit],
+                                                              wanted: int, run_async: bool) -> None:
+    # The demo's agent graph (chat, voice_host, web_chat) once ran a turn's tool calls in one ToolNode task:
+    # LangGraph matches resumes to interrupts within a task by the order interrupt() is reached, so with two
+    # charges asked one after the other, the yes for one was spent by the other and the refused one was
+    # charged too ($65.00 instead of $25.00). Each call is its own task now: both are asked at once, by id.
+    from langchain_core.messages import AIMessage
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.types import Command
+
+    from agent_billing.demo.agent import build_agent
+    from agent_billing.demo.scripted_model import ScriptedChatModel
+
+    client, toolkit = sandbox
+    client.add_payment_method("pm_card_visa")
+    calls = [{"name": "wallet", "id": f"call-{amount}", "args": {
+        "action": "fund", "amount": amount, "payment_method_id": "pm_card_visa"}} for amount in (25, 40)]
+    graph = build_agent(ScriptedChatModel(turns=[AIMessage(content="", tool_calls=calls)], final="done"),
+                        toolkit.get_tools(), InMemorySaver())
+    config = {"configurable": {"thread_id": "two-charges"}}
+
+    async def run(payload: Any) -> dict[str, Any]:
+        return await (graph.ainvoke(payload, config) if run_async else asyncio.to_thread(graph.invoke, payload, config))
+
+    state = await run({"messages": [("user", "Top up $25 and $40")]})
+    assert sorted(i.value["summary"][:13] for i in state["__interrupt__"]) == ["Charge $25.00", "Charge $40.00"]
+    state = await run(Command(resume={i.id: "approve" if i.value["summary"].startswith(f"Charge ${wanted}.00")
+                                      else "reject" for i in state["__interrupt__"]}))
+    assert not state.get("__interrupt__") and state["messages"][-1].content == "done"
+    assert client.get_wallet_balance().balance == wanted
+    assert [t.amount for t in client.get_wallet_transactions().items] == [wanted]
+
+
+@pytest.mark.parametrize(("approve", "words", "balance"), [
+    (True, "Done: $25.00 added.", Decimal("25.00")),
+    (False, "The $25.00 top-up was not approved, so nothing was charged.", Decimal("0.00")),
+])
+def test_web_chat_default_middleware_runs_the_documented_flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              approve: bool, words: str, balance: Decimal) -> None:
+    # What `python examples/web_chat.py` builds by default (approval through the per-call middleware), driven with
+    # the module docstring's two curl bodies.
+    monkeypatch.setenv("AGENT_BILLING_STATE_DIR", str(tmp_path / "state"))
+    client, aclient = sandbox_clients(create_app(tokens=(TOKEN,), rate_limit=False), token=TOKEN)
+    toolkit = BillingToolkit(client=client, async_client=aclient, approval="middleware", audit=MemoryAuditLog())
+    with TestClient(web_chat.create_app(toolkit)) as http:
+        asked = http.post("/chat", json={"thread": "t1", "text": "Top up $25 with my card"}).json()
+        assert [a["summary"][:13] for a in asked["approvals"]] == ["Charge $25.00"]
+        done = http.post("/approve", json={"thread": "t1", "approve": approve}).json()
+        assert done == {"reply": words, "links": [], "approval": None, "approvals": []}
+    assert client.get_wallet_balance().balance == balance
+    client.close()

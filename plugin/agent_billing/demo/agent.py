@@ -20,7 +20,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import SystemMessage
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, MessagesState, StateGraph
-from langgraph.prebuilt import ToolNode, tools_condition
+from langgraph.prebuilt import ToolNode
+from langgraph.types import Send
 
 
 def build_agent(model: BaseChatModel, tools: Sequence[BaseTool], checkpointer: Any, system_prompt: str | None = None) -> Any:
@@ -41,12 +42,23 @@ def build_agent(model: BaseChatModel, tools: Sequence[BaseTool], checkpointer: A
             messages = [SystemMessage(content=system_prompt), *messages]
         return {"messages": [bound.invoke(messages)]}
 
+    def each_call(state: MessagesState) -> Any:
+        # One task per tool call (as create_agent does): LangGraph matches a resume to an interrupt by id
+        # per task, but within one task by the order interrupt() is reached, which parallel calls make
+        # racy, so in one shared task an approval given for one charge could be spent by another.
+        last = state["messages"][-1]
+        calls = getattr(last, "tool_calls", None) or []
+        if not calls:
+            return END
+        return [Send("tools", {"messages": [*state["messages"][:-1], last.model_copy(update={"tool_calls": [call]})]})
+                for call in calls]
+
     graph = StateGraph(MessagesState)
     graph.add_node("model", call_model)
     graph.add_edge(START, "model")
     if tools:
         graph.add_node("tools", ToolNode(list(tools), handle_tool_errors=False))
-        graph.add_conditional_edges("model", tools_condition)
+        graph.add_conditional_edges("model", each_call, ["tools", END])
         graph.add_edge("tools", "model")
     else:
         graph.add_edge("model", END)

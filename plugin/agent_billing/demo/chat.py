@@ -37,6 +37,30 @@ PROVIDER_KEYS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "
                  "mistralai": "MISTRAL_API_KEY", "groq": "GROQ_API_KEY", "deepseek": "DEEPSEEK_API_KEY"}
 
 
+class ChatTerminal(Terminal):
+    """The chat's terminal: Ctrl-C or Ctrl-D at an approval prompt is a no, and the conversation goes on.
+
+    Left unanswered, the paused call would stay in the thread with no result, and every later request
+    would carry a tool call without its answer, which model APIs refuse (OpenAI and Anthropic answer 400).
+    Answered no, the call gets its refusal and the model speaks next, as after any no.
+
+    Example:
+        >>> import io, sys
+        >>> sys.stdin, saved = io.StringIO(""), sys.stdin  # nothing left to read: what Ctrl-D gives
+        >>> ChatTerminal(Console(quiet=True), auto_yes=False, interactive=True).approve({"summary": "Charge $25.00"})
+        'reject'
+        >>> sys.stdin = saved
+    """
+
+    def approve(self, request: dict[str, Any]) -> str:
+        """Show the request and ask; no answer (Ctrl-C, Ctrl-D) is a no."""
+        try:
+            return super().approve(request)
+        except (EOFError, KeyboardInterrupt):
+            self.console.print("\n[red]not approved[/red]: no answer (nothing moves without a yes)")
+            return "reject"
+
+
 def one_line(exc: BaseException) -> str:
     """An exception as one short line (its type and first sentence), never a traceback.
 
@@ -97,7 +121,7 @@ def run_chat(model: str, use_sandbox: bool = True, *, chat_model: Any = None, co
     registry = get_registry(provider)
     sync_class, async_class = provider_clients(registry)
     with contextlib.ExitStack() as stack:
-        terminal = Terminal(console, auto_yes=False, interactive=interactive, agent="agent")
+        terminal = ChatTerminal(console, auto_yes=False, interactive=interactive, agent="agent")
         if use_sandbox:
             server = stack.enter_context(SandboxServer(tokens=(TOKEN,)))
             connection = registry.connection

@@ -111,8 +111,9 @@ class Terminal:
             for call in message.tool_calls:
                 args = ", ".join(f"{k}={v!r}" for k, v in call["args"].items())
                 self.console.print(f"[magenta]{self.agent}[/magenta] -> {call['name']}({escape(redact_text(args))})")
-            if message.content:
-                self.text(str(message.content), prefix=f"[magenta]{self.agent}[/magenta]: ")
+            # .text: Anthropic-style content is a list of blocks; only their words are shown, never the list.
+            if message.text:
+                self.text(message.text, prefix=f"[magenta]{self.agent}[/magenta]: ")
         elif isinstance(message, ToolMessage):
             content = str(message.content)
             style = "red" if message.status == "error" else "green"
@@ -257,12 +258,12 @@ class Scene:
             payload = Command(resume={i.id: self.terminal.approve(i.value) for i in interrupts})
 
     def _token(self, chunk: Any, streamed: set[str]) -> None:
-        if not isinstance(chunk, AIMessageChunk) or not isinstance(chunk.content, str) or not chunk.content:
+        if not isinstance(chunk, AIMessageChunk) or not chunk.text:  # text blocks stream too (Anthropic)
             return
         if chunk.id not in streamed:
             streamed.add(str(chunk.id))
             self.terminal.console.print(f"[magenta]{self.terminal.agent}[/magenta]: ", end="")
-        self.terminal.console.print(chunk.content, end="", markup=False, highlight=False, soft_wrap=True)
+        self.terminal.console.print(chunk.text, end="", markup=False, highlight=False, soft_wrap=True)
 
 
 def answer(done: str | Callable[[dict[str, Any]], str], what: str) -> Callable[[Sequence[BaseMessage]], AIMessage]:
