@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         UnexpectedResponseError,
     )
     from agent_billing.guardrails import ApprovalDecision, ApprovalRequest, ChargeIntent, Mandate
+    from agent_billing.providers.modelslab.client import AsyncModelsLabClient, ModelsLabClient
     from agent_billing.providers.tenex.client import AsyncTenexClient, TenexClient
     from agent_billing.providers.wallgent.client import AsyncWallgentClient, WallgentClient
     from agent_billing.registry import Effect, Operation, Registry, get_registry
@@ -57,6 +58,7 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(("Effect", "Operation", "Registry", "get_registry"), "agent_billing.registry"),
     "RetryPolicy": "agent_billing.retry",
     "BillingToolkit": "agent_billing.tools",
+    **dict.fromkeys(("ModelsLabClient", "AsyncModelsLabClient"), "agent_billing.providers.modelslab.client"),
     **dict.fromkeys(("WallgentClient", "AsyncWallgentClient"), "agent_billing.providers.wallgent.client"),
     **dict.fromkeys(("TenexClient", "AsyncTenexClient"), "agent_billing.providers.tenex.client"),
 }
@@ -80,6 +82,7 @@ __all__ = [
     "ApprovalDecision",
     "ApprovalRequest",
     "AsyncBillingClient",
+    "AsyncModelsLabClient",
     "AsyncTenexClient",
     "AsyncWallgentClient",
     "AuthenticationError",
@@ -94,6 +97,7 @@ __all__ = [
     "IdempotencyConflictError",
     "InvalidRequestError",
     "Mandate",
+    "ModelsLabClient",
     "NotFoundError",
     "Operation",
     "OutcomeUnknownError",

@@ -28,7 +28,7 @@ REGISTRY = Registry(
     provider="modelslab", base_path="/api/agents/v1", advisor=PATHS,
     presets={"chatbot": ("payment_links.handoff", "payment_links.wait"),
              "autonomous": ("wallet.fund", "wallet.ensure_funded")},
-    typed_methods=("agent_billing.client_methods", "SyncOperations", "AsyncOperations"),
+    typed_methods=("agent_billing.providers.modelslab.client_methods", "ModelsLabOperations", "AsyncModelsLabOperations"),
     connection=Connection(default_base_url="https://modelslab.com/api/agents/v1", sandbox_path="/api/agents/v1",
                           sandbox_token="sk_sandbox_demo",
                           sandbox_app="agent_billing.providers.modelslab.sandbox:modelslab_sandbox",
