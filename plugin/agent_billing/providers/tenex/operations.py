@@ -82,7 +82,8 @@ WEBHOOK = WebhookFormat(header="X-10ex-Signature", timestamp_field="occurred_at"
 CONNECTION = Connection(default_base_url=DEFAULT_BASE_URL, sandbox_path="/tenex" + BASE_PATH,
                         sandbox_token="tnx_sandbox", token_variables=("TENEX_API_KEY",),
                         sandbox_app="agent_billing.providers.tenex.sandbox:tenex_sandbox",
-                        base_url_variables=("TENEX_BASE_URL",), key_prefixes=("tnx_",), webhook=WEBHOOK)
+                        base_url_variables=("TENEX_BASE_URL",), key_prefixes=("tnx_",), webhook=WEBHOOK,
+                        setting_variables=(PATHS_VARIABLE,))
 
 R, W = Effect.READ, Effect.WRITE
 
