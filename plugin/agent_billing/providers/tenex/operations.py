@@ -29,17 +29,17 @@ create_portal_session       POST    ``/billing-portal/sessions``
 
 A deployer whose 10ex answers elsewhere overrides any of them without code: the environment variable
 ``TENEX_PATHS`` holds a JSON object of operation name to path (``{"get_usage": "/usage/current"}``),
-read when the registry is first loaded; in code, ``build_registry(paths=...)`` does the same. An
+read when the registry is first asked for (``REGISTRY``, not at import); in code, ``build_registry(paths=...)`` does the same. An
 override must start with ``/`` and keep the default's ``{placeholders}``, and the portal session (the one
 POST) must stay a path naming ``portal``; anything else is refused at load time, so a typo cannot silently
 send requests to the wrong place.
 
 Example:
-    >>> REGISTRY.get("list_ledger").path, len(REGISTRY)
+    >>> build_registry().get("list_ledger").path, len(build_registry())
     ('/credit-ledger', 8)
     >>> build_registry({"get_usage": "/usage/current"}).get("get_usage").path
     '/usage/current'
-    >>> [op.name for op in REGISTRY if op.is_mutation]
+    >>> [op.name for op in build_registry() if op.is_mutation]
     ['create_portal_session']
 """
 
@@ -176,4 +176,13 @@ def build_registry(paths: Mapping[str, str] | None = None, *, provider: str = PR
     return registry
 
 
-REGISTRY = build_registry(paths_from_env())
+# Built on first access (module ``__getattr__``), so ``TENEX_PATHS`` is read when the registry is asked for,
+# never as a side effect of importing this module.
+REGISTRY: Registry
+
+
+def __getattr__(name: str) -> Registry:
+    if name != "REGISTRY":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    registry = globals()["REGISTRY"] = build_registry(paths_from_env())
+    return registry
