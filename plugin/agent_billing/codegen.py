@@ -106,10 +106,11 @@ class MethodExample:
 
 
 def examples_of(registry: Registry) -> Mapping[str, MethodExample]:
-    """The provider's declared examples (``EXAMPLES`` in the ``examples`` module beside its argument models).
+    """Each operation's example, as declared with it (``Operation.example``).
 
     An operation without one gets a plain call when it needs no arguments; one that needs arguments
-    must be declared, and a declaration naming no operation is refused, so the two cannot drift.
+    must declare its example. (A provider not yet converted may still keep ``EXAMPLES`` in an ``examples``
+    module beside its argument models; a name there that is no operation is refused.)
 
     Example:
         >>> examples_of(get_registry())["fund_wallet"].shows
@@ -125,10 +126,13 @@ def examples_of(registry: Registry) -> Mapping[str, MethodExample]:
         raise ValueError(f"{package}.examples declares examples of unknown operations {unknown}")
     out: dict[str, MethodExample] = {}
     for op in registry:
-        if op.name in declared:
-            out[op.name] = declared[op.name]
+        example = op.example if op.example is not None else declared.get(op.name)
+        if isinstance(example, MethodExample):
+            out[op.name] = example
+        elif example is not None:
+            raise TypeError(f"{op.name}: example= must be a codegen.MethodExample, not {type(example).__name__}")
         elif any(field.is_required() for field in op.args.model_fields.values()):
-            raise ValueError(f"{op.name} needs arguments: declare its example in {package}.examples.EXAMPLES")
+            raise ValueError(f"{op.name} needs arguments: declare its example (example=MethodExample(...))")
         else:
             out[op.name] = MethodExample(output=repr(op.result.__name__))
     return out
@@ -405,4 +409,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Through the imported module, so declarations' MethodExample objects are this module's class (not __main__'s).
+    from agent_billing.codegen import main as _main
+
+    sys.exit(_main())
