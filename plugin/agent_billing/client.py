@@ -328,7 +328,7 @@ class SyncClient(_ClientCore):
     found by ``provider_clients``), which mixes its generated methods into this one; ``PROVIDER`` is its default.
 
     Example:
-        >>> client = SyncClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="sk_sandbox_demo")
+        >>> client = SyncClient(base_url="http://127.0.0.1:8787/v1", token="t")
         >>> client.registry.provider == client.PROVIDER or client.PROVIDER is None
         True
         >>> client.close()
@@ -441,7 +441,7 @@ class AsyncClient(_ClientCore):
     """Asynchronous twin of ``SyncClient``: ``await client.call(...)``.
 
     Example:
-        >>> client = AsyncClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="t")
+        >>> client = AsyncClient(base_url="http://127.0.0.1:8787/v1", token="t")
         >>> client.PROVIDER is None
         True
     """
@@ -559,8 +559,8 @@ def provider_clients(registry: Registry) -> tuple[type[SyncClient], type[AsyncCl
     methods (``Registry.typed_methods``) that mix them in; the untyped core classes for a provider without any.
 
     Example:
-        >>> [cls.__name__ for cls in provider_clients(get_registry("wallgent"))]
-        ['WallgentClient', 'AsyncWallgentClient']
+        >>> [cls.PROVIDER for cls in provider_clients(get_registry())] == [get_registry().provider] * 2
+        True
     """
     if registry.typed_methods is None:
         return SyncClient, AsyncClient
