@@ -109,11 +109,26 @@ def test_an_operation_with_arguments_and_no_declared_example_is_refused() -> Non
 
 
 def test_an_example_of_no_operation_is_refused() -> None:
-    full = build_registry(provider="tenex_codegen_probe")
-    partial = Registry(provider="tenex_codegen_probe", base_path=full.base_path)
-    partial.add(full.get("get_plan"))
+    # A provider that still keeps examples beside its declarations (an ``examples`` module) cannot name one
+    # that is no operation; 10ex and ModelsLab declare theirs with each operation, so theirs cannot drift.
+    from agent_billing.registry import get_registry
+
+    full = get_registry("wallgent")
+    partial = Registry(provider="wallgent_codegen_probe", base_path=full.base_path)
+    partial.add(full.get("get_billing"))
     with pytest.raises(ValueError, match="unknown operations"):
         examples_of(partial)
+
+
+def test_the_example_is_read_from_the_declaration() -> None:
+    registry = build_registry(provider="tenex_codegen_probe")
+    declared = registry.get("get_invoice").example
+    assert isinstance(declared, MethodExample) and examples_of(registry)["get_invoice"] is declared
+    odd = Registry(provider="tenex_codegen_probe", base_path=registry.base_path)
+    odd.declare("get_plan", "plan", "get", "GET", "/plans/current", tenex_args.NoArgs, tenex_results.Plan,
+                Effect.READ, "The plan.", example="client.get_plan()")
+    with pytest.raises(TypeError, match=r"must be a codegen\.MethodExample"):
+        examples_of(odd)
 
 
 def test_example_lines_sync_async_and_errors() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_billing.codegen import TARGET, render_client_methods
+from agent_billing.codegen import render_client_methods, target_of
 from agent_billing.registry import Effect, Limiter, get_registry
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "modelslab-billing-subscriptions-skill.md"
@@ -66,7 +66,7 @@ def test_duplicate_declarations_are_refused() -> None:
 
 
 def test_generated_client_methods_match_the_registry() -> None:
-    assert TARGET.read_text() == render_client_methods(), "run: python -m agent_billing.codegen"
+    assert target_of(REGISTRY)[0].read_text() == render_client_methods(REGISTRY), "run: python -m agent_billing.codegen"
 
 
 def test_codegen_check_mode_reports_no_drift() -> None:

@@ -4,9 +4,9 @@ The public names below are imported on first use, so ``agent-billing --help`` an
 module lives in this package) do not pay for LangChain and httpx.
 
 Example:
-    >>> from agent_billing import BillingClient
-    >>> client = BillingClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="sk_sandbox_demo")
-    >>> client.close()
+    >>> from agent_billing import BillingToolkit, RetryPolicy
+    >>> "RetryPolicy" in __import__("agent_billing").__all__
+    True
 """
 
 from __future__ import annotations
@@ -14,56 +14,144 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from agent_billing.client import AsyncBillingClient, BillingClient
-    from agent_billing.config import Settings
-    from agent_billing.errors import (
-        ActionRequiredError,
-        AuthenticationError,
-        BillingConnectionError,
-        BillingError,
-        CardDataRefusedError,
-        ConflictError,
-        IdempotencyConflictError,
-        InvalidRequestError,
-        NotFoundError,
-        OutcomeUnknownError,
-        PaymentDeclinedError,
-        PermissionDeniedError,
-        RateLimitedError,
-        ServerError,
-        UnexpectedResponseError,
+if TYPE_CHECKING:  # type checkers' view (re-exported: ``X as X``); run time: __getattr__. A test keeps it equal to _homes()
+    from agent_billing.client import (
+        AsyncBillingClient as AsyncBillingClient,
     )
-    from agent_billing.guardrails import ApprovalDecision, ApprovalRequest, ChargeIntent, Mandate
-    from agent_billing.providers.tenex.client import AsyncTenexClient, TenexClient
-    from agent_billing.providers.wallgent.client import AsyncWallgentClient, WallgentClient
-    from agent_billing.registry import Effect, Operation, Registry, get_registry
-    from agent_billing.retry import RetryPolicy
-    from agent_billing.tools import BillingToolkit
+    from agent_billing.client import (
+        BillingClient as BillingClient,
+    )
+    from agent_billing.config import (
+        Settings as Settings,
+    )
+    from agent_billing.errors import (
+        ActionRequiredError as ActionRequiredError,
+    )
+    from agent_billing.errors import (
+        AuthenticationError as AuthenticationError,
+    )
+    from agent_billing.errors import (
+        BillingConnectionError as BillingConnectionError,
+    )
+    from agent_billing.errors import (
+        BillingError as BillingError,
+    )
+    from agent_billing.errors import (
+        CardDataRefusedError as CardDataRefusedError,
+    )
+    from agent_billing.errors import (
+        ConflictError as ConflictError,
+    )
+    from agent_billing.errors import (
+        IdempotencyConflictError as IdempotencyConflictError,
+    )
+    from agent_billing.errors import (
+        InvalidRequestError as InvalidRequestError,
+    )
+    from agent_billing.errors import (
+        NotFoundError as NotFoundError,
+    )
+    from agent_billing.errors import (
+        OutcomeUnknownError as OutcomeUnknownError,
+    )
+    from agent_billing.errors import (
+        PaymentDeclinedError as PaymentDeclinedError,
+    )
+    from agent_billing.errors import (
+        PermissionDeniedError as PermissionDeniedError,
+    )
+    from agent_billing.errors import (
+        RateLimitedError as RateLimitedError,
+    )
+    from agent_billing.errors import (
+        ServerError as ServerError,
+    )
+    from agent_billing.errors import (
+        UnexpectedResponseError as UnexpectedResponseError,
+    )
+    from agent_billing.guardrails import (
+        ApprovalDecision as ApprovalDecision,
+    )
+    from agent_billing.guardrails import (
+        ApprovalRequest as ApprovalRequest,
+    )
+    from agent_billing.guardrails import (
+        ChargeIntent as ChargeIntent,
+    )
+    from agent_billing.guardrails import (
+        Mandate as Mandate,
+    )
+    from agent_billing.providers.modelslab.client import (
+        AsyncModelsLabClient as AsyncModelsLabClient,
+    )
+    from agent_billing.providers.modelslab.client import (
+        ModelsLabClient as ModelsLabClient,
+    )
+    from agent_billing.providers.tenex.client import (
+        AsyncTenexClient as AsyncTenexClient,
+    )
+    from agent_billing.providers.tenex.client import (
+        TenexClient as TenexClient,
+    )
+    from agent_billing.providers.wallgent.client import (
+        AsyncWallgentClient as AsyncWallgentClient,
+    )
+    from agent_billing.providers.wallgent.client import (
+        WallgentClient as WallgentClient,
+    )
+    from agent_billing.registry import (
+        Effect as Effect,
+    )
+    from agent_billing.registry import (
+        Operation as Operation,
+    )
+    from agent_billing.registry import (
+        Registry as Registry,
+    )
+    from agent_billing.registry import (
+        get_registry as get_registry,
+    )
+    from agent_billing.retry import (
+        RetryPolicy as RetryPolicy,
+    )
+    from agent_billing.tools import (
+        BillingToolkit as BillingToolkit,
+    )
 
 __version__ = "0.1.0"
 
-_ERRORS = ("ActionRequiredError", "AuthenticationError", "BillingConnectionError", "BillingError", "CardDataRefusedError",
-           "ConflictError", "IdempotencyConflictError", "InvalidRequestError", "NotFoundError", "PaymentDeclinedError",
-           "PermissionDeniedError", "RateLimitedError", "ServerError", "OutcomeUnknownError", "UnexpectedResponseError")
-# Where each public name lives (imported by __getattr__ on first access).
-_HOMES: dict[str, str] = {
-    "AsyncBillingClient": "agent_billing.client",
-    "BillingClient": "agent_billing.client",
-    "Settings": "agent_billing.config",
-    **dict.fromkeys(_ERRORS, "agent_billing.errors"),
-    "Mandate": "agent_billing.guardrails",
-    **dict.fromkeys(("ApprovalDecision", "ApprovalRequest", "ChargeIntent"), "agent_billing.guardrails"),
-    **dict.fromkeys(("Effect", "Operation", "Registry", "get_registry"), "agent_billing.registry"),
-    "RetryPolicy": "agent_billing.retry",
-    "BillingToolkit": "agent_billing.tools",
-    **dict.fromkeys(("WallgentClient", "AsyncWallgentClient"), "agent_billing.providers.wallgent.client"),
-    **dict.fromkeys(("TenexClient", "AsyncTenexClient"), "agent_billing.providers.tenex.client"),
+# The one list of public names of the core, by the module each lives in (imported by __getattr__ on first use).
+# The providers' typed clients are not listed: each provider declares them (``Provider.clients``).
+_PUBLIC: dict[str, tuple[str, ...]] = {
+    "agent_billing.client": ("AsyncBillingClient", "BillingClient"),  # deprecated aliases
+    "agent_billing.config": ("Settings",),
+    "agent_billing.errors": (
+        "ActionRequiredError", "AuthenticationError", "BillingConnectionError", "BillingError", "CardDataRefusedError",
+        "ConflictError", "IdempotencyConflictError", "InvalidRequestError", "NotFoundError", "OutcomeUnknownError",
+        "PaymentDeclinedError", "PermissionDeniedError", "RateLimitedError", "ServerError", "UnexpectedResponseError"),
+    "agent_billing.guardrails": ("ApprovalDecision", "ApprovalRequest", "ChargeIntent", "Mandate"),
+    "agent_billing.registry": ("Effect", "Operation", "Registry", "get_registry"),
+    "agent_billing.retry": ("RetryPolicy",),
+    "agent_billing.tools": ("BillingToolkit",),
 }
 
 
+def _homes() -> dict[str, str]:
+    """Every public name and the module it lives in: the core's, then each provider's typed clients."""
+    from agent_billing.provider import get_provider, provider_names
+
+    homes = {name: module for module, names in _PUBLIC.items() for name in names}
+    for provider in map(get_provider, provider_names()):
+        for name in provider.clients or ():
+            homes[name] = f"{provider.package}.client"
+    return homes
+
+
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
+    if name == "__all__":
+        return sorted([*_homes(), "__version__"])
+    core = next((module for module, names in _PUBLIC.items() if name in names), None)
+    home = core or (None if name.startswith("__") else _homes().get(name))
     if home is None:
         raise AttributeError(f"module 'agent_billing' has no attribute {name!r}")
     value = getattr(importlib.import_module(home), name)
@@ -72,41 +160,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOMES])
-
-
-__all__ = [
-    "ActionRequiredError",
-    "ApprovalDecision",
-    "ApprovalRequest",
-    "AsyncBillingClient",
-    "AsyncTenexClient",
-    "AsyncWallgentClient",
-    "AuthenticationError",
-    "BillingClient",
-    "BillingConnectionError",
-    "BillingError",
-    "BillingToolkit",
-    "CardDataRefusedError",
-    "ChargeIntent",
-    "ConflictError",
-    "Effect",
-    "IdempotencyConflictError",
-    "InvalidRequestError",
-    "Mandate",
-    "NotFoundError",
-    "Operation",
-    "OutcomeUnknownError",
-    "PaymentDeclinedError",
-    "PermissionDeniedError",
-    "RateLimitedError",
-    "Registry",
-    "RetryPolicy",
-    "ServerError",
-    "Settings",
-    "TenexClient",
-    "UnexpectedResponseError",
-    "WallgentClient",
-    "__version__",
-    "get_registry",
-]
+    return sorted({*globals(), *_homes()})

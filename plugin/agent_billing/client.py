@@ -1,13 +1,14 @@
-"""``BillingClient`` and ``AsyncBillingClient``: typed, retrying, idempotent httpx clients.
+"""The neutral client core: ``SyncClient`` and ``AsyncClient``, retrying, idempotent, bounded httpx clients.
 
-One method per API operation (generated from the registry into ``client_methods.py``), named as in
-ModelsLab's billing skill. Both clients share request building and error mapping (``exchange.py``)
-and the retry policy (``retry.py``); they differ only in how they send and sleep.
+Each provider's typed client (one method per operation, generated into its package's ``client_methods.py``)
+mixes its methods into these and is found through ``provider_clients``. Both share request building and
+error mapping (``exchange.py``) and the retry policy (``retry.py``); they differ only in how they send and sleep.
+``BillingClient``/``AsyncBillingClient`` are deprecated aliases of the default provider's typed clients.
 
 Example:
-    >>> from agent_billing import BillingClient
-    >>> with BillingClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="sk_sandbox_demo") as client:
-    ...     pass  # client.get_wallet_balance().balance -> Decimal('0.00') on a fresh sandbox
+    >>> sync_cls, async_cls = provider_clients(get_registry())
+    >>> issubclass(sync_cls, SyncClient), issubclass(async_cls, AsyncClient)
+    (True, True)
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ import time
 import typing
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 from pydantic import BaseModel, SecretStr
 from typing_extensions import Self
 
 from agent_billing.bounds import NOT_SENT, Exceeded, install_deadline, read_async, read_sync
-from agent_billing.client_methods import AsyncOperations, SyncOperations
 from agent_billing.config import Settings
 from agent_billing.errors import (
     AuthenticationError,
@@ -324,11 +324,11 @@ class _ClientCore:
 class SyncClient(_ClientCore):
     """A synchronous client of one provider's API: ``call`` by operation name, retries, idempotency, typed errors.
 
-    The typed methods come from each provider's client class (``BillingClient`` for the default provider,
-    ``WallgentClient``...), which mixes its generated methods into this one; ``PROVIDER`` is its default.
+    The typed methods come from each provider's client class (each named after its provider,
+    found by ``provider_clients``), which mixes its generated methods into this one; ``PROVIDER`` is its default.
 
     Example:
-        >>> client = SyncClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="sk_sandbox_demo")
+        >>> client = SyncClient(base_url="http://127.0.0.1:8787/v1", token="t")
         >>> client.registry.provider == client.PROVIDER or client.PROVIDER is None
         True
         >>> client.close()
@@ -436,26 +436,12 @@ class SyncClient(_ClientCore):
         self.close()
 
 
-class BillingClient(SyncClient, SyncOperations):
-    """Synchronous client of the billing API (the default provider), with one typed method per operation.
-
-    Construct with ``BillingClient(base_url=..., token=...)`` or ``BillingClient.from_env()``. Every
-    mutation carries an ``Idempotency-Key`` (yours, or one generated per call and kept across its
-    retries). Pass ``transport=httpx.ASGITransport(...)``-style transports for in-process use.
-
-    Example:
-        >>> client = BillingClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="sk_sandbox_demo")
-        >>> client  # the token never shows
-        BillingClient(base_url='http://127.0.0.1:8787/api/agents/v1', token=SecretStr('**********'))
-        >>> client.close()
-    """
-
 
 class AsyncClient(_ClientCore):
     """Asynchronous twin of ``SyncClient``: ``await client.call(...)``.
 
     Example:
-        >>> client = AsyncClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="t")
+        >>> client = AsyncClient(base_url="http://127.0.0.1:8787/v1", token="t")
         >>> client.PROVIDER is None
         True
     """
@@ -491,7 +477,7 @@ class AsyncClient(_ClientCore):
     async def call(
         self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None
     ) -> BaseModel:
-        """Call an operation by registry name; ``args`` are guarded and validated as in ``BillingClient.call``."""
+        """Call an operation by registry name; ``args`` are guarded and validated as in ``SyncClient.call``."""
         try:
             prepared = self._prepare(name, args or {}, idempotency_key)
         except CardDataRefusedError as exc:
@@ -558,14 +544,6 @@ class AsyncClient(_ClientCore):
         await self.aclose()
 
 
-class AsyncBillingClient(AsyncClient, AsyncOperations):
-    """Asynchronous twin of ``BillingClient``: same methods, awaited.
-
-    Example:
-        >>> client = AsyncBillingClient(base_url="http://127.0.0.1:8787/api/agents/v1", token="t")
-        >>> # balance = await client.get_wallet_balance()
-    """
-
 
 def _may_have_committed(outcome: httpx.Response | Exception) -> bool:
     """Whether this attempt may have reached the server and taken effect there."""
@@ -581,8 +559,8 @@ def provider_clients(registry: Registry) -> tuple[type[SyncClient], type[AsyncCl
     methods (``Registry.typed_methods``) that mix them in; the untyped core classes for a provider without any.
 
     Example:
-        >>> [cls.__name__ for cls in provider_clients(get_registry("wallgent"))]
-        ['WallgentClient', 'AsyncWallgentClient']
+        >>> [cls.PROVIDER for cls in provider_clients(get_registry())] == [get_registry().provider] * 2
+        True
     """
     if registry.typed_methods is None:
         return SyncClient, AsyncClient
@@ -597,6 +575,27 @@ def provider_clients(registry: Registry) -> tuple[type[SyncClient], type[AsyncCl
             raise LookupError(f"{client_module.__name__} must define exactly one client class mixing in {mixin}")
         found.append(matches[0])
     return found[0], found[1]
+
+
+# Deprecated names (before each provider's typed client was named after it): the default provider's clients.
+_DEPRECATED_ALIASES = ("BillingClient", "AsyncBillingClient")
+
+if TYPE_CHECKING:  # the default provider's clients, for type checkers (at run time: ``__getattr__``)
+    from agent_billing.providers.modelslab.client import AsyncModelsLabClient as AsyncBillingClient
+    from agent_billing.providers.modelslab.client import ModelsLabClient as BillingClient
+
+
+def __getattr__(name: str) -> Any:
+    """``BillingClient``/``AsyncBillingClient``: deprecated aliases of the default provider's typed clients.
+
+    Example:
+        >>> from agent_billing.client import BillingClient
+        >>> BillingClient is provider_clients(get_registry())[0]
+        True
+    """
+    if name in _DEPRECATED_ALIASES:
+        return provider_clients(get_registry())[_DEPRECATED_ALIASES.index(name)]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["AsyncBillingClient", "AsyncClient", "BillingClient", "BillingError", "SyncClient", "provider_clients"]

@@ -1,14 +1,14 @@
 """Generate ``client_methods.py``: the typed client methods, one per registry operation.
 
 The registry is the only declaration of an operation; this turns it into real, typed, discoverable
-methods (an IDE shows ``fund_wallet(amount, payment_method_id=None, *, idempotency_key=None) -> Charge``)
+methods (an IDE shows each operation's arguments, ``idempotency_key`` for a mutation, and its result type)
 and a test fails when the generated file drifts from the registry.
 
 Run ``python -m agent_billing.codegen`` after changing a declaration.
 
 Example:
     >>> src = render_client_methods()
-    >>> "def fund_wallet(" in src
+    >>> all(f"    def {op.name}(self" in src for op in get_registry())
     True
 """
 
@@ -27,8 +27,6 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic.fields import FieldInfo
 
 from agent_billing.registry import Operation, Registry, get_registry, provider_names
-
-TARGET = Path(__file__).with_name("client_methods.py")  # the default provider's
 
 
 @dataclass(frozen=True)
@@ -108,14 +106,16 @@ class MethodExample:
 
 
 def examples_of(registry: Registry) -> Mapping[str, MethodExample]:
-    """The provider's declared examples (``EXAMPLES`` in the ``examples`` module beside its argument models).
+    """Each operation's example, as declared with it (``Operation.example``).
 
     An operation without one gets a plain call when it needs no arguments; one that needs arguments
-    must be declared, and a declaration naming no operation is refused, so the two cannot drift.
+    must declare its example. (A provider not yet converted may still keep ``EXAMPLES`` in an ``examples``
+    module beside its argument models; a name there that is no operation is refused.)
 
     Example:
-        >>> examples_of(get_registry())["fund_wallet"].shows
-        '.amount'
+        >>> examples = examples_of(get_registry())
+        >>> sorted(examples) == sorted(get_registry().operations), all(e.output for e in examples.values())
+        (True, True)
     """
     package = next(iter(registry)).args.__module__.rpartition(".")[0]
     try:
@@ -127,10 +127,13 @@ def examples_of(registry: Registry) -> Mapping[str, MethodExample]:
         raise ValueError(f"{package}.examples declares examples of unknown operations {unknown}")
     out: dict[str, MethodExample] = {}
     for op in registry:
-        if op.name in declared:
-            out[op.name] = declared[op.name]
+        example = op.example if op.example is not None else declared.get(op.name)
+        if isinstance(example, MethodExample):
+            out[op.name] = example
+        elif example is not None:
+            raise TypeError(f"{op.name}: example= must be a codegen.MethodExample, not {type(example).__name__}")
         elif any(field.is_required() for field in op.args.model_fields.values()):
-            raise ValueError(f"{op.name} needs arguments: declare its example in {package}.examples.EXAMPLES")
+            raise ValueError(f"{op.name} needs arguments: declare its example (example=MethodExample(...))")
         else:
             out[op.name] = MethodExample(output=repr(op.result.__name__))
     return out
@@ -140,8 +143,8 @@ def client_classes(registry: Registry) -> tuple[type[Any], type[Any]]:
     """The provider's (sync, async) client classes: those of the ``client`` module beside its generated methods.
 
     Example:
-        >>> [cls.__name__ for cls in client_classes(get_registry())]
-        ['BillingClient', 'AsyncBillingClient']
+        >>> [cls.PROVIDER == get_registry().provider for cls in client_classes(get_registry())]
+        [True, True]
     """
     # Imported here: the client imports the generated methods, which codegen must be able to (re)write first.
     from agent_billing.client import provider_clients
@@ -158,8 +161,9 @@ def typed_registries() -> list[Registry]:
     provider its client class stands for (``PROVIDER``; None for the default provider).
 
     Example:
-        >>> [registry.provider for registry in typed_registries()][:2]
-        ['modelslab', 'wallgent']
+        >>> from agent_billing.registry import default_provider
+        >>> default_provider() in [registry.provider for registry in typed_registries()]
+        True
     """
     from agent_billing.registry import default_provider
 
@@ -177,9 +181,9 @@ def example_clients(module: str) -> tuple[Any, Any] | None:
     The doctest fixture calls it for each generated example; the module's docstring shows the same build.
 
     Example:
-        >>> client, aclient = example_clients("agent_billing.client_methods")
-        >>> client.get_wallet_balance().balance
-        Decimal('0.00')
+        >>> client, aclient = example_clients(_typed(get_registry())[0])
+        >>> type(client).PROVIDER == type(aclient).PROVIDER == get_registry().provider
+        True
         >>> client.close()
     """
     registry = next((registry for registry in typed_registries() if _typed(registry)[0] == module), None)
@@ -279,8 +283,8 @@ def target_of(registry: Registry) -> tuple[Path, str, str]:
 
     Example:
         >>> path, sync_name, async_name = target_of(get_registry())
-        >>> path.name, sync_name, async_name
-        ('client_methods.py', 'SyncOperations', 'AsyncOperations')
+        >>> path.name, sync_name.endswith("Operations"), async_name.startswith("Async")
+        ('client_methods.py', True, True)
     """
     module, sync_name, async_name = _typed(registry)
     package_root = Path(__file__).resolve().parent
@@ -307,7 +311,7 @@ def render_client_methods(registry: Registry | None = None) -> str:
 
     Example:
         >>> source = render_client_methods()
-        >>> "    async def get_wallet_balance(self) -> r.WalletBalance:" in source
+        >>> all(f"    async def {op.name}(self" in source for op in get_registry())
         True
     """
     registry = registry or get_registry()
@@ -407,4 +411,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Through the imported module, so declarations' MethodExample objects are this module's class (not __main__'s).
+    from agent_billing.codegen import main as _main
+
+    sys.exit(_main())

@@ -106,6 +106,8 @@ class Connection:
     live_prefixes: tuple[str, ...] = ()
     # How its webhooks are signed and shaped (None: the provider sends none).
     webhook: WebhookFormat | None = None
+    # Other variables its connection reads (path overrides...), passed on by generated host configurations.
+    setting_variables: tuple[str, ...] = ()
 
     def is_live(self, token: str) -> bool:
         """Whether ``token`` is a production key of this provider."""

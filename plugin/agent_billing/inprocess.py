@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from agent_billing.client import AsyncBillingClient, BillingClient
+from agent_billing.client import AsyncClient, SyncClient, provider_clients
 from agent_billing.registry import get_registry
 from agent_billing.retry import RetryPolicy
 
@@ -64,8 +64,10 @@ class SyncASGITransport(httpx.BaseTransport):
 
 def sandbox_clients(
     app: Any, *, token: str | None = None, retry: RetryPolicy | None = None, provider: str | None = None,
-) -> tuple[BillingClient, AsyncBillingClient]:
+) -> tuple[Any, Any]:
     """A sync and an async client bound in-process to ``app`` (a sandbox from ``create_app``) for ``provider``.
+
+    Both are the provider's own typed clients (``provider_clients``), so its typed methods work.
 
     ``token`` defaults to the provider's sandbox key (``Registry.connection.sandbox_token``).
 
@@ -74,11 +76,13 @@ def sandbox_clients(
         >>> client, aclient = sandbox_clients(create_app())
         >>> client.close()
     """
-    connection = get_registry(provider).connection
+    registry = get_registry(provider)
+    connection = registry.connection
     base_url = SANDBOX_ORIGIN + connection.sandbox_path
     key = token or connection.sandbox_token
-    return (
-        BillingClient(base_url=base_url, token=key, retry=retry, transport=SyncASGITransport(app), provider=provider),
-        AsyncBillingClient(base_url=base_url, token=key, retry=retry, transport=httpx.ASGITransport(app=app),
-                           provider=provider),
-    )
+    sync_cls, async_cls = provider_clients(registry)
+    client: SyncClient = sync_cls(base_url=base_url, token=key, retry=retry, transport=SyncASGITransport(app),
+                                  provider=provider)
+    aclient: AsyncClient = async_cls(base_url=base_url, token=key, retry=retry,
+                                     transport=httpx.ASGITransport(app=app), provider=provider)
+    return client, aclient

@@ -10,16 +10,24 @@ statuses the API can answer it with. Requests authenticate with a bearer token (
 The sandbox serves this document at ``<base path>/openapi.json``; ``agent-billing openapi`` prints it.
 
 Example:
-    >>> from agent_billing.registry import get_registry
-    >>> doc = openapi_document(get_registry("modelslab"))
+    >>> from decimal import Decimal
+    >>> from pydantic import BaseModel, Field
+    >>> from agent_billing.registry import Effect, Registry
+    >>> class TopUp(BaseModel):
+    ...     amount: Decimal = Field(ge=10, le=100)
+    >>> class Balance(BaseModel):
+    ...     balance: Decimal
+    >>> registry = Registry(provider="example", base_path="/v1")
+    >>> _ = registry.declare("top_up", "account", "top_up", "POST", "/top-up", TopUp, Balance, Effect.CHARGE, "Add.")
+    >>> doc = openapi_document(registry)
     >>> doc["openapi"], doc["servers"][0]["url"]
-    ('3.1.0', '/api/agents/v1')
-    >>> fund = doc["paths"]["/wallet/fund"]["post"]
-    >>> fund["operationId"], sorted(fund["responses"])[:4]
-    ('fund_wallet', ['200', '202', '400', '401'])
-    >>> body = fund["requestBody"]["content"]["application/json"]["schema"]
-    >>> body["properties"]["amount"]["anyOf"][0]
-    {'type': 'number', 'minimum': 10, 'maximum': 10000}
+    ('3.1.0', '/v1')
+    >>> top_up = doc["paths"]["/top-up"]["post"]
+    >>> top_up["operationId"], sorted(top_up["responses"])[:4]
+    ('top_up', ['200', '202', '400', '401'])
+    >>> body = top_up["requestBody"]["content"]["application/json"]["schema"]
+    >>> sorted(body["properties"]["amount"]["anyOf"][0].items())
+    [('maximum', 100.0), ('minimum', 10.0), ('type', 'number')]
 """
 
 from __future__ import annotations
@@ -128,8 +136,8 @@ def _error_statuses(op: Operation) -> list[str]:
 
 
 def _wire_names(op: Operation) -> dict[str, str]:
-    """Each path parameter's name in the schema: its alias where the provider declares one (Wallgent's
-    ``invoiceId`` for the path's ``{invoice_id}``), since pydantic's schema is written by alias."""
+    """Each path parameter's name in the schema: its alias where the provider declares one (a camelCase
+    wire name for a snake_case field in the path), since pydantic's schema is written by alias."""
     fields = op.args.model_fields
     return {name: fields[name].alias or name for name in op.path_params}
 

@@ -107,6 +107,9 @@ class Operation:
     plan_catalogue: Callable[[Any], Iterable[Any]] | None = None
     # What the agent should do after a success: a sentence, or a function of the shaped result (None: nothing).
     next_step: str | Callable[[dict[str, Any]], str | None] | None = None
+    # Its typed method's docstring example (a ``codegen.MethodExample``; None: a plain call), declared here so
+    # codegen reads it from the declaration, not from a list beside it.
+    example: Any = None
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -198,6 +201,20 @@ class Registry:
             raise ValueError(f"{op.name!r}: path parameters {sorted(missing)} are not fields of its args")
         self.operations[op.name] = op
         return op
+
+    def declare(self, name: str, group: str, action: str, method: str, path: str, args: type[BaseModel],
+                result: type[BaseModel], effect: Effect, description: str, **extra: Any) -> Operation:
+        """Declare one operation as one line of data (every provider's declarations use this).
+
+        Example:
+            >>> from pydantic import BaseModel
+            >>> registry = Registry(provider="example", base_path="/v1")
+            >>> registry.declare("get_thing", "things", "get", "GET", "/things", BaseModel, BaseModel,
+            ...                  Effect.READ, "One thing.").action
+            'get'
+        """
+        return self.add(Operation(name=name, group=group, action=action, method=method, path=path, args=args,
+                                  result=result, effect=effect, description=description, **extra))
 
     def describe_group(self, group: str, description: str, *, title: str | None = None) -> None:
         """Set the one-sentence description of a group (its tool's description starts with it) and its title."""

@@ -41,8 +41,12 @@ def needs_approval(op: Operation) -> str:
     """``"yes"``, ``"no"``, or ``"if it charges"`` for operations whose effect depends on the arguments.
 
     Example:
-        >>> reg = get_registry()
-        >>> [needs_approval(reg.get(n)) for n in ("fund_wallet", "get_wallet_balance", "redeem_coupon")]
+        >>> from pydantic import BaseModel
+        >>> from agent_billing.registry import Effect, Operation
+        >>> def declared(effect: Effect, **extra: object) -> Operation:
+        ...     return Operation("x", "g", "a", "POST", "/x", BaseModel, BaseModel, effect, "X.", **extra)
+        >>> [needs_approval(declared(Effect.CHARGE)), needs_approval(declared(Effect.READ)),
+        ...  needs_approval(declared(Effect.WRITE, effect_for=lambda args: Effect.CHARGE))]
         ['yes', 'no', 'if it charges']
     """
     if op.effect in _GATED:
@@ -142,7 +146,7 @@ def sync_skills(root: Path, check: bool = False, *, provider: str | None = None)
     """
     changed: list[Path] = []
     targets = [(path, group, provider) for path, group in skill_files(root, provider=provider)]
-    # A skill folder named after another provider (skills/wallgent/) carries that provider's full table.
+    # A skill folder named after another provider (skills/<provider>/) carries that provider's full table.
     targets += [(root / "skills" / name / "SKILL.md", None, name) for name in provider_names()
                 if name != (provider or default_provider()) and (root / "skills" / name / "SKILL.md").exists()]
     for path, group, owner in targets:

@@ -8,7 +8,9 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from agent_billing import __version__
+import pytest
+
+from agent_billing import __version__, host_config
 from agent_billing.cli import build_parser
 from agent_billing.mcp.options import ENVIRONMENT
 from agent_billing.registry import get_registry, provider_names
@@ -60,12 +62,37 @@ def test_mcp_json_runs_the_mcp_command_with_placeholders() -> None:
     scripts = {point.name for point in entry_points(group="console_scripts")}
     # Every provider's own key, base URL (and path) variables, from its declaration, may be passed on.
     connections = [get_registry(name).connection for name in provider_names()]
-    provider_variables = {v for c in connections for v in (*c.token_variables, *c.base_url_variables)}
-    known = {"AGENT_BILLING_TOKEN", "AGENT_BILLING_BASE_URL", "AGENT_BILLING_STORE_URL", "AGENT_BILLING_STATE_DIR",
-             "TENEX_PATHS", *ENVIRONMENT.values(), *provider_variables}
+    provider_variables = {v for c in connections
+                          for v in (*c.token_variables, *c.base_url_variables, *c.setting_variables)}
+    known = {"AGENT_BILLING_STORE_URL", "AGENT_BILLING_STATE_DIR", *ENVIRONMENT.values(), *provider_variables}
     for server in servers.values():
         assert server["command"] in scripts and server["args"][0] == "mcp"
         assert build_parser().parse_args(server["args"]).command == "mcp"
         for name, value in server["env"].items():
             assert name in known, name
             assert re.fullmatch(r"\$\{" + name + r"(:-[^}]*)?\}", value), (name, value)  # a placeholder, no secret
+
+
+def test_mcp_json_is_generated_from_the_providers_declarations() -> None:
+    # The checked-in file is exactly what the declarations give (python -m agent_billing.host_config rewrites it).
+    assert (ROOT / ".mcp.json").read_text() == host_config.render(), "run: python -m agent_billing.host_config"
+    assert host_config.main(["--check"]) == 0
+    env = _load(".mcp.json")["mcpServers"]["agent-billing"]["env"]
+    for name in provider_names():
+        connection = get_registry(name).connection
+        for variables in (connection.token_variables, connection.base_url_variables, connection.setting_variables):
+            assert not variables or variables[0] in env, (name, variables)
+
+
+def test_a_new_providers_variables_reach_the_generated_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from agent_billing import registry
+
+    base = get_registry(provider_names()[-1])
+    moved = replace(base, provider="acme_host_config", connection=replace(
+        base.connection, token_variables=("ACME_KEY",), base_url_variables=(), setting_variables=("ACME_REGION",)))
+    monkeypatch.setitem(registry._REGISTRIES, "acme_host_config", lambda: moved)  # removed again after the test
+    env = host_config.mcp_config()["mcpServers"]["agent-billing"]["env"]
+    assert env["ACME_KEY"] == "${ACME_KEY:-}" and env["ACME_REGION"] == "${ACME_REGION:-}"
+    assert host_config.main(["--check"]) == 1  # the checked-in file lacks them now

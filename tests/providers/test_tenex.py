@@ -415,3 +415,23 @@ def test_a_page_cut_for_the_model_does_not_hand_out_a_cursor_that_skips() -> Non
     assert "next_cursor" not in page and "limit=20" in page["paging"]
     short = result_content({"items": [{"id": "e1"}], "next_cursor": "after_e1"})
     assert short["next_cursor"] == "after_e1" and "paging" not in short
+
+
+def test_path_overrides_are_read_when_the_registry_is_built_not_at_import() -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import agent_billing.providers.tenex.operations as o\n"
+        "print('imported')\n"
+        "try:\n"
+        "    o.REGISTRY\n"
+        "except ValueError as exc:\n"
+        "    print('refused', exc)\n"
+    )
+    env = {**os.environ, "TENEX_PATHS": '{"get_usage": "no-slash"}'}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    # Importing reads nothing; the bad override is still refused, when the registry is asked for.
+    assert done.stdout.splitlines()[0] == "imported", done.stderr
+    assert "refused path override for get_usage" in done.stdout

@@ -14,4 +14,5 @@ PROVIDER = Provider(
     handoff=HandOff(group="payment_links", action="handoff", wait_action="wait", unpaid_code="checkout_not_paid"),
     receipt_fields=("id", "transaction_id", "payment_intent_id", "invoice_id", "charge_id", "refund_id",
                     "payout_id", "subscription_id", "session_id", "receipt_id", "withdrawal_id"),
+    clients=("ModelsLabClient", "AsyncModelsLabClient"),
 )

@@ -29,17 +29,17 @@ create_portal_session       POST    ``/billing-portal/sessions``
 
 A deployer whose 10ex answers elsewhere overrides any of them without code: the environment variable
 ``TENEX_PATHS`` holds a JSON object of operation name to path (``{"get_usage": "/usage/current"}``),
-read when the registry is first loaded; in code, ``build_registry(paths=...)`` does the same. An
+read when the registry is first asked for (``REGISTRY``, not at import); in code, ``build_registry(paths=...)`` does the same. An
 override must start with ``/`` and keep the default's ``{placeholders}``, and the portal session (the one
 POST) must stay a path naming ``portal``; anything else is refused at load time, so a typo cannot silently
 send requests to the wrong place.
 
 Example:
-    >>> REGISTRY.get("list_ledger").path, len(REGISTRY)
+    >>> build_registry().get("list_ledger").path, len(build_registry())
     ('/credit-ledger', 8)
     >>> build_registry({"get_usage": "/usage/current"}).get("get_usage").path
     '/usage/current'
-    >>> [op.name for op in REGISTRY if op.is_mutation]
+    >>> [op.name for op in build_registry() if op.is_mutation]
     ['create_portal_session']
 """
 
@@ -50,10 +50,13 @@ import os
 import re
 from collections.abc import Mapping
 
+from pydantic import BaseModel
+
+from agent_billing.codegen import MethodExample, Step
 from agent_billing.conventions import Connection, WebhookFormat, WireConventions
 from agent_billing.providers.tenex import arguments as a
 from agent_billing.providers.tenex import results as r
-from agent_billing.registry import Effect, Operation, Registry
+from agent_billing.registry import Effect, Registry
 
 PROVIDER = "tenex"
 BASE_PATH = "/api/v1/payments"
@@ -82,28 +85,40 @@ WEBHOOK = WebhookFormat(header="X-10ex-Signature", timestamp_field="occurred_at"
 CONNECTION = Connection(default_base_url=DEFAULT_BASE_URL, sandbox_path="/tenex" + BASE_PATH,
                         sandbox_token="tnx_sandbox", token_variables=("TENEX_API_KEY",),
                         sandbox_app="agent_billing.providers.tenex.sandbox:tenex_sandbox",
-                        base_url_variables=("TENEX_BASE_URL",), key_prefixes=("tnx_",), webhook=WEBHOOK)
+                        base_url_variables=("TENEX_BASE_URL",), key_prefixes=("tnx_",), webhook=WEBHOOK,
+                        setting_variables=(PATHS_VARIABLE,))
 
 R, W = Effect.READ, Effect.WRITE
 
-# (name, group, action, method, default path, args, result, effect, description): the whole API surface.
-DECLARATIONS: tuple[tuple[str, str, str, str, str, type, type, Effect, str], ...] = (
+# (name, group, action, method, default path, args, result, effect, description, typed method's example):
+# the whole API surface.
+DECLARATIONS: tuple[tuple[str, str, str, str, str, type[BaseModel], type[BaseModel], Effect, str, MethodExample], ...] = (
     ("get_subscription", "subscription", "get", "GET", "/subscriptions/current", a.NoArgs, r.Subscription, R,
-     "Current subscription: plan name, status and renewal date."),
+     "Current subscription: plan name, status and renewal date.",
+     MethodExample(shows=".plan", output="'Team'")),
     ("get_plan", "plan", "get", "GET", "/plans/current", a.NoArgs, r.Plan, R,
-     "The plan: included credits per period, the soft cap (warnings) and the hard cap (new runs refused)."),
+     "The plan: included credits per period, the soft cap (warnings) and the hard cap (new runs refused).",
+     MethodExample(shows=".soft_cap", output="Decimal('80000')")),
     ("get_usage", "usage", "get", "GET", "/credits/usage", a.NoArgs, r.Usage, R,
-     "Credits used this period by the workspace against the caps, with each agent's share."),
+     "Credits used this period by the workspace against the caps, with each agent's share.",
+     MethodExample(shows=".credits_used", output="Decimal('78500')")),
     ("get_agent_usage", "usage", "agent", "GET", "/credits/usage/agents/{agent_id}", a.AgentArgs, r.AgentUsage, R,
-     "One agent's credits used this period."),
+     "One agent's credits used this period.",
+     MethodExample('"agt_research"', ".runs", "40")),
     ("list_invoices", "invoices", "list", "GET", "/invoices", a.PageArgs, r.InvoicePage, R,
-     "Invoices, newest first, one cursor page at a time (limit, cursor=next_cursor)."),
+     "Invoices, newest first, one cursor page at a time (limit, cursor=next_cursor).",
+     MethodExample("limit=4", ".items[0].status", "'paid'")),
     ("get_invoice", "invoices", "get", "GET", "/invoices/{invoice_id}", a.InvoiceArgs, r.Invoice, R,
-     "One invoice with its status and total."),
+     "One invoice with its status and total.",
+     MethodExample("invoice_id", ".total", "Decimal('499.00')",
+                                    setup=(Step("list_invoices", pick=".items[0].id", bind="invoice_id"),))),
     ("list_ledger", "ledger", "list", "GET", "/credit-ledger", a.LedgerPageArgs, r.LedgerPage, R,
-     "Credit ledger entries (grants and run debits), newest first, one cursor page at a time; agent_id filters."),
+     "Credit ledger entries (grants and run debits), newest first, one cursor page at a time; agent_id filters.",
+     MethodExample('agent_id="agt_support"', ".total", "40")),
     ("create_portal_session", "subscription", "portal", "POST", "/billing-portal/sessions", a.PortalArgs,
-     r.PortalSession, W, "Billing-portal URL for a logged-in admin (plan, card, address); relay it verbatim."),
+     r.PortalSession, W, "Billing-portal URL for a logged-in admin (plan, card, address); relay it verbatim.",
+     MethodExample('return_url="https://app.example/billing"', ".url[:37]",
+                                              "'http://sandbox.local/tenex/portal/bps'")),
 )
 
 GROUPS = {
@@ -167,12 +182,21 @@ def build_registry(paths: Mapping[str, str] | None = None, *, provider: str = PR
     """
     overrides = _checked(paths or {})
     registry = Registry(provider=provider, base_path=BASE_PATH, wire=WIRE, connection=CONNECTION, typed_methods=("agent_billing.providers.tenex.client_methods", "TenexOperations", "AsyncTenexOperations"))
-    for name, group, action, method, path, args, result, effect, description in DECLARATIONS:
-        registry.add(Operation(name=name, group=group, action=action, method=method, path=overrides.get(name, path),
-                               args=args, result=result, effect=effect, description=description))
+    for name, group, action, method, path, args, result, effect, description, example in DECLARATIONS:
+        registry.declare(name, group, action, method, overrides.get(name, path), args, result, effect, description,
+                         example=example)
     for group, text in GROUPS.items():
         registry.describe_group(group, text)
     return registry
 
 
-REGISTRY = build_registry(paths_from_env())
+# Built on first access (module ``__getattr__``), so ``TENEX_PATHS`` is read when the registry is asked for,
+# never as a side effect of importing this module.
+REGISTRY: Registry
+
+
+def __getattr__(name: str) -> Registry:
+    if name != "REGISTRY":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    registry = globals()["REGISTRY"] = build_registry(paths_from_env())
+    return registry

@@ -17,7 +17,7 @@ from agent_billing.providers.wallgent import arguments as a
 from agent_billing.providers.wallgent import intents as i
 from agent_billing.providers.wallgent import results as r
 from agent_billing.providers.wallgent.paths import PATHS
-from agent_billing.registry import Effect, Operation, Registry
+from agent_billing.registry import Effect, Registry
 
 R, W, C, AUTH, D = Effect.READ, Effect.WRITE, Effect.CHARGE, Effect.AUTHORIZE, Effect.DESTRUCTIVE
 
@@ -56,16 +56,7 @@ REGISTRY = Registry(
 )
 
 
-def op(name: str, group: str, action: str, method: str, path: str, args: type, result: type, effect: Effect,
-       description: str, **extra: object) -> None:
-    """Declare one operation (one line of data each).
-
-    Example:
-        >>> REGISTRY.get("change_plan").effect.value
-        'charge'
-    """
-    REGISTRY.add(Operation(name=name, group=group, action=action, method=method, path=path, args=args,
-                           result=result, effect=effect, description=description, **extra))  # type: ignore[arg-type]
+op = REGISTRY.declare  # each declaration reads as one line of data (the core's one declaration helper)
 
 
 # --- plan and subscription

@@ -9,11 +9,11 @@ Example:
     >>> import httpx
     >>> from agent_billing.inprocess import SANDBOX_ORIGIN, SyncASGITransport
     >>> from agent_billing.sandbox import create_app
-    >>> from agent_billing.client import AsyncBillingClient, BillingClient
+    >>> from agent_billing.providers.modelslab.client import AsyncModelsLabClient, ModelsLabClient
     >>> app = create_app()
-    >>> client = BillingClient(base_url=SANDBOX_ORIGIN + '/api/agents/v1', token='sk_sandbox_demo',
+    >>> client = ModelsLabClient(base_url=SANDBOX_ORIGIN + '/api/agents/v1', token='sk_sandbox_demo',
     ...     transport=SyncASGITransport(app))
-    >>> aclient = AsyncBillingClient(base_url=SANDBOX_ORIGIN + '/api/agents/v1', token='sk_sandbox_demo',
+    >>> aclient = AsyncModelsLabClient(base_url=SANDBOX_ORIGIN + '/api/agents/v1', token='sk_sandbox_demo',
     ...     transport=httpx.ASGITransport(app=app))
     >>> client.get_billing_overview().wallet_balance
     Decimal('0.00')
@@ -33,12 +33,12 @@ import agent_billing.providers.modelslab.results as r
 from agent_billing.errors import CardDataRefusedError
 
 
-class SyncOperations:
-    """The operations of the modelslab provider's synchronous client (mixed into ``BillingClient``).
+class ModelsLabOperations:
+    """The operations of the modelslab provider's synchronous client (mixed into ``ModelsLabClient``).
 
     Example:
-        >>> isinstance(client, SyncOperations), type(client).__name__
-        (True, 'BillingClient')
+        >>> isinstance(client, ModelsLabOperations), type(client).__name__
+        (True, 'ModelsLabClient')
     """
 
     def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None) -> BaseModel:
@@ -562,12 +562,12 @@ class SyncOperations:
             raise
 
 
-class AsyncOperations:
-    """The operations of the modelslab provider's asynchronous client (mixed into ``AsyncBillingClient``).
+class AsyncModelsLabOperations:
+    """The operations of the modelslab provider's asynchronous client (mixed into ``AsyncModelsLabClient``).
 
     Example:
-        >>> isinstance(aclient, AsyncOperations), type(aclient).__name__
-        (True, 'AsyncBillingClient')
+        >>> isinstance(aclient, AsyncModelsLabOperations), type(aclient).__name__
+        (True, 'AsyncModelsLabClient')
     """
 
     async def call(self, name: str, args: Mapping[str, Any] | BaseModel | None = None, *, idempotency_key: str | None = None) -> BaseModel:
