@@ -72,9 +72,9 @@ class Provider:
     ``f"{package}.client"``.
 
     Example:
-        >>> p = Provider(name="acme", package="agent_billing.providers.acme_missing")
+        >>> p = Provider(name="example_co", package="agent_billing.providers.example_co_missing")
         >>> p.title, p.handoff, p.part("actions")
-        ('acme', None, None)
+        ('example_co', None, None)
     """
 
     name: str
@@ -123,9 +123,19 @@ def register(provider: Provider) -> Provider:
     Example:
         >>> register(Provider(name="example_registered", package="example_pkg")).title
         'example_registered'
+        >>> unregister("example_registered"); "example_registered" in provider_names()
+        False
     """
     _PROVIDERS[provider.name] = provider
     return provider
+
+
+def unregister(name: str) -> None:
+    """Forget the provider called ``name`` and its loaded registry (the undo of ``register``; no error if unknown)."""
+    from agent_billing import registry
+
+    _PROVIDERS.pop(name, None)
+    registry._LOADED.pop(name, None)
 
 
 def _load(reference: str) -> Provider:
