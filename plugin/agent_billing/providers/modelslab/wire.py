@@ -1,4 +1,4 @@
-"""How ModelsLab's API looks on the wire: the ``{data, error, meta}`` envelope and its error codes.
+"""How ModelsLab's API looks on the wire: the ``{data, error, meta}`` envelope, its error codes and 3-D Secure.
 
 The codes that decide the exception class over the HTTP status (a 400 ``card_data_not_allowed`` is a
 refusal of card data, not a plain invalid request); every other code goes by status.
@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from agent_billing.conventions import WireConventions
+from agent_billing.conventions import ActionRequired, WireConventions
 
 WIRE = WireConventions(
     error_classes={
@@ -24,4 +24,8 @@ WIRE = WireConventions(
         "unauthenticated": "AuthenticationError",
         "insufficient_scope": "InsufficientScopeError",
     },
+    # A charge the card's bank wants 3-D Secure for answers 2xx with the payment awaiting the cardholder.
+    action_required=ActionRequired(container="payment", value="requires_action",
+                                   details=("payment_intent_id", "client_secret"),
+                                   message="The card needs 3-D Secure authentication by a person."),
 )
