@@ -189,7 +189,7 @@ class PaymentDeclinedError(BillingError):
 
     @property
     def decline_code(self) -> str | None:
-        """Stripe's decline code, when the API gave one."""
+        """The card processor's decline code, when the API gave one."""
         value = self.details.get("decline_code", self.details.get("declineCode"))
         return str(value) if value is not None else None
 
