@@ -219,6 +219,16 @@ class Registry:
     def __len__(self) -> int:
         return len(self.operations)
 
+    def rate_class(self, op: Operation) -> str:
+        """The rate-limit class ``op`` counts against: its own, else the default (the last declared; "" if none).
+
+        Example:
+            >>> reg = Registry(provider="example", base_path="/v1", rate_classes={"writes": 10, "reads": 100})
+            >>> reg.rate_class(Operation("ping", "misc", "ping", "GET", "/ping", BaseModel, BaseModel, Effect.READ, "Ping."))
+            'reads'
+        """
+        return op.limiter or (list(self.rate_classes)[-1] if self.rate_classes else "")
+
     def groups(self) -> dict[str, list[Operation]]:
         """Operations by group, in declaration order."""
         out: dict[str, list[Operation]] = {}
