@@ -18,7 +18,11 @@ from agent_billing.errors import (
     ServerError,
     error_from_envelope,
 )
+from agent_billing.registry import get_registry
 from agent_billing.retry import RetryPolicy, server_wait_hint
+
+# ModelsLab's codes as its wire conventions declare them (the core keeps no code list of its own).
+_MODELSLAB_CODES = get_registry("modelslab").wire.error_classes
 
 
 @pytest.mark.parametrize("status, code, cls", [
@@ -35,9 +39,20 @@ from agent_billing.retry import RetryPolicy, server_wait_hint
     (202, "requires_action", ActionRequiredError),
 ])
 def test_status_and_code_map_to_the_right_error(status: int, code: str, cls: type) -> None:
-    err = error_from_envelope(status, {"code": code, "message": "m", "details": {"decline_code": "x"}}, "req_9")
+    err = error_from_envelope(status, {"code": code, "message": "m", "details": {"decline_code": "x"}}, "req_9",
+                              classes=_MODELSLAB_CODES)
     assert type(err) is cls
     assert err.status == status and err.request_id == "req_9" and err.code == code
+
+
+@pytest.mark.parametrize("provider", ["wallgent", "tenex"])
+def test_another_providers_codes_are_not_everyones_default(provider: str) -> None:
+    # A code only ModelsLab declares means nothing special to another provider: its status decides.
+    classes = get_registry(provider).wire.error_classes
+    err = error_from_envelope(400, {"code": "card_data_not_allowed", "message": "m"}, None, classes=classes)
+    assert type(err) is InvalidRequestError
+    err = error_from_envelope(409, {"code": "idempotency_error", "message": "m"}, None, classes=classes)
+    assert type(err) is ConflictError
 
 
 def test_decline_code_is_exposed() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -78,3 +79,25 @@ def test_validation_errors_do_not_echo_values() -> None:
     with pytest.raises(InvalidRequestError) as info:
         prepare(get_registry().get("update_billing_info"), {"email": "not-an-email-SECRETVALUE"})
     assert "SECRETVALUE" not in str(info.value)
+
+
+def test_action_required_shape_is_the_providers_declaration() -> None:
+    # The 3-D Secure shape is ModelsLab's declaration: its calls raise, a provider that declares no such
+    # shape gets its answer as data (the core used to apply ModelsLab's shape to every provider).
+    import dataclasses
+
+    import httpx
+
+    from agent_billing import ActionRequiredError
+    from agent_billing.exchange import interpret
+
+    registry = get_registry("modelslab")
+    body: dict[str, Any] = {"data": {"payment": {"status": "requires_action", "payment_intent_id": "pi_9"}, "message": "3DS"}}
+    call = prepare(registry.get("get_wallet_balance"), {}, conventions=registry.wire)
+    with pytest.raises(ActionRequiredError) as info:
+        interpret(call, httpx.Response(202, json=body))
+    assert info.value.payment_intent_id == "pi_9" and info.value.message == "3DS"
+    plain = prepare(registry.get("get_wallet_balance"), {},
+                    conventions=dataclasses.replace(registry.wire, action_required=None))
+    body["data"].update(balance=1, currency="USD")
+    assert interpret(plain, httpx.Response(200, json=body)).model_dump()["balance"] == Decimal("1")

@@ -24,6 +24,33 @@ from agent_billing.money import CENT
 
 
 @dataclass(frozen=True)
+class ActionRequired:
+    """A success answer that really means "a person must act first" (e.g. a card's 3-D Secure check).
+
+    The answer's ``data[container][status_field] == value`` marks it; ``details`` names the container's
+    fields handed on (ids a person's page needs); ``message_field`` in ``data`` gives the words, else
+    ``message``. The core raises ``ActionRequiredError`` for it instead of returning a result.
+
+    Example:
+        >>> rule = ActionRequired(container="step", value="needs_person", details=("step_id",), message="Ask a person.")
+        >>> rule.matches({"step": {"status": "needs_person", "step_id": "s_1"}}), rule.matches({"step": {}})
+        (True, False)
+    """
+
+    container: str
+    value: str
+    details: tuple[str, ...] = ()
+    message: str = "A person must act before this can go on."
+    status_field: str = "status"
+    message_field: str = "message"
+
+    def matches(self, data: Mapping[str, Any]) -> bool:
+        """Whether ``data`` (an answer's data object) is this action-required shape."""
+        inner = data.get(self.container)
+        return isinstance(inner, Mapping) and inner.get(self.status_field) == self.value
+
+
+@dataclass(frozen=True)
 class WireConventions:
     """How one provider's API looks on the wire.
 
@@ -33,7 +60,8 @@ class WireConventions:
     class in ``agent_billing.errors``, so declarations need not import it); unmapped codes go by status.
     ``error_body``: where an error is read: ``"error"`` (``{"error": {code, message, details}}`` or the
     envelope's ``error``) or ``"detail"`` (FastAPI's ``{"detail": "...", "code": ...}``, and 422
-    ``{"detail": [{loc, msg, type}]}``).
+    ``{"detail": [{loc, msg, type}]}``). ``action_required``: the shape of a success answer that means a
+    person must act first (see ``ActionRequired``), raised as ``ActionRequiredError``.
 
     Example:
         >>> WireConventions().encode_amount(Decimal("25"))
@@ -46,6 +74,7 @@ class WireConventions:
     request_id_header: str = "X-Request-Id"
     error_classes: Mapping[str, str] = field(default_factory=dict)
     error_body: Literal["error", "detail"] = "error"
+    action_required: ActionRequired | None = None  # a success answer that means "a person must act first"
 
     def encode_amount(self, amount: Decimal) -> Any:
         """An amount as this provider's JSON carries it."""

@@ -6,7 +6,7 @@ Messages never contain the access token or card data.
 
 Example:
     >>> from agent_billing.errors import error_from_envelope, PaymentDeclinedError
-    >>> err = error_from_envelope(402, {"code": "payment_declined", "message": "Card declined",
+    >>> err = error_from_envelope(402, {"code": "declined", "message": "Card declined",
     ...                                 "details": {"decline_code": "insufficient_funds"}}, "req_1")
     >>> isinstance(err, PaymentDeclinedError), err.decline_code
     (True, 'insufficient_funds')
@@ -89,8 +89,9 @@ class InsufficientScopeError(PermissionDeniedError):
     Retrying cannot help: the operator must re-authenticate with a token that has that scope.
 
     Example:
-        >>> err = error_from_envelope(403, {"code": "insufficient_scope", "message": "Needs wallet:write",
-        ...                                 "details": {"required_scope": "wallet:write"}}, "req_1")
+        >>> err = error_from_envelope(403, {"code": "scope", "message": "Needs wallet:write",
+        ...                                 "details": {"required_scope": "wallet:write"}}, "req_1",
+        ...                           classes={"scope": "InsufficientScopeError"})
         >>> type(err).__name__, err.scope, err.retryable
         ('InsufficientScopeError', 'wallet:write', False)
     """
@@ -188,7 +189,7 @@ class PaymentDeclinedError(BillingError):
 
     @property
     def decline_code(self) -> str | None:
-        """Stripe's decline code, when the API gave one."""
+        """The card processor's decline code, when the API gave one."""
         value = self.details.get("decline_code", self.details.get("declineCode"))
         return str(value) if value is not None else None
 
@@ -381,15 +382,6 @@ _BY_STATUS: dict[int, type[BillingError]] = {
     422: InvalidRequestError,
     429: RateLimitedError,
 }
-_BY_CODE: dict[str, type[BillingError]] = {
-    "validation_error": InvalidRequestError,
-    "card_data_not_allowed": CardDataRefusedError,
-    "payment_declined": PaymentDeclinedError,
-    "idempotency_error": IdempotencyConflictError,
-    "requires_action": ActionRequiredError,
-    "unauthenticated": AuthenticationError,
-    "insufficient_scope": InsufficientScopeError,
-}
 
 
 def error_from_envelope(
@@ -398,7 +390,8 @@ def error_from_envelope(
 ) -> BillingError:
     """Build the right error from an HTTP status and the envelope's ``error`` object.
 
-    The code decides when it is specific (a 400 ``card_data_not_allowed``), else the status does.
+    The code decides when the provider declares a class for it (``classes``: its
+    ``WireConventions.error_classes``), else the status does.
 
     Example:
         >>> err = error_from_envelope(404, {"code": "not_found", "message": "No such invoice"}, "req_1")
@@ -413,7 +406,7 @@ def error_from_envelope(
     provider_cls = globals().get(named) if named else None
     if not (isinstance(provider_cls, type) and issubclass(provider_cls, BillingError)):
         provider_cls = None
-    cls = provider_cls or _BY_CODE.get(code or "") or _BY_STATUS.get(status) or \
+    cls = provider_cls or _BY_STATUS.get(status) or \
         (ServerError if status >= 500 else BillingError)
     kwargs: dict[str, Any] = {"code": code, "details": details, "status": status, "request_id": request_id}
     if cls is RateLimitedError:

@@ -215,8 +215,8 @@ def interpret(call: PreparedCall, response: httpx.Response) -> BaseModel:
     Accepts the documented envelope ``{data, error, meta}`` and, for reads, a bare object
     (``stripe-config`` is documented both ways). A mutation's 2xx must carry the envelope with an object
     in ``data``: anything else (not JSON, ``NaN``, truncated, nested too deep, wrong types) is an
-    ``OutcomeUnknownError``, never a success. A 202 with a payment in ``requires_action`` raises
-    ``ActionRequiredError``.
+    ``OutcomeUnknownError``, never a success. A success in the provider's declared action-required shape
+    (``WireConventions.action_required``) raises ``ActionRequiredError``.
 
     Example:
         >>> from agent_billing.registry import get_registry
@@ -279,11 +279,12 @@ def _result(call: PreparedCall, response: httpx.Response, payload: Any, problem:
         data = {}
     if not isinstance(data, dict):
         raise _Unreadable(f"data is {type(data).__name__}, not an object")
-    payment = data.get("payment")
-    if isinstance(payment, dict) and payment.get("status") == "requires_action":
+    rule = call.conventions.action_required
+    if rule is not None and rule.matches(data):
+        inner = data[rule.container]
         raise ActionRequiredError(
-            str(data.get("message") or "The card needs 3-D Secure authentication by a person."),
-            details={k: payment.get(k) for k in ("payment_intent_id", "client_secret") if payment.get(k)},
+            str(data.get(rule.message_field) or rule.message),
+            details={k: inner.get(k) for k in rule.details if inner.get(k)},
             status=response.status_code,
             request_id=request_id,
         )

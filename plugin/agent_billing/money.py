@@ -72,7 +72,7 @@ def to_decimal(value: Any) -> Decimal:
 
 
 def wire_amount(value: Decimal) -> Decimal:
-    """The two-decimal form the ModelsLab API documents on the wire (``25`` -> ``25.00``).
+    """The two-decimal form an envelope API documents on the wire (``25`` -> ``25.00``).
 
     Any finite value works, however long (the precision grows to fit); a non-finite one is a ``ValueError``.
 

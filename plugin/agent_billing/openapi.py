@@ -185,7 +185,7 @@ def _envelope(data: dict[str, Any], wire: WireConventions) -> dict[str, Any]:
 
 
 def _operation(op: Operation, args_schema: dict[str, Any], result_ref: dict[str, Any],
-               wire: WireConventions) -> dict[str, Any]:
+               wire: WireConventions, limiter: str = "") -> dict[str, Any]:
     success = {"description": "Done.", "headers": {"X-Request-Id": {"$ref": "#/components/headers/RequestId"}},
                "content": {"application/json": {"schema": _envelope(result_ref, wire)}}}
     responses: dict[str, Any] = {"200": success}
@@ -194,7 +194,7 @@ def _operation(op: Operation, args_schema: dict[str, Any], result_ref: dict[str,
     for status in _error_statuses(op):
         responses[status] = {"$ref": f"#/components/responses/Error{status}"}
     out: dict[str, Any] = {"operationId": op.name, "tags": [op.group], "summary": op.description,
-                           "description": f"Effect: {op.effect.value}. Rate limiter: {op.limiter.value}.",
+                           "description": f"Effect: {op.effect.value}." + (f" Rate limiter: {limiter}." if limiter else ""),
                            "parameters": _parameters(op, args_schema), "responses": responses}
     body = _request_body(op, args_schema)
     if body is not None:
@@ -215,8 +215,10 @@ def _error_body(wire: WireConventions) -> dict[str, Any]:
 
 
 def _error_components(wire: WireConventions) -> tuple[dict[str, Any], dict[str, Any]]:
-    # The provider's own codes where it declares them; the envelope API's codes otherwise.
-    all_codes = sorted(wire.error_classes) or sorted({code for _, codes in ERRORS.values() for code in codes})
+    # The envelope API's codes (a declared code list picks out classes there, it is not every code); the
+    # provider's own declared codes otherwise.
+    envelope_codes = sorted({code for _, codes in ERRORS.values() for code in codes})
+    all_codes = envelope_codes if wire.envelope or not wire.error_classes else sorted(wire.error_classes)
     schemas = {
         "Meta": {"type": "object", "required": ["request_id"],
                  "properties": {"request_id": {"type": "string", "pattern": "^req_[A-Za-z0-9]+$"}}},
@@ -227,7 +229,7 @@ def _error_components(wire: WireConventions) -> tuple[dict[str, Any], dict[str, 
     }
     responses = {
         f"Error{status}": {
-            "description": f"{text} Codes: {', '.join(codes)}." if not wire.error_classes else text,
+            "description": f"{text} Codes: {', '.join(codes)}." if all_codes is envelope_codes else text,
             "headers": {"X-Request-Id": {"$ref": "#/components/headers/RequestId"}},
             "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorEnvelope")}}},
         }
@@ -253,7 +255,8 @@ def openapi_document(registry: Registry, *, title: str | None = None, version: s
     for op in registry:
         args_schema = resolved[(op.args, "validation")]
         result_ref = {"$ref": REF.format(model=op.result.__name__)}
-        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, args_schema, result_ref, registry.wire)
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, args_schema, result_ref, registry.wire,
+                                                              registry.rate_class(op))
     error_schemas, error_responses = _error_components(registry.wire)
     return {
         "openapi": OPENAPI_VERSION,

@@ -55,18 +55,6 @@ class Effect(str, Enum):
         return self not in (Effect.READ, Effect.WRITE)
 
 
-class Limiter(str, Enum):
-    """The server-side rate limiter an operation counts against.
-
-    Example:
-        >>> get_registry().get("add_payment_method").limiter.value
-        'agent-billing'
-    """
-
-    BILLING = "agent-billing"
-    GENERAL = "agent-general"
-
-
 @dataclass(frozen=True)
 class Operation:
     """One API operation.
@@ -91,7 +79,8 @@ class Operation:
     result: type[BaseModel]
     effect: Effect
     description: str
-    limiter: Limiter = Limiter.GENERAL
+    # The provider's rate-limit class this operation counts against (``Registry.rate_classes``; "": its default).
+    limiter: str = ""
     effect_for: Callable[[BaseModel], Effect] | None = None
     # Field names holding a money amount, and the field holding a plan id, for mandates and summaries.
     amount_field: str | None = None
@@ -186,6 +175,8 @@ class Registry:
     # Where ``python -m agent_billing.codegen`` writes the typed client methods: (module, sync class, async class).
     typed_methods: tuple[str, str, str] | None = None
     connection: Connection = field(default_factory=lambda: Connection(default_base_url="http://127.0.0.1:8787"))
+    # The provider's server-side rate-limit classes: name -> requests per minute (the last is the default).
+    rate_classes: dict[str, int] = field(default_factory=dict)
 
     def add(self, op: Operation) -> Operation:
         """Register an operation; names and (method, path) pairs must be unique."""
@@ -244,6 +235,16 @@ class Registry:
 
     def __len__(self) -> int:
         return len(self.operations)
+
+    def rate_class(self, op: Operation) -> str:
+        """The rate-limit class ``op`` counts against: its own, else the default (the last declared; "" if none).
+
+        Example:
+            >>> reg = Registry(provider="example", base_path="/v1", rate_classes={"writes": 10, "reads": 100})
+            >>> reg.rate_class(Operation("ping", "misc", "ping", "GET", "/ping", BaseModel, BaseModel, Effect.READ, "Ping."))
+            'reads'
+        """
+        return op.limiter or (list(self.rate_classes)[-1] if self.rate_classes else "")
 
     def groups(self) -> dict[str, list[Operation]]:
         """Operations by group, in declaration order."""

@@ -77,7 +77,7 @@ def server_wait_hint(headers: Any, *, now: float | None = None) -> float | None:
     """Seconds the server asked us to wait, from ``Retry-After`` or ``X-RateLimit-Reset``.
 
     ``Retry-After`` may be seconds or an HTTP date. ``X-RateLimit-Reset`` is Unix epoch seconds (as
-    ModelsLab's own CLI reads it); a small value is taken as seconds from now.
+    the providers' own CLIs read it); a small value is taken as seconds from now.
 
     Example:
         >>> server_wait_hint({"Retry-After": "3"})

@@ -98,7 +98,7 @@ def test_a_lost_answer_after_all_retries_is_an_unknown_outcome(sandbox_app: Any)
 
 
 def test_429_is_retried_after_the_reset() -> None:
-    app = create_app(tokens=(TOKEN,), rate_limit=RateLimits(billing=2, general=100, window_seconds=1))
+    app = create_app(tokens=(TOKEN,), rate_limit=RateLimits({"agent-billing": 2, "agent-general": 100}, window_seconds=1))
     statuses: list[int] = []
     client = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=SyncASGITransport(app),
                            retry=RetryPolicy(max_retries=3, base_delay=0.01, max_total_wait=5))
@@ -109,7 +109,7 @@ def test_429_is_retried_after_the_reset() -> None:
 
 
 def test_429_beyond_the_wait_budget_surfaces_with_retry_after() -> None:
-    app = create_app(tokens=(TOKEN,), rate_limit=RateLimits(billing=1, general=100, window_seconds=60))
+    app = create_app(tokens=(TOKEN,), rate_limit=RateLimits({"agent-billing": 1, "agent-general": 100}, window_seconds=60))
     client = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=SyncASGITransport(app),
                            retry=RetryPolicy(max_retries=3, max_total_wait=1))
     client.add_payment_method("pm_card_visa")

@@ -8,12 +8,13 @@ import httpx
 import pytest
 from sandbox_helpers import OTHER_TOKEN, TOKEN, Api, FakeClock, make_app
 
+from agent_billing.registry import get_registry
 from agent_billing.sandbox import RateLimits
 
 
 @pytest.fixture
 async def limited(clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
-    app = make_app(clock, rate_limit=RateLimits(billing=3, general=5, window_seconds=10))
+    app = make_app(clock, rate_limit=RateLimits({"agent-billing": 3, "agent-general": 5}, window_seconds=10))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox.test") as client:
         yield client
     app.state.sandbox.ledger.check_invariants()
@@ -84,4 +85,15 @@ async def test_documented_defaults_and_switching_off(clock: FakeClock) -> None:
 
 def test_rate_limits_must_be_positive() -> None:
     with pytest.raises(ValueError):
-        RateLimits(billing=0)
+        RateLimits({"agent-billing": 0})
+
+
+def test_rate_classes_are_the_providers_declaration() -> None:
+    # The numbers live in ModelsLab's registry, not in the core; every operation names a declared class or the default.
+    registry = get_registry("modelslab")
+    limits = RateLimits(registry.rate_classes)
+    assert (limits.limit_for("agent-billing"), limits.limit_for("agent-general"), limits.window_seconds) == (15, 120, 60)
+    assert {limits.class_for(op.limiter) for op in registry} == {"agent-billing", "agent-general"}
+    assert limits.class_for("") == "agent-general"  # a request without a known token
+    with pytest.raises(ValueError):
+        RateLimits({"a": 1}, default="b")

@@ -3,7 +3,7 @@
 The core here names no provider. It composes the sandbox each provider declares
 (``Connection.sandbox_app``, see :mod:`agent_billing.sandbox.app`) and holds what they share: the
 SQLite store machinery (``store``), idempotency keys (``idempotency``), rate limiting
-(``rate_limit``), the Stripe test cards (``cards``), the ``{data, error, meta}`` envelope
+(``rate_limit``), the card processor's test cards (``cards``), the ``{data, error, meta}`` envelope
 (``envelope``), fault injection (``faults``), units and ids (``units``), and the loopback server
 (``server``). Each provider's own sandbox is the ``sandbox`` package of its provider package.
 
@@ -18,7 +18,7 @@ Example (in-process, through httpx's ASGI transport):
     >>> asyncio.run(plans())
     9
 
-Example (over loopback, for synchronous code and the ``stripe`` SDK):
+Example (over loopback, for synchronous code and third-party SDKs):
     >>> from agent_billing.sandbox import SandboxServer
     >>> with SandboxServer(tokens=("sk_sandbox_demo",)) as server:  # a free port, until the block ends
     ...     print(server.base_url)  # doctest: +ELLIPSIS

@@ -5,13 +5,14 @@ its sandbox (``"package.module:function"``, imported only when an app is built).
 keyword arguments and returns a :class:`ProviderSandbox`: an ASGI app and where it is mounted (``""``:
 at the root; no two providers at one place). ``create_app`` hands each builder the options its
 signature names: the shared ones (``db_path``, ``rate_limit``, ``clock``) and those only it declares
-(``tokens=`` for one provider, ``wallgent_keys=`` for another...); an option no builder takes is a
-``TypeError``.
+(each provider's own test keys, say); an option no builder takes is a ``TypeError``.
 
 Example:
     >>> app = create_app()
-    >>> [route.path for route in app.routes]  # the default provider at the root, after the others
-    ['/wallgent', '/tenex', '']
+    >>> [route.path for route in app.routes][-1]  # the default provider at the root, after the others
+    ''
+    >>> len(app.routes) == len(app.state.providers) >= 2
+    True
     >>> create_app(colour="blue")
     Traceback (most recent call last):
     TypeError: create_app() got an unexpected keyword argument 'colour'
@@ -135,17 +136,15 @@ def create_app(
     ``":memory:"``. ``rate_limit`` is ``True`` for the documented limits, ``False`` for none, or a
     :class:`RateLimits`. ``clock`` returns Unix seconds and drives rate windows, checkout expiry,
     subscription periods and idempotency retention. Every other option goes to the provider sandboxes
-    that declare it (see each provider's ``sandbox`` package): for the default provider ``tokens``,
-    ``reseller_tokens``, ``scoped_tokens``, ``checkout_ttl_seconds``, ``faults``, ``fault_seed`` and
-    ``fault_delay_seconds``; ``wallgent_keys`` for Wallgent.
+    that declare it (each provider's ``sandbox`` package documents its own: test keys, fault injection...).
 
     The providers' state is on ``app.state`` (``app.state.sandbox`` is the default provider's);
     ``app.state.providers`` lists every :class:`ProviderSandbox`.
 
     Example:
-        >>> app = create_app(tokens=("sk_test_1",), wallgent_keys=["wg_test_other"], rate_limit=False)
-        >>> app.state.sandbox.account_for_token("sk_test_1").id, [part.mount for part in app.state.providers][:3]
-        (1, ['', '/wallgent', '/tenex'])
+        >>> app = create_app(rate_limit=False)
+        >>> [part.mount for part in app.state.providers][0]  # the default provider's, at the root
+        ''
         >>> for part in app.state.providers:
         ...     part.check_invariants()
     """

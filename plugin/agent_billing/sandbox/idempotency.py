@@ -1,6 +1,6 @@
 """Idempotency keys: a retried mutation replays its first response instead of running again.
 
-Rules (Stripe's, which the ModelsLab docs point to):
+Rules (the card processor's, which the providers' docs point to):
 
 - any non-GET request may carry ``Idempotency-Key`` (1 to 255 printable ASCII characters);
 - keys are scoped per account and kept 24 hours;

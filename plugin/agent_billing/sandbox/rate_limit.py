@@ -1,15 +1,16 @@
-"""The documented rate limiters: ``agent-billing`` 15/min and ``agent-general`` 120/min per token.
+"""Rate limiting for the sandboxes: each provider's declared rate-limit classes, per token.
 
-Each (token, limiter) pair has a window that opens with its first request and lasts
-``window_seconds`` (Laravel's throttle, which the real platform runs). Every API response carries
+A provider's sandbox names its classes (name -> requests per window) in a :class:`RateLimits`; each
+request counts against one class. Each (subject, class) pair has a window that opens with its first
+request and lasts ``window_seconds`` (a fixed-window throttle). The decision carries
 ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (Unix epoch seconds, an
-integer); a request over the limit gets HTTP 429 ``rate_limited`` with ``Retry-After`` in seconds.
+integer), and ``Retry-After`` in seconds when a request is over the limit.
 
 Example:
-    >>> limiter = RateLimiter(RateLimits(billing=2, general=5, window_seconds=60), clock=lambda: 1000.0)
-    >>> [limiter.hit("acct-1", "agent-billing").allowed for _ in range(3)]
+    >>> limiter = RateLimiter(RateLimits({"slow": 2, "fast": 5}, window_seconds=60), clock=lambda: 1000.0)
+    >>> [limiter.hit("acct-1", "slow").allowed for _ in range(3)]
     [True, True, False]
-    >>> limiter.hit("acct-1", "agent-billing").headers()["Retry-After"]
+    >>> limiter.hit("acct-1", "slow").headers()["Retry-After"]
     '60'
 """
 
@@ -17,31 +18,42 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from agent_billing.sandbox.units import Clock
 
 
 @dataclass(frozen=True)
 class RateLimits:
-    """Requests allowed per window, per token, for each limiter.
+    """Requests allowed per window, per subject, for each rate-limit class (the first is the default).
 
     Example:
-        >>> RateLimits(billing=3, window_seconds=1.0).limit_for("agent-billing")
-        3
+        >>> limits = RateLimits({"writes": 3, "reads": 10}, window_seconds=1.0)
+        >>> limits.limit_for("writes"), limits.limit_for("anything else"), limits.class_for("")
+        (3, 10, 'reads')
     """
 
-    billing: int = 15
-    general: int = 120
+    classes: Mapping[str, int] = field(default_factory=dict)
     window_seconds: float = 60.0
+    # The class a name no class has counts against (None: the last declared, the broadest).
+    default: str | None = None
 
     def __post_init__(self) -> None:
-        if self.billing < 1 or self.general < 1 or self.window_seconds <= 0:
+        if not self.classes or any(n < 1 for n in self.classes.values()) or self.window_seconds <= 0:
             raise ValueError("rate limits must be positive")
+        if self.default is not None and self.default not in self.classes:
+            raise ValueError(f"default rate-limit class {self.default!r} is not one of {sorted(self.classes)}")
+
+    def class_for(self, limiter: str) -> str:
+        """The class a name counts against: itself when declared, else the default class."""
+        if limiter in self.classes:
+            return limiter
+        return self.default if self.default is not None else list(self.classes)[-1]
 
     def limit_for(self, limiter: str) -> int:
-        """The limit of a limiter by name (``agent-billing`` or anything else as ``agent-general``)."""
-        return self.billing if limiter == "agent-billing" else self.general
+        """The limit of a class by name (an unknown name counts against the default class)."""
+        return self.classes[self.class_for(limiter)]
 
 
 @dataclass(frozen=True)
@@ -49,7 +61,7 @@ class Decision:
     """The limiter's answer for one request, with the headers to send.
 
     Example:
-        >>> headers = Decision(True, 15, 14, 1_800_000_060.0, 0, "agent-billing").headers()
+        >>> headers = Decision(True, 15, 14, 1_800_000_060.0, 0, "writes").headers()
         >>> headers["X-RateLimit-Remaining"], headers["X-RateLimit-Reset"], "Retry-After" in headers
         ('14', '1800000060', False)
     """
@@ -78,8 +90,8 @@ class RateLimiter:
     """Fixed windows per (subject, limiter), started by the first request, on an injectable clock.
 
     Example:
-        >>> limiter = RateLimiter(RateLimits(general=2), clock=lambda: 0.0)
-        >>> [(d.allowed, d.remaining) for d in (limiter.hit("address:127.0.0.1", "agent-general") for _ in range(3))]
+        >>> limiter = RateLimiter(RateLimits({"reads": 2}), clock=lambda: 0.0)
+        >>> [(d.allowed, d.remaining) for d in (limiter.hit("address:127.0.0.1", "reads") for _ in range(3))]
         [(True, 1), (True, 0), (False, 0)]
     """
 
@@ -91,7 +103,8 @@ class RateLimiter:
 
     def hit(self, subject: str, limiter: str) -> Decision:
         """Count one request of ``subject`` (a token's account, or an address) against ``limiter``."""
-        limit = self.limits.limit_for(limiter)
+        limiter = self.limits.class_for(limiter)
+        limit = self.limits.classes[limiter]
         now = self._clock()
         with self._lock:
             start, count = self._windows.get((subject, limiter), (now, 0))

@@ -27,7 +27,7 @@ _ALPHABET = string.ascii_letters + string.digits
 
 
 def new_id(prefix: str, length: int = 24) -> str:
-    """A random Stripe-style id: ``prefix`` then ``length`` letters and digits.
+    """A random processor-style id: ``prefix`` then ``length`` letters and digits.
 
     Example:
         >>> new_id("pi_").startswith("pi_")

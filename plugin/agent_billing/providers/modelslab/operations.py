@@ -19,14 +19,15 @@ from agent_billing.conventions import Connection
 from agent_billing.providers.modelslab import arguments as a
 from agent_billing.providers.modelslab import intents as i
 from agent_billing.providers.modelslab import results as r
+from agent_billing.providers.modelslab.limits import BILLING, RATE_CLASSES
 from agent_billing.providers.modelslab.paths import PATHS
-from agent_billing.registry import Effect, Limiter, Registry
+from agent_billing.providers.modelslab.wire import WIRE
+from agent_billing.registry import Effect, Registry
 
 R, W, C, AUTH, PAY, D = Effect.READ, Effect.WRITE, Effect.CHARGE, Effect.AUTHORIZE, Effect.PAYOUT, Effect.DESTRUCTIVE
-BILLING = Limiter.BILLING
 
 REGISTRY = Registry(
-    provider="modelslab", base_path="/api/agents/v1", advisor=PATHS,
+    provider="modelslab", base_path="/api/agents/v1", advisor=PATHS, wire=WIRE, rate_classes=RATE_CLASSES,
     presets={"chatbot": ("payment_links.handoff", "payment_links.wait"),
              "autonomous": ("wallet.fund", "wallet.ensure_funded")},
     typed_methods=("agent_billing.providers.modelslab.client_methods", "ModelsLabOperations", "AsyncModelsLabOperations"),

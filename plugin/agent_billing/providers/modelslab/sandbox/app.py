@@ -244,8 +244,8 @@ def modelslab_sandbox(
                  f"  publishable key  {sandbox.publishable_key}",
                  f"  accounts         {', '.join(accounts)}",
                  f"  ledger           {db_path}",
-                 "  rate limits      " + (f"agent-billing {limits.billing}, agent-general {limits.general} per "
-                                          f"{limits.window_seconds:g} s" if limits else "off")]
+                 "  rate limits      " + (", ".join(f"{name} {n}" for name, n in limits.classes.items()) +
+                                          f" per {limits.window_seconds:g} s" if limits else "off")]
         if DEMO_TOKEN in tokens:
             lines.append(f"  try              curl -H 'Authorization: Bearer {DEMO_TOKEN}' {api}/wallet/balance")
         return lines

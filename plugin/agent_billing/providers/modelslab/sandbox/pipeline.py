@@ -290,7 +290,7 @@ def handle(sandbox: Sandbox, op: Operation, handler: Handler, incoming: Incoming
         decision = None
         if limited and sandbox.limiter is not None:
             subject = f"account:{account.id}" if account else f"address:{incoming.client}"
-            decision = sandbox.limiter.hit(subject, op.limiter.value if account else "agent-general")
+            decision = sandbox.limiter.hit(subject, op.limiter if account else "")  # "": the default class
             headers.update(decision.headers())
         if account is None:
             raise unauthenticated()

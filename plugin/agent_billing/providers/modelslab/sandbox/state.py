@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from agent_billing.providers.modelslab.limits import RATE_CLASSES
 from agent_billing.providers.modelslab.sandbox.ledger import Account, Ledger, token_digest
 from agent_billing.sandbox.rate_limit import RateLimiter, RateLimits
 from agent_billing.sandbox.units import Clock, new_id
@@ -27,7 +28,7 @@ class Sandbox:
     Example:
         >>> sb = Sandbox(tokens=("sk_a",), reseller_tokens=(), db_path=":memory:", rate_limit=True,
         ...              clock=lambda: 1_800_000_000.0, checkout_ttl_seconds=1800)
-        >>> sb.account_for_token("sk_a").id, sb.limiter.limits.billing, sb.now()
+        >>> sb.account_for_token("sk_a").id, sb.limiter.limits.limit_for("agent-billing"), sb.now()
         (1, 15, 1800000000.0)
     """
 
@@ -59,7 +60,7 @@ class Sandbox:
         self._digests = {token_digest(t) for t in standard + resellers}
         # Token digest -> ModelsLab scopes, for scoped tokens only (a token without an entry has every scope).
         self.token_scopes: dict[str, frozenset[str]] = {}
-        limits = RateLimits() if rate_limit is True else rate_limit or None
+        limits = RateLimits(RATE_CLASSES) if rate_limit is True else rate_limit or None
         self.limiter = RateLimiter(limits, clock=clock) if limits else None
         # The key survives restarts of a file ledger, so payment methods tokenized earlier stay usable.
         self.publishable_key = self.ledger.meta("publishable_key", lambda: new_id("pk_test_sandbox_", 32))

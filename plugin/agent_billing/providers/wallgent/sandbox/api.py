@@ -363,7 +363,7 @@ class Gate:
 
     def __init__(self, keys: Mapping[str, frozenset[str]], *, limited: bool, clock: Callable[[], float]) -> None:
         self._permissions = dict(keys)
-        self._limiters = {name: RateLimiter(RateLimits(billing=plan.write_rpm, general=plan.read_rpm, window_seconds=60),
+        self._limiters = {name: RateLimiter(RateLimits({"write": plan.write_rpm, "read": plan.read_rpm}, window_seconds=60),
                                             clock=clock) for name, plan in PLANS.items()} if limited else None
 
     def permissions(self, key: str) -> frozenset[str]:
@@ -374,7 +374,7 @@ class Gate:
         """Count a request against the plan's read or write limit: the headers, or 429 ``RATE_LIMIT_EXCEEDED``."""
         if self._limiters is None:
             return {}
-        decision = self._limiters[acct.plan].hit(f"account:{acct.id}", "agent-billing" if write else "agent-general")
+        decision = self._limiters[acct.plan].hit(f"account:{acct.id}", "write" if write else "read")
         headers = {k: v for k, v in decision.headers().items() if k != "X-RateLimit-Limiter"}
         if not decision.allowed:
             kind = "write" if write else "read"
