@@ -36,3 +36,21 @@ def test_audit_reads_each_providers_receipt_fields(name: str) -> None:
     assert set(fields) <= receipt_keys()
     result = {"wrapped": {field: f"r_{i}" for i, field in enumerate(fields)}}
     assert receipt_ids(result) == {f"wrapped.{field}": f"r_{i}" for i, field in enumerate(fields)}
+
+
+def test_a_provider_registered_later_is_picked_up_and_lookups_are_cheap() -> None:
+    import time
+
+    from agent_billing.provider import _PROVIDERS, Provider, register
+
+    receipt_keys()
+    start = time.perf_counter()
+    for _ in range(200):
+        receipt_keys()
+    assert time.perf_counter() - start < 0.05  # no entry-point scan per audit record
+    register(Provider(name="example_receipts", package="example_receipts", receipt_fields=("ticket_no",)))
+    try:
+        assert "ticket_no" in receipt_keys()
+    finally:
+        _PROVIDERS.pop("example_receipts")
+    assert "ticket_no" not in receipt_keys()

@@ -64,7 +64,7 @@ from agent_billing.guardrails.card_data import redact
 from agent_billing.guardrails.redaction import redact_outgoing, redact_outgoing_text
 from agent_billing.guardrails.secrets import REDACTED, is_secret_key
 from agent_billing.money import to_decimal
-from agent_billing.provider import get_provider, provider_names
+from agent_billing.provider import _PROVIDERS, Provider, provider_names
 from agent_billing.registry import Effect
 
 # "unknown": a request that may have taken effect got no readable answer (neither succeeded nor failed);
@@ -768,7 +768,16 @@ def receipt_keys() -> frozenset[str]:
         >>> "id" in receipt_keys()
         True
     """
-    return frozenset(key for name in provider_names() for key in get_provider(name).receipt_fields)
+    global _receipt_cache
+    if _receipt_cache is None:
+        provider_names()  # discover built-ins and entry points once (an entry-point scan costs milliseconds)
+    known = tuple(_PROVIDERS.values())  # providers registered since are picked up, without a new scan
+    if _receipt_cache is None or _receipt_cache[0] != known:
+        _receipt_cache = (known, frozenset(key for item in known for key in item.receipt_fields))
+    return _receipt_cache[1]
+
+
+_receipt_cache: tuple[tuple[Provider, ...], frozenset[str]] | None = None
 
 
 def receipt_ids(result: Mapping[str, Any] | None) -> dict[str, str]:
