@@ -7,16 +7,16 @@ from typing import Any
 import pytest
 
 from agent_billing.guardrails import intent as intent_module
+from agent_billing.guardrails.confirmation import fingerprint
 from agent_billing.guardrails.intent import CardRef, ChargeIntent
 
 
 def test_digest_hashed_once_and_copies_rehash(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = intent_module.fingerprint
 
     def counting(operation: str, binding: Any) -> str:
         calls.append(operation)
-        return real(operation, binding)
+        return fingerprint(operation, binding)
 
     monkeypatch.setattr(intent_module, "fingerprint", counting)
     intent = ChargeIntent(operation="o", effect="charge", account="a", amount=Decimal("5"), summary="s",
