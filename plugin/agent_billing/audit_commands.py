@@ -11,7 +11,7 @@ the writer uses if it is readable here (``audit.key`` beside the log file or SQL
 state directory for PostgreSQL). The keys are never printed; only their ids.
 
 Example:
-    >>> # audited_store: a SQLite store whose account "acct" holds one record (plugin/conftest.py)
+    >>> # audited_store: a SQLite store whose account "acct" holds one record (agent_billing/conftest.py)
     >>> out = []
     >>> verify_command(audited_store, write=out.append), out[0].startswith("acct: intact, 1 record(s)")
     (0, True)
@@ -134,7 +134,7 @@ def verification_keys(source: AuditSource, key_files: Sequence[str | os.PathLike
     """The keys to verify ``source`` with: the given files, ``$AGENT_BILLING_AUDIT_KEY``, the writer's key file.
 
     Example:
-        >>> folder = tmp_dir  # a fresh directory (plugin/conftest.py)
+        >>> folder = tmp_dir  # a fresh directory (agent_billing/conftest.py)
         >>> _ = (folder / "old.key").write_text("o" * 32)
         >>> source = AuditSource("x", lambda: iter(()), folder / "audit.key")
         >>> verification_keys(source, [folder / "old.key"]).ids == AuditKeys("o" * 32).ids
