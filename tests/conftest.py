@@ -15,6 +15,19 @@ os.environ["AGENT_BILLING_STATE_DIR"] = os.environ.get("PYTEST_AGENT_BILLING_STA
 for _name in ("AGENT_BILLING_TOKEN", "MODELSLAB_AGENT_TOKEN", "AGENT_BILLING_BASE_URL"):
     os.environ.pop(_name, None)
 
+
+
+@pytest.fixture(autouse=True)
+def _state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh state directory per test: audit logs, spend and approval stores never leak between tests.
+
+    (The session-wide directory set above is only what collection-time imports see.)
+    """
+    path = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("AGENT_BILLING_STATE_DIR", str(path))
+    return path
+
+
 TOKEN = "sk_sandbox_test"
 RESELLER_TOKEN = "sk_sandbox_reseller"
 

@@ -64,6 +64,7 @@ from agent_billing.guardrails.card_data import redact
 from agent_billing.guardrails.redaction import redact_outgoing, redact_outgoing_text
 from agent_billing.guardrails.secrets import REDACTED, is_secret_key
 from agent_billing.money import to_decimal
+from agent_billing.provider import _PROVIDERS, Provider, provider_names
 from agent_billing.registry import Effect
 
 # "unknown": a request that may have taken effect got no readable answer (neither succeeded nor failed);
@@ -756,27 +757,46 @@ class MultiAuditLog:
 
 GENESIS_HASH = "0" * 64
 CHAIN_FIELDS = ("seq", "prev_hash", "hash", "receipt_ids", "kid", "torn")
-# Result keys that name the provider's receipts (a payment intent, an invoice, a ledger transaction...).
-_RECEIPT_KEYS = ("id", "transaction_id", "payment_intent_id", "invoice_id", "charge_id", "refund_id", "payout_id",
-                 "subscription_id", "session_id", "receipt_id", "withdrawal_id")
 # A record as written: canonical JSON (sorted keys) of everything but the hash, then the hash, last.
 _HASH_SUFFIX = len(',"hash":"') + 64 + len('"}')
+
+
+def receipt_keys() -> frozenset[str]:
+    """Every result key a registered provider declares as naming one of its receipts.
+
+    Example:
+        >>> "id" in receipt_keys()
+        True
+    """
+    global _receipt_cache
+    if _receipt_cache is None:
+        provider_names()  # discover built-ins and entry points once (an entry-point scan costs milliseconds)
+    known = tuple(_PROVIDERS.values())  # providers registered since are picked up, without a new scan
+    if _receipt_cache is None or _receipt_cache[0] != known:
+        _receipt_cache = (known, frozenset(key for item in known for key in item.receipt_fields))
+    return _receipt_cache[1]
+
+
+_receipt_cache: tuple[tuple[Provider, ...], frozenset[str]] | None = None
 
 
 def receipt_ids(result: Mapping[str, Any] | None) -> dict[str, str]:
     """The provider's receipt ids found in a (scrubbed) result, by their dotted path.
 
+    A receipt is a result key some provider declares in its ``receipt_fields`` (``id`` for every one).
+
     Example:
-        >>> receipt_ids({"payment": {"payment_intent_id": "pi_1"}, "invoice_id": "in_2", "transaction_id": 7})
-        {'payment.payment_intent_id': 'pi_1', 'invoice_id': 'in_2', 'transaction_id': '7'}
+        >>> receipt_ids({"payment": {"id": "p_1", "note": "n"}, "id": 7, "paid": True})
+        {'payment.id': 'p_1', 'id': '7'}
     """
     found: dict[str, str] = {}
+    keys = receipt_keys()
 
     def walk(value: Any, path: str) -> None:
         if isinstance(value, Mapping):
             for key, item in value.items():
                 name = f"{path}.{key}" if path else str(key)
-                if key in _RECEIPT_KEYS and isinstance(item, (str, int)) and not isinstance(item, bool):
+                if key in keys and isinstance(item, (str, int)) and not isinstance(item, bool):
                     found[name] = str(item)
                 else:
                     walk(item, name)

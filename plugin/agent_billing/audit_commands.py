@@ -11,14 +11,9 @@ the writer uses if it is readable here (``audit.key`` beside the log file or SQL
 state directory for PostgreSQL). The keys are never printed; only their ids.
 
 Example:
-    >>> import tempfile, pathlib
-    >>> from agent_billing.audit import AuditEvent
-    >>> from agent_billing.guardrails.store import open_store
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "state.db"
-    >>> open_store(f"sqlite:///{path}").for_account("acct").audit.record(
-    ...     AuditEvent(operation="list_plans", effect="read", decision="succeeded"))
+    >>> # audited_store: a SQLite store whose account "acct" holds one record (agent_billing/conftest.py)
     >>> out = []
-    >>> verify_command(f"sqlite:///{path}", write=out.append), out[0].startswith("acct: intact, 1 record(s)")
+    >>> verify_command(audited_store, write=out.append), out[0].startswith("acct: intact, 1 record(s)")
     (0, True)
 """
 
@@ -69,12 +64,7 @@ def audit_sources(target: str | None) -> list[AuditSource]:
     """The audit chains of a file path, a store URL, or (None) the configured store.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> from agent_billing.audit import AuditEvent
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "state.db"
-        >>> open_store(f"sqlite:///{path}").for_account("acct").audit.record(
-        ...     AuditEvent(operation="list_plans", effect="read", decision="succeeded"))
-        >>> [(source.name, len(list(source.lines()))) for source in audit_sources(f"sqlite:///{path}")]
+        >>> [(source.name, len(list(source.lines()))) for source in audit_sources(audited_store)]
         [('acct', 1)]
     """
     if target is not None and "://" not in target:
@@ -133,12 +123,7 @@ def audit_chains_of(target: str | None) -> dict[str, list[str]]:
     commands stream with :func:`audit_sources`).
 
     Example:
-        >>> import tempfile, pathlib
-        >>> from agent_billing.audit import AuditEvent
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "state.db"
-        >>> open_store(f"sqlite:///{path}").for_account("acct").audit.record(
-        ...     AuditEvent(operation="list_plans", effect="read", decision="succeeded"))
-        >>> {name: len(lines) for name, lines in audit_chains_of(f"sqlite:///{path}").items()}
+        >>> {name: len(lines) for name, lines in audit_chains_of(audited_store).items()}
         {'acct': 1}
     """
     return {source.name: [line if isinstance(line, str) else line.decode("utf-8", errors="replace")
@@ -149,8 +134,7 @@ def verification_keys(source: AuditSource, key_files: Sequence[str | os.PathLike
     """The keys to verify ``source`` with: the given files, ``$AGENT_BILLING_AUDIT_KEY``, the writer's key file.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> folder = tmp_dir  # a fresh directory (agent_billing/conftest.py)
         >>> _ = (folder / "old.key").write_text("o" * 32)
         >>> source = AuditSource("x", lambda: iter(()), folder / "audit.key")
         >>> verification_keys(source, [folder / "old.key"]).ids == AuditKeys("o" * 32).ids
@@ -236,8 +220,7 @@ def verify_command(target: str | None, write: Callable[[str], object] = print, *
     ``require_key``), 2 when keyed records could not be checked for want of their key.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> empty = pathlib.Path(tempfile.mkdtemp()) / "audit.jsonl"
+        >>> empty = tmp_dir / "audit.jsonl"
         >>> _ = empty.write_text("")
         >>> verify_command(str(empty), write=lambda line: None)
         0
@@ -300,13 +283,8 @@ def export_command(target: str | None, since: datetime | None, until: datetime |
     Lines that are not records (a torn tail) are left out: ``verify`` reports them.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> from agent_billing.audit import AuditEvent
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "state.db"
-        >>> open_store(f"sqlite:///{path}").for_account("acct").audit.record(
-        ...     AuditEvent(operation="list_plans", effect="read", decision="succeeded"))
         >>> out = []
-        >>> export_command(f"sqlite:///{path}", None, None, write=out.append), len(out)
+        >>> export_command(audited_store, None, None, write=out.append), len(out)
         (0, 1)
     """
     for source in audit_sources(target):

@@ -33,8 +33,9 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -216,11 +217,12 @@ class ChargeIntent(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
     summary: str
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """SHA-256 over what binds: operation, account, amount, currency, card id, the plan's price terms
         (price, period, interval count, currency, trial, quantity, basis), recurrence, the standing
-        authorisations carried and the arguments sent (not the words, brand, last four or plan name)."""
+        authorisations carried and the arguments sent (not the words, brand, last four or plan name).
+        Computed once: the intent is frozen, so the value cannot change after the first read."""
         binding = {
             "account": self.account, "effect": self.effect, "amount": self.amount, "currency": self.currency,
             "payment_method": self.payment_method.id if self.payment_method else None, "funding": self.funding,
@@ -228,6 +230,18 @@ class ChargeIntent(BaseModel):
             "carries": [item.binding() for item in self.carries], "arguments": self.arguments,
         }
         return fingerprint(self.operation, binding)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> ChargeIntent:
+        """A copy (see pydantic); the cached ``digest`` is dropped, so a changed copy hashes its own fields.
+
+        Example:
+            >>> a = ChargeIntent(operation="o", effect="payout", account="a", summary="s")
+            >>> a.digest == a.model_copy(update={"account": "b"}).digest
+            False
+        """
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("digest", None)
+        return copy
 
     @property
     def worst_24h(self) -> Decimal | None:

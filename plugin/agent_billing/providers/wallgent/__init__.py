@@ -12,6 +12,7 @@ PROVIDER = Provider(
     package=__name__,
     title="Wallgent",
     handoff=HandOff(group="billing", action="checkout"),
-    receipt_fields=("id", "invoiceId", "subscriptionId", "paymentIntentId"),
+    # Shaped results carry the results models' Python names (snake_case), not the wire's camelCase.
+    receipt_fields=("id", "invoice_id", "stripe_subscription_id"),
     clients=("WallgentClient", "AsyncWallgentClient"),
 )
