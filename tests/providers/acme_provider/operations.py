@@ -32,13 +32,13 @@ class RenameArgs(BaseModel):
 
 
 class BuyArgs(BaseModel):
-    """Credits bought with a saved card token (never card data)."""
+    """Credits bought with a saved card (never card data)."""
 
     model_config = ConfigDict(extra="forbid")
     amount: Decimal
     currency: str = "usd"
     bundle: str
-    card_token: str
+    saved_card: str
 
 
 class CloseArgs(BaseModel):
@@ -96,7 +96,7 @@ for op in (
               args=RenameArgs, result=Account, effect=Effect.WRITE, description="Rename the Acme account."),
     Operation(name="buy_credits", group="credits", action="buy", method="POST", path="/credit-purchases",
               args=BuyArgs, result=Receipt, effect=Effect.CHARGE, amount_field="amount", plan_field="bundle",
-              description="Buy an Acme credit bundle with a saved card token; charges the card."),
+              description="Buy an Acme credit bundle with a saved card; charges the card."),
     Operation(name="create_checkout", group="credits", action="checkout", method="POST", path="/checkout-pages",
               args=CheckoutArgs, result=CheckoutPage, effect=Effect.WRITE,
               description="A page where a person buys an Acme bundle themselves; relay checkout_url verbatim."),

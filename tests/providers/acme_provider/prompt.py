@@ -10,8 +10,8 @@ from __future__ import annotations
 from agent_billing.prompts import PromptFacts
 
 FACTS = PromptFacts(
-    account={"en": "The Acme account holds credits, bought in bundles with a saved card token.",
-             "zh": "Acme 账户持有额度，用已保存的卡令牌按套餐购买。"},
+    account={"en": "The Acme account holds credits, bought in bundles with a saved card.",
+             "zh": "Acme 账户持有额度，用已保存的卡按套餐购买。"},
     rules={"en": ["Buy a bundle only at its listed price (small: 5 USD, large: 20 USD)."],
            "zh": ["只按标价购买套餐（small：5 美元，large：20 美元）。"]},
     tool_map={"en": ["`membership`: read, rename or close the account.",

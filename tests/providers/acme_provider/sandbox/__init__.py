@@ -2,7 +2,7 @@
 
 Any ``acme_`` key is an account with 10 credits; ``pm_card_visa`` and ``pm_card_mastercard`` are saved
 card tokens; bundles are ``small`` (5 USD) and ``large`` (20 USD); a purchase must carry the bundle's
-price as its amount.
+price as its amount; a purchase repeated with the same ``Idempotency-Key`` answers the same receipt.
 
 Example:
     >>> part = acme_sandbox()
@@ -35,6 +35,7 @@ class AcmeBooks:
     def __init__(self) -> None:
         self.accounts: dict[str, dict[str, Any]] = {}
         self.purchases: list[dict[str, Any]] = []
+        self.replays: dict[tuple[str, str], dict[str, Any]] = {}  # (key, Idempotency-Key) -> the receipt
         self._ids = count(1)
 
     def account(self, key: str) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def create_acme_app() -> Starlette:
         if not key.startswith("acme_"):
             return _error(401, "acme_bad_key", "an acme_ key is required")
         account = books.account(key)
-        path = request.url.path.removeprefix(BASE_PATH)
+        path = request.url.path.split(BASE_PATH, 1)[-1]  # mounted under /acme: the part after the API base
         body: dict[str, Any] = await request.json() if request.method == "POST" else {}
         if account["closed"]:
             return _error(404, "not_found", "the account is closed")
@@ -73,11 +74,16 @@ def create_acme_app() -> Starlette:
             price = BUNDLES.get(str(body.get("bundle")))
             if price is None or Decimal(str(body.get("amount"))) != price:
                 return _error(400, "acme_no_such_bundle", "unknown bundle or wrong amount")
-            if body.get("card_token") not in CARDS:
+            if body.get("saved_card") not in CARDS:
                 return _error(400, "acme_no_such_bundle", "unknown card token")
+            replay = (key, request.headers.get(REGISTRY.wire.idempotency_header, ""))
+            if replay[1] and replay in books.replays:  # the same purchase again: the same receipt, no charge
+                return JSONResponse(books.replays[replay])
             receipt = {"id": books.next_id("pur"), "receipt_number": books.next_id("R"), "amount": str(price),
                        "currency": "usd", "bundle": body["bundle"]}
             books.purchases.append(receipt)
+            if replay[1]:
+                books.replays[replay] = receipt
             account["credit_balance"] = str(Decimal(account["credit_balance"]) + price)
             return JSONResponse(receipt)
         return JSONResponse(account)
