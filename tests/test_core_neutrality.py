@@ -1,59 +1,169 @@
-"""The core names no operation and no provider: everything particular to one lives in its provider package.
+"""The core names no provider and no operation: checked on the syntax tree of every core module.
 
-The core here is what every provider runs through: the registry, client, exchange and wire code, the
-guardrails, the audit log, the tools (the flow, the toolkit, the middleware, the MCP server) and the
-sandbox core (composition, server, store, idempotency, rate limits, test cards, faults). A string
-literal in their code (docstrings are examples, and may name anything) that is an operation's name, or
-names a provider, is a special case that belongs in a declaration.
+Core is every module of ``plugin/agent_billing`` outside ``providers/`` (sandbox core, CLI, in-process
+helpers, demo and MCP server included; nothing skipped). The forbidden words are derived from the
+providers' own declarations (every provider ``provider_names()`` finds, the test-only one included), never
+kept by hand:
+
+- provider names, titles and package names (matched inside any identifier or string word);
+- operation names, declared error codes and key prefixes (any provider);
+- group names, custom-action names, compound path segments (``credit-purchases``) and compound
+  argument/result field names and aliases (``payment_method_id``, ``checkoutUrl``) that occur in exactly one
+  provider's declarations (shared vocabulary such as ``amount`` or ``id``, and a plain English field name such
+  as ``type`` or ``status``, is fine).
+
+Every string constant (docstrings and f-string parts included) is split into words; every identifier
+(names, attributes, function/class/argument names, import names and aliases) is a word. A hit is reported
+as ``file:line:word``.
 """
 
 from __future__ import annotations
 
 import ast
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
+from tests.providers.install import acme_installed
 
-from agent_billing.registry import get_registry, provider_names
+from agent_billing.provider import get_provider, provider_names
 
 PACKAGE = Path(__file__).resolve().parents[1] / "plugin" / "agent_billing"
-CORE = ["registry.py", "client.py", "exchange.py", "conventions.py", "config.py", "errors.py", "wire.py", "money.py",
-        "retry.py", "audit.py", "advisor.py", "webhooks.py", "prompts.py", "guardrails", "tools", "mcp"]
-# Words that are operation names of some provider but also plain vocabulary of the core (a payment purpose).
-VOCABULARY = {"subscribe"}
-OPERATIONS = {name for provider in provider_names() for name in get_registry(provider).operations} - VOCABULARY
-PROVIDER_WORDS = {*provider_names(), "modelslab", "wallgent", "tenex", "10ex"}
+__all__ = ["acme_installed"]  # the fixture installs the test-only provider for this module
+WORD = re.compile(r"[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What the core may not say: ``names`` match inside a word, ``words`` match a whole word,
+    ``prefixes`` the start of a word."""
+
+    names: frozenset[str]
+    words: frozenset[str]
+    prefixes: frozenset[str]
+
+    def hits(self, word: str) -> bool:
+        low = word.lower()
+        squashed = low.replace("_", "").replace("-", "")
+        parts = low.strip("_").split("_")
+        # An identifier that contains a compound word (``_fund_wallet_intent``) says it too.
+        runs = {"_".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1)}
+        return (low in self.words or not runs.isdisjoint(self.compounds) or any(name in squashed for name in self.names)
+                or any(low.startswith(prefix) for prefix in self.prefixes))
+
+    @cached_property
+    def compounds(self) -> frozenset[str]:
+        return frozenset(word for word in self.words if "_" in word.strip("_"))
+
+
+def _fields(model: type[BaseModel]) -> Iterator[str]:
+    for name, info in model.model_fields.items():
+        yield name
+        for alias in (info.alias, info.validation_alias, info.serialization_alias):
+            if isinstance(alias, str):
+                yield alias
+
+
+def _declared(name: str) -> tuple[set[str], set[str], set[str], set[str]]:
+    """(names, words of this provider only, shared-rule words, prefixes) declared by one provider."""
+    provider = get_provider(name)
+    registry = provider.registry
+    names = {provider.name, provider.title, provider.package.rsplit(".", 1)[-1]}
+    always = set(registry.operations) | set(registry.wire.error_classes)
+    specific = set(registry.group_descriptions)
+    for op in registry.operations.values():
+        specific.add(op.group)
+        specific.update(s for s in op.path.split("/") if "{" not in s and ("-" in s or "_" in s))
+        # A plain English field name (type, status, number) is vocabulary; a compound one is the provider's.
+        specific.update(f for f in (*_fields(op.args), *_fields(op.result)) if "_" in f.strip("_") or f != f.lower())
+    actions = getattr(provider.part("actions"), "ACTIONS", None) or []
+    for action in actions:
+        specific.update((action.group, action.action))
+    prefixes = {prefix for prefix in registry.connection.key_prefixes if len(prefix) > 2}
+    return ({n.lower().replace("_", "") for n in names if n}, {w.lower() for w in always},
+            {w.lower() for w in specific}, {p.lower() for p in prefixes})
+
+
+def vocabulary() -> Vocabulary:
+    """The forbidden vocabulary of every provider found now."""
+    names: set[str] = set()
+    words: set[str] = set()
+    prefixes: set[str] = set()
+    counts: Counter[str] = Counter()
+    for name in provider_names():
+        n, always, specific, p = _declared(name)
+        names |= n
+        words |= always
+        prefixes |= p
+        counts.update(specific)
+    words |= {word for word, count in counts.items() if count == 1}
+    return Vocabulary(frozenset(names), frozenset(w for w in words if len(w) > 2), frozenset(prefixes))
+
+
+def _words(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            for offset, text in enumerate(node.value.splitlines() or [""]):
+                for word in WORD.findall(text):
+                    yield line + offset, word
+        elif isinstance(node, ast.Name):
+            yield line, node.id
+        elif isinstance(node, ast.Attribute):
+            yield line, node.attr
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield line, node.name
+        elif isinstance(node, ast.arg) or (isinstance(node, ast.keyword) and node.arg):
+            yield line, node.arg
+        elif isinstance(node, ast.alias):
+            for part in (node.name.split(".") + ([node.asname] if node.asname else [])):
+                yield line, part
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for part in node.module.split("."):
+                yield line, part
+
+
+def check(source: str, filename: str, words: Vocabulary) -> list[str]:
+    """``file:line:word`` for every provider word in ``source``."""
+    tree = ast.parse(source, filename)
+    return sorted({f"{filename}:{line}:{word}" for line, word in _words(tree) if words.hits(word)},
+                  key=lambda hit: (int(hit.split(":")[1]), hit))
 
 
 def core_files() -> list[Path]:
-    files: list[Path] = []
-    for entry in CORE:
-        path = PACKAGE / entry
-        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
-    return files
+    return sorted(path for path in PACKAGE.rglob("*.py") if "providers" not in path.relative_to(PACKAGE).parts)
 
 
-def named(source: str) -> list[tuple[int, str]]:
-    """(line, literal) for every non-docstring string literal naming an operation or a provider."""
-    tree = ast.parse(source)
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-            text = node.value
-            if text in OPERATIONS or any(word in text.lower().split() or text.lower() == word
-                                         for word in PROVIDER_WORDS):
-                found.append((node.lineno, text))
-    return found
+def test_the_vocabulary_is_derived_from_every_provider() -> None:
+    words = vocabulary()
+    for name in provider_names():
+        provider = get_provider(name)
+        assert words.hits(provider.name) and words.hits(provider.title)
+        assert all(words.hits(op) for op in provider.registry.operations)
+    assert "acme" in provider_names()  # the test-only provider is part of the derivation
+    assert not words.hits("amount") and not words.hits("currency") and not words.hits("id")
 
 
-def test_the_checker_finds_what_it_looks_for() -> None:
-    source = 'x = "fund_wallet"\ny = "modelslab"\ndef f():\n    """fund_wallet in a docstring is fine."""\n'
-    assert [text for _, text in named(source)] == ["fund_wallet", "modelslab"]
+def test_the_checker_fails_when_a_provider_word_is_put_back(tmp_path: Path) -> None:
+    words = vocabulary()
+    operation = next(iter(get_provider("acme").registry.operations))
+    source = (PACKAGE / "money.py").read_text(encoding="utf-8")
+    clean = check(source, "money.py", words)
+    for inserted in (f'\nX = "{operation}"\n', f'\ndef f():\n    """Call {operation} now."""\n',
+                     f'\nY = f"{{1}} /{operation}"\n', f'\n{operation}_count = 1\n',
+                     '\nimport agent_billing.providers.acme_billing as a\n', '\nclass AcmeClient: ...\n'):
+        copy = tmp_path / "money.py"
+        copy.write_text(source + inserted, encoding="utf-8")
+        found = check(copy.read_text(encoding="utf-8"), "money.py", words)
+        assert len(found) > len(clean), inserted
 
 
 @pytest.mark.parametrize("path", core_files(), ids=lambda p: p.relative_to(PACKAGE).as_posix())
-def test_core_module_names_no_operation_or_provider(path: Path) -> None:
-    assert named(path.read_text(encoding="utf-8")) == []
+def test_core_module_names_no_provider_word(path: Path) -> None:
+    hits = check(path.read_text(encoding="utf-8"), path.relative_to(PACKAGE).as_posix(), vocabulary())
+    assert hits == [], "\n".join(hits)

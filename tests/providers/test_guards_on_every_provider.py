@@ -23,7 +23,7 @@ from agent_billing.client import BillingClient
 from agent_billing.guardrails.approval import ApprovalRequest
 from agent_billing.guardrails.pending_outcomes import PendingOutcomes
 from agent_billing.inprocess import SANDBOX_ORIGIN, SyncASGITransport
-from agent_billing.registry import get_registry
+from agent_billing.registry import get_registry, provider_names
 from agent_billing.retry import RetryPolicy
 from agent_billing.sandbox import create_app
 from agent_billing.tools import BillingToolkit
@@ -41,7 +41,7 @@ class Provider:
     charge_path: str  # the request path of that charge (for the garbling proxy)
     card_field: tuple[str, dict[str, Any]]  # (tool, arguments) that would carry a card number
     setup: Callable[[BillingClient], None]  # give the account what the charge needs (a saved card)
-    switch: Callable[[BillingClient], None]  # change what pays, without asking anyone
+    switch: Callable[[BillingClient], None] | None  # change what pays, without asking anyone (None: the charge names it)
     charges: Callable[[Any], int]  # how many charges the sandbox made
 
 
@@ -69,6 +69,10 @@ def _wallgent_setup(client: BillingClient) -> None:
     client.call("subscribe", {"plan": "STARTER", "payment_method": "CARD", "stripe_payment_method_id": "pm_card_visa"})
 
 
+def _acme_charges(app: Any) -> int:
+    return len(app.state.acme.purchases)
+
+
 PROVIDERS = [
     Provider("modelslab", "wallet", {"action": "fund", "amount": 20}, "/wallet/fund",
              ("billing", {"action": "update_info", "address_line2": f"card {PAN}"}), _modelslab_setup,
@@ -78,7 +82,21 @@ PROVIDERS = [
              ("payment_method", {"action": "save", "payment_method_id": "pm_card_visa", "note": PAN}), _wallgent_setup,
              lambda client: client.call("change_payment_method", {"payment_method": "WALLET"}),
              _wallgent_charges),
+    # The test-only provider, installed through the entry point (tests/providers/acme_provider): it names its card
+    # in the charge itself, so nothing can change what pays between the yes and the charge.
+    Provider("acme", "credits", {"action": "buy", "amount": 5, "bundle": "small", "saved_card": "pm_card_visa"},
+             "/credit-purchases", ("membership", {"action": "rename", "nickname": f"card {PAN}"}),
+             lambda client: None, None, _acme_charges),
 ]
+# Providers none of whose operations moves money: the guards above have nothing to guard there.
+READ_ONLY = {"tenex"}
+
+
+def test_every_provider_has_an_adapter_or_moves_no_money() -> None:
+    """A new provider (the entry-point one included) must be added here, or be one that moves no money."""
+    assert {p.name for p in PROVIDERS} | READ_ONLY == set(provider_names())
+    for name in READ_ONLY:
+        assert not any(op.effect.moves_money for op in get_registry(name).operations.values())
 
 
 @pytest.fixture(params=PROVIDERS, ids=lambda p: p.name)
@@ -145,10 +163,15 @@ def test_what_pays_changing_after_the_yes_charges_nothing(app: Any, provider: Pr
 
     def person(request: ApprovalRequest) -> bool:
         shown.append(request)
-        provider.switch(client)  # what pays changes while the person reads the summary
+        if provider.switch is not None:
+            provider.switch(client)  # what pays changes while the person reads the summary
         return True
 
     content, _ = call(_toolkit(client, tmp_path, approval=person).get_tool(provider.tool), **provider.charge)
+    if provider.switch is None:  # the card is in the charge itself: the yes names it, and exactly that is charged
+        assert "saved_card=pm_card_visa" in shown[0].summary and content["ok"]
+        assert provider.charges(app) == before + 1
+        return
     assert "Visa ending 4242" in shown[0].summary
     assert content["error"] == "intent_changed"
     assert provider.charges(app) == before
