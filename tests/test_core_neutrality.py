@@ -20,6 +20,7 @@ as ``file:line:word``.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -163,7 +164,32 @@ def test_the_checker_fails_when_a_provider_word_is_put_back(tmp_path: Path) -> N
         assert len(found) > len(clean), inserted
 
 
+# The modules not yet neutral and how many provider words each still holds (issue 21 is moving them into
+# their providers). A count may only go down: a module that gains a word, or a new module with one, fails;
+# a module that drops to fewer words than recorded fails too, so the record is lowered as the work lands.
+# ``python -m tests.test_core_neutrality`` prints the current counts.
+DEBT = Path(__file__).with_name("core_neutrality_debt.json")
+
+
+def current_counts() -> dict[str, int]:
+    words = vocabulary()
+    counts = {path.relative_to(PACKAGE).as_posix(): len(check(path.read_text(encoding="utf-8"),
+                                                               path.relative_to(PACKAGE).as_posix(), words))
+              for path in core_files()}
+    return {name: count for name, count in sorted(counts.items()) if count}
+
+
 @pytest.mark.parametrize("path", core_files(), ids=lambda p: p.relative_to(PACKAGE).as_posix())
-def test_core_module_names_no_provider_word(path: Path) -> None:
-    hits = check(path.read_text(encoding="utf-8"), path.relative_to(PACKAGE).as_posix(), vocabulary())
-    assert hits == [], "\n".join(hits)
+def test_core_module_names_no_more_provider_words_than_recorded(path: Path) -> None:
+    name = path.relative_to(PACKAGE).as_posix()
+    allowed = json.loads(DEBT.read_text(encoding="utf-8")).get(name, 0)
+    hits = check(path.read_text(encoding="utf-8"), name, vocabulary())
+    assert len(hits) <= allowed, f"{len(hits)} provider words, {allowed} recorded:\n" + "\n".join(hits)
+    assert len(hits) == allowed, f"{name} now holds {len(hits)} provider words: lower its record to {len(hits)}"
+
+
+if __name__ == "__main__":
+    from tests.providers.install import installed
+
+    with installed():
+        print(json.dumps(current_counts(), indent=1))

@@ -9,32 +9,44 @@ iterates over every provider sees only the built-ins, as it would without this p
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from agent_billing import provider, registry
+from agent_billing import provider
 from agent_billing.provider import ENTRY_POINT_GROUP
 
 DISTRIBUTION = "agent_billing_acme"
 REFERENCE = "tests.providers.acme_provider:PROVIDER"
 
 
+@contextlib.contextmanager
+def installed(site: Path | None = None) -> Iterator[str]:
+    """The test-only provider's distribution on sys.path (in ``site``, or a temporary directory) while inside."""
+    with contextlib.ExitStack() as stack:
+        if site is None:
+            site = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        info = site / f"{DISTRIBUTION}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {DISTRIBUTION}\nVersion: 1.0\n", encoding="utf-8")
+        (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nacme = {REFERENCE}\n", encoding="utf-8")
+        sys.path.append(str(site))
+        importlib.invalidate_caches()
+        try:
+            yield "acme"
+        finally:
+            sys.path.remove(str(site))
+            importlib.invalidate_caches()
+            provider.unregister("acme")
+
+
 @pytest.fixture(scope="module", autouse=True)
 def acme_installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The provider name, with its distribution on sys.path for the test module."""
-    site = tmp_path_factory.mktemp("site-packages")
-    info = site / f"{DISTRIBUTION}-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {DISTRIBUTION}\nVersion: 1.0\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nacme = {REFERENCE}\n", encoding="utf-8")
-    sys.path.append(str(site))
-    importlib.invalidate_caches()
-    yield "acme"
-    sys.path.remove(str(site))
-    importlib.invalidate_caches()
-    # No public way to forget a provider yet (agent_billing.provider has register but no unregister).
-    provider._PROVIDERS.pop("acme", None)
-    registry._LOADED.pop("acme", None)
+    with installed(tmp_path_factory.mktemp("site-packages")) as name:
+        yield name
