@@ -11,7 +11,8 @@ PROVIDER = Provider(
     name="modelslab",
     package=__name__,
     title="ModelsLab",
-    handoff=HandOff(group="payment_links", action="handoff", wait_action="wait", unpaid_code="checkout_not_paid"),
+    handoff=HandOff(group="payment_links", action="handoff", wait_action="wait", unpaid_code="checkout_not_paid",
+                    expired_code="checkout_expired"),
     receipt_fields=("id", "transaction_id", "payment_intent_id", "invoice_id", "charge_id", "refund_id",
                     "payout_id", "subscription_id", "session_id", "receipt_id", "withdrawal_id"),
 )
