@@ -106,6 +106,7 @@ class Connection:
     live_prefixes: tuple[str, ...] = ()
     # How its webhooks are signed and shaped (None: the provider sends none).
     webhook: WebhookFormat | None = None
+    key_patterns: tuple[str, ...] = ()  # regexes of its key shapes without a fixed prefix (redacted, refused)
 
     def is_live(self, token: str) -> bool:
         """Whether ``token`` is a production key of this provider."""
