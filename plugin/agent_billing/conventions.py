@@ -137,6 +137,7 @@ class Connection:
     webhook: WebhookFormat | None = None
     # Other variables its connection reads (path overrides...), passed on by generated host configurations.
     setting_variables: tuple[str, ...] = ()
+    key_patterns: tuple[str, ...] = ()  # regexes of its key shapes without a fixed prefix (redacted, refused)
 
     def is_live(self, token: str) -> bool:
         """Whether ``token`` is a production key of this provider."""

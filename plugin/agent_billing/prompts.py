@@ -2,7 +2,7 @@
 
 Each prompt is a Markdown template in ``prompts/`` (``<variant>.<language>.md``), one set for every
 provider, with ``string.Template`` placeholders. What differs between providers is the provider's
-:class:`PromptFacts`, declared in its package as ``agent_billing.providers.<name>.prompt.FACTS`` (what
+:class:`PromptFacts`, declared in its package's ``prompt`` module as ``FACTS`` (what
 the account holds, how to check an unknown outcome, its own rules, its tool map, how a person pays or
 changes the plan in each variant). The payment-path rules are rendered from
 :data:`agent_billing.advisor.RULES` and the paths in calls from the provider's declaration
@@ -40,7 +40,8 @@ from typing import Literal, get_args
 
 from agent_billing.advisor import render_in_calls, render_rules
 from agent_billing.guardrails.mandate import Mandate
-from agent_billing.registry import Registry, get_registry, provider_part
+from agent_billing.provider import get_provider
+from agent_billing.registry import Registry, get_registry
 from agent_billing.resources import data_path
 
 Variant = Literal["system", "chatbot", "voice", "autonomous"]
@@ -99,16 +100,17 @@ class PromptFacts:
 
 
 def prompt_facts(provider: str | None = None) -> PromptFacts:
-    """The provider's prompt facts (``agent_billing.providers.<name>.prompt.FACTS``).
+    """The provider's prompt facts (``FACTS`` in its package's ``prompt`` part, found through ``Provider``).
 
     Example:
         >>> prompt_facts().account["en"][:14]
         'wallet balance'
     """
     name = get_registry(provider).provider
-    module = provider_part(name, "prompt")
+    declared = get_provider(name)
+    module = declared.part("prompt")
     if module is None:
-        raise ValueError(f"provider {name!r} declares no prompt facts (agent_billing.providers.{name}.prompt.FACTS)")
+        raise ValueError(f"provider {name!r} declares no prompt facts ({declared.package}.prompt.FACTS)")
     facts = module.FACTS
     if not isinstance(facts, PromptFacts):
         raise TypeError(f"{module.__name__}.FACTS is not a PromptFacts")

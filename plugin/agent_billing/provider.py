@@ -54,6 +54,7 @@ class HandOff:
     action: str
     wait_action: str | None = None
     unpaid_code: str | None = None
+    expired_code: str | None = None  # the error code meaning "the page expired unpaid" (None: none)
 
     def call(self, *, wait: bool = False) -> str:
         """The tool call, as an agent is told to make it (``group action=...``)."""

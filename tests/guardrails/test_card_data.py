@@ -756,8 +756,14 @@ def test_refusal_message_names_fields_kinds_and_alternatives() -> None:
     assert "card number in 'address_line1+address_line2'" in message
     assert "security code in 'card.cvc'" in message
     assert "card expiry date in 'card.exp_month'" in message
-    for needed in ("payment link", "payment_links", '"handoff"', "pm_", "trusted application code", "setup intent"):
+    # The core refusal names no provider's tool or id shape; the provider's hand-off is named by the tool
+    # that refuses (``refusal_message``), so an agent is never told to call a tool it does not have.
+    for needed in ("payment page", "payment-method id", "trusted application code", "setup intent"):
         assert needed in message
+    assert "action=" not in message and "pm_" not in message
+    with pytest.raises(CardDataRefusedError) as named:
+        refuse_card_data(args, handoff_call="pages action=open")
+    assert "(call pages action=open)." in named.value.message
     stripped = message.replace("address_line1", "").replace("address_line2", "")
     assert not re.search(r"\d", stripped)
     assert not re.search(r"\d", str(info.value).replace("address_line1", "").replace("address_line2", ""))

@@ -16,6 +16,7 @@ from agent_billing.client import BillingClient
 from agent_billing.guardrails.approval import ApprovalRequest
 from agent_billing.guardrails.mandate import Mandate
 from agent_billing.guardrails.spend_store import SqliteSpendStore
+from agent_billing.provider import get_provider
 
 PAN = "4242424242424242"
 
@@ -229,7 +230,7 @@ def test_failed_charges_release_the_mandate_and_point_to_a_payment_link(
     toolkit = make_toolkit(mandate=mandate(max_per_charge="50", max_per_24h="50"), spend_store=store)
     content, message = call(toolkit.get_tool("wallet"), action="fund", amount=25, payment_method_id=method)
     assert content["error"] == error and message.status == "error"
-    assert "payment link" in content["next_step"]
+    assert "(call payment_links action=handoff)" in content["next_step"]  # the provider's own hand-off
     assert store.spent("default", now=datetime.now(timezone.utc)) == 0
     assert balance(clients[0]) == 0
 
@@ -251,7 +252,9 @@ def test_card_data_anywhere_is_refused_without_echo(make_toolkit: MakeToolkit, s
     toolkit = make_toolkit(approval=lambda request: True, audit=audit)
     content, message = call(toolkit.get_tool(tool), **args)
     assert content["error"] == "card_data_not_allowed" and message.status == "error"
-    assert "payment link" in content["message"]
+    assert "payment page" in content["message"]
+    handoff = get_provider(toolkit.registry.provider).handoff
+    assert handoff is not None and f"(call {handoff.call()})" in content["message"]  # its own hand-off tool
     digits = "".join(ch for ch in str(message.content) if ch.isdigit())
     assert "4242" not in digits and "5556" not in digits and "123" not in digits
     assert balance(saved_card) == 0

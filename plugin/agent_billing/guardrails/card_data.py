@@ -184,6 +184,7 @@ __all__ = [
     "find_card_numbers",
     "redact",
     "redact_text",
+    "refusal_message",
     "refuse_card_data",
     "scan_arguments",
 ]
@@ -193,10 +194,24 @@ FindingKind = Literal["card_number", "security_code", "expiry"]
 REFUSAL_MESSAGE = (
     "Refused: this tool call contains raw card data (a card number, security code or expiry date). "
     "Card details must never pass through an agent or a tool call, so nothing was sent; do not repeat, "
-    "store or ask for them. Safe alternatives: create a payment link for a human to pay "
-    '(payment_links tool, action "handoff") and relay its URL, or use a payment-method id (pm_...) '
-    "created by trusted application code or by a confirmed setup intent."
+    "store or ask for them. Safe alternatives: hand off to the person with a payment page they complete "
+    "themselves and relay its URL, or use a saved payment-method id created by trusted application code "
+    "or by a confirmed setup intent."
 )
+
+
+def refusal_message(handoff_call: str | None = None) -> str:
+    """The card-data refusal, naming the provider's own hand-off call (``group action=...``) when it has one.
+
+    Example:
+        >>> refusal_message("pages action=open").endswith("(call pages action=open).")
+        True
+        >>> refusal_message() == REFUSAL_MESSAGE
+        True
+    """
+    if handoff_call is None:
+        return REFUSAL_MESSAGE
+    return f"{REFUSAL_MESSAGE[:-1]} (call {handoff_call})."
 
 REDACTED = "[redacted]"
 
@@ -1238,10 +1253,11 @@ def _describe(findings: list[CardFinding]) -> str:
     return "; ".join(shown) + ("; and more" if len(entries) > len(shown) else "")
 
 
-def refuse_card_data(value: Any) -> None:
+def refuse_card_data(value: Any, handoff_call: str | None = None) -> None:
     """Raise :class:`~agent_billing.errors.CardDataRefusedError` if ``value`` holds card data.
 
-    The message names the fields and kinds and the safe alternatives, never a digit of the card.
+    The message names the fields and kinds and the safe alternatives (``handoff_call``: the provider's own
+    hand-off, see :func:`refusal_message`), never a digit of the card.
 
     Example:
         >>> refuse_card_data({"amount": "25.00", "payment_method_id": "pm_card_visa"})
@@ -1254,11 +1270,11 @@ def refuse_card_data(value: Any) -> None:
     findings = scan_arguments(value)
     del value  # the traceback keeps this frame: it must not keep the card number
     if findings:
-        raise _card_refusal(findings) from None
+        raise _card_refusal(findings, handoff_call) from None
 
 
-def _card_refusal(findings: list[CardFinding]) -> CardDataRefusedError:
-    message = f"{REFUSAL_MESSAGE} Found: {_describe(findings)}."
+def _card_refusal(findings: list[CardFinding], handoff_call: str | None = None) -> CardDataRefusedError:
+    message = f"{refusal_message(handoff_call)} Found: {_describe(findings)}."
     return CardDataRefusedError(message, details={"findings": [{"kind": f.kind, "path": f.path} for f in findings]})
 
 

@@ -15,9 +15,9 @@ Secret-looking values, found inside any text
     ``Bearer ...`` (an Authorization value), JWTs (``eyJ...``), Stripe secret and restricted keys
     (``sk_live_``/``sk_test_``/``rk_live_``/``rk_test_``), webhook signing secrets (``whsec_``), Stripe
     client secrets (``seti_..._secret_...``, ``pi_..._secret_...``, ``cs_..._secret_...``), our
-    single-use confirmation tokens (``conf_...``), Wallgent keys (``wg_live_``/``wg_test_``), 10ex keys
-    (``tnx_live_``/``tnx_test_``/``tnx_``), ModelsLab (Sanctum-style) access tokens ``<id>|<40+
-    characters>``, and ``name=value`` / ``"name": "value"`` pairs whose name is a secret key name.
+    single-use confirmation tokens (``conf_...``), every provider's keys as its connection declares them
+    (``Connection.key_prefixes`` followed by 8+ key characters, and ``Connection.key_patterns``), and
+    ``name=value`` / ``"name": "value"`` pairs whose name is a secret key name.
     A publishable key (``pk_live_``/``pk_test_``) is *not* secret: it is meant for browsers.
 
 Known secrets, by value
@@ -136,12 +136,49 @@ _PATTERNS: tuple[tuple[SecretKind, str], ...] = (
     ("secret_value", r"(?<![A-Za-z0-9])(?:seti|pi|cs)_(?:(?:live|test)_)?[A-Za-z0-9]+_secret_[A-Za-z0-9]+"),
     ("secret_value", r"(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}"),  # Stripe secret/restricted keys
     ("secret_value", r"(?<![A-Za-z0-9])whsec_[A-Za-z0-9+/=]{8,}"),  # webhook signing secrets
-    ("secret_value", r"(?<![A-Za-z0-9])wg_(?:live|test)_[A-Za-z0-9_-]{8,}"),  # Wallgent API keys
-    ("secret_value", r"(?<![A-Za-z0-9])tnx_(?:(?:live|test)_[A-Za-z0-9_-]{8,}|[A-Za-z0-9]{16,})"),  # 10ex keys
-    ("secret_value", r"(?<![\w|])\d{1,12}\|[A-Za-z0-9]{40,}(?![A-Za-z0-9])"),  # ModelsLab access tokens
     ("confirmation_token", r"(?<![A-Za-z0-9])conf_[A-Za-z0-9_-]{16,}"),  # our single-use confirmations
 )
-_VALUE_RE = re.compile("|".join(f"(?P<p{i}>{pattern})" for i, (_, pattern) in enumerate(_PATTERNS)))
+
+
+def _provider_patterns() -> tuple[str, ...]:
+    """The key shapes the providers declare (``Connection.key_prefixes`` and ``key_patterns``)."""
+    from agent_billing.provider import get_provider, provider_names
+
+    patterns: list[str] = []
+    for name in provider_names():
+        connection = get_provider(name).registry.connection
+        patterns += [rf"(?<![A-Za-z0-9]){re.escape(prefix)}[A-Za-z0-9_-]{{8,}}" for prefix in connection.key_prefixes]
+        patterns += [rf"(?<![\w|])(?:{pattern})(?![A-Za-z0-9])" for pattern in connection.key_patterns]
+    return tuple(dict.fromkeys(patterns))
+
+
+class _ValuePatterns:
+    """The value regex and its prefilter, rebuilt when the set of providers changes (one added at run time)."""
+
+    def __init__(self) -> None:
+        self._names: tuple[str, ...] | None = None
+        self.kinds: list[SecretKind] = []
+        self.values = re.compile("(?!)")
+        self.prefilter = re.compile("(?!)")
+
+    def current(self) -> _ValuePatterns:
+        from agent_billing import provider
+
+        # Discovery reads the installed entry points once; after that the registered names are cheap to compare.
+        names = tuple(provider._PROVIDERS) if self._names is not None else tuple(provider.provider_names())
+        if names != self._names:
+            declared = _provider_patterns()
+            every = [*_PATTERNS, *(("secret_value", p) for p in declared)]
+            self.kinds = [kind for kind, _ in every]
+            self.values = re.compile("|".join(f"(?P<p{i}>{pattern})" for i, (_, pattern) in enumerate(every)))
+            # A declared shape may start with anything: its texts always pass the prefilter.
+            words = _PREFILTER_WORDS if not declared else "|".join((_PREFILTER_WORDS, *declared))
+            self.prefilter = re.compile(words)
+            self._names = names
+        return self
+
+
+_VALUES = _ValuePatterns()
 # name=value, name: value, "name": "value" (query strings, header dumps, JSON, error texts). An
 # Authorization value may carry its scheme (Basic, Bearer, Token, Digest) before the credentials.
 _PAIR_RE = re.compile(
@@ -150,9 +187,7 @@ _PAIR_RE = re.compile(
     r"(?P<sep>[\"']?\s*[=:]\s*[\"']?)"
     r"(?P<value>(?i:(?:basic|bearer|token|digest)\s+)?[^\s&\"',;]+)"
 )
-_PREFILTER = re.compile(
-    r"(?i:bearer|eyj|_secret_|sk_|rk_|whsec|wg_|tnx_|conf_|\||token|secret|key|passw|authoriz|cookie|credential)"
-)
+_PREFILTER_WORDS = r"(?i:bearer|eyj|_secret_|sk_|rk_|whsec|conf_|token|secret|key|passw|authoriz|cookie|credential)"
 
 
 # --- known secrets, by value --------------------------------------------------------------------
@@ -271,11 +306,12 @@ def find_secret_values(text: str) -> list[SecretSpan]:
         spans.extend(SecretSpan(m.start(), m.end(), "known_secret") for m in _KNOWN.pattern.finditer(text))
     if _KNOWN.whole(text):
         spans.append(SecretSpan(0, len(text), "known_secret"))
-    if not _PREFILTER.search(text):
+    patterns = _VALUES.current()
+    if not patterns.prefilter.search(text):
         return sorted(spans, key=lambda s: (s.start, -s.end))
-    for match in _VALUE_RE.finditer(text):
+    for match in patterns.values.finditer(text):
         index = int(next(name for name, value in match.groupdict().items() if value is not None)[1:])
-        spans.append(SecretSpan(match.start(), match.end(), _PATTERNS[index][0]))
+        spans.append(SecretSpan(match.start(), match.end(), patterns.kinds[index]))
     for match in _PAIR_RE.finditer(text):
         if is_secret_key(match.group("name")):
             spans.append(SecretSpan(match.start("value"), match.end("value"), "secret_field", pair=True))

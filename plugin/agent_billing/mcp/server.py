@@ -6,11 +6,11 @@ LangChain tool itself, so the card-data and secret guards, validation, charge in
 approvals, idempotency and audit all apply exactly as they do in LangChain. The server's toolkit asks
 for approvals with form-mode elicitation (``approver.ElicitationApprover``).
 
-A result that carries a payment page (a payment-link handoff, ``fund_via_human``, an
-``ensure_funded`` that needs the person, a subscription checkout) goes to the person as a URL-mode
-elicitation when the client supports it: the page collects card details, which the MCP specification
-allows only in URL mode. On the person's consent the server waits for the payment as the ``wait``
-action does (if this deployment offers ``payment_links.wait``) and reports the outcome.
+A result that carries a payment page (the provider's hand-off, or any action whose result holds a
+``payment_url``) goes to the person as a URL-mode elicitation when the client supports it: the page
+collects card details, which the MCP specification allows only in URL mode. On the person's consent the
+server waits for the payment as the provider's declared wait action does (``Provider.handoff``, when this
+deployment offers it) and reports the outcome.
 
 The tool input is not validated against the schema by the SDK: the tool validates it itself, after
 the card-data guard, so a card number sent in a wrongly typed field is never echoed in an error.
@@ -56,6 +56,7 @@ from agent_billing import __version__
 from agent_billing.mcp.annotations import tool_annotations
 from agent_billing.mcp.approver import ElicitationApprover, client_modes
 from agent_billing.mcp.http_guard import HttpGuard
+from agent_billing.provider import get_provider
 from agent_billing.tools import BillingToolkit
 from agent_billing.tools.tool import dumps_content
 from mcp import types
@@ -63,10 +64,30 @@ from mcp import types
 __all__ = ["BillingMCPServer", "ElicitationApprover"]
 
 INSTRUCTIONS = (
-    "Billing tools for this account: wallet, saved cards, invoices, subscriptions and payment links. Money moves "
-    "only with the person's approval (asked by this server through your client) or inside the deployer's "
-    "mandate. Never ask for or pass card numbers: hand off with a payment link instead."
+    "Billing tools for this account. Money moves only with the person's approval (asked by this server through "
+    "your client) or inside the deployer's mandate. Never ask for or pass card numbers: hand off to the person "
+    "with a payment page instead."
 )
+
+
+def instructions(toolkit: BillingToolkit) -> str:
+    """The server's instructions for ``toolkit``: its own tools, and its provider's own hand-off (if any).
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> from agent_billing.inprocess import sandbox_clients
+        >>> from agent_billing.audit import MemoryAuditLog
+        >>> toolkit = BillingToolkit(async_client=sandbox_clients(create_app())[1], audit=MemoryAuditLog())
+        >>> text = instructions(toolkit)
+        >>> all(tool.name in text for tool in toolkit.get_tools())
+        True
+    """
+    handoff = get_provider(toolkit.registry.provider).handoff
+    names = [tool.name for tool in toolkit.get_tools()]
+    text = INSTRUCTIONS.replace("this account.", f"this account ({', '.join(names)}).", 1)
+    if handoff is not None and handoff.group in names:
+        text = f"{text[:-1]} ({handoff.call()})."
+    return text
 # The SDK's own check matches these by prefix; ``HttpGuard`` in front matches host and port exactly.
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
@@ -167,7 +188,7 @@ class BillingMCPServer:
     def __init__(self, toolkit: BillingToolkit, *, name: str = "agent-billing") -> None:
         self.toolkit = toolkit
         self._tools = {tool.name: tool for tool in toolkit.get_tools()}
-        self.server: Server[Any, Any] = Server(name, version=__version__, instructions=INSTRUCTIONS)
+        self.server: Server[Any, Any] = Server(name, version=__version__, instructions=instructions(toolkit))
         self.server.list_tools()(self._list_tools)  # type: ignore[no-untyped-call]
         self.server.call_tool(validate_input=False)(self.call)
         if toolkit.progress is None:  # a wait's progress goes to the client that asked for it
@@ -237,9 +258,10 @@ class BillingMCPServer:
                     "message": "The person did not open the payment page; nothing was paid.",
                     "next_step": "Ask what they would like to do instead; do not send the link again unless they "
                                  "ask."}, True
-        wait = next((c for c in self.toolkit.custom_actions or [] if c.group == "payment_links" and c.action == "wait"),
-                    None)
-        if wait is None or not self.toolkit.allows("payment_links", "wait"):
+        handoff = get_provider(self.toolkit.registry.provider).handoff
+        group, action = (handoff.group, handoff.wait_action) if handoff is not None else (None, None)
+        wait = next((c for c in self.toolkit.custom_actions or [] if c.group == group and c.action == action), None)
+        if wait is None or group is None or action is None or not self.toolkit.allows(group, action):
             content.update(delivery="url_elicitation", next_step="The person has the payment page. Waiting is not "
                            "offered here: ask them to say when they have paid.")
             return content, False

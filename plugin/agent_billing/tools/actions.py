@@ -26,11 +26,11 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import Any
 
+from agent_billing.provider import get_provider
 from agent_billing.registry import Effect, Registry
 
 ADVISOR = "payment_path.advise"
@@ -96,11 +96,10 @@ def allowed_actions(registry: Registry, custom_actions: Iterable[Any], actions: 
 
 
 def _scope_allows(registry: Registry, name: str, scopes: Iterable[str]) -> bool:
-    # The scope table belongs to the provider (agent_billing.providers.<name>.scopes); the core names no provider.
-    try:
-        table = importlib.import_module(f"agent_billing.providers.{registry.provider}.scopes")
-    except ModuleNotFoundError:
-        raise ValueError(f"provider {registry.provider!r} declares no token scopes; leave scopes= unset") from None
+    # The scope table belongs to the provider (its package's ``scopes`` part); the core names no provider.
+    table = get_provider(registry.provider).part("scopes")
+    if table is None:
+        raise ValueError(f"provider {registry.provider!r} declares no token scopes; leave scopes= unset")
     granted = table.check_scopes(scopes)
     allowed: bool = table.covers(granted, table.action_scopes(name, registry.operations))
     return allowed

@@ -14,8 +14,9 @@ Example:
 
 from __future__ import annotations
 
+import contextvars
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -38,6 +39,29 @@ from agent_billing.errors import (
 )
 from agent_billing.guardrails.redaction import redact_outgoing
 from agent_billing.registry import Operation
+
+if TYPE_CHECKING:
+    from agent_billing.provider import HandOff
+
+# The hand-off of the provider whose tool is running (set by the tool around its run): failure advice names
+# only that provider's hand-off tool, and none when the text is built outside a tool or the provider has none.
+CURRENT_HANDOFF: contextvars.ContextVar[HandOff | None] = contextvars.ContextVar(
+    "agent_billing_current_handoff", default=None)
+
+
+def _handoff(handoff: HandOff | None) -> HandOff | None:
+    return handoff if handoff is not None else CURRENT_HANDOFF.get()
+
+
+def handoff_hint(handoff: HandOff | None) -> str:
+    """`` (call ...)``: how to hand off to a person with this provider, or nothing when it has no hand-off.
+
+    Example:
+        >>> from agent_billing.provider import HandOff
+        >>> handoff_hint(HandOff(group="pages", action="open")), handoff_hint(None)
+        (' (call pages action=open)', '')
+    """
+    return f" (call {handoff.call()})" if handoff is not None else ""
 
 MAX_ITEMS = 20
 _HIDDEN = "[held for trusted code]"  # secrets stay in the tool's artifact, for host code
@@ -112,24 +136,31 @@ def success_content(operation: str | Operation, result: BaseModel | dict[str, An
     return content
 
 
-def next_step_for(error: BillingError, gated: bool = False) -> str | None:
+def next_step_for(error: BillingError, gated: bool = False, handoff: HandOff | None = None) -> str | None:
     """The advice an agent needs after ``error`` (``gated``: the call could move money).
+
+    ``handoff`` is the provider's hand-off (default: that of the tool running now); advice names no other
+    tool, and no hand-off tool at all when the provider has none.
 
     Example:
         >>> next_step_for(RateLimitedError("too many requests", retry_after=30))
         'Rate limited: wait 30 seconds before calling again.'
         >>> next_step_for(InsufficientScopeError("This call needs wallet:write")).split(";")[0]
         'The access token lacks wallet:write: the operator must re-authenticate with scope wallet:write'
+        >>> from agent_billing.provider import HandOff
+        >>> next_step_for(PaymentDeclinedError("no"), handoff=HandOff(group="pages", action="open")).split(". ")[-1]
+        'Offer another saved card, or hand off to the person with a payment page (call pages action=open).'
     """
+    handoff = _handoff(handoff)
     if isinstance(error, CardDataRefusedError):
         return None  # the refusal message already names the alternatives
     if isinstance(error, PaymentDeclinedError):
         code = error.decline_code or "declined"
         return (f"The card was declined ({code}). Do not retry the same card. Offer another saved card, or hand off "
-                "to the person with a payment link (payment_links action=handoff).")
+                f"to the person with a payment page{handoff_hint(handoff)}.")
     if isinstance(error, ActionRequiredError):
-        return ("The card needs 3-D Secure, which only the cardholder can complete. Hand off with a payment link "
-                "(payment_links action=handoff) for the same purchase and relay it to the person.")
+        return ("The card needs 3-D Secure, which only the cardholder can complete. Hand off with a payment page"
+                f"{handoff_hint(handoff)} for the same purchase and relay it to the person.")
     if isinstance(error, RateLimitedError):
         wait = f"{error.retry_after:.0f} seconds" if error.retry_after is not None else "a minute"
         return f"Rate limited: wait {wait} before calling again."
@@ -144,10 +175,12 @@ def next_step_for(error: BillingError, gated: bool = False) -> str | None:
     if isinstance(error, IdempotencyConflictError):
         return "A request with this key had different arguments; do not retry, check the ledger first."
     if isinstance(error, ConflictError):
-        if error.code == "checkout_not_paid":
-            return "The person has not paid yet: wait with payment_links action=wait, or ask them."
-        if error.code == "checkout_expired":
-            return "The link expired: create a new payment link if the person still wants to pay."
+        if handoff is not None and handoff.unpaid_code is not None and error.code == handoff.unpaid_code:
+            waiting = f"wait with {handoff.call(wait=True)}, or " if handoff.wait_action else ""
+            return f"The person has not paid yet: {waiting}ask them."
+        if handoff is not None and handoff.expired_code is not None and error.code == handoff.expired_code:
+            return ("The payment page expired: create a new one"
+                    f"{handoff_hint(handoff)} if the person still wants to pay.")
         return "The account's state does not allow this now; check its status first."
     if isinstance(error, NotFoundError):
         return "Nothing with that id exists on this account; list first to get a valid id."
@@ -165,7 +198,8 @@ def next_step_for(error: BillingError, gated: bool = False) -> str | None:
     return None
 
 
-def error_content(error: BillingError, operation: str, gated: bool = False) -> dict[str, Any]:
+def error_content(error: BillingError, operation: str, gated: bool = False,
+                  handoff: HandOff | None = None) -> dict[str, Any]:
     """``{"ok": false, "error": code, "message": ..., "next_step"?}`` for a failed call (redacted).
 
     Example:
@@ -178,7 +212,7 @@ def error_content(error: BillingError, operation: str, gated: bool = False) -> d
         content["request_id"] = error.request_id
     if isinstance(error, InvalidRequestError) and error.details.get("errors"):
         content["fields"] = error.details["errors"]
-    step = next_step_for(error, gated)
+    step = next_step_for(error, gated, handoff)
     if step:
         content["next_step"] = step
     redacted: dict[str, Any] = redact_outgoing(content)

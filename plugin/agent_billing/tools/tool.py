@@ -27,9 +27,11 @@ from pydantic import ValidationError
 
 from agent_billing.errors import CardDataRefusedError
 from agent_billing.exchange import validation_error
-from agent_billing.guardrails.card_data import REFUSAL_MESSAGE, scan_arguments
+from agent_billing.guardrails.card_data import refusal_message, scan_arguments
 from agent_billing.guardrails.secrets import SECRET_REFUSAL_MESSAGE, find_secrets
 from agent_billing.lanes import FLOW_LANE, run_in
+from agent_billing.provider import HandOff
+from agent_billing.tools.shaping import CURRENT_HANDOFF
 
 TOOL_CALL_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("agent_billing_tool_call_id", default=None)
 
@@ -45,15 +47,18 @@ def dumps_content(content: dict[str, Any]) -> str:
     return json.dumps(content, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def card_refusal_content(paths: list[str]) -> dict[str, Any]:
+def card_refusal_content(paths: list[str], handoff: HandOff | None = None) -> dict[str, Any]:
     """The refusal an agent sees when its arguments carried card data (no digits, only field names).
+
+    ``handoff``: the provider's hand-off, the only tool the refusal names (none when it has none).
 
     Example:
         >>> content = card_refusal_content(["payment_method_id"])
         >>> content["error"], content["fields"]
         ('card_data_not_allowed', ['payment_method_id'])
     """
-    return {"ok": False, "error": "card_data_not_allowed", "fields": paths, "message": REFUSAL_MESSAGE}
+    return {"ok": False, "error": "card_data_not_allowed", "fields": paths,
+            "message": refusal_message(handoff.call() if handoff is not None else None)}
 
 
 def secret_refusal_content(paths: list[str], kinds: list[str]) -> dict[str, Any]:
@@ -87,6 +92,7 @@ class BillingTool(StructuredTool):
     on_card_data: Callable[[list[str], Any], None] | None = None
     known_secrets: Callable[[], Iterable[str]] | None = None
     on_secret: Callable[[list[str], Any], None] | None = None
+    handoff: HandOff | None = None  # the provider's hand-off: the one tool its refusals and advice name
 
     def _refuse_sensitive(self, tool_input: Any, tool_call_id: str | None) -> Any:
         """A refusal when the raw input holds card data or a secret (card data first), else None."""
@@ -95,7 +101,7 @@ class BillingTool(StructuredTool):
             paths = sorted({f.path or "(text)" for f in findings})
             if self.on_card_data is not None:
                 self.on_card_data(paths, tool_input)
-            return self._refusal(card_refusal_content(paths), tool_call_id)
+            return self._refusal(card_refusal_content(paths, self.handoff), tool_call_id)
         secrets = find_secrets(tool_input, known=self.known_secrets() if self.known_secrets is not None else ())
         if secrets:
             paths = sorted({f.path or "(text)" for f in secrets})
@@ -115,10 +121,11 @@ class BillingTool(StructuredTool):
         refusal = self._refuse_sensitive(tool_input, tool_call_id)
         if refusal is not None:
             return refusal
-        token = TOOL_CALL_ID.set(tool_call_id)
+        token, handoff = TOOL_CALL_ID.set(tool_call_id), CURRENT_HANDOFF.set(self.handoff)
         try:
             return super().run(tool_input, *args, tool_call_id=tool_call_id, **kwargs)
         finally:
+            CURRENT_HANDOFF.reset(handoff)
             TOOL_CALL_ID.reset(token)
 
     async def arun(self, tool_input: Any, *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
@@ -128,10 +135,11 @@ class BillingTool(StructuredTool):
         refusal = await run_in(FLOW_LANE, self._refuse_sensitive, tool_input, tool_call_id)
         if refusal is not None:
             return refusal
-        token = TOOL_CALL_ID.set(tool_call_id)
+        token, handoff = TOOL_CALL_ID.set(tool_call_id), CURRENT_HANDOFF.set(self.handoff)
         try:
             return await super().arun(tool_input, *args, tool_call_id=tool_call_id, **kwargs)
         finally:
+            CURRENT_HANDOFF.reset(handoff)
             TOOL_CALL_ID.reset(token)
 
 
@@ -145,6 +153,7 @@ def make_tool(
     on_card_data: Callable[[list[str], Any], None] | None = None,
     known_secrets: Callable[[], Iterable[str]] | None = None,
     on_secret: Callable[[list[str], Any], None] | None = None,
+    handoff: HandOff | None = None,
 ) -> BillingTool:
     """Build a ``BillingTool`` from a sync and an async runner returning (content, is_error, artifact).
 
@@ -192,6 +201,7 @@ def make_tool(
         on_card_data=on_card_data,
         known_secrets=known_secrets,
         on_secret=on_secret,
+        handoff=handoff,
     )
 
 

@@ -45,6 +45,7 @@ from agent_billing.guardrails.approval import ApprovalRequest, ApprovalSetting, 
 from agent_billing.guardrails.mandate import Mandate
 from agent_billing.guardrails.spend_store import SpendStore
 from agent_billing.guardrails.store import StoreUnavailableError, open_store
+from agent_billing.provider import get_provider
 from agent_billing.registry import Operation, Registry, get_registry, provider_part
 from agent_billing.tools.actions import ADVISOR, allowed_actions
 from agent_billing.tools.pipeline import Guard, _refusal
@@ -415,7 +416,7 @@ class BillingToolkit(BaseToolkit):
 
         return make_tool(name=name, description=description, args_schema=schema, run_sync=run_sync,
                          run_async=run_async, on_card_data=refused("card data"), on_secret=refused("a secret"),
-                         known_secrets=self._known_secrets)
+                         known_secrets=self._known_secrets, handoff=get_provider(self._registry.provider).handoff)
 
     def _known_secrets(self) -> list[str]:
         """The access tokens of this toolkit's clients: no tool argument may carry them."""
@@ -472,7 +473,7 @@ class BillingToolkit(BaseToolkit):
         return make_tool(name="payment_path", description=TOOL_DESCRIPTION,
                          args_schema=operation_args_model_from(paths.situation, name="payment_path"), run_sync=run,
                          run_async=run,
-                         known_secrets=self._known_secrets)
+                         known_secrets=self._known_secrets, handoff=get_provider(self._registry.provider).handoff)
 
 
 def _group_description(registry: Registry, group: str, ops: Iterable[Operation], customs: Iterable[CustomAction],

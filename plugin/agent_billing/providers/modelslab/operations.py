@@ -35,7 +35,8 @@ REGISTRY = Registry(
                           sandbox_token="sk_sandbox_demo",
                           sandbox_app="agent_billing.providers.modelslab.sandbox:modelslab_sandbox",
                           token_variables=("AGENT_BILLING_TOKEN", "MODELSLAB_AGENT_TOKEN"),
-                          base_url_variables=("AGENT_BILLING_BASE_URL",)),
+                          base_url_variables=("AGENT_BILLING_BASE_URL",),
+                          key_patterns=(r"\d{1,12}\|[A-Za-z0-9]{40,}",)),  # Sanctum-style "<id>|<secret>" tokens
 )
 
 
