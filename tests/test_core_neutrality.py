@@ -7,10 +7,14 @@ kept by hand:
 
 - provider names, titles and package names (matched inside any identifier or string word);
 - operation names, declared error codes and key prefixes (any provider);
-- group names, custom-action names, compound path segments (``credit-purchases``) and compound
-  argument/result field names and aliases (``payment_method_id``, ``checkoutUrl``) that occur in exactly one
-  provider's declarations (shared vocabulary such as ``amount`` or ``id``, and a plain English field name such
-  as ``type`` or ``status``, is fine).
+- compound group names, custom-action names, path segments (``credit-purchases``) and argument/result
+  field names and aliases (``payment_method_id``, ``checkoutUrl``) that occur in exactly one provider's
+  declarations. A plain English word (``plan``, ``wallet``, ``type``, ``status``) is billing vocabulary the
+  core may use, whichever provider also names a group, an action or a field with it; shared vocabulary
+  such as ``amount`` or ``id`` is fine too.
+
+The library's own documented error codes (each ``agent_billing.errors`` class's ``default_code``, such as
+``validation_error``) are the core's vocabulary even where a provider declares the same code.
 
 Every string constant (docstrings and f-string parts included) is split into words; every identifier
 (names, attributes, function/class/argument names, import names and aliases) is a word. A hit is reported
@@ -32,6 +36,7 @@ import pytest
 from pydantic import BaseModel
 from tests.providers.install import acme_installed
 
+from agent_billing import errors
 from agent_billing.provider import get_provider, provider_names
 
 PACKAGE = Path(__file__).resolve().parents[1] / "plugin" / "agent_billing"
@@ -70,21 +75,35 @@ def _fields(model: type[BaseModel]) -> Iterator[str]:
                 yield alias
 
 
+def _compound(word: str) -> bool:
+    return "_" in word.strip("_") or "-" in word.strip("-") or word != word.lower()
+
+
+def _core_codes() -> set[str]:
+    """The library's own documented error codes (core vocabulary, whichever provider declares them too)."""
+    def walk(cls: type[errors.BillingError]) -> Iterator[type[errors.BillingError]]:
+        yield cls
+        for sub in cls.__subclasses__():
+            yield from walk(sub)
+    return {cls.default_code for cls in walk(errors.BillingError)}
+
+
 def _declared(name: str) -> tuple[set[str], set[str], set[str], set[str]]:
     """(names, words of this provider only, shared-rule words, prefixes) declared by one provider."""
     provider = get_provider(name)
     registry = provider.registry
     names = {provider.name, provider.title, provider.package.rsplit(".", 1)[-1]}
-    always = set(registry.operations) | set(registry.wire.error_classes)
+    always = set(registry.operations) | {code for code in registry.wire.error_classes if code.lower() not in _core_codes()}
     specific = set(registry.group_descriptions)
     for op in registry.operations.values():
         specific.add(op.group)
-        specific.update(s for s in op.path.split("/") if "{" not in s and ("-" in s or "_" in s))
-        # A plain English field name (type, status, number) is vocabulary; a compound one is the provider's.
-        specific.update(f for f in (*_fields(op.args), *_fields(op.result)) if "_" in f.strip("_") or f != f.lower())
+        specific.update(s for s in op.path.split("/") if "{" not in s)
+        specific.update((*_fields(op.args), *_fields(op.result)))
     actions = getattr(provider.part("actions"), "ACTIONS", None) or []
     for action in actions:
         specific.update((action.group, action.action))
+    # A plain English word (plan, type, status) is vocabulary; a compound one is the provider's.
+    specific = {word for word in specific if _compound(word)}
     prefixes = {prefix for prefix in registry.connection.key_prefixes if len(prefix) > 2}
     return ({n.lower().replace("_", "") for n in names if n}, {w.lower() for w in always},
             {w.lower() for w in specific}, {p.lower() for p in prefixes})
@@ -119,7 +138,9 @@ def _words(tree: ast.AST) -> Iterator[tuple[int, str]]:
             yield line, node.attr
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             yield line, node.name
-        elif isinstance(node, ast.arg) or (isinstance(node, ast.keyword) and node.arg):
+        elif isinstance(node, ast.arg):
+            yield line, node.arg
+        elif isinstance(node, ast.keyword) and node.arg:
             yield line, node.arg
         elif isinstance(node, ast.alias):
             for part in (node.name.split(".") + ([node.asname] if node.asname else [])):
@@ -148,6 +169,9 @@ def test_the_vocabulary_is_derived_from_every_provider() -> None:
         assert all(words.hits(op) for op in provider.registry.operations)
     assert "acme" in provider_names()  # the test-only provider is part of the derivation
     assert not words.hits("amount") and not words.hits("currency") and not words.hits("id")
+    # Plain English is billing vocabulary; the library's own error codes are the core's.
+    assert not words.hits("plan") and not words.hits("wallet") and not words.hits("validation_error")
+    assert words.hits("payment_links") and words.hits("fund_wallet_intent")
 
 
 def test_the_checker_fails_when_a_provider_word_is_put_back(tmp_path: Path) -> None:
