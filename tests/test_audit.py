@@ -369,6 +369,7 @@ def test_the_log_uses_the_shared_secret_policy(tmp_path: Path) -> None:
 def test_a_record_is_scrubbed_once_and_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 25: building a chained line from a validated event neither scrubs it again nor parses JSON back."""
     import agent_billing.audit as audit
+    import agent_billing.audit_event as audit_event  # where scrubbing lives (audit re-exports it)
 
     built = smuggling_event()  # scrubbed here, once
     calls = {"scrub": 0, "loads": 0}
@@ -382,7 +383,7 @@ def test_a_record_is_scrubbed_once_and_encoded_once(monkeypatch: pytest.MonkeyPa
         calls["loads"] += 1
         return real_loads(text, **kw)
 
-    monkeypatch.setattr(audit, "scrub", counting_scrub)
+    monkeypatch.setattr(audit_event, "scrub", counting_scrub)
     monkeypatch.setattr(json, "loads", counting_loads)  # the one json module, as audit uses it
     line, _ = audit.chain_record(built, 1, audit.GENESIS_HASH)
     assert calls == {"scrub": 0, "loads": 0}
