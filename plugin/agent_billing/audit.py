@@ -47,7 +47,6 @@ from agent_billing.audit_chain import (
 )
 from agent_billing.audit_event import (
     CHAIN_FIELDS,
-    REDACTED,
     AuditEvent,
     AuditLog,
     Decision,
@@ -58,6 +57,7 @@ from agent_billing.audit_event import (
     scrub,
     scrub_text,
 )
+from agent_billing.guardrails.secrets import REDACTED
 
 __all__ = [
     "AUDIT_KEY_ENV",

@@ -38,8 +38,8 @@ class FakeToolkit:
     def notify_progress(self, message: str) -> None:
         self.messages.append(message)
 
-    def session_purpose(self, session_id: str) -> str | None:
-        return "fund"
+    def memory(self, namespace: str) -> dict[str, Any]:
+        return {"cs_1": "fund"}  # what the hand-off remembered for the session
 
 
 @dataclass

@@ -43,14 +43,15 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
 
-from agent_billing.audit import AuditEvent, AuditLog
+from agent_billing.audit_backends import MemoryAuditLog
+from agent_billing.audit_event import AuditEvent, AuditLog, scrub
 from agent_billing.errors import BillingError, IdempotencyConflictError, InvalidRequestError, OutcomeUnknownError
 from agent_billing.exchange import validate_args
 from agent_billing.guardrails.approval import (
@@ -67,7 +68,7 @@ from agent_billing.guardrails.confirmation import fingerprint
 from agent_billing.guardrails.intent import ChargeIntent, IntentDraft, IntentUnavailable, PriceRefused, build_intent
 from agent_billing.guardrails.mandate import Mandate, MandateDecision
 from agent_billing.guardrails.pending_outcomes import PendingCall, PendingOutcomes, PendingStore
-from agent_billing.guardrails.spend_store import SpendStore
+from agent_billing.guardrails.spend_store import MemorySpendStore, SpendStore
 from agent_billing.guardrails.store import DeclinedRequests, MemoryDeclinedRequests, StoreUnavailableError
 from agent_billing.registry import Effect, Operation
 from agent_billing.tools.shaping import error_content, next_step_for, success_content
@@ -103,13 +104,54 @@ def _generic_intent(op: Operation, args: BaseModel) -> Generator[ApiCall, Any, I
     yield  # pragma: no cover - a generator that reads nothing
 
 
-@dataclass(frozen=True)
-class _Admitted:
-    """A call past the first checks: its validated arguments, its effect, the confirmation it carries."""
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """One call of an operation on its way through the guard: built once, when the call is admitted, and
+    carried unchanged to the send. Every step of the flow (and any hook on it) reads this one object.
 
+    ``args`` are the validated arguments and ``effect`` their effect; ``scope`` and ``fp`` key the call's
+    pending outcome, declined memory and approval record (``approval_id``: where a yes for this call in this
+    tool call or LangGraph task is kept); ``audit_arguments`` are the arguments as the audit records them,
+    scrubbed once for every record of the call (or not at all when the tool scanned its raw input clean).
+
+    Example:
+        >>> from agent_billing.registry import get_registry
+        >>> op = next(op for op in get_registry() if not op.args.model_fields)
+        >>> call = Guard().admit(op, {}, tool_call_id="call_1")
+        >>> call.op is op, call.tool_call_id, call.audit_arguments
+        (True, 'call_1', {})
+    """
+
+    op: Operation
     args: BaseModel
     effect: Effect
-    confirmation: Any
+    audit_arguments: dict[str, Any]
+    tool_call_id: str | None = None
+    confirmation: Any = None
+    scope: str = ""
+    fp: str = ""
+    approval_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A gated call that may be sent: its intent, the digest the yes was given for, its idempotency key,
+    who said yes, and whether a mandate said it alone.
+
+    Example:
+        >>> Decided.__slots__
+        ('intent', 'approved', 'key', 'approver', 'auto')
+    """
+
+    intent: ChargeIntent
+    approved: str
+    key: str
+    approver: str
+    auto: bool
+
+    def audit(self) -> dict[str, Any]:
+        """The fields every audit record of this charge carries."""
+        return {"amount": self.intent.amount, "approver": self.approver, "key": self.key, "intent": self.intent}
 
 
 @dataclass(frozen=True)
@@ -118,7 +160,6 @@ class _Stop:
 
     outcome: ToolOutcome
     audit: dict[str, Any] | None = None
-    effect: Effect | None = None
 
 
 @dataclass(frozen=True)
@@ -126,24 +167,21 @@ class _Replay:
     """The call repeats one whose outcome was unknown: send that again."""
 
     earlier: PendingCall
-    scope: str
 
 
 @dataclass(frozen=True)
 class _Checked:
-    """A gated call that may be asked about: its intent, the mandate's verdict, and where it is kept."""
+    """A gated call that may be asked about: its intent and the mandate's verdict."""
 
     intent: ChargeIntent
     verdict: MandateDecision | None
     inside: bool
-    scope: str
-    fp: str
 
 
 class Guard:
     """The guardrail settings of a toolkit, and the flows that apply them.
 
-    ``account`` names the account the client acts on (``BillingClient.account_id``): approvals, pending
+    ``account`` names the account the client acts on (the client's ``account_id``): approvals, pending
     outcomes, locks and rejections are kept per account, so toolkits of two accounts never mix them.
 
     Example:
@@ -176,10 +214,14 @@ class Guard:
         self.approve_destructive = approve_destructive
         self.clock = clock
         self.account = account
-        self._rejected = _ExpiringSet(REJECTION_MEMORY, self._now,
-                                      declined if declined is not None else MemoryDeclinedRequests())
+        declined_memory = declined if declined is not None else MemoryDeclinedRequests()
+        self._rejected = _ExpiringSet(REJECTION_MEMORY, self._now, declined_memory)
         self.pending: PendingStore = pending if pending is not None else PendingOutcomes()
         self.approvals: ApprovalStore = approvals if approvals is not None else ApprovalRecords()
+        # Whether a flow's own work (between its steps) may wait on a disk, a network or another process's lock:
+        # only then does the async driver move it off the event loop.
+        self.blocking = not all(_in_memory(part) for part in (spend_store, audit, self.pending, self.approvals,
+                                                              declined_memory))
 
     # --- small pieces
 
@@ -215,7 +257,7 @@ class Guard:
                approver: str | None = None, key: str | None = None, request_id: str | None = None,
                reason: str | None = None, args: BaseModel | dict[str, Any] | None = None,
                result: dict[str, Any] | None = None, intent: ChargeIntent | None = None) -> None:
-        """Write one audit event (no-op without an audit log)."""
+        """Write one audit event (no-op without an audit log); its arguments and result are scrubbed."""
         if self.audit is None:
             return
         arguments = args.model_dump(mode="json") if isinstance(args, BaseModel) else dict(args or {})
@@ -223,6 +265,20 @@ class Guard:
             timestamp=self._now(), operation=op.name, effect=effect.value, amount=amount, decision=decision,
             approver=approver, idempotency_key=key, request_id=request_id,
             mandate=self.mandate.name if self.mandate else None, reason=reason, arguments=arguments, result=result,
+            intent_digest=intent.digest if intent is not None else None,
+        ))
+
+    def _audit(self, call: CallContext, decision: str, *, amount: Decimal | None = None, approver: str | None = None,
+               key: str | None = None, request_id: str | None = None, reason: str | None = None,
+               result: dict[str, Any] | None = None, intent: ChargeIntent | None = None) -> None:
+        """Write one audit event of ``call``: its arguments as scrubbed once at admission, and ``result`` as the
+        tool's answer already shows it (shaped and redacted once, for the agent and the audit alike)."""
+        if self.audit is None:
+            return
+        self.audit.record(AuditEvent.of_clean(
+            call.audit_arguments, result, timestamp=self._now(), operation=call.op.name, effect=call.effect.value,
+            amount=amount, decision=decision, approver=approver, idempotency_key=key, request_id=request_id,
+            mandate=self.mandate.name if self.mandate else None, reason=reason,
             intent_digest=intent.digest if intent is not None else None,
         ))
 
@@ -256,18 +312,24 @@ class Guard:
 
     # --- the flow of one operation
 
-    def operation_flow(self, op: Operation, raw: dict[str, Any], tool_call_id: str | None = None) -> Flow:
-        """Validate, check, approve, call and shape one operation (a generator; see ``steps.drive``)."""
-        admitted = self._admit(op, raw)
-        if isinstance(admitted, _Stop):
-            return self._stopped(op, op.effect, admitted)
-        if not self.needs_approval_for(admitted.effect):
-            return (yield from self._direct(op, admitted.args))
-        return (yield from self._fail_closed(op, admitted.effect, admitted.args,
-                                             self._gated_flow(op, admitted, tool_call_id)))
+    def operation_flow(self, op: Operation, raw: dict[str, Any], tool_call_id: str | None = None, *,
+                       scanned: bool = False) -> Flow:
+        """Validate, check, approve, call and shape one operation (a generator; see ``steps.drive``).
 
-    def _admit(self, op: Operation, raw: dict[str, Any]) -> _Admitted | _Stop:
-        """The checks every call passes first, with no store and no request: valid arguments, not forbidden."""
+        ``scanned``: the tool scanned these raw arguments for card data and secrets and found none, so the
+        audit records them as they are instead of scrubbing them again.
+        """
+        call = self.admit(op, raw, tool_call_id, scanned=scanned)
+        if isinstance(call, _Stop):
+            return self._stopped(call)
+        if not self.needs_approval_for(call.effect):
+            return (yield from self._direct(call))
+        return (yield from self._fail_closed(call, self._gated_flow(call)))
+
+    def admit(self, op: Operation, raw: dict[str, Any], tool_call_id: str | None = None, *, scanned: bool = False,
+              ) -> CallContext | _Stop:
+        """The checks every call passes first, with no store and no request (valid arguments, not forbidden),
+        and the call's context, built once: what every later step of its flow reads."""
         raw = dict(raw)
         confirmation = raw.pop("confirmation", None)
         try:
@@ -275,61 +337,70 @@ class Guard:
         except InvalidRequestError as exc:
             return _Stop(ToolOutcome(error_content(exc, op.name), is_error=True))
         effect = op.effect_of(args)
+        dumped = args.model_dump(mode="json")
+        # The tool's scan lets confirmation tokens through (the model passes them back by design); the audit hides
+        # them wherever they are, so arguments mentioning one are scrubbed like unscanned ones.
+        audit_arguments = dumped if scanned and not _mentions(dumped, "conf_") else scrub(dumped)
         if self.mandate is not None:
             forbidden = self.mandate.evaluate(operation=op.name, effect=effect, amount=None, plan_id=None,
                                               spent_24h=Decimal(0), now=self._now())
             if forbidden.verdict == "forbidden":
+                call = CallContext(op, args, effect, audit_arguments)
                 return _Stop(_refusal(op.name, f"Not allowed by the deployer's mandate: {forbidden.message} Do not "
-                                      "retry."), {"reason": forbidden.message, "args": args}, effect)
-        return _Admitted(args, effect, confirmation)
+                                      "retry."), {"reason": forbidden.message, "call": call})
+        if not self.needs_approval_for(effect):
+            return CallContext(op, args, effect, audit_arguments, tool_call_id, confirmation)
+        fp = fingerprint(op.name, args)
+        return CallContext(op, args, effect, audit_arguments, tool_call_id, confirmation, f"{self.account}:{op.name}",
+                           fp, self.approval_id(tool_call_id, op.name, fp))
 
-    def _stopped(self, op: Operation, effect: Effect, stop: _Stop) -> ToolOutcome:
+    def _stopped(self, stop: _Stop) -> ToolOutcome:
         """Audit why the call stops here (when there is something to audit) and answer with its refusal."""
         if stop.audit is not None:
-            self.record(op, stop.effect or effect, "refused", **stop.audit)
+            fields = dict(stop.audit)
+            call: CallContext = fields.pop("call")
+            self._audit(call, "refused", **fields)
         return stop.outcome
 
-    def _checks(self, op: Operation, admitted: _Admitted, *, for_person: bool,
-                ) -> Generator[ApiCall, Any, _Checked | _Replay | _Stop]:
+    def _checks(self, call: CallContext, *, for_person: bool) -> Generator[ApiCall, Any, _Checked | _Replay | _Stop]:
         """What a gated call comes to before anyone is asked: a replay of an unknown outcome, a refusal, or
         its intent and the mandate's verdict. Reads only (the API, the pending outcomes once, the declined
         requests): the flow and ``approval_request`` share it, so a preview never differs from the run."""
-        args, effect = admitted.args, admitted.effect
-        scope, fp = f"{self.account}:{op.name}", fingerprint(op.name, args)
+        op, scope = call.op, call.scope
         # Indexed lookups: the same tool arguments replay at once, the same intent once it is resolved.
-        earlier = self.pending.find(scope, fingerprint=fp, now=self._now())
+        earlier = self.pending.find(scope, fingerprint=call.fp, now=self._now())
         if earlier is not None:
-            return _Replay(earlier, scope)
-        if f"{scope}:{fp}" in self._rejected:
+            return _Replay(earlier)
+        if f"{scope}:{call.fp}" in self._rejected:
             return _Stop(_refusal(op.name, "The person already declined exactly this request. Do not retry it; ask "
                                   "them what they would like to do instead.", error="rejected"),
-                         {"reason": "declined earlier", "args": args})
+                         {"reason": "declined earlier", "call": call})
         try:
-            intent = yield from self.resolve(op, args, effect, for_person=for_person)
+            intent = yield from self.resolve(op, call.args, call.effect, for_person=for_person)
         except PriceRefused as exc:
             return _Stop(_refusal(op.name, str(exc), error="invalid_price", field=exc.field),
-                         {"reason": str(exc), "args": args})
+                         {"reason": str(exc), "call": call})
         except IntentUnavailable as exc:
-            return _Stop(_refusal(op.name, str(exc)), {"reason": str(exc), "args": args})
+            return _Stop(_refusal(op.name, str(exc)), {"reason": str(exc), "call": call})
         earlier = self.pending.find(scope, digest=intent.digest, now=self._now())
         if earlier is not None:
-            return _Replay(earlier, scope)
+            return _Replay(earlier)
         if _declined_intent(scope, intent.digest) in self._rejected:
             return _Stop(_refusal(op.name, "The person already declined this charge (asked in other words). Do not "
                                   "retry it; ask them what they would like to do instead.", error="rejected",
                                   summary=intent.summary),
-                         {"reason": "declined earlier (the same charge)", "args": args, "intent": intent})
-        verdict = self._evaluate(op, effect, intent)
+                         {"reason": "declined earlier (the same charge)", "call": call, "intent": intent})
+        verdict = self._evaluate(call, intent)
         inside = verdict is None or verdict.verdict == "inside"
         if not inside and not self._may_ask_beyond():
             assert verdict is not None
             return _Stop(_refusal(op.name, "Outside the deployer's spending mandate, so it cannot be done, not even "
                                   f"with a person's yes: {verdict.message} Nothing was charged. Do not retry; tell the "
                                   "person.", summary=render(intent).text),
-                         {"amount": intent.amount, "reason": verdict.message, "args": args, "intent": intent})
-        return _Checked(intent, verdict, inside, scope, fp)
+                         {"amount": intent.amount, "reason": verdict.message, "call": call, "intent": intent})
+        return _Checked(intent, verdict, inside)
 
-    def _fail_closed(self, op: Operation, effect: Effect, args: BaseModel, flow: Flow) -> Flow:
+    def _fail_closed(self, call: CallContext, flow: Flow) -> Flow:
         """Run a gated flow; when its own state fails (the guardrail store, the audit log, anything but the
         API's answer, which the flow handles), refuse, saying whether the request had been sent.
 
@@ -357,18 +428,19 @@ class Guard:
         except Exception as exc:
             if bubbles(exc):  # LangGraph's interrupt is control flow, not a failure
                 raise
-            _logger.warning("agent-billing refused %s (%s): %s", op.name, "sent" if sent else "nothing sent", exc,
+            _logger.warning("agent-billing refused %s (%s): %s", call.op.name, "sent" if sent else "nothing sent", exc,
                             exc_info=not isinstance(exc, StoreUnavailableError))
             with contextlib.suppress(Exception):  # the audit log may be what failed, or live in the failed store
-                self.record(op, effect, "unknown" if sent else "refused", reason=_why(exc), args=args)
-            return _local_failure(op.name, exc, sent=sent)
+                self._audit(call, "unknown" if sent else "refused", reason=_why(exc))
+            return _local_failure(call.op.name, exc, sent=sent)
 
-    def _direct(self, op: Operation, args: BaseModel) -> Flow:
+    def _direct(self, call: CallContext) -> Flow:
+        op = call.op
         # A change of the default card waits for any charge that relies on the default to finish.
         if op.changes_funding:
             yield Hold(self.account)
         try:
-            result = yield ApiCall(op.name, args)
+            result = yield ApiCall(op.name, call.args)
         except BillingError as exc:
             outcome = ToolOutcome(error_content(exc, op.name), is_error=True)
         else:
@@ -377,111 +449,108 @@ class Guard:
             yield Release(self.account)
         return outcome
 
-    def _gated_flow(self, op: Operation, admitted: _Admitted, tool_call_id: str | None) -> Flow:
-        args, effect, confirmation = admitted.args, admitted.effect, admitted.confirmation
+    def _gated_flow(self, call: CallContext) -> Flow:
+        op = call.op
         may_auto = self.mandate is not None and self.mandate.auto_approve
         # Card names are for a person's eyes: skip those reads while an auto-approving mandate may decide alone.
-        checked = yield from self._checks(op, admitted, for_person=not may_auto)
+        checked = yield from self._checks(call, for_person=not may_auto)
         if isinstance(checked, _Replay):
-            return (yield from self._replay(op, effect, checked.scope, checked.earlier))
+            return (yield from self._replay(call, checked.earlier))
         if isinstance(checked, _Stop):
-            return self._stopped(op, effect, checked)
-        intent, verdict, inside, scope, fp = checked.intent, checked.verdict, checked.inside, checked.scope, checked.fp
+            return self._stopped(checked)
+        intent, verdict, inside = checked.intent, checked.verdict, checked.inside
 
-        approval_id = self.approval_id(tool_call_id, op.name, fp)
-        key = self.idempotency_key(intent, approval_id)
+        key = self.idempotency_key(intent, call.approval_id)
         if verdict is not None and self.mandate is not None and self.mandate.may_auto_approve(verdict):
             if self._reserve(key, intent.amount, capped=True):
-                return (yield from self._execute(op, effect, args, intent, intent.digest, key,
-                                                 f"mandate:{self.mandate.name}", scope, fp, auto=True))
+                return (yield from self._execute(call, Decided(intent, intent.digest, key,
+                                                               f"mandate:{self.mandate.name}", auto=True)))
             if not self._may_ask_beyond():
-                self.record(op, effect, "refused", amount=intent.amount, key=key, args=args, intent=intent,
-                            reason="24 h cap reached")
+                self._audit(call, "refused", amount=intent.amount, key=key, intent=intent, reason="24 h cap reached")
                 return _refusal(op.name, "The mandate's rolling 24 h cap has just been reached; nothing was charged.")
             inside, verdict = False, MandateDecision(verdict="outside",
                                                      reasons=("The rolling 24 h cap has just been reached.",))
 
         if may_auto:
             try:
-                intent = yield from self.resolve(op, args, effect)  # now with the names a person reads
+                intent = yield from self.resolve(op, call.args, call.effect)  # now with the names a person reads
             except IntentUnavailable as exc:
-                self.record(op, effect, "refused", reason=str(exc), args=args)
+                self._audit(call, "refused", reason=str(exc))
                 return _refusal(op.name, str(exc))
-        request = _request(intent, verdict, inside, key, approval_id)
-        asked = yield from self._ask(op, args, effect, request, intent, approval_id, inside, confirmation, scope, fp,
-                                     key)
+        request = _request(intent, verdict, inside, key, call.approval_id)
+        asked = yield from self._ask(call, request, intent, inside, key)
         if isinstance(asked, ToolOutcome):
-            if approval_id is not None:
-                self.approvals.forget(approval_id)  # a no (or a refusal) is final for this call
+            if call.approval_id is not None:
+                self.approvals.forget(call.approval_id)  # a no (or a refusal) is final for this call
             return asked
         decision, approved_digest = asked
         if not self._reserve(key, intent.amount, capped=inside):
-            self.record(op, effect, "refused", amount=intent.amount, key=key, args=args, intent=intent,
+            self._audit(call, "refused", amount=intent.amount, key=key, intent=intent,
                         reason="24 h cap reached after the yes")
             outcome = _refusal(op.name, "The mandate's rolling 24 h cap was reached while waiting for the yes; "
                                "nothing was charged.")
         else:
-            outcome = yield from self._execute(op, effect, args, intent, approved_digest, key, decision.approver, scope,
-                                               fp, auto=False)
-        if approval_id is not None:
+            outcome = yield from self._execute(call, Decided(intent, approved_digest, key, decision.approver,
+                                                             auto=False))
+        if call.approval_id is not None:
             # This yes has been used: a later call reusing the tool-call id must be asked afresh.
-            self.approvals.forget(approval_id)
+            self.approvals.forget(call.approval_id)
         return outcome
 
     def approval_request(self, op: Operation, raw: dict[str, Any], tool_call_id: str | None = None,
                          ) -> Generator[ApiCall, Any, ApprovalRequest | None]:
         """What a person would be asked before this call runs, or None when nobody will be asked.
 
-        The flow's own checks (``_admit``, ``_checks``), without asking or sending: reads, writes, forbidden
+        The flow's own checks (``admit``, ``_checks``), without asking or sending: reads, writes, forbidden
         calls, repeats of unknown outcomes, calls outside a hard mandate and calls a mandate approves alone
         ask nobody.
         """
-        admitted = self._admit(op, raw)
-        if isinstance(admitted, _Stop) or not self.needs_approval_for(admitted.effect):
+        call = self.admit(op, raw, tool_call_id)
+        if isinstance(call, _Stop) or not self.needs_approval_for(call.effect):
             return None
-        checked = yield from self._checks(op, admitted, for_person=True)
+        checked = yield from self._checks(call, for_person=True)
         if not isinstance(checked, _Checked):
             return None
         if checked.verdict is not None and self.mandate is not None and self.mandate.may_auto_approve(checked.verdict):
             return None
-        return _request(checked.intent, checked.verdict, checked.inside, None,
-                        self.approval_id(tool_call_id, op.name, checked.fp))
+        return _request(checked.intent, checked.verdict, checked.inside, None, call.approval_id)
 
-    def _evaluate(self, op: Operation, effect: Effect, intent: ChargeIntent) -> MandateDecision | None:
+    def _evaluate(self, call: CallContext, intent: ChargeIntent) -> MandateDecision | None:
         if self.mandate is None or self.spend_store is None:
             return None
         spent = self.spend_store.spent(self.mandate.name, now=self._now())
         # A standing authorisation is judged by its largest single charge and its worst case in 24 h; without a
         # resolver to say what it carries, its worst case is unknown (never auto-approved).
-        standing = effect is Effect.AUTHORIZE
-        worst = intent.worst_24h if standing and op.intent is not None else None
-        return self.mandate.evaluate(operation=op.name, effect=effect, amount=intent.largest_charge if standing
-                                     else intent.amount, plan_id=intent.plan_id, spent_24h=spent, now=self._now(),
-                                     currency=intent.currency, worst_24h=worst)
+        standing = call.effect is Effect.AUTHORIZE
+        worst = intent.worst_24h if standing and call.op.intent is not None else None
+        return self.mandate.evaluate(operation=call.op.name, effect=call.effect,
+                                     amount=intent.largest_charge if standing else intent.amount,
+                                     spent_24h=spent, now=self._now(), currency=intent.currency, worst_24h=worst,
+                                     plan_id=intent.plan_id)
 
     def _may_ask_beyond(self) -> bool:
         return self.mandate is None or self.mandate.beyond == "ask"
 
-    def _ask(self, op: Operation, args: BaseModel, effect: Effect, request: ApprovalRequest, intent: ChargeIntent,
-             approval_id: str | None, inside: bool, confirmation: Any, scope: str, fp: str, key: str,
+    def _ask(self, call: CallContext, request: ApprovalRequest, intent: ChargeIntent, inside: bool, key: str,
              ) -> Generator[Step, Any, ToolOutcome | tuple[ApprovalDecision, str]]:
         """Get a yes (and the digest it was given for) from the approver, or the refusal outcome."""
-        audit: dict[str, Any] = {"amount": intent.amount, "key": key, "args": args, "intent": intent}
+        op, approval_id = call.op, call.approval_id
+        audit: dict[str, Any] = {"amount": intent.amount, "key": key, "intent": intent}
         if self.approver is None:
             why = request.mandate or ("no spending mandate covers it" if self.mandate else "no mandate is configured")
-            self.record(op, effect, "refused", reason=f"no approver; {why}", **audit)
+            self._audit(call, "refused", reason=f"no approver; {why}", **audit)
             return _refusal(op.name, f"This needs a person's approval and none can be asked here ({why}). Nothing "
                             "was charged. Tell the person what you wanted to do; the operator must configure an "
                             "approver or a mandate.", summary=request.summary)
         if isinstance(self.approver, ConfirmationApprover):
-            return self._confirm(op, args, effect, request, intent, inside, confirmation, key)
-        if confirmation is not None:
+            return self._confirm(call, request, intent, inside, key)
+        if call.confirmation is not None:
             return _refusal(op.name, "confirmation is not used with this approver; call without it.",
                             error="validation_error")
         if isinstance(self.approver, MiddlewareApprover):
             recorded = self.approvals.decision(approval_id, now=self._now()) if approval_id else None
             if recorded is None:
-                self.record(op, effect, "refused", reason="approval='middleware' but no middleware decision", **audit)
+                self._audit(call, "refused", reason="approval='middleware' but no middleware decision", **audit)
                 return _refusal(op.name, "This toolkit expects approvals from its agent middleware, and none was "
                                 "recorded for this call, so nothing was charged. The operator must add it: "
                                 "create_agent(..., middleware=[toolkit.middleware()]).", summary=request.summary)
@@ -492,31 +561,32 @@ class Guard:
             shown = self.approvals.shown(approval_id, intent.digest, now=self._now()) if approval_id else intent.digest
             decision = yield AskApproval(request)
         if decision.failed:
-            self.record(op, effect, "refused", approver=decision.approver, reason=decision.reason, **audit)
+            self._audit(call, "refused", approver=decision.approver, reason=decision.reason, **audit)
             return _refusal(op.name, f"The approval could not be asked ({decision.reason}). Nothing was charged.",
                             summary=request.summary)
         if not decision.approved:
-            self._rejected.add(f"{scope}:{fp}")
-            self._rejected.add(_declined_intent(scope, intent.digest))  # the same charge in other words too
-            self.record(op, effect, "rejected", approver=decision.approver, reason=decision.reason, **audit)
+            self._rejected.add(f"{call.scope}:{call.fp}")
+            self._rejected.add(_declined_intent(call.scope, intent.digest))  # the same charge in other words too
+            self._audit(call, "rejected", approver=decision.approver, reason=decision.reason, **audit)
             return _refusal(op.name, "The person declined. Nothing was charged. Do not retry this request.",
                             error="rejected", summary=request.summary)
         return decision, shown
 
-    def _confirm(self, op: Operation, args: BaseModel, effect: Effect, request: ApprovalRequest, intent: ChargeIntent,
-                 inside: bool, confirmation: Any, key: str) -> ToolOutcome | tuple[ApprovalDecision, str]:
+    def _confirm(self, call: CallContext, request: ApprovalRequest, intent: ChargeIntent, inside: bool, key: str,
+                 ) -> ToolOutcome | tuple[ApprovalDecision, str]:
         """Single-use confirmation bound to the intent's digest: issue a token, or consume the one given."""
         assert isinstance(self.approver, ConfirmationApprover)
-        audit: dict[str, Any] = {"amount": intent.amount, "key": key, "args": args, "intent": intent}
+        op, confirmation = call.op, call.confirmation
+        audit: dict[str, Any] = {"amount": intent.amount, "key": key, "intent": intent}
         if not inside:
-            self.record(op, effect, "refused", reason="confirmation outside mandate", **audit)
+            self._audit(call, "refused", reason="confirmation outside mandate", **audit)
             return _refusal(op.name, "Single-use confirmations are only allowed inside the deployer's mandate, and "
                             f"this is outside it: {request.mandate or 'no mandate'}. Nothing was charged.")
         store = self.approver.store
         if confirmation is None:
             issued = store.issue(op.name, intent.digest, request.summary,
                                  ttl=timedelta(seconds=self.approver.ttl_seconds), now=self._now())
-            self.record(op, effect, "requested", **audit)
+            self._audit(call, "requested", **audit)
             return ToolOutcome({
                 "ok": False, "operation": op.name, "status": "confirmation_required", "summary": request.summary,
                 "confirmation": issued.token, "expires_at": issued.expires_at.isoformat(),
@@ -525,107 +595,105 @@ class Guard:
             })
         if not isinstance(confirmation, str) or not store.consume(confirmation, op.name, intent.digest,
                                                                   now=self._now()):
-            self.record(op, effect, "refused", reason="invalid confirmation", **audit)
+            self._audit(call, "refused", reason="invalid confirmation", **audit)
             return _refusal(op.name, "That confirmation is not valid for this exact charge: wrong, used, expired, "
                             "or the charge changed since it was issued (for example a different default card). "
                             "Nothing was charged. Call again without it to get the current summary for the person.",
                             error="confirmation_invalid")
         return ApprovalDecision(approved=True, approver=self.approver.describe()), intent.digest
 
-    def _execute(self, op: Operation, effect: Effect, args: BaseModel, intent: ChargeIntent, approved: str, key: str,
-                 approver: str, scope: str, fp: str, *, auto: bool) -> Flow:
+    def _execute(self, call: CallContext, decided: Decided) -> Flow:
         """Check that the charge is still the approved one, then send exactly it (under the funding lock when
         the API charges the default card)."""
-        locked = intent.funding == "default" or op.changes_funding
+        locked = decided.intent.funding == "default" or call.op.changes_funding
         if locked:
             try:
                 yield Hold(self.account)
             except StoreUnavailableError:
                 # The lock wait ran out before anything was sent: the reservation made for this charge must not
                 # keep counting against the mandate's cap.
-                _quietly(self._release, key)
+                _quietly(self._release, decided.key)
                 raise
-        outcome = yield from self._send_checked(op, effect, args, intent, approved, key, approver, scope, fp, auto,
-                                                recheck=locked or not auto)
+        outcome = yield from self._send_checked(call, decided, recheck=locked or not decided.auto)
         if locked:
             yield Release(self.account)
         return outcome
 
-    def _send_checked(self, op: Operation, effect: Effect, args: BaseModel, intent: ChargeIntent, approved: str,
-                      key: str, approver: str, scope: str, fp: str, auto: bool, recheck: bool) -> Flow:
+    def _send_checked(self, call: CallContext, decided: Decided, *, recheck: bool) -> Flow:
+        op, intent, key = call.op, decided.intent, decided.key
         if recheck:
             try:
-                current = yield from self.resolve(op, args, effect, for_person=False)
+                current = yield from self.resolve(op, call.args, call.effect, for_person=False)
             except IntentUnavailable as exc:
                 self._release(key)
-                self.record(op, effect, "refused", amount=intent.amount, key=key, reason=str(exc), args=args,
-                            intent=intent)
+                self._audit(call, "refused", amount=intent.amount, key=key, reason=str(exc), intent=intent)
                 return _refusal(op.name, str(exc))
-            if current.digest != approved:
+            if current.digest != decided.approved:
                 self._release(key)
                 change = intent.describe_change(current)
-                self.record(op, effect, "changed", amount=intent.amount, approver=approver, key=key, args=args,
-                            intent=current, reason=f"approved intent {approved[:12]}: {change}")
+                self._audit(call, "changed", amount=intent.amount, approver=decided.approver, key=key, intent=current,
+                            reason=f"approved intent {decided.approved[:12]}: {change}")
                 return _refusal(op.name, f"What was approved changed before it ran ({change}), so nothing was charged. "
                                 "Ask the person again: call again with the same arguments and they will see the "
                                 f"current details: {render(current).facts}", error="intent_changed",
                                 summary=render(current).text)
-        audit: dict[str, Any] = {"amount": intent.amount, "approver": approver, "key": key, "args": args,
-                                 "intent": intent}
+        audit = decided.audit()
         # Before anything is sent: the audit's yes, then the write-ahead record (key, digest, exact request).
         # If either cannot be written, nothing is sent.
         try:
-            self.record(op, effect, "auto_approved" if auto else "approved", **audit)
-            self.pending.remember(scope, fp, intent.digest, key, intent.arguments, now=self._now())
+            self._audit(call, "auto_approved" if decided.auto else "approved", **audit)
+            self.pending.remember(call.scope, call.fp, intent.digest, key, intent.arguments, now=self._now())
         except Exception as exc:
-            return self._not_sent(op, effect, exc, audit, release=key)
+            return self._not_sent(call, exc, audit, release=key)
         sent = validate_args(op, intent.arguments)
         try:
             answer: Answer = yield ApiCall(op.name, sent, key, with_request_id=True)
         except OutcomeUnknownError as exc:
             # Neither done nor failed: the reservation and the write-ahead record stay, so a repeat replays it.
-            _quietly(self.record, op, effect, "unknown", request_id=exc.request_id, reason=exc.message, **audit)
+            _quietly(self._audit, call, "unknown", request_id=exc.request_id, reason=exc.message, **audit)
             return ToolOutcome({**error_content(exc, op.name, gated=True), "sent": True}, is_error=True)
         except BillingError as exc:
-            return self._failed(op, effect, scope, exc, audit, release=True)
-        outcome = self._succeeded(op, effect, scope, answer, audit)
-        outcome.content["approved_by"] = approver
+            return self._failed(call, exc, audit, release=True)
+        outcome = self._succeeded(call, answer, audit)
+        outcome.content["approved_by"] = decided.approver
         return outcome
 
-    def _replay(self, op: Operation, effect: Effect, scope: str, earlier: PendingCall) -> Flow:
+    def _replay(self, call: CallContext, earlier: PendingCall) -> Flow:
         """Send an unsettled call again, identically and under its key: the API replays, never recharges."""
+        op = call.op
         sent = validate_args(op, earlier.arguments)
-        audit: dict[str, Any] = {"key": earlier.idempotency_key, "args": sent}
+        # The audit records what is sent again (the earlier call's arguments), not this call's words for it.
+        call = replace(call, audit_arguments=scrub(sent.model_dump(mode="json")))
+        audit: dict[str, Any] = {"key": earlier.idempotency_key}
         try:
-            self.record(op, effect, "replayed", reason="repeat of a call whose outcome was not recorded", **audit)
+            self._audit(call, "replayed", reason="repeat of a call whose outcome was not recorded", **audit)
         except Exception as exc:
-            return self._not_sent(op, effect, exc, audit, release=None)  # the earlier call's reservation stays
+            return self._not_sent(call, exc, audit, release=None)  # the earlier call's reservation stays
         try:
             answer: Answer = yield ApiCall(op.name, sent, earlier.idempotency_key, with_request_id=True)
         except (OutcomeUnknownError, IdempotencyConflictError) as exc:
             # Still unknown (or the key is busy with the first send): the record stays for the next repeat.
-            _quietly(self.record, op, effect, "unknown", request_id=exc.request_id, reason=exc.message, **audit)
+            _quietly(self._audit, call, "unknown", request_id=exc.request_id, reason=exc.message, **audit)
             return ToolOutcome({**error_content(exc, op.name, gated=True), "sent": True}, is_error=True)
         except BillingError as exc:
-            return self._failed(op, effect, scope, exc, audit, release=True)
-        outcome = self._succeeded(op, effect, scope, answer, audit)
+            return self._failed(call, exc, audit, release=True)
+        outcome = self._succeeded(call, answer, audit)
         outcome.content["note"] = ("This completes an earlier identical request whose outcome was not recorded; it "
                                    "was sent again under the same idempotency key, so nothing was charged twice.")
         return outcome
 
-    def _succeeded(self, op: Operation, effect: Effect, scope: str, answer: Answer, audit: dict[str, Any],
-                   ) -> ToolOutcome:
+    def _succeeded(self, call: CallContext, answer: Answer, audit: dict[str, Any]) -> ToolOutcome:
         """Done: count the spend, audit it, then settle the write-ahead record, in that order, so a failure to
         record leaves the record in place and a repeat replays this result instead of charging again."""
-        content = success_content(op, answer.result)
+        content = success_content(call.op, answer.result)  # shaped and redacted once: the agent's and the audit's
         key = audit["key"]
         try:
             self._confirm_spend(key)
-            self.record(op, effect, "succeeded", request_id=answer.request_id, result=_recorded(content), **audit)
-            self.pending.forget(scope, key)
+            self._audit(call, "succeeded", request_id=answer.request_id, result=_recorded(content), **audit)
+            self.pending.forget(call.scope, key)
         except Exception as exc:
-            _logger.warning("agent-billing %s succeeded (key %s) but could not be recorded: %s", op.name, key, exc,
-                            exc_info=not isinstance(exc, StoreUnavailableError))
+            _logger.warning("agent-billing %s succeeded (key %s) but could not be recorded: %s", call.op.name, key,
+                            exc, exc_info=not isinstance(exc, StoreUnavailableError))
             content["recorded"] = False
             content["warning"] = (f"This was done, but the toolkit could not record it ({_why(exc)}). Report it as "
                                   "done. Repeating exactly this call replays this result under the same idempotency "
@@ -633,24 +701,22 @@ class Guard:
                                   "attention.")
         return ToolOutcome(content, artifact=_artifact(answer.result))
 
-    def _failed(self, op: Operation, effect: Effect, scope: str, exc: BillingError, audit: dict[str, Any], *,
-                release: bool) -> ToolOutcome:
+    def _failed(self, call: CallContext, exc: BillingError, audit: dict[str, Any], *, release: bool) -> ToolOutcome:
         """A definite failure from the API: nothing moved. Settle the record and the reservation, then audit."""
         key = audit["key"]
         if release:
             _quietly(self._release, key)
-        _quietly(self.pending.forget, scope, key)
-        _quietly(self.record, op, effect, "failed", request_id=exc.request_id, reason=f"{exc.code}: {exc.message}",
-                 **audit)
-        return ToolOutcome(error_content(exc, op.name, gated=True), is_error=True)
+        _quietly(self.pending.forget, call.scope, key)
+        _quietly(self._audit, call, "failed", request_id=exc.request_id, reason=f"{exc.code}: {exc.message}", **audit)
+        return ToolOutcome(error_content(exc, call.op.name, gated=True), is_error=True)
 
-    def _not_sent(self, op: Operation, effect: Effect, exc: Exception, audit: dict[str, Any], *,
-                  release: str | None) -> ToolOutcome:
+    def _not_sent(self, call: CallContext, exc: Exception, audit: dict[str, Any], *, release: str | None,
+                  ) -> ToolOutcome:
         """The record before the send could not be written: nothing goes out; free the reservation it held."""
         if release is not None:
             _quietly(self._release, release)
-        _quietly(self.record, op, effect, "refused", reason=_why(exc), **audit)
-        return _local_failure(op.name, exc, sent=False)
+        _quietly(self._audit, call, "refused", reason=_why(exc), **audit)
+        return _local_failure(call.op.name, exc, sent=False)
 
     def _reserve(self, key: str, amount: Decimal | None, *, capped: bool) -> bool:
         if self.mandate is None or self.spend_store is None or amount is None:
@@ -682,6 +748,37 @@ def _request(intent: ChargeIntent, verdict: MandateDecision | None, inside: bool
         arguments=display_arguments(redact(dict(intent.arguments))), idempotency_key=key,
         intent_digest=intent.digest, approval_id=approval_id,
     )
+
+
+def _mentions(value: Any, text: str) -> bool:
+    """Whether any string in a JSON-like value (keys included) contains ``text``.
+
+    Example:
+        >>> _mentions({"a": [1, {"b": "x conf_123"}]}, "conf_"), _mentions({"a": "b"}, "conf_")
+        (True, False)
+    """
+    if isinstance(value, str):
+        return text in value
+    if isinstance(value, dict):
+        return any(_mentions(k, text) or _mentions(v, text) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_mentions(item, text) for item in value)
+    return False
+
+
+def _in_memory(part: object) -> bool:
+    """Whether a part of the guardrail state lives in this process's memory only (None: there is no such part),
+    so using it never waits on a disk, a network or another process's lock.
+
+    Example:
+        >>> _in_memory(None), _in_memory(MemoryAuditLog()), _in_memory(PendingOutcomes()), _in_memory(object())
+        (True, True, True, False)
+    """
+    if part is None or isinstance(part, (MemoryAuditLog, MemorySpendStore, MemoryDeclinedRequests)):
+        return True
+    # The SQLite-backed stores opened without a file (PendingOutcomes(), ApprovalRecords()) say so in their name.
+    return isinstance(part, (PendingOutcomes, ApprovalRecords)) and str(getattr(part, "_name", "")).startswith(
+        "in-memory ")
 
 
 def _why(exc: Exception) -> str:
@@ -757,4 +854,4 @@ def _artifact(result: Any) -> dict[str, Any]:
     return {"result": result}
 
 
-__all__ = ["Guard"]
+__all__ = ["CallContext", "Decided", "Guard"]

@@ -7,7 +7,8 @@ and ``ainvoke`` with one implementation of the guardrails: only the drivers diff
 Between two steps a flow does synchronous work: the guardrail stores (SQLite, PostgreSQL), the audit
 log, intent resolution. The async driver therefore resumes the flow in a worker thread of its own bounded
 lane (``lanes.FLOW_LANE``, not the loop's default pool, which waiting flows would otherwise fill while
-reads queue behind them), so a store waiting on a lock never stalls the event loop; the steps themselves
+reads queue behind them), so a store waiting on a lock never stalls the event loop; a flow whose stores are
+all in memory (``inline=True``) runs on the loop instead, with no thread hop per step; the steps themselves
 (API calls, the approver, locks, sleeps) run on the loop. Callbacks a flow calls directly (a workflow's
 progress and hand-off notifications) therefore run in that thread too, with the caller's context.
 
@@ -18,9 +19,9 @@ the flow as ``FundingLockTimeout``, a ``StoreUnavailableError``: a gated flow re
 
 Example:
     >>> def flow():
-    ...     balance = yield ApiCall("get_wallet_balance", {})
+    ...     balance = yield ApiCall("read_balance", {})
     ...     return ToolOutcome({"ok": True, "balance": str(balance)})
-    >>> isinstance(ApiCall("get_wallet_balance", {}), ApiCall)
+    >>> isinstance(ApiCall("read_balance", {}), ApiCall)
     True
 """
 
@@ -49,9 +50,9 @@ class ApiCall:
     """Call an operation through the client (errors are thrown back into the flow).
 
     Example:
-        >>> call = ApiCall("fund_wallet", {"amount": "25"}, idempotency_key="k1")
+        >>> call = ApiCall("add_funds", {"amount": "25"}, idempotency_key="k1")
         >>> call.name, call.idempotency_key
-        ('fund_wallet', 'k1')
+        ('add_funds', 'k1')
     """
 
     name: str
@@ -79,7 +80,7 @@ class AskApproval:
     """Ask the configured approver; the flow receives an ``ApprovalDecision``.
 
     Example:
-        >>> step = AskApproval(ApprovalRequest(operation="withdraw", effect="payout", summary="Pay out $50.00"))
+        >>> step = AskApproval(ApprovalRequest(operation="pay_out", effect="payout", summary="Pay out $50.00"))
         >>> step.request.summary
         'Pay out $50.00'
     """
@@ -259,11 +260,13 @@ def drive(flow: Flow, client: SyncClient, approver: Approver | None, *, lock_tim
     Example:
         >>> from agent_billing.sandbox import create_app
         >>> from agent_billing.inprocess import sandbox_clients
-        >>> def balance_flow():
-        ...     result = yield ApiCall("get_wallet_balance", {})
-        ...     return ToolOutcome({"ok": True, "balance": str(result.balance)})
-        >>> drive(balance_flow(), sandbox_clients(create_app())[0], approver=None).content
-        {'ok': True, 'balance': '0.00'}
+        >>> client = sandbox_clients(create_app())[0]
+        >>> read = next(op.name for op in client.registry if op.effect == "read" and not op.args.model_fields)
+        >>> def read_flow():
+        ...     result = yield ApiCall(read, {})
+        ...     return ToolOutcome({"ok": True, "read": type(result).__name__})
+        >>> drive(read_flow(), client, approver=None).content["ok"]
+        True
     """
     value: Any = None
     error: BaseException | None = None
@@ -306,17 +309,24 @@ def drive(flow: Flow, client: SyncClient, approver: Approver | None, *, lock_tim
 
 
 async def adrive(flow: Flow, client: AsyncClient, approver: Approver | None, *, lock_timeout: float | None = None,
-                 ) -> ToolOutcome:
+                 inline: bool = False) -> ToolOutcome:
     """Run a flow asynchronously. ``lock_timeout`` bounds a ``Hold`` (default: the client's settings).
+
+    ``inline``: the flow's own work between steps never blocks (its stores are in memory), so it runs on the
+    event loop instead of hopping to a worker thread at every step.
 
     Example:
         >>> from agent_billing.sandbox import create_app
         >>> from agent_billing.inprocess import sandbox_clients
-        >>> def balance_flow():
-        ...     result = yield ApiCall("get_wallet_balance", {})
-        ...     return ToolOutcome({"ok": True, "balance": str(result.balance)})
-        >>> asyncio.run(adrive(balance_flow(), sandbox_clients(create_app())[1], approver=None)).content
-        {'ok': True, 'balance': '0.00'}
+        >>> client = sandbox_clients(create_app())[1]
+        >>> read = next(op.name for op in client.registry if op.effect == "read" and not op.args.model_fields)
+        >>> def read_flow():
+        ...     result = yield ApiCall(read, {})
+        ...     return ToolOutcome({"ok": True, "read": type(result).__name__})
+        >>> asyncio.run(adrive(read_flow(), client, approver=None)).content["ok"]
+        True
+        >>> asyncio.run(adrive(read_flow(), client, approver=None, inline=True)).content["ok"]  # no worker thread
+        True
     """
     value: Any = None
     error: BaseException | None = None
@@ -324,7 +334,7 @@ async def adrive(flow: Flow, client: AsyncClient, approver: Approver | None, *, 
     try:
         while True:
             # Off the loop and off its default pool: the flow's work between steps may wait on a store's lock.
-            step = await run_in(FLOW_LANE, _advance, flow, value, error)
+            step = _advance(flow, value, error) if inline else await run_in(FLOW_LANE, _advance, flow, value, error)
             if isinstance(step, _Finished):
                 return step.outcome
             value, error = None, None

@@ -34,6 +34,9 @@ from agent_billing.provider import HandOff
 from agent_billing.tools.shaping import CURRENT_HANDOFF
 
 TOOL_CALL_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("agent_billing_tool_call_id", default=None)
+# True while a tool runs on raw input its scan found free of card data and secrets: the flow's audit need not
+# scrub those arguments again (set by ``BillingTool.run``/``arun`` only; anything else is scrubbed).
+INPUT_SCANNED: contextvars.ContextVar[bool] = contextvars.ContextVar("agent_billing_input_scanned", default=False)
 
 
 def dumps_content(content: dict[str, Any]) -> str:
@@ -96,19 +99,28 @@ class BillingTool(StructuredTool):
 
     def _refuse_sensitive(self, tool_input: Any, tool_call_id: str | None) -> Any:
         """A refusal when the raw input holds card data or a secret (card data first), else None."""
-        findings = scan_arguments(tool_input)
-        if findings:
-            paths = sorted({f.path or "(text)" for f in findings})
+        findings = self._findings(tool_input)
+        return self._refuse(findings, tool_input, tool_call_id) if findings is not None else None
+
+    def _findings(self, tool_input: Any) -> tuple[str, list[Any]] | None:
+        """What the one scan of the raw input found: card data first, then secrets (None: nothing). No I/O."""
+        cards = scan_arguments(tool_input)
+        if cards:
+            return "card", list(cards)
+        secrets = find_secrets(tool_input, known=self.known_secrets() if self.known_secrets is not None else ())
+        return ("secret", list(secrets)) if secrets else None
+
+    def _refuse(self, findings: tuple[str, list[Any]], tool_input: Any, tool_call_id: str | None) -> Any:
+        """Audit the refusal (this may wait on a store) and answer with it."""
+        kind, found = findings
+        paths = sorted({f.path or "(text)" for f in found})
+        if kind == "card":
             if self.on_card_data is not None:
                 self.on_card_data(paths, tool_input)
             return self._refusal(card_refusal_content(paths, self.handoff), tool_call_id)
-        secrets = find_secrets(tool_input, known=self.known_secrets() if self.known_secrets is not None else ())
-        if secrets:
-            paths = sorted({f.path or "(text)" for f in secrets})
-            if self.on_secret is not None:
-                self.on_secret(paths, tool_input)
-            return self._refusal(secret_refusal_content(paths, sorted({f.kind for f in secrets})), tool_call_id)
-        return None
+        if self.on_secret is not None:
+            self.on_secret(paths, tool_input)
+        return self._refusal(secret_refusal_content(paths, sorted({f.kind for f in found})), tool_call_id)
 
     def _refusal(self, content: dict[str, Any], tool_call_id: str | None) -> Any:
         text = dumps_content(content)
@@ -122,23 +134,27 @@ class BillingTool(StructuredTool):
         if refusal is not None:
             return refusal
         token, handoff = TOOL_CALL_ID.set(tool_call_id), CURRENT_HANDOFF.set(self.handoff)
+        scanned = INPUT_SCANNED.set(True)
         try:
             return super().run(tool_input, *args, tool_call_id=tool_call_id, **kwargs)
         finally:
+            INPUT_SCANNED.reset(scanned)
             CURRENT_HANDOFF.reset(handoff)
             TOOL_CALL_ID.reset(token)
 
     async def arun(self, tool_input: Any, *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
         """Async form of ``run``."""
-        # The refusal is audited, and an audit store may wait on a lock: off the event loop and off its
-        # default pool, in the flows' own lane.
-        refusal = await run_in(FLOW_LANE, self._refuse_sensitive, tool_input, tool_call_id)
-        if refusal is not None:
-            return refusal
+        # The scan is computation, done here; only a refusal is audited, and an audit store may wait on a lock:
+        # that goes off the event loop and off its default pool, in the flows' own lane.
+        findings = self._findings(tool_input)
+        if findings is not None:
+            return await run_in(FLOW_LANE, self._refuse, findings, tool_input, tool_call_id)
         token, handoff = TOOL_CALL_ID.set(tool_call_id), CURRENT_HANDOFF.set(self.handoff)
+        scanned = INPUT_SCANNED.set(True)
         try:
             return await super().arun(tool_input, *args, tool_call_id=tool_call_id, **kwargs)
         finally:
+            INPUT_SCANNED.reset(scanned)
             CURRENT_HANDOFF.reset(handoff)
             TOOL_CALL_ID.reset(token)
 

@@ -31,7 +31,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.tools import BaseTool, BaseToolkit
@@ -59,7 +59,7 @@ from agent_billing.tools.schemas import (
 )
 from agent_billing.tools.shaping import error_content
 from agent_billing.tools.steps import Flow, ToolOutcome, adrive, drive
-from agent_billing.tools.tool import BillingTool, make_tool
+from agent_billing.tools.tool import INPUT_SCANNED, BillingTool, make_tool
 
 logger = logging.getLogger("agent_billing.tools")
 
@@ -99,6 +99,22 @@ class CustomAction:
         """(only reads, destructive, idempotent): what MCP hosts are told about this action."""
         destructive = self.gated if self.destructive is None else self.destructive
         return self.reads, destructive, self.reads if self.idempotent is None else self.idempotent
+
+
+@dataclass(frozen=True)
+class ResolvedCall:
+    """A tool call resolved (see ``BillingToolkit.resolve_call``): the operation or custom action it names, its
+    arguments without ``action``, and the refusal the tool answers with instead (None: it may run).
+
+    Example:
+        >>> ResolvedCall().refusal is None
+        True
+    """
+
+    op: Operation | None = None
+    custom: CustomAction | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+    refusal: ToolOutcome | None = None
 
 
 def _provider_actions(provider: str) -> list[CustomAction] | None:
@@ -150,7 +166,7 @@ class BillingToolkit(BaseToolkit):
     _guard: Guard = PrivateAttr()
     _registry: Registry = PrivateAttr()
     _tools: list[BaseTool] = PrivateAttr()
-    _sessions: dict[str, str] = PrivateAttr(default_factory=dict)
+    _memory: dict[str, dict[str, Any]] = PrivateAttr(default_factory=dict)
     _allowed: frozenset[str] = PrivateAttr(default=frozenset())
 
     def model_post_init(self, context: Any, /) -> None:
@@ -248,15 +264,22 @@ class BillingToolkit(BaseToolkit):
                            mandate=self.mandate, tools=[tool.name for tool in self._tools],
                            provider=self._registry.provider)
 
-    # --- the human handoff's plumbing
+    # --- what a provider's workflows keep between calls, and the human hand-off's plumbing
 
-    def remember_session(self, session_id: str, purpose: str) -> None:
-        """Remember what a checkout session pays for (so ``wait`` picks the right confirmation)."""
-        self._sessions[session_id] = purpose
+    def memory(self, namespace: str) -> dict[str, Any]:
+        """A small dict a provider's workflows keep state in between tool calls of this toolkit (what a page
+        opened for a person is for, say), one per ``namespace``; it lives as long as the toolkit.
 
-    def session_purpose(self, session_id: str) -> str | None:
-        """``"fund"`` or ``"subscribe"`` for a session this toolkit created."""
-        return self._sessions.get(session_id)
+        Example:
+            >>> from agent_billing.sandbox import create_app
+            >>> from agent_billing.inprocess import sandbox_clients
+            >>> from agent_billing.audit import MemoryAuditLog
+            >>> toolkit = BillingToolkit(client=sandbox_clients(create_app())[0], audit=MemoryAuditLog())
+            >>> toolkit.memory("pages")["page_1"] = "top up"
+            >>> toolkit.memory("pages"), toolkit.memory("other")
+            ({'page_1': 'top up'}, {})
+        """
+        return self._memory.setdefault(namespace, {})
 
     def notify_progress(self, message: str) -> None:
         """Tell the host how a wait is going (``progress`` callback and the LangGraph custom stream)."""
@@ -314,30 +337,68 @@ class BillingToolkit(BaseToolkit):
         """
         from agent_billing.guardrails.card_data import scan_arguments
 
-        raw = dict(tool_args)
-        if scan_arguments(raw):
+        if scan_arguments(tool_args):
             return ToolOutcome({"request": None})
-        target: tuple[str, dict[str, Any]] | None = None
-        if tool_name in self._registry.operations:
-            op = self._registry.operations[tool_name]
-            target = (tool_name, raw) if self.allows(op.group, op.action) else None
-        elif tool_name in self._registry.groups():
-            action = raw.pop("action", None)
-            if not self.allows(tool_name, str(action)):
-                return ToolOutcome({"request": None})  # the tool refuses a hidden action by itself
-            custom = next((c for c in self.custom_actions or [] if c.group == tool_name and c.action == action), None)
-            if custom is not None:
-                target = (yield from custom.gate(self, raw)) if custom.gate is not None else None
-            else:
-                try:
-                    target = (self._registry.by_action(tool_name, str(action)).name, raw)
-                except KeyError:
-                    target = None
+        resolved = self.resolve_call(tool_name, tool_args)
+        if resolved.refusal is not None:
+            return ToolOutcome({"request": None})  # the tool refuses it by itself
+        target: tuple[Operation, dict[str, Any]] | None = None
+        if resolved.custom is not None:
+            gate = resolved.custom.gate
+            found = (yield from gate(self, resolved.raw)) if gate is not None else None
+            target = (self._registry.get(found[0]), found[1]) if found is not None else None
+        elif resolved.op is not None:
+            target = (resolved.op, resolved.raw)
         if target is None:
             return ToolOutcome({"request": None})
-        request: ApprovalRequest | None = yield from self._guard.approval_request(self._registry.get(target[0]),
-                                                                                  target[1], tool_call_id)
+        request: ApprovalRequest | None = yield from self._guard.approval_request(*target, tool_call_id)
         return ToolOutcome({"request": request})
+
+    def resolve_call(self, tool_name: str, tool_args: dict[str, Any]) -> ResolvedCall:
+        """What a call of one of these tools names: its operation (or custom action) and its arguments without
+        ``action``, or the refusal the tool answers with. The one place a tool call is resolved: the run, the
+        agent middleware's question and the audit of a refused call all read it.
+
+        Example:
+            >>> from agent_billing.sandbox import create_app
+            >>> from agent_billing.inprocess import sandbox_clients
+            >>> from agent_billing.audit import MemoryAuditLog
+            >>> toolkit = BillingToolkit(client=sandbox_clients(create_app())[0], actions="read_only",
+            ...                          audit=MemoryAuditLog())
+            >>> read = toolkit.resolve_call("wallet", {"action": "balance"})
+            >>> read.op.action, read.raw, read.refusal
+            ('balance', {}, None)
+            >>> toolkit.resolve_call("wallet", {"action": "fund"}).refusal.content["error"]
+            'action_not_allowed'
+        """
+        raw = dict(tool_args)
+        if self.granularity == "operation":
+            op = self._registry.operations.get(tool_name)
+            if op is None or not self.allows(op.group, op.action):
+                return ResolvedCall(op=op, raw=raw, refusal=_refusal(tool_name, f"no tool {tool_name!r} here",
+                                                                      error="action_not_allowed"))
+            return ResolvedCall(op=op, raw=raw)
+        action = raw.pop("action", None)
+        custom = next((c for c in self.custom_actions or [] if c.group == tool_name and c.action == action), None)
+        op = None
+        if custom is None:
+            try:
+                op = self._registry.by_action(tool_name, str(action))
+            except KeyError:
+                op = None
+        refusal: ToolOutcome | None = None
+        if not self.allows(tool_name, str(action)):
+            refusal = _refusal(str(action), f"action {action!r} is not available here: this toolkit offers only its "
+                               "allowed actions (see the tool's description). Do not retry; tell the person it is not "
+                               "permitted in this setup.", error="action_not_allowed")
+        elif custom is None and op is None:
+            refusal = _refusal(str(action), f"unknown action {action!r}", error="validation_error")
+        elif op is not None:
+            unexpected = sorted(set(raw) - set(op.args.model_fields) - {"confirmation"})
+            if unexpected:
+                refusal = _refusal(op.name, f"action {action!r} does not take: {', '.join(unexpected)}",
+                                   error="validation_error")
+        return ResolvedCall(op=op, custom=custom, raw=raw, refusal=refusal)
 
     # --- running flows
 
@@ -351,36 +412,23 @@ class BillingToolkit(BaseToolkit):
     async def arun_flow(self, flow: Flow) -> ToolOutcome:
         """Run a flow with the async client (or the sync one, in a worker thread)."""
         if self.async_client is not None:
-            return await adrive(flow, self.async_client, self._guard.approver)
+            return await adrive(flow, self.async_client, self._guard.approver, inline=not self._guard.blocking)
         from agent_billing.lanes import FLOW_LANE, run_in
 
         return await run_in(FLOW_LANE, self.run_flow, flow)  # not the loop's default pool: the flow may wait
 
     # --- building the tools
 
-    def _flow_for(self, group: str | None, op: Operation | None) -> Callable[[dict[str, Any], str | None], Flow]:
-        customs = {c.action: c for c in self.custom_actions or [] if c.group == group}
-
+    def _flow_for(self, name: str) -> Callable[[dict[str, Any], str | None], Flow]:
         def start(raw: dict[str, Any], tool_call_id: str | None) -> Flow:
-            if op is not None:
-                return self._guard.operation_flow(op, raw, tool_call_id)
-            raw = dict(raw)
-            action = raw.pop("action", None)
-            if not self.allows(str(group), str(action)):
-                return _static(_refusal(str(action), f"action {action!r} is not available here: this toolkit offers "
-                                        "only its allowed actions (see the tool's description). Do not retry; tell "
-                                        "the person it is not permitted in this setup.", error="action_not_allowed"))
-            if action in customs:
-                return customs[action].flow(self, raw, tool_call_id)
-            try:
-                target = self._registry.by_action(str(group), str(action))
-            except KeyError:
-                return _static(_refusal(str(action), f"unknown action {action!r}", error="validation_error"))
-            unexpected = sorted(set(raw) - set(target.args.model_fields) - {"confirmation"})
-            if unexpected:
-                return _static(_refusal(target.name, f"action {action!r} does not take: {', '.join(unexpected)}",
-                                        error="validation_error"))
-            return self._guard.operation_flow(target, raw, tool_call_id)
+            resolved = self.resolve_call(name, raw)
+            if resolved.refusal is not None:
+                return _static(resolved.refusal)
+            if resolved.custom is not None:
+                return resolved.custom.flow(self, resolved.raw, tool_call_id)
+            assert resolved.op is not None  # resolve_call gives an operation, a custom action or a refusal
+            # The tool scanned these raw arguments for card data and secrets (``BillingTool.run``).
+            return self._guard.operation_flow(resolved.op, resolved.raw, tool_call_id, scanned=INPUT_SCANNED.get())
 
         return start
 
@@ -404,11 +452,9 @@ class BillingToolkit(BaseToolkit):
             def record(paths: list[str], tool_input: Any) -> None:
                 target = op
                 if target is None and name in self._registry.groups():
-                    action = tool_input.get("action") if isinstance(tool_input, dict) else None
-                    try:
-                        target = self._registry.by_action(name, str(action))
-                    except KeyError:
-                        target = self._registry.groups()[name][0]
+                    # Attributed to the operation the call names, else to the group's first.
+                    named = self.resolve_call(name, tool_input if isinstance(tool_input, dict) else {}).op
+                    target = named if named is not None else self._registry.groups()[name][0]
                 if target is not None:
                     self._guard.record_refusal(target, what, paths)
 
@@ -438,7 +484,7 @@ class BillingToolkit(BaseToolkit):
                     continue
                 mark = " Needs approval." if self.gated(op) else ""
                 schema = operation_args_model(op, extra_fields=extra if self.gated(op) else None)
-                tools.append(self._make(op.name, op.description + mark, schema, self._flow_for(None, op), op))
+                tools.append(self._make(op.name, op.description + mark, schema, self._flow_for(op.name), op))
             return tools
         for group, every in self._registry.groups().items():
             ops = [op for op in every if self.allows(group, op.action)]
@@ -453,7 +499,7 @@ class BillingToolkit(BaseToolkit):
             schema = group_args_model(self._registry, group, extra_actions=[c.action for c in customs],
                                       extra_fields=fields, ops=ops)
             tools.append(self._make(group, _group_description(self._registry, group, ops, customs, self.gated),
-                                    schema, self._flow_for(group, None), None))
+                                    schema, self._flow_for(group), None))
         if ADVISOR in self._allowed:
             tools.append(self._advisor_tool())
         return tools

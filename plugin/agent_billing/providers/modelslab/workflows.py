@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 Channel = str
 MIN_TOP_UP = Decimal("10")
+# The toolkit memory where a hand-off keeps what each checkout session pays for ("fund" or "subscribe").
+_SESSIONS = "checkout_sessions"
 
 
 class HandoffArgs(BaseModel):
@@ -152,7 +154,7 @@ def _handoff(tk: BillingToolkit, args: HandoffArgs) -> Flow:
         link = yield ApiCall("create_payment_link", payload)
     except BillingError as exc:
         return ToolOutcome(error_content(exc, "create_payment_link"), is_error=True)
-    tk.remember_session(link.session_id, args.purpose)
+    tk.memory(_SESSIONS)[link.session_id] = args.purpose  # so wait picks the right confirmation
     content = {
         "ok": True, "operation": "handoff", "payment_url": link.payment_url, "session_id": link.session_id,
         "purpose": args.purpose, "expires_at": link.expires_at,
@@ -305,7 +307,7 @@ def wait_flow(tk: BillingToolkit, raw: dict[str, Any], tool_call_id: str | None)
     if isinstance(args, ToolOutcome):
         return args
     assert isinstance(args, WaitArgs)
-    purpose = args.purpose or tk.session_purpose(args.session_id) or "fund"
+    purpose = args.purpose or tk.memory(_SESSIONS).get(args.session_id) or "fund"
     timeout = float(args.timeout_seconds or tk.wait_timeout)
     return (yield from _wait(tk, args.session_id, purpose, timeout, person_says_paid=args.person_says_paid))
 
