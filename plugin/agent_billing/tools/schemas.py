@@ -23,7 +23,9 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, create_model
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from agent_billing.registry import Operation, Registry
 
@@ -221,7 +223,39 @@ def _loose_field(schema: dict[str, Any], required: bool = False) -> Any:
     # An optional field gets a default factory, not a default: LangChain rebuilds the tool-call model
     # from the field's default and metadata, and a plain `None` default would reach the model as
     # `"default": null`.
-    return (Annotated[Any, WithJsonSchema(schema)], Field() if required else Field(default_factory=_absent))
+    kind = _shown_as(schema)
+    return (kind, Field() if required else Field(default_factory=_absent))
+
+
+def _shown_as(schema: dict[str, Any], values: tuple[Any, ...] | None = None) -> Any:
+    """A type that accepts anything (or exactly ``values``) and whose JSON schema is exactly ``schema``.
+
+    A plain class, not ``Annotated[..., WithJsonSchema]``: LangChain re-walks (and re-subscripts) every
+    field's annotation on each call, which costs little for a class and much for an ``Annotated`` form.
+
+    Example:
+        >>> from pydantic import TypeAdapter
+        >>> TypeAdapter(_shown_as({"type": "number"})).json_schema(), TypeAdapter(_shown_as({})).validate_python(3)
+        ({'type': 'number'}, 3)
+        >>> TypeAdapter(_shown_as({"enum": ["a"]}, ("a",))).validate_python("b")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for literal[...]
+        ...
+    """
+
+    class Shown:
+        allowed = values  # read by ``literal_values``
+
+        @classmethod
+        def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+            return core_schema.literal_schema(list(values)) if values is not None else core_schema.any_schema()
+
+        @classmethod
+        def __get_pydantic_json_schema__(cls, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+            return dict(schema)
+
+    return Shown
 
 
 def group_args_model(
@@ -245,7 +279,7 @@ def group_args_model(
     ops = registry.groups()[group] if ops is None else ops
     actions = [op.action for op in ops] + list(extra_actions)
     fields: dict[str, Any] = {
-        "action": (Annotated[Literal[tuple(actions)], WithJsonSchema({"enum": actions})], Field()),
+        "action": (_shown_as({"enum": actions}, tuple(actions)), Field()),
     }
     schemas = merge_field_schemas([*(_own_schemas(op.args) for op in ops), extra_fields or {}])
     for name, schema in schemas.items():
@@ -302,7 +336,10 @@ def literal_values(annotation: Any) -> tuple[Any, ...]:
         >>> literal_values(Literal["fund", "subscribe"]), literal_values(int)
         (('fund', 'subscribe'), ())
     """
-    return get_args(annotation) if get_origin(annotation) is Literal else ()
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    allowed = getattr(annotation, "allowed", None)  # a field shown as an enum (``_shown_as``)
+    return tuple(allowed) if isinstance(allowed, tuple) else ()
 
 
 def _camel(name: str) -> str:
