@@ -25,7 +25,7 @@ Rules it enforces:
   neither in the same words nor in other arguments that resolve to the same charge (the intent's digest);
 - a provider's price that is missing, not finite, negative, zero where charged, finer than a cent or
   beyond the API's bounds is refused before anyone is asked (``error: invalid_price`` naming the field);
-- a standing authorisation (a new default card, auto-funding) is auto-approved by a mandate only when
+- a standing authorisation (a new default card, automatic top-ups) is auto-approved by a mandate only when
   its worst case fits the mandate's limits; otherwise a person is asked.
 
 Example:
@@ -801,7 +801,7 @@ def _local_failure(operation: str, exc: Exception, *, sent: bool) -> ToolOutcome
     ``store_unavailable`` or ``outcome_unknown`` with ``sent: true`` after the send.
 
     Example:
-        >>> _local_failure("fund_wallet", OSError(28, "No space left on device"), sent=False).content["error"]
+        >>> _local_failure("add_funds", OSError(28, "No space left on device"), sent=False).content["error"]
         'nothing_sent'
     """
     store = isinstance(exc, StoreUnavailableError)

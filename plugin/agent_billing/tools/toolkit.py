@@ -1,8 +1,8 @@
 """``BillingToolkit``: the billing tools an agent holds, with their guardrails.
 
-One ``StructuredTool`` per operation group by default (``billing``, ``payment_methods``, ``invoices``,
-``wallet``, ``coupons``, ``subscriptions``, ``payment_links``), or one per operation with
-``granularity="operation"``; both generated from the registry. Nothing touches the network at
+One ``StructuredTool`` per operation group of the provider by default (``billing``, ``wallet``,
+``invoices``...), or one per operation with ``granularity="operation"``; both generated from the
+registry. Nothing touches the network at
 construction.
 
 Setup:
@@ -16,13 +16,14 @@ Instantiate:
     >>> client, aclient = sandbox_clients(create_app())
     >>> toolkit = BillingToolkit(client=client, async_client=aclient, approval=lambda request: False,
     ...                          audit=MemoryAuditLog())
-    >>> [tool.name for tool in toolkit.get_tools()][:3]
-    ['billing', 'payment_methods', 'invoices']
+    >>> [tool.name for tool in toolkit.get_tools()] == list(toolkit.registry.groups()) + ["payment_path"]
+    True
 
 Invoke:
     >>> wallet = toolkit.get_tool("wallet")
-    >>> wallet.invoke({"action": "balance"})
-    '{"ok":true,"operation":"get_wallet_balance","result":{"balance":"0.00","currency":"USD"}}'
+    >>> import json
+    >>> json.loads(wallet.invoke({"action": "balance"}))["result"]
+    {'balance': '0.00', 'currency': 'USD'}
 """
 
 from __future__ import annotations
@@ -77,9 +78,13 @@ class CustomAction:
     (it may charge) and idempotent if it only reads.
 
     Example:
-        >>> from agent_billing.providers.modelslab.workflows import WORKFLOW_ACTIONS
-        >>> [(a.group, a.action, a.gated, a.hints()) for a in WORKFLOW_ACTIONS][1:3]
-        [('payment_links', 'wait', False, (False, False, True)), ('wallet', 'ensure_funded', True, (False, True, False))]
+        >>> def flow(toolkit, raw, tool_call_id):
+        ...     return ToolOutcome({"ok": True})
+        ...     yield
+        >>> look = CustomAction("wallet", "look", "Look around.", {}, flow, reads=True)
+        >>> pay = CustomAction("wallet", "pay_later", "Pay later.", {}, flow, gated=True)
+        >>> look.hints(), pay.hints()
+        ((True, False, True), (False, True, False))
     """
 
     group: str
@@ -205,7 +210,7 @@ class BillingToolkit(BaseToolkit):
     def from_env(cls, *, approval: ApprovalSetting = None, mandate: Mandate | None = None,
                  provider: str | None = None, **kwargs: Any) -> BillingToolkit:
         """A toolkit whose clients are configured from the provider's variables and ``.env``
-        (``AGENT_BILLING_TOKEN`` for the default provider, ``WALLGENT_API_KEY`` for ``provider="wallgent"``)."""
+        (``AGENT_BILLING_TOKEN`` for the default provider, the variable its connection declares for another)."""
         sync_client, async_client = provider_clients(get_registry(provider))  # the provider's typed clients
         return cls(client=sync_client.from_env(provider=provider),
                    async_client=async_client.from_env(provider=provider), approval=approval, mandate=mandate,
@@ -254,8 +259,8 @@ class BillingToolkit(BaseToolkit):
             >>> from agent_billing.sandbox import create_app
             >>> from agent_billing.inprocess import sandbox_clients
             >>> from agent_billing.audit import MemoryAuditLog
-            >>> tenex = BillingToolkit(client=sandbox_clients(create_app(), provider="tenex")[0], audit=MemoryAuditLog())
-            >>> "can_start_run" in tenex.system_prompt("voice", "zh")
+            >>> toolkit = BillingToolkit(client=sandbox_clients(create_app())[0], audit=MemoryAuditLog())
+            >>> all(tool.name in toolkit.system_prompt("voice", "zh") for tool in toolkit.get_tools()[:2])
             True
         """
         from agent_billing.prompts import load_prompt
@@ -533,11 +538,11 @@ def _group_description(registry: Registry, group: str, ops: Iterable[Operation],
     Example:
         >>> from agent_billing.registry import get_registry
         >>> registry = get_registry()
-        >>> text = _group_description(registry, "wallet", [registry.get("fund_wallet"), registry.get("withdraw")],
-        ...                            [], lambda op: True)
-        >>> for line in text.split(" | "): print(line)
-        fund*: Charge a saved card into the wallet. amount>=10
-        withdraw*: Pay out (reseller accounts only). amount>0
+        >>> ops = [op for op in registry.groups()["wallet"] if op.action in ("fund", "balance")]
+        >>> for line in _group_description(registry, "wallet", ops, [], lambda op: op.effect != "read").split(" | "):
+        ...     print(line)
+        balance: Current balance.
+        fund*: Charge a saved card into the wallet.
         *: approval
     """
     ops, customs = list(ops), list(customs)
