@@ -273,11 +273,6 @@ class ChargeIntent(BaseModel):
         known = [a for a in (self.amount, *(item.amount for item in self.carries)) if a is not None]
         return max(known, default=Decimal(0))
 
-    @property
-    def plan_id(self) -> int | str | None:
-        """The plan's id (what mandates allow-list): a number or a name, as the provider has it."""
-        return self.plan.id if self.plan is not None else None
-
     def describe_change(self, newer: ChargeIntent) -> str:
         """One sentence on what differs between this (approved) intent and ``newer`` (about to run).
 

@@ -276,7 +276,7 @@ class Guard:
             return _Stop(ToolOutcome(error_content(exc, op.name), is_error=True))
         effect = op.effect_of(args)
         if self.mandate is not None:
-            forbidden = self.mandate.evaluate(operation=op.name, effect=effect, amount=None, plan_id=None,
+            forbidden = self.mandate.evaluate(operation=op.name, effect=effect, amount=None,
                                               spent_24h=Decimal(0), now=self._now())
             if forbidden.verdict == "forbidden":
                 return _Stop(_refusal(op.name, f"Not allowed by the deployer's mandate: {forbidden.message} Do not "
@@ -455,8 +455,9 @@ class Guard:
         # resolver to say what it carries, its worst case is unknown (never auto-approved).
         standing = effect is Effect.AUTHORIZE
         worst = intent.worst_24h if standing and op.intent is not None else None
+        plan = intent.plan.id if intent.plan is not None else None
         return self.mandate.evaluate(operation=op.name, effect=effect, amount=intent.largest_charge if standing
-                                     else intent.amount, plan_id=intent.plan_id, spent_24h=spent, now=self._now(),
+                                     else intent.amount, plan=plan, spent_24h=spent, now=self._now(),
                                      currency=intent.currency, worst_24h=worst)
 
     def _may_ask_beyond(self) -> bool:
