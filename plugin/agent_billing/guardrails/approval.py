@@ -42,7 +42,7 @@ class ApprovalRequest(BaseModel):
     request, its display fields hold no control, bidi or zero-width characters (they are cleaned here).
 
     Example:
-        >>> request = ApprovalRequest(operation="fund_wallet", effect="charge", summary="Charge $25.00\x1b[2J",
+        >>> request = ApprovalRequest(operation="top_up", effect="charge", summary="Charge $25.00\x1b[2J",
         ...                           amount=Decimal("25"))
         >>> request.amount_text, request.summary
         ('$25.00', 'Charge $25.00[2J')
@@ -177,7 +177,7 @@ class CallbackApprover:
 
     Example:
         >>> CallbackApprover(lambda r: "yes").decide(
-        ...     ApprovalRequest(operation="fund_wallet", effect="charge", summary="s")).approved
+        ...     ApprovalRequest(operation="top_up", effect="charge", summary="s")).approved
         True
     """
 
@@ -298,7 +298,7 @@ class MiddlewareApprover:
     refuses. Asked directly, this approver never says yes: it has nobody to ask.
 
     Example:
-        >>> MiddlewareApprover().decide(ApprovalRequest(operation="fund_wallet", effect="charge", summary="s")).approved
+        >>> MiddlewareApprover().decide(ApprovalRequest(operation="top_up", effect="charge", summary="s")).approved
         False
     """
 

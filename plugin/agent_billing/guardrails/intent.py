@@ -22,7 +22,7 @@ unit or beyond the bound is refused with :class:`PriceRefused`, which names the 
 Example:
     >>> from decimal import Decimal
     >>> card = CardRef(id="pm_card_visa", brand="visa", last4="4242")
-    >>> intent = ChargeIntent(operation="fund_wallet", effect="charge", account="acct_1", amount=Decimal("25"),
+    >>> intent = ChargeIntent(operation="top_up", effect="charge", account="acct_1", amount=Decimal("25"),
     ...                       payment_method=card, funding="explicit", arguments={"amount": Decimal("25.00"),
     ...                       "payment_method_id": "pm_card_visa"}, summary="Charge $25.00 to Visa ending 4242")
     >>> other = intent.model_copy(update={"payment_method": CardRef(id="pm_card_mastercard")})
@@ -144,7 +144,7 @@ class Standing(BaseModel):
 
     ``kind`` is ``auto_funding`` (a recharge of ``amount`` whenever the balance falls below ``threshold``)
     or ``renewal`` (a subscription's ``plan`` renewing). ``per_24h`` bounds how many charges can fall in
-    any 24 hours (None: no bound, e.g. auto-funding recharges as often as usage drains the wallet).
+    any 24 hours (None: no bound, e.g. automatic recharges as often as usage drains the wallet).
 
     Example:
         >>> auto = Standing(kind="auto_funding", ref="auto_funding", amount=Decimal("25"), threshold=Decimal("5"))
@@ -197,7 +197,7 @@ class ChargeIntent(BaseModel):
     ``arguments`` are the validated arguments that will be sent, with resolved values filled in.
 
     Example:
-        >>> ChargeIntent(operation="withdraw", effect="payout", account="acct_1", amount=Decimal("50"),
+        >>> ChargeIntent(operation="pay_out", effect="payout", account="acct_1", amount=Decimal("50"),
         ...              arguments={"amount": Decimal("50")}, summary="Pay out $50.00").funding
         'none'
     """
@@ -277,7 +277,7 @@ class ChargeIntent(BaseModel):
         """One sentence on what differs between this (approved) intent and ``newer`` (about to run).
 
         Example:
-            >>> a = ChargeIntent(operation="fund_wallet", effect="charge", account="a", summary="s",
+            >>> a = ChargeIntent(operation="top_up", effect="charge", account="a", summary="s",
             ...                  payment_method=CardRef(id="pm_1", brand="visa", last4="4242"))
             >>> a.describe_change(a.model_copy(update={"payment_method": CardRef(id="pm_2", brand="mastercard",
             ...                                                                     last4="4444")}))
@@ -303,7 +303,7 @@ class ChargeIntent(BaseModel):
         """The intent for an audit record or an approval request (JSON-safe, brand and last four only).
 
         Example:
-            >>> len(ChargeIntent(operation="withdraw", effect="payout", account="a", summary="s").record()["digest"])
+            >>> len(ChargeIntent(operation="pay_out", effect="payout", account="a", summary="s").record()["digest"])
             64
         """
         data: dict[str, Any] = json.loads(self.model_dump_json())
@@ -426,9 +426,10 @@ def build_intent(operation: str, effect: str, account: str, args: BaseModel, dra
     may not where the call charges or authorises (an effect of ``charge`` or ``authorize``).
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> op = get_registry().get("withdraw")
-        >>> build_intent("withdraw", "payout", "acct_1", op.validate({"amount": "50"}),
+        >>> from pydantic import BaseModel
+        >>> class Arguments(BaseModel):
+        ...     amount: Decimal
+        >>> build_intent("pay_out", "payout", "acct_1", Arguments(amount=Decimal("50.00")),
         ...              IntentDraft(summary="Pay out $50.00", amount=Decimal("50"))).arguments
         {'amount': Decimal('50.00')}
     """

@@ -15,13 +15,13 @@ Example:
     >>> from datetime import datetime, timezone
     >>> store = PendingOutcomes()
     >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    >>> store.remember("acct_1:fund_wallet", "fp1", "d1", "ab_123", {"amount": "25.00"}, now=now)
-    >>> store.find("acct_1:fund_wallet", fingerprint="fp1", now=now).idempotency_key
+    >>> store.remember("acct_1:top_up", "fp1", "d1", "ab_123", {"amount": "25.00"}, now=now)
+    >>> store.find("acct_1:top_up", fingerprint="fp1", now=now).idempotency_key
     'ab_123'
-    >>> store.find("acct_1:fund_wallet", digest="d1", now=now).arguments
+    >>> store.find("acct_1:top_up", digest="d1", now=now).arguments
     {'amount': '25.00'}
-    >>> store.forget("acct_1:fund_wallet", "ab_123")
-    >>> store.find("acct_1:fund_wallet", fingerprint="fp1", now=now) is None
+    >>> store.forget("acct_1:top_up", "ab_123")
+    >>> store.find("acct_1:top_up", fingerprint="fp1", now=now) is None
     True
 """
 

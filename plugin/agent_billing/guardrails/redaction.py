@@ -104,7 +104,7 @@ def redact_error_parts(
     """An error's message, details and request id as they may leave the library.
 
     Example:
-        >>> redact_error_parts("echoed sk_live_abcdefgh123", {"key": "wg_live_abcdefgh12"}, "req_7Hq2doc")
+        >>> redact_error_parts("echoed sk_live_abcdefgh123", {"key": "rk_live_abcdefgh12"}, "req_7Hq2doc")
         ('echoed [redacted]', {'key': '[redacted]'}, 'req_7Hq2doc')
     """
     clean_details = redact_outgoing(details) if details else {}

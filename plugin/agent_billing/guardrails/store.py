@@ -90,8 +90,8 @@ class MemoryDeclinedRequests:
     Example:
         >>> from datetime import datetime, timedelta, timezone
         >>> memory, now = MemoryDeclinedRequests(), datetime(2026, 1, 1, tzinfo=timezone.utc)
-        >>> memory.remember("acct:withdraw:fp", until=now + timedelta(minutes=10))
-        >>> memory.is_declined("acct:withdraw:fp", now=now), memory.is_declined("acct:withdraw:fp", now=now + DAY)
+        >>> memory.remember("acct:pay_out:fp", until=now + timedelta(minutes=10))
+        >>> memory.is_declined("acct:pay_out:fp", now=now), memory.is_declined("acct:pay_out:fp", now=now + DAY)
         (True, False)
     """
 
