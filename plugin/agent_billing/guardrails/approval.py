@@ -104,7 +104,13 @@ class ApprovalRequest(BaseModel):
 
     @property
     def amount_text(self) -> str | None:
-        """The amount as a person reads it."""
+        """The amount as a person reads it.
+
+        Example:
+            >>> from decimal import Decimal
+            >>> ApprovalRequest(operation="o", effect="charge", summary="s", amount=Decimal("25")).amount_text
+            '$25.00'
+        """
         return format_usd(self.amount) if self.amount is not None else None
 
 
@@ -160,15 +166,33 @@ class Approver(Protocol):
     """
 
     def describe(self) -> str:
-        """A short name for audit records."""
+        """A short name for audit records.
+
+        Example:
+            >>> CallbackApprover(lambda request: True, name="ops-desk").describe()
+            'ops-desk'
+        """
         ...
 
     def decide(self, request: ApprovalRequest) -> ApprovalDecision:
-        """Ask and return the decision (may raise a LangGraph interrupt)."""
+        """Ask and return the decision (may raise a LangGraph interrupt).
+
+        Example:
+            >>> request = ApprovalRequest(operation="o", effect="charge", summary="s")
+            >>> CallbackApprover(lambda request: "no").decide(request).approved
+            False
+        """
         ...
 
     async def adecide(self, request: ApprovalRequest) -> ApprovalDecision:
-        """Async form of ``decide``."""
+        """Async form of ``decide``.
+
+        Example:
+            >>> import asyncio
+            >>> request = ApprovalRequest(operation="o", effect="charge", summary="s")
+            >>> asyncio.run(CallbackApprover(lambda r: "yes").adecide(request)).approved
+            True
+        """
         ...
 
 

@@ -290,7 +290,13 @@ class ApprovalText:
 
     @property
     def text(self) -> str:
-        """Facts first, one line each."""
+        """Facts first, one line each.
+
+        Example:
+            >>> print(ApprovalText(facts="Charge $5.00 USD, one-off.", details=("Note: hi",)).text)
+            Charge $5.00 USD, one-off.
+            Note: hi
+        """
         return "\n".join((self.facts, *self.details))
 
 

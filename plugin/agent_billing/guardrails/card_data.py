@@ -239,7 +239,12 @@ class CardFinding:
     last4: str | None
 
     def masked(self) -> str:
-        """A description that never shows more than brand and last four."""
+        """A description that never shows more than brand and last four.
+
+        Example:
+            >>> CardFinding(kind="card_number", path="note", brand="visa", last4="4242").masked()
+            'visa card number ending 4242'
+        """
         words = _KIND_WORDS[self.kind]
         if self.kind == "card_number":
             if self.brand:

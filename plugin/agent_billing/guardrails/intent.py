@@ -64,7 +64,12 @@ class CardRef(BaseModel):
 
     @property
     def text(self) -> str:
-        """How a person reads it: brand and last four only."""
+        """How a person reads it: brand and last four only.
+
+        Example:
+            >>> CardRef(id="pm_9", brand="amex", last4="0005").text
+            'Amex ending 0005'
+        """
         if self.last4:
             return f"{(self.brand or 'card').capitalize()} ending {self.last4}"
         return f"payment method {self.id}"
@@ -98,13 +103,23 @@ class PlanRef(BaseModel):
 
     @property
     def every(self) -> str:
-        """How often it is charged, in words: "per month", "every 3 months"."""
+        """How often it is charged, in words: "per month", "every 3 months".
+
+        Example:
+            >>> PlanRef(id=1, period="month").every, PlanRef(id=1, period="month", interval_count=3).every
+            ('per month', 'every 3 months')
+        """
         period = self.period or "period"
         return f"per {period}" if self.interval_count == 1 else f"every {self.interval_count} {period}s"
 
     @property
     def text(self) -> str:
-        """The plan as a person reads it."""
+        """The plan as a person reads it.
+
+        Example:
+            >>> PlanRef(id=10, name="Standard", price=Decimal("29"), period="month").text
+            'Standard (plan 10, $29.00 per month)'
+        """
         from agent_billing.guardrails.mandate import format_money
 
         terms = []
@@ -120,7 +135,12 @@ class PlanRef(BaseModel):
         return f"plan {self.id}" + (f" ({price})" if price else "")
 
     def binding(self) -> dict[str, Any]:
-        """What binds (everything but the name)."""
+        """What binds (everything but the name).
+
+        Example:
+            >>> "name" in PlanRef(id=10, name="Standard").binding()
+            False
+        """
         return self.model_dump(exclude={"name"})
 
     def renewals_per_24h(self) -> int | None:
@@ -164,14 +184,24 @@ class Standing(BaseModel):
 
     @property
     def worst_24h(self) -> Decimal | None:
-        """The most it can charge in any 24 hours (None: unbounded or unknown)."""
+        """The most it can charge in any 24 hours (None: unbounded or unknown).
+
+        Example:
+            >>> Standing(kind="renewal", ref="sub_1", amount=Decimal("29"), per_24h=2).worst_24h
+            Decimal('58')
+        """
         if self.amount is None or self.per_24h is None:
             return None
         return self.amount * self.per_24h
 
     @property
     def text(self) -> str:
-        """What it charges, as a person reads it."""
+        """What it charges, as a person reads it.
+
+        Example:
+            >>> Standing(kind="renewal", ref="sub_1", plan=PlanRef(id=10)).text
+            'the renewals of subscription sub_1 on plan 10'
+        """
         from agent_billing.guardrails.mandate import format_money
 
         if self.kind == "auto_funding":
@@ -182,7 +212,12 @@ class Standing(BaseModel):
         return f"the renewals of subscription {self.ref} on {plan}"
 
     def binding(self) -> dict[str, Any]:
-        """What binds (the plan without its name)."""
+        """What binds (the plan without its name).
+
+        Example:
+            >>> Standing(kind="renewal", ref="sub_1", plan=PlanRef(id=10, name="Standard")).binding()["plan"]["id"]
+            10
+        """
         return {"kind": self.kind, "ref": self.ref, "amount": self.amount, "currency": self.currency,
                 "threshold": self.threshold, "plan": self.plan.binding() if self.plan else None,
                 "per_24h": self.per_24h}

@@ -130,12 +130,23 @@ class MandateDecision(BaseModel):
 
     @property
     def inside(self) -> bool:
-        """True when the call is inside the mandate."""
+        """True when the call is inside the mandate.
+
+        Example:
+            >>> MandateDecision(verdict="inside").inside, MandateDecision(verdict="outside").inside
+            (True, False)
+        """
         return self.verdict == "inside"
 
     @property
     def message(self) -> str:
-        """The reasons as one sentence-per-line text (empty when inside)."""
+        """The reasons as one sentence-per-line text (empty when inside).
+
+        Example:
+            >>> print(MandateDecision(verdict="outside", reasons=("Over the cap.", "Expired.")).message)
+            Over the cap.
+            Expired.
+        """
         return "\n".join(self.reasons)
 
 
@@ -194,7 +205,12 @@ class Mandate(BaseModel):
 
     @property
     def has_caps(self) -> bool:
-        """True when a per-charge or a 24 h cap is set."""
+        """True when a per-charge or a 24 h cap is set.
+
+        Example:
+            >>> Mandate().has_caps, Mandate(max_per_24h="100").has_caps
+            (False, True)
+        """
         return self.max_per_charge is not None or self.max_per_24h is not None
 
     def may_auto_approve(self, decision: MandateDecision) -> bool:

@@ -124,7 +124,14 @@ class RedactingFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite ``record`` in place (message without args); never drops a record."""
+        """Rewrite ``record`` in place (message without args); never drops a record.
+
+        Example:
+            >>> import logging
+            >>> record = logging.LogRecord("x", logging.INFO, __file__, 1, "token=%s", ("sk_test_abcdefgh123",), None)
+            >>> RedactingFilter().filter(record), record.args
+            (True, None)
+        """
         try:
             message = record.getMessage()
         except Exception:  # a broken format: keep its parts from reaching a handler unredacted

@@ -388,7 +388,12 @@ class SecretFinding:
     path: str
 
     def describe(self) -> str:
-        """Kind and field, without the value."""
+        """Kind and field, without the value.
+
+        Example:
+            >>> SecretFinding(kind="secret_field", path="client_secret").describe()
+            "a secret field in 'client_secret'"
+        """
         words = {"secret_field": "a secret field", "secret_value": "a secret-looking value",
                  "confirmation_token": "a confirmation token", "known_secret": "a configured secret"}[self.kind]
         return f"{words} in '{self.path[:120]}'" if self.path else f"{words} in the text"
