@@ -168,6 +168,11 @@ class ApprovalRecords:
             self._conn.execute("DELETE FROM approvals WHERE approval_id = ?", (approval_id,))
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database.
+
+        Example:
+            >>> records = ApprovalRecords(tmp_dir / "approvals.db")
+            >>> records.close()
+        """
         with self._lock:
             self._conn.close()

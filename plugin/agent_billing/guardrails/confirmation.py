@@ -332,7 +332,12 @@ class ConfirmationStore:
         return matches(presented, operation, args_fingerprint, stored=(str(stored_hash), str(stored_op), str(stored_fp)))
 
     def close(self) -> None:
-        """Close the connection (a file store reopens it on next use; a memory store starts empty)."""
+        """Close the connection (a file store reopens it on next use; a memory store starts empty).
+
+        Example:
+            >>> store = ConfirmationStore()
+            >>> store.close(); store.close()  # closing twice is harmless
+        """
         with self._lock:
             if self._conn is not None and (self.path is None or self._pid == os.getpid()):
                 self._conn.close()

@@ -257,7 +257,13 @@ class ChargeIntent(BaseModel):
         """SHA-256 over what binds: operation, account, amount, currency, card id, the plan's price terms
         (price, period, interval count, currency, trial, quantity, basis), recurrence, the standing
         authorisations carried and the arguments sent (not the words, brand, last four or plan name).
-        Computed once: the intent is frozen, so the value cannot change after the first read."""
+        Computed once: the intent is frozen, so the value cannot change after the first read.
+
+        Example:
+            >>> a = ChargeIntent(operation="o", effect="payout", account="a", summary="s")
+            >>> len(a.digest), a.digest == a.model_copy(update={"summary": "other words"}).digest
+            (64, True)
+        """
         binding = {
             "account": self.account, "effect": self.effect, "amount": self.amount, "currency": self.currency,
             "payment_method": self.payment_method.id if self.payment_method else None, "funding": self.funding,

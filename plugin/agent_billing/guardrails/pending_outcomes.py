@@ -198,6 +198,10 @@ class PendingOutcomes:
             self._conn.execute("DELETE FROM pending_outcomes_v3 WHERE scope = ? AND idempotency_key = ?", (scope, key))
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database.
+
+        Example:
+            >>> PendingOutcomes(tmp_dir / "pending.db").close()
+        """
         with self._lock:
             self._conn.close()

@@ -161,7 +161,11 @@ class SqliteDeclinedRequests:
         return row is not None and int(row[0]) >= _micros(now)
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database.
+
+        Example:
+            >>> SqliteDeclinedRequests(tmp_dir / "declined.db").close()
+        """
         with self._lock:
             self._conn.close()
 
@@ -316,7 +320,12 @@ class StateDirStore:
 
     @property
     def root(self) -> Path:
-        """The directory the files are in."""
+        """The directory the files are in.
+
+        Example:
+            >>> StateDirStore(tmp_dir).root == tmp_dir, StateDirStore().root == state_dir()
+            (True, True)
+        """
         return self._root if self._root is not None else state_dir()
 
     def for_account(self, account: str) -> AccountState:
