@@ -58,8 +58,8 @@ class Ref:
     """An argument the agent takes from an earlier answer; shown as ``<what>``.
 
     Example:
-        >>> str(Ref("session_id"))
-        '<session_id>'
+        >>> str(Ref("page_url"))
+        '<page_url>'
     """
 
     what: str

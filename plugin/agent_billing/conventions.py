@@ -75,6 +75,7 @@ class WireConventions:
     error_classes: Mapping[str, str] = field(default_factory=dict)
     error_body: Literal["error", "detail"] = "error"
     action_required: ActionRequired | None = None  # a success answer that means "a person must act first"
+    paging_keys: tuple[str, ...] = ()  # result keys that continue a paged list (cursor, "more" flag)
 
     def encode_amount(self, amount: Decimal) -> Any:
         """An amount as this provider's JSON carries it."""

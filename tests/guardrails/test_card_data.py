@@ -758,7 +758,7 @@ def test_refusal_message_names_fields_kinds_and_alternatives() -> None:
     assert "card expiry date in 'card.exp_month'" in message
     # The core refusal names no provider's tool or id shape; the provider's hand-off is named by the tool
     # that refuses (``refusal_message``), so an agent is never told to call a tool it does not have.
-    for needed in ("payment page", "payment-method id", "trusted application code", "setup intent"):
+    for needed in ("payment page", "saved payment method", "trusted application code", "setup intent"):
         assert needed in message
     assert "action=" not in message and "pm_" not in message
     with pytest.raises(CardDataRefusedError) as named:

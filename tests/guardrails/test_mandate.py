@@ -21,7 +21,7 @@ ZERO = Decimal("0")
 def decide(m: Mandate, operation: str = "fund_wallet", effect: Effect = Effect.CHARGE, amount: Any = "25",
            plan_id: int | None = None, spent: Any = "0", now: datetime = NOW, **kw: Any) -> MandateDecision:
     return m.evaluate(operation=operation, effect=effect, amount=None if amount is None else Decimal(amount),
-                      plan_id=plan_id, spent_24h=Decimal(spent), now=now, **kw)
+                      plan=plan_id, spent_24h=Decimal(spent), now=now, **kw)
 
 
 # --- construction and validation
@@ -302,7 +302,7 @@ cents = st.decimals(min_value=0, max_value=20_000, places=2, allow_nan=False, al
 @given(amount=cents, spent=cents, per_charge=cents.filter(lambda d: d > 0), per_day=cents.filter(lambda d: d > 0))
 def test_inside_never_breaks_a_cap(amount: Decimal, spent: Decimal, per_charge: Decimal, per_day: Decimal) -> None:
     m = Mandate(max_per_charge=per_charge, max_per_24h=per_day)
-    d = m.evaluate(operation="fund_wallet", effect=Effect.CHARGE, amount=amount, plan_id=None, spent_24h=spent,
+    d = m.evaluate(operation="fund_wallet", effect=Effect.CHARGE, amount=amount, spent_24h=spent,
                    now=NOW)
     within = amount <= per_charge and spent + amount <= per_day
     assert (d.verdict == "inside") == within

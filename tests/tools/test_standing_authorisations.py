@@ -197,7 +197,7 @@ def test_a_mandate_bounds_an_authorisation_by_its_worst_case(limits: dict[str, s
 
     mandate = Mandate(auto_approve=True, **limits)
     decision = mandate.evaluate(operation="set_default_payment_method", effect=Effect.AUTHORIZE,
-                                amount=worst if worst is not None else Decimal("50"), plan_id=None,
+                                amount=worst if worst is not None else Decimal("50"),
                                 spent_24h=Decimal(0), now=datetime(2026, 12, 5, tzinfo=timezone.utc), worst_24h=worst)
     assert decision.verdict == verdict and mandate.may_auto_approve(decision) is auto
 

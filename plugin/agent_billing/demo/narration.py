@@ -7,7 +7,7 @@ result, never written in advance: a success sentence is used only when ``ok`` is
 Example:
     >>> reply({"ok": False, "error": "rejected"}, done="Your wallet has been topped up.", what="the $25.00 top-up")
     'The $25.00 top-up was not approved, so nothing was charged.'
-    >>> summary({"ok": True, "operation": "fund_wallet", "result": {"message": "Wallet funded with $25.00."}})
+    >>> summary({"ok": True, "operation": "top_up", "result": {"message": "Wallet funded with $25.00."}})
     'Wallet funded with $25.00.'
 """
 
@@ -114,12 +114,12 @@ def summary(content: dict[str, Any]) -> str:
     """One sentence saying what a tool result means (the transcript's line; ``--verbose`` shows the JSON).
 
     Example:
-        >>> summary({"ok": False, "operation": "fund_wallet", "error": "payment_declined", "decline_code": "do_not_honor"})
+        >>> summary({"ok": False, "operation": "top_up", "error": "payment_declined", "decline_code": "do_not_honor"})
         'declined by the bank (do_not_honor): nothing charged'
         >>> summary({"ok": True, "path": "human_assisted", "reason": "The person pays on a hosted page."})
         'advice: human_assisted. The person pays on a hosted page.'
-        >>> summary({"ok": True, "operation": "list_plans", "result": {"subscription_plans": [1, 2, 3]}})
-        'subscription plans: 3'
+        >>> summary({"ok": True, "operation": "list_prices", "result": {"price_tiers": [1, 2, 3]}})
+        'price tiers: 3'
     """
     code = failure(content)
     if code is not None:

@@ -1,4 +1,4 @@
-"""``agent-billing demo``: a scripted agent walks the three payment paths against the embedded sandbox.
+"""``agent-billing demo``: a scripted agent walks the payment paths against the embedded sandbox.
 
 Offline and keyless: the sandbox runs on loopback, the chat model is SCRIPTED (it plays planned tool
 calls, and says so), and everything else is real: the LangGraph agent, the tools and their guardrails,
@@ -6,9 +6,10 @@ LangGraph interrupts for approvals, the official ``stripe`` SDK tokenizing test 
 sandbox, the hosted checkout a simulated person pays. The scripted agent's words are chosen from the
 tool results as they come (see :mod:`agent_billing.demo.narration`), so a declined approval reads as one.
 
-Scenes: (1) headless top-up with a payment method from trusted code, (2) setup intent, then a
-subscription, (3) human-assisted top-up, waiting while the person pays, (4) a declined card handed off
-to a payment link, (5) a card number typed into the chat, refused.
+The scenes are the provider's: its ``demo`` part (``get_provider(name).part("demo")``) declares ``SCENES``
+(each plays on a :class:`Stage` and returns True when the ledger agrees with what the agent said),
+``ledger`` (the closing line on what the account holds) and ``pay`` (how the simulated person pays a
+hand-off's page on its sandbox). This module plays any provider's scenes.
 
 Example:
     $ agent-billing demo --yes
@@ -23,9 +24,9 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
+from types import ModuleType
 from typing import Any, NamedTuple
 
-import httpx
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
@@ -37,15 +38,14 @@ from rich.prompt import Confirm
 from rich.text import Text
 
 from agent_billing.audit import MemoryAuditLog
-from agent_billing.card_tokenization import CardTokenizer
-from agent_billing.client import AsyncBillingClient, BillingClient
+from agent_billing.client import AsyncClient, SyncClient, provider_clients
 from agent_billing.demo.agent import build_agent
 from agent_billing.demo.narration import failure, reply, summary
-from agent_billing.demo.scripted_model import ScriptedChatModel, last_tool_result, tool_call
+from agent_billing.demo.scripted_model import ScriptedChatModel, last_tool_result
 from agent_billing.guardrails.approval_text import safe_line, safe_text
 from agent_billing.guardrails.card_data import redact_text
-from agent_billing.money import format_usd
 from agent_billing.prompts import load_prompt
+from agent_billing.provider import default_provider, get_provider
 from agent_billing.sandbox import SandboxServer
 from agent_billing.tools import BillingToolkit
 
@@ -53,6 +53,8 @@ TOKEN = "sk_sandbox_demo"
 Turn = AIMessage | Callable[[Sequence[BaseMessage]], AIMessage]
 _URL = re.compile(r"https?://\S+")
 _URL_SPLIT = re.compile(r"(https?://\S+)")
+# A scene: plays on the stage's toolkit and client (the provider's typed client), True if the ledger agrees.
+SceneFn = Callable[[Console, BillingToolkit, "Terminal", Any], bool]
 
 
 class Terminal:
@@ -63,7 +65,7 @@ class Terminal:
 
     Example:
         >>> terminal = Terminal(Console(quiet=True), auto_yes=True)
-        >>> terminal.approve({"summary": "Charge $25.00", "operation": "fund_wallet", "effect": "charge"})
+        >>> terminal.approve({"summary": "Charge $25.00", "operation": "top_up", "effect": "charge"})
         'approve'
         >>> Terminal(Console(quiet=True), auto_yes=False, interactive=False).approve({"summary": "Charge $25.00"})
         'reject'
@@ -156,22 +158,24 @@ class Person:
     """A simulated person who opens the payment link they were sent and pays it, once the agent waits.
 
     The person pays after the agent's ``pay_after`` waiting check (no timer: the transcript is the same
-    on every run, and tests need no real waits).
+    on every run, and tests need no real waits). ``pay(root_url, handoff)`` pays a hand-off's page and
+    returns the two HTTP statuses (opening the page, paying); by default the ``provider``'s demo part's.
 
     Example:
-        >>> with SandboxServer(tokens=(TOKEN,)) as server, BillingClient(base_url=server.base_url, token=TOKEN) as client:
-        ...     link = client.create_payment_link("fund", 40)
-        ...     person = Person(server.root_url, Terminal(Console(quiet=True), auto_yes=True), pay_after=1)
-        ...     person.receive({"payment_url": link.payment_url, "session_id": link.session_id,
-        ...                     "messages": {"chat": f"Please pay on {link.payment_url}"}})
-        ...     person.on_progress("Waiting for the person to pay (1 checks so far)...")  # now the person pays
-        ...     _ = client.confirm_wallet_checkout(link.session_id)  # as the agent's next check does
-        ...     client.get_wallet_balance().balance
-        Decimal('40.00')
+        >>> paid = []
+        >>> person = Person("http://sandbox", Terminal(Console(quiet=True), auto_yes=True), pay_after=2,
+        ...                 pay=lambda root, handoff: paid.append(handoff["page"]) or (200, 200))
+        >>> person.receive({"page": "http://sandbox/p/1", "messages": {"chat": "Please pay on http://sandbox/p/1"}})
+        >>> person.on_progress("Waiting for the person to pay (1 checks so far)..."); paid
+        []
+        >>> person.on_progress("Waiting for the person to pay (2 checks so far)..."); paid
+        ['http://sandbox/p/1']
     """
 
-    def __init__(self, root_url: str, terminal: Terminal, pay_after: int = 2) -> None:
+    def __init__(self, root_url: str, terminal: Terminal, pay_after: int = 2, *, provider: str | None = None,
+                 pay: Callable[[str, dict[str, Any]], tuple[int, int]] | None = None) -> None:
         self.root_url, self.terminal, self.pay_after = root_url, terminal, pay_after
+        self._pay = pay or demo_part(provider).pay
         self._pending: dict[str, Any] | None = None
         self._checks = 0
 
@@ -188,10 +192,21 @@ class Person:
         self._checks += 1
         if self._checks >= self.pay_after:
             handoff, self._pending = self._pending, None
-            page = httpx.get(handoff["payment_url"], timeout=10)
-            paid = httpx.post(f"{self.root_url}/sandbox/checkout/{handoff['session_id']}/complete", timeout=10)
-            self.terminal.console.print(f"[cyan]person[/cyan] opens the page (HTTP {page.status_code}) and pays "
-                                        f"(HTTP {paid.status_code})")
+            page, paid = self._pay(self.root_url, handoff)
+            self.terminal.console.print(f"[cyan]person[/cyan] opens the page (HTTP {page}) and pays (HTTP {paid})")
+
+
+def demo_part(provider: str | None = None) -> ModuleType:
+    """The provider's demo part (its scenes, ledger line and way to pay); LookupError if it has none.
+
+    Example:
+        >>> demo_part().SCENES[0].__name__
+        'scene_headless'
+    """
+    found = get_provider(provider).part("demo")
+    if found is None:
+        raise LookupError(f"provider {get_provider(provider).name!r} has no demo scenes (no 'demo' part)")
+    return found
 
 
 class Scene:
@@ -222,6 +237,7 @@ class Scene:
             >>> from agent_billing.inprocess import sandbox_clients
             >>> client, aclient = sandbox_clients(create_app(), token=TOKEN)
             >>> toolkit = BillingToolkit(client=client, async_client=aclient, approval="interrupt", audit=MemoryAuditLog())
+            >>> from agent_billing.demo.scripted_model import tool_call
             >>> scene = Scene.scripted("balance", toolkit, Terminal(Console(quiet=True), auto_yes=True),
             ...                        [tool_call("wallet", action="balance")], final="You have $0.00.")
             >>> scene.say("How much is in my wallet?")["messages"][-1].content
@@ -282,8 +298,13 @@ def answer(done: str | Callable[[dict[str, Any]], str], what: str) -> Callable[[
     return final
 
 
-def _relay(opening: str) -> Callable[[dict[str, Any]], str]:
-    # The handoff's chat message carries the link exactly as created; the agent passes it on verbatim.
+def relay(opening: str) -> Callable[[dict[str, Any]], str]:
+    """A final turn's words: ``opening``, then the hand-off's chat message (with the link exactly as created).
+
+    Example:
+        >>> relay("Here is the link.")({"messages": {"chat": "Pay on http://x/1"}})
+        'Here is the link. Pay on http://x/1'
+    """
     return lambda handoff: f"{opening} {handoff['messages']['chat']}"
 
 
@@ -291,6 +312,7 @@ def continue_if(expected: str | None, turn: AIMessage, done: str, what: str) -> 
     """Play ``turn`` only if the last result failed with ``expected`` (None: succeeded); else reply and stop.
 
     Example:
+        >>> from agent_billing.demo.scripted_model import tool_call
         >>> step = continue_if("payment_declined", tool_call("payment_path", purpose="fund"), done="Done.", what="it")
         >>> step([ToolMessage(content='{"ok": false, "error": "rejected"}', tool_call_id="1")]).content
         'It was not approved, so nothing was charged.'
@@ -306,38 +328,48 @@ class Stage(NamedTuple):
     """What the scenes play on: a loopback sandbox, a client of it, the agent's toolkit and its audit log."""
 
     server: SandboxServer
-    client: BillingClient
+    client: SyncClient
     toolkit: BillingToolkit
     audit: MemoryAuditLog
 
 
 @contextmanager
-def demo_stage(terminal: Terminal, poll_interval: tuple[float, float] = (0.5, 2.0)) -> Iterator[Stage]:
+def demo_stage(terminal: Terminal, poll_interval: tuple[float, float] = (0.5, 2.0), *,
+               provider: str | None = None) -> Iterator[Stage]:
     """A fresh loopback sandbox and the demo's toolkit on it; a simulated person pays the links it sends.
 
-    ``poll_interval`` is how long the agent waits between checks of a payment (tests pass zeros).
+    ``poll_interval`` is how long the agent waits between checks of a payment (tests pass zeros); the
+    client is the ``provider``'s typed client (default: the default provider) on its sandbox account.
 
     Example:
         >>> with demo_stage(Terminal(Console(quiet=True), auto_yes=True)) as stage:
-        ...     stage.client.get_wallet_balance().balance
-        Decimal('0.00')
+        ...     stage.client.PROVIDER == default_provider()
+        True
     """
-    with SandboxServer(tokens=(TOKEN,), rate_limit=False) as server, \
-            BillingClient(base_url=server.base_url, token=TOKEN) as client:
-        aclient = AsyncBillingClient(base_url=server.base_url, token=TOKEN)
-        person = Person(server.root_url, terminal)
-        audit = MemoryAuditLog()
-        toolkit = BillingToolkit(client=client, async_client=aclient, approval="interrupt", audit=audit,
-                                 product_name="the demo account", handoff_notifier=person.receive,
-                                 progress=person.on_progress, poll_interval=poll_interval, wait_timeout=60)
-        yield Stage(server, client, toolkit, audit)
+    registry = get_provider(provider).registry
+    sync_class, async_class = provider_clients(registry)
+    with SandboxServer(tokens=(TOKEN,), rate_limit=False) as server:
+        # The default provider's sandbox account is the demo's; another provider's is its own sandbox key.
+        connection = registry.connection
+        base_url, token = ((server.base_url, TOKEN) if registry.provider == default_provider()
+                           else (server.root_url + connection.sandbox_path, connection.sandbox_token))
+        with sync_class(base_url=base_url, token=token, provider=registry.provider) as client:
+            aclient: AsyncClient = async_class(base_url=base_url, token=token, provider=registry.provider)
+            person = Person(server.root_url, terminal, provider=registry.provider)
+            audit = MemoryAuditLog()
+            toolkit = BillingToolkit(client=client, async_client=aclient, approval="interrupt", audit=audit,
+                                     product_name="the demo account", handoff_notifier=person.receive,
+                                     progress=person.on_progress, poll_interval=poll_interval, wait_timeout=60)
+            yield Stage(server, client, toolkit, audit)
 
 
 def run_demo(auto_yes: bool = False, console: Console | None = None, *, verbose: bool = False,
-             interactive: bool | None = None, poll_interval: tuple[float, float] = (0.5, 2.0)) -> int:
-    """Run all scenes; returns the exit code (0 when the ledger agrees with what the agent said in every scene).
+             interactive: bool | None = None, poll_interval: tuple[float, float] = (0.5, 2.0),
+             provider: str | None = None) -> int:
+    """Run the provider's scenes; returns the exit code (0 when the ledger agrees with the agent in every scene).
 
-    ``poll_interval`` is how long the agent waits between checks of a payment (tests pass zeros).
+    ``poll_interval`` is how long the agent waits between checks of a payment (tests pass zeros);
+    ``provider`` names whose scenes play (default: the default provider).
 
     Example:
         >>> transcript = io.StringIO()
@@ -350,162 +382,49 @@ def run_demo(auto_yes: bool = False, console: Console | None = None, *, verbose:
     console.print(Panel("agent-billing demo: a [bold]scripted[/bold] agent (no model, no key) on the embedded "
                         "sandbox (no network, no account). Every charge asks for approval.", border_style="blue"))
     terminal = Terminal(console, auto_yes, verbose=verbose, interactive=interactive)
-    with demo_stage(terminal, poll_interval) as stage:
+    part = demo_part(provider)
+    with demo_stage(terminal, poll_interval, provider=provider) as stage:
         client = stage.client
         console.print(f"sandbox: {stage.server.base_url}\nsystem prompt: prompts/system.en.md "
                       f"({len(load_prompt('system', product_name='the demo account'))} characters)\n")
-        checks = [scene(console, stage.toolkit, terminal, client) for scene in SCENES]
+        checks = [scene(console, stage.toolkit, terminal, client) for scene in part.SCENES]
         console.rule("Ledger")
-        balance = client.get_wallet_balance().balance
-        subscriptions = client.list_subscriptions().subscriptions
-        console.print(f"wallet balance {format_usd(balance)}; subscriptions: "
-                      + (", ".join(f"plan {s.plan_id} {s.status}" for s in subscriptions) or "none"))
+        console.print(part.ledger(client))
         console.print("audit: " + ", ".join(f"{e.operation}:{e.decision}" for e in stage.audit.events))
     ok = all(checks)
     console.print("[green]demo complete[/green]" if ok else "[red]a scene did not behave as designed[/red]")
     return 0 if ok else 1
 
 
-def rehearse(scene: Callable[[Console, BillingToolkit, Terminal, BillingClient], bool],
-             auto_yes: bool = True) -> tuple[bool, str]:
+def rehearse(scene: SceneFn, auto_yes: bool = True, *, provider: str | None = None) -> tuple[bool, str]:
     """Play one scene alone on a fresh demo stage, with no waits between payment checks.
 
     Returns what the scene returned (True if the ledger agrees with the agent) and its transcript.
 
     Example:
-        >>> agreed, transcript = rehearse(scene_declined, auto_yes=False)
-        >>> agreed, "not approved: no terminal to ask" in transcript
+        >>> from agent_billing.demo.scripted_model import tool_call
+        >>> def balance_scene(console, toolkit, terminal, client):
+        ...     scene = Scene.scripted("balance", toolkit, terminal, [tool_call("wallet", action="balance")],
+        ...                            final="You have $0.00.")
+        ...     return scene.say("How much is in my wallet?")["messages"][-1].content == "You have $0.00."
+        >>> agreed, transcript = rehearse(balance_scene, auto_yes=False)
+        >>> agreed, "How much is in my wallet?" in transcript
         (True, True)
     """
     transcript = io.StringIO()
     console = Console(file=transcript, width=120, color_system=None)
     terminal = Terminal(console, auto_yes, interactive=False)
-    with demo_stage(terminal, poll_interval=(0.0, 0.0)) as stage:
+    with demo_stage(terminal, poll_interval=(0.0, 0.0), provider=provider) as stage:
         agreed = scene(console, stage.toolkit, terminal, stage.client)
     return agreed, transcript.getvalue()
 
 
-def _moved(result: dict[str, Any], before: Decimal, after: Decimal, amount: int) -> bool:
-    # The ledger must agree with the tool result: the amount arrived exactly when the result says so.
+def agrees(result: dict[str, Any], before: Decimal, after: Decimal, amount: int) -> bool:
+    """Whether the ledger agrees with the scene's last tool result: ``amount`` arrived exactly when it says so.
+
+    Example:
+        >>> ok = {"messages": [ToolMessage(content='{"ok": true}', tool_call_id="1")]}
+        >>> agrees(ok, Decimal(0), Decimal(25), 25), agrees(ok, Decimal(0), Decimal(0), 25)
+        (True, False)
+    """
     return after == before + (amount if failure(last_tool_result(result["messages"])) is None else 0)
-
-
-def scene_headless(console: Console, toolkit: BillingToolkit, terminal: Terminal, client: BillingClient) -> bool:
-    """Scene 1: trusted code tokenizes a test card and the agent tops up headless; True if the ledger agrees.
-
-    Example:
-        >>> agreed, transcript = rehearse(scene_headless)
-        >>> agreed, "wallet <- Wallet funded with $25.00 from Visa ending 4242." in transcript
-        (True, True)
-    """
-    console.rule("1. Headless: trusted code holds a payment method, the agent tops up")
-    card = CardTokenizer.for_sandbox(client).create_payment_method("4242424242424242", 12, 2030, "123")
-    console.print(f"[dim]trusted code tokenized a test card with the stripe SDK: {card.brand} ending {card.last4} "
-                  f"-> {card.id} (the agent only ever sees this id)[/dim]")
-    before = client.get_wallet_balance().balance
-    scene = Scene.scripted("headless", toolkit, terminal, [
-        tool_call("payment_path", purpose="fund", amount=25, trusted_payment_method_id=card.id),
-        tool_call("wallet", action="fund", amount=25, payment_method_id=card.id),
-    ], final=answer("Your wallet has been topped up by $25.00.", what="the $25.00 top-up"))
-    result = scene.say(f"Please add $25 to my wallet. Our checkout service created payment method {card.id}.")
-    return _moved(result, before, client.get_wallet_balance().balance, 25)
-
-
-def scene_setup_intent(console: Console, toolkit: BillingToolkit, terminal: Terminal, client: BillingClient) -> bool:
-    """Scene 2: a setup intent saves a card, then the agent subscribes with it; True if the ledger agrees.
-
-    Example:
-        >>> agreed, transcript = rehearse(scene_setup_intent)
-        >>> agreed, "You are subscribed to the Standard plan." in transcript
-        (True, True)
-    """
-    console.rule("2. Setup intent: save a card, then subscribe")
-    scene = Scene.scripted("setup-intent", toolkit, terminal, [
-        tool_call("payment_path", purpose="subscribe", plan_id=10, wants_to_save_card=True),
-        tool_call("payment_methods", action="setup_intent"),
-    ], final=answer("I started saving your card; please confirm it on the secure form.", what="saving your card"))
-    result = scene.say("Save my card for later and put me on the Standard plan (id 10).")
-    seti = last_tool_result(result["messages"]).get("result", {}).get("setup_intent_id")
-    if seti is None:
-        return False
-    pm_id = CardTokenizer.for_sandbox(client).confirm_setup_intent(str(seti), "5555555555554444", 11, 2031, "321")
-    console.print(f"[dim]the person confirmed {seti} on a secure form (stripe SDK, trusted code) -> {pm_id}; "
-                  "confirming saved the card on the account[/dim]")
-    scene = Scene.scripted("setup-intent-2", toolkit, terminal, [
-        tool_call("payment_methods", action="list"),
-        tool_call("subscriptions", action="plans"),
-        tool_call("subscriptions", action="create", plan_id=10, payment_method_id=pm_id),
-    ], final=answer("You are subscribed to the Standard plan.", what="the Standard subscription"))
-    result = scene.say("Done, the card is saved. Go ahead with the subscription.")
-    active = any(s.plan_id == 10 and s.status == "active" for s in client.list_subscriptions().subscriptions)
-    return active == (failure(last_tool_result(result["messages"])) is None)
-
-
-def scene_human(console: Console, toolkit: BillingToolkit, terminal: Terminal, client: BillingClient) -> bool:
-    """Scene 3: the person pays a top-up on a hosted page while the agent waits; True if the ledger agrees.
-
-    Example:
-        >>> agreed, transcript = rehearse(scene_human)
-        >>> agreed, "Thanks, your $40.00 payment arrived." in transcript
-        (True, True)
-    """
-    console.rule("3. Human-assisted: the person pays on a hosted page, the agent waits")
-    before = client.get_wallet_balance().balance
-    scene = Scene.scripted("human", toolkit, terminal, [
-        tool_call("payment_path", purpose="fund", amount=40, channel="chat"),
-        tool_call("wallet", action="fund_via_human", amount=40, channel="chat"),
-    ], final=answer("Thanks, your $40.00 payment arrived.", what="the $40.00 payment"))
-    result = scene.say("I'd rather pay myself. Add $40.")
-    return _moved(result, before, client.get_wallet_balance().balance, 40)
-
-
-def scene_declined(console: Console, toolkit: BillingToolkit, terminal: Terminal, client: BillingClient) -> bool:
-    """Scene 4: a declined card is not retried, a payment link is sent instead; True if the ledger agrees.
-
-    Example:
-        >>> from agent_billing.sandbox import create_app
-        >>> from agent_billing.inprocess import sandbox_clients
-        >>> client, aclient = sandbox_clients(create_app(), token=TOKEN)
-        >>> toolkit = BillingToolkit(client=client, async_client=aclient, approval="interrupt", audit=MemoryAuditLog())
-        >>> scene_declined(Console(quiet=True), toolkit, Terminal(Console(quiet=True), auto_yes=True), client)
-        True
-    """
-    console.rule("4. Declined card: no retry, a payment link instead")
-    before = client.get_wallet_balance().balance
-    scene = Scene.scripted("declined", toolkit, terminal, [
-        tool_call("wallet", action="fund", amount=30, payment_method_id="pm_card_chargeDeclined"),
-        continue_if("payment_declined", tool_call("payment_path", purpose="fund", amount=30, card_declined=True),
-                    done="Your wallet has been topped up by $30.00.", what="the $30.00 top-up"),
-        tool_call("payment_links", action="handoff", purpose="fund", amount=30, channel="chat"),
-    ], final=answer(_relay("Your bank declined that card, so nothing was charged."), what="the payment link"))
-    result = scene.say("Top up $30 with my old card (pm_card_chargeDeclined).")
-    # Nobody pays this link in the demo: whatever the approval, the wallet must not move.
-    return client.get_wallet_balance().balance == before and bool(result["messages"])
-
-
-def scene_card_number(console: Console, toolkit: BillingToolkit, terminal: Terminal, client: BillingClient) -> bool:
-    """Scene 5: a card number typed into the chat is refused, never repeated; True if it went as designed.
-
-    Example:
-        >>> from agent_billing.sandbox import create_app
-        >>> from agent_billing.inprocess import sandbox_clients
-        >>> client, aclient = sandbox_clients(create_app(), token=TOKEN)
-        >>> toolkit = BillingToolkit(client=client, async_client=aclient, approval="interrupt", audit=MemoryAuditLog())
-        >>> scene_card_number(Console(quiet=True), toolkit, Terminal(Console(quiet=True), auto_yes=True), client)
-        True
-    """
-    console.rule("5. A card number in the chat: refused, never repeated")
-    scene = Scene.scripted("card-number", toolkit, terminal, [
-        tool_call("payment_methods", action="add", payment_method_id="4242 4242 4242 4242"),
-        continue_if("card_data_not_allowed",
-                    tool_call("payment_links", action="handoff", purpose="fund", amount=20, channel="chat"),
-                    done="Your card is saved.", what="saving the card"),
-    ], final=answer(_relay("I can't take card numbers here, so I did not use it."), what="the payment link"))
-    result = scene.say("Just use my card 4242 4242 4242 4242, exp 12/30, cvc 123, and add $20.")
-    tool_results = [str(m.content) for m in result["messages"] if isinstance(m, ToolMessage)]
-    refused = any("card_data_not_allowed" in content for content in tool_results)
-    leaked = any("4242 4242" in content for content in tool_results)
-    return refused and not leaked
-
-
-SCENES = (scene_headless, scene_setup_intent, scene_human, scene_declined, scene_card_number)

@@ -42,7 +42,7 @@ class ApprovalRequest(BaseModel):
     request, its display fields hold no control, bidi or zero-width characters (they are cleaned here).
 
     Example:
-        >>> request = ApprovalRequest(operation="fund_wallet", effect="charge", summary="Charge $25.00\x1b[2J",
+        >>> request = ApprovalRequest(operation="top_up", effect="charge", summary="Charge $25.00\x1b[2J",
         ...                           amount=Decimal("25"))
         >>> request.amount_text, request.summary
         ('$25.00', 'Charge $25.00[2J')
@@ -104,7 +104,13 @@ class ApprovalRequest(BaseModel):
 
     @property
     def amount_text(self) -> str | None:
-        """The amount as a person reads it."""
+        """The amount as a person reads it.
+
+        Example:
+            >>> from decimal import Decimal
+            >>> ApprovalRequest(operation="o", effect="charge", summary="s", amount=Decimal("25")).amount_text
+            '$25.00'
+        """
         return format_usd(self.amount) if self.amount is not None else None
 
 
@@ -160,15 +166,33 @@ class Approver(Protocol):
     """
 
     def describe(self) -> str:
-        """A short name for audit records."""
+        """A short name for audit records.
+
+        Example:
+            >>> CallbackApprover(lambda request: True, name="ops-desk").describe()
+            'ops-desk'
+        """
         ...
 
     def decide(self, request: ApprovalRequest) -> ApprovalDecision:
-        """Ask and return the decision (may raise a LangGraph interrupt)."""
+        """Ask and return the decision (may raise a LangGraph interrupt).
+
+        Example:
+            >>> request = ApprovalRequest(operation="o", effect="charge", summary="s")
+            >>> CallbackApprover(lambda request: "no").decide(request).approved
+            False
+        """
         ...
 
     async def adecide(self, request: ApprovalRequest) -> ApprovalDecision:
-        """Async form of ``decide``."""
+        """Async form of ``decide``.
+
+        Example:
+            >>> import asyncio
+            >>> request = ApprovalRequest(operation="o", effect="charge", summary="s")
+            >>> asyncio.run(CallbackApprover(lambda r: "yes").adecide(request)).approved
+            True
+        """
         ...
 
 
@@ -177,7 +201,7 @@ class CallbackApprover:
 
     Example:
         >>> CallbackApprover(lambda r: "yes").decide(
-        ...     ApprovalRequest(operation="fund_wallet", effect="charge", summary="s")).approved
+        ...     ApprovalRequest(operation="top_up", effect="charge", summary="s")).approved
         True
     """
 
@@ -298,7 +322,7 @@ class MiddlewareApprover:
     refuses. Asked directly, this approver never says yes: it has nobody to ask.
 
     Example:
-        >>> MiddlewareApprover().decide(ApprovalRequest(operation="fund_wallet", effect="charge", summary="s")).approved
+        >>> MiddlewareApprover().decide(ApprovalRequest(operation="top_up", effect="charge", summary="s")).approved
         False
     """
 

@@ -63,19 +63,55 @@ class ApprovalStore(Protocol):
     """
 
     def shown(self, approval_id: str, digest: str, *, now: datetime) -> str:
-        """Record the digest shown, unless one was already; return the first one."""
+        """Record the digest shown, unless one was already; return the first one.
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+            >>> records = ApprovalRecords()
+            >>> records.shown("ap_1", "d1", now=now), records.shown("ap_1", "d2", now=now)
+            ('d1', 'd1')
+        """
         ...
 
     def decide(self, approval_id: str, *, approved: bool, approver: str, now: datetime) -> None:
-        """Record the decision (the first one stands)."""
+        """Record the decision (the first one stands).
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+            >>> records = ApprovalRecords()
+            >>> _ = records.shown("ap_1", "d1", now=now)
+            >>> records.decide("ap_1", approved=True, approver="ada", now=now)
+            >>> records.decide("ap_1", approved=False, approver="bob", now=now)
+            >>> records.decision("ap_1", now=now)
+            Decision(approved=True, digest='d1', approver='ada')
+        """
         ...
 
     def decision(self, approval_id: str, *, now: datetime) -> Decision | None:
-        """The recorded decision, if any and unexpired."""
+        """The recorded decision, if any and unexpired.
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+            >>> ApprovalRecords().decision("ap_unknown", now=now) is None
+            True
+        """
         ...
 
     def forget(self, approval_id: str) -> None:
-        """The record is used up."""
+        """The record is used up.
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+            >>> records = ApprovalRecords()
+            >>> _ = records.shown("ap_1", "d1", now=now)
+            >>> records.decide("ap_1", approved=True, approver="ada", now=now)
+            >>> records.forget("ap_1"); records.decision("ap_1", now=now) is None
+            True
+        """
         ...
 
 
@@ -132,6 +168,11 @@ class ApprovalRecords:
             self._conn.execute("DELETE FROM approvals WHERE approval_id = ?", (approval_id,))
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database.
+
+        Example:
+            >>> records = ApprovalRecords(tmp_dir / "approvals.db")
+            >>> records.close()
+        """
         with self._lock:
             self._conn.close()

@@ -18,14 +18,14 @@ provider's words into it.
 Example:
     >>> from decimal import Decimal
     >>> from agent_billing.guardrails.intent import CardRef, ChargeIntent, PlanRef
-    >>> intent = ChargeIntent(operation="create_subscription", effect="charge", account="a", amount=Decimal("2900"),
+    >>> intent = ChargeIntent(operation="start_plan", effect="charge", account="a", amount=Decimal("2900"),
     ...     payment_method=CardRef(id="pm_1", brand="visa", last4="4242"), funding="explicit", recurring=True,
     ...     plan=PlanRef(id=10, name="Standard\\x1b[2J: $1.00 once (one-off)", price=Decimal("2900"), period="monthly"),
-    ...     summary="Subscribe to Standard\\u202e: $1.00 once")
+    ...     summary="Join Standard\\u202e: $1.00 once")
     >>> print(render(intent).text)
     Charge $2,900.00 USD to Visa ending 4242, every month (plan 10).
     Plan name from the provider: "Standard[2J: $1.00 once (one-off)"
-    Details (may quote the provider; the facts above are what you approve): "Subscribe to Standard: $1.00 once"
+    Details (may quote the provider; the facts above are what you approve): "Join Standard: $1.00 once"
 """
 
 from __future__ import annotations
@@ -290,7 +290,13 @@ class ApprovalText:
 
     @property
     def text(self) -> str:
-        """Facts first, one line each."""
+        """Facts first, one line each.
+
+        Example:
+            >>> print(ApprovalText(facts="Charge $5.00 USD, one-off.", details=("Note: hi",)).text)
+            Charge $5.00 USD, one-off.
+            Note: hi
+        """
         return "\n".join((self.facts, *self.details))
 
 
@@ -326,7 +332,7 @@ def render(intent: ChargeIntent) -> ApprovalText:
 
     Example:
         >>> from agent_billing.guardrails.intent import ChargeIntent
-        >>> render(ChargeIntent(operation="withdraw", effect="payout", account="a", amount=Decimal("50"),
+        >>> render(ChargeIntent(operation="pay_out", effect="payout", account="a", amount=Decimal("50"),
         ...                     summary="Pay out $50.00 from the wallet balance.")).facts
         'Pay out $50.00 USD, one-off.'
     """

@@ -58,14 +58,14 @@ What counts as a card number
       scanned like any text.
 
 Numbers split across fields
-    Card numbers split over several values (``{"address_line1": "4242 4242", "address_line2":
+    Card numbers split over several values (``{"street": "4242 4242", "city":
     "4242 4242"}``, ``["4242", "4242", "4242", "4242"]``, ``[4242, 4242, 4242, 4242]``) are found by
     joining *fragments*, taken in traversal order (depth first, keys before their values, insertion
     order; other values in between do not break the sequence). A fragment is a key, a string that
     holds nothing but 1-12 digits and separators with no digit group over 8 digits and is not
     money-shaped (``25.50``), or an int of one digit or of 3-6 digits (one printed group). Floats,
     Decimals, booleans and scalar values under keys naming an amount, count, position, id or time
-    (``amount``, ``plan_id``, ``tax_id``, ``limit``, ``offset``, ``created_after``... matched on the
+    (``amount``, ``quantity``, ``page``, ``limit``, ``offset``, ``created_after``... matched on the
     key's words) are not fragments, nor are strings that read as phone numbers (a leading ``+``,
     parentheses); list items always can be. Strings of up to 12 digits are fragments. Two or more
     consecutive fragments are a card number when together they have 13-19 digits, pass the brand and
@@ -75,7 +75,7 @@ Numbers split across fields
       inside a piece) falls 4, 8, 12 or 16 digits in, or, for 14- and 15-digit numbers (Amex 4-6-5,
       Diners 4-6-4), at 4 and 10 digits in (the boundary at 4 is then required); or
     * the pieces are strings that make a 16-digit number of two or three groups of 3+ digits in
-      any sizes (3-5-8, 5-6-5, 8-8, 6-10 across ``address_line1``, ``address_line2``...); other
+      any sizes (3-5-8, 5-6-5, 8-8, 6-10 across ``street``, ``city``...); other
       lengths must be printed-shaped, so a 5-digit postal code next to a 10-digit phone number (15
       digits) is not a card; or
     * every piece is a single digit (a number spelled digit by digit).
@@ -146,8 +146,8 @@ Example:
     ['visa card number ending 4242']
     >>> redact_text("card 4242 4242 4242 4242, cvc 123")
     'card [visa card ending 4242], cvc [redacted]'
-    >>> [(f.kind, f.path) for f in scan_arguments({"address_line1": "4242 4242", "address_line2": "4242 4242"})]
-    [('card_number', 'address_line1+address_line2')]
+    >>> [(f.kind, f.path) for f in scan_arguments({"street": "4242 4242", "city": "4242 4242"})]
+    [('card_number', 'street+city')]
     >>> scan_arguments({"action": "fund", "amount": "25.00", "payment_method_id": "pm_card_visa"})
     []
 """
@@ -195,7 +195,7 @@ REFUSAL_MESSAGE = (
     "Refused: this tool call contains raw card data (a card number, security code or expiry date). "
     "Card details must never pass through an agent or a tool call, so nothing was sent; do not repeat, "
     "store or ask for them. Safe alternatives: hand off to the person with a payment page they complete "
-    "themselves and relay its URL, or use a saved payment-method id created by trusted application code "
+    "themselves and relay its URL, or use the id of a saved payment method created by trusted application code "
     "or by a confirmed setup intent."
 )
 
@@ -239,7 +239,12 @@ class CardFinding:
     last4: str | None
 
     def masked(self) -> str:
-        """A description that never shows more than brand and last four."""
+        """A description that never shows more than brand and last four.
+
+        Example:
+            >>> CardFinding(kind="card_number", path="note", brand="visa", last4="4242").masked()
+            'visa card number ending 4242'
+        """
         words = _KIND_WORDS[self.kind]
         if self.kind == "card_number":
             if self.brand:

@@ -41,7 +41,13 @@ class CardNetwork:
     lengths: frozenset[int]
 
     def matches(self, digits: str) -> bool:
-        """Whether ``digits`` (ASCII) has one of this network's lengths and prefixes."""
+        """Whether ``digits`` (ASCII) has one of this network's lengths and prefixes.
+
+        Example:
+            >>> visa = next(network for network in NETWORKS if network.brand == "visa")
+            >>> visa.matches("4242424242424242"), visa.matches("5555555555554444")
+            (True, False)
+        """
         if len(digits) not in self.lengths:
             return False
         for low, high in self.prefixes:

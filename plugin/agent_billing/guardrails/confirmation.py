@@ -14,9 +14,9 @@ forged. Only the SHA-256 of each token is stored, so a copy of the store cannot 
 Example:
     >>> from decimal import Decimal
     >>> store = ConfirmationStore()
-    >>> fp = fingerprint("fund_wallet", {"amount": Decimal("25"), "payment_method_id": "pm_1"})
-    >>> conf = store.issue("fund_wallet", fp, "Fund the wallet with $25.00")
-    >>> store.consume(conf.token, "fund_wallet", fp), store.consume(conf.token, "fund_wallet", fp)
+    >>> fp = fingerprint("top_up", {"amount": Decimal("25"), "payment_method_id": "pm_1"})
+    >>> conf = store.issue("top_up", fp, "Fund the wallet with $25.00")
+    >>> store.consume(conf.token, "top_up", fp), store.consume(conf.token, "top_up", fp)
     (True, False)
 """
 
@@ -107,8 +107,8 @@ def fingerprint(operation: str, args: Mapping[str, Any] | BaseModel) -> str:
     ``Decimal("25")``, ``Decimal("25.00")`` and ``25`` are the same amount, ``"25"`` (a string) is not.
 
     Example:
-        >>> fingerprint("fund_wallet", {"amount": Decimal("25")}) == fingerprint(
-        ...     "fund_wallet", {"amount": Decimal("25.00"), "payment_method_id": None})
+        >>> fingerprint("top_up", {"amount": Decimal("25")}) == fingerprint(
+        ...     "top_up", {"amount": Decimal("25.00"), "payment_method_id": None})
         True
     """
     canonical = {"operation": operation, "arguments": _canonical(args)}
@@ -154,7 +154,7 @@ def matches(presented: str, operation: str, args_fingerprint: str, *, stored: tu
     """Whether a spent token's stored (hash, operation, fingerprint) are the presented ones, in constant time.
 
     Example:
-        >>> matches("h", "withdraw", "f", stored=("h", "withdraw", "f")), matches("h", "x", "f", stored=("h", "y", "f"))
+        >>> matches("h", "pay_out", "f", stored=("h", "pay_out", "f")), matches("h", "x", "f", stored=("h", "y", "f"))
         (True, False)
     """
     stored_hash, stored_op, stored_fp = stored
@@ -182,7 +182,7 @@ class Confirmation:
     """A freshly issued confirmation. ``token`` is a secret: show it only to whoever must confirm.
 
     Example:
-        >>> c = ConfirmationStore().issue("withdraw", "f" * 64, "Withdraw $10.00")
+        >>> c = ConfirmationStore().issue("pay_out", "f" * 64, "Pay out $10.00")
         >>> c.token.startswith("conf_"), "conf_" in repr(c)
         (True, False)
     """
@@ -216,8 +216,8 @@ class ConfirmationStore:
 
     Example:
         >>> store = ConfirmationStore()
-        >>> c = store.issue("withdraw", fingerprint("withdraw", {"amount": 10}), "Withdraw $10.00")
-        >>> store.consume(c.token, "withdraw", fingerprint("withdraw", {"amount": 11}))
+        >>> c = store.issue("pay_out", fingerprint("pay_out", {"amount": 10}), "Pay out $10.00")
+        >>> store.consume(c.token, "pay_out", fingerprint("pay_out", {"amount": 11}))
         False
     """
 
@@ -265,7 +265,7 @@ class ConfirmationStore:
         """Issue a token for exactly this operation and argument fingerprint, valid for ``ttl``.
 
         Example:
-            >>> ConfirmationStore().issue("fund_wallet", "0" * 64, "Fund $25.00").summary
+            >>> ConfirmationStore().issue("top_up", "0" * 64, "Fund $25.00").summary
             'Fund $25.00'
         """
         if not operation or not args_fingerprint:
@@ -296,7 +296,7 @@ class ConfirmationStore:
 
         Example:
             >>> s = ConfirmationStore()
-            >>> s.consume("conf_forged", "withdraw", "0" * 64)
+            >>> s.consume("conf_forged", "pay_out", "0" * 64)
             False
         """
         presented = check_presented(token)
@@ -332,7 +332,12 @@ class ConfirmationStore:
         return matches(presented, operation, args_fingerprint, stored=(str(stored_hash), str(stored_op), str(stored_fp)))
 
     def close(self) -> None:
-        """Close the connection (a file store reopens it on next use; a memory store starts empty)."""
+        """Close the connection (a file store reopens it on next use; a memory store starts empty).
+
+        Example:
+            >>> store = ConfirmationStore()
+            >>> store.close(); store.close()  # closing twice is harmless
+        """
         with self._lock:
             if self._conn is not None and (self.path is None or self._pid == os.getpid()):
                 self._conn.close()

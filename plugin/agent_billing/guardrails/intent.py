@@ -22,7 +22,7 @@ unit or beyond the bound is refused with :class:`PriceRefused`, which names the 
 Example:
     >>> from decimal import Decimal
     >>> card = CardRef(id="pm_card_visa", brand="visa", last4="4242")
-    >>> intent = ChargeIntent(operation="fund_wallet", effect="charge", account="acct_1", amount=Decimal("25"),
+    >>> intent = ChargeIntent(operation="top_up", effect="charge", account="acct_1", amount=Decimal("25"),
     ...                       payment_method=card, funding="explicit", arguments={"amount": Decimal("25.00"),
     ...                       "payment_method_id": "pm_card_visa"}, summary="Charge $25.00 to Visa ending 4242")
     >>> other = intent.model_copy(update={"payment_method": CardRef(id="pm_card_mastercard")})
@@ -64,7 +64,12 @@ class CardRef(BaseModel):
 
     @property
     def text(self) -> str:
-        """How a person reads it: brand and last four only."""
+        """How a person reads it: brand and last four only.
+
+        Example:
+            >>> CardRef(id="pm_9", brand="amex", last4="0005").text
+            'Amex ending 0005'
+        """
         if self.last4:
             return f"{(self.brand or 'card').capitalize()} ending {self.last4}"
         return f"payment method {self.id}"
@@ -98,13 +103,23 @@ class PlanRef(BaseModel):
 
     @property
     def every(self) -> str:
-        """How often it is charged, in words: "per month", "every 3 months"."""
+        """How often it is charged, in words: "per month", "every 3 months".
+
+        Example:
+            >>> PlanRef(id=1, period="month").every, PlanRef(id=1, period="month", interval_count=3).every
+            ('per month', 'every 3 months')
+        """
         period = self.period or "period"
         return f"per {period}" if self.interval_count == 1 else f"every {self.interval_count} {period}s"
 
     @property
     def text(self) -> str:
-        """The plan as a person reads it."""
+        """The plan as a person reads it.
+
+        Example:
+            >>> PlanRef(id=10, name="Standard", price=Decimal("29"), period="month").text
+            'Standard (plan 10, $29.00 per month)'
+        """
         from agent_billing.guardrails.mandate import format_money
 
         terms = []
@@ -120,7 +135,12 @@ class PlanRef(BaseModel):
         return f"plan {self.id}" + (f" ({price})" if price else "")
 
     def binding(self) -> dict[str, Any]:
-        """What binds (everything but the name)."""
+        """What binds (everything but the name).
+
+        Example:
+            >>> "name" in PlanRef(id=10, name="Standard").binding()
+            False
+        """
         return self.model_dump(exclude={"name"})
 
     def renewals_per_24h(self) -> int | None:
@@ -144,7 +164,7 @@ class Standing(BaseModel):
 
     ``kind`` is ``auto_funding`` (a recharge of ``amount`` whenever the balance falls below ``threshold``)
     or ``renewal`` (a subscription's ``plan`` renewing). ``per_24h`` bounds how many charges can fall in
-    any 24 hours (None: no bound, e.g. auto-funding recharges as often as usage drains the wallet).
+    any 24 hours (None: no bound, e.g. automatic recharges as often as usage drains the wallet).
 
     Example:
         >>> auto = Standing(kind="auto_funding", ref="auto_funding", amount=Decimal("25"), threshold=Decimal("5"))
@@ -164,14 +184,24 @@ class Standing(BaseModel):
 
     @property
     def worst_24h(self) -> Decimal | None:
-        """The most it can charge in any 24 hours (None: unbounded or unknown)."""
+        """The most it can charge in any 24 hours (None: unbounded or unknown).
+
+        Example:
+            >>> Standing(kind="renewal", ref="sub_1", amount=Decimal("29"), per_24h=2).worst_24h
+            Decimal('58')
+        """
         if self.amount is None or self.per_24h is None:
             return None
         return self.amount * self.per_24h
 
     @property
     def text(self) -> str:
-        """What it charges, as a person reads it."""
+        """What it charges, as a person reads it.
+
+        Example:
+            >>> Standing(kind="renewal", ref="sub_1", plan=PlanRef(id=10)).text
+            'the renewals of subscription sub_1 on plan 10'
+        """
         from agent_billing.guardrails.mandate import format_money
 
         if self.kind == "auto_funding":
@@ -182,7 +212,12 @@ class Standing(BaseModel):
         return f"the renewals of subscription {self.ref} on {plan}"
 
     def binding(self) -> dict[str, Any]:
-        """What binds (the plan without its name)."""
+        """What binds (the plan without its name).
+
+        Example:
+            >>> Standing(kind="renewal", ref="sub_1", plan=PlanRef(id=10, name="Standard")).binding()["plan"]["id"]
+            10
+        """
         return {"kind": self.kind, "ref": self.ref, "amount": self.amount, "currency": self.currency,
                 "threshold": self.threshold, "plan": self.plan.binding() if self.plan else None,
                 "per_24h": self.per_24h}
@@ -197,7 +232,7 @@ class ChargeIntent(BaseModel):
     ``arguments`` are the validated arguments that will be sent, with resolved values filled in.
 
     Example:
-        >>> ChargeIntent(operation="withdraw", effect="payout", account="acct_1", amount=Decimal("50"),
+        >>> ChargeIntent(operation="pay_out", effect="payout", account="acct_1", amount=Decimal("50"),
         ...              arguments={"amount": Decimal("50")}, summary="Pay out $50.00").funding
         'none'
     """
@@ -222,7 +257,13 @@ class ChargeIntent(BaseModel):
         """SHA-256 over what binds: operation, account, amount, currency, card id, the plan's price terms
         (price, period, interval count, currency, trial, quantity, basis), recurrence, the standing
         authorisations carried and the arguments sent (not the words, brand, last four or plan name).
-        Computed once: the intent is frozen, so the value cannot change after the first read."""
+        Computed once: the intent is frozen, so the value cannot change after the first read.
+
+        Example:
+            >>> a = ChargeIntent(operation="o", effect="payout", account="a", summary="s")
+            >>> len(a.digest), a.digest == a.model_copy(update={"summary": "other words"}).digest
+            (64, True)
+        """
         binding = {
             "account": self.account, "effect": self.effect, "amount": self.amount, "currency": self.currency,
             "payment_method": self.payment_method.id if self.payment_method else None, "funding": self.funding,
@@ -273,16 +314,11 @@ class ChargeIntent(BaseModel):
         known = [a for a in (self.amount, *(item.amount for item in self.carries)) if a is not None]
         return max(known, default=Decimal(0))
 
-    @property
-    def plan_id(self) -> int | str | None:
-        """The plan's id (what mandates allow-list): a number or a name, as the provider has it."""
-        return self.plan.id if self.plan is not None else None
-
     def describe_change(self, newer: ChargeIntent) -> str:
         """One sentence on what differs between this (approved) intent and ``newer`` (about to run).
 
         Example:
-            >>> a = ChargeIntent(operation="fund_wallet", effect="charge", account="a", summary="s",
+            >>> a = ChargeIntent(operation="top_up", effect="charge", account="a", summary="s",
             ...                  payment_method=CardRef(id="pm_1", brand="visa", last4="4242"))
             >>> a.describe_change(a.model_copy(update={"payment_method": CardRef(id="pm_2", brand="mastercard",
             ...                                                                     last4="4444")}))
@@ -308,7 +344,7 @@ class ChargeIntent(BaseModel):
         """The intent for an audit record or an approval request (JSON-safe, brand and last four only).
 
         Example:
-            >>> len(ChargeIntent(operation="withdraw", effect="payout", account="a", summary="s").record()["digest"])
+            >>> len(ChargeIntent(operation="pay_out", effect="payout", account="a", summary="s").record()["digest"])
             64
         """
         data: dict[str, Any] = json.loads(self.model_dump_json())
@@ -431,9 +467,10 @@ def build_intent(operation: str, effect: str, account: str, args: BaseModel, dra
     may not where the call charges or authorises (an effect of ``charge`` or ``authorize``).
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> op = get_registry().get("withdraw")
-        >>> build_intent("withdraw", "payout", "acct_1", op.validate({"amount": "50"}),
+        >>> from pydantic import BaseModel
+        >>> class Arguments(BaseModel):
+        ...     amount: Decimal
+        >>> build_intent("pay_out", "payout", "acct_1", Arguments(amount=Decimal("50.00")),
         ...              IntentDraft(summary="Pay out $50.00", amount=Decimal("50"))).arguments
         {'amount': Decimal('50.00')}
     """

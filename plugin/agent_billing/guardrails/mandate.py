@@ -7,7 +7,7 @@ under a read-only mandate). The limits are hard: the toolkit refuses a call outs
 when a person would say yes, unless the deployer chose ``beyond="ask"``, which lets a person approve
 a call outside the limits (never a forbidden one).
 
-A standing authorisation (an ``authorize`` effect: auto-funding, a new default card that carries the
+A standing authorisation (an ``authorize`` effect: automatic recharges, a new default card that carries the
 renewals) charges later without anyone asked, so a mandate approves it alone only when its worst case
 fits: each charge within ``max_per_charge`` and everything it can charge in any 24 hours
 (``worst_24h``) within ``max_per_24h``. Without a 24 h cap, or with no bound on the worst case, it is
@@ -23,8 +23,8 @@ Example:
     >>> from agent_billing.registry import Effect
     >>> m = Mandate(max_per_charge="50", max_per_24h="100", auto_approve=True)
     >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    >>> m.evaluate(operation="fund_wallet", effect=Effect.CHARGE, amount=Decimal("25"),
-    ...            plan_id=None, spent_24h=Decimal("80"), now=now).verdict
+    >>> m.evaluate(operation="top_up", effect=Effect.CHARGE, amount=Decimal("25"),
+    ...            spent_24h=Decimal("80"), now=now).verdict
     'outside'
 """
 
@@ -130,12 +130,23 @@ class MandateDecision(BaseModel):
 
     @property
     def inside(self) -> bool:
-        """True when the call is inside the mandate."""
+        """True when the call is inside the mandate.
+
+        Example:
+            >>> MandateDecision(verdict="inside").inside, MandateDecision(verdict="outside").inside
+            (True, False)
+        """
         return self.verdict == "inside"
 
     @property
     def message(self) -> str:
-        """The reasons as one sentence-per-line text (empty when inside)."""
+        """The reasons as one sentence-per-line text (empty when inside).
+
+        Example:
+            >>> print(MandateDecision(verdict="outside", reasons=("Over the cap.", "Expired.")).message)
+            Over the cap.
+            Expired.
+        """
         return "\n".join(self.reasons)
 
 
@@ -194,7 +205,12 @@ class Mandate(BaseModel):
 
     @property
     def has_caps(self) -> bool:
-        """True when a per-charge or a 24 h cap is set."""
+        """True when a per-charge or a 24 h cap is set.
+
+        Example:
+            >>> Mandate().has_caps, Mandate(max_per_24h="100").has_caps
+            (False, True)
+        """
         return self.max_per_charge is not None or self.max_per_24h is not None
 
     def may_auto_approve(self, decision: MandateDecision) -> bool:
@@ -264,9 +280,9 @@ class Mandate(BaseModel):
         operation: str,
         effect: Effect,
         amount: Decimal | None,
-        plan_id: int | str | None,
         spent_24h: Decimal,
         now: datetime,
+        plan: int | str | None = None,
         currency: str | None = None,
         worst_24h: Decimal | None = None,
     ) -> MandateDecision:
@@ -276,16 +292,17 @@ class Mandate(BaseModel):
         not say); ``spent_24h`` is what already counts in the rolling window (reserved and confirmed,
         *excluding* this call); ``currency`` is the amount's currency when the caller knows it. For an
         ``authorize`` effect, ``amount`` is its largest single charge and ``worst_24h`` the most it can
-        charge in any 24 hours (None: no bound). Every applicable reason is listed, not just the first,
-        so an approver sees the whole picture.
+        charge in any 24 hours (None: no bound); ``plan`` the plan it buys (what ``allowed_plan_ids`` lists;
+        None: none). Every applicable reason is listed, not just the first, so an approver sees the whole
+        picture.
 
         Example:
             >>> from datetime import datetime, timezone
-            >>> d = Mandate(read_only=True).evaluate(operation="fund_wallet", effect=Effect.CHARGE,
-            ...     amount=Decimal("10"), plan_id=None, spent_24h=Decimal(0),
+            >>> d = Mandate(read_only=True).evaluate(operation="top_up", effect=Effect.CHARGE,
+            ...     amount=Decimal("10"), spent_24h=Decimal(0),
             ...     now=datetime(2026, 1, 1, tzinfo=timezone.utc))
             >>> d.verdict, d.reasons
-            ('forbidden', ("Mandate 'default' is read-only; fund_wallet is a charge.",))
+            ('forbidden', ("Mandate 'default' is read-only; top_up is a charge.",))
         """
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError("now must be timezone-aware")
@@ -309,8 +326,8 @@ class Mandate(BaseModel):
         outside: list[str] = []
         if self.expires_at is not None and now >= self.expires_at:
             outside.append(f"Mandate {self.name!r} expired at {_format_time(self.expires_at)}.")
-        if plan_id is not None and self.allowed_plan_ids is not None and plan_id not in self.allowed_plan_ids:
-            outside.append(f"Plan {plan_id} is not among the allowed plans ({self._describe_plans(_TEXT['en'])}).")
+        if plan is not None and self.allowed_plan_ids is not None and plan not in self.allowed_plan_ids:
+            outside.append(f"Plan {plan} is not among the allowed plans ({self._describe_plans(_TEXT['en'])}).")
         if effect.moves_money:
             outside.extend(self._money_reasons(operation, effect, amount, spent_24h, currency, worst_24h))
         if outside:

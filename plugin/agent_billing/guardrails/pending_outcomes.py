@@ -15,13 +15,13 @@ Example:
     >>> from datetime import datetime, timezone
     >>> store = PendingOutcomes()
     >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    >>> store.remember("acct_1:fund_wallet", "fp1", "d1", "ab_123", {"amount": "25.00"}, now=now)
-    >>> store.find("acct_1:fund_wallet", fingerprint="fp1", now=now).idempotency_key
+    >>> store.remember("acct_1:top_up", "fp1", "d1", "ab_123", {"amount": "25.00"}, now=now)
+    >>> store.find("acct_1:top_up", fingerprint="fp1", now=now).idempotency_key
     'ab_123'
-    >>> store.find("acct_1:fund_wallet", digest="d1", now=now).arguments
+    >>> store.find("acct_1:top_up", digest="d1", now=now).arguments
     {'amount': '25.00'}
-    >>> store.forget("acct_1:fund_wallet", "ab_123")
-    >>> store.find("acct_1:fund_wallet", fingerprint="fp1", now=now) is None
+    >>> store.forget("acct_1:top_up", "ab_123")
+    >>> store.find("acct_1:top_up", fingerprint="fp1", now=now) is None
     True
 """
 
@@ -91,16 +91,43 @@ class PendingStore(Protocol):
 
     def remember(self, scope: str, fingerprint: str, digest: str, key: str, arguments: dict[str, Any], *,
                  now: datetime) -> None:
-        """Keep this call (durably: it is written before the request is sent) until its TTL runs out."""
+        """Keep this call (durably: it is written before the request is sent) until its TTL runs out.
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+            >>> store = PendingOutcomes()
+            >>> store.remember("acct:top_up", "fp1", "d1", "ab_1", {"amount": "25.00"}, now=now)
+            >>> store.find("acct:top_up", fingerprint="fp1", now=now).idempotency_key
+            'ab_1'
+        """
         ...
 
     def find(self, scope: str, *, fingerprint: str | None = None, digest: str | None = None,
              now: datetime) -> PendingCall | None:
-        """The oldest unexpired kept call with these tool arguments, or resolving to this intent digest."""
+        """The oldest unexpired kept call with these tool arguments, or resolving to this intent digest.
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+            >>> store = PendingOutcomes()
+            >>> store.remember("acct:top_up", "fp1", "d1", "ab_1", {"amount": "25.00"}, now=now)
+            >>> store.find("acct:top_up", digest="d1", now=now).arguments, store.find("acct:top_up", digest="d2", now=now)
+            ({'amount': '25.00'}, None)
+        """
         ...
 
     def forget(self, scope: str, key: str) -> None:
-        """The outcome is known now."""
+        """The outcome is known now.
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+            >>> store = PendingOutcomes()
+            >>> store.remember("acct:top_up", "fp1", "d1", "ab_1", {}, now=now)
+            >>> store.forget("acct:top_up", "ab_1"); store.find("acct:top_up", fingerprint="fp1", now=now) is None
+            True
+        """
         ...
 
 
@@ -171,6 +198,10 @@ class PendingOutcomes:
             self._conn.execute("DELETE FROM pending_outcomes_v3 WHERE scope = ? AND idempotency_key = ?", (scope, key))
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database.
+
+        Example:
+            >>> PendingOutcomes(tmp_dir / "pending.db").close()
+        """
         with self._lock:
             self._conn.close()

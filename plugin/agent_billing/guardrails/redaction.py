@@ -104,7 +104,7 @@ def redact_error_parts(
     """An error's message, details and request id as they may leave the library.
 
     Example:
-        >>> redact_error_parts("echoed sk_live_abcdefgh123", {"key": "wg_live_abcdefgh12"}, "req_7Hq2doc")
+        >>> redact_error_parts("echoed sk_live_abcdefgh123", {"key": "rk_live_abcdefgh12"}, "req_7Hq2doc")
         ('echoed [redacted]', {'key': '[redacted]'}, 'req_7Hq2doc')
     """
     clean_details = redact_outgoing(details) if details else {}
@@ -124,7 +124,14 @@ class RedactingFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite ``record`` in place (message without args); never drops a record."""
+        """Rewrite ``record`` in place (message without args); never drops a record.
+
+        Example:
+            >>> import logging
+            >>> record = logging.LogRecord("x", logging.INFO, __file__, 1, "token=%s", ("sk_test_abcdefgh123",), None)
+            >>> RedactingFilter().filter(record), record.args
+            (True, None)
+        """
         try:
             message = record.getMessage()
         except Exception:  # a broken format: keep its parts from reaching a handler unredacted

@@ -7,7 +7,7 @@ Secret key names
     Compared case-insensitively, on the key's words (``client_secret``, ``X-API-Key``, ``apiKey``,
     ``card[access_token]``): any key with ``token``, ``secret``, ``password``/``passwd``/
     ``passphrase``, ``authorization``, ``cookie``, ``credential``, ``bearer``, ``jwt``, ``apikey``,
-    ``privatekey``, ``accesskey``, ``signingkey`` or ``secretkey`` in it. Not secret: ``publishable_key``,
+    ``privatekey``, ``accesskey``, ``signingkey`` or ``secretkey`` in it. Not secret: ``public_key``,
     ``idempotency_key``, and token *bookkeeping* (``token_type``, ``token_id``, ``max_tokens``,
     ``token_count``, ``expires_at``...): a word that counts or names tokens, not a token.
 
@@ -40,7 +40,7 @@ Tool arguments
     provider's key with no recognisable shape and no secret key name.
 
 Example:
-    >>> is_secret_key("client_secret"), is_secret_key("X-API-Key"), is_secret_key("publishable_key")
+    >>> is_secret_key("client_secret"), is_secret_key("X-API-Key"), is_secret_key("public_key")
     (True, True, False)
     >>> redact_secrets({"id": "seti_1", "client_secret": "seti_1_secret_abc", "note": "key sk_test_abcdefgh123"})
     {'id': 'seti_1', 'client_secret': '[redacted]', 'note': 'key [redacted]'}
@@ -388,7 +388,12 @@ class SecretFinding:
     path: str
 
     def describe(self) -> str:
-        """Kind and field, without the value."""
+        """Kind and field, without the value.
+
+        Example:
+            >>> SecretFinding(kind="secret_field", path="client_secret").describe()
+            "a secret field in 'client_secret'"
+        """
         words = {"secret_field": "a secret field", "secret_value": "a secret-looking value",
                  "confirmation_token": "a confirmation token", "known_secret": "a configured secret"}[self.kind]
         return f"{words} in '{self.path[:120]}'" if self.path else f"{words} in the text"

@@ -76,11 +76,27 @@ class DeclinedRequests(Protocol):
     """
 
     def remember(self, item: str, *, until: datetime) -> None:
-        """Remember ``item`` as declined until ``until``."""
+        """Remember ``item`` as declined until ``until``.
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+            >>> memory = MemoryDeclinedRequests()
+            >>> memory.remember("acct:top_up:fp", until=now + timedelta(minutes=10))
+            >>> memory.is_declined("acct:top_up:fp", now=now)
+            True
+        """
         ...
 
     def is_declined(self, item: str, *, now: datetime) -> bool:
-        """Whether ``item`` was declined and the memory has not run out."""
+        """Whether ``item`` was declined and the memory has not run out.
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+            >>> MemoryDeclinedRequests().is_declined("acct:top_up:fp", now=now)
+            False
+        """
         ...
 
 
@@ -90,8 +106,8 @@ class MemoryDeclinedRequests:
     Example:
         >>> from datetime import datetime, timedelta, timezone
         >>> memory, now = MemoryDeclinedRequests(), datetime(2026, 1, 1, tzinfo=timezone.utc)
-        >>> memory.remember("acct:withdraw:fp", until=now + timedelta(minutes=10))
-        >>> memory.is_declined("acct:withdraw:fp", now=now), memory.is_declined("acct:withdraw:fp", now=now + DAY)
+        >>> memory.remember("acct:pay_out:fp", until=now + timedelta(minutes=10))
+        >>> memory.is_declined("acct:pay_out:fp", now=now), memory.is_declined("acct:pay_out:fp", now=now + DAY)
         (True, False)
     """
 
@@ -145,7 +161,11 @@ class SqliteDeclinedRequests:
         return row is not None and int(row[0]) >= _micros(now)
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database.
+
+        Example:
+            >>> SqliteDeclinedRequests(tmp_dir / "declined.db").close()
+        """
         with self._lock:
             self._conn.close()
 
@@ -176,36 +196,68 @@ class AccountState:
 
     @cached_property
     def spend(self) -> SpendStore:
-        """Spend reservations against the mandate's caps."""
+        """Spend reservations against the mandate's caps.
+
+        Example:
+            >>> from agent_billing.guardrails.spend_store import SpendStore
+            >>> isinstance(open_store("").for_account("a").spend, SpendStore)
+            True
+        """
         made: SpendStore = self._make["spend"]()
         return made
 
     @cached_property
     def pending(self) -> PendingStore:
-        """Calls whose outcome is unknown, to replay."""
+        """Calls whose outcome is unknown, to replay.
+
+        Example:
+            >>> isinstance(open_store("").for_account("a").pending, PendingStore)
+            True
+        """
         made: PendingStore = self._make["pending"]()
         return made
 
     @cached_property
     def confirmations(self) -> Any:
-        """Single-use confirmations."""
+        """Single-use confirmations.
+
+        Example:
+            >>> state = open_store("").for_account("a")
+            >>> state.confirmations is state.confirmations  # made once, on first use
+            True
+        """
         return self._make["confirmations"]()
 
     @cached_property
     def approvals(self) -> ApprovalStore:
-        """What a person was shown and decided, per approval id."""
+        """What a person was shown and decided, per approval id.
+
+        Example:
+            >>> isinstance(open_store("").for_account("a").approvals, ApprovalStore)
+            True
+        """
         made: ApprovalStore = self._make["approvals"]()
         return made
 
     @cached_property
     def declined(self) -> DeclinedRequests:
-        """Requests a person declined."""
+        """Requests a person declined.
+
+        Example:
+            >>> isinstance(open_store("").for_account("a").declined, DeclinedRequests)
+            True
+        """
         made: DeclinedRequests = self._make["declined"]()
         return made
 
     @cached_property
     def audit(self) -> AuditLog:
-        """The audit log (one chain)."""
+        """The audit log (one chain).
+
+        Example:
+            >>> callable(open_store("").for_account("a").audit.record)
+            True
+        """
         made: AuditLog = self._make["audit"]()
         return made
 
@@ -222,15 +274,32 @@ class Store(Protocol):
     name: str
 
     def for_account(self, account: str) -> AccountState:
-        """The state of one account."""
+        """The state of one account.
+
+        Example:
+            >>> store = open_store(f"sqlite:///{tmp_dir / 'state.db'}")
+            >>> type(store.for_account("acct_1")).__name__
+            'AccountState'
+        """
         ...
 
     def audit_chains(self) -> list[str]:
-        """The audit chains kept here."""
+        """The audit chains kept here.
+
+        Example:
+            >>> open_store(audited_store).audit_chains()
+            ['acct']
+        """
         ...
 
     def audit_lines(self, chain: str) -> list[str]:
-        """One chain's records (chained JSON lines), oldest first."""
+        """One chain's records (chained JSON lines), oldest first.
+
+        Example:
+            >>> import json
+            >>> [json.loads(line)["operation"] for line in open_store(audited_store).audit_lines("acct")]
+            ['example_read']
+        """
         ...
 
 
@@ -251,7 +320,12 @@ class StateDirStore:
 
     @property
     def root(self) -> Path:
-        """The directory the files are in."""
+        """The directory the files are in.
+
+        Example:
+            >>> StateDirStore(tmp_dir).root == tmp_dir, StateDirStore().root == state_dir()
+            (True, True)
+        """
         return self._root if self._root is not None else state_dir()
 
     def for_account(self, account: str) -> AccountState:

@@ -1,14 +1,14 @@
 """Least privilege: which tool actions a toolkit offers (``BillingToolkit(actions=..., scopes=...)``).
 
-Actions are named ``group.action`` (``wallet.fund``, ``payment_links.handoff``, ``payment_path.advise``).
+Actions are named ``group.action`` (``wallet.fund``, ``payment_path.advise``).
 ``actions`` is a preset name or a list of names, globs (``fnmatch``: ``wallet.*``) and presets:
 
 - ``read_only``: everything that only reads (and the payment-path advisor): operations whose effect is
   read, and a provider's custom actions declared ``reads=True``;
-- ``chatbot``: reads plus the provider's hand-off to a person (ModelsLab: the payment link and the wait
-  for it; Wallgent: checkout and portal), without the path advisor;
-- ``autonomous``: reads plus the provider's routine money moves, meant for use within a mandate
-  (ModelsLab: ``wallet.fund``, ``wallet.ensure_funded``; Wallgent: ``billing.retry_payment``);
+- ``chatbot``: reads plus the provider's hand-off to a person (the page a person pays on, and the wait
+  for it, as its ``HandOff`` names them), without the path advisor;
+- ``autonomous``: reads plus the provider's routine money moves (a wallet top-up, a retried payment),
+  meant for use within a mandate;
 - ``full``: every action (the default).
 
 What ``chatbot`` and ``autonomous`` add is the provider's declaration (``Registry.presets``).
@@ -17,10 +17,9 @@ What ``chatbot`` and ``autonomous`` add is the provider's declaration (``Registr
 outside the result appear in no schema or description, and a call naming one is refused.
 
 Example:
-    >>> from agent_billing.registry import get_registry
-    >>> from agent_billing.providers.modelslab.workflows import WORKFLOW_ACTIONS
-    >>> chosen = allowed_actions(get_registry(), WORKFLOW_ACTIONS, "chatbot")
-    >>> "payment_links.handoff" in chosen, "wallet.fund" in chosen, "wallet.balance" in chosen
+    >>> provider = get_provider()
+    >>> chosen = allowed_actions(provider.registry, provider.part("actions").ACTIONS, "chatbot")
+    >>> provider.handoff.call().replace(" action=", ".") in chosen, "wallet.fund" in chosen, "wallet.balance" in chosen
     (True, False, True)
 """
 

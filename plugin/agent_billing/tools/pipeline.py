@@ -342,7 +342,7 @@ class Guard:
         # them wherever they are, so arguments mentioning one are scrubbed like unscanned ones.
         audit_arguments = dumped if scanned and not _mentions(dumped, "conf_") else scrub(dumped)
         if self.mandate is not None:
-            forbidden = self.mandate.evaluate(operation=op.name, effect=effect, amount=None, plan_id=None,
+            forbidden = self.mandate.evaluate(operation=op.name, effect=effect, amount=None,
                                               spent_24h=Decimal(0), now=self._now())
             if forbidden.verdict == "forbidden":
                 call = CallContext(op, args, effect, audit_arguments)
@@ -523,10 +523,10 @@ class Guard:
         # resolver to say what it carries, its worst case is unknown (never auto-approved).
         standing = call.effect is Effect.AUTHORIZE
         worst = intent.worst_24h if standing and call.op.intent is not None else None
+        plan = intent.plan.id if intent.plan is not None else None
         return self.mandate.evaluate(operation=call.op.name, effect=call.effect,
-                                     amount=intent.largest_charge if standing else intent.amount,
-                                     spent_24h=spent, now=self._now(), currency=intent.currency, worst_24h=worst,
-                                     plan_id=intent.plan_id)
+                                     amount=intent.largest_charge if standing else intent.amount, plan=plan,
+                                     spent_24h=spent, now=self._now(), currency=intent.currency, worst_24h=worst)
 
     def _may_ask_beyond(self) -> bool:
         return self.mandate is None or self.mandate.beyond == "ask"

@@ -10,10 +10,9 @@ a description only where every action using the field agrees (the toolkit notes 
 in that action's line of the tool description).
 
 Example:
-    >>> from agent_billing.registry import get_registry
-    >>> model = group_args_model(get_registry(), "wallet")
-    >>> sorted(model.model_json_schema()["properties"])[:3]
-    ['action', 'amount', 'auto_charge_amount']
+    >>> model = group_args_model(example_registry, "wallet")  # made-up operations (conftest)
+    >>> sorted(model.model_json_schema()["properties"])
+    ['action', 'amount', 'payment_method_id']
 """
 
 from __future__ import annotations
@@ -110,10 +109,9 @@ def field_schemas(ops: Iterable[Operation]) -> dict[str, dict[str, Any]]:
     """Merged simplified JSON schemas of the fields of ``ops`` (constraints kept only where all agree).
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> field_schemas([get_registry().get("fund_wallet")])["amount"]
+        >>> field_schemas([example_registry.get("top_up")])["amount"]
         {'description': 'USD', 'minimum': 10, 'maximum': 10000, 'type': 'number'}
-        >>> field_schemas([get_registry().get("fund_wallet"), get_registry().get("withdraw")])["amount"]
+        >>> field_schemas([example_registry.get("top_up"), example_registry.get("pay_out")])["amount"]
         {'description': 'USD', 'maximum': 10000, 'type': 'number'}
     """
     return model_field_schemas(op.args for op in ops)
@@ -123,11 +121,11 @@ def model_field_schemas(models: Iterable[type[BaseModel]]) -> dict[str, dict[str
     """Merged simplified JSON schemas of the fields of pydantic ``models``.
 
     Example:
-        >>> from agent_billing.providers.modelslab.arguments import InvoiceArgs, TransactionsArgs
-        >>> model_field_schemas([TransactionsArgs])["type"]  # an enum of strings needs no "type"
+        >>> entries, code = example_registry.get("read_entries").args, example_registry.get("check_code").args
+        >>> model_field_schemas([entries])["type"]  # an enum of strings needs no "type"
         {'enum': ['credit', 'debit']}
-        >>> model_field_schemas([InvoiceArgs])["invoice_id"]  # the pattern is enforced, so it is stated
-        {'type': 'string', 'pattern': '^[A-Za-z0-9_-]{1,64}$'}
+        >>> model_field_schemas([code])["code"]  # the pattern is enforced, so it is stated
+        {'pattern': '^[A-Za-z0-9_-]{1,64}$', 'type': 'string'}
     """
     return merge_field_schemas(_own_schemas(model) for model in models)
 
@@ -268,13 +266,12 @@ def group_args_model(
     fields only they use are left out.
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> model = group_args_model(get_registry(), "coupons")
+        >>> model = group_args_model(example_registry, "wallet")
         >>> model.__name__, literal_values(model.model_fields["action"].annotation)
-        ('CouponsArgs', ('validate', 'redeem'))
-        >>> narrow = group_args_model(get_registry(), "coupons", ops=[get_registry().get("validate_coupon")])
+        ('WalletArgs', ('fund', 'pay_out'))
+        >>> narrow = group_args_model(example_registry, "wallet", ops=[example_registry.get("pay_out")])
         >>> literal_values(narrow.model_fields["action"].annotation), "payment_method_id" in narrow.model_fields
-        (('validate',), False)
+        (('pay_out',), False)
     """
     ops = registry.groups()[group] if ops is None else ops
     actions = [op.action for op in ops] + list(extra_actions)
@@ -294,10 +291,9 @@ def operation_args_model(op: Operation, *, extra_fields: dict[str, dict[str, Any
     """The argument model of a one-operation tool (``granularity="operation"``).
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> model = operation_args_model(get_registry().get("fund_wallet"))
+        >>> model = operation_args_model(example_registry.get("top_up"))
         >>> model.__name__, sorted(model.model_fields)
-        ('FundWalletArgs', ['amount', 'payment_method_id'])
+        ('TopUpArgs', ['amount', 'payment_method_id'])
     """
     return operation_args_model_from(op.args, name=op.name, extra_fields=extra_fields)
 
@@ -310,12 +306,12 @@ def operation_args_model_from(
     Fields ``source`` requires are required here too.
 
     Example:
-        >>> from agent_billing.providers.modelslab.paths import Situation
+        >>> class Situation(BaseModel):
+        ...     purpose: Literal["fund", "upgrade"] = "fund"
         >>> model = operation_args_model_from(Situation, name="payment_path")
         >>> model.__name__, model.model_json_schema()["properties"]["purpose"]["enum"]
-        ('PaymentPathArgs', ['fund', 'subscribe'])
-        >>> from agent_billing.providers.modelslab.arguments import FundWalletArgs
-        >>> operation_args_model_from(FundWalletArgs).model_json_schema()["required"]
+        ('PaymentPathArgs', ['fund', 'upgrade'])
+        >>> operation_args_model_from(example_registry.get("top_up").args).model_json_schema()["required"]
         ['amount']
     """
     schemas = model_field_schemas([source])
@@ -333,8 +329,8 @@ def literal_values(annotation: Any) -> tuple[Any, ...]:
     """The values of a ``Literal`` annotation (empty for anything else).
 
     Example:
-        >>> literal_values(Literal["fund", "subscribe"]), literal_values(int)
-        (('fund', 'subscribe'), ())
+        >>> literal_values(Literal["fund", "upgrade"]), literal_values(int)
+        (('fund', 'upgrade'), ())
     """
     if get_origin(annotation) is Literal:
         return get_args(annotation)

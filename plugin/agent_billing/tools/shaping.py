@@ -7,8 +7,8 @@ value, card data, secret-looking text), the same the audit log and the library's
 
 Example:
     >>> from agent_billing.errors import PaymentDeclinedError
-    >>> err = PaymentDeclinedError("Card declined", details={"decline_code": "insufficient_funds"})
-    >>> error_content(err, "fund_wallet", gated=True)["next_step"].startswith("The card was declined")
+    >>> err = PaymentDeclinedError("Card declined", details={"decline_code": "do_not_honor"})
+    >>> error_content(err, "top_up", gated=True)["next_step"].startswith("The card was declined")
     True
 """
 
@@ -67,8 +67,19 @@ MAX_ITEMS = 20
 _HIDDEN = "[held for trusted code]"  # secrets stay in the tool's artifact, for host code
 
 
-# Keys that continue a paged list; after a cut list they would skip the items that were cut.
-_PAGING_KEYS = ("next_cursor", "has_more", "hasMore", "next_page")
+def paging_keys() -> frozenset[str]:
+    """The result keys that continue a paged list, as every provider's wire conventions declare them.
+
+    After a cut list they would skip the items that were cut, so a cut page drops them.
+
+    Example:
+        >>> from agent_billing.provider import get_provider, provider_names
+        >>> all(set(get_provider(name).registry.wire.paging_keys) <= paging_keys() for name in provider_names())
+        True
+    """
+    from agent_billing.provider import get_provider, provider_names
+
+    return frozenset(key for name in provider_names() for key in get_provider(name).registry.wire.paging_keys)
 
 
 def _compact(value: Any) -> Any:
@@ -81,8 +92,9 @@ def _compact(value: Any) -> Any:
                 continue  # expiry is card data the agent never needs
             out[key] = _compact(item)
         cut = [key for key, item in value.items() if isinstance(item, list) and len(item) > MAX_ITEMS]
-        if cut and any(key in out for key in _PAGING_KEYS):
-            for key in _PAGING_KEYS:
+        keys = paging_keys() if cut else frozenset()  # read only when a list was cut
+        if keys & out.keys():
+            for key in keys:
                 out.pop(key, None)
             out["paging"] = (f"Only the first {MAX_ITEMS} items of this page are shown, so its cursor was left out "
                              f"(it would skip the rest): ask again with limit={MAX_ITEMS} or less to page through.")
@@ -104,13 +116,16 @@ def result_content(result: BaseModel | dict[str, Any]) -> dict[str, Any]:
     secret key names and secret-looking text become ``[held for trusted code]``.
 
     Example:
-        >>> from agent_billing.providers.modelslab.results import SetupIntent
-        >>> result_content(SetupIntent(setup_intent_id="seti_123", client_secret="seti_123_secret_abc"))
-        {'setup_intent_id': 'seti_123', 'client_secret': '[held for trusted code]'}
-        >>> result_content({"refresh_token": "r1", "note": "key sk_test_abcdefgh123", "publishable_key": "pk_test_1"})
-        {'refresh_token': '[held for trusted code]', 'note': 'key [held for trusted code]', 'publishable_key': 'pk_test_1'}
-        >>> page = result_content({"items": list(range(25)), "next_cursor": "c2"})
-        >>> "next_cursor" in page, page["items"][-1], page["paging"][:31]
+        >>> class Saving(BaseModel):
+        ...     intent_id: str
+        ...     client_secret: str
+        >>> result_content(Saving(intent_id="seti_123", client_secret="seti_123_secret_abc"))
+        {'intent_id': 'seti_123', 'client_secret': '[held for trusted code]'}
+        >>> result_content({"refresh_token": "r1", "note": "key sk_test_abcdefgh123", "public_key": "pk_test_1"})
+        {'refresh_token': '[held for trusted code]', 'note': 'key [held for trusted code]', 'public_key': 'pk_test_1'}
+        >>> cursor = sorted(paging_keys())[0]  # a provider's paging key
+        >>> page = result_content({"items": list(range(25)), cursor: "c2"})
+        >>> cursor in page, page["items"][-1], page["paging"][:31]
         (False, '... 5 more', 'Only the first 20 items of this')
     """
     data = result.model_dump(mode="python") if isinstance(result, BaseModel) else result
@@ -122,8 +137,8 @@ def success_content(operation: str | Operation, result: BaseModel | dict[str, An
     """``{"ok": true, "result": ..., "next_step"?}`` for a completed call; the next step is the declaration's.
 
     Example:
-        >>> success_content("get_wallet_balance", {"balance": Decimal("12.50"), "currency": "USD"})
-        {'ok': True, 'operation': 'get_wallet_balance', 'result': {'balance': '12.50', 'currency': 'USD'}}
+        >>> success_content("read_balance", {"balance": Decimal("12.50"), "currency": "USD"})
+        {'ok': True, 'operation': 'read_balance', 'result': {'balance': '12.50', 'currency': 'USD'}}
     """
     name = operation if isinstance(operation, str) else operation.name
     content: dict[str, Any] = {"ok": True, "operation": name, "result": result_content(result)}
@@ -203,7 +218,7 @@ def error_content(error: BillingError, operation: str, gated: bool = False,
     """``{"ok": false, "error": code, "message": ..., "next_step"?}`` for a failed call (redacted).
 
     Example:
-        >>> content = error_content(NotFoundError("No such invoice", request_id="req_1"), "get_invoice")
+        >>> content = error_content(NotFoundError("No such invoice", request_id="req_1"), "read_invoice")
         >>> content["ok"], content["error"], content["request_id"]
         (False, 'not_found', 'req_1')
     """

@@ -67,6 +67,7 @@ WIRE = WireConventions(
     envelope=False,
     amounts="string",
     error_body="detail",
+    paging_keys=("next_cursor",),
     error_classes={
         "not_authenticated": "AuthenticationError", "invalid_api_key": "AuthenticationError",
         "permission_denied": "PermissionDeniedError", "not_found": "NotFoundError",

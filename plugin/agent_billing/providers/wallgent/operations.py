@@ -24,6 +24,7 @@ R, W, C, AUTH, D = Effect.READ, Effect.WRITE, Effect.CHARGE, Effect.AUTHORIZE, E
 WIRE = WireConventions(
     envelope=False,
     amounts="string",
+    paging_keys=("has_more", "hasMore"),
     error_classes={
         "UNAUTHORIZED": "AuthenticationError", "API_KEY_REVOKED": "AuthenticationError",
         "ENVIRONMENT_MISMATCH": "AuthenticationError", "PERMISSION_DENIED": "InsufficientScopeError",
