@@ -3,7 +3,10 @@
 Names put into ``doctest_namespace`` here are there in every doctest of ``agent_billing``:
 
 - ``tmp_dir``: a fresh, empty directory (a ``pathlib.Path``) for the example's files;
-- ``audited_store``: a ``sqlite:///`` store URL whose account ``acct`` holds one chained audit record.
+- ``audited_store``: a ``sqlite:///`` store URL whose account ``acct`` holds one chained audit record;
+- ``example_registry``: a small made-up provider's registry (``example_registry()`` below), for core examples
+  that need operations without naming a real provider's: ``get_item`` (a read with a path parameter),
+  ``list_items`` (cursor pages), ``get_balance`` (a read without arguments) and ``top_up`` (a charge).
 
 Every doctest also gets a fresh state directory (``AGENT_BILLING_STATE_DIR``), so no example writes to the
 developer's home or sees another example's state. Other set-up shared by many examples belongs here too.
@@ -11,10 +14,63 @@ developer's home or sees another example's state. Other set-up shared by many ex
 
 from __future__ import annotations
 
+from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent_billing.conventions import Pagination, WireConventions
+from agent_billing.money import Money
+from agent_billing.registry import Effect, Registry
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _ItemArgs(_Args):
+    item_id: str
+
+
+class _PageArgs(_Args):
+    limit: int = 20
+    cursor: str | None = None
+
+
+class _TopUpArgs(_Args):
+    amount: Annotated[Money, Field(ge=Decimal("10"))]
+
+
+class _Item(BaseModel):
+    id: str
+    amount: Money | None = None
+
+
+class _ItemPage(BaseModel):
+    items: list[_Item]
+    next_page: str | None = None
+
+
+class _Balance(BaseModel):
+    balance: Decimal
+    currency: str = "USD"
+
+
+@lru_cache(maxsize=1)
+def example_registry() -> Registry:
+    """A made-up provider's registry ("example"; not registered, so no lookup by name finds it)."""
+    registry = Registry(provider="example", base_path="/v1",
+                        wire=WireConventions(pagination=Pagination(next_field="next_page")))
+    registry.declare("get_item", "items", "get", "GET", "/items/{item_id}", _ItemArgs, _Item, Effect.READ, "One item.")
+    registry.declare("list_items", "items", "list", "GET", "/items", _PageArgs, _ItemPage, Effect.READ,
+                     "Items, one cursor page at a time.")
+    registry.declare("get_balance", "balance", "get", "GET", "/balance", _Args, _Balance, Effect.READ, "The balance.")
+    registry.declare("top_up", "balance", "top_up", "POST", "/balance/top-ups", _TopUpArgs, _Item, Effect.CHARGE,
+                     "Add money from the saved card.", amount_field="amount")
+    return registry
 
 
 @pytest.fixture(autouse=True)
@@ -31,3 +87,4 @@ def _doctest_setup(doctest_namespace: dict[str, Any], tmp_path: Path, monkeypatc
     open_store(url).for_account("acct").audit.record(
         AuditEvent(operation="example_read", effect="read", decision="succeeded"))
     doctest_namespace["audited_store"] = url
+    doctest_namespace["example_registry"] = example_registry()
