@@ -8,12 +8,14 @@ Names put into ``doctest_namespace`` here are there in every doctest of ``agent_
   that need operations without naming a real provider's: ``get_item`` (a read with a path parameter),
   ``list_items`` (cursor pages), ``get_balance`` (a read without arguments) and ``top_up`` (a charge).
 
+A registry an example registers by name (``register_provider``) is forgotten after the example.
 Every doctest also gets a fresh state directory (``AGENT_BILLING_STATE_DIR``), so no example writes to the
 developer's home or sees another example's state. Other set-up shared by many examples belongs here too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -74,7 +76,8 @@ def example_registry() -> Registry:
 
 
 @pytest.fixture(autouse=True)
-def _doctest_setup(doctest_namespace: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _doctest_setup(doctest_namespace: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from agent_billing import registry
     from agent_billing.audit import AuditEvent
     from agent_billing.guardrails.store import open_store
 
@@ -88,3 +91,9 @@ def _doctest_setup(doctest_namespace: dict[str, Any], tmp_path: Path, monkeypatc
         AuditEvent(operation="example_read", effect="read", decision="succeeded"))
     doctest_namespace["audited_store"] = url
     doctest_namespace["example_registry"] = example_registry()
+    before = set(registry._REGISTRIES)
+    yield
+    # A registry an example registers (``register_provider``) is forgotten after it, so no later test sees it.
+    for name in set(registry._REGISTRIES) - before:
+        registry._REGISTRIES.pop(name, None)
+        registry._LOADED.pop(name, None)
