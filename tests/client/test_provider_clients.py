@@ -44,11 +44,16 @@ def test_sandbox_clients_are_the_providers_own_typed_clients(provider: str) -> N
 
 def test_billing_client_is_a_deprecated_alias_of_the_modelslab_client() -> None:
     import agent_billing
-    from agent_billing.client import AsyncBillingClient, BillingClient
     from agent_billing.providers.modelslab.client import AsyncModelsLabClient, ModelsLabClient
 
+    with pytest.warns(DeprecationWarning, match="use ModelsLabClient"):
+        from agent_billing.client import BillingClient
+    with pytest.warns(DeprecationWarning, match="use AsyncModelsLabClient"):
+        from agent_billing.client import AsyncBillingClient
     assert BillingClient is ModelsLabClient and AsyncBillingClient is AsyncModelsLabClient
-    assert agent_billing.BillingClient is ModelsLabClient and agent_billing.ModelsLabClient is ModelsLabClient
+    with pytest.warns(DeprecationWarning, match="use ModelsLabClient"):
+        assert agent_billing.BillingClient is ModelsLabClient
+    assert agent_billing.ModelsLabClient is ModelsLabClient
     assert issubclass(ModelsLabClient, SyncClient) and issubclass(AsyncModelsLabClient, AsyncClient)
     with pytest.raises(AttributeError):
         from agent_billing import client
