@@ -123,11 +123,16 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
 }
 
 
+_DEPRECATED = _PUBLIC["agent_billing.client"]
+
+
 def _homes() -> dict[str, str]:
     """Every public name and the module it lives in: the core's, then each provider's typed clients."""
     from agent_billing.provider import get_provider, provider_names
 
-    homes = {name: module for module, names in _PUBLIC.items() for name in names}
+    # The deprecated aliases resolve (with a warning) but are not advertised: a star import or a tool listing
+    # the package's names would otherwise warn for names nobody used.
+    homes = {name: module for module, names in _PUBLIC.items() for name in names if name not in _DEPRECATED}
     for provider in map(get_provider, provider_names()):
         for name in provider.clients or ():
             homes[name] = f"{provider.package}.client"
@@ -137,7 +142,7 @@ def _homes() -> dict[str, str]:
 def __getattr__(name: str) -> Any:
     if name == "__all__":
         return sorted([*_homes(), "__version__"])
-    if name in _PUBLIC["agent_billing.client"]:  # deprecated: warns on each use, so never cached here
+    if name in _DEPRECATED:  # warns on each use, so never cached here
         from agent_billing.client import deprecated_alias
 
         return deprecated_alias(name)
