@@ -74,3 +74,27 @@ def test_backoff_grows_and_is_bounded() -> None:
     assert [policy.backoff(n) for n in (1, 2, 3, 4, 5)] == [1, 2, 4, 4, 4]
     jittered = RetryPolicy(base_delay=1, max_delay=4)
     assert all(0 <= jittered.backoff(3) <= 4 for _ in range(100))
+
+
+def test_error_attributes_are_the_providers_declarations_not_the_cores() -> None:
+    # The id of a declined payment is an attribute only because a provider declares it; another name is not.
+    from agent_billing import registry as registry_module
+    from agent_billing.conventions import WireConventions
+    from agent_billing.registry import Registry, register_provider
+
+    err = PaymentDeclinedError("no", details={"charge_ref": "ch_1", "decline_code": "expired_card"})
+    with pytest.raises(AttributeError):
+        _ = err.charge_ref
+    register_provider("declares_charge_ref", lambda: Registry(
+        provider="declares_charge_ref", base_path="/", wire=WireConventions(
+            error_attributes={"PaymentDeclinedError": ("charge_ref",)})))
+    try:
+        assert err.charge_ref == "ch_1" and err.decline_code == "expired_card"
+        assert PaymentDeclinedError("no").charge_ref is None
+        with pytest.raises(AttributeError):
+            _ = err.no_such_detail
+        with pytest.raises(AttributeError):
+            _ = RateLimitedError("slow").charge_ref  # declared for declines only
+    finally:
+        registry_module._REGISTRIES.pop("declares_charge_ref", None)
+        registry_module._LOADED.pop("declares_charge_ref", None)

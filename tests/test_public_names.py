@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ast
 import importlib
+import warnings
 from pathlib import Path
+
+import pytest
 
 import agent_billing
 from agent_billing.provider import get_provider, provider_names
@@ -25,13 +28,35 @@ def test_every_providers_typed_clients_are_exported() -> None:
             assert getattr(agent_billing, client).__module__ == f"{get_provider(name).package}.client"
 
 
-def test_every_public_name_resolves_and_type_checkers_see_the_same_names() -> None:
+def test_every_public_name_resolves_and_type_checkers_see_the_core_names() -> None:
     public = set(agent_billing.__all__) - {"__version__"}
     for name in public:
         assert getattr(agent_billing, name) is not None
-    # Type checkers read the static block; it must name exactly what run time exports (built-in providers).
-    assert _type_checking_imports() == public
+    # Type checkers read the static block: exactly the core's one list (run time adds the providers' typed
+    # clients, which the core cannot spell; a type checker imports those from their provider's package).
+    core = {name for names in agent_billing._PUBLIC.values() for name in names}
+    assert _type_checking_imports() == core
+    clients = {client for name in provider_names() for client in get_provider(name).clients or ()}
+    # The deprecated aliases still resolve (tested below) but are not advertised, so listing the names warns for none.
+    assert public == (core - set(agent_billing._DEPRECATED)) | clients
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        assert all(getattr(agent_billing, name) is not None for name in dir(agent_billing) if not name.startswith("__"))
     assert set(dir(agent_billing)) >= public
+
+
+@pytest.mark.parametrize("module", ["agent_billing", "agent_billing.client"])
+@pytest.mark.parametrize(("old", "index"), [("BillingClient", 0), ("AsyncBillingClient", 1)])
+def test_the_deprecated_aliases_warn_and_name_the_default_providers_client(module: str, old: str, index: int) -> None:
+    expected = get_provider().clients
+    assert expected is not None
+    with pytest.warns(DeprecationWarning, match=f"{old} is deprecated: use {expected[index]} ") as caught:
+        cls = getattr(importlib.import_module(module), old)
+    assert cls.__name__ == expected[index] and cls.__module__ == f"{get_provider().package}.client"
+    assert caught[0].filename == __file__  # the warning points at the code that used the old name
+    # Each use warns again (the root does not cache the alias away).
+    with pytest.warns(DeprecationWarning):
+        getattr(importlib.import_module(module), old)
 
 
 def test_unknown_names_are_attribute_errors() -> None:

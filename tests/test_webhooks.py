@@ -432,3 +432,18 @@ def test_one_deduplicator_keeps_providers_apart() -> None:
     seen = EventDeduplicator()
     assert seen.first_time("10ex", tenex) and seen.first_time("wallgent", wallgent)
     assert not seen.first_time("tenex", tenex)  # the Python name and the display name are one provider
+
+
+def test_a_format_the_library_does_not_ship_is_verified_and_deduplicated_by_itself() -> None:
+    # A receiver for a provider with no package passes its format; nothing is looked up by name.
+    from agent_billing.webhooks import WebhookFormat, event_time, seen_key, sign_webhook, verify_webhook, webhook_format
+
+    fmt = WebhookFormat(header="X-Own-Signature", timestamp_field="at", id_field="id")
+    assert webhook_format(fmt) is fmt
+    body = b'{"id":"e1","type":"x","at":"2026-12-05T10:00:00Z"}'
+    headers = sign_webhook(fmt, body, "s")
+    assert set(headers) == {"Content-Type", "X-Own-Signature"}
+    assert verify_webhook(fmt, body, headers, "s", now=event_time("2026-12-05T10:00:01Z"))["id"] == "e1"
+    assert seen_key(fmt, {"id": "e1"}) == "X-Own-Signature:e1"
+    with pytest.raises(WebhookSignatureError):
+        verify_webhook(fmt, body, {"X-Own-Signature": headers["X-Own-Signature"]}, "other", tolerance=None)

@@ -1,7 +1,9 @@
 """agent-billing: safe billing tools for LangChain and LangGraph agents.
 
 The public names below are imported on first use, so ``agent-billing --help`` and ``--version`` (whose
-module lives in this package) do not pay for LangChain and httpx.
+module lives in this package) do not pay for LangChain and httpx. Each provider's typed clients (the
+names its ``Provider.clients`` declares) are exported here too, found at run time; for static types
+import them from the provider's package, ``agent_billing.providers.<name>.client``.
 
 Example:
     >>> from agent_billing import BillingToolkit, RetryPolicy
@@ -14,7 +16,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # type checkers' view (re-exported: ``X as X``); run time: __getattr__. A test keeps it equal to _homes()
+# Type checkers' view of the core's names (re-exported: ``X as X``); run time: __getattr__. A test keeps it equal to
+# _PUBLIC. The providers' typed clients are not in it (the core names no provider): they resolve at run time, and
+# a type checker sees them as Any here; import one from its provider's package (``<package>.client``) for static types.
+if TYPE_CHECKING:
     from agent_billing.client import (
         AsyncBillingClient as AsyncBillingClient,
     )
@@ -81,24 +86,6 @@ if TYPE_CHECKING:  # type checkers' view (re-exported: ``X as X``); run time: __
     from agent_billing.guardrails import (
         Mandate as Mandate,
     )
-    from agent_billing.providers.modelslab.client import (
-        AsyncModelsLabClient as AsyncModelsLabClient,
-    )
-    from agent_billing.providers.modelslab.client import (
-        ModelsLabClient as ModelsLabClient,
-    )
-    from agent_billing.providers.tenex.client import (
-        AsyncTenexClient as AsyncTenexClient,
-    )
-    from agent_billing.providers.tenex.client import (
-        TenexClient as TenexClient,
-    )
-    from agent_billing.providers.wallgent.client import (
-        AsyncWallgentClient as AsyncWallgentClient,
-    )
-    from agent_billing.providers.wallgent.client import (
-        WallgentClient as WallgentClient,
-    )
     from agent_billing.registry import (
         Effect as Effect,
     )
@@ -136,11 +123,16 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
 }
 
 
+_DEPRECATED = _PUBLIC["agent_billing.client"]
+
+
 def _homes() -> dict[str, str]:
     """Every public name and the module it lives in: the core's, then each provider's typed clients."""
     from agent_billing.provider import get_provider, provider_names
 
-    homes = {name: module for module, names in _PUBLIC.items() for name in names}
+    # The deprecated aliases resolve (with a warning) but are not advertised: a star import or a tool listing
+    # the package's names would otherwise warn for names nobody used.
+    homes = {name: module for module, names in _PUBLIC.items() for name in names if name not in _DEPRECATED}
     for provider in map(get_provider, provider_names()):
         for name in provider.clients or ():
             homes[name] = f"{provider.package}.client"
@@ -150,6 +142,10 @@ def _homes() -> dict[str, str]:
 def __getattr__(name: str) -> Any:
     if name == "__all__":
         return sorted([*_homes(), "__version__"])
+    if name in _DEPRECATED:  # warns on each use, so never cached here
+        from agent_billing.client import deprecated_alias
+
+        return deprecated_alias(name)
     core = next((module for module, names in _PUBLIC.items() if name in names), None)
     home = core or (None if name.startswith("__") else _homes().get(name))
     if home is None:

@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS: no attribute unless given, so the help shows the real default once (not also "None").
     sandbox.add_argument("--token", action="append", default=argparse.SUPPRESS,
                          help=f"access token of a sandbox account, repeatable (default: {DEFAULT_SANDBOX_TOKEN})")
-    sandbox.add_argument("--reseller-token", action="append", help="token of a reseller account (may withdraw)")
+    sandbox.add_argument("--reseller-token", action="append", help="token of a reseller account (may pay out)")
     sandbox.add_argument("--db", default=":memory:", help="SQLite ledger file (':memory:' keeps nothing)")
     sandbox.add_argument("--no-rate-limit", action="store_true", help="turn the rate limiters off (load tests)")
     sandbox.add_argument("--log", action="store_true", help="print each request the agent makes, with its status")

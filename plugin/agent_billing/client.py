@@ -21,7 +21,7 @@ import time
 import typing
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import httpx
 from pydantic import BaseModel, SecretStr
@@ -29,6 +29,7 @@ from typing_extensions import Self
 
 from agent_billing.bounds import NOT_SENT, Exceeded, install_deadline, read_async, read_sync
 from agent_billing.config import Settings
+from agent_billing.conventions import Pagination
 from agent_billing.errors import (
     AuthenticationError,
     BillingConnectionError,
@@ -162,14 +163,14 @@ class _ClientCore:
         return call
 
     def _check_plan(self, op: Operation, args: BaseModel) -> None:
-        # The plan catalogue seen on list_plans lets us refuse an unknown plan before any request.
+        # The plan catalogue seen on the catalogue's read lets us refuse an unknown plan before any request.
         if op.plan_field is None or self._known_plans is None:
             return
-        plan_id = getattr(args, op.plan_field, None)
-        if plan_id is not None and plan_id not in self._known_plans:
+        plan = getattr(args, op.plan_field, None)
+        if plan is not None and plan not in self._known_plans:
             known = ", ".join(str(p) for p in sorted(self._known_plans))
             raise InvalidRequestError(
-                f"unknown plan_id {plan_id}: the catalogue has {known}",
+                f"unknown {op.plan_field} {plan}: the catalogue has {known}",
                 details={"errors": [{"field": op.plan_field, "message": "unknown plan id"}]},
             )
 
@@ -178,28 +179,37 @@ class _ClientCore:
             self._known_plans = frozenset(call.operation.plan_catalogue(result))
         return result
 
+    def _pagination(self) -> Pagination:
+        """How this provider's lists page (refused for a provider that declares no cursor pages)."""
+        pages = self.registry.wire.pagination
+        if pages is None:
+            raise InvalidRequestError(f"{self.registry.provider} declares no cursor-paged lists")
+        return pages
+
     def _first_page(self, name: str, args: Mapping[str, Any] | BaseModel | None) -> dict[str, Any]:
-        """The arguments of a cursor-paged list's first page (refused if ``name`` takes no ``cursor``)."""
-        if "cursor" not in self.registry.get(name).args.model_fields:
-            raise InvalidRequestError(f"{name} is not a cursor-paged list: its arguments have no cursor")
+        """The arguments of a cursor-paged list's first page (refused if ``name`` takes no cursor)."""
+        cursor = self._pagination().cursor_arg
+        if cursor not in self.registry.get(name).args.model_fields:
+            raise InvalidRequestError(f"{name} is not a cursor-paged list: its arguments have no {cursor}")
         if isinstance(args, BaseModel):
             return args.model_dump(mode="python", exclude_none=True)
         return dict(args or {})
 
-    @staticmethod
-    def _next_page(name: str, args: dict[str, Any], page: BaseModel, seen: set[str]) -> tuple[list[Any], dict[str, Any] | None]:
-        """(the page's items, the next page's arguments or None at the end) of a ``{items, next_cursor}`` page."""
-        items, cursor = getattr(page, "items", None), getattr(page, "next_cursor", None)
+    def _next_page(self, name: str, args: dict[str, Any], page: BaseModel,
+                   seen: set[str]) -> tuple[list[Any], dict[str, Any] | None]:
+        """(the page's items, the next page's arguments or None at the end), by the declared ``Pagination``."""
+        pages = self._pagination()
+        items, cursor = getattr(page, pages.items_field, None), getattr(page, pages.next_field, None)
         if not isinstance(items, list):
-            raise UnexpectedResponseError(f"{name} answered a page without a list of items")
+            raise UnexpectedResponseError(f"{name} answered a page without a list of {pages.items_field}")
         if cursor is None:
             return items, None
         if not isinstance(cursor, str):
-            raise UnexpectedResponseError(f"{name} answered a page whose next_cursor is not a string")
+            raise UnexpectedResponseError(f"{name} answered a page whose {pages.next_field} is not a string")
         if cursor in seen:  # a server handing back an old cursor would otherwise loop forever
             raise UnexpectedResponseError(f"{name} repeated the cursor {cursor!r}: the pages do not end")
         seen.add(cursor)
-        return items, {**args, "cursor": cursor}
+        return items, {**args, pages.cursor_arg: cursor}
 
     def _request(self, call: PreparedCall) -> httpx.Request:
         headers = call.headers()
@@ -404,18 +414,24 @@ class SyncClient(_ClientCore):
                 return answer
 
     def paginate(self, name: str, args: Mapping[str, Any] | BaseModel | None = None) -> Iterator[Any]:
-        """Every item of the cursor-paged list ``name``, page after page (``cursor=next_cursor``) to the end.
+        """Every item of the cursor-paged list ``name``, page after page to the end (the provider's declared
+        ``WireConventions.pagination``: the page's next cursor is the next call's cursor argument).
 
         ``args`` are the first page's (``limit``, filters); each page is one ``call``, fetched when the
         items before it have been consumed. The arguments are checked when iteration starts.
 
-        Example:
-            >>> from agent_billing.inprocess import SANDBOX_ORIGIN, SyncASGITransport
-            >>> from agent_billing.sandbox import create_app
-            >>> client = SyncClient(base_url=SANDBOX_ORIGIN + "/tenex/api/v1/payments", token="tnx_sandbox",
-            ...                     transport=SyncASGITransport(create_app()), provider="tenex")
-            >>> len(list(client.paginate("list_invoices", {"limit": 4})))
-            6
+        Example (a made-up provider's list, ``example_registry`` from the doctest set-up, served by a stub):
+            >>> from agent_billing.registry import register_provider
+            >>> register_provider("example_pages", lambda: example_registry)
+            >>> def serve(request: httpx.Request) -> httpx.Response:
+            ...     after = int(request.url.params.get("cursor", "0"))
+            ...     more = {"next_page": str(after + 2)} if after < 4 else {}
+            ...     items = [{"id": f"it_{after}"}, {"id": f"it_{after + 1}"}]
+            ...     return httpx.Response(200, json={"data": {"items": items, **more}})
+            >>> client = SyncClient(base_url="http://example.test/v1", token="t", provider="example_pages",
+            ...                     transport=httpx.MockTransport(serve))
+            >>> [item.id for item in client.paginate("list_items", {"limit": 2})]
+            ['it_0', 'it_1', 'it_2', 'it_3', 'it_4', 'it_5']
             >>> client.close()
         """
         page_args: dict[str, Any] | None = self._first_page(name, args)
@@ -512,16 +528,19 @@ class AsyncClient(_ClientCore):
     async def paginate(self, name: str, args: Mapping[str, Any] | BaseModel | None = None) -> AsyncIterator[Any]:
         """Every item of the cursor-paged list ``name``, to the end: ``async for item in client.paginate(...)``.
 
-        Example:
-            >>> import asyncio, httpx
-            >>> from agent_billing.inprocess import SANDBOX_ORIGIN
-            >>> from agent_billing.sandbox import create_app
-            >>> client = AsyncClient(base_url=SANDBOX_ORIGIN + "/tenex/api/v1/payments", token="tnx_sandbox",
-            ...                      transport=httpx.ASGITransport(app=create_app()), provider="tenex")
+        Example (a made-up provider's list, ``example_registry`` from the doctest set-up, served by a stub):
+            >>> import asyncio
+            >>> from agent_billing.registry import register_provider
+            >>> register_provider("example_pages", lambda: example_registry)
+            >>> def serve(request: httpx.Request) -> httpx.Response:
+            ...     more = {} if request.url.params.get("cursor") else {"next_page": "2"}
+            ...     return httpx.Response(200, json={"data": {"items": [{"id": "it"}], **more}})
+            >>> client = AsyncClient(base_url="http://example.test/v1", token="t", provider="example_pages",
+            ...                      transport=httpx.MockTransport(serve))
             >>> async def count() -> int:
-            ...     return len([entry async for entry in client.paginate("list_ledger", {"limit": 200})])
+            ...     return len([item async for item in client.paginate("list_items")])
             >>> asyncio.run(count())
-            121
+            2
         """
         page_args: dict[str, Any] | None = self._first_page(name, args)
         seen: set[str] = set()
@@ -580,22 +599,44 @@ def provider_clients(registry: Registry) -> tuple[type[SyncClient], type[AsyncCl
 # Deprecated names (before each provider's typed client was named after it): the default provider's clients.
 _DEPRECATED_ALIASES = ("BillingClient", "AsyncBillingClient")
 
-if TYPE_CHECKING:  # the default provider's clients, for type checkers (at run time: ``__getattr__``)
-    from agent_billing.providers.modelslab.client import AsyncModelsLabClient as AsyncBillingClient
-    from agent_billing.providers.modelslab.client import ModelsLabClient as BillingClient
+
+def deprecated_alias(name: str, *, stacklevel: int = 3) -> type[SyncClient] | type[AsyncClient]:
+    """The default provider's typed client behind the deprecated name ``name``, with a ``DeprecationWarning``
+    naming the client to use instead (the name the default provider declares in ``Provider.clients``).
+
+    ``stacklevel`` points the warning at the code that used the old name (3: its caller's caller).
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     cls = deprecated_alias("BillingClient", stacklevel=2)
+        >>> cls is provider_clients(get_registry())[0], caught[0].category.__name__
+        (True, 'DeprecationWarning')
+        >>> str(caught[0].message) == f"BillingClient is deprecated: use {cls.__name__} (from {cls.__module__})"
+        True
+    """
+    import warnings
+
+    cls = provider_clients(get_registry())[_DEPRECATED_ALIASES.index(name)]
+    warnings.warn(f"{name} is deprecated: use {cls.__name__} (from {cls.__module__})", DeprecationWarning,
+                  stacklevel=stacklevel)
+    return cls
 
 
 def __getattr__(name: str) -> Any:
     """``BillingClient``/``AsyncBillingClient``: deprecated aliases of the default provider's typed clients.
 
+    Type checkers see them as ``Any``; import the typed client from its provider's package for static types.
+
     Example:
-        >>> from agent_billing.client import BillingClient
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore", DeprecationWarning)
+        ...     from agent_billing.client import BillingClient
         >>> BillingClient is provider_clients(get_registry())[0]
         True
     """
     if name in _DEPRECATED_ALIASES:
-        return provider_clients(get_registry())[_DEPRECATED_ALIASES.index(name)]
+        return deprecated_alias(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = ["AsyncBillingClient", "AsyncClient", "BillingClient", "BillingError", "SyncClient", "provider_clients"]

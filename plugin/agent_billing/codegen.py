@@ -34,12 +34,12 @@ class Step:
     """A prerequisite call in an example: ``<bind> = client.<method>(<args>)<pick>``.
 
     Example:
-        >>> Step("add_payment_method", '"pm_card_visa"').render("client.")
-        '_ = client.add_payment_method("pm_card_visa")'
-        >>> Step("list_plans", pick=".subscription_plans[0].id", bind="plan_id").render("client.")
-        'plan_id = client.list_plans().subscription_plans[0].id'
-        >>> Step("list_plans", pick=".subscription_plans[0].id", bind="plan_id").render("await aclient.")
-        'plan_id = (await aclient.list_plans()).subscription_plans[0].id'
+        >>> Step("save_card", '"tok_test"').render("client.")
+        '_ = client.save_card("tok_test")'
+        >>> Step("list_items", pick=".items[0].id", bind="item").render("client.")
+        'item = client.list_items().items[0].id'
+        >>> Step("list_items", pick=".items[0].id", bind="item").render("await aclient.")
+        'item = (await aclient.list_items()).items[0].id'
     """
 
     method: str
@@ -67,8 +67,8 @@ class MethodExample:
     A provider declares one per operation in ``EXAMPLES`` of its package's ``examples`` module.
 
     Example:
-        >>> MethodExample('"STARTER"', ".plan", "'STARTER'").lines("change_plan", asynchronous=False)
-        ['>>> client.change_plan("STARTER").plan', "'STARTER'"]
+        >>> MethodExample('"it_1"', ".id", "'it_1'").lines("get_item", asynchronous=False)
+        ['>>> client.get_item("it_1").id', "'it_1'"]
     """
 
     args: str = ""

@@ -51,6 +51,23 @@ class ActionRequired:
 
 
 @dataclass(frozen=True)
+class Pagination:
+    """How a provider's cursor-paged lists page (read by the clients' ``paginate``).
+
+    A list operation takes the cursor as its argument ``cursor_arg``; each page holds its items in
+    ``items_field`` and the next page's cursor in ``next_field`` (None or absent on the last page).
+
+    Example:
+        >>> Pagination(next_field="next_page").cursor_arg, Pagination(next_field="next_page").items_field
+        ('cursor', 'items')
+    """
+
+    next_field: str
+    cursor_arg: str = "cursor"
+    items_field: str = "items"
+
+
+@dataclass(frozen=True)
 class WireConventions:
     """How one provider's API looks on the wire.
 
@@ -61,7 +78,10 @@ class WireConventions:
     ``error_body``: where an error is read: ``"error"`` (``{"error": {code, message, details}}`` or the
     envelope's ``error``) or ``"detail"`` (FastAPI's ``{"detail": "...", "code": ...}``, and 422
     ``{"detail": [{loc, msg, type}]}``). ``action_required``: the shape of a success answer that means a
-    person must act first (see ``ActionRequired``), raised as ``ActionRequiredError``.
+    person must act first (see ``ActionRequired``), raised as ``ActionRequiredError``; its ``details`` are
+    read as attributes of that error. ``pagination``: how its cursor-paged lists page (``Pagination``).
+    ``error_attributes``: other error details read as attributes, by error class name
+    (``{"PaymentDeclinedError": ("charge_ref",)}`` makes ``err.charge_ref`` the detail, or None).
 
     Example:
         >>> WireConventions().encode_amount(Decimal("25"))
@@ -76,6 +96,9 @@ class WireConventions:
     error_body: Literal["error", "detail"] = "error"
     action_required: ActionRequired | None = None  # a success answer that means "a person must act first"
     paging_keys: tuple[str, ...] = ()  # result keys that continue a paged list (cursor, "more" flag)
+    pagination: Pagination | None = None  # how its cursor-paged lists page (None: it has none)
+    # Error details read as attributes of the error (class name -> detail fields, e.g. the id of a failed payment).
+    error_attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def encode_amount(self, amount: Decimal) -> Any:
         """An amount as this provider's JSON carries it."""
@@ -120,7 +143,7 @@ class Connection:
     is harmless, a live key in a development setup is not.
 
     Example:
-        >>> Connection(default_base_url="https://x", live_prefixes=("wg_live_",)).is_live("wg_live_abc")
+        >>> Connection(default_base_url="https://x", live_prefixes=("ex_live_",)).is_live("ex_live_abc")
         True
     """
 

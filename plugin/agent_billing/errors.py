@@ -7,9 +7,9 @@ Messages never contain the access token or card data.
 Example:
     >>> from agent_billing.errors import error_from_envelope, PaymentDeclinedError
     >>> err = error_from_envelope(402, {"code": "declined", "message": "Card declined",
-    ...                                 "details": {"decline_code": "insufficient_funds"}}, "req_1")
+    ...                                 "details": {"decline_code": "expired_card"}}, "req_1")
     >>> isinstance(err, PaymentDeclinedError), err.decline_code
-    (True, 'insufficient_funds')
+    (True, 'expired_card')
 """
 
 from __future__ import annotations
@@ -73,11 +73,11 @@ class AuthenticationError(BillingError):
 
 
 class PermissionDeniedError(BillingError):
-    """403: the account may not do this (e.g. withdraw on a non-reseller account).
+    """403: the account may not do this (e.g. pay out from an account that may not).
 
     Example:
-        >>> str(PermissionDeniedError("withdrawals are for reseller accounts", status=403))
-        'withdrawals are for reseller accounts (code=forbidden, status=403)'
+        >>> str(PermissionDeniedError("payouts are for reseller accounts", status=403))
+        'payouts are for reseller accounts (code=forbidden, status=403)'
     """
 
     default_code = "forbidden"
@@ -120,7 +120,7 @@ class InvalidRequestError(BillingError):
 
 
 class CardDataRefusedError(InvalidRequestError):
-    """Raw card data was offered where only a payment-method id or a payment link is allowed.
+    """Raw card data was offered where only a saved card's id or a payment page is allowed.
 
     Example:
         >>> err = CardDataRefusedError("card numbers are not accepted here")
@@ -177,12 +177,47 @@ class IdempotencyConflictError(ConflictError):
     default_code = "idempotency_error"
 
 
-class PaymentDeclinedError(BillingError):
-    """402: the card was declined; ``decline_code`` says why (``insufficient_funds``...).
+class _DeclaredDetails(BillingError):
+    """An error whose details the providers declare readable as attributes (the id of the payment at stake).
+
+    ``err.<field>`` is ``details[<field>]`` as text (None when the API gave none) for each field a provider
+    declares for the error's class: ``WireConventions.error_attributes`` and, for ``ActionRequiredError``, the
+    details of its ``action_required`` shape. Any other name is an ``AttributeError`` as usual.
+    """
+
+    def __getattr__(self, name: str) -> str | None:
+        if name.startswith("_") or name not in _declared_attributes(type(self)):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = self.details.get(name)
+        return str(value) if value is not None else None
+
+
+def _declared_attributes(cls: type[BillingError]) -> frozenset[str]:
+    """The detail fields any provider declares as attributes of ``cls`` (or of a class it derives from)."""
+    from agent_billing.registry import get_registry, provider_names  # the providers load after this module
+
+    names: set[str] = set()
+    classes = {klass.__name__ for klass in cls.__mro__}
+    for provider in provider_names():
+        try:
+            wire = get_registry(provider).wire
+        except Exception:  # a provider that cannot load declares nothing here; the lookup never breaks
+            continue
+        names.update(field for name, fields in wire.error_attributes.items() if name in classes for field in fields)
+        if issubclass(cls, ActionRequiredError) and wire.action_required is not None:
+            names.update(wire.action_required.details)
+    return frozenset(names)
+
+
+class PaymentDeclinedError(_DeclaredDetails):
+    """402: the card was declined; ``decline_code`` says why (``expired_card``...).
+
+    The provider's other details about the payment (its id...) are attributes where it declares them
+    (``WireConventions.error_attributes``).
 
     Example:
-        >>> PaymentDeclinedError("Card declined", details={"decline_code": "insufficient_funds"}).decline_code
-        'insufficient_funds'
+        >>> PaymentDeclinedError("Card declined", details={"decline_code": "expired_card"}).decline_code
+        'expired_card'
     """
 
     default_code = "payment_declined"
@@ -193,30 +228,20 @@ class PaymentDeclinedError(BillingError):
         value = self.details.get("decline_code", self.details.get("declineCode"))
         return str(value) if value is not None else None
 
-    @property
-    def payment_intent_id(self) -> str | None:
-        """The failed payment intent, when the API gave one."""
-        value = self.details.get("payment_intent_id")
-        return str(value) if value is not None else None
 
-
-class ActionRequiredError(BillingError):
+class ActionRequiredError(_DeclaredDetails):
     """202 ``requires_action``: the card needs 3-D Secure, which only a human can complete.
 
-    The right next step is the human-assisted path: create a payment link and relay it.
+    The right next step is the human-assisted path: the provider's hand-off gives a person the page. The
+    details the provider's ``action_required`` shape hands on (the id of the payment waiting) are attributes.
 
     Example:
-        >>> ActionRequiredError("3-D Secure needed", details={"payment_intent_id": "pi_123"}).payment_intent_id
-        'pi_123'
+        >>> err = ActionRequiredError("3-D Secure needed", details={"step_id": "s_1"})
+        >>> err.details["step_id"], err.code
+        ('s_1', 'requires_action')
     """
 
     default_code = "requires_action"
-
-    @property
-    def payment_intent_id(self) -> str | None:
-        """The payment intent waiting for authentication."""
-        value = self.details.get("payment_intent_id")
-        return str(value) if value is not None else None
 
 
 class RateLimitedError(BillingError):

@@ -2,12 +2,10 @@
 
 The sync and async clients share this, so they cannot differ in validation, headers or error mapping.
 
-Example:
-    >>> from agent_billing.registry import get_registry
-    >>> op = get_registry().get("get_invoice")
-    >>> call = prepare(op, {"invoice_id": "in_1"})
+Example (``example_registry``: a made-up provider's operations, from the doctest set-up):
+    >>> call = prepare(example_registry.get("get_item"), {"item_id": "it_1"})
     >>> (call.method, call.path, call.params)
-    ('GET', '/billing/invoices/in_1', {})
+    ('GET', '/items/it_1', {})
 """
 
 from __future__ import annotations
@@ -43,8 +41,7 @@ class PreparedCall:
     """A validated call, ready to send (and to resend with the same idempotency key).
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> call = prepare(get_registry().get("fund_wallet"), {"amount": "25"}, idempotency_key="k1")
+        >>> call = prepare(example_registry.get("top_up"), {"amount": "25"}, idempotency_key="k1")
         >>> call.headers()
         {'Accept': 'application/json', 'Content-Type': 'application/json', 'Idempotency-Key': 'k1'}
     """
@@ -72,12 +69,11 @@ def validation_error(exc: PydanticValidationError, operation: str) -> InvalidReq
     """A clear, value-free validation error (inputs may hold secrets or card data, so none are echoed).
 
     Example:
-        >>> from agent_billing.providers.modelslab.arguments import FundWalletArgs
         >>> try:
-        ...     FundWalletArgs(amount="25", cvc="123")
+        ...     example_registry.get("top_up").args(amount="25", cvc="123")
         ... except PydanticValidationError as exc:
-        ...     validation_error(exc, "fund_wallet").message
-        'invalid arguments for fund_wallet: cvc: Extra inputs are not permitted'
+        ...     validation_error(exc, "top_up").message
+        'invalid arguments for top_up: cvc: Extra inputs are not permitted'
     """
     errors = [
         {"field": ".".join(str(p) for p in e["loc"]) or "(arguments)", "message": _readable(e["msg"])}
@@ -99,9 +95,9 @@ def validate_args(op: Operation, raw: Mapping[str, Any]) -> BaseModel:
     """Validate raw arguments against the operation's model, raising ``InvalidRequestError``.
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> validate_args(get_registry().get("get_invoice"), {"invoice_id": 42}).invoice_id
-        '42'
+        >>> validate_args(example_registry.get("top_up"), {"amount": 5})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        agent_billing.errors.InvalidRequestError: invalid arguments for top_up: amount: ... to $10.00 (code=validation_error)
     """
     try:
         return op.validate(raw)
@@ -114,10 +110,9 @@ def prepare(op: Operation, raw: Mapping[str, Any] | BaseModel, idempotency_key: 
     """Validate ``raw`` and build the call in the provider's conventions. Mutations always get an idempotency key.
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> call = prepare(get_registry().get("fund_wallet"), {"amount": "25"})
+        >>> call = prepare(example_registry.get("top_up"), {"amount": "25"})
         >>> call.method, call.path, call.body, call.idempotency_key.startswith("ab_")
-        ('POST', '/wallet/fund', b'{"amount":25.00}', True)
+        ('POST', '/balance/top-ups', b'{"amount":25.00}', True)
     """
     conventions = conventions or WireConventions()
     args = raw if isinstance(raw, op.args) else validate_args(op, dict(raw))
@@ -163,8 +158,7 @@ def unreadable(call: PreparedCall, response: httpx.Response, why: str, request_i
     """The error for a 2xx whose body cannot be read: an unknown outcome for a mutation, else a typed error.
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> call = prepare(get_registry().get("fund_wallet"), {"amount": "25"}, idempotency_key="k1")
+        >>> call = prepare(example_registry.get("top_up"), {"amount": "25"}, idempotency_key="k1")
         >>> err = unreadable(call, httpx.Response(200, content=b"<html>"), "body is not JSON", None)
         >>> type(err).__name__, err.code, err.idempotency_key
         ('OutcomeUnknownError', 'outcome_unknown', 'k1')
@@ -212,15 +206,14 @@ def detail_error(payload: Mapping[str, Any]) -> dict[str, Any]:
 def interpret(call: PreparedCall, response: httpx.Response) -> BaseModel:
     """Turn a response into the operation's result model, or raise the matching ``BillingError``.
 
-    Accepts the documented envelope ``{data, error, meta}`` and, for reads, a bare object
-    (``stripe-config`` is documented both ways). A mutation's 2xx must carry the envelope with an object
+    Accepts the documented envelope ``{data, error, meta}`` and, for reads, a bare object (a provider may
+    document a read both ways). A mutation's 2xx must carry the envelope with an object
     in ``data``: anything else (not JSON, ``NaN``, truncated, nested too deep, wrong types) is an
     ``OutcomeUnknownError``, never a success. A success in the provider's declared action-required shape
     (``WireConventions.action_required``) raises ``ActionRequiredError``.
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> call = prepare(get_registry().get("get_wallet_balance"), {})
+        >>> call = prepare(example_registry.get("get_balance"), {})
         >>> interpret(call, httpx.Response(200, json={"data": {"balance": 12.5, "currency": "USD"}})).balance
         Decimal('12.5')
     """
@@ -231,8 +224,7 @@ def interpret_with_id(call: PreparedCall, response: httpx.Response) -> tuple[Bas
     """``interpret``, with the request id the API gave the call (``meta.request_id``, else the header).
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> call = prepare(get_registry().get("get_wallet_balance"), {})
+        >>> call = prepare(example_registry.get("get_balance"), {})
         >>> body = {"data": {"balance": 1, "currency": "USD"}, "meta": {"request_id": "req_7"}}
         >>> interpret_with_id(call, httpx.Response(200, json=body))[1]
         'req_7'
@@ -305,8 +297,7 @@ def _odd_number(result: BaseModel) -> str | None:
     or None. Such a value would otherwise pass here and break a summary, a mandate check or an audit record.
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> model = get_registry().get("get_wallet_balance").result
+        >>> model = example_registry.get("get_balance").result
         >>> _odd_number(model.model_validate({"balance": Decimal("1E+309")})), _odd_number(model.model_validate({"balance": 2}))
         ('balance', None)
     """

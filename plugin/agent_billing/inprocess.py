@@ -1,13 +1,15 @@
 """Use an ASGI app (the embedded sandbox) in-process, from sync and async clients alike.
 
 httpx's ``ASGITransport`` is async-only. ``SyncASGITransport`` runs the app on a private event loop
-thread so a synchronous ``BillingClient`` can talk to it without a socket.
+thread so a synchronous client can talk to it without a socket.
 
 Example:
     >>> from agent_billing.sandbox import create_app
-    >>> sync_client, async_client = sandbox_clients(create_app(), token="sk_sandbox_demo")
-    >>> sync_client.get_wallet_balance().balance
-    Decimal('0.00')
+    >>> sync_client, async_client = sandbox_clients(create_app())  # the default provider's sandbox account
+    >>> read = next(op for op in get_registry() if op.effect.value == "read"
+    ...             and not any(field.is_required() for field in op.args.model_fields.values()))
+    >>> isinstance(sync_client.call(read.name), read.result)  # answered by the sandbox, without a socket
+    True
     >>> sync_client.close()
 """
 

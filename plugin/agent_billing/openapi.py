@@ -242,11 +242,10 @@ def openapi_document(registry: Registry, *, title: str | None = None, version: s
     """The OpenAPI 3.1 document of ``registry`` (a plain dict, ready for ``json.dumps``).
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> doc = openapi_document(get_registry())
-        >>> status = doc["paths"]["/subscriptions/{subscription_id}/status"]["get"]
-        >>> [(p["name"], p["in"], p["required"]) for p in status["parameters"]]
-        [('subscription_id', 'path', True)]
+        >>> doc = openapi_document(example_registry)  # a made-up provider's (the doctest set-up)
+        >>> item = doc["paths"]["/items/{item_id}"]["get"]
+        >>> [(p["name"], p["in"], p["required"]) for p in item["parameters"]]
+        [('item_id', 'path', True)]
         >>> doc["components"]["securitySchemes"]["bearer"]
         {'type': 'http', 'scheme': 'bearer'}
     """

@@ -3,11 +3,12 @@
 The client methods, the LangChain tools, the sandbox routes and the endpoint tables in the skills are
 all derived from these declarations, so none of them can disagree on a path, a bound or an effect.
 
-Example:
-    >>> from agent_billing.registry import get_registry
-    >>> op = get_registry("modelslab").get("fund_wallet")
+Example (``example_registry``: a made-up provider's operations, from the doctest set-up):
+    >>> op = example_registry.get("top_up")
     >>> (op.method, op.path, op.effect.value)
-    ('POST', '/wallet/fund', 'charge')
+    ('POST', '/balance/top-ups', 'charge')
+    >>> all(get_registry(name).provider == name for name in provider_names())  # each provider's own
+    True
 """
 
 from __future__ import annotations
@@ -65,9 +66,8 @@ class Operation:
     is a write).
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> get_registry("modelslab").get("get_invoice").path_params
-        ('invoice_id',)
+        >>> example_registry.get("get_item").path_params
+        ('item_id',)
     """
 
     name: str
@@ -119,8 +119,10 @@ class Operation:
         """The declared next step after a success whose shaped result is ``shaped``.
 
         Example:
-            >>> get_registry().get("create_setup_intent").next_step_after({}).startswith("Trusted application code")
-            True
+            >>> op = Operation("ping", "misc", "ping", "GET", "/ping", BaseModel, BaseModel, Effect.READ, "Ping.",
+            ...                next_step=lambda shaped: f"Tell the person: {shaped['note']}")
+            >>> op.next_step_after({"note": "all set"}), op.next_step_after("not shaped")
+            ('Tell the person: all set', None)
         """
         if callable(self.next_step):
             return self.next_step(shaped) if isinstance(shaped, dict) else None
@@ -153,10 +155,9 @@ class Registry:
     """The operations of one provider, in declaration order.
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> reg = get_registry("modelslab")
-        >>> len(reg), sorted(reg.groups())[:2]
-        (34, ['billing', 'coupons'])
+        >>> reg = example_registry
+        >>> len(reg), sorted(reg.groups())
+        (7, ['balance', 'codes', 'items', 'ledger', 'wallet'])
     """
 
     provider: str
@@ -217,9 +218,10 @@ class Registry:
         """The title of a group's tool: the declared one, else its name in words.
 
         Example:
-            >>> from agent_billing.registry import get_registry
-            >>> get_registry("modelslab").group_title("wallet"), Registry("x", "/").group_title("payment_links")
-            ('Wallet: balance, top-ups, payouts', 'Payment links')
+            >>> reg = Registry("x", "/")
+            >>> reg.describe_group("balance", "Money on the account.", title="Balance: top-ups and payouts")
+            >>> reg.group_title("balance"), reg.group_title("payment_pages")
+            ('Balance: top-ups and payouts', 'Payment pages')
         """
         return self.group_titles.get(group) or group.replace("_", " ").capitalize()
 
@@ -295,7 +297,8 @@ def provider_part(provider: str, part: str) -> ModuleType | None:
     entry-point providers are looked up the same way. A bare registry (``register_provider``) has none.
 
     Example:
-        >>> provider_part("modelslab", "actions").__name__.endswith(".actions"), provider_part("modelslab", "nope")
+        >>> name = default_provider()
+        >>> provider_part(name, "operations").REGISTRY is get_registry(name), provider_part(name, "nope")
         (True, None)
     """
     from agent_billing.provider import get_provider

@@ -18,14 +18,15 @@ the delivery with a 5xx so the provider retries later, rather than act without t
 
 Example:
     >>> import json, pathlib, tempfile
-    >>> from agent_billing.webhooks import event_time, sign_webhook, verify_webhook
+    >>> from agent_billing.webhooks import WebhookFormat, event_time, sign_webhook, verify_webhook
+    >>> fmt = WebhookFormat(header="Example-Signature", timestamp_field="timestamp", type_field="event")
     >>> url = f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'state.db'}"
     >>> body = json.dumps({"event": "invoice.paid", "timestamp": "2026-12-05T10:00:00Z",
-    ...                    "organizationId": "org_1", "data": {"id": "inv_1"}}).encode()
+    ...                    "data": {"id": "inv_1"}}).encode()
     >>> now = event_time("2026-12-05T10:00:03Z")
-    >>> event = verify_webhook("wallgent", body, sign_webhook("wallgent", body, "whsec_1"), "whsec_1", now=now)
+    >>> event = verify_webhook(fmt, body, sign_webhook(fmt, body, "whsec_1"), "whsec_1", now=now)
     >>> seen = event_deduplicator(url, clock=lambda: now)
-    >>> seen.first_time("wallgent", event), event_deduplicator(url).first_time("wallgent", event)
+    >>> seen.first_time(fmt, event), event_deduplicator(url).first_time(fmt, event)
     (True, False)
 """
 
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_billing.guardrails.store import SqliteStore, StateDirStore, Store, StoreUnavailableError, open_store
-from agent_billing.webhooks import DEFAULT_TOLERANCE, seen_key
+from agent_billing.webhooks import DEFAULT_TOLERANCE, WebhookProvider, seen_key
 
 __all__ = ["StoreEventDeduplicator", "event_deduplicator"]
 
@@ -55,7 +56,7 @@ _CREATE = (f"CREATE TABLE IF NOT EXISTS {_TABLE} (key TEXT PRIMARY KEY, seen_us 
 _INDEX = f"CREATE INDEX IF NOT EXISTS {_TABLE}_expires ON {_TABLE} (expires_us)"
 
 
-def _stored_key(provider: str, event: Mapping[str, Any]) -> str:
+def _stored_key(provider: WebhookProvider, event: Mapping[str, Any]) -> str:
     key = seen_key(provider, event)
     return key if len(key) <= _MAX_KEY else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
@@ -70,10 +71,12 @@ class StoreEventDeduplicator:
 
     Example:
         >>> import pathlib, tempfile
+        >>> from agent_billing.webhooks import WebhookFormat
+        >>> fmt = WebhookFormat(header="X-Example-Signature", timestamp_field="occurred_at", id_field="id")
         >>> seen = StoreEventDeduplicator(f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'state.db'}")
-        >>> seen.first_time("10ex", {"id": "evt_1"}), seen.first_time("10ex", {"id": "evt_1"})
+        >>> seen.first_time(fmt, {"id": "evt_1"}), seen.first_time(fmt, {"id": "evt_1"})
         (True, False)
-        >>> seen.forget("10ex", {"id": "evt_1"}); seen.first_time("10ex", {"id": "evt_1"})
+        >>> seen.forget(fmt, {"id": "evt_1"}); seen.first_time(fmt, {"id": "evt_1"})
         True
     """
 
@@ -87,12 +90,12 @@ class StoreEventDeduplicator:
         self._ttl_us, self._clock, self._batch = int(ttl * 1_000_000), clock, sweep_batch
         self._backend = _backend_for(open_store(store))
 
-    def first_time(self, provider: str, event: Mapping[str, Any]) -> bool:
+    def first_time(self, provider: WebhookProvider, event: Mapping[str, Any]) -> bool:
         """True the first time an event is claimed (and remember it); False for a repeat still remembered."""
         now = int(self._clock() * 1_000_000)
         return self._backend.claim(_stored_key(provider, event), now, now + self._ttl_us, self._batch)
 
-    def forget(self, provider: str, event: Mapping[str, Any]) -> None:
+    def forget(self, provider: WebhookProvider, event: Mapping[str, Any]) -> None:
         """Let the next delivery of this event through again (acting on it failed)."""
         self._backend.release(_stored_key(provider, event))
 
@@ -106,8 +109,9 @@ def event_deduplicator(store: str | Store | None = None, **options: Any) -> Stor
 
     Example:
         >>> import pathlib, tempfile
-        >>> event_deduplicator(f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'state.db'}").first_time(
-        ...     "10ex", {"id": "evt_9"})
+        >>> from agent_billing.webhooks import WebhookFormat
+        >>> fmt = WebhookFormat(header="X-Example-Signature", timestamp_field="occurred_at", id_field="id")
+        >>> event_deduplicator(f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'state.db'}").first_time(fmt, {"id": "evt_9"})
         True
     """
     return StoreEventDeduplicator(store, **options)

@@ -3,48 +3,43 @@
 The core here names no provider: each declares its format as ``Connection.webhook`` (a
 ``WebhookFormat``: signature header, timestamp, type and id fields, retry schedule, the events its
 sandbox sends, other names it answers to), and ``verify_webhook(provider, ...)`` looks it up by the
-provider's name or alias. Both providers so far sign the raw request body with HMAC-SHA256 and the
-endpoint's secret and send ``sha256=<hex>``:
-
-- Wallgent (``"wallgent"``): ``Wallgent-Signature``; payload ``{event, timestamp, organizationId,
-  data}``. Wallgent's documentation names no events and no retry schedule: the names its sandbox sends,
-  ``subscription.updated`` and ``invoice.paid``, are our assumption, and the sandbox retries on the
-  default schedule (``RETRY_DELAYS``).
-- 10ex (``"10ex"``, or its Python name ``"tenex"``): ``X-10ex-Signature``; payload ``{id, type,
-  company_id, occurred_at, data}``; each delivery is retried 5 times, after 1, 2, 4, 8 and 16 s.
-  ``subscription.updated`` and ``invoice.paid`` are documented; the sandbox also sends
-  ``usage.soft_cap_reached`` and ``usage.hard_cap_reached`` (names we assumed).
+provider's name or alias (or takes a ``WebhookFormat`` itself, for a receiver of a provider the library
+does not ship). Every declared format is signed the same way: HMAC-SHA256 of the raw request body with
+the endpoint's secret, sent as ``sha256=<hex>`` in the declared header. What each provider sends (its
+header, payload and events, and which of them are documented or assumed) is documented with its
+declaration, in its package's ``webhooks`` module (``agent_billing.providers.<name>.webhooks``).
 
 ``verify_webhook`` checks the signature in constant time over the exact bytes received, so verify
 before parsing, never a re-serialised body.
 
 Replay safety, by default:
 
-- **Age.** Neither provider signs a separate timestamp header, but both put the event's own time in the
-  signed body (``timestamp``, ``occurred_at``). ``verify_webhook`` refuses an event whose time is missing,
+- **Age.** A provider may sign no separate timestamp header, but the event's own time is in the signed
+  body (the declared ``timestamp_field``). ``verify_webhook`` refuses an event whose time is missing,
   older than ``tolerance`` (``DEFAULT_TOLERANCE``, 5 minutes) or that far in the future. A captured
   delivery therefore cannot be replayed later; pass a larger ``tolerance`` if your receiver may be down
   longer than the provider's retries last, and ``tolerance=None`` only in tests.
 - **Once.** Inside that window a retried (or replayed) delivery carries the same event again: a
-  deduplicator remembers the events a handler has acted on, by the declared id field (10ex's ``id``) or,
-  for a payload without one (Wallgent's), by the SHA-256 of its canonical JSON (keys sorted, compact), so
-  the same event re-serialised with its keys in another order is still one event. Use
+  deduplicator remembers the events a handler has acted on, by the declared ``id_field`` or, for a
+  payload without one, by the SHA-256 of its canonical JSON (keys sorted, compact), so the same event
+  re-serialised with its keys in another order is still one event. Use
   :func:`agent_billing.webhook_events.event_deduplicator` in production: it keeps the events in the
   guardrail store (SQLite or PostgreSQL), so a restart or another worker does not act twice.
   ``EventDeduplicator`` here is in memory, for tests and single-process tools.
 
-Example:
-    >>> body = b'{"id":"evt_1","type":"invoice.paid","company_id":"cmp_1","occurred_at":"2026-11-29T10:00:00Z","data":{}}'
-    >>> headers = sign_webhook("10ex", body, "whsec_test")
+Example (a made-up provider's format; the shipped ones are found by name):
+    >>> fmt = WebhookFormat(header="X-Hook-Signature", timestamp_field="occurred_at", id_field="id")
+    >>> body = b'{"id":"evt_1","type":"invoice.paid","occurred_at":"2026-11-29T10:00:00Z","data":{}}'
+    >>> headers = sign_webhook(fmt, body, "whsec_test")
     >>> sent_at = event_time("2026-11-29T10:00:00Z")
-    >>> verify_webhook("10ex", body, headers, "whsec_test", now=sent_at + 2)["type"]
+    >>> verify_webhook(fmt, body, headers, "whsec_test", now=sent_at + 2)["type"]
     'invoice.paid'
-    >>> verify_webhook("10ex", body, headers, "whsec_test", now=sent_at + 86_400)
+    >>> verify_webhook(fmt, body, headers, "whsec_test", now=sent_at + 86_400)
     Traceback (most recent call last):
     agent_billing.webhooks.WebhookSignatureError: the event is 86400 s old (tolerance 300 s)
-    >>> verify_webhook("10ex", body.replace(b"paid", b"void"), headers, "whsec_test", now=sent_at)
+    >>> verify_webhook(fmt, body.replace(b"paid", b"void"), headers, "whsec_test", now=sent_at)
     Traceback (most recent call last):
-    agent_billing.webhooks.WebhookSignatureError: X-10ex-Signature does not match the body (wrong secret, or the body was changed)
+    agent_billing.webhooks.WebhookSignatureError: X-Hook-Signature does not match the body (wrong secret, or the body was changed)
 """
 
 from __future__ import annotations
@@ -69,7 +64,7 @@ from agent_billing import wire
 from agent_billing.conventions import WebhookFormat
 from agent_billing.registry import get_registry, provider_names
 
-__all__ = ["DEFAULT_TOLERANCE", "RETRY_DELAYS", "EventDeduplicator", "WebhookFormat", "WebhookSender",
+__all__ = ["DEFAULT_TOLERANCE", "RETRY_DELAYS", "EventDeduplicator", "WebhookFormat", "WebhookProvider", "WebhookSender",
            "WebhookSignatureError", "canonical_json", "event_key", "event_time", "seen_key", "sign_webhook", "signature",
            "verify_webhook", "webhook_format"]
 
@@ -81,6 +76,8 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 # A dict, Starlette's or httpx's headers, or (name, value) pairs: str, or bytes as in a raw ASGI scope.
 Headers = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]]
 _RESOLVED: dict[str, WebhookFormat] = {}  # name or alias -> format; registries never change once loaded
+# A provider's name or alias (its declared format is looked up), or a format itself.
+WebhookProvider = str | WebhookFormat
 
 
 class WebhookSignatureError(Exception):
@@ -97,16 +94,20 @@ class WebhookSignatureError(Exception):
         self.reason = reason
 
 
-def webhook_format(provider: str) -> WebhookFormat:
-    """The webhook format a provider declares, found by its name or one of its aliases (case-insensitive).
+def webhook_format(provider: WebhookProvider) -> WebhookFormat:
+    """The webhook format a provider declares, found by its name or one of its aliases (case-insensitive);
+    a ``WebhookFormat`` is its own format.
 
     Example:
-        >>> webhook_format("tenex") is webhook_format("10ex"), webhook_format("10ex").header
-        (True, 'X-10ex-Signature')
-        >>> webhook_format("stripe")  # doctest: +ELLIPSIS
+        >>> declared = [name for name in provider_names() if get_registry(name).connection.webhook]
+        >>> all(webhook_format(name.upper()) is get_registry(name).connection.webhook for name in declared)
+        True
+        >>> webhook_format("no-such-provider")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        ValueError: unknown webhook provider 'stripe'; known: ...
+        ValueError: unknown webhook provider 'no-such-provider'; known: ...
     """
+    if isinstance(provider, WebhookFormat):
+        return provider
     wanted = provider.strip().lower()
     if wanted in _RESOLVED:
         return _RESOLVED[wanted]
@@ -137,12 +138,12 @@ def signature(body: bytes, secret: str | bytes) -> str:
     return "sha256=" + hmac.new(_secret(secret), body, hashlib.sha256).hexdigest()
 
 
-def sign_webhook(provider: str, body: bytes, secret: str | bytes) -> dict[str, str]:
+def sign_webhook(provider: WebhookProvider, body: bytes, secret: str | bytes) -> dict[str, str]:
     """The headers a provider sends with ``body`` (what the sandboxes send, and what tests sign with).
 
     Example:
-        >>> sorted(sign_webhook("wallgent", b"{}", "s"))
-        ['Content-Type', 'Wallgent-Signature']
+        >>> sorted(sign_webhook(WebhookFormat(header="X-Example-Signature", timestamp_field="at"), b"{}", "s"))
+        ['Content-Type', 'X-Example-Signature']
     """
     return {"Content-Type": "application/json", webhook_format(provider).header: signature(body, secret)}
 
@@ -188,22 +189,23 @@ def event_time(value: Any) -> float | None:
         return None
 
 
-def verify_webhook(provider: str, body: bytes | str, headers: Headers, secret: str | bytes, *,
+def verify_webhook(provider: WebhookProvider, body: bytes | str, headers: Headers, secret: str | bytes, *,
                    tolerance: float | None = DEFAULT_TOLERANCE, now: float | None = None) -> dict[str, Any]:
     """Check a delivery's signature (constant time, over the raw body) and its age; return the parsed event.
 
     ``headers`` are matched case-insensitively (a dict, Starlette's or httpx's headers, or pairs).
-    ``tolerance`` (seconds, default 300) refuses an event whose own signed timestamp (``timestamp`` for
-    Wallgent, ``occurred_at`` for 10ex) is missing, older than that, or that far in the future, so a
+    ``tolerance`` (seconds, default 300) refuses an event whose own signed timestamp (the format's
+    ``timestamp_field``) is missing, older than that, or that far in the future, so a
     captured delivery cannot be replayed later; ``None`` turns the age check off (tests only). ``now`` is
     the current Unix time (default ``time.time()``). Raises ``WebhookSignatureError``.
 
     Example:
-        >>> body = b'{"event":"invoice.paid","timestamp":"2026-11-29T10:00:00Z","organizationId":"org_1","data":{}}'
-        >>> headers = {"wallgent-signature": signature(body, "whsec_1")}
-        >>> verify_webhook("wallgent", body, headers, "whsec_1", now=event_time("2026-11-29T10:00:05Z"))["event"]
+        >>> fmt = WebhookFormat(header="Example-Signature", timestamp_field="timestamp", type_field="event")
+        >>> body = b'{"event":"invoice.paid","timestamp":"2026-11-29T10:00:00Z","data":{}}'
+        >>> headers = {"example-signature": signature(body, "whsec_1")}
+        >>> verify_webhook(fmt, body, headers, "whsec_1", now=event_time("2026-11-29T10:00:05Z"))["event"]
         'invoice.paid'
-        >>> verify_webhook("wallgent", body, headers, "whsec_1", now=event_time("2026-11-29T11:00:00Z"))
+        >>> verify_webhook(fmt, body, headers, "whsec_1", now=event_time("2026-11-29T11:00:00Z"))
         Traceback (most recent call last):
         agent_billing.webhooks.WebhookSignatureError: the event is 3600 s old (tolerance 300 s)
     """
@@ -257,14 +259,15 @@ def _canonical_default(value: Any) -> Any:
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
-def event_key(provider: str, event: Mapping[str, Any]) -> str:
-    """What identifies an event across retries: its id (10ex), else the digest of its canonical JSON (Wallgent).
+def event_key(provider: WebhookProvider, event: Mapping[str, Any]) -> str:
+    """What identifies an event across retries: its declared id field, else the digest of its canonical JSON.
 
     Example:
-        >>> event_key("10ex", {"id": "evt_1"})
+        >>> with_id = WebhookFormat(header="X-Example-Signature", timestamp_field="at", id_field="id")
+        >>> event_key(with_id, {"id": "evt_1"})
         'evt_1'
-        >>> event_key("wallgent", {"event": "invoice.paid", "timestamp": "t"}) == event_key(
-        ...     "wallgent", {"timestamp": "t", "event": "invoice.paid"})
+        >>> without = WebhookFormat(header="Example-Signature", timestamp_field="at")
+        >>> event_key(without, {"event": "invoice.paid", "at": "t"}) == event_key(without, {"at": "t", "event": "invoice.paid"})
         True
     """
     fmt = webhook_format(provider)
@@ -273,12 +276,14 @@ def event_key(provider: str, event: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(event)).hexdigest()
 
 
-def seen_key(provider: str, event: Mapping[str, Any]) -> str:
+def seen_key(provider: WebhookProvider, event: Mapping[str, Any]) -> str:
     """The key a deduplicator keeps for an event: the provider (by its signature header) and ``event_key``.
 
     Example:
-        >>> seen_key("tenex", {"id": "evt_1"}) == seen_key("10ex", {"id": "evt_1"}) != seen_key("wallgent", {"id": "evt_1"})
-        True
+        >>> one = WebhookFormat(header="X-One-Signature", timestamp_field="at", id_field="id", aliases=("One",))
+        >>> other = WebhookFormat(header="X-Other-Signature", timestamp_field="at", id_field="id")
+        >>> seen_key(one, {"id": "evt_1"}), seen_key(other, {"id": "evt_1"})
+        ('X-One-Signature:evt_1', 'X-Other-Signature:evt_1')
     """
     # Per provider (its signature header names it, whatever alias the caller used): one deduplicator may
     # serve several providers, and one's event id must not silence another's event.
@@ -291,12 +296,13 @@ class EventDeduplicator:
     For tests and single-process tools: a restart forgets everything, and another worker has its own
     memory. Production receivers use :func:`agent_billing.webhook_events.event_deduplicator`, the
     same interface kept in the guardrail store. Thread-safe; keeps at most ``max_events`` keys for
-    ``ttl`` seconds of the injected ``clock`` (10ex's retries span 31 s; a day is ample). If acting on
-    an event fails, ``forget`` it so the provider's retry is handled.
+    ``ttl`` seconds of the injected ``clock`` (a provider's retries span seconds to minutes; a day is
+    ample). If acting on an event fails, ``forget`` it so the provider's retry is handled.
 
     Example:
+        >>> fmt = WebhookFormat(header="X-Example-Signature", timestamp_field="at", id_field="id")
         >>> dedup = EventDeduplicator()
-        >>> dedup.first_time("10ex", {"id": "evt_1"}), dedup.first_time("10ex", {"id": "evt_1"})
+        >>> dedup.first_time(fmt, {"id": "evt_1"}), dedup.first_time(fmt, {"id": "evt_1"})
         (True, False)
     """
 
@@ -305,7 +311,7 @@ class EventDeduplicator:
         self._lock = threading.Lock()
         self._ttl, self._max, self._clock = ttl, max_events, clock
 
-    def first_time(self, provider: str, event: Mapping[str, Any]) -> bool:
+    def first_time(self, provider: WebhookProvider, event: Mapping[str, Any]) -> bool:
         """True the first time an event is seen (and remember it); False for a repeat."""
         key, now = seen_key(provider, event), self._clock()
         with self._lock:
@@ -316,7 +322,7 @@ class EventDeduplicator:
             self._seen[key] = now
             return True
 
-    def forget(self, provider: str, event: Mapping[str, Any]) -> None:
+    def forget(self, provider: WebhookProvider, event: Mapping[str, Any]) -> None:
         """Let the next delivery of this event through again (acting on it failed)."""
         with self._lock:
             self._seen.pop(seen_key(provider, event), None)
@@ -346,7 +352,7 @@ class WebhookSender:
     the queue is drained.
 
     Example:
-        >>> sender = WebhookSender("10ex")
+        >>> sender = WebhookSender(WebhookFormat(header="X-Example-Signature", timestamp_field="at"))
         >>> sender.register("http://127.0.0.1:9/hook", "whsec_1", retry_scale=0.5).delays
         (0.5, 1.0, 2.0, 4.0, 8.0)
         >>> sender.register("https://example.com/hook", "whsec_1")
@@ -354,7 +360,7 @@ class WebhookSender:
         ValueError: the sandbox delivers webhooks to loopback URLs only (127.0.0.1, localhost, ::1)
     """
 
-    def __init__(self, provider: str, *, sleep: Callable[[float], Any] = time.sleep,
+    def __init__(self, provider: WebhookProvider, *, sleep: Callable[[float], Any] = time.sleep,
                  clock: Callable[[], float] = time.time, timeout: float = 5.0, any_host: bool = False,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.provider = provider
@@ -409,7 +415,7 @@ class WebhookSender:
         with self._lock:
             self._queue.put((endpoint, body, label))
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name=f"{self.provider}-webhooks", daemon=True)
+                self._thread = threading.Thread(target=self._run, name=f"{self._format.header}-webhooks", daemon=True)
                 self._thread.start()
         return True
 
@@ -435,7 +441,7 @@ class WebhookSender:
                     self._queue.task_done()
 
     def _deliver(self, http: httpx.Client, endpoint: Endpoint, body: bytes, label: str) -> None:
-        headers = sign_webhook(self.provider, body, endpoint.secret)
+        headers = sign_webhook(self._format, body, endpoint.secret)
         for attempt in range(len(endpoint.delays) + 1):
             record: dict[str, Any] = {"event": label, "attempt": attempt + 1, "at": self._clock()}
             try:

@@ -20,10 +20,10 @@ import pytest
 from tests.conftest import TOKEN
 
 from agent_billing import (
-    AsyncBillingClient,
-    BillingClient,
+    AsyncModelsLabClient,
     BillingConnectionError,
     BillingError,
+    ModelsLabClient,
     OutcomeUnknownError,
     RetryPolicy,
 )
@@ -149,12 +149,12 @@ def server() -> Iterator[Callable[[str], MisbehavingServer]]:
         one.__exit__()
 
 
-def _sync(srv: MisbehavingServer, **kwargs: object) -> BillingClient:
-    return BillingClient(base_url=srv.base_url, token=TOKEN, timeout=DEADLINE, **kwargs)  # type: ignore[arg-type]
+def _sync(srv: MisbehavingServer, **kwargs: object) -> ModelsLabClient:
+    return ModelsLabClient(base_url=srv.base_url, token=TOKEN, timeout=DEADLINE, **kwargs)  # type: ignore[arg-type]
 
 
-def _async(srv: MisbehavingServer, **kwargs: object) -> AsyncBillingClient:
-    return AsyncBillingClient(base_url=srv.base_url, token=TOKEN, timeout=DEADLINE, **kwargs)  # type: ignore[arg-type]
+def _async(srv: MisbehavingServer, **kwargs: object) -> AsyncModelsLabClient:
+    return AsyncModelsLabClient(base_url=srv.base_url, token=TOKEN, timeout=DEADLINE, **kwargs)  # type: ignore[arg-type]
 
 
 # --- The deadline: connect, headers and body together
@@ -231,7 +231,7 @@ def test_a_charge_that_cannot_connect_says_nothing_was_sent() -> None:
     closed = socket.create_server(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()
-    with BillingClient(base_url=f"http://127.0.0.1:{port}/api/agents/v1", token=TOKEN, timeout=DEADLINE,
+    with ModelsLabClient(base_url=f"http://127.0.0.1:{port}/api/agents/v1", token=TOKEN, timeout=DEADLINE,
                        retry=RetryPolicy.none()) as client, pytest.raises(BillingConnectionError) as info:
         client.fund_wallet(Decimal("25"), "pm_card_visa")
     assert not isinstance(info.value, OutcomeUnknownError)

@@ -11,9 +11,9 @@ import pytest
 from tests.conftest import RESELLER_TOKEN
 
 from agent_billing import (
-    AsyncBillingClient,
-    BillingClient,
+    AsyncModelsLabClient,
     InvalidRequestError,
+    ModelsLabClient,
     PermissionDeniedError,
     get_registry,
 )
@@ -22,13 +22,13 @@ from agent_billing.inprocess import sandbox_clients
 Call = Callable[..., Awaitable[Any]]
 
 
-def recording(client: BillingClient | AsyncBillingClient, seen: set[str]) -> Call:
+def recording(client: ModelsLabClient | AsyncModelsLabClient, seen: set[str]) -> Call:
     """Call a typed method by name (awaiting it for the async client) and record which ran."""
 
     async def call(operation: str, /, *args: Any, **kwargs: Any) -> Any:
         seen.add(operation)
         result = getattr(client, operation)(*args, **kwargs)
-        if isinstance(client, AsyncBillingClient):
+        if isinstance(client, AsyncModelsLabClient):
             result = await result
         return result
 
@@ -116,7 +116,7 @@ async def scenario(call: Call, root: httpx.Client) -> None:
     assert "pm_card_mastercard" not in [c.id for c in (await call("list_payment_methods")).payment_methods]
 
 
-def test_every_operation_sync(client: BillingClient, sandbox_root: httpx.Client, sandbox_app: Any) -> None:
+def test_every_operation_sync(client: ModelsLabClient, sandbox_root: httpx.Client, sandbox_app: Any) -> None:
     import asyncio
 
     seen: set[str] = set()
@@ -127,13 +127,13 @@ def test_every_operation_sync(client: BillingClient, sandbox_root: httpx.Client,
     assert seen == {op.name for op in get_registry()}
 
 
-async def test_every_operation_async(aclient: AsyncBillingClient, sandbox_root: httpx.Client) -> None:
+async def test_every_operation_async(aclient: AsyncModelsLabClient, sandbox_root: httpx.Client) -> None:
     seen: set[str] = set()
     await scenario(recording(aclient, seen), sandbox_root)
     assert seen == {op.name for op in get_registry()}
 
 
-def test_unknown_plan_is_refused_locally_once_the_catalogue_is_known(client: BillingClient) -> None:
+def test_unknown_plan_is_refused_locally_once_the_catalogue_is_known(client: ModelsLabClient) -> None:
     sent: list[str] = []
     client._http.event_hooks["request"].append(lambda request: sent.append(request.url.path))
     client.list_plans()

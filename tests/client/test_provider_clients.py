@@ -44,13 +44,59 @@ def test_sandbox_clients_are_the_providers_own_typed_clients(provider: str) -> N
 
 def test_billing_client_is_a_deprecated_alias_of_the_modelslab_client() -> None:
     import agent_billing
-    from agent_billing.client import AsyncBillingClient, BillingClient
     from agent_billing.providers.modelslab.client import AsyncModelsLabClient, ModelsLabClient
 
+    with pytest.warns(DeprecationWarning, match="use ModelsLabClient"):
+        from agent_billing.client import BillingClient
+    with pytest.warns(DeprecationWarning, match="use AsyncModelsLabClient"):
+        from agent_billing.client import AsyncBillingClient
     assert BillingClient is ModelsLabClient and AsyncBillingClient is AsyncModelsLabClient
-    assert agent_billing.BillingClient is ModelsLabClient and agent_billing.ModelsLabClient is ModelsLabClient
+    with pytest.warns(DeprecationWarning, match="use ModelsLabClient"):
+        assert agent_billing.BillingClient is ModelsLabClient
+    assert agent_billing.ModelsLabClient is ModelsLabClient
     assert issubclass(ModelsLabClient, SyncClient) and issubclass(AsyncModelsLabClient, AsyncClient)
     with pytest.raises(AttributeError):
         from agent_billing import client
 
         _ = client.NoSuchClient  # type: ignore[attr-defined]
+
+
+def test_paging_follows_the_providers_declared_fields_and_is_refused_without_a_declaration() -> None:
+    import httpx
+    from pydantic import BaseModel
+
+    from agent_billing import registry as registry_module
+    from agent_billing.conventions import Pagination, WireConventions
+    from agent_billing.errors import InvalidRequestError
+    from agent_billing.registry import Effect, Registry, register_provider
+
+    class PageArgs(BaseModel):
+        after: str | None = None
+
+    class Page(BaseModel):
+        rows: list[int]
+        then: str | None = None
+
+    def registry(name: str, pagination: Pagination | None) -> Registry:
+        reg = Registry(provider=name, base_path="/", wire=WireConventions(envelope=False, pagination=pagination))
+        reg.declare("list_rows", "rows", "list", "GET", "/rows", PageArgs, Page, Effect.READ, "Rows.")
+        return reg
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        after = request.url.params.get("after")
+        return httpx.Response(200, json={"rows": [1, 2]} if after else {"rows": [0], "then": "p2"})
+
+    register_provider("pages_declared", lambda: registry("pages_declared", Pagination(next_field="then", cursor_arg="after",
+                                                                                      items_field="rows")))
+    register_provider("pages_undeclared", lambda: registry("pages_undeclared", None))
+    try:
+        with SyncClient(base_url="http://x.test", token="t", provider="pages_declared",
+                        transport=httpx.MockTransport(serve)) as client:
+            assert list(client.paginate("list_rows")) == [0, 1, 2]
+        with SyncClient(base_url="http://x.test", token="t", provider="pages_undeclared",
+                        transport=httpx.MockTransport(serve)) as client, pytest.raises(InvalidRequestError, match="declares no"):
+            list(client.paginate("list_rows"))
+    finally:
+        for name in ("pages_declared", "pages_undeclared"):
+            registry_module._REGISTRIES.pop(name, None)
+            registry_module._LOADED.pop(name, None)

@@ -13,12 +13,12 @@ from tests.conftest import TOKEN
 
 from agent_billing import (
     ActionRequiredError,
-    AsyncBillingClient,
+    AsyncModelsLabClient,
     AuthenticationError,
-    BillingClient,
     BillingConnectionError,
     CardDataRefusedError,
     IdempotencyConflictError,
+    ModelsLabClient,
     OutcomeUnknownError,
     PaymentDeclinedError,
     RateLimitedError,
@@ -65,7 +65,7 @@ class AsyncDropResponses(httpx.AsyncBaseTransport):
 
 def test_a_fund_whose_response_was_dropped_is_retried_and_charges_once(sandbox_app: Any) -> None:
     transport = DropResponses(SyncASGITransport(sandbox_app), "/wallet/fund")
-    client = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, retry=FAST, transport=transport)
+    client = ModelsLabClient(base_url=SANDBOX_BASE_URL, token=TOKEN, retry=FAST, transport=transport)
     result = client.fund_wallet(Decimal("25"), "pm_card_visa")
     assert result.idempotency_replay is True
     assert len(transport.keys) == 2 and transport.keys[0] == transport.keys[1]
@@ -75,7 +75,7 @@ def test_a_fund_whose_response_was_dropped_is_retried_and_charges_once(sandbox_a
 
 async def test_async_fund_with_dropped_response_charges_once(sandbox_app: Any) -> None:
     transport = AsyncDropResponses(httpx.ASGITransport(app=sandbox_app), "/wallet/fund", drops=2)
-    client = AsyncBillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, retry=FAST, transport=transport)
+    client = AsyncModelsLabClient(base_url=SANDBOX_BASE_URL, token=TOKEN, retry=FAST, transport=transport)
     await client.fund_wallet(Decimal("40"), "pm_card_visa", idempotency_key="fund-40-order-17")
     assert transport.keys == ["fund-40-order-17"] * 3
     assert (await client.get_wallet_balance()).balance == Decimal("40.00")
@@ -84,7 +84,7 @@ async def test_async_fund_with_dropped_response_charges_once(sandbox_app: Any) -
 
 def test_a_lost_answer_after_all_retries_is_an_unknown_outcome(sandbox_app: Any) -> None:
     transport = DropResponses(SyncASGITransport(sandbox_app), "/wallet/fund", drops=10)
-    client = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, retry=FAST, transport=transport)
+    client = ModelsLabClient(base_url=SANDBOX_BASE_URL, token=TOKEN, retry=FAST, transport=transport)
     with pytest.raises(OutcomeUnknownError) as info:
         client.fund_wallet(Decimal("25"), "pm_card_visa")
     assert not isinstance(info.value, BillingConnectionError)  # not "failed": it may have gone through
@@ -100,7 +100,7 @@ def test_a_lost_answer_after_all_retries_is_an_unknown_outcome(sandbox_app: Any)
 def test_429_is_retried_after_the_reset() -> None:
     app = create_app(tokens=(TOKEN,), rate_limit=RateLimits({"agent-billing": 2, "agent-general": 100}, window_seconds=1))
     statuses: list[int] = []
-    client = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=SyncASGITransport(app),
+    client = ModelsLabClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=SyncASGITransport(app),
                            retry=RetryPolicy(max_retries=3, base_delay=0.01, max_total_wait=5))
     client._http.event_hooks["response"].append(lambda response: statuses.append(response.status_code))
     for _ in range(3):
@@ -110,7 +110,7 @@ def test_429_is_retried_after_the_reset() -> None:
 
 def test_429_beyond_the_wait_budget_surfaces_with_retry_after() -> None:
     app = create_app(tokens=(TOKEN,), rate_limit=RateLimits({"agent-billing": 1, "agent-general": 100}, window_seconds=60))
-    client = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=SyncASGITransport(app),
+    client = ModelsLabClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=SyncASGITransport(app),
                            retry=RetryPolicy(max_retries=3, max_total_wait=1))
     client.add_payment_method("pm_card_visa")
     with pytest.raises(RateLimitedError) as info:
@@ -134,14 +134,14 @@ class FlakyServer(httpx.BaseTransport):
 
 def test_5xx_is_retried(sandbox_app: Any) -> None:
     flaky = FlakyServer(SyncASGITransport(sandbox_app), failures=2)
-    client = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, retry=FAST, transport=flaky)
+    client = ModelsLabClient(base_url=SANDBOX_BASE_URL, token=TOKEN, retry=FAST, transport=flaky)
     assert client.get_wallet_balance().balance == Decimal("0.00")
     assert flaky.calls == 3
 
 
 @pytest.mark.parametrize("method, decline_code", [("pm_card_chargeDeclined", "generic_decline"),
                                                   ("pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds")])
-def test_declines_map_to_payment_declined(client: BillingClient, method: str, decline_code: str) -> None:
+def test_declines_map_to_payment_declined(client: ModelsLabClient, method: str, decline_code: str) -> None:
     with pytest.raises(PaymentDeclinedError) as info:
         client.fund_wallet(Decimal("25"), method)
     assert info.value.decline_code == decline_code and info.value.status == 402
@@ -149,7 +149,7 @@ def test_declines_map_to_payment_declined(client: BillingClient, method: str, de
     assert client.get_wallet_balance().balance == Decimal("0.00")
 
 
-def test_three_d_secure_is_action_required(client: BillingClient) -> None:
+def test_three_d_secure_is_action_required(client: ModelsLabClient) -> None:
     with pytest.raises(ActionRequiredError) as info:
         client.fund_wallet(Decimal("25"), "pm_card_authenticationRequired")
     assert info.value.payment_intent_id and info.value.payment_intent_id.startswith("pi_")
@@ -157,14 +157,14 @@ def test_three_d_secure_is_action_required(client: BillingClient) -> None:
     assert client.get_wallet_balance().balance == Decimal("0.00")
 
 
-def test_same_key_different_body_is_a_conflict(client: BillingClient) -> None:
+def test_same_key_different_body_is_a_conflict(client: ModelsLabClient) -> None:
     client.fund_wallet(Decimal("25"), "pm_card_visa", idempotency_key="k-1")
     with pytest.raises(IdempotencyConflictError):
         client.fund_wallet(Decimal("30"), "pm_card_visa", idempotency_key="k-1")
     assert client.get_wallet_balance().balance == Decimal("25.00")
 
 
-def test_card_numbers_never_leave_the_process(client: BillingClient) -> None:
+def test_card_numbers_never_leave_the_process(client: ModelsLabClient) -> None:
     sent: list[str] = []
     client._http.event_hooks["request"].append(lambda request: sent.append(request.url.path))
     with pytest.raises(CardDataRefusedError) as info:
@@ -178,15 +178,15 @@ SECRET = "sk_sandbox_SECRET_0123456789"
 def test_the_token_never_shows(caplog: pytest.LogCaptureFixture) -> None:
     app = create_app(tokens=(SECRET,), rate_limit=False)
     caplog.set_level(logging.DEBUG)
-    client = BillingClient(base_url=SANDBOX_BASE_URL, token=SECRET, retry=FAST, transport=SyncASGITransport(app))
+    client = ModelsLabClient(base_url=SANDBOX_BASE_URL, token=SECRET, retry=FAST, transport=SyncASGITransport(app))
     assert SECRET not in repr(client) and SECRET not in str(client)
     client.fund_wallet(Decimal("25"), "pm_card_visa")
     with pytest.raises(PaymentDeclinedError) as declined:
         client.fund_wallet(Decimal("25"), "pm_card_chargeDeclined")
-    wrong = BillingClient(base_url=SANDBOX_BASE_URL, token=SECRET + "x", transport=SyncASGITransport(app))
+    wrong = ModelsLabClient(base_url=SANDBOX_BASE_URL, token=SECRET + "x", transport=SyncASGITransport(app))
     with pytest.raises(AuthenticationError) as unauth:
         wrong.get_wallet_balance()
-    dead = BillingClient(base_url="http://127.0.0.1:9/api/agents/v1", token=SECRET, retry=RetryPolicy.none())
+    dead = ModelsLabClient(base_url="http://127.0.0.1:9/api/agents/v1", token=SECRET, retry=RetryPolicy.none())
     with pytest.raises(BillingConnectionError) as unreachable:
         dead.get_wallet_balance()
     texts = [str(declined.value), repr(declined.value), str(unauth.value), str(unreachable.value), caplog.text,
@@ -204,7 +204,7 @@ def test_settings_from_env_and_dotenv(tmp_path: Path) -> None:
     override = Settings.from_env(environ={"AGENT_BILLING_TOKEN": "from-env"}, dotenv_path=env_file)
     assert override.token is not None and override.token.get_secret_value() == "from-env"
     with pytest.raises(AuthenticationError, match="AGENT_BILLING_TOKEN"):
-        BillingClient(settings=Settings.from_env(environ={}, dotenv_path=None))
+        ModelsLabClient(settings=Settings.from_env(environ={}, dotenv_path=None))
 
 
 @pytest.mark.parametrize("method, args", [
@@ -213,7 +213,7 @@ def test_settings_from_env_and_dotenv(tmp_path: Path) -> None:
     ("confirm_wallet_checkout", ("cs_",)), ("get_payment_status", ("abc",)), ("create_subscription", (0,)),
     ("charge_subscription_amount", (Decimal("4.99"),)), ("enable_auto_funding", (Decimal("4"), Decimal("1"))),
 ])
-def test_bad_input_is_refused_before_any_request(client: BillingClient, method: str, args: tuple[Any, ...]) -> None:
+def test_bad_input_is_refused_before_any_request(client: ModelsLabClient, method: str, args: tuple[Any, ...]) -> None:
     from agent_billing import InvalidRequestError
 
     sent: list[str] = []

@@ -1,6 +1,6 @@
 """Every failure is typed (issue 18, item 4): only ``agent_billing.errors`` types leave the client or a tool.
 
-Found: a 30-digit amount raised ``decimal.InvalidOperation`` out of ``BillingClient.fund_wallet``, and odd
+Found: a 30-digit amount raised ``decimal.InvalidOperation`` out of ``ModelsLabClient.fund_wallet``, and odd
 provider numbers (``1e309``, ``10**33``, NaN) raised untyped errors further on. Here property tests drive
 every operation of every provider with arbitrary JSON-ish arguments (against the real sandbox) and with
 arbitrary odd answers from a real ASGI app (status, headers, bytes, JSON with impossible numbers), sync and
@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from tests.conftest import TOKEN
 
-from agent_billing import BillingClient, BillingError, InvalidRequestError, OutcomeUnknownError, RetryPolicy
+from agent_billing import BillingError, InvalidRequestError, ModelsLabClient, OutcomeUnknownError, RetryPolicy
 from agent_billing.client import AsyncClient, SyncClient
 from agent_billing.inprocess import SANDBOX_BASE_URL, SANDBOX_ORIGIN, SyncASGITransport, sandbox_clients
 from agent_billing.registry import Operation, get_registry, provider_names
@@ -74,7 +74,7 @@ def test_any_arguments_to_any_operation_end_as_a_result_or_a_billing_error(data:
 def test_a_30_digit_amount_is_a_validation_error_and_nothing_is_sent(amount: Any, sandbox_app: Any) -> None:
     sent: list[httpx.Request] = []
     transport = SyncASGITransport(sandbox_app)
-    client = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=transport)
+    client = ModelsLabClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=transport)
     client._http.event_hooks["request"].append(sent.append)
     with pytest.raises(InvalidRequestError) as info:
         client.fund_wallet(amount, "pm_card_visa")
@@ -257,7 +257,7 @@ def test_an_impossible_amount_in_a_charge_answer_is_an_unknown_outcome(token: st
     app = OddApp()
     app.answer = (200, [("content-type", "application/json")],
                   f'{{"data": {{"transaction_id": "t1", "amount": {token}, "balance": {token}}}}}'.encode())
-    client = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=SyncASGITransport(app), retry=QUICK)
+    client = ModelsLabClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=SyncASGITransport(app), retry=QUICK)
     with pytest.raises(OutcomeUnknownError) as info:
         client.fund_wallet(Decimal("25"), "pm_card_visa", idempotency_key="odd-1")
     assert info.value.idempotency_key == "odd-1" and info.value.cause == "unreadable_response"

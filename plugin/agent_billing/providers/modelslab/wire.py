@@ -28,4 +28,6 @@ WIRE = WireConventions(
     action_required=ActionRequired(container="payment", value="requires_action",
                                    details=("payment_intent_id", "client_secret"),
                                    message="The card needs 3-D Secure authentication by a person."),
+    # A decline names the failed payment intent (``err.payment_intent_id``), as the 3-D Secure shape does.
+    error_attributes={"PaymentDeclinedError": ("payment_intent_id",)},
 )

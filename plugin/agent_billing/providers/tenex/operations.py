@@ -53,7 +53,7 @@ from collections.abc import Mapping
 from pydantic import BaseModel
 
 from agent_billing.codegen import MethodExample, Step
-from agent_billing.conventions import Connection, WebhookFormat, WireConventions
+from agent_billing.conventions import Connection, Pagination, WebhookFormat, WireConventions
 from agent_billing.providers.tenex import arguments as a
 from agent_billing.providers.tenex import results as r
 from agent_billing.registry import Effect, Registry
@@ -68,6 +68,7 @@ WIRE = WireConventions(
     amounts="string",
     error_body="detail",
     paging_keys=("next_cursor",),
+    pagination=Pagination(next_field="next_cursor"),  # ?cursor= answered with {items, next_cursor}
     error_classes={
         "not_authenticated": "AuthenticationError", "invalid_api_key": "AuthenticationError",
         "permission_denied": "PermissionDeniedError", "not_found": "NotFoundError",
