@@ -38,12 +38,20 @@ from agent_billing.guardrails.card_data import scan_arguments
 from agent_billing.money import format_usd
 from agent_billing.providers.modelslab.sandbox import subscriptions as subs
 from agent_billing.providers.modelslab.sandbox.dispatch import Ctx, Handler
+from agent_billing.providers.modelslab.sandbox.envelope import (
+    ApiError,
+    check_key,
+    envelope,
+    error_response,
+    invalid,
+    json_response,
+    replay_body,
+)
 from agent_billing.providers.modelslab.sandbox.ledger import Account, token_digest
 from agent_billing.providers.modelslab.sandbox.state import Sandbox
 from agent_billing.providers.modelslab.scopes import covers, operation_scope
 from agent_billing.registry import Operation
 from agent_billing.sandbox import idempotency
-from agent_billing.sandbox.envelope import ApiError, envelope, error_response, invalid, json_response
 from agent_billing.sandbox.rate_limit import Decision
 from agent_billing.sandbox.units import request_id
 
@@ -228,10 +236,10 @@ def validate(op: Operation, raw: Mapping[str, Any]) -> Any:
         Decimal('25.00')
         >>> validate(op, {"amount": "-5"})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        agent_billing.sandbox.envelope.ApiError: Invalid arguments. amount: ...
+        agent_billing.providers.modelslab.sandbox.envelope.ApiError: Invalid arguments. amount: ...
         >>> validate(get_registry().get("get_wallet_transactions"), {"offset": str(2**70)})
         Traceback (most recent call last):
-        agent_billing.sandbox.envelope.ApiError: offset is out of range.
+        agent_billing.providers.modelslab.sandbox.envelope.ApiError: offset is out of range.
     """
     try:
         args = op.validate(raw)
@@ -305,7 +313,7 @@ def handle(sandbox: Sandbox, op: Operation, handler: Handler, incoming: Incoming
                            {"fields": where, "kinds": sorted({f.kind for f in findings})})
         key = incoming.headers.get(idempotency.HEADER) if op.is_mutation else None
         if key is not None:
-            idempotency.check_key(key)
+            check_key(key)
         ledger = sandbox.ledger
         with ledger.transaction():
             subs.process_due(ledger, account, now=sandbox.now())
@@ -323,7 +331,7 @@ def handle(sandbox: Sandbox, op: Operation, handler: Handler, incoming: Incoming
                                        "different request. Use a new key for a new request; retry a request only "
                                        "with its own key and identical arguments.",
                                        {"original_request_id": record.request_id})
-                    replay = idempotency.replay_body(record.body, rid, record.request_id)
+                    replay = replay_body(record.body, rid, record.request_id)
                     headers.update({"Idempotent-Replayed": "true", "Original-Request": record.request_id,
                                     "Cache-Control": "no-store"})
                     return Response(replay, status_code=record.status, headers=headers,

@@ -40,7 +40,7 @@ from agent_billing.providers.modelslab.sandbox.state import Sandbox
 from agent_billing.sandbox.cards import (
     AUTHENTICATE,
     BEHAVIOURS,
-    MAGIC_PAYMENT_METHODS,
+    MAGIC_METHODS,
     MAGIC_TOKENS,
     CardError,
     check_card,
@@ -257,7 +257,7 @@ def create_payment_method(sandbox: Sandbox, form: dict[str, str]) -> dict[str, A
 def _pm_for_setup(sandbox: Sandbox, seti: SetupIntent, form: dict[str, str]) -> StripePaymentMethod:
     pm_id = form.get("payment_method")
     if pm_id:
-        magic = MAGIC_PAYMENT_METHODS.get(pm_id)
+        magic = MAGIC_METHODS.get(pm_id)
         if magic is not None:  # Stripe makes a fresh payment method from a pm_card_* shortcut
             year = year_of(sandbox.now()) + 3
             return sandbox.ledger.insert_stripe_payment_method(

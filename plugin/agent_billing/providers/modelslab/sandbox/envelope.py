@@ -1,4 +1,4 @@
-"""The response envelope and the sandbox's internal error type.
+"""The ModelsLab sandbox's response envelope, its error type, and how it shows idempotent replays.
 
 Every API response is ``{"data": ..., "error": null, "meta": {"request_id": "req_..."}}`` or
 ``{"data": null, "error": {"code", "message", "details"}, "meta": {...}}``, written with
@@ -19,6 +19,7 @@ from typing import Any
 from starlette.responses import Response
 
 from agent_billing import wire
+from agent_billing.sandbox import idempotency
 
 
 class ApiError(Exception):
@@ -136,3 +137,33 @@ def error_response(err: ApiError, rid: str, headers: Mapping[str, str] | None = 
     """
     all_headers = {"X-Request-Id": rid, **err.headers, **(headers or {})}
     return json_response(envelope(None, err.to_error(), rid), err.status, all_headers)
+
+
+def check_key(key: str) -> str:
+    """The idempotency key, or a 400 ``validation_error`` when it is empty, too long or not printable ASCII.
+
+    Example:
+        >>> check_key("fund-2026-01-15-001")
+        'fund-2026-01-15-001'
+        >>> check_key("two words")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        agent_billing...ApiError: Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.
+    """
+    if not idempotency.valid_key(key):
+        raise ApiError(400, "validation_error", "Idempotency-Key must be 1 to 255 printable ASCII characters "
+                       "without spaces.", {"errors": [{"field": "Idempotency-Key", "message": "invalid key"}]})
+    return key
+
+
+def replay_body(stored: bytes, rid: str, original_rid: str) -> bytes:
+    """The stored envelope, marked as a replay (``data.idempotency_replay``), under the new request id.
+
+    Example:
+        >>> replay_body(b'{"data":{"balance":25.00},"error":null,"meta":{"request_id":"req_1"}}', "req_2", "req_1")
+        b'{"data":{"balance":25.00,"idempotency_replay":true},"error":null,"meta":{"request_id":"req_2","original_request_id":"req_1"}}'
+    """
+    body = wire.loads(stored)
+    if isinstance(body.get("data"), dict):
+        body["data"]["idempotency_replay"] = True
+    body["meta"] = {**body.get("meta", {}), "request_id": rid, "original_request_id": original_rid}
+    return wire.dumps(body)
