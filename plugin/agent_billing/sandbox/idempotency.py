@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from agent_billing import wire
+from agent_billing.sandbox.units import dumps
 
 RETENTION_SECONDS = 24 * 3600
 HEADER = "idempotency-key"
@@ -65,5 +65,5 @@ def fingerprint(method: str, path: str, query: Sequence[tuple[str, str]], body: 
         >>> len(first), first == fingerprint("POST", "/wallet/fund", [], {"card": "pm_card_visa", "amount": 25.0})
         (64, True)
     """
-    material = wire.dumps([method.upper(), path, sorted(query), _canonical(body)])
+    material = dumps([method.upper(), path, sorted(query), _canonical(body)])
     return hashlib.sha256(material).hexdigest()

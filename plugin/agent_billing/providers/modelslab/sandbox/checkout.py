@@ -48,7 +48,7 @@ from agent_billing.providers.modelslab.sandbox.ledger import CheckoutSession
 from agent_billing.providers.modelslab.sandbox.payments import Card, charge
 from agent_billing.providers.modelslab.sandbox.state import Sandbox
 from agent_billing.sandbox.cards import AUTHENTICATE, BEHAVIOURS, CHECKOUT_CHOICES, MAGIC_METHODS
-from agent_billing.sandbox.units import iso, iso_or_none, request_id, usd, year_of
+from agent_billing.sandbox.units import dumps, iso, iso_or_none, request_id, usd, year_of
 
 
 def checkout_url(root_url: str, session_id: str) -> str:
@@ -226,7 +226,7 @@ def confirm(ctx: Ctx, session_id: str, purpose: str) -> Reply:
                     "status": sub.status, "amount": usd(s.amount_cents), "subscription": subs.summary(ledger, sub),
                     "stripe_subscription_id": sub.stripe_subscription_id,
                     "payment_intent_id": s.payment_intent_id, "already_confirmed": False}
-        ledger.update_checkout_session(s.id, confirmed_at=ctx.now(), result=wire.dumps(data).decode())
+        ledger.update_checkout_session(s.id, confirmed_at=ctx.now(), result=dumps(data).decode())
     return Reply(data)
 
 

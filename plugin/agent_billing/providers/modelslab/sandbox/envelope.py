@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from agent_billing import wire
 from agent_billing.sandbox import idempotency
+from agent_billing.sandbox.units import dumps
 
 
 class ApiError(Exception):
@@ -114,7 +115,7 @@ def envelope(data: Any, error: Mapping[str, Any] | None, rid: str, **meta: Any) 
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    """A JSON response written with ``wire.dumps`` (exact Decimal amounts, no floats).
+    """A JSON response (``body`` already encoded, or written with ``units.dumps``: exact Decimal amounts).
 
     Example:
         >>> from decimal import Decimal
@@ -124,7 +125,8 @@ def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | Non
     """
     all_headers = {"Cache-Control": "no-store"}
     all_headers.update(headers or {})
-    return Response(wire.dumps(body), status_code=status, headers=all_headers, media_type="application/json")
+    content = body if isinstance(body, bytes) else dumps(body)
+    return Response(content, status_code=status, headers=all_headers, media_type="application/json")
 
 
 def error_response(err: ApiError, rid: str, headers: Mapping[str, str] | None = None) -> Response:
@@ -166,4 +168,4 @@ def replay_body(stored: bytes, rid: str, original_rid: str) -> bytes:
     if isinstance(body.get("data"), dict):
         body["data"]["idempotency_replay"] = True
     body["meta"] = {**body.get("meta", {}), "request_id": rid, "original_request_id": original_rid}
-    return wire.dumps(body)
+    return dumps(body)

@@ -34,7 +34,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from agent_billing import wire
 from agent_billing.providers.modelslab.sandbox.ledger import SetupIntent, StripePaymentMethod
 from agent_billing.providers.modelslab.sandbox.state import Sandbox
 from agent_billing.sandbox.cards import (
@@ -45,7 +44,7 @@ from agent_billing.sandbox.cards import (
     CardError,
     check_card,
 )
-from agent_billing.sandbox.units import month_of, new_id, year_of
+from agent_billing.sandbox.units import dumps, month_of, new_id, year_of
 
 DOCS = "https://stripe.com/docs/error-codes"
 
@@ -333,7 +332,7 @@ def confirm_setup_intent(sandbox: Sandbox, seti_id: str, form: dict[str, str]) -
 
 
 def _respond(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(wire.dumps(body), status_code=status, media_type="application/json",
+    return Response(dumps(body), status_code=status, media_type="application/json",
                     headers={"Request-Id": new_id("req_", 14), "Cache-Control": "no-store",
                              "Stripe-Version": "2025-sandbox"})
 
