@@ -1,38 +1,41 @@
 """Test cards and test payment methods, and what each one does when charged.
 
-These mirror Stripe's documented test numbers and ``pm_card_*`` / ``tok_*`` shortcuts, so code written
-against Stripe's test mode behaves the same here. The sandbox never stores a card number: a payment
-method keeps brand, last4, expiry and the *name* of its behaviour.
+These are the card processor's published test numbers and its ``pm_card_*`` / ``tok_*`` shortcuts
+(Stripe's test mode), so code written against the processor's test mode behaves the same here. They are
+neutral test-card vocabulary, not any provider's declaration: every provider sandbox that bills cards
+through the processor takes the same cards. What an outcome looks like on a provider's API (its status,
+error code and the field carrying the decline reason) is that provider's, in its own sandbox. The sandbox
+never stores a card number: a payment method keeps brand, last4, expiry and the *name* of its behaviour.
 
-==========================  ===================  =========================================================
-number                      magic pm id          behaviour when charged
-==========================  ===================  =========================================================
-4242424242424242            pm_card_visa         succeeds (visa)
-4000056655665556            pm_card_visa_debit   succeeds (visa debit)
-5555555555554444            pm_card_mastercard   succeeds (mastercard)
-378282246310005             pm_card_amex         succeeds (amex)
-6011111111111117            pm_card_discover     succeeds (discover)
-4000000000000002            pm_card_chargeDeclined                       402 ``generic_decline``
-4000000000009995            pm_card_chargeDeclinedInsufficientFunds      402 ``insufficient_funds``
-4000000000009987            pm_card_chargeDeclinedLostCard               402 ``lost_card``
-4000000000009979            pm_card_chargeDeclinedStolenCard             402 ``stolen_card``
-4000000000000069            pm_card_chargeDeclinedExpiredCard            402 ``expired_card``
-4000000000000127            pm_card_chargeDeclinedIncorrectCvc           402 ``incorrect_cvc``
-4000000000000119            pm_card_chargeDeclinedProcessingError        402 ``processing_error``
-4000000000000341            pm_card_chargeCustomerFail                   saves fine; charges 402 ``generic_decline``
-4000002760003184            pm_card_authenticationRequired               202 ``requires_action`` (3-D Secure)
-4000000000003220            pm_card_threeDSecure2Required                202 ``requires_action`` (3-D Secure 2)
-==========================  ===================  =========================================================
+==========================  ===================  ===================================================
+number                      shortcut             outcome when charged (the processor's decline reason)
+==========================  ===================  ===================================================
+4242424242424242            visa                 succeeds (visa)
+4000056655665556            visa_debit           succeeds (visa debit)
+5555555555554444            mastercard           succeeds (mastercard)
+378282246310005             amex                 succeeds (amex)
+6011111111111117            discover             succeeds (discover)
+4000000000000002            chargeDeclined                       declined (generic)
+4000000000009995            chargeDeclinedInsufficientFunds      declined (insufficient funds)
+4000000000009987            chargeDeclinedLostCard               declined (lost card)
+4000000000009979            chargeDeclinedStolenCard             declined (stolen card)
+4000000000000069            chargeDeclinedExpiredCard            declined (expired card)
+4000000000000127            chargeDeclinedIncorrectCvc           declined (incorrect security code)
+4000000000000119            chargeDeclinedProcessingError        declined (processing error)
+4000000000000341            chargeCustomerFail                   saves fine; charges are declined (generic)
+4000002760003184            authenticationRequired               needs 3-D Secure
+4000000000003220            threeDSecure2Required                needs 3-D Secure 2
+==========================  ===================  ===================================================
 
 Any other Luhn-valid number succeeds with the brand its prefix says. Saving a card never charges it;
-only confirming a SetupIntent with a generic-decline, lost or stolen card fails (as Stripe's card check
-would).
+only confirming a SetupIntent with a generic-decline, lost or stolen card fails (as the processor's card
+check would).
 
 Example:
-    >>> card_for_number("4000000000009995").behaviour.decline_code
-    'insufficient_funds'
-    >>> MAGIC_PAYMENT_METHODS["pm_card_visa"].last4
-    '4242'
+    >>> card_for_number("4000000000009987").behaviour.decline_code
+    'lost_card'
+    >>> MAGIC_METHODS["pm_card_visa"].last4, MAGIC_TOKENS["tok_amex"].brand
+    ('4242', 'amex')
 """
 
 from __future__ import annotations
@@ -47,13 +50,13 @@ SUCCEED, DECLINE, AUTHENTICATE = "succeed", "decline", "authenticate"
 class Behaviour:
     """What happens when a card is charged.
 
-    ``outcome`` is ``succeed``, ``decline`` or ``authenticate`` (3-D Secure needed). A decline has
-    Stripe's error ``code`` (``card_declined``, ``expired_card``...), a ``decline_code`` and message.
+    ``outcome`` is ``succeed``, ``decline`` or ``authenticate`` (3-D Secure needed). A decline has the
+    processor's error ``code`` (``card_declined``, ``expired_card``...), a ``decline_code`` and message.
 
     Example:
-        >>> b = BEHAVIOURS["insufficient_funds"]
+        >>> b = BEHAVIOURS["lost_card"]
         >>> b.outcome, b.code, b.decline_code
-        ('decline', 'card_declined', 'insufficient_funds')
+        ('decline', 'card_declined', 'lost_card')
     """
 
     name: str
@@ -62,28 +65,6 @@ class Behaviour:
     decline_code: str | None = None
     message: str | None = None
     declines_setup: bool = False
-
-
-BEHAVIOURS: dict[str, Behaviour] = {
-    b.name: b
-    for b in (
-        Behaviour("succeed", SUCCEED),
-        Behaviour("generic_decline", DECLINE, "card_declined", "generic_decline", "Your card was declined.",
-                  declines_setup=True),
-        Behaviour("insufficient_funds", DECLINE, "card_declined", "insufficient_funds",
-                  "Your card has insufficient funds."),
-        Behaviour("lost_card", DECLINE, "card_declined", "lost_card", "Your card was declined.", declines_setup=True),
-        Behaviour("stolen_card", DECLINE, "card_declined", "stolen_card", "Your card was declined.",
-                  declines_setup=True),
-        Behaviour("expired_card", DECLINE, "expired_card", "expired_card", "Your card has expired."),
-        Behaviour("incorrect_cvc", DECLINE, "incorrect_cvc", "incorrect_cvc",
-                  "Your card's security code is incorrect."),
-        Behaviour("processing_error", DECLINE, "processing_error", "processing_error",
-                  "An error occurred while processing your card. Try again in a little bit."),
-        Behaviour("customer_fail", DECLINE, "card_declined", "generic_decline", "Your card was declined."),
-        Behaviour("authenticate", AUTHENTICATE),
-    )
-}
 
 
 @dataclass(frozen=True)
@@ -103,53 +84,50 @@ class TestCard:
     country: str = "US"
 
 
-def _card(number: str, brand: str, behaviour: str, funding: str = "credit") -> tuple[str, TestCard]:
-    return number, TestCard(brand, number[-4:], BEHAVIOURS[behaviour], funding)
+_SUCCEEDS = Behaviour("succeed", SUCCEED)
+_AUTHENTICATES = Behaviour("authenticate", AUTHENTICATE)
+_DECLINED = "Your card was declined."
 
 
-TEST_CARDS: dict[str, TestCard] = dict(
-    [
-        _card("4242424242424242", "visa", "succeed"),
-        _card("4000056655665556", "visa", "succeed", "debit"),
-        _card("5555555555554444", "mastercard", "succeed"),
-        _card("2223003122003222", "mastercard", "succeed"),
-        _card("5200828282828210", "mastercard", "succeed", "debit"),
-        _card("378282246310005", "amex", "succeed"),
-        _card("6011111111111117", "discover", "succeed"),
-        _card("4000000000000002", "visa", "generic_decline"),
-        _card("4000000000009995", "visa", "insufficient_funds"),
-        _card("4000000000009987", "visa", "lost_card"),
-        _card("4000000000009979", "visa", "stolen_card"),
-        _card("4000000000000069", "visa", "expired_card"),
-        _card("4000000000000127", "visa", "incorrect_cvc"),
-        _card("4000000000000119", "visa", "processing_error"),
-        _card("4000000000000341", "visa", "customer_fail"),
-        _card("4000002760003184", "visa", "authenticate"),
-        _card("4000000000003220", "visa", "authenticate"),
-    ]
+def _declines(reason: str, message: str = _DECLINED, *, code: str = "card_declined", setup: bool = False,
+              name: str | None = None) -> Behaviour:
+    return Behaviour(name or reason, DECLINE, code, reason, message, declines_setup=setup)
+
+
+# The one table: (number, brand, behaviour, funding, shortcut name or None). Everything below derives from it.
+_TABLE: tuple[tuple[str, str, Behaviour, str, str | None], ...] = (
+    ("4242424242424242", "visa", _SUCCEEDS, "credit", "visa"),
+    ("4000056655665556", "visa", _SUCCEEDS, "debit", "visa_debit"),
+    ("5555555555554444", "mastercard", _SUCCEEDS, "credit", "mastercard"),
+    ("2223003122003222", "mastercard", _SUCCEEDS, "credit", None),
+    ("5200828282828210", "mastercard", _SUCCEEDS, "debit", "mastercard_debit"),
+    ("378282246310005", "amex", _SUCCEEDS, "credit", "amex"),
+    ("6011111111111117", "discover", _SUCCEEDS, "credit", "discover"),
+    ("4000000000000002", "visa", _declines("generic_decline", setup=True), "credit", "chargeDeclined"),
+    ("4000000000009995", "visa", _declines("insufficient_funds", "Your card has insufficient funds."), "credit",
+     "chargeDeclinedInsufficientFunds"),
+    ("4000000000009987", "visa", _declines("lost_card", setup=True), "credit", "chargeDeclinedLostCard"),
+    ("4000000000009979", "visa", _declines("stolen_card", setup=True), "credit", "chargeDeclinedStolenCard"),
+    ("4000000000000069", "visa", _declines("expired_card", "Your card has expired.", code="expired_card"), "credit",
+     "chargeDeclinedExpiredCard"),
+    ("4000000000000127", "visa", _declines("incorrect_cvc", "Your card's security code is incorrect.",
+                                           code="incorrect_cvc"), "credit", "chargeDeclinedIncorrectCvc"),
+    ("4000000000000119", "visa", _declines("processing_error", "An error occurred while processing your card. "
+                                           "Try again in a little bit.", code="processing_error"), "credit",
+     "chargeDeclinedProcessingError"),
+    ("4000000000000341", "visa", _declines("generic_decline", name="customer_fail"), "credit", "chargeCustomerFail"),
+    ("4000002760003184", "visa", _AUTHENTICATES, "credit", "authenticationRequired"),
+    ("4000000000003220", "visa", _AUTHENTICATES, "credit", "threeDSecure2Required"),
 )
 
-# Stripe's shortcut names; ``pm_card_<name>`` and ``tok_<name>`` both work.
-_MAGIC_NAMES: dict[str, str] = {
-    "visa": "4242424242424242",
-    "visa_debit": "4000056655665556",
-    "mastercard": "5555555555554444",
-    "mastercard_debit": "5200828282828210",
-    "amex": "378282246310005",
-    "discover": "6011111111111117",
-    "chargeDeclined": "4000000000000002",
-    "chargeDeclinedInsufficientFunds": "4000000000009995",
-    "chargeDeclinedLostCard": "4000000000009987",
-    "chargeDeclinedStolenCard": "4000000000009979",
-    "chargeDeclinedExpiredCard": "4000000000000069",
-    "chargeDeclinedIncorrectCvc": "4000000000000127",
-    "chargeDeclinedProcessingError": "4000000000000119",
-    "chargeCustomerFail": "4000000000000341",
-    "authenticationRequired": "4000002760003184",
-    "threeDSecure2Required": "4000000000003220",
-}
-MAGIC_PAYMENT_METHODS: dict[str, TestCard] = {f"pm_card_{k}": TEST_CARDS[v] for k, v in _MAGIC_NAMES.items()}
-MAGIC_TOKENS: dict[str, TestCard] = {f"tok_{k}": TEST_CARDS[v] for k, v in _MAGIC_NAMES.items()}
+# Behaviours by name (the name is what a stored payment method keeps).
+BEHAVIOURS: dict[str, Behaviour] = {row[2].name: row[2] for row in _TABLE}
+TEST_CARDS: dict[str, TestCard] = {number: TestCard(brand, number[-4:], behaviour, funding)
+                                   for number, brand, behaviour, funding, _ in _TABLE}
+# The processor's shortcut names; ``pm_card_<name>`` and ``tok_<name>`` both work.
+MAGIC_METHODS: dict[str, TestCard] = {f"pm_card_{name}": TEST_CARDS[number]
+                                      for number, *_, name in _TABLE if name is not None}
+MAGIC_TOKENS: dict[str, TestCard] = {f"tok_{name}": TEST_CARDS[number] for number, *_, name in _TABLE if name is not None}
 
 # Test payment methods offered on the hosted checkout page (the "human" picks one).
 CHECKOUT_CHOICES: tuple[tuple[str, str], ...] = (

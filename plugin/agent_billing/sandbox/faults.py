@@ -1,18 +1,18 @@
-"""Fault injection: the sandbox misbehaves like an unlucky network, on purpose and reproducibly.
+"""Fault injection: a provider sandbox misbehaves like an unlucky network, on purpose and reproducibly.
 
-``create_app(faults="drop_after_commit=0.1,garble=0.05", fault_seed=7)`` (or ``agent-billing sandbox
---faults SPEC --fault-seed N``) draws one fault, or none, for every request to a **money-moving
-operation**: a non-GET operation whose declared effect is charge, authorize or payout, or whose effect
-depends on its arguments (``redeem_coupon``, a charge when it carries a purchase). Reads, other writes
-and the sandbox-only endpoints are never touched. Off by default; the same seed gives the same
-faults for the same sequence of requests.
+A provider's sandbox that takes ``faults="drop_after_commit=0.1,garble=0.05"`` and ``fault_seed=7`` (or
+``agent-billing sandbox --faults SPEC --fault-seed N``) draws one fault, or none, for every request to a
+**money-moving operation** (:func:`eligible`): a non-GET operation whose declared effect moves money, or
+whose effect depends on its arguments. Reads, other writes and the sandbox-only endpoints are never
+touched. Off by default; the same seed gives the same faults for the same sequence of requests. The
+mechanics are here; the provider's sandbox says how its API words a refusal (:class:`Refusal`).
 
 ==================== ================================================================ ===========
 kind                 what happens                                                     committed
 ==================== ================================================================ ===========
 ``reset``            the connection is reset before the request is read               no
-``error_before_commit`` 500 ``server_error`` in the envelope                          no
-``rate_limit``       429 ``rate_limited`` with ``Retry-After``                        no
+``error_before_commit`` a 500 in the provider's error shape                           no
+``rate_limit``       a 429 with ``Retry-After``, in the provider's error shape        no
 ``drop_after_commit`` the request runs, then the connection closes without a response yes
 ``delay``            the request runs, the response is held past the client's timeout yes
 ``garble``           the request runs; a 2xx answer arrives as 200 with a body that   yes
@@ -45,6 +45,7 @@ import struct
 import threading
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -52,8 +53,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from agent_billing.registry import Operation
-from agent_billing.sandbox.envelope import ApiError, error_response
-from agent_billing.sandbox.units import request_id
 
 KINDS = ("drop_after_commit", "error_before_commit", "delay", "reset", "rate_limit", "garble")
 TRANSPORT_EXTENSION = "agent_billing.transport"  # the asyncio transport, set by ``http_protocol``'s class
@@ -126,14 +125,50 @@ def parse_faults(spec: str | Mapping[str, float]) -> dict[str, float]:
     return out
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """An injected refusal the provider's sandbox turns into its own error answer: HTTP ``status``, a
+    ``message`` that says nothing was changed, the ``headers`` to send and, for a 429, ``retry_after``.
+
+    Example:
+        >>> refusal = Refusal("rate_limit", 429, "retry later", {"Retry-After": "1"}, retry_after=1)
+        >>> refusal.status, refusal.headers["Retry-After"]
+        (429, '1')
+    """
+
+    kind: str
+    status: int
+    message: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    retry_after: int | None = None
+
+
+Refuse = Callable[[Refusal], Response]
+
+
+def plain_refusal(refusal: Refusal) -> Response:
+    """The default refusal: the status, the headers and the message as plain text (a provider's sandbox
+    passes its own, in its API's error shape).
+
+    Example:
+        >>> r = plain_refusal(Refusal("error_before_commit", 500, "nothing was changed"))
+        >>> r.status_code, r.body
+        (500, b'nothing was changed')
+    """
+    return Response(refusal.message, status_code=refusal.status, headers=dict(refusal.headers), media_type="text/plain")
+
+
 def eligible(op: Operation) -> bool:
     """Whether faults apply to ``op``: a non-GET operation that moves (or may move) money.
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> names = ("fund_wallet", "redeem_coupon", "get_wallet_balance", "add_payment_method")
-        >>> [eligible(get_registry().get(n)) for n in names]  # adding a card may make it the default
-        [True, True, False, True]
+        >>> from agent_billing.registry import Effect, Operation
+        >>> from pydantic import BaseModel
+        >>> def op(method: str, effect: Effect) -> Operation:
+        ...     return Operation(name="example", group="g", action="a", method=method, path="/x",
+        ...                      args=BaseModel, result=BaseModel, effect=effect, description="An example.")
+        >>> eligible(op("POST", Effect.CHARGE)), eligible(op("GET", Effect.READ)), eligible(op("POST", Effect.WRITE))
+        (True, False, False)
     """
     return op.method != "GET" and (op.effect.moves_money or op.effect_for is not None)
 
@@ -150,9 +185,10 @@ class FaultInjector:
         ('garble', 1)
     """
 
-    def __init__(self, faults: str | Mapping[str, float], *, seed: int | None = None,
+    def __init__(self, faults: str | Mapping[str, float], *, refuse: Refuse = plain_refusal, seed: int | None = None,
                  delay_seconds: float = 30.0, retry_after: int = 1) -> None:
         self.faults = parse_faults(faults)
+        self.refuse = refuse  # the provider's error answer for an injected refusal
         self.seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
         self.delay_seconds = delay_seconds
         self.retry_after = retry_after
@@ -183,12 +219,10 @@ class FaultInjector:
         if kind == "reset":
             return await _reset(transport)
         if kind == "error_before_commit":
-            return error_response(ApiError(500, "server_error", "Injected fault (error_before_commit): nothing "
-                                           "was changed."), request_id())
+            return self.refuse(Refusal(kind, 500, "Injected fault (error_before_commit): nothing was changed."))
         if kind == "rate_limit":
-            return error_response(ApiError(429, "rate_limited", f"Injected fault (rate_limit): retry after "
-                                           f"{self.retry_after} seconds.", {"retry_after": self.retry_after},
-                                           headers={"Retry-After": str(self.retry_after)}), request_id())
+            return self.refuse(Refusal(kind, 429, f"Injected fault (rate_limit): retry after {self.retry_after} "
+                                       "seconds.", {"Retry-After": str(self.retry_after)}, self.retry_after))
         response = await respond()  # the work is committed from here on
         if kind == "drop_after_commit":
             return await _drop(transport)
@@ -244,10 +278,12 @@ def http_protocol(app: Any) -> Any:
     connection's transport to the app (so a fault can reset or close the real socket).
 
     Example:
-        >>> from agent_billing.sandbox import create_app
-        >>> http_protocol(create_app())
+        >>> from starlette.applications import Starlette
+        >>> app = Starlette()
+        >>> http_protocol(app)
         'auto'
-        >>> http_protocol(create_app(faults="reset=0.1")).__name__
+        >>> app.state.faults = FaultInjector("reset=0.1")
+        >>> http_protocol(app).__name__
         'FaultableHTTPProtocol'
     """
     if getattr(app.state, "faults", None) is None:

@@ -172,12 +172,12 @@ class SandboxServer:
     (``/api/agents/v1``).
 
     Example:
-        >>> from agent_billing.client import BillingClient
+        >>> import httpx
         >>> with SandboxServer(tokens=("sk_a",), reseller_tokens=("sk_r",)) as server:
-        ...     with BillingClient(base_url=server.base_url, token="sk_a") as client:
-        ...         print(client.get_wallet_balance().balance)
+        ...     r = httpx.get(server.base_url + "/wallet/balance", headers={"Authorization": "Bearer sk_a"})
         ...     server.check_invariants()
-        0.00
+        >>> r.status_code, r.json()["data"]["balance"]
+        (200, 0.0)
     """
 
     def __init__(self, *, app: Starlette | None = None, host: str = "127.0.0.1", port: int = 0,

@@ -29,13 +29,13 @@ from starlette.routing import BaseRoute, Route
 
 from agent_billing.providers.modelslab.sandbox import checkout, controls, documents, stripe_api
 from agent_billing.providers.modelslab.sandbox.dispatch import Handler, load_handlers
+from agent_billing.providers.modelslab.sandbox.envelope import ApiError, error_response, json_response
 from agent_billing.providers.modelslab.sandbox.pipeline import Incoming, handle
 from agent_billing.providers.modelslab.sandbox.state import Sandbox
 from agent_billing.providers.modelslab.scopes import check_scopes
 from agent_billing.registry import Operation, Registry, get_registry
 from agent_billing.sandbox.app import ProviderSandbox, openapi_route, route_order
-from agent_billing.sandbox.envelope import ApiError, error_response, json_response
-from agent_billing.sandbox.faults import FaultInjector, eligible
+from agent_billing.sandbox.faults import FaultInjector, Refusal, eligible
 from agent_billing.sandbox.rate_limit import RateLimits
 from agent_billing.sandbox.store import mask_token, token_digest
 from agent_billing.sandbox.units import Clock, request_id
@@ -56,6 +56,20 @@ def _incoming(request: Request, body: bytes) -> Incoming:
         root_url=str(request.base_url).rstrip("/"),
         client=request.client.host if request.client else "unknown",
     )
+
+
+def refuse(refusal: Refusal) -> Response:
+    """An injected fault's refusal in this API's envelope: 500 ``server_error``, 429 ``rate_limited``.
+
+    Example:
+        >>> r = refuse(Refusal("rate_limit", 429, "Retry later.", {"Retry-After": "1"}, retry_after=1))
+        >>> r.status_code, r.headers["retry-after"], b'"code":"rate_limited"' in r.body
+        (429, '1', True)
+    """
+    code = "rate_limited" if refusal.status == 429 else "server_error"
+    details = {"retry_after": refusal.retry_after} if refusal.retry_after is not None else {}
+    return error_response(ApiError(refusal.status, code, refusal.message, details, headers=refusal.headers),
+                          request_id())
 
 
 def _endpoint(
@@ -212,7 +226,8 @@ def modelslab_sandbox(
         >>> part.close()
     """
     tokens = list(tokens)
-    injector = FaultInjector(faults, seed=fault_seed, delay_seconds=fault_delay_seconds) if faults else None
+    injector = (FaultInjector(faults, refuse=refuse, seed=fault_seed, delay_seconds=fault_delay_seconds)
+                if faults else None)
     scoped = {token: check_scopes(scopes) for token, scopes in (scoped_tokens or {}).items()}
     sandbox = Sandbox(tokens=[*tokens, *scoped], reseller_tokens=reseller_tokens, db_path=db_path,
                       rate_limit=rate_limit, clock=clock, checkout_ttl_seconds=checkout_ttl_seconds)

@@ -35,12 +35,20 @@ from starlette.routing import Route
 from agent_billing import wire
 from agent_billing.providers.modelslab.sandbox import subscriptions as subs
 from agent_billing.providers.modelslab.sandbox.dispatch import Ctx
+from agent_billing.providers.modelslab.sandbox.envelope import (
+    ApiError,
+    Reply,
+    envelope,
+    error_response,
+    invalid,
+    json_response,
+    not_found,
+)
 from agent_billing.providers.modelslab.sandbox.ledger import CheckoutSession
 from agent_billing.providers.modelslab.sandbox.payments import Card, charge
 from agent_billing.providers.modelslab.sandbox.state import Sandbox
-from agent_billing.sandbox.cards import AUTHENTICATE, BEHAVIOURS, CHECKOUT_CHOICES, MAGIC_PAYMENT_METHODS
-from agent_billing.sandbox.envelope import ApiError, Reply, envelope, error_response, invalid, json_response, not_found
-from agent_billing.sandbox.units import iso, iso_or_none, request_id, usd, year_of
+from agent_billing.sandbox.cards import AUTHENTICATE, BEHAVIOURS, CHECKOUT_CHOICES, MAGIC_METHODS
+from agent_billing.sandbox.units import dumps, iso, iso_or_none, request_id, usd, year_of
 
 
 def checkout_url(root_url: str, session_id: str) -> str:
@@ -115,7 +123,7 @@ def complete_session(sandbox: Sandbox, session_id: str, payment_method: str = "p
             return s
         if s.status == "expired":
             raise ApiError(409, "checkout_expired", f"Checkout session expired at {iso(s.expires_at)}.")
-        test = MAGIC_PAYMENT_METHODS.get(payment_method)
+        test = MAGIC_METHODS.get(payment_method)
         if test is None:
             raise invalid("payment_method must be one of Stripe's pm_card_* test methods.", "payment_method")
         behaviour = BEHAVIOURS["succeed"] if test.behaviour.outcome == AUTHENTICATE else test.behaviour
@@ -218,7 +226,7 @@ def confirm(ctx: Ctx, session_id: str, purpose: str) -> Reply:
                     "status": sub.status, "amount": usd(s.amount_cents), "subscription": subs.summary(ledger, sub),
                     "stripe_subscription_id": sub.stripe_subscription_id,
                     "payment_intent_id": s.payment_intent_id, "already_confirmed": False}
-        ledger.update_checkout_session(s.id, confirmed_at=ctx.now(), result=wire.dumps(data).decode())
+        ledger.update_checkout_session(s.id, confirmed_at=ctx.now(), result=dumps(data).decode())
     return Reply(data)
 
 

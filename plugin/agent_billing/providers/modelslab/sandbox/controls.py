@@ -33,10 +33,10 @@ from agent_billing.providers.modelslab.arguments import Args, SubscriptionArgs, 
 from agent_billing.providers.modelslab.results import Result, SubscriptionResult
 from agent_billing.providers.modelslab.sandbox import subscriptions as subs
 from agent_billing.providers.modelslab.sandbox.dispatch import Ctx, Handler
+from agent_billing.providers.modelslab.sandbox.envelope import Reply, envelope, json_response
 from agent_billing.providers.modelslab.sandbox.handlers_wallet import record_usage
 from agent_billing.providers.modelslab.sandbox.state import Sandbox
 from agent_billing.registry import Effect, Operation
-from agent_billing.sandbox.envelope import Reply, envelope, json_response
 from agent_billing.sandbox.units import request_id, to_cents
 
 

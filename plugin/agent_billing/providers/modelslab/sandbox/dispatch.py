@@ -1,7 +1,7 @@
 """The handler table: one handler per registry operation, looked up by ``Operation.name``.
 
 A handler takes the request context and the operation's validated argument model and returns a
-:class:`~agent_billing.sandbox.envelope.Reply` (or raises ``ApiError``). ``create_app`` refuses to start
+:class:`~agent_billing.providers.modelslab.sandbox.envelope.Reply` (or raises ``ApiError``). ``create_app`` refuses to start
 if any operation of the registry has no handler, so client and sandbox cannot disagree.
 
 Example:
@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from agent_billing.providers.modelslab.sandbox.envelope import Reply
 from agent_billing.providers.modelslab.sandbox.ledger import Account, Ledger
 from agent_billing.providers.modelslab.sandbox.state import Sandbox
-from agent_billing.sandbox.envelope import Reply
 
 Handler = Callable[["Ctx", Any], Reply]
 HANDLERS: dict[str, Handler] = {}

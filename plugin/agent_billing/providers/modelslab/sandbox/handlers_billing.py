@@ -13,10 +13,10 @@ from typing import Any
 from agent_billing.providers.modelslab import arguments as a
 from agent_billing.providers.modelslab.sandbox import subscriptions as subs
 from agent_billing.providers.modelslab.sandbox.dispatch import Ctx, handles
+from agent_billing.providers.modelslab.sandbox.envelope import Reply, not_found
 from agent_billing.providers.modelslab.sandbox.ledger import Invoice
 from agent_billing.providers.modelslab.sandbox.payments import resolve_card, saved_summary
-from agent_billing.sandbox.cards import MAGIC_PAYMENT_METHODS
-from agent_billing.sandbox.envelope import Reply, not_found
+from agent_billing.sandbox.cards import MAGIC_METHODS
 from agent_billing.sandbox.units import iso, iso_or_none, usd
 
 STRIPE_INSTRUCTIONS = (
@@ -249,7 +249,7 @@ def remove_payment_method(ctx: Ctx, args: a.PaymentMethodArgs) -> Reply:
     card = _saved_or_404(ctx, args.payment_method_id)
     was_default = ctx.refresh().default_payment_method == card.id
     ctx.ledger.delete_saved_card(ctx.account.id, card.id)
-    if card.id not in MAGIC_PAYMENT_METHODS:
+    if card.id not in MAGIC_METHODS:
         ctx.ledger.detach_stripe_payment_method(card.id)
     message = f"{card.brand.title()} ending {card.last4} removed."
     if was_default:

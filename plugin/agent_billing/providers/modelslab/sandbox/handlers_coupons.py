@@ -19,9 +19,9 @@ from typing import Any
 
 from agent_billing.providers.modelslab import arguments as a
 from agent_billing.providers.modelslab.sandbox.dispatch import Ctx, handles
+from agent_billing.providers.modelslab.sandbox.envelope import Reply, invalid
 from agent_billing.providers.modelslab.sandbox.ledger import Coupon
 from agent_billing.providers.modelslab.sandbox.payments import charge, resolve_card, unless_succeeded
-from agent_billing.sandbox.envelope import Reply, invalid
 from agent_billing.sandbox.units import iso_or_none, to_cents, usd
 
 

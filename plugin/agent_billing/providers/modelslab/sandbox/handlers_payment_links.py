@@ -14,7 +14,7 @@ from agent_billing.providers.modelslab import arguments as a
 from agent_billing.providers.modelslab.sandbox import subscriptions as subs
 from agent_billing.providers.modelslab.sandbox.checkout import checkout_url, confirm
 from agent_billing.providers.modelslab.sandbox.dispatch import Ctx, handles
-from agent_billing.sandbox.envelope import Reply, invalid_state
+from agent_billing.providers.modelslab.sandbox.envelope import Reply, invalid_state
 from agent_billing.sandbox.units import iso, to_cents, usd
 
 INSTRUCTIONS = (

@@ -12,9 +12,9 @@ from agent_billing.providers.modelslab import arguments as a
 from agent_billing.providers.modelslab.sandbox import subscriptions as subs
 from agent_billing.providers.modelslab.sandbox.checkout import checkout_url
 from agent_billing.providers.modelslab.sandbox.dispatch import Ctx, handles
+from agent_billing.providers.modelslab.sandbox.envelope import Reply, invalid, invalid_state
 from agent_billing.providers.modelslab.sandbox.payments import card_or_default, charge, resolve_card, unless_succeeded
 from agent_billing.providers.modelslab.sandbox.seed import pay_as_you_go
-from agent_billing.sandbox.envelope import Reply, invalid, invalid_state
 from agent_billing.sandbox.units import iso, to_cents, usd
 
 

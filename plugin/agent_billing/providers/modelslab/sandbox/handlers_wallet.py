@@ -12,10 +12,10 @@ from typing import Any
 
 from agent_billing.providers.modelslab import arguments as a
 from agent_billing.providers.modelslab.sandbox.dispatch import Ctx, handles
+from agent_billing.providers.modelslab.sandbox.envelope import ApiError, Reply, invalid, not_found
 from agent_billing.providers.modelslab.sandbox.handlers_billing import auto_funding_state
 from agent_billing.providers.modelslab.sandbox.ledger import InsufficientBalance, WalletEntry
 from agent_billing.providers.modelslab.sandbox.payments import card_or_default, charge, default_card, unless_succeeded
-from agent_billing.sandbox.envelope import ApiError, Reply, invalid, not_found
 from agent_billing.sandbox.units import iso, new_id, to_cents, usd
 
 PAYMENT_STATUS = {"succeeded": "succeeded", "requires_action": "pending", "failed": "failed", "canceled": "failed"}

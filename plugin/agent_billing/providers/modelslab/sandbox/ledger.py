@@ -451,11 +451,12 @@ class Ledger(SqliteStore):
     # --- idempotency
 
     def idempotency_record(self, account_id: int, key: str, *, newer_than: float) -> IdempotencyRecord | None:
-        """The stored response for ``key`` (records older than ``newer_than`` are purged first)."""
+        """The stored response for ``key``, unless older than ``newer_than`` (expired records are purged
+        by the ``created_at`` index: the sweep costs the same at 0 and at 100,000 stored keys)."""
         with self.transaction():
             self.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (newer_than,))
-            return self.one(IdempotencyRecord, "SELECT * FROM idempotency_keys WHERE account_id = ? AND key = ?",
-                             (account_id, key))
+            return self.one(IdempotencyRecord, "SELECT * FROM idempotency_keys WHERE account_id = ? AND key = ? "
+                             "AND created_at >= ?", (account_id, key, newer_than))
 
     def store_idempotency_record(self, account_id: int, key: str, *, fingerprint: str, status: int, body: bytes,
                                  request_id: str) -> None:

@@ -20,9 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from agent_billing.providers.modelslab.sandbox.envelope import ApiError, Reply, invalid
 from agent_billing.providers.modelslab.sandbox.ledger import Account, Invoice, Ledger, PaymentIntent, SavedCard
-from agent_billing.sandbox.cards import AUTHENTICATE, BEHAVIOURS, DECLINE, MAGIC_PAYMENT_METHODS, Behaviour
-from agent_billing.sandbox.envelope import ApiError, Reply, invalid
+from agent_billing.sandbox.cards import AUTHENTICATE, BEHAVIOURS, DECLINE, MAGIC_METHODS, Behaviour
 from agent_billing.sandbox.units import month_of, year_of
 
 NEXT_STEP = ("No money moved. Try another card, or create a payment link (POST /billing/payment-link) "
@@ -85,8 +85,8 @@ def resolve_card(ledger: Ledger, account_id: int, pm_id: str, *, now: float) -> 
     saved = ledger.saved_card(account_id, pm_id)
     if saved is not None:
         return Card(saved.id, saved.brand, saved.last4, saved.exp_month, saved.exp_year,
-                    BEHAVIOURS[saved.behaviour], from_stripe_api=pm_id not in MAGIC_PAYMENT_METHODS)
-    magic = MAGIC_PAYMENT_METHODS.get(pm_id)
+                    BEHAVIOURS[saved.behaviour], from_stripe_api=pm_id not in MAGIC_METHODS)
+    magic = MAGIC_METHODS.get(pm_id)
     if magic is not None:
         return Card(pm_id, magic.brand, magic.last4, 12, year_of(now) + 3, magic.behaviour)
     spm = ledger.stripe_payment_method(pm_id)
@@ -122,7 +122,7 @@ def card_or_default(ledger: Ledger, account: Account, pm_id: str | None, *, now:
         >>> acct = ledger.ensure_account("sk_sandbox_demo", reseller=False)
         >>> card_or_default(ledger, acct, None, now=ledger.clock(), what="charge")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        agent_billing.sandbox.envelope.ApiError: No payment_method_id given and the account has no default card to charge. ...
+        agent_billing...envelope.ApiError: No payment_method_id given and the account has no default card to charge. ...
     """
     if pm_id:
         return resolve_card(ledger, account.id, pm_id, now=now)

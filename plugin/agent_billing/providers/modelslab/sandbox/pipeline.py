@@ -38,14 +38,22 @@ from agent_billing.guardrails.card_data import scan_arguments
 from agent_billing.money import format_usd
 from agent_billing.providers.modelslab.sandbox import subscriptions as subs
 from agent_billing.providers.modelslab.sandbox.dispatch import Ctx, Handler
+from agent_billing.providers.modelslab.sandbox.envelope import (
+    ApiError,
+    check_key,
+    envelope,
+    error_response,
+    invalid,
+    json_response,
+    replay_body,
+)
 from agent_billing.providers.modelslab.sandbox.ledger import Account, token_digest
 from agent_billing.providers.modelslab.sandbox.state import Sandbox
 from agent_billing.providers.modelslab.scopes import covers, operation_scope
 from agent_billing.registry import Operation
 from agent_billing.sandbox import idempotency
-from agent_billing.sandbox.envelope import ApiError, envelope, error_response, invalid, json_response
 from agent_billing.sandbox.rate_limit import Decision
-from agent_billing.sandbox.units import request_id
+from agent_billing.sandbox.units import dumps, request_id
 
 logger = logging.getLogger("agent_billing.sandbox")
 
@@ -178,7 +186,7 @@ def raw_arguments(op: Operation, incoming: Incoming) -> tuple[dict[str, Any], An
             try:
                 # Strict UTF-8 first: json.loads on bytes lets encoded surrogates through.
                 body = wire.loads(incoming.body.decode("utf-8"))
-                wire.dumps(body)  # a "\ud800" escape parses but cannot be stored or fingerprinted
+                dumps(body)  # a "\ud800" escape parses but cannot be stored or fingerprinted
             except (ValueError, UnicodeError):
                 raise invalid("The request body is not valid JSON.") from None
             except RecursionError:  # a body nested thousands deep is the caller's error, not a 500
@@ -228,10 +236,10 @@ def validate(op: Operation, raw: Mapping[str, Any]) -> Any:
         Decimal('25.00')
         >>> validate(op, {"amount": "-5"})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        agent_billing.sandbox.envelope.ApiError: Invalid arguments. amount: ...
+        agent_billing.providers.modelslab.sandbox.envelope.ApiError: Invalid arguments. amount: ...
         >>> validate(get_registry().get("get_wallet_transactions"), {"offset": str(2**70)})
         Traceback (most recent call last):
-        agent_billing.sandbox.envelope.ApiError: offset is out of range.
+        agent_billing.providers.modelslab.sandbox.envelope.ApiError: offset is out of range.
     """
     try:
         args = op.validate(raw)
@@ -250,13 +258,23 @@ def validate(op: Operation, raw: Mapping[str, Any]) -> Any:
     return args
 
 
+def _validated(op: Operation, raw: dict[str, Any]) -> Any:
+    """The validated arguments, or the ``ApiError`` to answer with (validation reads nothing, so it runs
+    before the ledger transaction; the error is still answered, and stored for replay, inside it)."""
+    try:
+        return validate(op, raw)
+    except ApiError as err:
+        return err
+
+
 def _run_handler(
-    op: Operation, handler: Handler, ctx: Ctx, raw: dict[str, Any], rid: str
+    op: Operation, handler: Handler, ctx: Ctx, args: Any, rid: str
 ) -> tuple[int, Any, dict[str, str]]:
-    """Validate and run the handler in a savepoint; returns (status, envelope, extra headers)."""
+    """Run the handler on validated ``args`` in a savepoint; returns (status, envelope, extra headers)."""
     try:
         with ctx.ledger.transaction():
-            args = validate(op, raw)
+            if isinstance(args, ApiError):
+                raise args
             reply = handler(ctx, args)
             try:
                 op.result.model_validate(reply.data)
@@ -305,7 +323,8 @@ def handle(sandbox: Sandbox, op: Operation, handler: Handler, incoming: Incoming
                            {"fields": where, "kinds": sorted({f.kind for f in findings})})
         key = incoming.headers.get(idempotency.HEADER) if op.is_mutation else None
         if key is not None:
-            idempotency.check_key(key)
+            check_key(key)
+        args = _validated(op, raw)
         ledger = sandbox.ledger
         with ledger.transaction():
             subs.process_due(ledger, account, now=sandbox.now())
@@ -323,17 +342,18 @@ def handle(sandbox: Sandbox, op: Operation, handler: Handler, incoming: Incoming
                                        "different request. Use a new key for a new request; retry a request only "
                                        "with its own key and identical arguments.",
                                        {"original_request_id": record.request_id})
-                    replay = idempotency.replay_body(record.body, rid, record.request_id)
+                    replay = replay_body(record.body, rid, record.request_id)
                     headers.update({"Idempotent-Replayed": "true", "Original-Request": record.request_id,
                                     "Cache-Control": "no-store"})
                     return Response(replay, status_code=record.status, headers=headers,
                                     media_type="application/json")
-            status, out, extra = _run_handler(op, handler, ctx, raw, rid)
+            status, out, extra = _run_handler(op, handler, ctx, args, rid)
             headers.update(extra)
+            payload = dumps(out)  # once: the response and the stored replay are the same bytes
             if key is not None and status < 500:
                 ledger.store_idempotency_record(account.id, key, fingerprint=fingerprint, status=status,
-                                                body=wire.dumps(out), request_id=rid)
-        return json_response(out, status, headers)
+                                                body=payload, request_id=rid)
+        return json_response(payload, status, headers)
     except ApiError as err:
         return error_response(err, rid, headers)
     except Exception:

@@ -180,6 +180,8 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     created_at REAL NOT NULL,
     PRIMARY KEY (account_id, key)
 );
+-- The retention sweep deletes by age on every keyed request: an index, not a scan of every key.
+CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);
 """
 
 

@@ -34,18 +34,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from agent_billing import wire
 from agent_billing.providers.modelslab.sandbox.ledger import SetupIntent, StripePaymentMethod
 from agent_billing.providers.modelslab.sandbox.state import Sandbox
 from agent_billing.sandbox.cards import (
     AUTHENTICATE,
     BEHAVIOURS,
-    MAGIC_PAYMENT_METHODS,
+    MAGIC_METHODS,
     MAGIC_TOKENS,
     CardError,
     check_card,
 )
-from agent_billing.sandbox.units import month_of, new_id, year_of
+from agent_billing.sandbox.units import dumps, month_of, new_id, year_of
 
 DOCS = "https://stripe.com/docs/error-codes"
 
@@ -257,7 +256,7 @@ def create_payment_method(sandbox: Sandbox, form: dict[str, str]) -> dict[str, A
 def _pm_for_setup(sandbox: Sandbox, seti: SetupIntent, form: dict[str, str]) -> StripePaymentMethod:
     pm_id = form.get("payment_method")
     if pm_id:
-        magic = MAGIC_PAYMENT_METHODS.get(pm_id)
+        magic = MAGIC_METHODS.get(pm_id)
         if magic is not None:  # Stripe makes a fresh payment method from a pm_card_* shortcut
             year = year_of(sandbox.now()) + 3
             return sandbox.ledger.insert_stripe_payment_method(
@@ -333,7 +332,7 @@ def confirm_setup_intent(sandbox: Sandbox, seti_id: str, form: dict[str, str]) -
 
 
 def _respond(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(wire.dumps(body), status_code=status, media_type="application/json",
+    return Response(dumps(body), status_code=status, media_type="application/json",
                     headers={"Request-Id": new_id("req_", 14), "Cache-Control": "no-store",
                              "Stripe-Version": "2025-sandbox"})
 

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent_billing.providers.modelslab.sandbox.envelope import ApiError, invalid, invalid_state, not_found
 from agent_billing.providers.modelslab.sandbox.ledger import Account, Ledger, Plan, Subscription
 from agent_billing.providers.modelslab.sandbox.payments import Card, charge, default_card, resolve_card
 from agent_billing.providers.modelslab.sandbox.seed import PERIOD_SECONDS
-from agent_billing.sandbox.envelope import ApiError, invalid, invalid_state, not_found
 from agent_billing.sandbox.units import iso, usd
 
 LIVE = ("active", "trialing", "past_due", "paused")
@@ -59,9 +59,9 @@ def plan_or_400(ledger: Ledger, plan_id: int, field: str = "plan_id") -> Plan:
         >>> ledger = Ledger(":memory:", clock=lambda: 0.0)
         >>> plan_or_400(ledger, 10).name
         'Standard'
-        >>> plan_or_400(ledger, 99)
+        >>> plan_or_400(ledger, 99)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        agent_billing.sandbox.envelope.ApiError: No plan with id 99; list the plans with GET /subscriptions/plans.
+        agent_billing...envelope.ApiError: No plan with id 99; list the plans with GET /subscriptions/plans.
     """
     plan = ledger.plan(plan_id)
     if plan is None:
@@ -77,7 +77,7 @@ def sub_or_404(ledger: Ledger, account_id: int, sub_id: int) -> Subscription:
         >>> acct = ledger.ensure_account("sk_sandbox_demo", reseller=False)
         >>> sub_or_404(ledger, acct.id, 1001)
         Traceback (most recent call last):
-        agent_billing.sandbox.envelope.ApiError: No subscription with id 1001 on this account.
+        agent_billing.providers.modelslab.sandbox.envelope.ApiError: No subscription with id 1001 on this account.
     """
     sub = ledger.subscription(sub_id, account_id)
     if sub is None:
@@ -164,7 +164,7 @@ def require_status(sub: Subscription, allowed: tuple[str, ...], action: str) -> 
         >>> sub = Subscription(1001, 1, 10, "paused", "sub_1abc", None, 0.0, 2592000.0, 0.0, 0.0, None, "headless")
         >>> require_status(sub, ("active", "trialing"), "change the plan of")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        agent_billing.sandbox.envelope.ApiError: Cannot change the plan of subscription 1001: it is paused ... Resume it first ...
+        agent_billing...envelope.ApiError: Cannot change the plan of subscription 1001: it is paused ... Resume it first ...
     """
     if sub.status not in allowed:
         hint = {
@@ -207,7 +207,7 @@ def payer_or_400(ledger: Ledger, account: Account, sub: Subscription, *, now: fl
         >>> sub = Subscription(1001, acct.id, 10, "active", "sub_1abc", None, 0.0, 2592000.0, 0.0, None, None, "headless")
         >>> payer_or_400(ledger, acct, sub, now=0.0)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        agent_billing.sandbox.envelope.ApiError: No usable card for this subscription. ...
+        agent_billing.providers.modelslab.sandbox.envelope.ApiError: No usable card for this subscription. ...
     """
     card = payer(ledger, account, sub, now=now)
     if card is None:

@@ -33,7 +33,7 @@ from typing import Any
 from agent_billing.providers.wallgent.sandbox.errors import WallgentError, validation_error
 from agent_billing.providers.wallgent.sandbox.plans import PAID_SELF_SERVE, PERIOD_DAYS, PERIOD_SECONDS, PLANS, proration
 from agent_billing.providers.wallgent.sandbox.store import Account, Invoice, Session, Store
-from agent_billing.sandbox.cards import AUTHENTICATE, DECLINE, MAGIC_PAYMENT_METHODS, TestCard
+from agent_billing.sandbox.cards import AUTHENTICATE, DECLINE, MAGIC_METHODS, TestCard
 from agent_billing.sandbox.units import Clock, iso, iso_or_none, new_id, to_cents, usd, year_of
 from agent_billing.webhooks import WebhookSender
 
@@ -94,7 +94,7 @@ def resolve_card(pm_id: str, field: str, *, now: float) -> Card:
         Traceback (most recent call last):
         agent_billing.providers.wallgent.sandbox.errors.WallgentError: stripePaymentMethodId: no such payment method ...
     """
-    test = MAGIC_PAYMENT_METHODS.get(pm_id)
+    test = MAGIC_METHODS.get(pm_id)
     if test is None:
         raise validation_error(field, f"no such payment method '{pm_id[:64]}' (the sandbox takes Stripe's pm_card_* "
                                "test methods, e.g. pm_card_visa)")
@@ -209,7 +209,7 @@ class Billing:
     def _card_of(self, acct: Account) -> Card:
         if acct.card_pm is None:
             raise validation_error("paymentMethod", "billing by CARD needs a saved card")
-        return Card(acct.card_pm, MAGIC_PAYMENT_METHODS[acct.card_pm], acct.card_exp_month or 12, acct.card_exp_year or 0)
+        return Card(acct.card_pm, MAGIC_METHODS[acct.card_pm], acct.card_exp_month or 12, acct.card_exp_year or 0)
 
     def _pay(self, acct: Account, cents: int, method: str, card: Card | None, invoice: Invoice) -> None:
         """Charge ``cents`` by WALLET or CARD for ``invoice`` (already inserted, in the caller's transaction)."""

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS charges (
 CREATE TABLE IF NOT EXISTS idempotency (
   account_id INTEGER NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
   body BLOB NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (account_id, key));
+CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created_at);
 CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, account_id INTEGER NOT NULL, plan TEXT, status TEXT NOT NULL,
   invoice_id TEXT, created_at REAL NOT NULL);

@@ -1,4 +1,4 @@
-"""The response envelope and the sandbox's internal error type.
+"""The ModelsLab sandbox's response envelope, its error type, and how it shows idempotent replays.
 
 Every API response is ``{"data": ..., "error": null, "meta": {"request_id": "req_..."}}`` or
 ``{"data": null, "error": {"code", "message", "details"}, "meta": {...}}``, written with
@@ -19,6 +19,8 @@ from typing import Any
 from starlette.responses import Response
 
 from agent_billing import wire
+from agent_billing.sandbox import idempotency
+from agent_billing.sandbox.units import dumps
 
 
 class ApiError(Exception):
@@ -113,7 +115,7 @@ def envelope(data: Any, error: Mapping[str, Any] | None, rid: str, **meta: Any) 
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    """A JSON response written with ``wire.dumps`` (exact Decimal amounts, no floats).
+    """A JSON response (``body`` already encoded, or written with ``units.dumps``: exact Decimal amounts).
 
     Example:
         >>> from decimal import Decimal
@@ -123,7 +125,8 @@ def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | Non
     """
     all_headers = {"Cache-Control": "no-store"}
     all_headers.update(headers or {})
-    return Response(wire.dumps(body), status_code=status, headers=all_headers, media_type="application/json")
+    content = body if isinstance(body, bytes) else dumps(body)
+    return Response(content, status_code=status, headers=all_headers, media_type="application/json")
 
 
 def error_response(err: ApiError, rid: str, headers: Mapping[str, str] | None = None) -> Response:
@@ -136,3 +139,33 @@ def error_response(err: ApiError, rid: str, headers: Mapping[str, str] | None = 
     """
     all_headers = {"X-Request-Id": rid, **err.headers, **(headers or {})}
     return json_response(envelope(None, err.to_error(), rid), err.status, all_headers)
+
+
+def check_key(key: str) -> str:
+    """The idempotency key, or a 400 ``validation_error`` when it is empty, too long or not printable ASCII.
+
+    Example:
+        >>> check_key("fund-2026-01-15-001")
+        'fund-2026-01-15-001'
+        >>> check_key("two words")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        agent_billing...ApiError: Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.
+    """
+    if not idempotency.valid_key(key):
+        raise ApiError(400, "validation_error", "Idempotency-Key must be 1 to 255 printable ASCII characters "
+                       "without spaces.", {"errors": [{"field": "Idempotency-Key", "message": "invalid key"}]})
+    return key
+
+
+def replay_body(stored: bytes, rid: str, original_rid: str) -> bytes:
+    """The stored envelope, marked as a replay (``data.idempotency_replay``), under the new request id.
+
+    Example:
+        >>> replay_body(b'{"data":{"balance":25.00},"error":null,"meta":{"request_id":"req_1"}}', "req_2", "req_1")
+        b'{"data":{"balance":25.00,"idempotency_replay":true},"error":null,"meta":{"request_id":"req_2","original_request_id":"req_1"}}'
+    """
+    body = wire.loads(stored)
+    if isinstance(body.get("data"), dict):
+        body["data"]["idempotency_replay"] = True
+    body["meta"] = {**body.get("meta", {}), "request_id": rid, "original_request_id": original_rid}
+    return dumps(body)

@@ -1,0 +1,81 @@
+"""Several accounts at once over loopback, on a file ledger: the books balance and each key credits once.
+
+Threads (each its own kept-alive connection) fund four accounts together; every key is sent twice, by
+two threads racing each other, so a replay and a first run overlap. Afterwards the invariant checker
+(``GET /sandbox/ledger/check``) finds nothing, each account holds exactly its keys' credits, and each
+key has exactly one wallet credit. Also: the idempotency sweep uses its index, and ids keep their shape.
+Bounded: 4 accounts x 12 keys x 2 sends, 10 s timeouts.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from pathlib import Path
+
+import httpx
+from sandbox_helpers import API, FakeClock, count
+
+from agent_billing.providers.modelslab.sandbox.ledger import Ledger
+from agent_billing.sandbox import SandboxServer
+from agent_billing.sandbox.units import new_id, request_id
+
+ACCOUNTS = tuple(f"sk_sandbox_parallel_{i}" for i in range(4))
+KEYS = 12
+FUND = {"amount": 10, "payment_method_id": "pm_card_visa"}
+
+
+def _send_all(server: SandboxServer, token: str, keys: list[str], statuses: Counter[int], lock: threading.Lock,
+              start: threading.Barrier) -> None:
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=server.root_url, timeout=10) as http:
+        http.get(API + "/wallet/balance", headers=auth)  # connect first, so the sends overlap
+        start.wait()
+        for key in keys:
+            r = http.post(API + "/wallet/fund", json=FUND, headers={**auth, "Idempotency-Key": key})
+            with lock:
+                statuses[r.status_code] += 1
+
+
+def test_accounts_in_parallel_keep_the_books_and_credit_each_key_once(tmp_path: Path) -> None:
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(2 * len(ACCOUNTS))
+    with SandboxServer(tokens=ACCOUNTS, rate_limit=False, db_path=str(tmp_path / "ledger.db")) as server:
+        threads = []
+        for token in ACCOUNTS:
+            keys = [f"{token[-1]}-fund-{n}" for n in range(KEYS)]
+            for order in (keys, keys[::-1]):  # two racers per account, meeting in the middle
+                threads.append(threading.Thread(target=_send_all, args=(server, token, order, statuses, lock, start)))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert not any(thread.is_alive() for thread in threads)
+        check = httpx.get(server.root_url + "/sandbox/ledger/check", timeout=10).json()["data"]
+        assert check == {"ok": True, "problems": []}
+        ledger = server.ledger
+        assert statuses == Counter({200: 2 * KEYS * len(ACCOUNTS)})
+        for token in ACCOUNTS:
+            account = server.sandbox.account_for_token(token)
+            assert account is not None
+            assert ledger.balance(account.id) == KEYS * 1000  # $10.00 per key, once
+            assert count(ledger, "SELECT COUNT(*) FROM wallet_entries WHERE type = 'credit' AND account_id = ?",
+                         account.id) == KEYS  # one credit per key: the racing second send replayed
+        assert count(ledger, "SELECT COUNT(*) FROM idempotency_keys") == KEYS * len(ACCOUNTS)
+
+
+def test_the_idempotency_sweep_is_an_index_lookup_not_a_scan() -> None:
+    ledger = Ledger(":memory:", clock=FakeClock())
+    plan = " ".join(row[-1] for row in ledger.rows("EXPLAIN QUERY PLAN DELETE FROM idempotency_keys WHERE created_at < ?",
+                                                   (0.0,)))
+    assert plan.startswith("SEARCH") and "idempotency_keys_created" in plan, plan  # not "SCAN idempotency_keys"
+    ledger.close()
+
+
+def test_ids_keep_their_documented_shape() -> None:
+    ids = [new_id("pi_3") for _ in range(200)]
+    assert all(re.fullmatch(r"pi_3[A-Za-z0-9]{24}", i) for i in ids) and len(set(ids)) == 200
+    assert re.fullmatch(r"req_[A-Za-z0-9]{20}", request_id())
+    assert re.fullmatch(r"cs_test_a1[A-Za-z0-9]{40}", new_id("cs_test_a1", 40))
