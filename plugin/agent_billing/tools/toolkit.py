@@ -94,6 +94,7 @@ class CustomAction:
     reads: bool = False
     destructive: bool | None = None
     idempotent: bool | None = None
+    calls: tuple[str, ...] | None = None  # the operations its flow may call (None: undeclared; token scopes need it)
 
     def hints(self) -> tuple[bool, bool, bool]:
         """(only reads, destructive, idempotent): what MCP hosts are told about this action."""

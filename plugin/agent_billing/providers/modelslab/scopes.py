@@ -2,9 +2,11 @@
 
 ModelsLab tokens may be limited to scopes (``billing:read|write``, ``wallet:read|write``,
 ``subscriptions:read|write``; a token without scopes has ``*``). A call outside them gets 403
-``insufficient_scope``. The scope of an operation follows its group: billing, payment methods,
-invoices and payment links are ``billing``, the wallet and coupons ``wallet``, subscriptions
-``subscriptions``; reads need ``:read``, everything else ``:write``.
+``insufficient_scope``. The scope of an operation follows its group, whose area is declared with the group
+(``REGISTRY.describe_group(..., scope=...)`` in operations.py); reads need ``:read``, everything else
+``:write``. A workflow action needs the scopes of every operation it may call, declared with the action
+(``CustomAction(..., calls=...)`` in workflows.py). Nothing is listed here: a new group, operation or action
+without its declaration is an error, never an action that any token may call.
 
 Example:
     >>> from agent_billing.providers.modelslab.operations import REGISTRY
@@ -16,24 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from agent_billing.providers.modelslab.operations import REGISTRY
 from agent_billing.registry import Effect, Operation
 
-SCOPES: frozenset[str] = frozenset(f"{area}:{level}" for area in ("billing", "wallet", "subscriptions")
-                                   for level in ("read", "write"))
+LEVELS = ("read", "write")
+SCOPES: frozenset[str] = frozenset(f"{area}:{level}" for area in REGISTRY.group_scopes.values() for level in LEVELS)
 ALL = "*"
-
-_AREA = {"billing": "billing", "payment_methods": "billing", "invoices": "billing", "payment_links": "billing",
-         "wallet": "wallet", "coupons": "wallet", "subscriptions": "subscriptions"}
-
-# The workflow actions (workflows.py) are not operations: they need the scopes of every operation
-# they may call (ensure_funded may read the cards and fall back to a payment link).
-WORKFLOW_OPERATIONS: dict[str, tuple[str, ...]] = {
-    "payment_links.handoff": ("create_payment_link",),
-    "payment_links.wait": ("confirm_wallet_checkout", "confirm_subscription_checkout"),
-    "wallet.ensure_funded": ("get_wallet_balance", "list_payment_methods", "fund_wallet", "create_payment_link"),
-    "wallet.fund_via_human": ("create_payment_link", "confirm_wallet_checkout"),
-    "payment_path.advise": (),
-}
 
 
 def operation_scope(op: Operation) -> str:
@@ -44,8 +34,12 @@ def operation_scope(op: Operation) -> str:
         >>> operation_scope(REGISTRY.get("pause_subscription"))
         'subscriptions:write'
     """
+    try:
+        area = REGISTRY.group_scopes[op.group]
+    except KeyError:
+        raise KeyError(f"group {op.group!r} declares no scope area: REGISTRY.describe_group(..., scope=...)") from None
     level = "read" if op.effect is Effect.READ and op.effect_for is None else "write"
-    return f"{_AREA[op.group]}:{level}"
+    return f"{area}:{level}"
 
 
 def action_scopes(action: str, operations: dict[str, Operation]) -> frozenset[str]:
@@ -57,10 +51,20 @@ def action_scopes(action: str, operations: dict[str, Operation]) -> frozenset[st
         ['billing:write']
         >>> sorted(action_scopes("coupons.validate", REGISTRY.operations))
         ['wallet:read']
+        >>> action_scopes("payment_path.advise", REGISTRY.operations)  # the advisor only reasons: no call
+        frozenset()
     """
-    if action in WORKFLOW_OPERATIONS:
-        return frozenset(operation_scope(operations[name]) for name in WORKFLOW_OPERATIONS[action])
+    from agent_billing.providers.modelslab.actions import ACTIONS  # the workflows import the toolkit: not at load
+    from agent_billing.tools.actions import ADVISOR
+
+    if action == ADVISOR:
+        return frozenset()
     group, _, name = action.partition(".")
+    for custom in ACTIONS:
+        if (custom.group, custom.action) == (group, name):
+            if custom.calls is None:
+                raise KeyError(f"action {action!r} declares no calls=(...): the operations it may call")
+            return frozenset(operation_scope(operations[call]) for call in custom.calls)
     for op in operations.values():
         if op.group == group and op.action == name:
             return frozenset({operation_scope(op)})
