@@ -69,6 +69,7 @@ from agent_billing.guardrails.mandate import Mandate, MandateDecision
 from agent_billing.guardrails.pending_outcomes import PendingCall, PendingOutcomes, PendingStore
 from agent_billing.guardrails.spend_store import SpendStore
 from agent_billing.guardrails.store import DeclinedRequests, MemoryDeclinedRequests, StoreUnavailableError
+from agent_billing.receipts import ReceiptBook, approval_evidence, mint, receipt_digest
 from agent_billing.registry import Effect, Operation
 from agent_billing.tools.shaping import error_content, next_step_for, success_content
 from agent_billing.tools.steps import Answer, ApiCall, AskApproval, Flow, Hold, Release, Step, ToolOutcome, bubbles
@@ -180,6 +181,7 @@ class Guard:
                                       declined if declined is not None else MemoryDeclinedRequests())
         self.pending: PendingStore = pending if pending is not None else PendingOutcomes()
         self.approvals: ApprovalStore = approvals if approvals is not None else ApprovalRecords()
+        self.receipts: ReceiptBook | None = None  # signs each executed money move (receipts.py); the toolkit sets it
 
     # --- small pieces
 
@@ -214,7 +216,8 @@ class Guard:
     def record(self, op: Operation, effect: Effect, decision: str, *, amount: Decimal | None = None,
                approver: str | None = None, key: str | None = None, request_id: str | None = None,
                reason: str | None = None, args: BaseModel | dict[str, Any] | None = None,
-               result: dict[str, Any] | None = None, intent: ChargeIntent | None = None) -> None:
+               result: dict[str, Any] | None = None, intent: ChargeIntent | None = None,
+               receipt: str | None = None) -> None:
         """Write one audit event (no-op without an audit log)."""
         if self.audit is None:
             return
@@ -223,7 +226,7 @@ class Guard:
             timestamp=self._now(), operation=op.name, effect=effect.value, amount=amount, decision=decision,
             approver=approver, idempotency_key=key, request_id=request_id,
             mandate=self.mandate.name if self.mandate else None, reason=reason, arguments=arguments, result=result,
-            intent_digest=intent.digest if intent is not None else None,
+            intent_digest=intent.digest if intent is not None else None, receipt=receipt,
         ))
 
     def remember_rejection(self, op: Operation, raw: dict[str, Any], digest: str | None = None) -> None:
@@ -574,6 +577,8 @@ class Guard:
                                  "intent": intent}
         # Before anything is sent: the audit's yes, then the write-ahead record (key, digest, exact request).
         # If either cannot be written, nothing is sent.
+        evidence = approval_evidence(approver, auto=auto, mandate=self.mandate.name if self.mandate else None,
+                                     at=self._now())
         try:
             self.record(op, effect, "auto_approved" if auto else "approved", **audit)
             self.pending.remember(scope, fp, intent.digest, key, intent.arguments, now=self._now())
@@ -588,7 +593,7 @@ class Guard:
             return ToolOutcome({**error_content(exc, op.name, gated=True), "sent": True}, is_error=True)
         except BillingError as exc:
             return self._failed(op, effect, scope, exc, audit, release=True)
-        outcome = self._succeeded(op, effect, scope, answer, audit)
+        outcome = self._succeeded(op, effect, scope, answer, audit, evidence)
         outcome.content["approved_by"] = approver
         return outcome
 
@@ -608,20 +613,26 @@ class Guard:
             return ToolOutcome({**error_content(exc, op.name, gated=True), "sent": True}, is_error=True)
         except BillingError as exc:
             return self._failed(op, effect, scope, exc, audit, release=True)
-        outcome = self._succeeded(op, effect, scope, answer, audit)
+        outcome = self._succeeded(op, effect, scope, answer, audit,
+                                  {"decision": "replayed", "intent_digest": earlier.digest})
         outcome.content["note"] = ("This completes an earlier identical request whose outcome was not recorded; it "
                                    "was sent again under the same idempotency key, so nothing was charged twice.")
         return outcome
 
     def _succeeded(self, op: Operation, effect: Effect, scope: str, answer: Answer, audit: dict[str, Any],
-                   ) -> ToolOutcome:
+                   evidence: dict[str, Any] | None = None) -> ToolOutcome:
         """Done: count the spend, audit it, then settle the write-ahead record, in that order, so a failure to
         record leaves the record in place and a repeat replays this result instead of charging again."""
         content = success_content(op, answer.result)
         key = audit["key"]
         try:
             self._confirm_spend(key)
-            self.record(op, effect, "succeeded", request_id=answer.request_id, result=_recorded(content), **audit)
+            receipt = mint(self.receipts, operation=op.name, effect=effect, answer=answer, audit=audit,
+                           evidence=evidence, now=self._now())
+            if receipt is not None:
+                content["signed_receipt"] = receipt["id"]
+            self.record(op, effect, "succeeded", request_id=answer.request_id, result=_recorded(content),
+                        receipt=receipt_digest(receipt) if receipt is not None else None, **audit)
             self.pending.forget(scope, key)
         except Exception as exc:
             _logger.warning("agent-billing %s succeeded (key %s) but could not be recorded: %s", op.name, key, exc,
