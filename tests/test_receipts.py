@@ -205,3 +205,23 @@ def test_cli_keygen_verify_and_list(tmp_path: Path, receipt: dict[str, Any], cap
     capsys.readouterr()
     assert main(["receipts", "list", "--dir", str(tmp_path / "book"), "--account", "acct_1"]) == 0
     assert json.loads(capsys.readouterr().out)["idempotency_key"] == "ab_1"
+
+
+def test_a_receipt_that_cannot_be_written_is_minted_by_the_replay(tmp_path: Path) -> None:
+    # The charge went through but its receipt could not be kept (a file where the directory should be): the
+    # call is reported done and unrecorded, its write-ahead record stays, and the repeat mints the one receipt.
+    (tmp_path / "blocked").write_text("not a directory")
+    client, _ = sandbox_clients(create_app(rate_limit=False))
+    client.add_payment_method(payment_method_id="pm_card_visa")
+
+    def toolkit(root: Path) -> BillingToolkit:
+        return BillingToolkit(client=client, approval=lambda request: True, audit=MemoryAuditLog(),
+                              receipts=ReceiptBook(SIGNER, root), pending_outcomes=PendingOutcomes(tmp_path / "p.db"))
+
+    first, _ = call(toolkit(tmp_path / "blocked" / "receipts").get_tool("wallet"), "call_1", action="fund", amount=25)
+    assert first["ok"] and first["recorded"] is False and "signed_receipt" not in first
+    again, _ = call(toolkit(tmp_path / "receipts").get_tool("wallet"), "call_1", action="fund", amount=25)
+    assert again["ok"] and again["signed_receipt"].startswith("rcpt_")
+    assert client.get_wallet_balance().balance == 25  # charged once
+    (receipt,) = list(ReceiptBook(None, tmp_path / "receipts", account=client.account_id).receipts())
+    assert receipt["approval"]["decision"] == "replayed" and verify_receipt(receipt, SIGNER.public_pem()).ok
