@@ -225,3 +225,12 @@ def test_a_receipt_that_cannot_be_written_is_minted_by_the_replay(tmp_path: Path
     assert client.get_wallet_balance().balance == 25  # charged once
     (receipt,) = list(ReceiptBook(None, tmp_path / "receipts", account=client.account_id).receipts())
     assert receipt["approval"]["decision"] == "replayed" and verify_receipt(receipt, SIGNER.public_pem()).ok
+
+
+def test_receipt_ids_of_a_registry_under_a_deployers_own_name() -> None:
+    from agent_billing.audit import receipt_keys
+    from agent_billing.receipts import provider_receipt_ids
+
+    # Not a registered provider: every provider's declared receipt fields count (the charge must still get its receipt).
+    found = provider_receipt_ids("a_deployers_own_name", {"charge": {key: "x" for key in receipt_keys()}})
+    assert set(found) == {f"charge.{key}" for key in receipt_keys()}

@@ -49,6 +49,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+    from agent_billing.registry import Effect
+    from agent_billing.tools.steps import Answer
+
 RECEIPT_KEY_ENV = "AGENT_BILLING_RECEIPT_KEY"
 VERSION = 1
 ALGORITHM = "Ed25519"
@@ -380,9 +383,13 @@ def provider_receipt_ids(provider: str, result: Any) -> dict[str, str]:
         {'charge.charge_ref': 'ch_1', 'id': '7'}
         >>> unregister("example_co")
     """
+    from agent_billing.audit import receipt_keys
     from agent_billing.provider import get_provider
 
-    fields = set(get_provider(provider).receipt_fields) if provider else {"id"}
+    try:
+        fields = set(get_provider(provider).receipt_fields)
+    except KeyError:  # a deployer's registry under a name of its own: every provider's receipt fields
+        fields = set(receipt_keys())
     found: dict[str, str] = {}
 
     def walk(value: Any, path: str) -> None:
@@ -401,21 +408,21 @@ def provider_receipt_ids(provider: str, result: Any) -> dict[str, str]:
     return found
 
 
-def mint(book: ReceiptBook | None, *, operation: str, effect: Any, answer: Any, audit: Mapping[str, Any],
+def mint(book: ReceiptBook | None, *, operation: str, effect: Effect, answer: Answer, audit: Mapping[str, Any],
          evidence: Mapping[str, Any] | None, now: datetime) -> dict[str, Any] | None:
     """The receipt of an executed call (None without a book, or for a call that moves no money).
 
     ``audit`` is the guard's audit facts of the call (``key``, ``amount``, ``intent``); ``evidence`` the
     approval's (:func:`approval_evidence`), or for a replay ``{"decision": "replayed", "intent_digest": ...}``.
     """
-    if book is None or not getattr(effect, "moves_money", False):
+    if book is None or not effect.moves_money:
         return None
     intent = audit.get("intent")
     evidence = dict(evidence or {})
     replay = evidence.get("decision") == "replayed"
     result = answer.result.model_dump(mode="json") if hasattr(answer.result, "model_dump") else answer.result
     return book.issue(str(audit["key"]), {
-        "issued_at": now, "operation": operation, "effect": getattr(effect, "value", str(effect)),
+        "issued_at": now, "operation": operation, "effect": effect.value,
         "intent": intent.model_dump(mode="json") if intent is not None else None,
         "intent_digest": intent.digest if intent is not None else evidence.pop("intent_digest", None),
         "approval": evidence,
