@@ -151,6 +151,7 @@ class AuditEvent(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
     result: dict[str, Any] | None = None
     intent_digest: str | None = Field(None, description="SHA-256 of the charge intent this step is bound to")
+    receipt: str | None = Field(None, description="SHA-256 of the signed receipt of this executed call (receipts.py)")
     # Set once the validators below have scrubbed the fields; model_construct() skips them and leaves it off.
     _scrubbed: bool = PrivateAttr(default=False)
 

@@ -22,6 +22,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "demo": ("starlette", "uvicorn", "rich"),
     "langchain": ("langchain",),
     "mcp": ("mcp",),
+    "receipts": ("cryptography",),
 }
 
 
@@ -234,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--since", metavar="ISO_TIME", help="first moment included (local time if no zone)")
             command.add_argument("--until", metavar="ISO_TIME", help="first moment excluded")
     audit.set_defaults(func=_audit, extras=())
+
+    from agent_billing.receipt_commands import add_parser as add_receipt_commands  # argparse only until run
+
+    add_receipt_commands(sub)
     return parser
 
 

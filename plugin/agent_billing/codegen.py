@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 import typing
@@ -64,7 +63,7 @@ class MethodExample:
     ``args`` is the call's argument source; ``shows`` what of the result is printed (``.amount``; empty:
     the result's type name); ``output`` what that prints, or the last line of the typed exception the
     sandbox answers with (``agent_billing.errors.ConflictError: ...``); ``setup`` the prerequisite calls.
-    A provider declares one per operation in ``EXAMPLES`` of its package's ``examples`` module.
+    A provider declares one with each operation (``Operation.example``).
 
     Example:
         >>> MethodExample('"it_1"', ".id", "'it_1'").lines("get_item", asynchronous=False)
@@ -109,25 +108,16 @@ def examples_of(registry: Registry) -> Mapping[str, MethodExample]:
     """Each operation's example, as declared with it (``Operation.example``).
 
     An operation without one gets a plain call when it needs no arguments; one that needs arguments
-    must declare its example. (A provider not yet converted may still keep ``EXAMPLES`` in an ``examples``
-    module beside its argument models; a name there that is no operation is refused.)
+    must declare its example.
 
     Example:
         >>> examples = examples_of(get_registry())
         >>> sorted(examples) == sorted(get_registry().operations), all(e.output for e in examples.values())
         (True, True)
     """
-    package = next(iter(registry)).args.__module__.rpartition(".")[0]
-    try:
-        declared: Mapping[str, MethodExample] = importlib.import_module(package + ".examples").EXAMPLES
-    except ModuleNotFoundError:
-        declared = {}
-    unknown = sorted(set(declared) - set(registry.operations))
-    if unknown:
-        raise ValueError(f"{package}.examples declares examples of unknown operations {unknown}")
     out: dict[str, MethodExample] = {}
     for op in registry:
-        example = op.example if op.example is not None else declared.get(op.name)
+        example = op.example
         if isinstance(example, MethodExample):
             out[op.name] = example
         elif example is not None:

@@ -178,6 +178,7 @@ class Registry:
     connection: Connection = field(default_factory=lambda: Connection(default_base_url="http://127.0.0.1:8787"))
     # The provider's server-side rate-limit classes: name -> requests per minute (the last is the default).
     rate_classes: dict[str, int] = field(default_factory=dict)
+    group_scopes: dict[str, str] = field(default_factory=dict)  # group -> its token-scope area (the ``scopes`` part's)
 
     def add(self, op: Operation) -> Operation:
         """Register an operation; names and (method, path) pairs must be unique."""
@@ -208,11 +209,15 @@ class Registry:
         return self.add(Operation(name=name, group=group, action=action, method=method, path=path, args=args,
                                   result=result, effect=effect, description=description, **extra))
 
-    def describe_group(self, group: str, description: str, *, title: str | None = None) -> None:
-        """Set the one-sentence description of a group (its tool's description starts with it) and its title."""
+    def describe_group(self, group: str, description: str, *, title: str | None = None,
+                       scope: str | None = None) -> None:
+        """Set the one-sentence description of a group (its tool's description starts with it), its title and
+        the area of the provider's token scopes its operations need (read by the provider's ``scopes`` part)."""
         self.group_descriptions[group] = description
         if title is not None:
             self.group_titles[group] = title
+        if scope is not None:
+            self.group_scopes[group] = scope
 
     def group_title(self, group: str) -> str:
         """The title of a group's tool: the declared one, else its name in words.

@@ -12,6 +12,7 @@ from decimal import Decimal
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import pytest
 from tests.mcp.mcp_helpers import memory_calls
 from tests.tools.conftest import call
 
@@ -82,3 +83,48 @@ def test_it_is_served_over_mcp(tmp_path: Path) -> None:
     ])
     assert not error and account["result"]["nickname"] == "Acme account"
     assert refused["error"] == "card_data_not_allowed" and "4242" not in str(refused)
+
+
+def test_its_token_scopes_hide_what_the_token_cannot_call(tmp_path: Path) -> None:
+    reader, _ = _toolkit(tmp_path, scopes=["account:read", "credits:read"])
+    assert reader.allows("membership", "get") and not reader.allows("membership", "rename")
+    assert not reader.allows("credits", "buy") and not reader.allows("credits", "refill")
+    buyer, _ = _toolkit(tmp_path, scopes=["credits:write"])
+    assert buyer.allows("credits", "buy") and not buyer.allows("credits", "refill")  # refill reads the account too
+    both, _ = _toolkit(tmp_path, scopes=["credits:write", "account:read"])
+    assert both.allows("credits", "refill")
+    with pytest.raises(ValueError, match="unknown scope 'credits:admin'"):
+        _toolkit(tmp_path, scopes=["credits:admin"])
+
+
+def test_its_presets_come_from_its_declarations(tmp_path: Path) -> None:
+    chatbot, _ = _toolkit(tmp_path, actions="chatbot")
+    assert chatbot.allows("credits", "checkout") and not chatbot.allows("credits", "buy")
+    autonomous, _ = _toolkit(tmp_path, actions="autonomous")
+    assert autonomous.allows("credits", "refill") and not autonomous.allows("membership", "close")
+    read_only, _ = _toolkit(tmp_path, actions="read_only")
+    assert not read_only.allows("credits", "refill")  # gated: it may charge
+
+
+def test_its_workflow_charges_through_the_guard_once(tmp_path: Path) -> None:
+    asked: list[str] = []
+    toolkit, app = _toolkit(tmp_path, approval=lambda request: asked.append(request.summary) or True)
+    purchases = app.state.acme.purchases  # type: ignore[attr-defined]
+    args = {"action": "refill", "target": 12, "saved_card": "pm_card_visa"}
+    content, _ = call(toolkit.get_tool("credits"), **args)
+    assert content["status"] == "refilled" and content["bundle"] == "small" and len(purchases) == 1
+    assert len(asked) == 1 and "5" in asked[0]
+    again, _ = call(toolkit.get_tool("credits"), **args)
+    assert again["status"] == "sufficient" and again["credit_balance"] == "15" and len(purchases) == 1
+    card, _ = call(toolkit.get_tool("credits"), action="refill", target=30, saved_card="4242 4242 4242 4242")
+    assert card["ok"] is False and "4242 4242" not in str(card) and len(purchases) == 1
+
+
+def test_its_workflow_is_refused_by_the_mandate_and_by_a_no(tmp_path: Path) -> None:
+    args = {"action": "refill", "target": 30, "saved_card": "pm_card_visa"}
+    capped, app = _toolkit(tmp_path, mandate=Mandate(max_per_charge=Decimal("10")), approval=lambda r: True)
+    content, _ = call(capped.get_tool("credits"), **args)
+    assert content["error"] == "refused" and app.state.acme.purchases == []  # type: ignore[attr-defined]
+    declined, app = _toolkit(tmp_path, approval=lambda r: False)
+    content, _ = call(declined.get_tool("credits"), **args)
+    assert content["ok"] is False and app.state.acme.purchases == []  # type: ignore[attr-defined]

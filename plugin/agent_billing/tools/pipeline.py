@@ -70,6 +70,7 @@ from agent_billing.guardrails.mandate import Mandate, MandateDecision
 from agent_billing.guardrails.pending_outcomes import PendingCall, PendingOutcomes, PendingStore
 from agent_billing.guardrails.spend_store import MemorySpendStore, SpendStore
 from agent_billing.guardrails.store import DeclinedRequests, MemoryDeclinedRequests, StoreUnavailableError
+from agent_billing.receipts import ReceiptBook, approval_evidence, mint, receipt_digest
 from agent_billing.registry import Effect, Operation
 from agent_billing.tools.shaping import error_content, next_step_for, success_content
 from agent_billing.tools.steps import Answer, ApiCall, AskApproval, Flow, Hold, Release, Step, ToolOutcome, bubbles
@@ -218,6 +219,7 @@ class Guard:
         self._rejected = _ExpiringSet(REJECTION_MEMORY, self._now, declined_memory)
         self.pending: PendingStore = pending if pending is not None else PendingOutcomes()
         self.approvals: ApprovalStore = approvals if approvals is not None else ApprovalRecords()
+        self.receipts: ReceiptBook | None = None  # signs each executed money move (receipts.py); the toolkit sets it
         # Whether a flow's own work (between its steps) may wait on a disk, a network or another process's lock:
         # only then does the async driver move it off the event loop.
         self.blocking = not all(_in_memory(part) for part in (spend_store, audit, self.pending, self.approvals,
@@ -270,7 +272,8 @@ class Guard:
 
     def _audit(self, call: CallContext, decision: str, *, amount: Decimal | None = None, approver: str | None = None,
                key: str | None = None, request_id: str | None = None, reason: str | None = None,
-               result: dict[str, Any] | None = None, intent: ChargeIntent | None = None) -> None:
+               result: dict[str, Any] | None = None, intent: ChargeIntent | None = None,
+               receipt: str | None = None) -> None:
         """Write one audit event of ``call``: its arguments as scrubbed once at admission, and ``result`` as the
         tool's answer already shows it (shaped and redacted once, for the agent and the audit alike)."""
         if self.audit is None:
@@ -279,7 +282,7 @@ class Guard:
             call.audit_arguments, result, timestamp=self._now(), operation=call.op.name, effect=call.effect.value,
             amount=amount, decision=decision, approver=approver, idempotency_key=key, request_id=request_id,
             mandate=self.mandate.name if self.mandate else None, reason=reason,
-            intent_digest=intent.digest if intent is not None else None,
+            intent_digest=intent.digest if intent is not None else None, receipt=receipt,
         ))
 
     def remember_rejection(self, op: Operation, raw: dict[str, Any], digest: str | None = None) -> None:
@@ -640,6 +643,8 @@ class Guard:
         audit = decided.audit()
         # Before anything is sent: the audit's yes, then the write-ahead record (key, digest, exact request).
         # If either cannot be written, nothing is sent.
+        evidence = approval_evidence(decided.approver, auto=decided.auto,
+                                     mandate=self.mandate.name if self.mandate else None, at=self._now())
         try:
             self._audit(call, "auto_approved" if decided.auto else "approved", **audit)
             self.pending.remember(call.scope, call.fp, intent.digest, key, intent.arguments, now=self._now())
@@ -654,7 +659,7 @@ class Guard:
             return ToolOutcome({**error_content(exc, op.name, gated=True), "sent": True}, is_error=True)
         except BillingError as exc:
             return self._failed(call, exc, audit, release=True)
-        outcome = self._succeeded(call, answer, audit)
+        outcome = self._succeeded(call, answer, audit, evidence)
         outcome.content["approved_by"] = decided.approver
         return outcome
 
@@ -677,19 +682,25 @@ class Guard:
             return ToolOutcome({**error_content(exc, op.name, gated=True), "sent": True}, is_error=True)
         except BillingError as exc:
             return self._failed(call, exc, audit, release=True)
-        outcome = self._succeeded(call, answer, audit)
+        outcome = self._succeeded(call, answer, audit, {"decision": "replayed", "intent_digest": earlier.digest})
         outcome.content["note"] = ("This completes an earlier identical request whose outcome was not recorded; it "
                                    "was sent again under the same idempotency key, so nothing was charged twice.")
         return outcome
 
-    def _succeeded(self, call: CallContext, answer: Answer, audit: dict[str, Any]) -> ToolOutcome:
+    def _succeeded(self, call: CallContext, answer: Answer, audit: dict[str, Any],
+                   evidence: dict[str, Any] | None = None) -> ToolOutcome:
         """Done: count the spend, audit it, then settle the write-ahead record, in that order, so a failure to
         record leaves the record in place and a repeat replays this result instead of charging again."""
         content = success_content(call.op, answer.result)  # shaped and redacted once: the agent's and the audit's
         key = audit["key"]
         try:
             self._confirm_spend(key)
-            self._audit(call, "succeeded", request_id=answer.request_id, result=_recorded(content), **audit)
+            receipt = mint(self.receipts, operation=call.op.name, effect=call.effect, answer=answer, audit=audit,
+                           evidence=evidence, now=self._now())
+            if receipt is not None:
+                content["signed_receipt"] = receipt["id"]
+            self._audit(call, "succeeded", request_id=answer.request_id, result=_recorded(content),
+                        receipt=receipt_digest(receipt) if receipt is not None else None, **audit)
             self.pending.forget(call.scope, key)
         except Exception as exc:
             _logger.warning("agent-billing %s succeeded (key %s) but could not be recorded: %s", call.op.name, key,

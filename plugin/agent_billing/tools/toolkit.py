@@ -47,6 +47,7 @@ from agent_billing.guardrails.mandate import Mandate
 from agent_billing.guardrails.spend_store import SpendStore
 from agent_billing.guardrails.store import StoreUnavailableError, open_store
 from agent_billing.provider import get_provider
+from agent_billing.receipts import resolve_receipts
 from agent_billing.registry import Operation, Registry, get_registry, provider_part
 from agent_billing.tools.actions import ADVISOR, allowed_actions
 from agent_billing.tools.pipeline import Guard, _refusal
@@ -99,6 +100,7 @@ class CustomAction:
     reads: bool = False
     destructive: bool | None = None
     idempotent: bool | None = None
+    calls: tuple[str, ...] | None = None  # the operations its flow may call (None: undeclared; token scopes need it)
 
     def hints(self) -> tuple[bool, bool, bool]:
         """(only reads, destructive, idempotent): what MCP hosts are told about this action."""
@@ -167,6 +169,7 @@ class BillingToolkit(BaseToolkit):
     wait_timeout: float = 300.0
     actions: list[str] | str | None = None
     scopes: list[str] | None = None
+    receipts: Any = None  # a ReceiptSigner or ReceiptBook signing each executed money move; None: $AGENT_BILLING_RECEIPT_KEY
 
     _guard: Guard = PrivateAttr()
     _registry: Registry = PrivateAttr()
@@ -204,6 +207,8 @@ class BillingToolkit(BaseToolkit):
             self.custom_actions = [c for c in _provider_actions(self._registry.provider) or []
                                    if c.group in self._registry.groups()]
         self._allowed = allowed_actions(self._registry, self.custom_actions, self.actions, self.scopes)
+        book = resolve_receipts(self.receipts)  # asked for signing and no key: refuse to start (receipts.py)
+        self._guard.receipts = book.for_account(account, self._registry.provider) if book is not None else None
         self._tools = self._build_tools()
 
     @classmethod

@@ -16,6 +16,7 @@ from agent_billing.conventions import Connection, WireConventions
 from agent_billing.registry import Effect, Operation, Registry
 
 BASE_PATH = "/acme-api"
+BUNDLES = {"small": Decimal("5"), "large": Decimal("20")}  # Acme's price list: a bundle of N credits costs N USD
 
 
 class NoArgs(BaseModel):
@@ -86,9 +87,13 @@ WIRE = WireConventions(envelope=False, amounts="string", error_body="detail",
                                       "acme_bad_key": "AuthenticationError"})
 CONNECTION = Connection(default_base_url="https://api.acme.invalid" + BASE_PATH, sandbox_path="/acme" + BASE_PATH,
                         sandbox_token="acme_sandbox", token_variables=("ACME_API_KEY",),
+                        base_url_variables=("ACME_BASE_URL",),
                         sandbox_app=f"{__package__}.sandbox:acme_sandbox", key_prefixes=("acme_",))
 
-REGISTRY = Registry(provider="acme", base_path=BASE_PATH, wire=WIRE, connection=CONNECTION)
+REGISTRY = Registry(provider="acme", base_path=BASE_PATH, wire=WIRE, connection=CONNECTION,
+                    # What the chatbot and autonomous presets add to the reads: the page a person pays on, and
+                    # the routine refill meant for use within a mandate (actions.py).
+                    presets={"chatbot": ("credits.checkout",), "autonomous": ("credits.refill",)})
 for op in (
     Operation(name="get_account", group="membership", action="get", method="GET", path="/account", args=NoArgs,
               result=Account, effect=Effect.READ, description="The Acme account: name and credit balance."),
@@ -104,5 +109,7 @@ for op in (
               args=CloseArgs, result=Account, effect=Effect.DESTRUCTIVE, description="Close the Acme account."),
 ):
     REGISTRY.add(op)
-REGISTRY.describe_group("membership", "The Acme account.")
-REGISTRY.describe_group("credits", "Acme credits: buy a bundle, or hand the purchase to a person.")
+# scope: the area of Acme's token scopes a group's operations need (``account:read``, ``credits:write``...;
+# see scopes.py).
+REGISTRY.describe_group("membership", "The Acme account.", scope="account")
+REGISTRY.describe_group("credits", "Acme credits: buy a bundle, or hand the purchase to a person.", scope="credits")

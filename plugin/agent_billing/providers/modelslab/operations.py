@@ -222,11 +222,13 @@ op("confirm_subscription_checkout", "payment_links", "confirm_subscribe", "POST"
    example=MethodExample("session_id", output=_NOT_PAID, setup=(
            _PLANS, Step("create_payment_link", '"subscribe", plan_id=plans[0].id', ".session_id", "session_id"))))
 
-REGISTRY.describe_group("billing", "", title="Billing profile and overview")
+# scope: the area of ModelsLab's token scopes a group's operations need (``area:read`` for reads, else ``area:write``;
+# see scopes.py); payment links and their confirmations are billing's, coupons the wallet's.
+REGISTRY.describe_group("billing", "", title="Billing profile and overview", scope="billing")
 REGISTRY.describe_group("payment_methods", "Takes pm_ ids from trusted code, never card numbers.",
-                        title="Saved payment methods")
-REGISTRY.describe_group("invoices", "", title="Invoices")
-REGISTRY.describe_group("wallet", "", title="Wallet: balance, top-ups, payouts")
-REGISTRY.describe_group("coupons", "", title="Coupons")
-REGISTRY.describe_group("subscriptions", "", title="Subscriptions")
-REGISTRY.describe_group("payment_links", "", title="Payment links for a person to pay")
+                        title="Saved payment methods", scope="billing")
+REGISTRY.describe_group("invoices", "", title="Invoices", scope="billing")
+REGISTRY.describe_group("wallet", "", title="Wallet: balance, top-ups, payouts", scope="wallet")
+REGISTRY.describe_group("coupons", "", title="Coupons", scope="wallet")
+REGISTRY.describe_group("subscriptions", "", title="Subscriptions", scope="subscriptions")
+REGISTRY.describe_group("payment_links", "", title="Payment links for a person to pay", scope="billing")

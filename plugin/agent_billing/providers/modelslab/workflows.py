@@ -425,18 +425,22 @@ def _fields(model: type[BaseModel], descriptions: dict[str, str]) -> dict[str, d
 def _actions() -> list[Any]:
     from agent_billing.tools.toolkit import CustomAction
 
+    # ``calls``: every operation the flow may call (its token scopes are theirs; see scopes.py).
     return [
         CustomAction("payment_links", "handoff", "Link plus messages to relay.",
-                     _fields(HandoffArgs, {}), handoff_flow),
+                     _fields(HandoffArgs, {}), handoff_flow, calls=("create_payment_link",)),
         CustomAction("payment_links", "wait", "Wait until paid or expired.",
                      _fields(WaitArgs, {"timeout_seconds": "default 300",
                                            "person_says_paid": "the person says they paid"}), wait_flow,
-                     idempotent=True),  # it confirms a paid checkout, which credits once however often it is repeated
+                     idempotent=True,  # it confirms a paid checkout, which credits once however often it is repeated
+                     calls=("confirm_wallet_checkout", "confirm_subscription_checkout")),
         CustomAction("wallet", "ensure_funded", "Cover job_cost: tops up or hands off.",
                      _fields(EnsureFundedArgs, {"job_cost": "USD"}), ensure_funded_flow, gated=True,
-                     gate=ensure_funded_gate),
+                     gate=ensure_funded_gate,  # it may read the cards and fall back to a payment link
+                     calls=("get_wallet_balance", "list_payment_methods", "fund_wallet", "create_payment_link")),
         CustomAction("wallet", "fund_via_human", "Link for amount, then wait.",
-                     _fields(FundViaHumanArgs, {}), fund_via_human_flow),
+                     _fields(FundViaHumanArgs, {}), fund_via_human_flow,
+                     calls=("create_payment_link", "confirm_wallet_checkout")),
     ]
 
 

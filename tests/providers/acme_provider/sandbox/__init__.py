@@ -23,9 +23,8 @@ from starlette.routing import Route
 
 from agent_billing.sandbox import ProviderSandbox
 
-from ..operations import BASE_PATH, CONNECTION, REGISTRY
+from ..operations import BASE_PATH, BUNDLES, CONNECTION, REGISTRY
 
-BUNDLES = {"small": Decimal("5"), "large": Decimal("20")}
 CARDS = {"pm_card_visa", "pm_card_mastercard"}
 
 
