@@ -146,6 +146,8 @@ class BillingToolkit(BaseToolkit):
     wait_timeout: float = 300.0
     actions: list[str] | str | None = None
     scopes: list[str] | None = None
+    # The agent's name for spend authorities (guardrails/authority.py): set, its money-moving calls need one.
+    agent: str | None = None
 
     _guard: Guard = PrivateAttr()
     _registry: Registry = PrivateAttr()
@@ -173,11 +175,13 @@ class BillingToolkit(BaseToolkit):
         approvals = self.approval_records if self.approval_records is not None else part("approvals")
         if isinstance(approver, ConfirmationApprover) and self.approval == "confirmation":
             approver.store = part("confirmations")
-        self._guard = Guard(approver=approver, mandate=self.mandate, spend_store=store, audit=audit,
-                            approve_destructive=self.approve_destructive, pending=pending, approvals=approvals,
-                            account=account, declined=part("declined"))
         self._registry = get_registry(self.provider) if self.provider else \
             (self.client or self.async_client).registry  # type: ignore[union-attr]
+        self._guard = Guard(approver=approver, mandate=self.mandate, spend_store=store, audit=audit,
+                            approve_destructive=self.approve_destructive, pending=pending, approvals=approvals,
+                            account=account, declined=part("declined"),
+                            authorities=part("authorities") if self.agent is not None else None,
+                            agent=self.agent, payee=self._registry.provider)
         if self.custom_actions is None:
             # A provider's own actions beyond its operations (``agent_billing.providers.<name>.actions.ACTIONS``).
             self.custom_actions = [c for c in _provider_actions(self._registry.provider) or []
