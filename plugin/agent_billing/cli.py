@@ -234,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--since", metavar="ISO_TIME", help="first moment included (local time if no zone)")
             command.add_argument("--until", metavar="ISO_TIME", help="first moment excluded")
     audit.set_defaults(func=_audit, extras=())
+    from agent_billing.mandates_cli import add_parser as add_mandates  # spend authorities (its own module)
+
+    add_mandates(sub)
     return parser
 
 

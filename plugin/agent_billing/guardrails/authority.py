@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 import secrets
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -454,16 +456,27 @@ class SqliteBackend:
 
     def __init__(self, path: str | Path | None, *, timeout: float | None = None) -> None:
         self.name = str(path) if path is not None else "memory"
+        self._path, self._timeout = path, timeout
         self._lock = threading.Lock()
-        with translated(self.name):
-            self._conn = connect(path, timeout=timeout)
-            self._conn.executescript(AUTHORITY_SCHEMA)
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+        with self._lock, translated(self.name):
+            self._connection()  # now, so a bad path fails here rather than at the first charge
+
+    def _connection(self) -> sqlite3.Connection:
+        # With the lock held. A connection inherited through fork() is not the child's to use (a memory one is).
+        if self._conn is not None and (self._pid == os.getpid() or self._path is None):
+            return self._conn
+        conn = connect(self._path, timeout=self._timeout)
+        conn.executescript(AUTHORITY_SCHEMA)
+        self._conn, self._pid = conn, os.getpid()
+        return conn
 
     @contextmanager
     def transaction(self) -> Iterator[Run]:
         """One ``BEGIN IMMEDIATE`` transaction (any ``sqlite3`` failure: ``StoreUnavailableError``)."""
         with self._lock, translated(self.name):
-            conn = self._conn
+            conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield lambda sql, params: conn.execute(sql, tuple(params)).fetchall()
@@ -473,9 +486,11 @@ class SqliteBackend:
             conn.execute("COMMIT")
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database (a later use reopens a file)."""
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
 
 
 _COLUMNS = "id, body, revoked_us, spent_cents, charges"
@@ -585,11 +600,12 @@ class AuthorityStore:
         cents = _to_cents(call.amount) if call.amount is not None else 0
         created = _to_micros(now)
         with self.backend.transaction() as run:
+            rows = self._applicable(run, call, lock=True)  # first: a re-run of this key waits for the first run
             earlier = run("SELECT authority_id FROM ab_authority_charges WHERE account = ? AND key = ? "
                           "AND status <> 'released'", (self.account, key))
             if earlier:
                 return Claim(True, tuple(sorted(str(r[0]) for r in earlier)), existing=True)
-            statuses = [self._status(run, row, now) for row in self._applicable(run, call, lock=True)]
+            statuses = [self._status(run, row, now) for row in rows]
             judged = _judge(call, statuses, now)
             if not judged.inside:
                 return Claim(False, reasons=judged.reasons or (_uncovered(call),))
