@@ -221,7 +221,7 @@ class SpendAuthority(BaseModel):
             Spend authority 'x' does not allow paying with Mastercard ending 4444 (allowed: Visa ending 4242).
             Spend authority 'x' allows at most 1 charge, and 1 has been made.
         """
-        me = f"Spend authority {self.name!r}"
+        me = f"spend authority {self.name!r}"
         reasons: list[str] = []
         if usage.revoked_at is not None:
             reasons.append(f"{me} was revoked at {usage.revoked_at:%Y-%m-%d %H:%M:%S} UTC.")
@@ -246,10 +246,10 @@ class SpendAuthority(BaseModel):
             reasons.append(f"{me} allows one charge every {_span(self.min_interval)}; the last was at "
                            f"{usage.last_charge_at:%Y-%m-%d %H:%M:%S} UTC.")
         reasons += self._money_reasons(call, usage)
-        return reasons
+        return [reason[0].upper() + reason[1:] for reason in reasons]
 
     def _money_reasons(self, call: SpendCall, usage: Usage) -> list[str]:
-        me = f"Spend authority {self.name!r}"
+        me = f"spend authority {self.name!r}"
         limited = (self.min_amount, self.max_amount, self.budget, self.period_budget)
         if all(limit is None for limit in limited):
             return []

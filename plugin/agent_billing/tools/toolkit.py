@@ -186,6 +186,10 @@ class BillingToolkit(BaseToolkit):
             # A provider's own actions beyond its operations (``agent_billing.providers.<name>.actions.ACTIONS``).
             self.custom_actions = [c for c in _provider_actions(self._registry.provider) or []
                                    if c.group in self._registry.groups()]
+        if self.mandate is not None or self.agent is not None:  # limits to check against: a dry run per gated group
+            from agent_billing.tools.check_spend import spend_checks
+
+            self.custom_actions = [*self.custom_actions, *spend_checks(self._registry, self.custom_actions)]
         self._allowed = allowed_actions(self._registry, self.custom_actions, self.actions, self.scopes)
         self._tools = self._build_tools()
 
