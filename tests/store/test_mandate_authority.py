@@ -151,7 +151,7 @@ def test_a_task_mandate_ends_with_its_task(store_url: str) -> None:
 def test_concurrent_claims_by_separate_workers_spend_exactly_the_budget(store_url: str, new_store: NewStore) -> None:
     workers = [new_store(store_url).for_account("acct").authorities for _ in range(4)]
     workers[0].create(SpendAuthority(agent="bot", budget="70"), now=NOW)
-    barrier, granted = threading.Barrier(4), []
+    barrier, granted = threading.Barrier(4), list[bool]()
 
     def race(index: int) -> None:
         barrier.wait(timeout=30)
