@@ -176,3 +176,21 @@ def test_the_mandates_command_manages_what_the_toolkit_enforces(env: dict[str, A
     assert len(json.loads(capsys.readouterr().out)) == 2
     assert main(["mandates", "show", "sa_missing", "--store", url, "--account", account]) == 1
     assert ledger(env) == ["10.00", "10.00"]
+
+
+@pytest.mark.parametrize("with_async_client", [True, False])
+async def test_the_task_reaches_the_check_through_ainvoke(env: dict[str, Any], with_async_client: bool) -> None:
+    extra = {"async_client": env["aclient"]} if with_async_client else {}
+    wallet = toolkit(env, agent="bot", **extra).get_tool("wallet")
+    env["authorities"].create(SpendAuthority(task="thread-async", budget="10"))
+
+    async def fund_in(thread: str) -> dict[str, Any]:
+        message = await wallet.ainvoke({"type": "tool_call", "name": "wallet", "id": f"c{uuid.uuid4().hex[:8]}",
+                                        "args": {"action": "fund", "amount": 10}},
+                                       config={"configurable": {"thread_id": thread}})
+        result: dict[str, Any] = json.loads(str(message.content))
+        return result
+
+    assert not (await fund_in("thread-other"))["ok"]
+    assert (await fund_in("thread-async"))["ok"]
+    assert ledger(env) == ["10.00"]
