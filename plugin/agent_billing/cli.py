@@ -239,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     from agent_billing.receipt_commands import add_parser as add_receipt_commands  # argparse only until run
 
     add_receipt_commands(sub)
+
+    from agent_billing.mandates_cli import add_parser as add_mandates  # spend authorities (its own module)
+
+    add_mandates(sub)
     return parser
 
 

@@ -101,7 +101,7 @@ def example_registry() -> Registry:
         path = "/balance/top-ups" if name == "top_up" else f"/{name}"
         registry.add(Operation(name=name, group=group, action=action, method="POST", path=path, args=args,
                                result=Done, effect=effect, description=f"Example operation {name}.",
-                               **({"amount_field": "amount"} if effect is Effect.CHARGE else {})))
+                               amount_field="amount" if effect is Effect.CHARGE else None))
     registry.declare("get_item", "items", "get", "GET", "/items/{item_id}", _ItemArgs, _Item, Effect.READ, "One item.")
     registry.declare("list_items", "items", "list", "GET", "/items", _PageArgs, _ItemPage, Effect.READ,
                      "Items, one cursor page at a time.")

@@ -33,12 +33,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from agent_billing.money import format_usd, to_decimal, wire_amount
 from agent_billing.registry import Effect
+
+if TYPE_CHECKING:
+    from agent_billing.guardrails.authority import Judgement
 
 Verdict = Literal["inside", "outside", "forbidden"]
 
@@ -127,6 +130,30 @@ class MandateDecision(BaseModel):
     reasons: tuple[str, ...] = ()
     auto: bool = Field(True, description="False: inside, but a person must approve (an unbounded authorisation)")
     note: str | None = Field(None, description="why a person must approve although it is inside")
+
+    authorities: tuple[str, ...] = Field((), description="the spend authorities that cover it (their ids)")
+
+    @classmethod
+    def with_authorities(cls, decision: MandateDecision | None, judged: Judgement) -> MandateDecision:
+        """``decision`` (the mandate's, None: no mandate) with what the spend authorities said: outside any of them
+        (or none covering) is forbidden (their limits are hard); inside, it is auto-approved only if all agree.
+
+        Example:
+            >>> from agent_billing.guardrails.authority import Judgement
+            >>> MandateDecision.with_authorities(None, Judgement(covered=True, auto=True)).verdict
+            'inside'
+            >>> MandateDecision.with_authorities(None, Judgement(covered=False, reasons=("none",))).reasons
+            ('none',)
+        """
+        if judged.reasons:
+            earlier = decision.reasons if decision is not None else ()
+            return cls(verdict="forbidden", reasons=(*earlier, *judged.reasons))
+        ids = tuple(status.authority.id for status in judged.statuses)
+        note = None if judged.auto else "a spend authority that covers it asks a person for each charge"
+        if decision is None:
+            return cls(verdict="inside", auto=judged.auto, note=note, authorities=ids)
+        return decision.model_copy(update={"auto": decision.auto and judged.auto, "note": decision.note or note,
+                                           "authorities": ids})
 
     @property
     def inside(self) -> bool:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -44,6 +44,7 @@ from agent_billing import wire
 from agent_billing.audit import GENESIS_HASH, AuditEvent, chain_record, state_keys
 from agent_billing.guardrails.approval_records import DEFAULT_TTL as APPROVAL_TTL
 from agent_billing.guardrails.approval_records import Decision
+from agent_billing.guardrails.authority import AUTHORITY_SCHEMA, AuthorityStore, Run
 from agent_billing.guardrails.confirmation import (
     DEFAULT_TTL as CONFIRMATION_TTL,
 )
@@ -196,6 +197,8 @@ CREATE INDEX ab_approvals_by_expiry ON ab_approvals (expires_us);
     # The spend window from running totals (see spend_store): buckets kept by a trigger in the transaction that
     # writes the reservation, filled once from the rows already there; a time index for sweeping old rows.
     (3, _spend_buckets()),
+    # Spend authorities per agent and task (guardrails/authority.py): additive, the same tables as in SQLite.
+    (4, AUTHORITY_SCHEMA),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 _TOTAL = total_sql("ab_spend_buckets", "ab_reservations", "account = %s AND mandate = %s", "%s")
@@ -303,6 +306,7 @@ class PostgresStore:
             spend=lambda: PostgresSpendStore(self, account), pending=lambda: PostgresPendingOutcomes(self),
             confirmations=lambda: PostgresConfirmationStore(self), approvals=lambda: PostgresApprovalRecords(self),
             declined=lambda: PostgresDeclinedRequests(self), audit=lambda: PostgresAuditLog(self, chain=account),
+            authorities=lambda: AuthorityStore(PostgresAuthorities(self), account),
         )
 
     def audit_chains(self) -> list[str]:
@@ -396,6 +400,32 @@ class PostgresSpendStore:
                     "ORDER BY created_us LIMIT %s FOR UPDATE SKIP LOCKED)", (cutoff[0], SWEEP_BATCH))
         cur.execute("DELETE FROM ab_spend_buckets WHERE ctid IN (SELECT ctid FROM ab_spend_buckets WHERE end_us <= %s "
                     "ORDER BY end_us LIMIT %s FOR UPDATE SKIP LOCKED)", (cutoff[1], SWEEP_BATCH))
+
+
+class PostgresAuthorities:
+    """The rows of spend authorities (see :class:`~agent_billing.guardrails.authority.AuthorityStore`): a claim
+    locks the applicable authorities' rows (``FOR UPDATE``, in id order), so a second worker's claim on one of them
+    waits for the first to commit and then sees its spend; ``lock_timeout`` bounds that wait.
+
+    Example:
+        >>> PostgresAuthorities(PostgresStore("postgresql:///agents")).lock
+        ' FOR UPDATE'
+    """
+
+    lock = " FOR UPDATE"
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store, self.name = store, store.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Run]:
+        """One transaction; statements written with ``?`` run with psycopg's ``%s``."""
+        with self.store.cursor() as cur:
+            def run(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+                cur.execute(sql.replace("?", "%s").encode(), tuple(params))
+                return list(cur.fetchall()) if cur.description is not None else []
+
+            yield run
 
 
 class PostgresPendingOutcomes:

@@ -40,6 +40,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from agent_billing.audit import AuditLog, JsonlAuditLog, SqliteAuditLog
 from agent_billing.guardrails.approval_records import ApprovalRecords, ApprovalStore
+from agent_billing.guardrails.authority import AuthorityStore
 from agent_billing.guardrails.confirmation import ConfirmationStore
 from agent_billing.guardrails.pending_outcomes import PendingOutcomes, PendingStore
 from agent_billing.guardrails.spend_store import DAY, Reservation, SpendStore, SqliteSpendStore, state_dir
@@ -190,9 +191,11 @@ class AccountState:
 
     def __init__(self, *, spend: Callable[[], SpendStore], pending: Callable[[], PendingStore],
                  confirmations: Callable[[], Any], approvals: Callable[[], ApprovalStore],
-                 declined: Callable[[], DeclinedRequests], audit: Callable[[], AuditLog]) -> None:
+                 declined: Callable[[], DeclinedRequests], audit: Callable[[], AuditLog],
+                 authorities: Callable[[], AuthorityStore] | None = None) -> None:
         self._make = {"spend": spend, "pending": pending, "confirmations": confirmations, "approvals": approvals,
                       "declined": declined, "audit": audit}
+        self._authorities = authorities
 
     @cached_property
     def spend(self) -> SpendStore:
@@ -260,6 +263,13 @@ class AccountState:
         """
         made: AuditLog = self._make["audit"]()
         return made
+
+    @cached_property
+    def authorities(self) -> AuthorityStore:
+        """Spend authorities per agent and task; ``ValueError`` if the store keeps none."""
+        if self._authorities is None:
+            raise ValueError("this store keeps no spend authorities")
+        return self._authorities()
 
 
 @runtime_checkable
@@ -336,6 +346,7 @@ class StateDirStore:
             pending=lambda: PendingOutcomes(root / "pending-outcomes.sqlite3"),
             confirmations=ConfirmationStore, approvals=lambda: ApprovalRecords(root / "approvals.sqlite3"),
             declined=MemoryDeclinedRequests, audit=lambda: JsonlAuditLog(root / "audit.jsonl"),
+            authorities=lambda: _authorities(root / "spend.sqlite3", account),
         )
 
     def audit_chains(self) -> list[str]:
@@ -399,6 +410,7 @@ class SqliteStore:
             spend=lambda: _AccountSpend(self._shared_spend(), account), pending=lambda: PendingOutcomes(path),
             confirmations=lambda: ConfirmationStore(path), approvals=lambda: ApprovalRecords(path),
             declined=lambda: SqliteDeclinedRequests(path), audit=lambda: SqliteAuditLog(path, chain=account),
+            authorities=lambda: _authorities(path, account),
         )
 
     def _shared_spend(self) -> SqliteSpendStore:
@@ -414,6 +426,10 @@ class SqliteStore:
     def audit_lines(self, chain: str) -> list[str]:
         """One chain's records, oldest first."""
         return SqliteAuditLog(self.path).lines(chain)
+
+
+def _authorities(path: Path, account: str) -> AuthorityStore:
+    return AuthorityStore.sqlite(path, account=account)
 
 
 _POSTGRES: dict[tuple[str, tuple[tuple[str, Any], ...]], Store] = {}

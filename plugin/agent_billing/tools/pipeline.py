@@ -63,6 +63,7 @@ from agent_billing.guardrails.approval import (
 )
 from agent_billing.guardrails.approval_records import ApprovalRecords, ApprovalStore
 from agent_billing.guardrails.approval_text import display_arguments, render, request_fields
+from agent_billing.guardrails.authority import AuthorityStore, SpendCall, current_task
 from agent_billing.guardrails.card_data import redact
 from agent_billing.guardrails.confirmation import fingerprint
 from agent_billing.guardrails.intent import ChargeIntent, IntentDraft, IntentUnavailable, PriceRefused, build_intent
@@ -203,6 +204,9 @@ class Guard:
         account: str = "default",
         clock: Callable[[], float] = time.time,
         declined: DeclinedRequests | None = None,
+        authorities: AuthorityStore | None = None,  # spend authorities per agent and task (guardrails/authority.py)
+        agent: str | None = None,
+        payee: str | None = None,  # whom this toolkit's charges pay (the provider), for authorities' payee lists
     ) -> None:
         self.approver = approver
         self.mandate = mandate
@@ -224,6 +228,7 @@ class Guard:
         # only then does the async driver move it off the event loop.
         self.blocking = not all(_in_memory(part) for part in (spend_store, audit, self.pending, self.approvals,
                                                               declined_memory))
+        self.authorities, self.agent, self.payee = authorities, agent, payee
 
     # --- small pieces
 
@@ -395,7 +400,7 @@ class Guard:
                          {"reason": "declined earlier (the same charge)", "call": call, "intent": intent})
         verdict = self._evaluate(call, intent)
         inside = verdict is None or verdict.verdict == "inside"
-        if not inside and not self._may_ask_beyond():
+        if not inside and (not self._may_ask_beyond() or (verdict is not None and verdict.verdict == "forbidden")):
             assert verdict is not None
             return _Stop(_refusal(op.name, "Outside the deployer's spending mandate, so it cannot be done, not even "
                                   f"with a person's yes: {verdict.message} Nothing was charged. Do not retry; tell the "
@@ -454,7 +459,8 @@ class Guard:
 
     def _gated_flow(self, call: CallContext) -> Flow:
         op = call.op
-        may_auto = self.mandate is not None and self.mandate.auto_approve
+        # With spend authorities the card's brand and last four are read: an authority may allow-list them.
+        may_auto = self.mandate is not None and self.mandate.auto_approve and self.authorities is None
         # Card names are for a person's eyes: skip those reads while an auto-approving mandate may decide alone.
         checked = yield from self._checks(call, for_person=not may_auto)
         if isinstance(checked, _Replay):
@@ -464,10 +470,13 @@ class Guard:
         intent, verdict, inside = checked.intent, checked.verdict, checked.inside
 
         key = self.idempotency_key(intent, call.approval_id)
-        if verdict is not None and self.mandate is not None and self.mandate.may_auto_approve(verdict):
+        auto_by = self.auto_approver(verdict)
+        if auto_by is not None:
             if self._reserve(key, intent.amount, capped=True):
-                return (yield from self._execute(call, Decided(intent, intent.digest, key,
-                                                               f"mandate:{self.mandate.name}", auto=True)))
+                refused = self._claim(call, intent, key)
+                if refused is not None:
+                    return self._claim_refused(call, intent, key, refused)
+                return (yield from self._execute(call, Decided(intent, intent.digest, key, auto_by, auto=True)))
             if not self._may_ask_beyond():
                 self._audit(call, "refused", amount=intent.amount, key=key, intent=intent, reason="24 h cap reached")
                 return _refusal(op.name, "The mandate's rolling 24 h cap has just been reached; nothing was charged.")
@@ -492,6 +501,8 @@ class Guard:
                         reason="24 h cap reached after the yes")
             outcome = _refusal(op.name, "The mandate's rolling 24 h cap was reached while waiting for the yes; "
                                "nothing was charged.")
+        elif (refused := self._claim(call, intent, key)) is not None:
+            outcome = self._claim_refused(call, intent, key, refused)
         else:
             outcome = yield from self._execute(call, Decided(intent, approved_digest, key, decision.approver,
                                                              auto=False))
@@ -514,11 +525,54 @@ class Guard:
         checked = yield from self._checks(call, for_person=True)
         if not isinstance(checked, _Checked):
             return None
-        if checked.verdict is not None and self.mandate is not None and self.mandate.may_auto_approve(checked.verdict):
+        if self.auto_approver(checked.verdict) is not None:
             return None
         return _request(checked.intent, checked.verdict, checked.inside, None, call.approval_id)
 
     def _evaluate(self, call: CallContext, intent: ChargeIntent) -> MandateDecision | None:
+        decision = self._evaluate_mandate(call, intent)
+        if self.authorities is None or not call.effect.moves_money:
+            return decision
+        return MandateDecision.with_authorities(decision, self.authorities.check(self.spend_call(call.op, call.effect,
+                                                                                                 intent),
+                                                                                 now=self._now()))
+
+    def spend_call(self, op: Operation, effect: Effect, intent: ChargeIntent) -> SpendCall:
+        """The facts spend authorities judge: this call's amount, plan, card and payee, its agent and task."""
+        standing = effect is Effect.AUTHORIZE
+        return SpendCall(operation=op.name, effect=effect, amount=intent.largest_charge if standing else intent.amount,
+                         currency=intent.currency, plan=intent.plan.id if intent.plan is not None else None,
+                         instrument=intent.payment_method, payee=self.payee, agent=self.agent, task=current_task())
+
+    def auto_approver(self, verdict: MandateDecision | None) -> str | None:
+        """Who says yes without a person (``mandate:<name>``, ``authority:<ids>``), or None: a person is asked.
+        Every layer in force must agree: an auto-approving mandate and/or auto-approving spend authorities."""
+        if verdict is None or verdict.verdict != "inside" or not verdict.auto:
+            return None
+        if self.mandate is not None and not self.mandate.may_auto_approve(verdict):
+            return None
+        if verdict.authorities:
+            return "authority:" + ",".join(verdict.authorities)
+        return f"mandate:{self.mandate.name}" if self.mandate is not None else None
+
+    def _claim(self, call: CallContext, intent: ChargeIntent, key: str) -> str | None:
+        """Claim the charge from every applicable spend authority (checked and reserved in one transaction);
+        the refusal's reasons, having released the mandate's reservation, or None."""
+        if self.authorities is None or not call.effect.moves_money:
+            return None
+        claim = self.authorities.claim(self.spend_call(call.op, call.effect, intent), key, now=self._now())
+        if claim.granted:
+            return None
+        if self.spend_store is not None:
+            self.spend_store.release(key)
+        return " ".join(claim.reasons)
+
+    def _claim_refused(self, call: CallContext, intent: ChargeIntent, key: str, reasons: str) -> ToolOutcome:
+        self._audit(call, "refused", amount=intent.amount, key=key, intent=intent, reason=reasons)
+        return _refusal(call.op.name, "Outside the spend authority, so it cannot be done, not even with a person's "
+                        f"yes: {reasons} Nothing was charged. Do not retry; tell the person.")
+
+    def _evaluate_mandate(self, call: CallContext, intent: ChargeIntent) -> MandateDecision | None:
         if self.mandate is None or self.spend_store is None:
             return None
         spent = self.spend_store.spent(self.mandate.name, now=self._now())
@@ -739,13 +793,16 @@ class Guard:
     def _release(self, key: str) -> None:
         if self.spend_store is not None:
             self.spend_store.release(key)
+        if self.authorities is not None:
+            self.authorities.release(key)
 
     def _confirm_spend(self, key: str) -> None:
-        if self.spend_store is None:
-            return
         # KeyError: nothing was reserved (no mandate, or no amount), so there is nothing to confirm.
-        with contextlib.suppress(KeyError):
-            self.spend_store.confirm(key)
+        if self.spend_store is not None:
+            with contextlib.suppress(KeyError):
+                self.spend_store.confirm(key)
+        if self.authorities is not None:
+            self.authorities.confirm(key)
 
 
 def _request(intent: ChargeIntent, verdict: MandateDecision | None, inside: bool, key: str | None,

@@ -170,6 +170,8 @@ class BillingToolkit(BaseToolkit):
     actions: list[str] | str | None = None
     scopes: list[str] | None = None
     receipts: Any = None  # a ReceiptSigner or ReceiptBook signing each executed money move; None: $AGENT_BILLING_RECEIPT_KEY
+    # The agent's name for spend authorities (guardrails/authority.py): set, its money-moving calls need one.
+    agent: str | None = None
 
     _guard: Guard = PrivateAttr()
     _registry: Registry = PrivateAttr()
@@ -197,15 +199,21 @@ class BillingToolkit(BaseToolkit):
         approvals = self.approval_records if self.approval_records is not None else part("approvals")
         if isinstance(approver, ConfirmationApprover) and self.approval == "confirmation":
             approver.store = part("confirmations")
-        self._guard = Guard(approver=approver, mandate=self.mandate, spend_store=store, audit=audit,
-                            approve_destructive=self.approve_destructive, pending=pending, approvals=approvals,
-                            account=account, declined=part("declined"))
         self._registry = get_registry(self.provider) if self.provider else \
             (self.client or self.async_client).registry  # type: ignore[union-attr]
+        self._guard = Guard(approver=approver, mandate=self.mandate, spend_store=store, audit=audit,
+                            approve_destructive=self.approve_destructive, pending=pending, approvals=approvals,
+                            account=account, declined=part("declined"),
+                            authorities=part("authorities") if self.agent is not None else None,
+                            agent=self.agent, payee=self._registry.provider)
         if self.custom_actions is None:
             # A provider's own actions beyond its operations (``agent_billing.providers.<name>.actions.ACTIONS``).
             self.custom_actions = [c for c in _provider_actions(self._registry.provider) or []
                                    if c.group in self._registry.groups()]
+        if self.mandate is not None or self.agent is not None:  # limits to check against: a dry run per gated group
+            from agent_billing.tools.check_spend import spend_checks
+
+            self.custom_actions = [*self.custom_actions, *spend_checks(self._registry, self.custom_actions)]
         self._allowed = allowed_actions(self._registry, self.custom_actions, self.actions, self.scopes)
         book = resolve_receipts(self.receipts)  # asked for signing and no key: refuse to start (receipts.py)
         self._guard.receipts = book.for_account(account, self._registry.provider) if book is not None else None
