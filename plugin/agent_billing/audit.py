@@ -161,6 +161,8 @@ class AuditEvent(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
     result: dict[str, Any] | None = None
     intent_digest: str | None = Field(None, description="SHA-256 of the charge intent this step is bound to")
+    # The agent run, thread and tool call (and trace) this step belongs to: ``telemetry.correlation()``; omitted when None.
+    correlation: dict[str, str] | None = Field(None, exclude_if=lambda value: value is None)
     # Set once the validators below have scrubbed the fields; model_construct() skips them and leaves it off.
     _scrubbed: bool = PrivateAttr(default=False)
 
