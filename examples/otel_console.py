@@ -16,9 +16,11 @@ an OTLP exporter; ``telemetry.configure`` is for providers that are not global, 
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 
@@ -37,7 +39,9 @@ def approve_up_to_50(request: ApprovalRequest) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run two tool calls with spans printed to stdout; 0 when both succeeded."""
-    provider = TracerProvider()
+    argparse.ArgumentParser(description="Print the OpenTelemetry spans of a balance read and a $25.00 top-up "
+                            "against the in-process sandbox.").parse_args(argv)
+    provider = TracerProvider(resource=Resource.create({"service.name": "agent-billing-example"}))
     provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stdout)))
     telemetry.configure(tracer_provider=provider)
     client, _ = sandbox_clients(create_app())

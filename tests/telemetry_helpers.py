@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from mcp.shared.memory import create_connected_server_and_client_session
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -13,6 +16,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agent_billing import telemetry
+from agent_billing.mcp.server import BillingMCPServer
+from mcp import types
 
 
 @dataclass
@@ -64,3 +69,17 @@ def exporting() -> Iterator[Exported]:
         yield Exported(spans, reader)
     finally:
         telemetry.configure()
+
+
+def mcp_call(server: BillingMCPServer, name: str, arguments: dict[str, Any],
+             meta: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
+    """One tools/call through a real MCP client session on the SDK's memory transport, with ``params._meta``."""
+
+    async def run() -> tuple[dict[str, Any], bool]:
+        async with create_connected_server_and_client_session(server.server) as session:
+            result = await session.call_tool(name, arguments, meta=meta)
+        block = result.content[0]
+        assert isinstance(block, types.TextContent)
+        return json.loads(block.text), bool(result.isError)
+
+    return asyncio.run(run())

@@ -10,7 +10,6 @@ from ``params._meta``.
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 import sys
 import uuid
@@ -21,10 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
-from mcp.shared.memory import create_connected_server_and_client_session
 from opentelemetry.trace import SpanKind, StatusCode
 from tests.conftest import TOKEN
-from tests.telemetry_helpers import Exported, exporting
+from tests.telemetry_helpers import Exported, exporting, mcp_call
 from tests.tools.conftest import acall, call
 
 from agent_billing import telemetry
@@ -36,7 +34,6 @@ from agent_billing.mcp.server import BillingMCPServer
 from agent_billing.registry import get_registry
 from agent_billing.retry import RetryPolicy
 from agent_billing.tools import BillingToolkit
-from mcp import types
 
 ROOT = Path(__file__).resolve().parents[1]
 NS = "agent_billing."
@@ -187,20 +184,6 @@ def test_an_unknown_outcome_is_open_until_its_replay_settles_it(exported: Export
     client.close()
 
 
-def mcp_call(server: BillingMCPServer, name: str, arguments: dict[str, Any],
-             meta: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
-    """One tools/call through a real MCP client session on the SDK's memory transport, with ``params._meta``."""
-
-    async def run() -> tuple[dict[str, Any], bool]:
-        async with create_connected_server_and_client_session(server.server) as session:
-            result = await session.call_tool(name, arguments, meta=meta)
-        block = result.content[0]
-        assert isinstance(block, types.TextContent)
-        return json.loads(block.text), bool(result.isError)
-
-    return asyncio.run(run())
-
-
 def test_an_mcp_call_continues_the_callers_trace_from_meta(exported: Exported, clients: Any) -> None:
     server = BillingMCPServer(BillingToolkit(async_client=clients[1], audit=MemoryAuditLog()))
     trace_id, parent_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
@@ -274,7 +257,7 @@ def test_the_console_example_prints_spans_against_the_sandbox(capsys: pytest.Cap
     finally:
         sys.path.remove(str(ROOT))
     try:
-        assert otel_console.main() == 0
+        assert otel_console.main([]) == 0
     finally:
         telemetry.configure()
     printed = capsys.readouterr().out

@@ -53,6 +53,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -184,6 +185,21 @@ def safe(value: object) -> str:
     return redact_outgoing_text(str(value), REDACTED)[:_MAX_TEXT]
 
 
+# Card-number length of digits, however separated: the library's card check leaves digits inside identifiers
+# alone (ids carry digits), but a correlation id is free text from the model or the application.
+_LONG_DIGITS = re.compile(r"\d(?:[^\w]?_?\d){12,}")
+
+
+def safe_id(value: object) -> str:
+    """An id fit for an attribute and the audit record: ``safe``, and no run of 13 or more digits.
+
+    Example:
+        >>> safe_id("call_4242424242424242_0"), safe_id("toolu_01A09q90qw90lq917835lq9")
+        ('call_[redacted]', 'toolu_01A09q90qw90lq917835lq9')
+    """
+    return _LONG_DIGITS.sub(REDACTED, safe(value))
+
+
 # --- one tool call
 
 
@@ -219,7 +235,7 @@ def _correlation_ids(tool_call_id: str | None, run: Mapping[str, Any]) -> dict[s
     run_id = run.get("run_id") or config.get("run_id") or getattr(config.get("callbacks"), "parent_run_id", None)
     ids = {"tool_call_id": tool_call_id, "run_id": run_id,
            "thread_id": configurable.get("thread_id") or metadata.get("thread_id")}
-    return {k: safe(v) for k, v in ids.items() if v is not None}
+    return {k: safe_id(v) for k, v in ids.items() if v is not None}
 
 
 @contextlib.contextmanager
@@ -401,7 +417,7 @@ def note_decision(guard: Any, op: Operation, effect: Effect, decision: str, *, a
 
     Example:
         >>> from agent_billing.registry import get_registry
-        >>> op = get_registry().operations["get_wallet_balance"]
+        >>> op = next(iter(get_registry().operations.values()))
         >>> note_decision(None, op, op.effect, "refused")  # outside a tool call, without a provider: nothing
     """
     otel = _otel()
@@ -607,4 +623,4 @@ def mcp_tool_call(tool: str, request: Any) -> Iterator[_Served]:
 
 
 __all__ = ["configure", "correlation", "enabled", "mcp_tool_call", "note_answer", "note_decision", "outcome_of",
-           "phase", "request_ended", "request_started", "safe", "tool_call"]
+           "phase", "request_ended", "request_started", "safe", "safe_id", "tool_call"]
