@@ -31,9 +31,10 @@ process), ``agent_billing.guard.refusals`` (by ``agent_billing.refusal.reason``,
 ``agent_billing.provider.errors`` and ``agent_billing.provider.rate_limits``.
 
 Redaction: attributes are built only from structured facts the library already holds (names from the
-declarations, codes, amounts, digests, ids), never from tool arguments or messages; every string value
-also passes the library's one outgoing redaction (card data, configured and secret-looking values) and is
-capped in length. Span status descriptions carry error codes only.
+declarations, codes, amounts, digests, ids), never from tool arguments or messages; every string that does
+not come from the declarations also passes the library's one outgoing redaction (card data, configured and
+secret-looking values) and is capped in length; ids from the model or the application (tool call, run,
+thread) also lose any run of 13 or more digits. Span status descriptions carry error codes only.
 
 Correlation: the LangChain run id (``run_id`` of the call's config, else its callbacks' parent run), the
 thread id (``configurable.thread_id``) and the tool call id are on the span and in every audit record of
@@ -424,18 +425,9 @@ def note_decision(guard: Any, op: Operation, effect: Effect, decision: str, *, a
     if otel is None:
         return
     call = _CALL.get()
-    mandate = getattr(getattr(guard, "mandate", None), "name", None)
     kind = _approver_kind(guard, approver)
     currency = intent.currency if intent is not None else None
-    base = {NS + "provider": _provider_of(op), NS + "operation": safe(op.name), NS + "effect": str(effect.value)}
-    facts: dict[str, Any] = {**base, NS + "decision": decision}
-    for name, value in (("amount", amount), ("currency", currency), ("intent.digest", intent and intent.digest),
-                        ("approver.kind", kind), ("mandate.id", mandate), ("idempotency.key", key),
-                        ("account", getattr(guard, "account", None))):
-        if value is not None:
-            facts[NS + name] = safe(value)
-    if decision == "replayed":
-        facts[NS + "idempotency.replay"] = True
+    base = {NS + "provider": _provider_of(op), NS + "operation": op.name, NS + "effect": str(effect.value)}
     result = _DECISION_RESULT.get(decision)
     if result is not None:
         otel.approvals.add(1, {**base, NS + "approval.result": result, **({NS + "approver.kind": kind} if kind else {})})
@@ -449,8 +441,17 @@ def note_decision(guard: Any, op: Operation, effect: Effect, decision: str, *, a
         otel.unknown_open.add(-1, base)
     if call is not None:
         call.decisions.append(decision)
-        call.facts.update(facts)
         call.metrics.update({NS + "provider": base[NS + "provider"]})
+        if call.span is not None:  # the attributes only for a span that records them
+            mandate = getattr(getattr(guard, "mandate", None), "name", None)
+            call.facts.update(base, **{NS + "decision": decision})
+            for name, value in (("amount", amount), ("currency", currency), ("intent.digest", intent and intent.digest),
+                                ("approver.kind", kind), ("mandate.id", mandate), ("idempotency.key", key),
+                                ("account", getattr(guard, "account", None))):
+                if value is not None:
+                    call.facts[NS + name] = safe(value)
+            if decision == "replayed":
+                call.facts[NS + "idempotency.replay"] = True
 
 
 def _approver_kind(guard: Any, approver: str | None) -> str | None:
@@ -509,7 +510,7 @@ def request_ended(started: int, request: Any, outcome: Any, provider: str, op: O
         error = type(outcome).__name__
     elif status is None or status >= 400:
         error = str(status)
-    base = {NS + "provider": safe(provider), NS + "operation": safe(op.name)}
+    base = {NS + "provider": provider, NS + "operation": op.name}
     if error is not None:
         otel.provider_errors.add(1, {**base, "error.type": error,
                                      **({"http.response.status_code": status} if status else {})})
@@ -522,6 +523,8 @@ def request_ended(started: int, request: Any, outcome: Any, provider: str, op: O
         call.metrics.update({NS + "provider": base[NS + "provider"]})
         if replayed:
             call.facts[NS + "idempotency.replay"] = True
+        if call.span is None:
+            return  # the call's span does not record: neither would its child
         parent = call.parent(otel)
     else:
         parent = None  # outside a tool call: the application's current span, if any
