@@ -152,6 +152,8 @@ class AuditEvent(BaseModel):
     result: dict[str, Any] | None = None
     intent_digest: str | None = Field(None, description="SHA-256 of the charge intent this step is bound to")
     receipt: str | None = Field(None, description="SHA-256 of the signed receipt of this executed call (receipts.py)")
+    # The agent run, thread and tool call (and trace) this step belongs to: ``telemetry.correlation()``; omitted when None.
+    correlation: dict[str, str] | None = Field(None, exclude_if=lambda value: value is None)
     # Set once the validators below have scrubbed the fields; model_construct() skips them and leaves it off.
     _scrubbed: bool = PrivateAttr(default=False)
 

@@ -27,6 +27,7 @@ import httpx
 from pydantic import BaseModel, SecretStr
 from typing_extensions import Self
 
+from agent_billing import telemetry
 from agent_billing.bounds import NOT_SENT, Exceeded, install_deadline, read_async, read_sync
 from agent_billing.config import Settings
 from agent_billing.conventions import Pagination
@@ -400,11 +401,13 @@ class SyncClient(_ClientCore):
         while True:
             outcome: httpx.Response | Exception | None = None
             if isinstance(step, _Attempt):
+                started = telemetry.request_started()  # telemetry hook
                 try:
                     outcome = read_sync(self._http, step.request, deadline=step.deadline,
                                         max_bytes=self._settings.max_response_bytes, clock=self._clock)
                 except Exception as exc:  # any transport's failure is a failed attempt, never a crash
                     outcome = exc
+                telemetry.request_ended(started, step.request, outcome, self.registry.provider, call.operation)  # hook
             else:
                 time.sleep(step)
             try:
@@ -512,11 +515,13 @@ class AsyncClient(_ClientCore):
         while True:
             outcome: httpx.Response | Exception | None = None
             if isinstance(step, _Attempt):
+                started = telemetry.request_started()  # telemetry hook
                 try:
                     outcome = await read_async(self._http, step.request, deadline=step.deadline,
                                                max_bytes=self._settings.max_response_bytes, clock=self._clock)
                 except Exception as exc:  # any transport's failure is a failed attempt, never a crash
                     outcome = exc
+                telemetry.request_ended(started, step.request, outcome, self.registry.provider, call.operation)  # hook
             else:
                 await asyncio.sleep(step)
             try:

@@ -52,7 +52,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from agent_billing import __version__
+from agent_billing import __version__, telemetry
 from agent_billing.mcp.annotations import tool_annotations
 from agent_billing.mcp.approver import ElicitationApprover, client_modes
 from agent_billing.mcp.http_guard import HttpGuard
@@ -209,6 +209,10 @@ class BillingMCPServer:
 
     async def call(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
         """Run one tool call through the toolkit's tool, then hand a payment page over if it made one."""
+        with telemetry.mcp_tool_call(name, request_ctx.get(None)) as served:  # telemetry hook: the SERVER span
+            return served.result(await self._serve(name, arguments))
+
+    async def _serve(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
         tool = self._tools.get(name)
         if tool is None:
             return _result({"ok": False, "error": "unknown_tool", "message": f"No tool {name!r} here. Tools: "

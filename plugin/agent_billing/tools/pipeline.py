@@ -50,6 +50,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from agent_billing import telemetry
 from agent_billing.audit_backends import MemoryAuditLog
 from agent_billing.audit_event import AuditEvent, AuditLog, scrub
 from agent_billing.errors import BillingError, IdempotencyConflictError, InvalidRequestError, OutcomeUnknownError
@@ -265,6 +266,8 @@ class Guard:
                reason: str | None = None, args: BaseModel | dict[str, Any] | None = None,
                result: dict[str, Any] | None = None, intent: ChargeIntent | None = None) -> None:
         """Write one audit event (no-op without an audit log); its arguments and result are scrubbed."""
+        telemetry.note_decision(self, op, effect, decision, amount=amount, approver=approver, key=key,
+                                intent=intent)  # telemetry hook
         if self.audit is None:
             return
         arguments = args.model_dump(mode="json") if isinstance(args, BaseModel) else dict(args or {})
@@ -273,6 +276,7 @@ class Guard:
             approver=approver, idempotency_key=key, request_id=request_id,
             mandate=self.mandate.name if self.mandate else None, reason=reason, arguments=arguments, result=result,
             intent_digest=intent.digest if intent is not None else None,
+            correlation=telemetry.correlation(),  # telemetry hook: the agent run, thread and tool call
         ))
 
     def _audit(self, call: CallContext, decision: str, *, amount: Decimal | None = None, approver: str | None = None,
@@ -281,6 +285,8 @@ class Guard:
                receipt: str | None = None) -> None:
         """Write one audit event of ``call``: its arguments as scrubbed once at admission, and ``result`` as the
         tool's answer already shows it (shaped and redacted once, for the agent and the audit alike)."""
+        telemetry.note_decision(self, call.op, call.effect, decision, amount=amount, approver=approver, key=key,
+                                intent=intent)  # telemetry hook
         if self.audit is None:
             return
         self.audit.record(AuditEvent.of_clean(
@@ -288,6 +294,7 @@ class Guard:
             amount=amount, decision=decision, approver=approver, idempotency_key=key, request_id=request_id,
             mandate=self.mandate.name if self.mandate else None, reason=reason,
             intent_digest=intent.digest if intent is not None else None, receipt=receipt,
+            correlation=telemetry.correlation(),  # telemetry hook: the agent run, thread and tool call
         ))
 
     def remember_rejection(self, op: Operation, raw: dict[str, Any], digest: str | None = None) -> None:
@@ -309,14 +316,15 @@ class Guard:
     def resolve(self, op: Operation, args: BaseModel, effect: Effect, *, for_person: bool = True,
                 ) -> Generator[ApiCall, Any, ChargeIntent]:
         """Resolve the charge intent of a gated call (reads only; raises ``IntentUnavailable``)."""
-        try:
-            draft: IntentDraft = yield from (op.intent(args, for_person) if op.intent is not None
-                                             else _generic_intent(op, args))
-        except BillingError as exc:  # a read the charge depends on failed for a reason a retry will not fix
-            step = next_step_for(exc)
-            raise IntentUnavailable(f"Nothing was charged: a read this charge depends on failed: {exc.message}"
-                                    + (f" {step}" if step else "")) from None
-        return build_intent(op.name, effect.value, self.account, args, draft)
+        with telemetry.phase(telemetry.INTENT_RESOLUTION):  # telemetry hook
+            try:
+                draft: IntentDraft = yield from (op.intent(args, for_person) if op.intent is not None
+                                                 else _generic_intent(op, args))
+            except BillingError as exc:  # a read the charge depends on failed for a reason a retry will not fix
+                step = next_step_for(exc)
+                raise IntentUnavailable(f"Nothing was charged: a read this charge depends on failed: {exc.message}"
+                                        + (f" {step}" if step else "")) from None
+            return build_intent(op.name, effect.value, self.account, args, draft)
 
     # --- the flow of one operation
 
@@ -786,8 +794,9 @@ class Guard:
     def _reserve(self, key: str, amount: Decimal | None, *, capped: bool) -> bool:
         if self.mandate is None or self.spend_store is None or amount is None:
             return True
-        reservation = self.spend_store.reserve(
-            self.mandate.name, key, amount, limit=self.mandate.max_per_24h if capped else None, now=self._now())
+        with telemetry.phase(telemetry.STORE_RESERVATION):  # telemetry hook
+            reservation = self.spend_store.reserve(
+                self.mandate.name, key, amount, limit=self.mandate.max_per_24h if capped else None, now=self._now())
         return reservation.granted
 
     def _release(self, key: str) -> None:

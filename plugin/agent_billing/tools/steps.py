@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from agent_billing import telemetry
 from agent_billing.errors import BillingError, OutcomeUnknownError
 from agent_billing.guardrails.approval import ApprovalDecision, ApprovalRequest, Approver
 from agent_billing.guardrails.store import StoreUnavailableError
@@ -286,12 +287,13 @@ def drive(flow: Flow, client: SyncClient, approver: Approver | None, *, lock_tim
                 except Exception as exc:
                     error = _unexpected(step, client, exc)
             elif isinstance(step, AskApproval):
-                try:
-                    value = approver.decide(step.request) if approver else _no_approver(step.request)
-                except Exception as exc:
-                    if bubbles(exc) or approver is None:
-                        raise
-                    value = _approver_failed(approver, exc)
+                with telemetry.phase(telemetry.APPROVAL_WAIT):  # telemetry hook
+                    try:
+                        value = approver.decide(step.request) if approver else _no_approver(step.request)
+                    except Exception as exc:
+                        if bubbles(exc) or approver is None:
+                            raise
+                        value = _approver_failed(approver, exc)
             elif isinstance(step, Hold):
                 lock = _lock(step.name)
                 bound = _lock_bound(client, lock_timeout)
@@ -347,12 +349,13 @@ async def adrive(flow: Flow, client: AsyncClient, approver: Approver | None, *, 
                 except Exception as exc:
                     error = _unexpected(step, client, exc)
             elif isinstance(step, AskApproval):
-                try:
-                    value = await approver.adecide(step.request) if approver else _no_approver(step.request)
-                except Exception as exc:
-                    if bubbles(exc) or approver is None:
-                        raise
-                    value = _approver_failed(approver, exc)
+                with telemetry.phase(telemetry.APPROVAL_WAIT):  # telemetry hook
+                    try:
+                        value = await approver.adecide(step.request) if approver else _no_approver(step.request)
+                    except Exception as exc:
+                        if bubbles(exc) or approver is None:
+                            raise
+                        value = _approver_failed(approver, exc)
             elif isinstance(step, Hold):
                 lock = _lock(step.name)
                 bound = _lock_bound(client, lock_timeout)

@@ -25,6 +25,7 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import StructuredTool, ToolException
 from pydantic import ValidationError
 
+from agent_billing import telemetry
 from agent_billing.errors import CardDataRefusedError
 from agent_billing.exchange import validation_error
 from agent_billing.guardrails.card_data import refusal_message, scan_arguments
@@ -78,8 +79,9 @@ def secret_refusal_content(paths: list[str], kinds: list[str]) -> dict[str, Any]
 
 def _validation_message(exc: ValidationError) -> str:
     err = validation_error(exc, "tool")
-    return dumps_content({"ok": False, "error": "validation_error", "message": err.message,
-                          "fields": err.details.get("errors", [])})
+    content = {"ok": False, "error": "validation_error", "message": err.message, "fields": err.details.get("errors", [])}
+    telemetry.note_answer(content)  # telemetry hook
+    return dumps_content(content)
 
 
 class BillingTool(StructuredTool):
@@ -123,6 +125,7 @@ class BillingTool(StructuredTool):
         return self._refusal(secret_refusal_content(paths, sorted({f.kind for f in found})), tool_call_id)
 
     def _refusal(self, content: dict[str, Any], tool_call_id: str | None) -> Any:
+        telemetry.note_answer(content)  # telemetry hook
         text = dumps_content(content)
         if tool_call_id is None:
             return text
@@ -130,6 +133,10 @@ class BillingTool(StructuredTool):
 
     def run(self, tool_input: Any, *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
         """Scan, then run as a StructuredTool with the tool-call id visible to the flow."""
+        with telemetry.tool_call(self.name, tool_call_id, kwargs):  # telemetry hook: the execute_tool span
+            return self._run_guarded(tool_input, *args, tool_call_id=tool_call_id, **kwargs)
+
+    def _run_guarded(self, tool_input: Any, *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
         refusal = self._refuse_sensitive(tool_input, tool_call_id)
         if refusal is not None:
             return refusal
@@ -144,6 +151,10 @@ class BillingTool(StructuredTool):
 
     async def arun(self, tool_input: Any, *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
         """Async form of ``run``."""
+        with telemetry.tool_call(self.name, tool_call_id, kwargs):  # telemetry hook: the execute_tool span
+            return await self._arun_guarded(tool_input, *args, tool_call_id=tool_call_id, **kwargs)
+
+    async def _arun_guarded(self, tool_input: Any, *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
         # The scan is computation, done here; only a refusal is audited, and an audit store may wait on a lock:
         # that goes off the event loop and off its default pool, in the flows' own lane.
         findings = self._findings(tool_input)
@@ -190,6 +201,7 @@ def make_tool(
 
     def _finish(result: tuple[dict[str, Any], bool, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         content, is_error, artifact = result
+        telemetry.note_answer(content)  # telemetry hook
         if is_error:
             raise ToolException(dumps_content(content))
         return dumps_content(content), artifact
