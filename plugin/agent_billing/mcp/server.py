@@ -23,39 +23,57 @@ Example:
     >>> toolkit = BillingToolkit(async_client=sandbox_clients(create_app())[1], approval=ElicitationApprover(),
     ...                          audit=MemoryAuditLog())
     >>> server = BillingMCPServer(toolkit)
-    >>> [(tool.name, tool.annotations.readOnlyHint) for tool in server.tool_definitions()][3:5]
+    >>> [(tool.name, tool.annotations.read_only_hint) for tool in server.tool_definitions()][3:5]
     [('wallet', False), ('coupons', False)]
     >>> result = asyncio.run(server.call("wallet", {"action": "balance"}))
-    >>> result.isError, result.content[0].text
+    >>> result.is_error, result.content[0].text
     (False, '{"ok":true,"operation":"get_wallet_balance","result":{"balance":"0.00","currency":"USD"}}')
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import re
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 
 from langchain_core.messages import ToolMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from mcp.server.lowlevel.server import Server, request_ctx
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel.server import Server
+from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from agent_billing import __version__
+from agent_billing.guardrails.store import open_store
 from agent_billing.mcp.annotations import tool_annotations
-from agent_billing.mcp.approver import ElicitationApprover, client_modes
-from agent_billing.mcp.http_guard import HttpGuard
+from agent_billing.mcp.approver import (
+    CONFIRM_SCHEMA,
+    CURRENT_CALL,
+    CURRENT_ROUND,
+    ElicitationApprover,
+    InputRound,
+    approval_message,
+    client_modes,
+    stateless,
+)
+from agent_billing.mcp.http_guard import PRINCIPAL_KEY, HttpGuard
+from agent_billing.mcp.rounds import ApprovalRounds
 from agent_billing.provider import get_provider
 from agent_billing.tools import BillingToolkit
 from agent_billing.tools.tool import dumps_content
@@ -68,6 +86,13 @@ INSTRUCTIONS = (
     "your client) or inside the deployer's mandate. Never ask for or pass card numbers: hand off to the person "
     "with a payment page instead."
 )
+APPROVAL_INPUT = "approval"  # the key of the approval form among a round's input requests
+LIST_TTL_MS = 300_000  # the tool list changes only with the server's configuration; per principal (private)
+STATE_TTL = 600.0  # seconds a sealed requestState lives; the single-use token inside expires sooner (rounds.py)
+LOCAL_PRINCIPAL = "local"  # stdio and in-process clients: whoever holds the pipe is the host
+# W3C trace context (https://www.w3.org/TR/trace-context/): version 00, trace id, parent id, flags.
+_TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
+TRACE_KEYS = ("traceparent", "tracestate", "baggage")
 
 
 def instructions(toolkit: BillingToolkit) -> str:
@@ -173,7 +198,13 @@ def _payment_page(content: dict[str, Any]) -> tuple[str, str, str | None] | None
 
 
 class BillingMCPServer:
-    """An MCP server (``mcp`` SDK, low-level ``Server``) serving a ``BillingToolkit``'s tools.
+    """An MCP server (``mcp`` SDK 2.x, low-level ``Server``) serving a ``BillingToolkit``'s tools.
+
+    One code base for both protocol revisions: a 2025-11-25 client (``initialize``, a session) is asked for
+    approvals by elicitation there and then; a 2026-07-28 client (stateless) by a multi-round-trip request
+    whose ``requestState`` is sealed under ``state_key`` (shared by every worker of one deployment; unset:
+    a key for this process only) and redeemable once (``mcp/rounds.py``). ``principal`` names who is
+    calling (default: what the HTTP guard recorded, else ``local``); round states are bound to it.
 
     Example:
         >>> from agent_billing.sandbox import create_app
@@ -185,14 +216,27 @@ class BillingMCPServer:
         ['subscriptions', 'payment_path']
     """
 
-    def __init__(self, toolkit: BillingToolkit, *, name: str = "agent-billing") -> None:
+    def __init__(self, toolkit: BillingToolkit, *, name: str = "agent-billing", state_key: str | bytes | None = None,
+                 principal: Callable[[ServerRequestContext[Any, Any]], str] | None = None) -> None:
         self.toolkit = toolkit
+        self.principal = principal or principal_of
         self._tools = {tool.name: tool for tool in toolkit.get_tools()}
-        self.server: Server[Any, Any] = Server(name, version=__version__, instructions=instructions(toolkit))
-        self.server.list_tools()(self._list_tools)  # type: ignore[no-untyped-call]
-        self.server.call_tool(validate_input=False)(self.call)
+        self.server: Server[Any] = Server(
+            name, version=__version__, instructions=instructions(toolkit), on_list_tools=self._list_tools,
+            on_call_tool=self._on_call_tool)
+        security = RequestStateSecurity(keys=[state_key], ttl=STATE_TTL, bind_principal=self.principal) \
+            if state_key is not None else RequestStateSecurity.ephemeral(ttl=STATE_TTL)
+        security.bind_principal = self.principal
+        self.server.middleware.append(RequestStateBoundary(security, default_audience=name))
         if toolkit.progress is None:  # a wait's progress goes to the client that asked for it
             toolkit.progress = self.progress
+
+    @cached_property
+    def rounds(self) -> ApprovalRounds:
+        """Round states of stateless approvals, single-use in the toolkit's guardrail store (opened on first use)."""
+        guard = self.toolkit.guard
+        store = open_store(self.toolkit.store).for_account(guard.account).confirmations
+        return ApprovalRounds(store, lambda: datetime.fromtimestamp(guard.clock(), tz=timezone.utc))
 
     def tool_definitions(self) -> list[types.Tool]:
         """The MCP tool list: same names, descriptions and input schemas as the LangChain tools, plus annotations."""
@@ -201,22 +245,67 @@ class BillingMCPServer:
             function = convert_to_openai_tool(tool)["function"]
             hints = tool_annotations(self.toolkit, name)
             definitions.append(types.Tool(name=name, title=hints.title, description=function["description"],
-                                          inputSchema=function["parameters"], annotations=hints))
+                                          input_schema=function["parameters"], annotations=hints))
         return definitions
 
-    async def _list_tools(self) -> list[types.Tool]:
-        return self.tool_definitions()
+    async def _list_tools(self, ctx: ServerRequestContext[Any, Any],
+                          params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=self.tool_definitions(), ttl_ms=LIST_TTL_MS, cache_scope="private")
 
-    async def call(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
-        """Run one tool call through the toolkit's tool, then hand a payment page over if it made one."""
+    async def _on_call_tool(self, ctx: ServerRequestContext[Any, Any],
+                            params: types.CallToolRequestParams) -> types.CallToolResult | types.InputRequiredResult:
+        token = CURRENT_CALL.set(ctx)  # copied into the worker threads the flow runs in
+        try:
+            if stateless(ctx):
+                return await self._round(ctx, params)
+            return await self.call(params.name, params.arguments, trace=trace_context(ctx.params))
+        finally:
+            CURRENT_CALL.reset(token)
+
+    async def _round(self, ctx: ServerRequestContext[Any, Any],
+                     params: types.CallToolRequestParams) -> types.CallToolResult | types.InputRequiredResult:
+        """One round of a stateless call: redeem the answer it brings, run, and ask what is still unanswered."""
+        principal, round_, call_id = self.principal(ctx), InputRound(), None
+        if params.request_state is not None:  # already unsealed and checked by the SDK's boundary
+            state = self.rounds.redeem(params.request_state, principal)
+            answer = _elicit_result((params.input_responses or {}).get(APPROVAL_INPUT))
+            if state is None or answer is None:
+                return _result({"ok": False, "error": "approval_state_invalid", "message": (
+                    "This approval answer is not valid: already used, expired, for someone else or incomplete. "
+                    "Nothing was charged."), "next_step": "Call again without requestState to ask the person anew."},
+                    True)
+            round_.answers[state.binding] = answer
+            # The answered round's tool-call id follows from its single-use token: same call, same idempotency key.
+            call_id = f"mcp_{hashlib.sha256(state.token.encode()).hexdigest()[:32]}"
+        token = CURRENT_ROUND.set(round_)
+        try:
+            result = await self.call(params.name, params.arguments, call_id=call_id, trace=trace_context(ctx.params))
+        finally:
+            CURRENT_ROUND.reset(token)
+        if not round_.asked:
+            return result
+        # Nothing moved in this round (the approver said "could not ask"); the person is asked in its result.
+        request = round_.asked[0]
+        form = types.ElicitRequest(params=types.ElicitRequestFormParams(
+            message=approval_message(request), requested_schema=CONFIRM_SCHEMA))
+        return types.InputRequiredResult(input_requests={APPROVAL_INPUT: form},
+                                         request_state=self.rounds.issue(request, principal))
+
+    async def call(self, name: str, arguments: Mapping[str, Any] | None, *, call_id: str | None = None,
+                   trace: dict[str, str] | None = None) -> types.CallToolResult:
+        """Run one tool call through the toolkit's tool, then hand a payment page over if it made one.
+
+        ``trace`` (W3C trace context from the request's ``_meta``) reaches the flow as the LangChain run's
+        ``metadata["trace_context"]``, where tracing picks it up.
+        """
         tool = self._tools.get(name)
         if tool is None:
             return _result({"ok": False, "error": "unknown_tool", "message": f"No tool {name!r} here. Tools: "
                             f"{', '.join(self._tools)}."}, True)
-        relay = _relay_for(request_ctx.get(None))
+        relay = _relay_for(CURRENT_CALL.get())
         token = _RELAY.set(relay)  # copied into the worker threads the flow runs in
         try:
-            content, is_error = await self._run(name, arguments or {})
+            content, is_error = await self._run(name, dict(arguments or {}), call_id, trace)
             page = None if is_error else _payment_page(content)
             if page is not None:
                 content, is_error = await self._hand_over(content, *page)
@@ -226,11 +315,13 @@ class BillingMCPServer:
                 relay.close()  # ended or cancelled: no progress after the result
         return _result(content, is_error)
 
-    async def _run(self, name: str, arguments: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    async def _run(self, name: str, arguments: dict[str, Any], call_id: str | None,
+                   trace: dict[str, str] | None) -> tuple[dict[str, Any], bool]:
         # A fresh tool-call id per MCP call: approvals and idempotency keys are scoped to it, and MCP
         # request ids repeat across sessions.
+        config: Any = {"metadata": {"trace_context": trace}} if trace else None
         message = await self._tools[name].ainvoke({"type": "tool_call", "name": name, "args": arguments,
-                                                   "id": f"mcp_{uuid.uuid4().hex}"})
+                                                   "id": call_id or f"mcp_{uuid.uuid4().hex}"}, config)
         assert isinstance(message, ToolMessage)
         try:
             content = json.loads(str(message.content))
@@ -241,8 +332,8 @@ class BillingMCPServer:
     async def _hand_over(self, content: dict[str, Any], url: str, session_id: str,
                          purpose: str | None) -> tuple[dict[str, Any], bool]:
         """Send the payment page by URL elicitation, then wait for the payment (when the client can take it)."""
-        ctx = request_ctx.get(None)
-        if ctx is None or not client_modes(ctx.session)[1]:
+        ctx = CURRENT_CALL.get()
+        if ctx is None or stateless(ctx) or not client_modes(ctx.session)[1]:
             return content, False  # the agent relays the link itself, as in any other host
         amount = f" {content['amount']} USD" if content.get("amount") else ""
         expiry = f" The link expires at {content['expires_at']}." if content.get("expires_at") else ""
@@ -317,15 +408,58 @@ class BillingMCPServer:
                          middleware=[Middleware(HttpGuard, token=token)])
 
 
+def principal_of(ctx: ServerRequestContext[Any, Any] | None) -> str:
+    """Who is calling: what the HTTP guard recorded on the request (``http_guard.PRINCIPAL_KEY``), else the host
+    that owns the pipe (stdio, in-process).
+
+    Example:
+        >>> principal_of(None)
+        'local'
+    """
+    request = getattr(ctx, "request", None)
+    scope = getattr(request, "scope", None)
+    recorded = scope.get(PRINCIPAL_KEY) if isinstance(scope, dict) else None
+    return recorded if isinstance(recorded, str) and recorded else LOCAL_PRINCIPAL
+
+
+def trace_context(params: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """The W3C trace context a request carries in ``_meta`` (reserved keys), when its ``traceparent`` is valid.
+
+    A malformed ``traceparent`` is dropped with its companions (the specification says to start a new trace).
+
+    Example:
+        >>> trace_context({"_meta": {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01", "tracestate": "k=v"}})
+        {'traceparent': '00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01', 'tracestate': 'k=v'}
+        >>> trace_context({"_meta": {"traceparent": "00-" + "0" * 32 + "-" + "b" * 16 + "-01"}}) is None
+        True
+    """
+    meta = (params or {}).get("_meta")
+    if not isinstance(meta, Mapping):
+        return None
+    parent = meta.get("traceparent")
+    if not isinstance(parent, str) or not _TRACEPARENT.fullmatch(parent):
+        return None
+    return {key: meta[key] for key in TRACE_KEYS if isinstance(meta.get(key), str) and len(meta[key]) <= 8192}
+
+
+def _elicit_result(value: Any) -> types.ElicitResult | None:
+    """A round's answer to the approval form as an ``ElicitResult``; None when it is missing or not one."""
+    if isinstance(value, types.ElicitResult):
+        return value
+    try:
+        raw = value.model_dump(by_alias=True, exclude_none=True) if hasattr(value, "model_dump") else value
+        return types.ElicitResult.model_validate(raw) if isinstance(raw, dict) and "action" in raw else None
+    except ValueError:
+        return None
+
+
 def _relay_for(ctx: Any) -> ProgressRelay | None:
     """The progress relay of the request being served, when it asked for progress (on the event loop)."""
-    token = ctx.meta.progressToken if ctx is not None and ctx.meta is not None else None
-    if token is None:
+    if ctx is None or progress_token_from_params(ctx.params) is None:
         return None
 
     async def send(value: int, message: str) -> None:
-        await ctx.session.send_progress_notification(token, value, message=message,
-                                                     related_request_id=str(ctx.request_id))
+        await ctx.session.report_progress(value, message=message)
 
     return ProgressRelay(asyncio.get_running_loop(), send)
 
@@ -333,4 +467,4 @@ def _relay_for(ctx: Any) -> ProgressRelay | None:
 def _result(content: dict[str, Any], is_error: bool) -> types.CallToolResult:
     # Text only: the artifact (secrets for host code) has no place in what a model reads.
     return types.CallToolResult(content=[types.TextContent(type="text", text=dumps_content(content))],
-                                isError=is_error)
+                                is_error=is_error)
