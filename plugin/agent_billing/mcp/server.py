@@ -218,7 +218,7 @@ class BillingMCPServer:
 
     def __init__(self, toolkit: BillingToolkit, *, name: str = "agent-billing", state_key: str | bytes | None = None,
                  principal: Callable[[ServerRequestContext[Any, Any]], str] | None = None) -> None:
-        self.toolkit = toolkit
+        self.toolkit, self.state_key = toolkit, state_key
         self.principal = principal or principal_of
         self._tools = {tool.name: tool for tool in toolkit.get_tools()}
         self.server: Server[Any] = Server(
