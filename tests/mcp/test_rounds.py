@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -234,5 +235,38 @@ def test_over_stdio_and_http_the_stateless_yes_charges_and_the_no_does_not(
             content, is_error = session.call("wallet", action="fund", amount=15)
             assert not is_error and content["ok"] is True, content
             assert len(session.elicitations) == 1 and ledger.get_wallet_balance().balance == 15
+        finally:
+            session.close()
+
+
+def test_a_payment_page_goes_out_by_url_in_a_round_and_the_next_round_waits_for_the_payment(tmp_path: Path) -> None:
+    import httpx
+    from tests.mcp.mcp_helpers import StdioSession, server_env
+
+    from agent_billing.sandbox.server import SandboxServer
+
+    token = "sk_rounds_page"
+    with SandboxServer(tokens=(token,), rate_limit=False) as sandbox:
+        ledger = BillingClient(base_url=sandbox.base_url, token=token)
+        session = StdioSession([], server_env(sandbox.base_url, token, tmp_path), tmp_path / "err.txt",
+                               mode=STATELESS).start()
+        try:
+            def person_pays(params: types.ElicitRequestParams) -> types.ElicitResult:
+                assert isinstance(params, types.ElicitRequestURLParams) and params.url.startswith(sandbox.root_url)
+                # 2026-07-28 has no elicitationId: the page's own URL names its checkout session.
+                [checkout] = re.findall(r"cs_[A-Za-z0-9_]+", params.url)
+                paid = httpx.post(f"{sandbox.root_url}/sandbox/checkout/{checkout}/complete",
+                                  headers={"Authorization": f"Bearer {token}"}, json={})
+                assert paid.status_code == 200, paid.text
+                return types.ElicitResult(action="accept")
+
+            session.on_elicit = person_pays
+            content, is_error = session.call("payment_links", action="handoff", purpose="fund", amount=40)
+            assert not is_error and content["status"] == "paid" and content["delivery"] == "url_elicitation", content
+            assert len(session.elicitations) == 1 and ledger.get_wallet_balance().balance == 40
+            session.on_elicit = lambda params: types.ElicitResult(action="decline")
+            content, is_error = session.call("payment_links", action="handoff", purpose="fund", amount=45)
+            assert is_error and content["error"] == "person_declined" and content["payment_url"]
+            assert ledger.get_wallet_balance().balance == 40
         finally:
             session.close()

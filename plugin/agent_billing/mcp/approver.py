@@ -60,6 +60,7 @@ class InputRound:
 
     answers: dict[str, types.ElicitResult] = field(default_factory=dict)
     asked: list[ApprovalRequest] = field(default_factory=list)
+    page: dict[str, Any] | None = None  # a payment page to show by URL in this round's result (server.py)
 
 
 # The request being served and, for a stateless (2026-07-28) call, its round; set by the server per call.

@@ -87,6 +87,7 @@ INSTRUCTIONS = (
     "with a payment page instead."
 )
 APPROVAL_INPUT = "approval"  # the key of the approval form among a round's input requests
+PAGE_INPUT = "payment_page"  # the key of a payment page (URL mode) among a round's input requests
 LIST_TTL_MS = 300_000  # the tool list changes only with the server's configuration; per principal (private)
 STATE_TTL = 600.0  # seconds a sealed requestState lives; the single-use token inside expires sooner (rounds.py)
 LOCAL_PRINCIPAL = "local"  # stdio and in-process clients: whoever holds the pipe is the host
@@ -266,6 +267,11 @@ class BillingMCPServer:
                      params: types.CallToolRequestParams) -> types.CallToolResult | types.InputRequiredResult:
         """One round of a stateless call: redeem the answer it brings, run, and ask what is still unanswered."""
         principal, round_, call_id = self.principal(ctx), InputRound(), None
+        page = _page_state(params.request_state)
+        if page is not None:  # the person's answer about a payment page: wait for it, never make another
+            answer = _elicit_result((params.input_responses or {}).get(PAGE_INPUT))
+            content, is_error = await self._after_page(page, answer, None)
+            return _result(content, is_error)
         if params.request_state is not None:  # already unsealed and checked by the SDK's boundary
             state = self.rounds.redeem(params.request_state, principal)
             answer = _elicit_result((params.input_responses or {}).get(APPROVAL_INPUT))
@@ -282,6 +288,11 @@ class BillingMCPServer:
             result = await self.call(params.name, params.arguments, call_id=call_id, trace=trace_context(ctx.params))
         finally:
             CURRENT_ROUND.reset(token)
+        if round_.page is not None and not round_.asked:  # the link was made: the person opens it (URL mode)
+            url_request = types.ElicitRequest(params=types.ElicitRequestURLParams(
+                message=_page_message(round_.page["content"]), url=round_.page["url"], elicitation_id=round_.page["id"]))
+            return types.InputRequiredResult(input_requests={PAGE_INPUT: url_request},
+                                             request_state=json.dumps({"page": round_.page}))
         if not round_.asked:
             return result
         # Nothing moved in this round (the approver said "could not ask"); the person is asked in its result.
@@ -329,22 +340,31 @@ class BillingMCPServer:
             content = {"ok": False, "error": "tool_error", "message": str(message.content)}
         return content, message.status == "error"
 
-    async def _hand_over(self, content: dict[str, Any], url: str, session_id: str,
+    async def _hand_over(self, content: dict[str, Any], url: str, page_id: str,
                          purpose: str | None) -> tuple[dict[str, Any], bool]:
         """Send the payment page by URL elicitation, then wait for the payment (when the client can take it)."""
         ctx = CURRENT_CALL.get()
-        if ctx is None or stateless(ctx) or not client_modes(ctx.session)[1]:
+        if ctx is None or not client_modes(ctx.session)[1]:
             return content, False  # the agent relays the link itself, as in any other host
-        amount = f" {content['amount']} USD" if content.get("amount") else ""
-        expiry = f" The link expires at {content['expires_at']}." if content.get("expires_at") else ""
+        page = {"content": content, "url": url, "id": page_id, "purpose": purpose}
+        round_ = CURRENT_ROUND.get()
+        if stateless(ctx):  # no session to ask through: the round's result asks (``_round``)
+            if round_ is not None:
+                round_.page = page
+            return content, False
         try:
-            answer = await ctx.session.elicit_url(
-                f"Open this secure payment page to pay{amount}. Your card details go to the payment page only, "
-                f"never to the agent.{expiry}", url, session_id, related_request_id=ctx.request_id)
+            answer = await ctx.session.elicit_url(_page_message(content), url, page_id,
+                                                  related_request_id=ctx.request_id)
         except Exception as exc:  # the client could not show it: the agent still has the link to relay
             content["delivery"] = f"not shown by the MCP client ({type(exc).__name__}): relay payment_url yourself"
             return content, False
-        if answer.action != "accept":
+        return await self._after_page(page, answer, ctx)
+
+    async def _after_page(self, page: dict[str, Any], answer: types.ElicitResult | None,
+                          ctx: Any) -> tuple[dict[str, Any], bool]:
+        """The person's answer about the payment page (None: none came): declined, or wait for the payment."""
+        content, url, purpose = dict(page["content"]), page["url"], page.get("purpose")
+        if answer is None or answer.action != "accept":
             return {**content, "ok": False, "error": "person_declined", "status": "declined",
                     "message": "The person did not open the payment page; nothing was paid.",
                     "next_step": "Ask what they would like to do instead; do not send the link again unless they "
@@ -356,11 +376,11 @@ class BillingMCPServer:
             content.update(delivery="url_elicitation", next_step="The person has the payment page. Waiting is not "
                            "offered here: ask them to say when they have paid.")
             return content, False
-        raw = {"session_id": session_id, **({"purpose": purpose} if purpose else {})}
+        raw = {"session_id": page["id"], **({"purpose": purpose} if purpose else {})}
         outcome = await self.toolkit.arun_flow(wait.flow(self.toolkit, raw, None))
         waited = {**outcome.content, "payment_url": url, "delivery": "url_elicitation"}
-        if waited.get("status") == "paid":
-            await ctx.session.send_elicit_complete(session_id, related_request_id=ctx.request_id)
+        if waited.get("status") == "paid" and ctx is not None:  # a session's client may retry what waited on it
+            await ctx.session.send_elicit_complete(page["id"], related_request_id=ctx.request_id)
         return waited, outcome.is_error
 
     def progress(self, message: str) -> None:
@@ -440,6 +460,26 @@ def trace_context(params: Mapping[str, Any] | None) -> dict[str, str] | None:
     if not isinstance(parent, str) or not _TRACEPARENT.fullmatch(parent):
         return None
     return {key: meta[key] for key in TRACE_KEYS if isinstance(meta.get(key), str) and len(meta[key]) <= 8192}
+
+
+def _page_message(content: Mapping[str, Any]) -> str:
+    """What the person reads before opening a payment page (the page, never the agent, takes card details)."""
+    amount = f" {content['amount']} USD" if content.get("amount") else ""
+    expiry = f" The link expires at {content['expires_at']}." if content.get("expires_at") else ""
+    return (f"Open this secure payment page to pay{amount}. Your card details go to the payment page only, never to "
+            f"the agent.{expiry}")
+
+
+def _page_state(text: str | None) -> dict[str, Any] | None:
+    """The payment page a round's (unsealed) state names, if it is a page state."""
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        return None
+    page = data.get("page") if isinstance(data, dict) else None
+    ok = isinstance(page, dict) and isinstance(page.get("content"), dict) and all(
+        isinstance(page.get(key), str) for key in ("url", "id"))
+    return page if ok else None
 
 
 def _elicit_result(value: Any) -> types.ElicitResult | None:
