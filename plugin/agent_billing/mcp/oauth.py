@@ -165,6 +165,28 @@ def tenant_of(token: AccessToken) -> Tenant:
                   scopes=tuple(token.scopes))
 
 
+def for_tenant(server: Any, tenant: Tenant) -> Any:
+    """``server`` with its guard keyed by the tenant too: approval ids, declined requests, pending-outcome scopes and
+    charge intents then name the tenant, so two people on one billing account never meet in the guardrail state.
+
+    Example:
+        >>> from agent_billing.sandbox import create_app
+        >>> from agent_billing.inprocess import sandbox_clients
+        >>> from agent_billing.audit import MemoryAuditLog
+        >>> from agent_billing.mcp.server import BillingMCPServer
+        >>> from agent_billing.tools import BillingToolkit
+        >>> client = sandbox_clients(create_app())[1]
+        >>> a, b = (for_tenant(BillingMCPServer(BillingToolkit(async_client=client, audit=MemoryAuditLog())),
+        ...                    Tenant("i", name, "acct", ())) for name in ("alice", "bob"))
+        >>> a.toolkit.guard.account == b.toolkit.guard.account, a.toolkit.guard.account.startswith(client.account_id)
+        (False, True)
+    """
+    guard = server.toolkit.guard
+    if not guard.account.endswith(f".{tenant.key}"):
+        guard.account = f"{guard.account}.{tenant.key}"
+    return server
+
+
 async def _challenge(send: Send, status: int, error: str, settings: OAuthSettings, scope: str | None = None) -> None:
     parts = [f'error="{error}"', f'resource_metadata="{settings.metadata_url}"']
     if scope:
@@ -230,7 +252,7 @@ class _Tenants:
     async def _manager(self, tenant: Tenant) -> tuple[Any, StreamableHTTPSessionManager]:
         async with self._lock:
             if tenant.key not in self._managers:
-                server = self.make_server(tenant)
+                server = for_tenant(self.make_server(tenant), tenant)
                 manager = StreamableHTTPSessionManager(app=server.server)
 
                 async def serve(*, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
