@@ -571,9 +571,22 @@ class _Served:
 
     def result(self, result: _T) -> _T:
         """Note ``result`` (a ``CallToolResult``: ``isError`` marks the span) and return it."""
-        if getattr(result, "isError", False):
+        if getattr(result, "is_error", None) or getattr(result, "isError", False):
             self.error = "tool_error"
         return result
+
+
+def _meta_carrier(request: Any) -> dict[str, str]:
+    """The string entries of a request's ``_meta`` (where W3C trace context travels), whichever SDK shape holds it."""
+    meta = getattr(request, "meta", None)
+    if meta is not None and hasattr(meta, "model_dump"):
+        raw: Any = meta.model_dump(by_alias=True)
+    elif isinstance(meta, Mapping):
+        raw = meta
+    else:
+        params = getattr(request, "params", None)
+        raw = params.get("_meta") if isinstance(params, Mapping) else None
+    return {k: v for k, v in (raw or {}).items() if isinstance(k, str) and isinstance(v, str)}
 
 
 @contextlib.contextmanager
@@ -591,17 +604,17 @@ def mcp_tool_call(tool: str, request: Any) -> Iterator[_Served]:
     if otel is None:
         yield served
         return
-    meta = getattr(request, "meta", None)
-    carrier = {k: v for k, v in (meta.model_dump() if meta is not None else {}).items() if isinstance(v, str)}
+    carrier = _meta_carrier(request)
     ambient = otel.trace.get_current_span().get_span_context()
     attributes: dict[str, Any] = {"mcp.method.name": "tools/call", "gen_ai.tool.name": safe(tool),
                                   "gen_ai.operation.name": "execute_tool"}
     if request is not None:
-        attributes["jsonrpc.request.id"] = safe(request.request_id)
+        attributes["jsonrpc.request.id"] = safe(getattr(request, "request_id", None))
         attributes["network.transport"] = "tcp" if getattr(request, "request", None) is not None else "pipe"
-        params = getattr(getattr(request, "session", None), "client_params", None)
-        if params is not None:
-            attributes["mcp.protocol.version"] = safe(params.protocolVersion)
+        version = getattr(request, "protocol_version", None) or getattr(
+            getattr(getattr(request, "session", None), "client_params", None), "protocolVersion", None)
+        if version is not None:
+            attributes["mcp.protocol.version"] = safe(version)
     span = otel.tracer.start_span(f"tools/call {attributes['gen_ai.tool.name']}",
                                   context=otel.propagate.extract(carrier), kind=otel.trace.SpanKind.SERVER,
                                   attributes=attributes,

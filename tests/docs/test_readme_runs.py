@@ -282,12 +282,11 @@ def test_the_mcp_host_example_serves_from_its_install_line(environments: Environ
     entry = config["mcpServers"]["agent-billing-sandbox"]
     probe = f"""
 import asyncio, json, os
-from datetime import timedelta
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 params = StdioServerParameters(command={entry["command"]!r}, args={entry["args"]!r}, env=dict(os.environ))
 async def main():
-    async with stdio_client(params) as (read, write), ClientSession(read, write, read_timeout_seconds=timedelta(seconds=60)) as s:
+    async with stdio_client(params) as (read, write), ClientSession(read, write, read_timeout_seconds=60) as s:
         await s.initialize()
         result = await s.call_tool("wallet", {{"action": "balance"}})
         print(json.loads(result.content[0].text)["result"]["balance"])

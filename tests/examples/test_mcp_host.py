@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -38,7 +37,7 @@ def test_the_sandbox_entry_serves_the_tools_offline(config: Path, tmp_path: Path
     async def session() -> tuple[list[str], dict[str, object]]:
         with (tmp_path / "server.log").open("w") as errors:
             async with stdio_client(params, errlog=errors) as (read, write), \
-                    ClientSession(read, write, read_timeout_seconds=timedelta(seconds=60)) as client:
+                    ClientSession(read, write, read_timeout_seconds=60) as client:
                 await client.initialize()
                 tools = [tool.name for tool in (await client.list_tools()).tools]
                 result = await client.call_tool("wallet", {"action": "balance"})

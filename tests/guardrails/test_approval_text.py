@@ -250,7 +250,7 @@ def test_confirmation_summary(app: Any, clients: Any, case: Hostile) -> None:
 def mcp_elicitations(kit: BillingToolkit, answer: str, client_name: str, tool: str = "subscriptions",
                      arguments: dict[str, Any] | None = None) -> tuple[list[str], dict[str, Any]]:
     """One tool call (a subscribe) through a real MCP client session: the elicitation messages shown, and the result."""
-    from mcp.shared.memory import create_connected_server_and_client_session
+    from mcp import Client
 
     shown: list[str] = []
 
@@ -259,9 +259,8 @@ def mcp_elicitations(kit: BillingToolkit, answer: str, client_name: str, tool: s
         return types.ElicitResult(action=answer)  # type: ignore[arg-type]
 
     async def run() -> dict[str, Any]:
-        async with create_connected_server_and_client_session(
-                BillingMCPServer(kit).server, elicitation_callback=elicit,
-                client_info=types.Implementation(name=client_name, version="1")) as session:
+        async with Client(BillingMCPServer(kit).server, mode="legacy", elicitation_callback=elicit,
+                          client_info=types.Implementation(name=client_name, version="1")) as session:
             result = await session.call_tool(tool, arguments or SUBSCRIBE)
             block = result.content[0]
             assert isinstance(block, types.TextContent)

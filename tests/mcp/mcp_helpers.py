@@ -1,7 +1,9 @@
-"""Real ``mcp`` client sessions for the tests: over stdio to ``python -m agent_billing.mcp`` (driven from
-synchronous tests), over the SDK's memory transport, and over streamable HTTP on loopback.
+"""Real ``mcp`` 2.x clients for the tests: over stdio to ``python -m agent_billing.mcp`` (driven from
+synchronous tests), in-process, and over streamable HTTP on loopback; each in either protocol revision
+(``MODES``: ``legacy`` is 2025-11-25 with ``initialize`` and a session, ``2026-07-28`` is stateless, where
+the official client answers a server's ``input_required`` rounds by the same elicitation callback).
 
-The stdio session lives on its own event loop in a thread, so one server process serves a whole test
+The stdio client lives on its own event loop in a thread, so one server process serves a whole test
 module (starting one costs seconds; a call costs milliseconds). ``on_elicit`` decides each elicitation.
 """
 
@@ -17,7 +19,6 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -27,34 +28,35 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from mcp import ClientSession, StdioServerParameters, types
+from mcp import Client, StdioServerParameters, types
 
 Elicit = Callable[[types.ElicitRequestParams], types.ElicitResult]
+LEGACY, STATELESS = "legacy", "2026-07-28"
+MODES = (LEGACY, STATELESS)  # pytest parameters: each revision the server serves
 
 
-def memory_calls(server: Any, calls: list[tuple[str, dict[str, Any]]],
-                 answer: Elicit | None = None) -> list[tuple[dict[str, Any], bool]]:
-    """Tool calls through a real MCP client session on the SDK's memory transport: (content, isError) of each.
+def content_of(result: types.CallToolResult) -> tuple[dict[str, Any], bool]:
+    """(parsed JSON content, isError) of a tool result."""
+    block = result.content[0]
+    assert isinstance(block, types.TextContent)
+    return json.loads(block.text), bool(result.is_error)
+
+
+def memory_calls(server: Any, calls: list[tuple[str, dict[str, Any]]], answer: Elicit | None = None,
+                 mode: str = LEGACY) -> list[tuple[dict[str, Any], bool]]:
+    """Tool calls through the official client connected in-process: (content, isError) of each.
 
     ``server`` is a ``BillingMCPServer``; ``answer(params)`` is the client's elicitation callback (none: the
     client declares no elicitation).
     """
-    from mcp.shared.memory import create_connected_server_and_client_session
 
     async def elicit(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         assert answer is not None
         return await asyncio.to_thread(answer, params)
 
     async def run() -> list[tuple[dict[str, Any], bool]]:
-        out = []
-        async with create_connected_server_and_client_session(
-                server.server, elicitation_callback=elicit if answer else None) as session:
-            for name, arguments in calls:
-                result = await session.call_tool(name, arguments)
-                block = result.content[0]
-                assert isinstance(block, types.TextContent)
-                out.append((json.loads(block.text), bool(result.isError)))
-        return out
+        async with Client(server.server, mode=mode, elicitation_callback=elicit if answer else None) as client:
+            return [content_of(await client.call_tool(name, arguments)) for name, arguments in calls]
 
     return asyncio.run(run())
 
@@ -67,18 +69,19 @@ def server_env(base_url: str, token: str, state_dir: Path, **extra: str) -> dict
 
 
 class StdioSession:
-    """One server process and one client session; ``elicitation=False`` declares no elicitation capability."""
+    """One server process and one official client; ``elicitation=False`` declares no elicitation capability."""
 
-    def __init__(self, args: list[str], env: dict[str, str], errlog: Path, *, elicitation: bool = True) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], errlog: Path, *, elicitation: bool = True,
+                 mode: str = LEGACY) -> None:
         self.params = StdioServerParameters(command=sys.executable, args=["-m", "agent_billing.mcp", *args], env=env)
-        self.errlog, self.elicitation = errlog, elicitation
+        self.errlog, self.elicitation, self.mode = errlog, elicitation, mode
         self.on_elicit: Elicit = lambda params: types.ElicitResult(action="decline")
         self.elicitations: list[types.ElicitRequestParams] = []
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._error: BaseException | None = None
-        self.session: ClientSession | None = None
+        self.session: Client | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self, timeout: float = 60.0) -> StdioSession:
@@ -102,15 +105,13 @@ class StdioSession:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         callback = self._elicit if self.elicitation else None
         with self.errlog.open("w") as errors:
-            async with stdio_client(self.params, errlog=errors) as (read, write), \
-                    ClientSession(read, write, read_timeout_seconds=timedelta(seconds=60),
-                                  elicitation_callback=callback) as session:
-                await session.initialize()
+            async with Client(stdio_client(self.params, errlog=errors), mode=self.mode, read_timeout_seconds=60,
+                              elicitation_callback=callback) as session:
                 self.session = session
                 self._ready.set()
                 await self._stop.wait()
 
-    def run(self, make: Callable[[ClientSession], Coroutine[Any, Any, Any]], timeout: float = 60.0) -> Any:
+    def run(self, make: Callable[[Client], Coroutine[Any, Any, Any]], timeout: float = 60.0) -> Any:
         assert self._loop is not None and self.session is not None
         return asyncio.run_coroutine_threadsafe(make(self.session), self._loop).result(timeout)
 
@@ -120,10 +121,7 @@ class StdioSession:
 
     def call(self, name: str, **arguments: Any) -> tuple[dict[str, Any], bool]:
         """(parsed JSON content, isError) of one tool call."""
-        result: types.CallToolResult = self.run(lambda session: session.call_tool(name, arguments))
-        block = result.content[0]
-        assert isinstance(block, types.TextContent)
-        return json.loads(block.text), bool(result.isError)
+        return content_of(self.run(lambda session: session.call_tool(name, arguments)))
 
     def close(self) -> None:
         if self._loop is not None and self._stop is not None:
@@ -165,15 +163,26 @@ class LoopbackHttp:
 
 
 @asynccontextmanager
-async def http_session(url: str, token: str | None, *, elicit: Any = None,
-                       headers: dict[str, str] | None = None) -> AsyncIterator[ClientSession]:
-    """An initialized official client session over streamable HTTP, sending ``Authorization: Bearer token``."""
+async def http_session(url: str, token: str | None, *, elicit: Any = None, headers: dict[str, str] | None = None,
+                       mode: str = LEGACY, statuses: list[int] | None = None) -> AsyncIterator[Client]:
+    """A connected official client over streamable HTTP, sending ``Authorization: Bearer token``.
+
+    ``statuses`` collects the HTTP status of every response the client gets (the SDK reports a refusal
+    as a generic error without its status).
+    """
     sent = {**({"Authorization": f"Bearer {token}"} if token is not None else {}), **(headers or {})}
-    async with create_mcp_http_client(headers=sent) as http, \
-            streamable_http_client(url, http_client=http) as (read, write, _), \
-            ClientSession(read, write, read_timeout_seconds=timedelta(seconds=60), elicitation_callback=elicit) as session:
-        await session.initialize()
+
+    async def record(response: Any) -> None:
+        if statuses is not None:
+            statuses.append(response.status_code)
+
+    http = create_mcp_http_client(headers=sent)
+    http.event_hooks = {**http.event_hooks, "response": [*http.event_hooks.get("response", []), record]}
+    async with http, \
+            Client(streamable_http_client(url, http_client=http), mode=mode, read_timeout_seconds=60,
+                   elicitation_callback=elicit) as session:
         yield session
+
 
 
 def start_http_server(args: list[str], env: dict[str, str], errlog: Path,

@@ -44,11 +44,11 @@ def test_no_tool_understates_what_its_actions_do(provider: str, toolkit_for: Any
         ops = [op for op in registry.groups().get(tool.name, []) if toolkit.allows(tool.name, op.action)]
         actions = [c for c in toolkit.custom_actions or [] if c.group == tool.name and toolkit.allows(c.group, c.action)]
         if any(not operation_hints(op)[0] for op in ops) or any(not c.reads for c in actions):
-            assert hints.readOnlyHint is False, tool.name
+            assert hints.read_only_hint is False, tool.name
         if any(operation_hints(op)[1] for op in ops) or any(c.gated for c in actions):
-            assert hints.destructiveHint is True, tool.name
+            assert hints.destructive_hint is True, tool.name
         if any(not operation_hints(op)[2] for op in ops) or any(not c.hints()[2] for c in actions):
-            assert hints.idempotentHint is False, tool.name
+            assert hints.idempotent_hint is False, tool.name
         # Every group a provider declares a title for is shown with it; the rest are titled from the name.
         if tool.name in registry.group_titles:
             assert hints.title == registry.group_titles[tool.name]
@@ -59,10 +59,10 @@ def test_a_custom_action_declares_its_own_hints(toolkit_for: Any) -> None:
     """The wait is idempotent (it confirms a paid checkout once, however often it runs); the handoff is not."""
     only_wait = toolkit_for("modelslab", ["payment_links.wait"])
     both = toolkit_for("modelslab", ["payment_links.wait", "payment_links.handoff"])
-    assert tool_annotations(only_wait, "payment_links").idempotentHint is True
-    assert tool_annotations(both, "payment_links").idempotentHint is False
+    assert tool_annotations(only_wait, "payment_links").idempotent_hint is True
+    assert tool_annotations(both, "payment_links").idempotent_hint is False
     ensure = toolkit_for("modelslab", ["wallet.ensure_funded"])
-    assert tool_annotations(ensure, "wallet").destructiveHint is True  # gated: it may charge
+    assert tool_annotations(ensure, "wallet").destructive_hint is True  # gated: it may charge
 
 
 def test_titles_are_declared_by_the_provider() -> None:
@@ -72,4 +72,4 @@ def test_titles_are_declared_by_the_provider() -> None:
 
 def test_the_read_only_10ex_surface_is_read_only_everywhere(toolkit_for: Any) -> None:
     toolkit = toolkit_for("tenex", "read_only")
-    assert all(tool_annotations(toolkit, tool.name).readOnlyHint for tool in toolkit.get_tools())
+    assert all(tool_annotations(toolkit, tool.name).read_only_hint for tool in toolkit.get_tools())

@@ -24,7 +24,7 @@ from agent_billing.client import BillingClient
 from agent_billing.mcp import http_guard
 from agent_billing.mcp.command import main
 from agent_billing.sandbox.server import SandboxServer
-from mcp import ClientSession, types
+from mcp import Client, types
 
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
               "params": {"protocolVersion": "2025-11-25", "capabilities": {"elicitation": {"form": {}}},
@@ -90,14 +90,6 @@ def _ledger(sandbox: SandboxServer) -> tuple[Decimal, int]:
         return client.get_wallet_balance().balance, len(credits)
 
 
-def _status_errors(error: BaseException) -> list[int]:
-    """The HTTP statuses inside what the client raised (the SDK raises them in exception groups)."""
-    if isinstance(error, httpx.HTTPStatusError):
-        return [error.response.status_code]
-    inner = getattr(error, "exceptions", None)  # an exception group (Python 3.10 has no builtin name for it)
-    return [status for one in inner for status in _status_errors(one)] if inner else []
-
-
 def test_listens_on_loopback_only(generated: Served) -> None:
     table = Path("/proc/net/tcp")
     if not table.exists():
@@ -147,13 +139,15 @@ def test_a_second_local_process_without_the_token_moves_nothing(configured: Serv
     async def accept(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         return types.ElicitResult(action="accept", content={})
 
+    statuses: list[int] = []
+
     async def stock_client() -> None:
-        async with http_session(configured.url, None, elicit=accept) as client:
+        async with http_session(configured.url, None, elicit=accept, statuses=statuses) as client:
             await client.call_tool("wallet", {"action": "fund", "amount": 500})
 
-    with pytest.raises(BaseException) as raised:
+    with pytest.raises(BaseException):  # noqa: B017  # the SDK reports the refusal as a generic error
         asyncio.run(asyncio.wait_for(stock_client(), 30))
-    assert _status_errors(raised.value) == [401], raised.value
+    assert statuses == [401], statuses
     for request in (INITIALIZE, FUND):  # raw, too: every request, not only the handshake
         refused = configured.post(request)
         assert refused.status_code == 401 and refused.content == b""
@@ -182,7 +176,7 @@ def test_the_right_token_works_and_the_hosts_yes_moves_money(configured: Served,
         asked.append(params.message)
         return types.ElicitResult(action="accept", content={})
 
-    async def host(client: ClientSession) -> dict[str, Any]:
+    async def host(client: Client) -> dict[str, Any]:
         result = await client.call_tool("wallet", {"action": "fund", "amount": 25})
         return json.loads(result.content[0].text)  # type: ignore[union-attr]
 

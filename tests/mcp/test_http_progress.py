@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-from mcp.shared.exceptions import McpError
 from starlette.types import ASGIApp, Receive, Scope, Send
 from tests.mcp.mcp_helpers import LoopbackHttp, http_session
 
@@ -27,7 +26,7 @@ from agent_billing.mcp import BillingMCPServer, ElicitationApprover
 from agent_billing.sandbox import create_app
 from agent_billing.sandbox.server import SandboxServer
 from agent_billing.tools import BillingToolkit
-from mcp import ClientSession, types
+from mcp import Client, types
 
 ACCOUNT = "sk_mcp_progress"
 HTTP_TOKEN = "progress-" + "t0k" * 12
@@ -84,7 +83,7 @@ def _content(result: types.CallToolResult) -> dict[str, Any]:
     return dict(json.loads(block.text))
 
 
-async def _link(client: ClientSession, amount: int) -> dict[str, Any]:
+async def _link(client: Client, amount: int) -> dict[str, Any]:
     """A payment link the agent relays itself (this client declared no URL elicitation)."""
     link = _content(await client.call_tool("payment_links", {"action": "handoff", "purpose": "fund", "amount": amount}))
     assert link["ok"] is True and link["session_id"], link
@@ -133,13 +132,11 @@ def test_a_cancelled_wait_stops_polling(sandbox: tuple[SandboxServer, CountConfi
                 if len(seen) == 3:
                     polling.set()
 
-            request_id = client._request_id  # the id the next request gets: what a cancellation names
             call = asyncio.ensure_future(client.call_tool(
                 "payment_links", {"action": "wait", "session_id": link["session_id"]}, progress_callback=progress))
             await asyncio.wait_for(polling.wait(), BOUND)
-            await client.send_notification(types.ClientNotification(types.CancelledNotification(
-                params=types.CancelledNotificationParams(requestId=request_id, reason="the person left"))))
-            with pytest.raises(McpError, match="cancelled"):
+            call.cancel()  # the host gives up: the client sends notifications/cancelled for the request
+            with pytest.raises(asyncio.CancelledError):
                 await asyncio.wait_for(call, BOUND)
             at_cancel = confirms.count
             # Ten of the longest poll intervals, and a round trip that proves the server still serves.
@@ -158,22 +155,20 @@ def test_a_call_cancelled_while_the_person_is_asked_charges_nothing(
     before = _balance(server)
 
     async def run() -> None:
-        sessions: list[ClientSession] = []
-        request_ids: list[Any] = []
+        calls: list[asyncio.Future[Any]] = []
 
         async def cancels_then_says_yes(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-            # The client answers requests on its receive loop, so the cancellation goes out from here; the
-            # yes follows it once the server has long had it (one local POST), as a late click would.
-            await sessions[0].send_notification(types.ClientNotification(types.CancelledNotification(
-                params=types.CancelledNotificationParams(requestId=request_ids[0], reason="the person left"))))
+            # The host gives up while the person is asked (the client sends notifications/cancelled); the yes
+            # follows once the server has long had the cancellation (one local POST), as a late click would.
+            calls[0].cancel()
             await asyncio.sleep(0.5)
             return types.ElicitResult(action="accept", content={})
 
         async with http_session(url, HTTP_TOKEN, elicit=cancels_then_says_yes) as client:
-            sessions.append(client)
-            request_ids.append(client._request_id)  # the id the next request gets: what a cancellation names
-            with pytest.raises(McpError, match="cancelled"):
-                await asyncio.wait_for(client.call_tool("wallet", {"action": "fund", "amount": 40}), BOUND)
+            calls.append(asyncio.ensure_future(client.call_tool("wallet", {"action": "fund", "amount": 40})))
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(calls[0], BOUND)
+            await asyncio.sleep(0.5)  # the late yes reaches the server, which must not act on it
             assert _content(await client.call_tool("wallet", {"action": "balance"}))["ok"] is True
 
     asyncio.run(asyncio.wait_for(run(), BOUND))
@@ -197,7 +192,7 @@ def test_url_elicitation_hand_over_reports_progress_from_the_worker_thread(
             async def progress(value: float, total: float | None, message: str | None) -> None:
                 seen.append(value)
                 if len(seen) == 2:
-                    await asyncio.to_thread(_pay, server, pages[0].elicitationId)
+                    await asyncio.to_thread(_pay, server, pages[0].elicitation_id)
 
             result = await client.call_tool("payment_links", {"action": "handoff", "purpose": "fund", "amount": 45},
                                             progress_callback=progress)

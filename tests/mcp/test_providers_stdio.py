@@ -66,7 +66,7 @@ def test_10ex_read_only_over_mcp(sandbox: SandboxServer, tmp_path: Path) -> None
     try:
         tools = session.tools()
         assert set(tools) == {"subscription", "plan", "usage", "invoices", "ledger"}
-        assert all(tool.annotations is not None and tool.annotations.readOnlyHint for tool in tools.values())
+        assert all(tool.annotations is not None and tool.annotations.read_only_hint for tool in tools.values())
         check, _ = session.call("usage", action="can_start_run", estimated_credits=1000)
         assert check["decision"] in ("go", "warn", "refuse") and "soft_cap" in check
         client = TenexClient(base_url=sandbox.root_url + "/tenex/api/v1/payments", token="tnx_mcp")

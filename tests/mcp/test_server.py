@@ -43,4 +43,4 @@ def test_scopes_narrow_what_is_served(make_toolkit: MakeToolkit) -> None:
     server = BillingMCPServer(make_toolkit(scopes=["wallet:read"]))
     assert [tool.name for tool in server.tool_definitions()] == ["wallet", "coupons", "payment_path"]
     wallet = server.tool_definitions()[0]
-    assert wallet.annotations is not None and wallet.annotations.readOnlyHint is True
+    assert wallet.annotations is not None and wallet.annotations.read_only_hint is True

@@ -71,17 +71,17 @@ def test_tools_are_listed_with_annotations_and_the_langchain_schemas(asking: Std
     for tool in tools.values():
         hints = tool.annotations
         assert hints is not None and hints.title and tool.title == hints.title
-        assert hints.openWorldHint is (tool.name != "payment_path")
-        if hints.readOnlyHint:
-            assert hints.destructiveHint is False and hints.idempotentHint is True
-    assert tools["invoices"].annotations.readOnlyHint is True  # type: ignore[union-attr]
+        assert hints.open_world_hint is (tool.name != "payment_path")
+        if hints.read_only_hint:
+            assert hints.destructive_hint is False and hints.idempotent_hint is True
+    assert tools["invoices"].annotations.read_only_hint is True  # type: ignore[union-attr]
     for name in ("wallet", "subscriptions", "payment_methods", "coupons"):  # charge, pay out, remove, pause
         hints = tools[name].annotations
-        assert hints is not None and hints.readOnlyHint is False and hints.destructiveHint is True, name
-        assert hints.idempotentHint is False
+        assert hints is not None and hints.read_only_hint is False and hints.destructive_hint is True, name
+        assert hints.idempotent_hint is False
     local = BillingToolkit(client=BillingClient(base_url=sandbox.base_url, token=ASKING), audit=MemoryAuditLog())
     expected = convert_to_openai_tool(local.get_tool("wallet"))["function"]
-    assert tools["wallet"].inputSchema == expected["parameters"]
+    assert tools["wallet"].input_schema == expected["parameters"]
     assert tools["wallet"].description == expected["description"]
 
 
@@ -100,7 +100,7 @@ def test_accepted_elicitation_charges_once(asking: StdioSession, sandbox: Sandbo
     assert _balance(client) == before + 25 and len(_credits(client)) == credits + 1
     [asked] = asking.elicitations
     assert isinstance(asked, types.ElicitRequestFormParams)
-    assert asked.requestedSchema == {"type": "object", "properties": {}}  # nothing to edit: yes or no
+    assert asked.requested_schema == {"type": "object", "properties": {}}  # nothing to edit: yes or no
     assert "$25.00" in asked.message and "4242" in asked.message
 
 
@@ -133,9 +133,9 @@ def test_payment_link_goes_out_by_url_elicitation_and_the_wait_reports_the_payme
 
     def person_pays(params: types.ElicitRequestParams) -> types.ElicitResult:
         assert isinstance(params, types.ElicitRequestURLParams)
-        assert params.url.startswith(sandbox.root_url) and params.elicitationId in params.url
+        assert params.url.startswith(sandbox.root_url) and params.elicitation_id in params.url
         # The person opens the page and pays: the sandbox's programmatic completion of that checkout.
-        paid = httpx.post(f"{sandbox.root_url}/sandbox/checkout/{params.elicitationId}/complete",
+        paid = httpx.post(f"{sandbox.root_url}/sandbox/checkout/{params.elicitation_id}/complete",
                           headers={"Authorization": f"Bearer {ASKING}"}, json={})
         assert paid.status_code == 200, paid.text
         return types.ElicitResult(action="accept")
@@ -166,10 +166,10 @@ def test_client_without_elicitation_and_no_mandate_moves_nothing(silent: StdioSe
 
 def test_allowlist_hides_actions_and_refuses_them(silent: StdioSession, sandbox: SandboxServer) -> None:
     tools = silent.tools()
-    wallet = tools["wallet"].inputSchema["properties"]["action"]["enum"]
+    wallet = tools["wallet"].input_schema["properties"]["action"]["enum"]
     assert "fund" in wallet and "withdraw" not in wallet and "enable_auto_funding" not in wallet
     assert "withdraw" not in (tools["wallet"].description or "")
-    links = tools["payment_links"].inputSchema["properties"]["action"]
+    links = tools["payment_links"].input_schema["properties"]["action"]
     assert links.get("enum", [links.get("const")]) == ["handoff"]
     for name, arguments in (("wallet", {"action": "withdraw", "amount": 10}),
                             ("payment_links", {"action": "wait", "session_id": "cs_test_1"}),

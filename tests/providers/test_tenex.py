@@ -319,10 +319,10 @@ def test_the_read_only_preset_offers_the_handoff_and_the_run_check(app: Any,
     assert decision["decision"] == "go"
     # MCP hints follow the same flag: every action of these tools reads, so the host may call them freely.
     hints = {tool.name: tool.annotations for tool in BillingMCPServer(reader).tool_definitions()}
-    assert all(h is not None and h.readOnlyHint and not h.destructiveHint for h in hints.values()), hints
+    assert all(h is not None and h.read_only_hint and not h.destructive_hint for h in hints.values()), hints
     full = {tool.name: tool.annotations for tool in BillingMCPServer(toolkit(tnx[0], tnx[1])).tool_definitions()}
-    assert full["usage"] is not None and full["usage"].readOnlyHint is True  # can_start_run reads
-    assert full["subscription"] is not None and full["subscription"].readOnlyHint is False  # it offers the raw portal write
+    assert full["usage"] is not None and full["usage"].read_only_hint is True  # can_start_run reads
+    assert full["subscription"] is not None and full["subscription"].read_only_hint is False  # it offers the raw portal write
 
 
 async def test_the_handoff_async_moves_nothing(app: Any, tnx: tuple[BillingClient, AsyncBillingClient]) -> None:

@@ -37,7 +37,6 @@ from agent_billing.providers.modelslab.workflows import EnsureFundedArgs, FundVi
 from agent_billing.registry import get_registry
 from agent_billing.sandbox import create_app
 from agent_billing.tools import BillingToolkit
-from mcp import types
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "tool_schemas.json"
 UPDATE = os.environ.get("AGENT_BILLING_UPDATE_SNAPSHOTS") == "1"
@@ -73,11 +72,9 @@ def mcp_tools_list() -> dict[str, Any]:
     toolkit = BillingToolkit(async_client=sandbox_clients(create_app(rate_limit=False))[1],
                              approval=ElicitationApprover(), audit=MemoryAuditLog())
     server = BillingMCPServer(toolkit)
-    handler = server.server.request_handlers[types.ListToolsRequest]
-    async def ask() -> types.ServerResult:
-        return await handler(types.ListToolsRequest(method="tools/list"))
-
-    result = asyncio.run(ask())
+    entry = server.server.get_request_handler("tools/list")
+    assert entry is not None
+    result = asyncio.run(entry.handler(None, None))  # type: ignore[arg-type]
     dumped: dict[str, Any] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
     return dumped
 

@@ -2,9 +2,12 @@
 
 ``agent-billing mcp`` serves over stdio, ``agent-billing mcp --http --port PORT`` over streamable HTTP on
 127.0.0.1, where every request needs ``Authorization: Bearer $AGENT_BILLING_MCP_TOKEN`` (unset: a token
-generated for the run and printed once to stderr) and Host/Origin naming this server exactly.
-Needs the ``mcp`` extra (``pip install 'agent-billing[mcp]'``), which pins the ``mcp`` SDK's
-1.x line (protocol 2025-11-25, form and URL elicitation; the line ``langchain-mcp-adapters`` works with).
+generated for the run and printed once to stderr) and Host/Origin naming this server exactly. Beyond
+loopback (``--host``) the server is an OAuth 2.1 resource server (``--oauth-issuer``, ``--oauth-resource``,
+``--oauth-jwks-url``; ``mcp/oauth.py``) and keeps each token's tenant apart; without those it refuses to start.
+Needs the ``mcp`` extra (``pip install 'agent-billing[mcp]'``): the ``mcp`` SDK's 2.x line, serving both
+protocol revisions (2026-07-28 stateless, approvals by sealed multi-round-trip requests; 2025-11-25 sessions
+with form and URL elicitation). Clients on the 1.x SDK, ``langchain-mcp-adapters`` among them, still connect.
 The package imports the SDK only when a server class is asked for, so the CLI's options load without it.
 
 Example:

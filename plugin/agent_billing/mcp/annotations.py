@@ -13,7 +13,7 @@ Example:
     >>> from agent_billing.tools import BillingToolkit
     >>> toolkit = BillingToolkit(client=sandbox_clients(create_app())[0], audit=MemoryAuditLog())
     >>> hints = tool_annotations(toolkit, "wallet")
-    >>> hints.title, hints.readOnlyHint, hints.destructiveHint, hints.idempotentHint, hints.openWorldHint
+    >>> hints.title, hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint, hints.open_world_hint
     ('Wallet: balance, top-ups, payouts', False, True, False, True)
 """
 
@@ -53,13 +53,13 @@ def tool_annotations(toolkit: BillingToolkit, tool_name: str) -> ToolAnnotations
         >>> from agent_billing.audit import MemoryAuditLog
         >>> reader = BillingToolkit(client=sandbox_clients(create_app())[0], actions="read_only",
         ...                         audit=MemoryAuditLog())
-        >>> tool_annotations(reader, "wallet").readOnlyHint  # only the reads are offered
+        >>> tool_annotations(reader, "wallet").read_only_hint  # only the reads are offered
         True
     """
     registry = toolkit.registry
     if tool_name in LOCAL_TOOLS:
-        return ToolAnnotations(title=ADVISOR_TITLE, readOnlyHint=True, destructiveHint=False,
-                               idempotentHint=True, openWorldHint=False)
+        return ToolAnnotations(title=ADVISOR_TITLE, read_only_hint=True, destructive_hint=False,
+                               idempotent_hint=True, open_world_hint=False)
     if tool_name in registry.operations:
         op = registry.operations[tool_name]
         hints = [operation_hints(op)]
@@ -70,5 +70,5 @@ def tool_annotations(toolkit: BillingToolkit, tool_name: str) -> ToolAnnotations
                   if c.group == tool_name and toolkit.allows(c.group, c.action)]
         title = registry.group_title(tool_name)
     read_only = all(h[0] for h in hints)
-    return ToolAnnotations(title=title, readOnlyHint=read_only, destructiveHint=any(h[1] for h in hints),
-                           idempotentHint=all(h[2] for h in hints), openWorldHint=True)
+    return ToolAnnotations(title=title, read_only_hint=read_only, destructive_hint=any(h[1] for h in hints),
+                           idempotent_hint=all(h[2] for h in hints), open_world_hint=True)

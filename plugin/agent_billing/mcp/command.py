@@ -134,10 +134,10 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> i
         if sandbox is not None:
             sandbox.stop()
         return 2
-    server = BillingMCPServer(toolkit)
+    server = BillingMCPServer(toolkit, state_key=environ.get(ENVIRONMENT["state_key"]) or None)
     try:
         if args.http:
-            return _serve_http(server, args.port, environ)
+            return _serve_http(server, args, environ)
         asyncio.run(server.run_stdio())
         return 0
     except KeyboardInterrupt:
@@ -147,35 +147,89 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> i
             sandbox.stop()
 
 
-def _serve_http(server: Any, port: int, environ: Mapping[str, str]) -> int:
+def oauth_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Any:
+    """The remote deployment's OAuth settings (``oauth.OAuthSettings``), or None when none is configured.
+
+    Example:
+        >>> ns = argparse.Namespace(oauth_issuer=None, oauth_resource=None, oauth_jwks_url=None)
+        >>> oauth_settings(ns, {}) is None
+        True
+        >>> oauth_settings(argparse.Namespace(oauth_issuer="https://a", oauth_resource=None, oauth_jwks_url=None), {})
+        Traceback (most recent call last):
+        ...
+        ValueError: remote HTTP needs all of --oauth-issuer, --oauth-resource and --oauth-jwks-url
+    """
+    values = [option(args, name, environ) for name in ("oauth_issuer", "oauth_resource", "oauth_jwks_url")]
+    if not any(values):
+        return None
+    if not all(values):
+        raise ValueError("remote HTTP needs all of --oauth-issuer, --oauth-resource and --oauth-jwks-url")
+    from agent_billing.mcp.oauth import OAuthSettings
+
+    return OAuthSettings(issuer=values[0], resource=values[1], jwks_url=values[2])
+
+
+def _serve_http(server: Any, args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     import uvicorn
 
-    from agent_billing.mcp.http_guard import TOKEN_VARIABLE, bearer_token
+    from agent_billing.mcp.http_guard import LOOPBACK_NAMES, TOKEN_VARIABLE, bearer_token
 
+    host, port = option(args, "host", environ) or "127.0.0.1", args.port
     try:
-        token, generated = bearer_token(environ)
+        settings = oauth_settings(args, environ)
+        if settings is None and host not in LOOPBACK_NAMES:
+            # Beyond loopback anyone who reaches the port could act on the account: authorization is not optional.
+            raise ValueError(f"refusing to listen on {host} without authorization: serve on 127.0.0.1, or set "
+                             "--oauth-issuer, --oauth-resource and --oauth-jwks-url (an OAuth 2.1 resource server)")
+        token, generated = bearer_token(environ) if settings is None else ("", False)
     except ValueError as err:
         _notice(str(err))
         return 2
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind(("127.0.0.1", port))  # loopback only: the server acts on the account without further auth
+        sock.bind((host.strip("[]"), port))
         sock.listen(128)
     except OSError as err:
         sock.close()
-        _notice(f"cannot listen on 127.0.0.1:{port}: {err.strerror or err}")
+        _notice(f"cannot listen on {host}:{port}: {err.strerror or err}")
         return 1
-    if generated:  # the one place the token is ever shown: the deployer's own terminal, once
-        _notice(f"no ${TOKEN_VARIABLE} set; this run's bearer token (send 'Authorization: Bearer <token>'): {token}")
-    _notice(f"streamable HTTP at http://127.0.0.1:{sock.getsockname()[1]}/mcp (loopback only; bearer token "
-            f"{'generated above' if generated else 'from $' + TOKEN_VARIABLE} required)")
-    config = uvicorn.Config(server.http_app(token), log_level="warning", access_log=False)
+    if settings is not None:
+        app = _oauth_app(server, settings)
+        _notice(f"streamable HTTP at http://{host}:{sock.getsockname()[1]}/mcp (OAuth 2.1 resource server for "
+                f"{settings.resource}; tokens from {settings.issuer})")
+    else:
+        if generated:  # the one place the token is ever shown: the deployer's own terminal, once
+            _notice(f"no ${TOKEN_VARIABLE} set; this run's bearer token (send 'Authorization: Bearer <token>'): "
+                    f"{token}")
+        _notice(f"streamable HTTP at http://127.0.0.1:{sock.getsockname()[1]}/mcp (loopback only; bearer token "
+                f"{'generated above' if generated else 'from $' + TOKEN_VARIABLE} required)")
+        app = server.http_app(token)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
     return 0
+
+
+def _oauth_app(server: Any, settings: Any) -> Any:
+    """Per tenant: the same provider client and settings, the tenant's scopes, state under the tenant's key."""
+    from agent_billing.guardrails.store import open_store
+    from agent_billing.mcp.oauth import Tenant, TenantStore, oauth_app
+    from agent_billing.mcp.server import BillingMCPServer
+
+    base = server.toolkit
+    store = open_store(base.store)
+
+    def make_server(tenant: Tenant) -> Any:
+        scopes = list(tenant.scopes) if base.scopes is None else [s for s in base.scopes if s in tenant.scopes]
+        toolkit = base.model_copy(update={"store": TenantStore(store, tenant), "scopes": scopes, "progress": None})
+        toolkit.model_post_init(None)  # its own guard, stores and tools
+        return BillingMCPServer(toolkit, state_key=server.state_key)
+
+    return oauth_app(settings, make_server)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -44,11 +44,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agent_billing.mcp.options import ENVIRONMENT
 
-__all__ = ["TOKEN_VARIABLE", "HttpGuard", "addressed_here", "bearer_token", "origin_allowed"]
+__all__ = ["PRINCIPAL_KEY", "TOKEN_VARIABLE", "HttpGuard", "addressed_here", "bearer_token", "origin_allowed"]
 
 TOKEN_VARIABLE = ENVIRONMENT["http_token"]
 MIN_TOKEN_LENGTH = 32
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
+# Where a guard records who the request speaks for (ASGI scope key); the server binds approval rounds to it.
+PRINCIPAL_KEY = "agent_billing.principal"
+LOOPBACK_PRINCIPAL = "loopback-bearer"  # the one holder of the deployer's static token
 # host[:port], nothing else: a name or an IPv6 literal, then an optional decimal port.
 _AUTHORITY = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?")
 _TOKEN = re.compile(r"[\x21-\x7e]+")  # what an HTTP header can carry unchanged
@@ -171,7 +174,7 @@ class HttpGuard:
         elif not self.authorized(scope):
             await _refuse(send, 401, b"", [(b"www-authenticate", b"Bearer")])
         else:
-            await self.app(scope, receive, send)
+            await self.app({**scope, PRINCIPAL_KEY: LOOPBACK_PRINCIPAL}, receive, send)
 
 
 async def _refuse(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:

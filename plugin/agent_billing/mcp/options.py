@@ -29,6 +29,11 @@ ENVIRONMENT = {
     "wait_timeout": "AGENT_BILLING_WAIT_TIMEOUT",
     # No flag: a flag would show the token in every process listing.
     "http_token": "AGENT_BILLING_MCP_TOKEN",
+    "host": "AGENT_BILLING_MCP_HOST",
+    "oauth_issuer": "AGENT_BILLING_OAUTH_ISSUER",
+    "oauth_resource": "AGENT_BILLING_OAUTH_RESOURCE",
+    "oauth_jwks_url": "AGENT_BILLING_OAUTH_JWKS_URL",
+    "state_key": "AGENT_BILLING_MCP_STATE_KEY",
 }
 
 
@@ -46,6 +51,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"'Authorization: Bearer ${ENVIRONMENT['http_token']}' (unset: a token is generated "
                              "and printed once to stderr)")
     parser.add_argument("--port", type=int, default=8765, help="HTTP port on 127.0.0.1 (0 picks a free one)")
+    parser.add_argument("--host", help=f"HTTP address to listen on (${ENVIRONMENT['host']}; default 127.0.0.1); "
+                        "anything but loopback needs --oauth-issuer, --oauth-resource and --oauth-jwks-url")
+    parser.add_argument("--oauth-issuer", help=f"remote HTTP: the authorization server whose tokens are accepted "
+                        f"(${ENVIRONMENT['oauth_issuer']})")
+    parser.add_argument("--oauth-resource", help=f"remote HTTP: this endpoint's public URL, the tokens' audience "
+                        f"(${ENVIRONMENT['oauth_resource']})")
+    parser.add_argument("--oauth-jwks-url", help=f"remote HTTP: the authorization server's JWKS "
+                        f"(${ENVIRONMENT['oauth_jwks_url']})")
     parser.add_argument("--sandbox", action="store_true",
                         help="serve against an offline sandbox started on a loopback port (no token needed)")
     from agent_billing.registry import provider_names
