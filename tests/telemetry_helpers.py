@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from mcp.shared.memory import create_connected_server_and_client_session
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -17,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from agent_billing import telemetry
 from agent_billing.mcp.server import BillingMCPServer
-from mcp import types
+from mcp import Client, types
 
 
 @dataclass
@@ -76,10 +75,10 @@ def mcp_call(server: BillingMCPServer, name: str, arguments: dict[str, Any],
     """One tools/call through a real MCP client session on the SDK's memory transport, with ``params._meta``."""
 
     async def run() -> tuple[dict[str, Any], bool]:
-        async with create_connected_server_and_client_session(server.server) as session:
-            result = await session.call_tool(name, arguments, meta=meta)
+        async with Client(server.server) as client:
+            result = await client.call_tool(name, arguments, meta=meta)  # type: ignore[arg-type]
         block = result.content[0]
         assert isinstance(block, types.TextContent)
-        return json.loads(block.text), bool(result.isError)
+        return json.loads(block.text), bool(result.is_error)
 
     return asyncio.run(run())
