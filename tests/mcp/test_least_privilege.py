@@ -50,7 +50,7 @@ def test_hidden_action_is_refused_and_moves_nothing(make_toolkit: MakeToolkit, c
     assert message.status == "error" and content["ok"] is False
     assert content["error"] == "validation_error"  # the schema the model has offers no "fund"
     # The flow itself refuses too, should anything get past the schema.
-    outcome = toolkit.run_flow(toolkit._flow_for("wallet", None)({"action": "fund", "amount": 25}, None))
+    outcome = toolkit.run_flow(toolkit._flow_for("wallet")({"action": "fund", "amount": 25}, None))
     assert outcome.content["error"] == "action_not_allowed"
     assert client.get_wallet_balance().balance == 0
 

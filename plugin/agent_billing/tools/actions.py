@@ -99,6 +99,14 @@ def _scope_allows(registry: Registry, name: str, scopes: Iterable[str]) -> bool:
     table = get_provider(registry.provider).part("scopes")
     if table is None:
         raise ValueError(f"provider {registry.provider!r} declares no token scopes; leave scopes= unset")
+    from agent_billing.tools.check_spend import CHECK  # it imports the guard, which imports the tools' parts
+
     granted = table.check_scopes(scopes)
-    allowed: bool = table.covers(granted, table.action_scopes(name, registry.operations))
+    group, _, action = name.partition(".")
+    if action == CHECK:
+        # The dry run moves nothing; it makes the reads its group's charges resolve their intents with.
+        needed = {table.operation_scope(op).rsplit(":", 1)[0] + ":read" for op in registry.groups()[group]}
+    else:
+        needed = set(table.action_scopes(name, registry.operations))
+    allowed: bool = table.covers(granted, needed)
     return allowed
