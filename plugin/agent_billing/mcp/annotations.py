@@ -32,10 +32,8 @@ def operation_hints(op: Operation) -> tuple[bool, bool, bool]:
     """(only reads, destructive, idempotent) of one operation.
 
     Example:
-        >>> from agent_billing.registry import get_registry
-        >>> [operation_hints(get_registry().get(name)) for name in ("get_wallet_balance", "pause_subscription",
-        ...                                                         "set_default_payment_method", "fund_wallet")]
-        [(True, False, True), (False, True, False), (False, True, False), (False, True, False)]
+        >>> [operation_hints(example_registry.get(name)) for name in ("read_entries", "pay_out", "top_up")]
+        [(True, False, True), (False, True, False), (False, True, False)]
     """
     may_charge = op.effect_for is not None
     reads = op.effect is Effect.READ and not may_charge

@@ -7,7 +7,7 @@ request: the approver notes the question (``InputRound``) and answers "could not
 in this round, the server answers ``input_required`` with the form, and the person's answer comes back in
 the next round, bound by the server to this exact charge (``mcp/rounds.py``). The form shows the same rendered text every other
 approver shows (``guardrails/approval_text.py``: the intent's facts first) and has no fields: accept is a
-yes, decline a no (remembered, so the agent does not ask again), cancel or any failure is "could not ask"
+yes, decline a no (remembered, so the agent does not ask again), a cancelled form or any failure is "could not ask"
 (nothing happens, and it may be asked again). The audit and the tool result name the channel and the
 client that answered (``mcp elicitation via <clientInfo.name>``), never "the person": form elicitation
 trusts the MCP host to show the question to its user.
@@ -17,7 +17,7 @@ saying how to fix it, unless the deployer's mandate covers it (then nobody is as
 Example:
     >>> import asyncio
     >>> from agent_billing.guardrails.approval import ApprovalRequest
-    >>> request = ApprovalRequest(operation="fund_wallet", effect="charge", summary="Charge $25.00 to Visa ending 4242")
+    >>> request = ApprovalRequest(operation="top_up", effect="charge", summary="Charge $25.00 to Visa ending 4242")
     >>> decision = asyncio.run(ElicitationApprover().adecide(request))  # outside a tool call: nobody to ask
     >>> decision.approved, decision.failed
     (False, True)
@@ -114,7 +114,7 @@ def approval_message(request: ApprovalRequest) -> str:
     """What the person reads: the rendered text (facts first, the provider's words quoted after), nothing to edit.
 
     Example:
-        >>> print(approval_message(ApprovalRequest(operation="fund_wallet", effect="charge",
+        >>> print(approval_message(ApprovalRequest(operation="top_up", effect="charge",
         ...                                        summary="Charge $25.00 USD to Visa ending 4242, one-off.",
         ...                                        mandate="Over the $20.00 per-charge limit.")))
         Approve this billing action?

@@ -1,9 +1,9 @@
 """The options of ``agent-billing mcp`` (no MCP SDK import: ``--help`` works without the extra).
 
 Every option has an environment variable, so a host's MCP configuration can set them in ``env``; a
-flag wins over its variable. The token and base URL come from the provider's variables as for the
-toolkit (``AGENT_BILLING_TOKEN`` and ``AGENT_BILLING_BASE_URL`` for the default provider,
-``WALLGENT_API_KEY``/``WALLGENT_BASE_URL`` with ``--provider wallgent``, ``TENEX_API_KEY``... for 10ex).
+flag wins over its variable. The token and base URL come from the variables the provider declares, as for
+the toolkit (``AGENT_BILLING_TOKEN`` and ``AGENT_BILLING_BASE_URL`` for the default provider; each other
+provider's own, named by its ``Connection``, with ``--provider NAME``).
 
 Example:
     >>> import argparse
