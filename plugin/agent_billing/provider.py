@@ -55,6 +55,10 @@ class HandOff:
     wait_action: str | None = None
     unpaid_code: str | None = None
     expired_code: str | None = None  # the error code meaning "the page expired unpaid" (None: none)
+    # Result fields that hold a page's URL, each with the purpose it implies (None: the result's own ``purpose``),
+    # and the field with the page's id, which the wait action takes under the same name (None: no page in results).
+    page_fields: tuple[tuple[str, str | None], ...] = ()
+    page_id_field: str | None = None
 
     def call(self, *, wait: bool = False) -> str:
         """The tool call, as an agent is told to make it (``group action=...``)."""

@@ -6,9 +6,9 @@ LangChain tool itself, so the card-data and secret guards, validation, charge in
 approvals, idempotency and audit all apply exactly as they do in LangChain. The server's toolkit asks
 for approvals with form-mode elicitation (``approver.ElicitationApprover``).
 
-A result that carries a payment page (the provider's hand-off, or any action whose result holds a
-``payment_url``) goes to the person as a URL-mode elicitation when the client supports it: the page
-collects card details, which the MCP specification allows only in URL mode. On the person's consent the
+A result that carries a payment page (the provider's hand-off, or any action whose result holds one of the
+page fields its ``HandOff`` declares) goes to the person as a URL-mode elicitation when the client supports it:
+the page collects card details, which the MCP specification allows only in URL mode. On the person's consent the
 server waits for the payment as the provider's declared wait action does (``Provider.handoff``, when this
 deployment offers it) and reports the outcome.
 
@@ -74,7 +74,7 @@ from agent_billing.mcp.approver import (
 )
 from agent_billing.mcp.http_guard import PRINCIPAL_KEY, HttpGuard
 from agent_billing.mcp.rounds import ApprovalRounds
-from agent_billing.provider import get_provider
+from agent_billing.provider import HandOff, get_provider
 from agent_billing.tools import BillingToolkit
 from agent_billing.tools.tool import dumps_content
 from mcp import types
@@ -186,15 +186,18 @@ class ProgressRelay:
 _RELAY: ContextVar[ProgressRelay | None] = ContextVar("agent_billing_mcp_progress", default=None)
 
 
-def _payment_page(content: dict[str, Any]) -> tuple[str, str, str | None] | None:
-    """(url, checkout session id, purpose) of a payment page in a successful result, if there is one."""
+def _payment_page(content: dict[str, Any], handoff: HandOff | None) -> tuple[str, str, str | None] | None:
+    """(url, page id, purpose) of a payment page in a successful result, by the fields the provider's hand-off
+    declares, if there is one."""
+    if handoff is None or handoff.page_id_field is None:
+        return None
     for place in (content, content.get("result")):
-        if not isinstance(place, dict) or not isinstance(place.get("session_id"), str):
+        if not isinstance(place, dict) or not isinstance(place.get(handoff.page_id_field), str):
             continue
-        if isinstance(place.get("payment_url"), str):
-            return place["payment_url"], place["session_id"], place.get("purpose") or content.get("purpose")
-        if isinstance(place.get("checkout_url"), str):
-            return place["checkout_url"], place["session_id"], "subscribe"
+        for field, purpose in handoff.page_fields:
+            if isinstance(place.get(field), str):
+                return (place[field], place[handoff.page_id_field],
+                        purpose or place.get("purpose") or content.get("purpose"))
     return None
 
 
@@ -318,7 +321,7 @@ class BillingMCPServer:
         token = _RELAY.set(relay)  # copied into the worker threads the flow runs in
         try:
             content, is_error = await self._run(name, dict(arguments or {}), call_id, trace)
-            page = None if is_error else _payment_page(content)
+            page = None if is_error else _payment_page(content, get_provider(self.toolkit.registry.provider).handoff)
             if page is not None:
                 content, is_error = await self._hand_over(content, *page)
         finally:
@@ -357,7 +360,7 @@ class BillingMCPServer:
             answer = await ctx.session.elicit_url(_page_message(content), url, page_id,
                                                   related_request_id=ctx.request_id)
         except Exception as exc:  # the client could not show it: the agent still has the link to relay
-            content["delivery"] = f"not shown by the MCP client ({type(exc).__name__}): relay payment_url yourself"
+            content["delivery"] = f"not shown by the MCP client ({type(exc).__name__}): relay the page's link yourself"
             return content, False
         return await self._after_page(page, answer, ctx)
 
@@ -377,9 +380,10 @@ class BillingMCPServer:
             content.update(delivery="url_elicitation", next_step="The person has the payment page. Waiting is not "
                            "offered here: ask them to say when they have paid.")
             return content, False
-        raw = {"session_id": page["id"], **({"purpose": purpose} if purpose else {})}
+        assert handoff is not None and handoff.page_id_field is not None  # a page was found by its fields
+        raw = {handoff.page_id_field: page["id"], **({"purpose": purpose} if purpose else {})}
         outcome = await self.toolkit.arun_flow(wait.flow(self.toolkit, raw, None))
-        waited = {**outcome.content, "payment_url": url, "delivery": "url_elicitation"}
+        waited = {**outcome.content, handoff.page_fields[0][0]: url, "delivery": "url_elicitation"}
         if waited.get("status") == "paid" and ctx is not None:  # a session's client may retry what waited on it
             await ctx.session.send_elicit_complete(page["id"], related_request_id=ctx.request_id)
         return waited, outcome.is_error
