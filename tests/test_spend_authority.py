@@ -194,3 +194,27 @@ async def test_the_task_reaches_the_check_through_ainvoke(env: dict[str, Any], w
     assert not (await fund_in("thread-other"))["ok"]
     assert (await fund_in("thread-async"))["ok"]
     assert ledger(env) == ["10.00"]
+
+
+def test_an_authority_store_that_fails_at_the_claim_sends_nothing_and_frees_the_mandate_cap(
+        env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The claim is the last check before the send: if its store fails, nothing goes out, and the mandate's
+    reservation made just before it is released (it would otherwise hold the 24 h cap until it expired)."""
+    from agent_billing.guardrails.store import StoreUnavailableError
+
+    env["authorities"].create(SpendAuthority(agent="bot", budget="100"))
+    kit = toolkit(env, agent="bot", mandate=Mandate(name="ops", max_per_charge="50", max_per_24h="50",
+                                                    auto_approve=True))
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise StoreUnavailableError("authority store down")
+
+    monkeypatch.setattr(AuthorityStore, "claim", down)
+    answer = fund(kit.get_tool("wallet"), 30)
+    assert not answer["ok"] and answer.get("sent") is not True
+    assert ledger(env) == []
+    assert kit.guard.spend_store is not None
+    assert kit.guard.spend_store.spent("ops", now=datetime.now(timezone.utc)) == Decimal(0)
+    monkeypatch.undo()
+    assert fund(kit.get_tool("wallet"), 30)["ok"]  # the cap was not held by the failed call: $30 of $50 fits
+    assert ledger(env) == ["30.00"]

@@ -568,7 +568,12 @@ class Guard:
         the refusal's reasons, having released the mandate's reservation, or None."""
         if self.authorities is None or not call.effect.moves_money:
             return None
-        claim = self.authorities.claim(self.spend_call(call.op, call.effect, intent), key, now=self._now())
+        try:
+            claim = self.authorities.claim(self.spend_call(call.op, call.effect, intent), key, now=self._now())
+        except BaseException:
+            # Nothing is sent without the claim: the mandate's reservation must not hold the cap meanwhile.
+            _quietly(self._release, key)
+            raise
         if claim.granted:
             return None
         if self.spend_store is not None:
