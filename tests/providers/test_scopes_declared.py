@@ -112,3 +112,23 @@ def test_each_workflow_runs_with_exactly_its_derived_scopes(name: str) -> None:
     assert outcome.content.get("status") in (None, "pending", "needs_human_payment"), outcome.content
     narrower = [scope for scope in needed if scope != max(needed)]
     assert not BillingToolkit(client=client, audit=MemoryAuditLog(), scopes=narrower).allows(group, action)
+
+
+def test_a_scoped_toolkit_with_limits_offers_the_dry_run_to_a_token_that_can_read_its_group() -> None:
+    """``check_spend`` (added with a mandate) moves nothing but makes the reads a charge's intent needs: it needs
+    its group's read scope, and a scoped toolkit with a mandate is built (it raised KeyError for the dry run)."""
+    from agent_billing.guardrails.mandate import Mandate
+
+    client, _ = sandbox_clients(create_app(rate_limit=False))
+    mandate = Mandate(max_per_charge=50, auto_approve=True)
+    reader = BillingToolkit(client=client, audit=MemoryAuditLog(), scopes=["wallet:read"], mandate=mandate)
+    assert reader.allows("wallet", "check_spend") and not reader.allows("wallet", "fund")
+    other = BillingToolkit(client=client, audit=MemoryAuditLog(), scopes=["billing:read"], mandate=mandate)
+    assert not other.allows("wallet", "check_spend")
+    # A token that may fund gets the dry run of the top-up through the same tool; it moves nothing.
+    writer = BillingToolkit(client=client, audit=MemoryAuditLog(), mandate=mandate,
+                            scopes=["wallet:read", "wallet:write", "billing:read"])
+    verdict = writer.get_tool("wallet").invoke({"action": "check_spend", "check": "fund", "amount": 25,
+                                                "payment_method_id": "pm_card_visa"})
+    assert '"check":"allowed"' in str(verdict) and '"moved":false' in str(verdict), verdict
+    assert client.get_wallet_balance().balance == 0
