@@ -48,10 +48,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agent_billing.guardrails.intent import CardRef
-from agent_billing.guardrails.mandate import Cap, PlanIds, format_money
+from agent_billing.guardrails.mandate import Cap, CurrencyCode, PlanIds, UtcExpiry, format_money
 from agent_billing.guardrails.spend_store import _from_cents, _to_cents, _to_micros
 from agent_billing.guardrails.sqlite_state import connect, translated
 from agent_billing.registry import Effect
@@ -120,7 +120,7 @@ class SpendAuthority(BaseModel):
     name: str = Field("default", min_length=1, max_length=100, pattern=_NAME)
     agent: str | None = Field(None, min_length=1, max_length=200)
     task: str | None = Field(None, min_length=1, max_length=200)
-    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    currency: CurrencyCode = "USD"
     min_amount: Cap = None
     max_amount: Cap = None
     budget: Cap = None
@@ -132,18 +132,8 @@ class SpendAuthority(BaseModel):
     allowed_plan_ids: PlanIds = None
     allowed_instruments: tuple[Instrument, ...] | None = None
     allowed_payees: frozenset[Annotated[str, Field(min_length=1)]] | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: UtcExpiry = None
     approval: Approval = "auto"
-
-    @field_validator("expires_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return value.astimezone(timezone.utc) if value is not None else None
-
-    @field_validator("currency", mode="before")
-    @classmethod
-    def _upper(cls, value: Any) -> Any:
-        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("period", "min_interval")
     @classmethod

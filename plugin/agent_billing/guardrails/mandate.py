@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from agent_billing.money import format_usd, to_decimal, wire_amount
 from agent_billing.registry import Effect
@@ -83,6 +83,11 @@ Cap = Annotated[Decimal | None, BeforeValidator(_cap)]
 # Plan ids are integers for some providers (ModelsLab) and names for others (Wallgent's "STARTER").
 PlanIds = Annotated[frozenset[Annotated[int, Field(ge=1)] | Annotated[str, Field(min_length=1, max_length=64)]] | None,
                     BeforeValidator(_plan_ids)]
+# An expiry given in any zone, kept in UTC (so it compares and prints the same on every worker).
+UtcExpiry = Annotated[AwareDatetime | None, AfterValidator(lambda value: value.astimezone(timezone.utc) if value else value)]
+# A currency as ISO 4217 letters, whatever case or spaces the configuration wrote it in.
+CurrencyCode = Annotated[str, BeforeValidator(lambda value: value.strip().upper() if isinstance(value, str) else value),
+                         Field(pattern=r"^[A-Z]{3}$")]
 
 
 _TEXT: dict[str, dict[str, str]] = {
@@ -204,20 +209,10 @@ class Mandate(BaseModel):
     max_per_charge: Cap = None
     max_per_24h: Cap = None
     allowed_plan_ids: PlanIds = None
-    expires_at: AwareDatetime | None = None
+    expires_at: UtcExpiry = None
     auto_approve: bool = False
     beyond: Literal["refuse", "ask"] = "refuse"
-    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
-
-    @field_validator("expires_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return value.astimezone(timezone.utc) if value is not None else None
-
-    @field_validator("currency", mode="before")
-    @classmethod
-    def _upper(cls, value: Any) -> Any:
-        return value.strip().upper() if isinstance(value, str) else value
+    currency: CurrencyCode = "USD"
 
     @classmethod
     def read_only_policy(cls, name: str = "default") -> Mandate:
