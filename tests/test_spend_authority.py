@@ -150,7 +150,7 @@ def test_check_spend_forecasts_and_moves_nothing(env: dict[str, Any]) -> None:
     from agent_billing.mcp.annotations import tool_annotations
 
     reader = toolkit(env, agent="bot", actions="read_only")
-    assert reader.allows("wallet", "check_spend") and tool_annotations(reader, "wallet").readOnlyHint
+    assert reader.allows("wallet", "check_spend") and tool_annotations(reader, "wallet").read_only_hint
 
 
 def test_the_mandates_command_manages_what_the_toolkit_enforces(env: dict[str, Any], capsys: Any) -> None:

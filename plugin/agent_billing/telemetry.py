@@ -571,19 +571,16 @@ class _Served:
 
     def result(self, result: _T) -> _T:
         """Note ``result`` (a ``CallToolResult``: ``isError`` marks the span) and return it."""
-        if getattr(result, "is_error", None) or getattr(result, "isError", False):
+        if getattr(result, "is_error", False):
             self.error = "tool_error"
         return result
 
 
 def _meta_carrier(request: Any) -> dict[str, str]:
-    """The string entries of a request's ``_meta`` (where W3C trace context travels), whichever SDK shape holds it."""
-    meta = getattr(request, "meta", None)
-    if meta is not None and hasattr(meta, "model_dump"):
-        raw: Any = meta.model_dump(by_alias=True)
-    elif isinstance(meta, Mapping):
-        raw = meta
-    else:
+    """The string entries of a request's ``_meta`` (where W3C trace context travels): the SDK's parsed ``meta``,
+    else the raw params' ``_meta``."""
+    raw: Any = getattr(request, "meta", None)
+    if not isinstance(raw, Mapping):
         params = getattr(request, "params", None)
         raw = params.get("_meta") if isinstance(params, Mapping) else None
     return {k: v for k, v in (raw or {}).items() if isinstance(k, str) and isinstance(v, str)}
@@ -611,8 +608,7 @@ def mcp_tool_call(tool: str, request: Any) -> Iterator[_Served]:
     if request is not None:
         attributes["jsonrpc.request.id"] = safe(getattr(request, "request_id", None))
         attributes["network.transport"] = "tcp" if getattr(request, "request", None) is not None else "pipe"
-        version = getattr(request, "protocol_version", None) or getattr(
-            getattr(getattr(request, "session", None), "client_params", None), "protocolVersion", None)
+        version = getattr(request, "protocol_version", None)
         if version is not None:
             attributes["mcp.protocol.version"] = safe(version)
     span = otel.tracer.start_span(f"tools/call {attributes['gen_ai.tool.name']}",

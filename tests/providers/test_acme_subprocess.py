@@ -59,7 +59,7 @@ def acme(site: Path, sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFa
 def test_its_tools_are_served_over_stdio(acme: StdioSession) -> None:
     tools = acme.tools()
     assert list(tools) == ["membership", "credits"]
-    assert tools["credits"].annotations is not None and tools["credits"].annotations.destructiveHint
+    assert tools["credits"].annotations is not None and tools["credits"].annotations.destructive_hint
     content, is_error = acme.call("membership", action="get")
     assert not is_error and content["result"]["nickname"] == "Acme account"
 
