@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from tests.mcp.mcp_helpers import LEGACY, STATELESS, LoopbackHttp, content_of, http_session
-from tests.store.conftest import postgres_server, with_schema
+from tests.store.conftest import fresh_schema
 
 from agent_billing.client import AsyncBillingClient, BillingClient
 from agent_billing.guardrails.mandate import Mandate
@@ -92,17 +91,8 @@ def auth() -> Iterator[AuthServer]:
 
 @pytest.fixture(scope="module")
 def store_url() -> Iterator[str]:
-    import psycopg
-
-    server = postgres_server()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"'.encode())
-    try:
-        yield with_schema(server, schema)
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE'.encode())
+    with fresh_schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from tests.mcp.mcp_helpers import STATELESS, content_of, memory_calls
-from tests.store.conftest import postgres_server, with_schema
+from tests.store.conftest import fresh_schema
 from tests.tools import conftest as tool_fixtures
 from tests.tools.conftest import MakeToolkit
 
@@ -171,19 +171,8 @@ def _pending_request() -> Any:
 
 @pytest.fixture
 def postgres_store() -> Iterator[str]:
-    import uuid
-
-    import psycopg
-
-    server = postgres_server()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"'.encode())
-    try:
-        yield with_schema(server, schema)
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE'.encode())
+    with fresh_schema() as url:
+        yield url
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -36,9 +37,10 @@ def with_schema(url: str, schema: str) -> str:
     return f"{url}{joiner}options={quote(f'-csearch_path={schema}')}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A URL of the test server whose tables land in a fresh schema."""
+@contextmanager
+def fresh_schema() -> Iterator[str]:
+    """A URL of the test server whose tables land in a fresh schema, dropped afterwards (skip, or fail under
+    CI, without a reachable server)."""
     import psycopg
 
     server = postgres_server()
@@ -50,16 +52,24 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true but PostgreSQL at {POSTGRES_ENV} is unreachable: {exc}")
         pytest.skip(f"PostgreSQL at {POSTGRES_ENV} is unreachable: {exc}")
-    url = with_schema(server, schema)
-    yield url
-    from agent_billing.guardrails.postgres import PostgresStore
-    from agent_billing.guardrails.store import open_store
+    try:
+        yield with_schema(server, schema)
+    finally:
+        with psycopg.connect(server, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE'.encode())
 
-    shared = open_store(url)
-    assert isinstance(shared, PostgresStore)
-    shared.close()
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE'.encode())
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL of the test server whose tables land in a fresh schema."""
+    with fresh_schema() as url:
+        yield url
+        from agent_billing.guardrails.postgres import PostgresStore
+        from agent_billing.guardrails.store import open_store
+
+        shared = open_store(url)
+        assert isinstance(shared, PostgresStore)
+        shared.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
