@@ -67,3 +67,26 @@ def test_unknown_names_are_attribute_errors() -> None:
         except AttributeError:
             continue
         raise AssertionError(f"{name} resolved")
+
+
+def test_the_library_itself_uses_no_deprecated_alias() -> None:
+    """Importing every module of the package (a fresh interpreter) warns for none of the library's own aliases:
+    a user who turns DeprecationWarning into errors must be able to import everything we ship."""
+    import subprocess
+    import sys
+
+    script = (
+        "import importlib, pkgutil, warnings\n"
+        "warnings.simplefilter('error', DeprecationWarning)\n"
+        "import agent_billing\n"
+        "skip = ('conftest', '__main__')\n"
+        "for info in pkgutil.walk_packages(agent_billing.__path__, 'agent_billing.'):\n"
+        "    if info.name.rsplit('.', 1)[-1] in skip:\n"
+        "        continue\n"
+        "    try:\n"
+        "        importlib.import_module(info.name)\n"
+        "    except ModuleNotFoundError:\n"
+        "        pass  # an optional extra that is not installed here\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stderr[-2000:]

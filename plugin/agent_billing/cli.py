@@ -116,9 +116,18 @@ def _openapi(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from agent_billing.demo.runner import run_demo
+    from agent_billing.demo.runner import demo_part, run_demo
+    from agent_billing.provider import get_provider, provider_names
 
-    return run_demo(auto_yes=args.yes, verbose=args.verbose)
+    try:
+        demo_part(args.provider)
+    except LookupError as err:
+        # Only providers whose package has a ``demo`` part have scenes; name them so the fix is one word.
+        with_scenes = [name for name in provider_names() if get_provider(name).part("demo") is not None]
+        print(f"agent-billing demo: {err.args[0]}; providers with a demo: {', '.join(with_scenes) or 'none'}",
+              file=sys.stderr)
+        return 2
+    return run_demo(auto_yes=args.yes, verbose=args.verbose, provider=args.provider)
 
 
 def _mcp(args: argparse.Namespace) -> int:
@@ -195,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "(offline, no keys; needs the 'demo' extra).")
     demo.add_argument("--yes", action="store_true", help="approve every request automatically (no terminal needed)")
     demo.add_argument("--verbose", action="store_true", help="show each tool result's raw JSON, not a summary")
+    demo.add_argument("--provider", default=default_provider(), choices=provider_names(),
+                      help="provider whose scenes play (its package's demo part)")
     demo.set_defaults(func=_demo, extras=("demo",))
 
     chat = sub.add_parser("chat", help="chat with an agent that holds the billing tools (real chat model)",

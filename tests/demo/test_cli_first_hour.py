@@ -92,6 +92,33 @@ def test_chat_provider_is_a_choice_of_the_registry(capsys: pytest.CaptureFixture
         assert provider in err
 
 
+def test_demo_for_a_provider_without_scenes_names_those_that_have_them(capsys: pytest.CaptureFixture[str]) -> None:
+    from agent_billing.provider import get_provider
+
+    without = [name for name in provider_names() if get_provider(name).part("demo") is None]
+    with_scenes = [name for name in provider_names() if get_provider(name).part("demo") is not None]
+    assert without and with_scenes  # the test means something only with both kinds
+    assert main(["demo", "--yes", "--provider", without[0]]) == 2
+    err = capsys.readouterr().err
+    assert f"provider {without[0]!r} has no demo scenes" in err
+    assert f"providers with a demo: {', '.join(with_scenes)}" in err
+
+
+def test_demo_provider_is_a_choice_of_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["demo", "--provider", "nope"])
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_demo_plays_the_named_providers_scenes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import agent_billing.demo.runner as runner
+
+    played: list[str | None] = []
+    monkeypatch.setattr(runner, "run_demo", lambda **kwargs: played.append(kwargs["provider"]) or 0)
+    assert main(["demo", "--yes", "--provider", "modelslab"]) == 0
+    assert played == ["modelslab"]
+
+
 def _demo_at_the_approval_prompt(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int, bytes]:
     """``agent-billing demo`` with a terminal on stdin, stopped at its first "Approve?" prompt."""
     master, slave = pty.openpty()

@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from agent_billing.client import BillingClient
 from agent_billing.errors import PaymentDeclinedError
+from agent_billing.providers.modelslab.client import ModelsLabClient
 
 _API_SUFFIX = "/api/agents/v1"
 
@@ -54,18 +54,18 @@ class CardTokenizer:
     Example (trusted code and a Stripe test card: the digits go only to the sandbox's Stripe emulation):
         >>> from agent_billing.sandbox import SandboxServer
         >>> with SandboxServer(tokens=("sk_a",)) as server:
-        ...     with BillingClient(base_url=server.base_url, token="sk_a") as client:
+        ...     with ModelsLabClient(base_url=server.base_url, token="sk_a") as client:
         ...         card = CardTokenizer.for_sandbox(client).save_card("4242424242424242", 12, 2030, "123")
         >>> card.id.startswith("pm_"), card.brand, card.last4  # all an agent may ever see of it
         (True, 'visa', '4242')
     """
 
-    def __init__(self, client: BillingClient, *, stripe_api_base: str | None = None) -> None:
+    def __init__(self, client: ModelsLabClient, *, stripe_api_base: str | None = None) -> None:
         self._client = client
         self._api_base = stripe_api_base
 
     @classmethod
-    def for_sandbox(cls, client: BillingClient) -> CardTokenizer:
+    def for_sandbox(cls, client: ModelsLabClient) -> CardTokenizer:
         """A tokenizer whose Stripe calls go to the sandbox that ``client`` talks to."""
         base = client.base_url
         root = base[: -len(_API_SUFFIX)] if base.endswith(_API_SUFFIX) else base
