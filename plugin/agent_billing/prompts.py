@@ -164,6 +164,7 @@ def load_prompt(
     tools: Sequence[str] | None = None,
     currency: str = "USD",
     provider: str | None = None,
+    checks: bool | None = None,
 ) -> str:
     """Render a system prompt.
 
@@ -172,7 +173,9 @@ def load_prompt(
     approval (a provider whose operations move no money has no spending policy). ``tools``: the tool
     names the agent actually holds (default: every tool of the provider). ``currency`` must match the
     mandate's. ``provider``: whose facts, payment paths and tools the prompt describes (default: the
-    default provider). Without a product name every sentence still reads well ("your product"; "本产品").
+    default provider). ``checks``: whether the agent's tools offer the ``check_spend`` dry run (default:
+    whether a mandate is given; a toolkit says it exactly, since spend authorities also add it). Without a
+    product name every sentence still reads well ("your product"; "本产品").
 
     Example:
         >>> from agent_billing.provider import get_provider
@@ -214,8 +217,11 @@ def load_prompt(
         tools=_TOOLS_LINE[language].format(names=_SEPARATOR[language].join(f"`{n.strip()}`" for n in names)),
         currency=currency,
     )
+    keep = conditions(registry)
+    # The dry run exists only where there are limits to check against (toolkit.py adds it then).
+    keep["checks"] = keep["money"] and (mandate is not None if checks is None else checks)
     source = _template_path(variant, language).read_text(encoding="utf-8")
-    return render(source, values, conditions(registry), f"{registry.provider!r} ({variant}.{language})")
+    return render(source, values, keep, f"{registry.provider!r} ({variant}.{language})")
 
 
 def render(source: str, values: Mapping[str, str | Sequence[str]], keep: Mapping[str, bool], what: str = "") -> str:

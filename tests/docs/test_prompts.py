@@ -344,3 +344,31 @@ def test_a_placeholder_a_provider_does_not_fill_is_an_error() -> None:
                            {"check_outcome": ""}, {"money": False}) == "Done.\n"
     with pytest.raises(ValueError, match="unknown template condition"):
         render_template("<!-- if monye -->\nx\n<!-- end -->\n", {}, {"money": True})
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_prompt_teaches_the_dry_run_exactly_when_the_tools_offer_it(sandbox_app: object, provider: str,
+                                                                         variant: str) -> None:
+    from agent_billing.audit import MemoryAuditLog
+    from agent_billing.inprocess import sandbox_clients
+    from agent_billing.tools import BillingToolkit
+
+    for mandate in (None, Mandate(max_per_charge="50")):
+        toolkit = BillingToolkit(client=sandbox_clients(sandbox_app, provider=provider)[0], audit=MemoryAuditLog(),
+                                 mandate=mandate)
+        offered = any("check_spend" in tool.args_schema.model_json_schema()["properties"]  # type: ignore[union-attr]
+                      .get("action", {}).get("enum", []) for tool in toolkit.get_tools())
+        for language in LANGUAGES:
+            text = toolkit.system_prompt(variant, language)
+            assert ('action="check_spend"' in text) == offered, (provider, variant, language, mandate)
+    # A provider whose operations move no money never offers it; the others do with a mandate.
+    moves_money = any(op.effect.moves_money or op.effect_for is not None for op in get_registry(provider))
+    assert offered == moves_money, provider
+
+
+def test_the_prompt_renders_the_dry_run_only_when_asked() -> None:
+    assert 'action="check_spend"' not in load_prompt("system")
+    assert 'action="check_spend"' in load_prompt("system", mandate=Mandate(max_per_charge="50"))
+    assert 'action="check_spend"' in load_prompt("voice", "zh", checks=True)
+    assert 'action="check_spend"' not in load_prompt("voice", mandate=Mandate(max_per_charge="50"), checks=False)

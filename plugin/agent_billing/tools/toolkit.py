@@ -277,10 +277,12 @@ class BillingToolkit(BaseToolkit):
             True
         """
         from agent_billing.prompts import load_prompt
+        from agent_billing.tools.check_spend import CHECK
 
         return load_prompt(variant, language, product_name=self.product_name,  # type: ignore[arg-type]
                            mandate=self.mandate, tools=[tool.name for tool in self._tools],
-                           provider=self._registry.provider)
+                           provider=self._registry.provider,
+                           checks=any(name.endswith(f".{CHECK}") for name in self._allowed))
 
     # --- what a provider's workflows keep between calls, and the human hand-off's plumbing
 
