@@ -1,0 +1,240 @@
+"""MCP Inspector (npm ``@modelcontextprotocol/inspector`` 2.x, its ``--cli``) drives the server over stdio and HTTP.
+
+The Inspector is installed by ``.ci/run`` under ``.ci/node`` (git-ignored, Node 22.19 or later); locally this
+module skips with a reason when it is absent, and under ``CI=true`` a missing Inspector is a failure.
+
+Each ``--cli`` run is one connection and one method (``tools/list`` or ``tools/call``), in the protocol era
+asked for (``legacy``: 2025-11-25 with ``initialize``; ``modern``: 2026-07-28, stateless). Over stdio every run
+starts ``python -m agent_billing.mcp`` itself (the Inspector passes the server only the variables given with
+``-e``); over HTTP one server process with the deployer's bearer token serves the module, and the Inspector
+sends the token as a header. Both act on a sandbox on loopback whose ledger the tests read.
+
+The Inspector's CLI declares no elicitation capability (it cannot answer a question), so a charge that needs
+the person's yes is refused with the fix-it message and moves nothing; a charge inside an auto-approving
+mandate goes through once. Control runs (a wrong tool name, a command that is no MCP server, a request without
+the token) show that the harness sees a failing server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.mcp.mcp_helpers import node_tool, server_env, start_http_server, stop
+
+from agent_billing.mcp import http_guard
+from agent_billing.providers.modelslab.client import ModelsLabClient
+from agent_billing.sandbox.server import SandboxServer
+
+ACCOUNT = "sk_mcp_inspector"
+HTTP_TOKEN = "inspector-" + "k3y" * 12
+INSPECTOR_NODE = (22, 19)  # the Inspector 2.x package's engines field
+MANDATE = ["--max-per-charge", "30", "--max-per-24h", "100", "--auto-approve"]
+TOOLS = ["billing", "payment_methods", "invoices", "wallet", "coupons", "subscriptions", "payment_links",
+         "payment_path"]
+
+
+@pytest.fixture(scope="module")
+def inspector() -> tuple[Path, Path]:
+    return node_tool("mcp-inspector", "the MCP Inspector", INSPECTOR_NODE)
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(tokens=(ACCOUNT,), rate_limit=False) as server:
+        with ModelsLabClient(base_url=server.base_url, token=ACCOUNT) as client:
+            client.add_payment_method("pm_card_visa", make_default=True)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Inspector's HOME: its catalog and secret store are written there, never in the user's."""
+    return tmp_path_factory.mktemp("inspector-home")
+
+
+def _http_server(sandbox: SandboxServer, state: Path, flags: list[str]) -> Iterator[str]:
+    env = server_env(sandbox.base_url, ACCOUNT, state, **{http_guard.TOKEN_VARIABLE: HTTP_TOKEN})
+    process, url = start_http_server(flags, env, state / "stderr.txt")
+    try:
+        yield url
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def http_url(sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An HTTP server with the mandate above and the deployer's token, on the loopback sandbox."""
+    yield from _http_server(sandbox, tmp_path_factory.mktemp("inspector-http"), MANDATE)
+
+
+@pytest.fixture(scope="module")
+def http_no_mandate(sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same without a mandate: every charge needs the person's yes."""
+    yield from _http_server(sandbox, tmp_path_factory.mktemp("inspector-http-plain"), [])
+
+
+class Run:
+    """One Inspector run: its exit code and its JSON answer (``result`` or ``error``)."""
+
+    def __init__(self, ran: subprocess.CompletedProcess[str]) -> None:
+        self.code, self.stderr = ran.returncode, ran.stderr
+        try:
+            self.answer: dict[str, Any] = json.loads(ran.stdout or ran.stderr.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            self.answer = {"unparsed": ran.stdout + ran.stderr}
+
+    def __repr__(self) -> str:
+        return f"Run(code={self.code}, answer={self.answer}, stderr={self.stderr[-2000:]!r})"
+
+    @property
+    def content(self) -> dict[str, Any]:
+        """The tool's JSON content (the first text block)."""
+        return dict(json.loads(self.answer["result"]["content"][0]["text"]))
+
+
+def _inspect(inspector: tuple[Path, Path], home: Path, target: list[str], method: str, *, era: str = "legacy",
+             tool: str | None = None, arguments: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+             server_env: dict[str, str] | None = None) -> Run:
+    node, cli = inspector
+    args = [str(node), str(cli.resolve()), "--cli", "--format", "json", "--quiet", "--protocol-era", era,
+            "--method", method]
+    if tool is not None:
+        args += ["--tool-name", tool, "--tool-args-json", json.dumps(arguments or {})]
+    for name, value in (headers or {}).items():
+        args += ["--header", f"{name}: {value}"]
+    for name, value in (server_env or {}).items():
+        args += ["-e", f"{name}={value}"]
+    env = {**os.environ, "HOME": str(home), "PATH": f"{node.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "NO_COLOR": "1", "MCP_STORAGE_DIR": str(home / "storage")}
+    ran = subprocess.run([*args, "--", *target], capture_output=True, text=True, timeout=60, env=env,
+                         stdin=subprocess.DEVNULL)
+    return Run(ran)
+
+
+def _stdio(sandbox: SandboxServer, state: Path, *flags: str) -> tuple[list[str], dict[str, str]]:
+    """The stdio target (this interpreter running the server) and the variables the server gets."""
+    env = {name: value for name, value in server_env(sandbox.base_url, ACCOUNT, state).items()
+           if name.startswith("AGENT_BILLING_") or name == "PYTHONPATH"}
+    return [sys.executable, "-m", "agent_billing.mcp", *flags], env
+
+
+def _ledger(sandbox: SandboxServer) -> tuple[Decimal, int]:
+    """(balance, number of credits) of the account."""
+    with ModelsLabClient(base_url=sandbox.base_url, token=ACCOUNT) as client:
+        credits = [t for t in client.get_wallet_transactions().items if t.type == "credit"]
+        return client.get_wallet_balance().balance, len(credits)
+
+
+def _check_listed(run: Run) -> None:
+    assert run.code == 0, run
+    tools = {tool["name"]: tool for tool in run.answer["result"]["tools"]}
+    assert list(tools) == TOOLS, run
+    for tool in tools.values():
+        hints = tool["annotations"]
+        assert hints["title"] and tool["title"] == hints["title"] and isinstance(hints["readOnlyHint"], bool)
+    assert tools["invoices"]["annotations"]["readOnlyHint"] is True
+    assert tools["wallet"]["annotations"]["readOnlyHint"] is False
+    assert tools["wallet"]["annotations"]["destructiveHint"] is True
+    assert "fund" in tools["wallet"]["inputSchema"]["properties"]["action"]["enum"]
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_stdio_tools_listed_with_annotations_and_a_read(inspector: tuple[Path, Path], home: Path,
+                                                        sandbox: SandboxServer, tmp_path: Path, era: str) -> None:
+    target, env = _stdio(sandbox, tmp_path)
+    _check_listed(_inspect(inspector, home, target, "tools/list", era=era, server_env=env))
+    read = _inspect(inspector, home, target, "tools/call", era=era, tool="wallet", arguments={"action": "balance"},
+                    server_env=env)
+    assert read.code == 0 and read.content["ok"] is True and read.content["result"]["currency"] == "USD", read
+
+
+def test_stdio_charge_inside_the_mandate_is_charged_once_and_beyond_it_refused(
+        inspector: tuple[Path, Path], home: Path, sandbox: SandboxServer, tmp_path: Path) -> None:
+    target, env = _stdio(sandbox, tmp_path, *MANDATE)
+    before, credits = _ledger(sandbox)
+    charged = _inspect(inspector, home, target, "tools/call", era="modern", tool="wallet",
+                       arguments={"action": "fund", "amount": 25}, server_env=env)
+    assert charged.code == 0 and charged.content["ok"] is True, charged
+    assert _ledger(sandbox) == (before + 25, credits + 1)
+    # Beyond the per-charge cap: refused, not even a person's yes would do.
+    refused = _inspect(inspector, home, target, "tools/call", tool="wallet", arguments={"action": "fund", "amount": 40},
+                       server_env=env)
+    assert refused.code != 0 and refused.answer["result"]["isError"] is True, refused
+    assert "Outside the deployer's spending mandate" in refused.content["message"], refused
+    assert _ledger(sandbox) == (before + 25, credits + 1)
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_stdio_without_a_mandate_a_charge_is_refused_with_the_fix(inspector: tuple[Path, Path], home: Path,
+                                                                   sandbox: SandboxServer, tmp_path: Path,
+                                                                   era: str) -> None:
+    """The Inspector's CLI cannot answer an approval question (it declares no elicitation): nothing moves."""
+    target, env = _stdio(sandbox, tmp_path)
+    before = _ledger(sandbox)
+    refused = _inspect(inspector, home, target, "tools/call", era=era, tool="wallet",
+                       arguments={"action": "fund", "amount": 20}, server_env=env)
+    assert refused.code != 0 and refused.answer["result"]["isError"] is True, refused
+    message = refused.content["message"]
+    assert refused.content["ok"] is False and "no form elicitation" in message and "--max-per-charge" in message
+    assert _ledger(sandbox) == before
+
+
+def test_http_with_the_token_lists_reads_and_charges_once(inspector: tuple[Path, Path], home: Path,
+                                                          sandbox: SandboxServer, http_url: str) -> None:
+    auth = {"Authorization": f"Bearer {HTTP_TOKEN}"}
+    _check_listed(_inspect(inspector, home, [http_url], "tools/list", headers=auth))
+    read = _inspect(inspector, home, [http_url], "tools/call", era="modern", tool="invoices",
+                    arguments={"action": "list"}, headers=auth)
+    assert read.code == 0 and read.content["ok"] is True, read
+    before, credits = _ledger(sandbox)
+    charged = _inspect(inspector, home, [http_url], "tools/call", era="modern", tool="wallet",
+                       arguments={"action": "fund", "amount": 15}, headers=auth)
+    assert charged.code == 0 and charged.content["ok"] is True, charged
+    assert _ledger(sandbox) == (before + 15, credits + 1)
+    refused = _inspect(inspector, home, [http_url], "tools/call", tool="wallet",
+                       arguments={"action": "fund", "amount": 45}, headers=auth)
+    assert refused.code != 0 and "Outside the deployer's spending mandate" in refused.content["message"], refused
+    assert _ledger(sandbox) == (before + 15, credits + 1)
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_http_without_a_mandate_a_charge_is_refused_with_the_fix(inspector: tuple[Path, Path], home: Path,
+                                                                  sandbox: SandboxServer, http_no_mandate: str,
+                                                                  era: str) -> None:
+    before = _ledger(sandbox)
+    refused = _inspect(inspector, home, [http_no_mandate], "tools/call", era=era, tool="wallet",
+                       arguments={"action": "fund", "amount": 20}, headers={"Authorization": f"Bearer {HTTP_TOKEN}"})
+    assert refused.code != 0 and refused.answer["result"]["isError"] is True, refused
+    assert "no form elicitation" in refused.content["message"] and "--auto-approve" in refused.content["message"]
+    assert _ledger(sandbox) == before
+
+
+def test_http_without_the_token_the_inspector_is_refused(inspector: tuple[Path, Path], home: Path,
+                                                         sandbox: SandboxServer, http_url: str) -> None:
+    before = _ledger(sandbox)
+    for headers in ({}, {"Authorization": "Bearer " + "x" * 40}):
+        refused = _inspect(inspector, home, [http_url], "tools/call", tool="wallet",
+                           arguments={"action": "fund", "amount": 5}, headers=headers)
+        assert refused.code != 0 and "result" not in refused.answer, refused
+    assert _ledger(sandbox) == before
+
+
+def test_control_the_harness_sees_a_broken_server(inspector: tuple[Path, Path], home: Path, sandbox: SandboxServer,
+                                                  tmp_path: Path, http_url: str) -> None:
+    """What the tests above assert would fail against a wrong tool or no server at all."""
+    target, env = _stdio(sandbox, tmp_path)
+    wrong = _inspect(inspector, home, target, "tools/call", tool="walet", arguments={"action": "balance"},
+                     server_env=env)
+    assert wrong.code != 0 and "result" not in wrong.answer and "walet" in json.dumps(wrong.answer), wrong
+    not_mcp = _inspect(inspector, home, [sys.executable, "-c", "print('hello')"], "tools/list")
+    assert not_mcp.code != 0 and "result" not in not_mcp.answer, not_mcp
+    with pytest.raises(AssertionError):
+        _check_listed(_inspect(inspector, home, [http_url], "tools/list"))  # no token: no tools
