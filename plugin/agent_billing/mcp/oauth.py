@@ -230,7 +230,8 @@ def _names(toolkit: Any) -> set[str]:
 
 
 class _Tenants:
-    """The MCP endpoint: each verified request goes to its tenant's server (made on first use, kept running)."""
+    """The MCP endpoint: each verified request goes to its tenant's server for its token's scopes (made on first
+    use, kept running)."""
 
     def __init__(self, settings: OAuthSettings, make_server: Callable[[Tenant], Any]) -> None:
         self.settings, self.make_server = settings, make_server
@@ -250,8 +251,12 @@ class _Tenants:
                 self._stop.set()  # each tenant's server winds down; the group then ends
 
     async def _manager(self, tenant: Tenant) -> tuple[Any, StreamableHTTPSessionManager]:
+        # One server per tenant and scope set: a server's tools and scope checks are its token's scopes, so a
+        # narrower token of the same person must not reach a server made for a wider one (nor a step-up stay
+        # on the narrow one). The guardrail state is the tenant's either way (its key, not the scopes).
+        served = f"{tenant.key} {' '.join(sorted(set(tenant.scopes)))}"
         async with self._lock:
-            if tenant.key not in self._managers:
+            if served not in self._managers:
                 server = for_tenant(self.make_server(tenant), tenant)
                 manager = StreamableHTTPSessionManager(app=server.server)
 
@@ -261,8 +266,8 @@ class _Tenants:
                         await self._stop.wait()
 
                 await self._group.start(serve)
-                self._managers[tenant.key] = (server, manager)
-            return self._managers[tenant.key]
+                self._managers[served] = (server, manager)
+            return self._managers[served]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user")
