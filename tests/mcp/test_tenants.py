@@ -242,3 +242,30 @@ def test_look_alike_identities_never_share_state(store_url: str, sandbox: Sandbo
                                  store=TenantStore(store, tenant), audit=MemoryAuditLog())
         guards.add(for_tenant(BillingMCPServer(toolkit), tenant).toolkit.guard.account)
     assert len(guards) == len(tenants)
+
+
+def test_the_funding_lock_is_the_billing_accounts_not_the_tenants(sandbox: SandboxServer, store_url: str) -> None:
+    """Two people on one billing account: alice's change of the default card waits for bob's charge on the default
+    card (it holds the account's funding lock), as it would for her own. Keyed by tenant, it would not wait, and
+    bob's charge, approved on one card, could go to another."""
+    from tests.tools.test_bounded_waits import SlowCharge
+
+    from agent_billing import Settings
+
+    store = open_store(store_url)
+    client = AsyncModelsLabClient(base_url=sandbox.base_url, token=ACCOUNT, settings=Settings(lock_timeout=0.2))
+    with ModelsLabClient(base_url=sandbox.base_url, token=ACCOUNT) as sync:
+        sync.add_payment_method("pm_card_mastercard", make_default=False)
+        cards = sync.list_payment_methods().payment_methods
+        default = next(card.id for card in cards if card.is_default)
+        other = next(card.id for card in cards if not card.is_default)
+    alice = Tenant("https://auth", "alice-lock", "acct", ("wallet:read", "wallet:write", "billing:read"))
+    toolkit = BillingToolkit(async_client=client, approval=lambda request: True, store=TenantStore(store, alice),
+                             audit=MemoryAuditLog())
+    server = for_tenant(BillingMCPServer(toolkit), alice)
+    with SlowCharge(client.account_id):  # bob's charge in flight, in his own tenant's flow
+        result = asyncio.run(server.call("payment_methods", {"action": "set_default", "payment_method_id": other}))
+    content, is_error = content_of(result)
+    assert is_error and content["error"] == "store_unavailable" and content["store"] == "funding lock", content
+    with ModelsLabClient(base_url=sandbox.base_url, token=ACCOUNT) as sync:
+        assert next(card.id for card in sync.list_payment_methods().payment_methods if card.is_default) == default
