@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,7 +27,7 @@ from tests.mcp.test_oauth import AuthServer, Late
 
 from agent_billing.audit import MemoryAuditLog
 from agent_billing.guardrails.mandate import Mandate
-from agent_billing.guardrails.store import open_store
+from agent_billing.guardrails.store import StateDirStore, open_store
 from agent_billing.mcp import BillingMCPServer, ElicitationApprover
 from agent_billing.mcp.oauth import OAuthSettings, Tenant, TenantStore, for_tenant, oauth_app
 from agent_billing.providers.modelslab.client import AsyncModelsLabClient, ModelsLabClient
@@ -269,3 +270,19 @@ def test_the_funding_lock_is_the_billing_accounts_not_the_tenants(sandbox: Sandb
     assert is_error and content["error"] == "store_unavailable" and content["store"] == "funding lock", content
     with ModelsLabClient(base_url=sandbox.base_url, token=ACCOUNT) as sync:
         assert next(card.id for card in sync.list_payment_methods().payment_methods if card.is_default) == default
+
+
+@pytest.mark.parametrize("kind", ["state directory", "sqlite", "postgresql"])
+def test_every_store_keeps_the_tenants_budgets_apart(kind: str, store_url: str, tmp_path: Path) -> None:
+    """The default store (the state directory) keeps one spend file for all accounts: tenants must still not share
+    a mandate's budget there (they did: bob's first 10 under a cap of 15 was refused after alice's)."""
+    inner = {"state directory": lambda: StateDirStore(tmp_path), "sqlite": lambda: open_store(f"sqlite:///{tmp_path / 's.db'}"),
+             "postgresql": lambda: open_store(store_url)}[kind]()
+    now = datetime.now(timezone.utc)
+    spends = [TenantStore(inner, Tenant("https://auth", f"{name}-{kind}", "acct", ())).for_account("acct_1").spend
+              for name in ("alice", "bob")]
+    for spend in spends:
+        assert spend.reserve("default", f"k-{id(spend)}", Decimal(10), limit=Decimal(15), now=now).granted
+    over = spends[0].reserve("default", "k-again", Decimal(10), limit=Decimal(15), now=now)  # alice's own cap holds
+    assert not over.granted and "'default'" in (over.reason or ""), over
+    assert [spend.spent("default", now=now) for spend in spends] == [Decimal(10), Decimal(10)]

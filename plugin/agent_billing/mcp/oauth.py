@@ -44,7 +44,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from agent_billing.guardrails.store import AccountState, Store
+from agent_billing.guardrails.store import AccountState, Store, _AccountSpend
 from agent_billing.mcp.http_guard import PRINCIPAL_KEY
 from agent_billing.provider import get_provider
 
@@ -110,8 +110,17 @@ class TenantStore:
         self.name = f"{inner.name} ({tenant.key})"
 
     def for_account(self, account: str) -> AccountState:
-        """The tenant's own state for ``account``."""
-        return self.inner.for_account(f"{account}.{self.tenant.key}")
+        """The tenant's own state for ``account``.
+
+        Spend is kept under the tenant's name here, not left to the inner store: the state directory's store
+        keeps one spend file for every account, where tenants would otherwise share one mandate's budget.
+        """
+        name = f"{account}.{self.tenant.key}"
+        state = self.inner.for_account(name)
+        return AccountState(spend=lambda: _AccountSpend(state.spend, name), pending=lambda: state.pending,
+                            confirmations=lambda: state.confirmations, approvals=lambda: state.approvals,
+                            declined=lambda: state.declined, audit=lambda: state.audit,
+                            authorities=lambda: state.authorities)
 
     def audit_chains(self) -> list[str]:
         """The tenant's audit chains."""
