@@ -286,3 +286,16 @@ def test_every_store_keeps_the_tenants_budgets_apart(kind: str, store_url: str, 
     over = spends[0].reserve("default", "k-again", Decimal(10), limit=Decimal(15), now=now)  # alice's own cap holds
     assert not over.granted and "'default'" in (over.reason or ""), over
     assert [spend.spent("default", now=now) for spend in spends] == [Decimal(10), Decimal(10)]
+
+
+def test_the_oauth_endpoint_checks_the_wire_headers_too(url: str, auth: AuthServer) -> None:
+    """Behind OAuth (the scope check reads the body first) the SDK's header rung still runs: ``Mcp-Method`` and
+    ``Mcp-Name`` must be there and agree with the body; lists carry ``ttlMs`` (asserted while recording)."""
+    from tests.mcp.test_wire import _recorded, _replay
+
+    headers, body = _recorded(url, auth.issue(url, subject="auto:erin-wire"))["tools/call"]
+    assert _replay(url, headers, body).status_code == 200
+    for changed in ({k: v for k, v in headers.items() if k != "mcp-name"}, {**headers, "mcp-method": "tools/list"},
+                    {**headers, "mcp-name": "invoices"}):
+        refused = _replay(url, changed, body)
+        assert refused.status_code == 400, refused.text
