@@ -154,6 +154,8 @@ def test_stdio_tools_listed_with_annotations_and_a_read(inspector: tuple[Path, P
     read = _inspect(inspector, home, target, "tools/call", era=era, tool="wallet", arguments={"action": "balance"},
                     server_env=env)
     assert read.code == 0 and read.content["ok"] is True and read.content["result"]["currency"] == "USD", read
+    # The era really differs: a 2026-07-28 (stateless) result names the server in its _meta, as there is no handshake.
+    assert ("io.modelcontextprotocol/serverInfo" in read.answer["result"].get("_meta", {})) is (era == "modern"), read
 
 
 def test_stdio_charge_inside_the_mandate_is_charged_once_and_beyond_it_refused(
@@ -172,14 +174,13 @@ def test_stdio_charge_inside_the_mandate_is_charged_once_and_beyond_it_refused(
     assert _ledger(sandbox) == (before + 25, credits + 1)
 
 
-@pytest.mark.parametrize("era", ["legacy", "modern"])
 def test_stdio_without_a_mandate_a_charge_is_refused_with_the_fix(inspector: tuple[Path, Path], home: Path,
-                                                                   sandbox: SandboxServer, tmp_path: Path,
-                                                                   era: str) -> None:
-    """The Inspector's CLI cannot answer an approval question (it declares no elicitation): nothing moves."""
+                                                                   sandbox: SandboxServer, tmp_path: Path) -> None:
+    """The Inspector's CLI cannot answer an approval question (it declares no elicitation): nothing moves.
+    (Both eras over HTTP below.)"""
     target, env = _stdio(sandbox, tmp_path)
     before = _ledger(sandbox)
-    refused = _inspect(inspector, home, target, "tools/call", era=era, tool="wallet",
+    refused = _inspect(inspector, home, target, "tools/call", tool="wallet",
                        arguments={"action": "fund", "amount": 20}, server_env=env)
     assert refused.code != 0 and refused.answer["result"]["isError"] is True, refused
     message = refused.content["message"]
@@ -193,7 +194,7 @@ def test_http_with_the_token_lists_reads_and_charges_once(inspector: tuple[Path,
     _check_listed(_inspect(inspector, home, [http_url], "tools/list", headers=auth))
     read = _inspect(inspector, home, [http_url], "tools/call", era="modern", tool="invoices",
                     arguments={"action": "list"}, headers=auth)
-    assert read.code == 0 and read.content["ok"] is True, read
+    assert read.code == 0 and read.content["ok"] is True and "_meta" in read.answer["result"], read
     before, credits = _ledger(sandbox)
     charged = _inspect(inspector, home, [http_url], "tools/call", era="modern", tool="wallet",
                        arguments={"action": "fund", "amount": 15}, headers=auth)
@@ -227,14 +228,10 @@ def test_http_without_the_token_the_inspector_is_refused(inspector: tuple[Path, 
     assert _ledger(sandbox) == before
 
 
-def test_control_the_harness_sees_a_broken_server(inspector: tuple[Path, Path], home: Path, sandbox: SandboxServer,
-                                                  tmp_path: Path, http_url: str) -> None:
+def test_control_the_harness_sees_a_broken_server(inspector: tuple[Path, Path], home: Path, http_url: str) -> None:
     """What the tests above assert would fail against a wrong tool or no server at all."""
-    target, env = _stdio(sandbox, tmp_path)
-    wrong = _inspect(inspector, home, target, "tools/call", tool="walet", arguments={"action": "balance"},
-                     server_env=env)
+    wrong = _inspect(inspector, home, [http_url], "tools/call", tool="walet", arguments={"action": "balance"},
+                     headers={"Authorization": f"Bearer {HTTP_TOKEN}"})
     assert wrong.code != 0 and "result" not in wrong.answer and "walet" in json.dumps(wrong.answer), wrong
     not_mcp = _inspect(inspector, home, [sys.executable, "-c", "print('hello')"], "tools/list")
     assert not_mcp.code != 0 and "result" not in not_mcp.answer, not_mcp
-    with pytest.raises(AssertionError):
-        _check_listed(_inspect(inspector, home, [http_url], "tools/list"))  # no token: no tools
