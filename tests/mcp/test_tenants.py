@@ -5,12 +5,13 @@ Each tenant's toolkit is made on its first request (``oauth_app``'s ``make_serve
 before ``:`` picks its approvals (``auto``: a mandate that approves by itself; ``ask``: the person is asked by
 elicitation; ``confirm``: single-use confirmation tokens inside a mandate). A subject listed in ``LOSSES`` gets a
 connection that loses that many ``wallet/fund`` responses after the sandbox committed them: an unknown outcome.
-Every test reads the sandbox ledger. The mandates' separation is in ``test_oauth.py``.
+The HTTP tests read the sandbox ledger. The mandates' separation is in ``test_oauth.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import unicodedata
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -58,8 +59,7 @@ def _toolkit(tenant: Tenant, sandbox: SandboxServer, store: Any) -> BillingToolk
                                   retry=RetryPolicy(max_retries=1, base_delay=0.01))
     mandate = {"auto": Mandate(max_per_24h=100, auto_approve=True), "ask": None, "confirm": Mandate(max_per_24h=100)}
     return BillingToolkit(async_client=client, approval="confirmation" if kind == "confirm" else ElicitationApprover(),
-                          store=TenantStore(store, tenant), scopes=list(tenant.scopes), mandate=mandate[kind],
-                          audit=MemoryAuditLog())
+                          store=TenantStore(store, tenant), scopes=list(tenant.scopes), mandate=mandate[kind])
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def _pair(auth: AuthServer, url: str, kind: str, test: str, scope: str = FULL) -
 
 @pytest.mark.parametrize("mode", MODES)
 def test_an_unknown_outcome_of_one_tenant_neither_blocks_nor_answers_the_other(
-        url: str, auth: AuthServer, sandbox: SandboxServer, mode: str) -> None:
+        url: str, auth: AuthServer, sandbox: SandboxServer, store_url: str, mode: str) -> None:
     alice, bob = _pair(auth, url, "auto", f"pending-{mode}")
     LOSSES[f"auto:alice-pending-{mode}"] = 2  # the first try and its one retry: both answers lost
     before, credits = _ledger(sandbox)
@@ -123,6 +123,15 @@ def test_an_unknown_outcome_of_one_tenant_neither_blocks_nor_answers_the_other(
     (again, again_error), _ = _call(url, alice, FUND, mode=mode)
     assert not again_error and again["ok"] is True and "note" in again, again
     assert _ledger(sandbox) == (before + 40, credits + 2)
+    # In the store: each tenant's audit chain holds its own story.
+    store = open_store(store_url)
+    decisions = {}
+    for who in ("alice", "bob"):
+        view = TenantStore(store, Tenant(auth.issuer, f"auto:{who}-pending-{mode}", "acct_shared", ()))
+        decisions[who] = [json.loads(line)["decision"] for chain in view.audit_chains()
+                          for line in view.audit_lines(chain)]
+    assert decisions == {"alice": ["auto_approved", "unknown", "replayed", "succeeded"],
+                         "bob": ["auto_approved", "succeeded"]}, decisions
 
 
 def test_a_declined_request_of_one_tenant_is_not_the_others(url: str, auth: AuthServer,
