@@ -148,6 +148,18 @@ def test_a_declined_request_of_one_tenant_is_not_the_others(url: str, auth: Auth
     assert _ledger(sandbox) == (before + 20, credits + 1)
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_yes_of_one_tenant_does_not_approve_the_others_identical_call(url: str, auth: AuthServer,
+                                                                         sandbox: SandboxServer, mode: str) -> None:
+    alice, bob = _pair(auth, url, "ask", f"approved-{mode}")
+    before, credits = _ledger(sandbox)
+    (approved, approved_error), asked = _call(url, alice, {**FUND, "amount": 15}, mode=mode, answer="accept")
+    assert not approved_error and approved["ok"] is True and asked == 1, approved
+    (theirs, theirs_error), asked = _call(url, bob, {**FUND, "amount": 15}, mode=mode, answer="decline")
+    assert theirs_error and theirs["error"] == "rejected" and asked == 1, theirs  # bob himself was asked, and said no
+    assert _ledger(sandbox) == (before + 15, credits + 1)
+
+
 def test_a_request_state_of_one_tenant_cannot_be_redeemed_by_the_other(url: str, auth: AuthServer,
                                                                         sandbox: SandboxServer) -> None:
     """2026-07-28: bob presents alice's sealed ``requestState`` with a yes of his own; nothing moves. Alice's own
