@@ -121,11 +121,15 @@ def _inspect(inspector: tuple[Path, Path], home: Path, target: list[str], method
         args += ["--header", f"{name}: {value}"]
     for name, value in (server_env or {}).items():
         args += ["-e", f"{name}={value}"]
-    env = {**os.environ, "HOME": str(home), "PATH": f"{node.parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "NO_COLOR": "1", "MCP_STORAGE_DIR": str(home / "storage")}
-    ran = subprocess.run([*args, "--", *target], capture_output=True, text=True, timeout=60, env=env,
+    ran = subprocess.run([*args, "--", *target], capture_output=True, text=True, timeout=60, env=_env(node, home),
                          stdin=subprocess.DEVNULL)
     return Run(ran)
+
+
+def _env(node: Path, home: Path) -> dict[str, str]:
+    """The Inspector's environment: our Node first on PATH; its HOME, storage and secrets (memory only) the test's."""
+    return {**os.environ, "HOME": str(home), "PATH": f"{node.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "NO_COLOR": "1", "MCP_STORAGE_DIR": str(home / "storage"), "MCP_INSPECTOR_SECRET_STORE": "memory"}
 
 
 def _stdio(sandbox: SandboxServer, state: Path, *flags: str) -> tuple[list[str], dict[str, str]]:
@@ -249,9 +253,8 @@ class Mcpdo:
 
     def __init__(self, inspector: tuple[Path, Path], root: Path) -> None:
         self.node, self.bin, self.daemon = inspector[0], (inspector[1].parent / "mcpdo").resolve(), root / "d"
-        self.env = {**os.environ, "HOME": str(root), "NO_COLOR": "1", "MCP_INSPECTOR_SECRET_STORE": "memory",
-                    "PATH": f"{self.node.parent}{os.pathsep}{os.environ.get('PATH', '')}",
-                    "MCP_INSPECTOR_DAEMON_DIR": str(self.daemon), "MCP_INSPECTOR_DAEMON_TOKEN": secrets.token_urlsafe(24)}
+        self.env = {**_env(self.node, root), "MCP_INSPECTOR_DAEMON_DIR": str(self.daemon),
+                    "MCP_INSPECTOR_DAEMON_TOKEN": secrets.token_urlsafe(24)}
 
     def run(self, *args: str) -> Run:
         return Run(subprocess.run([str(self.node), str(self.bin), "--format", "json", *args], capture_output=True,
