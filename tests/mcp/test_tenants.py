@@ -320,3 +320,32 @@ def test_the_oauth_endpoint_checks_the_wire_headers_too(url: str, auth: AuthServ
                     {**headers, "mcp-name": "invoices"}):
         refused = _replay(url, changed, body)
         assert refused.status_code == 400, refused.text
+
+
+def test_the_command_on_its_default_store_keeps_the_tenants_budgets_apart(auth: AuthServer, sandbox: SandboxServer,
+                                                                         tmp_path: Path) -> None:
+    """``agent-billing mcp --http --oauth-... --max-per-24h 30 --auto-approve`` with no store URL (the state
+    directory): alice's 25 does not use up bob's 30 (before the fix bob was refused by alice's spend)."""
+    import socket
+
+    from tests.mcp.mcp_helpers import server_env, start_http_server, stop
+
+    with socket.socket() as probe:  # a free port, so the resource URL (the tokens' audience) is known up front
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    resource = f"http://127.0.0.1:{port}/mcp"
+    process, served = start_http_server(
+        ["--port", str(port), "--max-per-24h", "30", "--auto-approve", "--oauth-issuer", auth.issuer,
+         "--oauth-resource", resource, "--oauth-jwks-url", f"{auth.issuer}/jwks"],
+        server_env(sandbox.base_url, ACCOUNT, tmp_path), tmp_path / "stderr.txt")
+    try:
+        before, credits = _ledger(sandbox)
+        for name in ("alice", "bob"):
+            (funded, funded_error), asked = _call(served, auth.issue(resource, subject=f"{name}-command"),
+                                                  {**FUND, "amount": 25}, mode=STATELESS)
+            assert not funded_error and funded["ok"] is True and asked == 0, (name, funded)
+        (over, over_error), _ = _call(served, auth.issue(resource, subject="alice-command"), {**FUND, "amount": 10})
+        assert over_error and "mandate" in over["message"].lower(), over  # alice's own cap still holds
+        assert _ledger(sandbox) == (before + 50, credits + 2)
+    finally:
+        stop(process)
