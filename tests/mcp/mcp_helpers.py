@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import pytest
 import uvicorn
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -31,6 +32,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp import Client, StdioServerParameters, types
 
 Elicit = Callable[[types.ElicitRequestParams], types.ElicitResult]
+NODE_BIN = Path(__file__).resolve().parents[2] / ".ci" / "node" / "node_modules" / ".bin"  # .ci/run installs there
 LEGACY, STATELESS = "legacy", "2026-07-28"
 MODES = (LEGACY, STATELESS)  # pytest parameters: each revision the server serves
 
@@ -210,3 +212,24 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
+
+
+def node_tool(name: str, what: str, min_node: tuple[int, int] = (22, 0)) -> tuple[Path, Path]:
+    """(node, the npm tool ``name``) installed under ``.ci/node`` by ``.ci/run``; else skip, or fail under ``CI=true``.
+
+    ``what`` names the tool in the reason; ``min_node`` is the Node version it needs (major, minor).
+    """
+    node, tool = NODE_BIN / "node", NODE_BIN / name
+    problem = None
+    if not (node.exists() and tool.exists()):
+        problem = f"{what} is not installed in {NODE_BIN.parent.parent} (.ci/run installs it)"
+    else:
+        version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
+        found = tuple(int(part) for part in version.lstrip("v").split(".")[:2] if part.isdigit())
+        if found < min_node:
+            problem = f"{what} needs Node {'.'.join(map(str, min_node))} or later, found {version}"
+    if problem is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {problem}")
+        pytest.skip(problem)
+    return node, tool

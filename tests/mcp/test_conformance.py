@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
-from tests.mcp.mcp_helpers import LoopbackHttp
+from tests.mcp.mcp_helpers import LoopbackHttp, node_tool
 
 from agent_billing.audit import MemoryAuditLog
 from agent_billing.inprocess import sandbox_clients
@@ -28,27 +28,13 @@ from agent_billing.mcp import BillingMCPServer, ElicitationApprover
 from agent_billing.sandbox import create_app
 from agent_billing.tools import BillingToolkit
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / ".ci" / "node" / "node_modules" / ".bin"
 SCENARIOS = ("server-initialize", "ping", "tools-list", "dns-rebinding-protection")
 HTTP_TOKEN = "conformance-" + "tok" * 12
 
 
 def _suite() -> tuple[Path, Path]:
     """(node 22, the conformance CLI), or skip (fail under CI) when they are not installed."""
-    node, cli = BIN / "node", BIN / "conformance"
-    problem = None
-    if not (node.exists() and cli.exists()):
-        problem = f"the MCP conformance suite is not installed in {BIN.parent.parent} (.ci/run installs it)"
-    else:
-        version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
-        if int(version.lstrip("v").split(".")[0] or 0) < 22:
-            problem = f"the conformance suite needs Node 22 or later, found {version}"
-    if problem is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but {problem}")
-        pytest.skip(problem)
-    return node, cli
+    return node_tool("conformance", "the MCP conformance suite")
 
 
 class WithToken:

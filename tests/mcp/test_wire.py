@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.mcp.mcp_helpers import STATELESS, LoopbackHttp, content_of, http_session
+from tests.mcp.mcp_helpers import MODES, STATELESS, LoopbackHttp, content_of, http_session
 from tests.tools import conftest as tool_fixtures
 from tests.tools.conftest import MakeToolkit
 
@@ -33,12 +33,12 @@ def served(make_toolkit: MakeToolkit, tmp_path: Path) -> Iterator[tuple[str, Bil
         yield http.url, server
 
 
-def _recorded(url: str) -> dict[str, tuple[dict[str, str], bytes]]:
+def _recorded(url: str, token: str = TOKEN) -> dict[str, tuple[dict[str, str], bytes]]:
     """The official 2026-07-28 client's requests (headers, body) by JSON-RPC method."""
     seen: dict[str, tuple[dict[str, str], bytes]] = {}
 
     async def run() -> None:
-        async with http_session(url, TOKEN, mode=STATELESS) as client:
+        async with http_session(url, token, mode=STATELESS) as client:
             listed = await client.list_tools()
             assert listed.ttl_ms == LIST_TTL_MS and listed.cache_scope == "private"
             await client.call_tool("wallet", {"action": "balance"})
@@ -85,6 +85,17 @@ def test_mcp_method_and_name_headers_are_required_and_must_match(served: tuple[s
         assert refused.status_code == 400 and "error" in refused.json(), (dropped, refused.text)
     refused = _replay(url, {**headers, "mcp-name": "payment_links"}, body)  # the header says one tool, the body another
     assert refused.status_code == 400, refused.text
+    refused = _replay(url, {**headers, "mcp-method": "tools/list"}, body)  # a router would take it for a list
+    assert refused.status_code == 400 and "mcp-method" in refused.text, refused.text
+
+
+def test_mcp_method_is_required_on_a_list_too(served: tuple[str, BillingMCPServer]) -> None:
+    url, _ = served
+    headers, body = _recorded(url)["tools/list"]
+    assert headers["mcp-method"] == "tools/list" and "mcp-name" not in headers
+    assert _replay(url, headers, body).status_code == 200
+    refused = _replay(url, {k: v for k, v in headers.items() if k != "mcp-method"}, body)
+    assert refused.status_code == 400 and "mcp-method" in refused.text, refused.text
 
 
 def test_tools_list_carries_ttl_ms_on_the_wire(served: tuple[str, BillingMCPServer]) -> None:
@@ -96,7 +107,8 @@ def test_tools_list_carries_ttl_ms_on_the_wire(served: tuple[str, BillingMCPServ
     assert [tool["name"] for tool in result["tools"]][:4] == ["billing", "payment_methods", "invoices", "wallet"]
 
 
-def test_the_trace_context_in_meta_reaches_the_flow(served: tuple[str, BillingMCPServer]) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_the_trace_context_in_meta_reaches_the_flow(served: tuple[str, BillingMCPServer], mode: str) -> None:
     url, server = served
     seen: list[Any] = []
     tool = server._tools["wallet"]
@@ -109,7 +121,7 @@ def test_the_trace_context_in_meta_reaches_the_flow(served: tuple[str, BillingMC
     object.__setattr__(tool, "ainvoke", spy)
 
     async def run() -> None:
-        async with http_session(url, TOKEN, mode=STATELESS) as client:
+        async with http_session(url, TOKEN, mode=mode) as client:
             for parent in (TRACEPARENT, "00-garbage-01", None):
                 meta: Any = {"traceparent": parent, "tracestate": "vendor=1"} if parent else None
                 content, is_error = content_of(await client.call_tool("wallet", {"action": "balance"}, meta=meta))

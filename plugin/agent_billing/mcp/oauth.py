@@ -44,7 +44,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from agent_billing.guardrails.store import AccountState, Store
+from agent_billing.guardrails.store import AccountState, Store, _AccountSpend
 from agent_billing.mcp.http_guard import PRINCIPAL_KEY
 from agent_billing.provider import get_provider
 
@@ -110,8 +110,17 @@ class TenantStore:
         self.name = f"{inner.name} ({tenant.key})"
 
     def for_account(self, account: str) -> AccountState:
-        """The tenant's own state for ``account``."""
-        return self.inner.for_account(f"{account}.{self.tenant.key}")
+        """The tenant's own state for ``account``.
+
+        Spend is kept under the tenant's name here, not left to the inner store: the state directory's store
+        keeps one spend file for every account, where tenants would otherwise share one mandate's budget.
+        """
+        name = f"{account}.{self.tenant.key}"
+        state = self.inner.for_account(name)
+        return AccountState(spend=lambda: _AccountSpend(state.spend, name), pending=lambda: state.pending,
+                            confirmations=lambda: state.confirmations, approvals=lambda: state.approvals,
+                            declined=lambda: state.declined, audit=lambda: state.audit,
+                            authorities=lambda: state.authorities)
 
     def audit_chains(self) -> list[str]:
         """The tenant's audit chains."""
@@ -230,7 +239,8 @@ def _names(toolkit: Any) -> set[str]:
 
 
 class _Tenants:
-    """The MCP endpoint: each verified request goes to its tenant's server (made on first use, kept running)."""
+    """The MCP endpoint: each verified request goes to its tenant's server for its token's scopes (made on first
+    use, kept running)."""
 
     def __init__(self, settings: OAuthSettings, make_server: Callable[[Tenant], Any]) -> None:
         self.settings, self.make_server = settings, make_server
@@ -250,8 +260,12 @@ class _Tenants:
                 self._stop.set()  # each tenant's server winds down; the group then ends
 
     async def _manager(self, tenant: Tenant) -> tuple[Any, StreamableHTTPSessionManager]:
+        # One server per tenant and scope set: a server's tools and scope checks are its token's scopes, so a
+        # narrower token of the same person must not reach a server made for a wider one (nor a step-up stay
+        # on the narrow one). The guardrail state is the tenant's either way (its key, not the scopes).
+        served = f"{tenant.key} {' '.join(sorted(set(tenant.scopes)))}"
         async with self._lock:
-            if tenant.key not in self._managers:
+            if served not in self._managers:
                 server = for_tenant(self.make_server(tenant), tenant)
                 manager = StreamableHTTPSessionManager(app=server.server)
 
@@ -261,8 +275,8 @@ class _Tenants:
                         await self._stop.wait()
 
                 await self._group.start(serve)
-                self._managers[tenant.key] = (server, manager)
-            return self._managers[tenant.key]
+                self._managers[served] = (server, manager)
+            return self._managers[served]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user")

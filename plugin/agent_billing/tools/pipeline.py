@@ -220,6 +220,9 @@ class Guard:
         self.approve_destructive = approve_destructive
         self.clock = clock
         self.account = account
+        # The billing account's own: kept when ``account`` is narrowed to one tenant of it (``mcp/oauth.py``), so a
+        # card change still waits for every tenant's charge on the default card.
+        self.funding_lock = account
         declined_memory = declined if declined is not None else MemoryDeclinedRequests()
         self._rejected = _ExpiringSet(REJECTION_MEMORY, self._now, declined_memory)
         self.pending: PendingStore = pending if pending is not None else PendingOutcomes()
@@ -454,7 +457,7 @@ class Guard:
         op = call.op
         # A change of the default card waits for any charge that relies on the default to finish.
         if op.changes_funding:
-            yield Hold(self.account)
+            yield Hold(self.funding_lock)
         try:
             result = yield ApiCall(op.name, call.args)
         except BillingError as exc:
@@ -462,7 +465,7 @@ class Guard:
         else:
             outcome = ToolOutcome(success_content(op, result), artifact=_artifact(result))
         if op.changes_funding:
-            yield Release(self.account)
+            yield Release(self.funding_lock)
         return outcome
 
     def _gated_flow(self, call: CallContext) -> Flow:
@@ -678,7 +681,7 @@ class Guard:
         locked = decided.intent.funding == "default" or call.op.changes_funding
         if locked:
             try:
-                yield Hold(self.account)
+                yield Hold(self.funding_lock)
             except StoreUnavailableError:
                 # The lock wait ran out before anything was sent: the reservation made for this charge must not
                 # keep counting against the mandate's cap.
@@ -686,7 +689,7 @@ class Guard:
                 raise
         outcome = yield from self._send_checked(call, decided, recheck=locked or not decided.auto)
         if locked:
-            yield Release(self.account)
+            yield Release(self.funding_lock)
         return outcome
 
     def _send_checked(self, call: CallContext, decided: Decided, *, recheck: bool) -> Flow:
