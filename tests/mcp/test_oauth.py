@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -95,12 +96,13 @@ def store_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def served(sandbox: SandboxServer, auth: AuthServer, store_url: str) -> Iterator[tuple[str, OAuthSettings]]:
+@contextmanager
+def _serving(sandbox: SandboxServer, auth: AuthServer, store_url: str,
+             max_servers: int = 256) -> Iterator[tuple[str, OAuthSettings, Any]]:
     late = Late()
     http = LoopbackHttp(late)
     settings = OAuthSettings(issuer=auth.issuer, resource=http.url, jwks_url=f"{auth.issuer}/jwks",
-                             scopes_supported=("wallet:read", "wallet:write", "billing:read"))
+                             scopes_supported=("wallet:read", "wallet:write", "billing:read"), max_servers=max_servers)
     store = open_store(store_url)
 
     def make_server(tenant: Tenant) -> BillingMCPServer:
@@ -111,7 +113,13 @@ def served(sandbox: SandboxServer, auth: AuthServer, store_url: str) -> Iterator
 
     late.app = oauth_app(settings, make_server)
     with http:
-        yield http.url, settings
+        yield http.url, settings, late.app
+
+
+@pytest.fixture(scope="module")
+def served(sandbox: SandboxServer, auth: AuthServer, store_url: str) -> Iterator[tuple[str, OAuthSettings]]:
+    with _serving(sandbox, auth, store_url) as (url, settings, _):
+        yield url, settings
 
 
 def _balance(sandbox: SandboxServer) -> Decimal:
@@ -232,3 +240,40 @@ def test_the_command_serves_as_a_resource_server(auth: AuthServer, tmp_path: Pat
         assert asyncio.run(balance())["ok"] is True
     finally:
         stop(process)
+
+
+def test_tenant_servers_are_bounded_and_a_stopped_ones_state_survives(sandbox: SandboxServer, auth: AuthServer,
+                                                                     store_url: str) -> None:
+    """Beyond ``max_servers`` the least recently used idle server stops; a tenant who comes back gets a new one
+    whose guardrail state is still theirs (the 30/24h mandate remembers their 25)."""
+    before = _balance(sandbox)
+    with _serving(sandbox, auth, store_url, max_servers=2) as (url, _, app):
+        tokens = {name: auth.issue(url, subject=f"{name}-bounded") for name in ("carol", "dave", "erin")}
+
+        async def fund(token: str, amount: int) -> tuple[dict[str, Any], bool]:
+            async with http_session(url, token, mode=STATELESS) as client:
+                return content_of(await client.call_tool("wallet", {"action": "fund", "amount": amount}))
+
+        first, first_error = asyncio.run(fund(tokens["carol"], 25))
+        assert not first_error and first["ok"] is True, first
+        for name in ("dave", "erin"):
+            result, _ = asyncio.run(fund(tokens[name], 10))
+            assert result["ok"] is True, result
+            assert app.state.tenants.running_servers() <= 2
+        # carol's server was the least recently used: stopped. Her next call gets a new one, with her spend.
+        over, over_error = asyncio.run(fund(tokens["carol"], 10))  # 35 > 30 for carol
+        assert over_error and "mandate" in over["message"].lower(), over
+        assert app.state.tenants.running_servers() == 2
+    assert _balance(sandbox) == before + 45
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_buffered(served: tuple[str, OAuthSettings],
+                                                               auth: AuthServer) -> None:
+    from agent_billing.mcp.oauth import MAX_BODY
+
+    url, _ = served
+    token = auth.issue(url, subject="mallory-big")
+    response = httpx.post(url, content=b" " * (MAX_BODY + 1), timeout=60,
+                          headers={**HEADERS, "Authorization": f"Bearer {token}"})
+    assert response.status_code == 413
+    assert _post(url, token).status_code == 200  # the same tenant, a normal request: served

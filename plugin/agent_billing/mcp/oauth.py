@@ -26,9 +26,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -52,6 +53,8 @@ __all__ = ["JwtVerifier", "OAuthSettings", "Tenant", "TenantStore", "oauth_app"]
 
 ALGORITHMS = ["RS256", "ES256", "EdDSA"]  # asymmetric only: a shared secret would let the resource mint tokens
 ACCOUNT_CLAIM = "account"
+# A JSON-RPC request body larger than this is refused (413) before it is buffered whole.
+MAX_BODY = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,9 @@ class OAuthSettings:
     resource: str
     jwks_url: str
     scopes_supported: tuple[str, ...] = ()
+    # Tenant servers kept running at once; the least recently used idle one is stopped beyond this (bounded
+    # memory: every new subject or scope set would otherwise add a server for the life of the process).
+    max_servers: int = 256
 
     @property
     def metadata_url(self) -> str:
@@ -238,69 +244,114 @@ def _names(toolkit: Any) -> set[str]:
     return set(action_names(toolkit.registry, toolkit.custom_actions or []))
 
 
+@dataclass
+class _Served:
+    """One tenant's running server: its session manager, the event that stops it, the requests in flight."""
+
+    server: Any
+    manager: StreamableHTTPSessionManager
+    stop: anyio.Event = field(default_factory=anyio.Event)
+    busy: int = 0
+
+
 class _Tenants:
     """The MCP endpoint: each verified request goes to its tenant's server for its token's scopes (made on first
-    use, kept running)."""
+    use, kept running; at most ``settings.max_servers`` at once, the least recently used idle one stopped first).
+    """
 
     def __init__(self, settings: OAuthSettings, make_server: Callable[[Tenant], Any]) -> None:
         self.settings, self.make_server = settings, make_server
-        self._managers: dict[str, tuple[Any, StreamableHTTPSessionManager]] = {}
+        self._served: OrderedDict[str, _Served] = OrderedDict()
         self._lock = anyio.Lock()
         self._group: Any = None
-        self._stop = anyio.Event()
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        self._stop = anyio.Event()
         async with anyio.create_task_group() as group:
             self._group = group
             try:
                 yield
             finally:
-                self._stop.set()  # each tenant's server winds down; the group then ends
+                for served in self._served.values():
+                    served.stop.set()  # each tenant's server winds down; the group then ends
+                self._served.clear()
 
-    async def _manager(self, tenant: Tenant) -> tuple[Any, StreamableHTTPSessionManager]:
+    def _evict(self) -> None:
+        # Only idle servers: stopping one cancels its in-flight calls, and a charge must not be cut mid-way.
+        # A 2025-11-25 client of a stopped server gets 404 for its session and starts a new one (the spec's way).
+        for key in [key for key, served in self._served.items() if served.busy == 0]:
+            if len(self._served) < self.settings.max_servers:
+                return
+            self._served.pop(key).stop.set()
+
+    async def _enter(self, tenant: Tenant) -> _Served:
         # One server per tenant and scope set: a server's tools and scope checks are its token's scopes, so a
         # narrower token of the same person must not reach a server made for a wider one (nor a step-up stay
         # on the narrow one). The guardrail state is the tenant's either way (its key, not the scopes).
-        served = f"{tenant.key} {' '.join(sorted(set(tenant.scopes)))}"
+        key = f"{tenant.key} {' '.join(sorted(set(tenant.scopes)))}"
         async with self._lock:
-            if served not in self._managers:
+            served = self._served.get(key)
+            if served is None:
+                self._evict()
                 server = for_tenant(self.make_server(tenant), tenant)
-                manager = StreamableHTTPSessionManager(app=server.server)
+                served = _Served(server, StreamableHTTPSessionManager(app=server.server))
+                running = served
 
                 async def serve(*, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
-                    async with manager.run():
+                    async with running.manager.run():
                         task_status.started()
-                        await self._stop.wait()
+                        await running.stop.wait()
 
                 await self._group.start(serve)
-                self._managers[served] = (server, manager)
-            return self._managers[served]
+                self._served[key] = served
+            self._served.move_to_end(key)
+            served.busy += 1
+            return served
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user")
         if not isinstance(user, AuthenticatedUser):
             await _challenge(send, 401, "invalid_token", self.settings)
             return
-        tenant = tenant_of(user.access_token)
-        server, manager = await self._manager(tenant)
         body, receive = await _buffered(receive)
-        needed = missing_scope(server.toolkit, body)
-        if needed is not None:
-            await _challenge(send, 403, "insufficient_scope", self.settings, needed)
+        if body is None:
+            await _too_large(send)
             return
-        await manager.handle_request({**scope, PRINCIPAL_KEY: tenant.key}, receive, send)
+        tenant = tenant_of(user.access_token)
+        served = await self._enter(tenant)
+        try:
+            needed = missing_scope(served.server.toolkit, body)
+            if needed is not None:
+                await _challenge(send, 403, "insufficient_scope", self.settings, needed)
+                return
+            await served.manager.handle_request({**scope, PRINCIPAL_KEY: tenant.key}, receive, send)
+        finally:
+            served.busy -= 1
+
+    def running_servers(self) -> int:
+        """How many tenant servers run now (for tests and health checks)."""
+        return len(self._served)
 
 
-async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
-    """The request body, and a ``receive`` that replays it to the app behind."""
-    chunks, more = [], True
+async def _too_large(send: Send) -> None:
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body",
+                "body": json.dumps({"error": f"request body over {MAX_BODY} bytes"}).encode()})
+
+
+async def _buffered(receive: Receive) -> tuple[bytes | None, Receive]:
+    """The request body (None when over ``MAX_BODY``), and a ``receive`` that replays it to the app behind."""
+    chunks, more, size = [], True, 0
     while more:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None, receive
+        chunks.append(chunk)
         more = message.get("more_body", False)
     body, sent = b"".join(chunks), False
 
@@ -331,5 +382,7 @@ def oauth_app(settings: OAuthSettings, make_server: Callable[[Tenant], Any]) -> 
     routes = [Route("/mcp", endpoint=tenants),
               *create_protected_resource_routes(AnyHttpUrl(settings.resource), [AnyHttpUrl(settings.issuer)],
                                                 list(settings.scopes_supported) or None)]
-    return Starlette(routes=routes, lifespan=lifespan,
-                     middleware=[Middleware(AuthenticationMiddleware, backend=BearerAuthBackend(token_verifier))])
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(AuthenticationMiddleware, backend=BearerAuthBackend(token_verifier))])
+    app.state.tenants = tenants  # running_servers() for health checks
+    return app
