@@ -17,8 +17,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -233,3 +234,24 @@ def node_tool(name: str, what: str, min_node: tuple[int, int] = (22, 0)) -> tupl
             pytest.fail(f"CI=true but {problem}")
         pytest.skip(problem)
     return node, tool
+
+
+@contextmanager
+def carded_sandbox(account: str) -> Iterator[Any]:
+    """A loopback sandbox (no rate limit) whose ``account`` has a default Visa card: what a charge needs."""
+    from agent_billing.providers.modelslab.client import ModelsLabClient
+    from agent_billing.sandbox.server import SandboxServer
+
+    with SandboxServer(tokens=(account,), rate_limit=False) as server:
+        with ModelsLabClient(base_url=server.base_url, token=account) as client:
+            client.add_payment_method("pm_card_visa", make_default=True)
+        yield server
+
+
+def ledger(sandbox: Any, account: str) -> tuple[Decimal, int]:
+    """(balance, number of credits) of ``account`` on the sandbox."""
+    from agent_billing.providers.modelslab.client import ModelsLabClient
+
+    with ModelsLabClient(base_url=sandbox.base_url, token=account) as client:
+        credits = [t for t in client.get_wallet_transactions().items if t.type == "credit"]
+        return client.get_wallet_balance().balance, len(credits)

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.mcp.mcp_helpers import http_session, server_env, start_http_server, stop
+from tests.mcp.mcp_helpers import carded_sandbox, http_session, server_env, start_http_server, stop
 
 from agent_billing.client import BillingClient
 from agent_billing.mcp import http_guard
@@ -65,9 +65,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(tokens=(ACCOUNT,), rate_limit=False) as server:
-        with BillingClient(base_url=server.base_url, token=ACCOUNT) as client:
-            client.add_payment_method("pm_card_visa", make_default=True)
+    with carded_sandbox(ACCOUNT) as server:
         yield server
 
 

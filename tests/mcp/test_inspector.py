@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.mcp.mcp_helpers import node_tool, server_env, start_http_server, stop
+from tests.mcp.mcp_helpers import carded_sandbox, ledger, node_tool, server_env, start_http_server, stop
 
 from agent_billing.mcp import http_guard
-from agent_billing.providers.modelslab.client import ModelsLabClient
 from agent_billing.sandbox.server import SandboxServer
 
 ACCOUNT = "sk_mcp_inspector"
@@ -52,9 +51,7 @@ def inspector() -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(tokens=(ACCOUNT,), rate_limit=False) as server:
-        with ModelsLabClient(base_url=server.base_url, token=ACCOUNT) as client:
-            client.add_payment_method("pm_card_visa", make_default=True)
+    with carded_sandbox(ACCOUNT) as server:
         yield server
 
 
@@ -140,10 +137,7 @@ def _stdio(sandbox: SandboxServer, state: Path, *flags: str) -> tuple[list[str],
 
 
 def _ledger(sandbox: SandboxServer) -> tuple[Decimal, int]:
-    """(balance, number of credits) of the account."""
-    with ModelsLabClient(base_url=sandbox.base_url, token=ACCOUNT) as client:
-        credits = [t for t in client.get_wallet_transactions().items if t.type == "credit"]
-        return client.get_wallet_balance().balance, len(credits)
+    return ledger(sandbox, ACCOUNT)
 
 
 def _check_listed(run: Run) -> None:

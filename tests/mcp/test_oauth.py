@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
-from tests.mcp.mcp_helpers import LEGACY, STATELESS, LoopbackHttp, content_of, http_session
+from tests.mcp.mcp_helpers import LEGACY, STATELESS, LoopbackHttp, carded_sandbox, content_of, http_session
 from tests.store.conftest import fresh_schema
 
 from agent_billing.client import AsyncBillingClient, BillingClient
@@ -77,9 +77,7 @@ class Late:
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(tokens=(ACCOUNT,), rate_limit=False) as server:
-        with BillingClient(base_url=server.base_url, token=ACCOUNT) as client:
-            client.add_payment_method("pm_card_visa", make_default=True)
+    with carded_sandbox(ACCOUNT) as server:
         yield server
 
 

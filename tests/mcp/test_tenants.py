@@ -23,7 +23,7 @@ import httpx
 import pytest
 from tests.client.test_resilience import AsyncDropResponses
 from tests.mcp import test_oauth
-from tests.mcp.mcp_helpers import LEGACY, MODES, STATELESS, LoopbackHttp, content_of, http_session
+from tests.mcp.mcp_helpers import LEGACY, MODES, STATELESS, LoopbackHttp, carded_sandbox, content_of, http_session, ledger
 from tests.mcp.test_oauth import AuthServer, Late
 
 from agent_billing.audit import MemoryAuditLog
@@ -46,9 +46,7 @@ FUND = {"action": "fund", "amount": 20}
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(tokens=(ACCOUNT,), rate_limit=False) as server:
-        with ModelsLabClient(base_url=server.base_url, token=ACCOUNT) as client:
-            client.add_payment_method("pm_card_visa", make_default=True)
+    with carded_sandbox(ACCOUNT) as server:
         yield server
 
 
@@ -76,10 +74,7 @@ def url(sandbox: SandboxServer, auth: AuthServer, store_url: str) -> Iterator[st
 
 
 def _ledger(sandbox: SandboxServer) -> tuple[Decimal, int]:
-    """(balance, number of credits) of the shared billing account."""
-    with ModelsLabClient(base_url=sandbox.base_url, token=ACCOUNT) as client:
-        credits = [t for t in client.get_wallet_transactions().items if t.type == "credit"]
-        return client.get_wallet_balance().balance, len(credits)
+    return ledger(sandbox, ACCOUNT)
 
 
 def _call(url: str, token: str, arguments: dict[str, Any], *, mode: str = LEGACY,
