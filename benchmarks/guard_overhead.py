@@ -153,7 +153,7 @@ class Transactions:
             return getconn(pool, *args, **kwargs)
 
         def traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-            conn = connect(*args, **kwargs)
+            conn: sqlite3.Connection = connect(*args, **kwargs)
 
             def trace(statement: str) -> None:
                 word = statement.lstrip().split(" ", 1)[0].upper()
@@ -163,8 +163,8 @@ class Transactions:
             conn.set_trace_callback(trace)
             return conn
 
-        ConnectionPool.getconn = counted_getconn  # type: ignore[method-assign]
-        sqlite3.connect = traced_connect
+        setattr(ConnectionPool, "getconn", counted_getconn)  # noqa: B010 - a patch for the count only
+        setattr(sqlite3, "connect", traced_connect)  # noqa: B010
         self._undo = [lambda: setattr(ConnectionPool, "getconn", getconn), lambda: setattr(sqlite3, "connect", connect)]
 
     def uninstall(self) -> None:

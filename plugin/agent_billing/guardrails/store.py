@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
@@ -99,6 +100,41 @@ class DeclinedRequests(Protocol):
             False
         """
         ...
+
+
+@runtime_checkable
+class SharedTransactions(Protocol):
+    """A store whose calls can share one transaction (PostgreSQL): the guard joins the calls it makes between two
+    steps of a flow (no request, question or wait in between), so a charge's bookkeeping costs a few transactions
+    instead of one per call. A failure in a joined call rolls back the whole transaction since the last commit.
+
+    Example:
+        >>> isinstance(MemoryDeclinedRequests(), SharedTransactions)
+        False
+    """
+
+    def joined(self) -> AbstractContextManager[None]:
+        """Until the block ends, this thread's calls share one transaction, committed at its end."""
+        ...
+
+    def flush(self) -> None:
+        """Commit the shared transaction now (``StoreUnavailableError``: nothing of it was kept)."""
+        ...
+
+
+def shared_transactions(*parts: object) -> list[SharedTransactions]:
+    """The distinct stores behind these parts of the guardrail state (``part.store``) that can join calls.
+
+    Example:
+        >>> shared_transactions(MemoryDeclinedRequests(), None)
+        []
+    """
+    found: dict[int, SharedTransactions] = {}
+    for part in parts:
+        backend = getattr(part, "store", None)
+        if isinstance(backend, SharedTransactions):
+            found.setdefault(id(backend), backend)
+    return list(found.values())
 
 
 class MemoryDeclinedRequests:
