@@ -168,7 +168,7 @@ def test_joined_calls_commit_together_and_a_failure_rolls_back_all_since_the_las
         assert sorted(outside.execute(b"SELECT item FROM ab_declined").fetchall()) == [("a",), ("b",)]
         declined.remember("c", until=now)
         with pytest.raises(StoreUnavailableError), store.cursor() as cur:
-            cur.execute(b"SELECT 1/0")
+            cur.execute(b"SELECT 1/0").fetchone()
         declined.remember("d", until=now)  # a new transaction, committed when the block ends
     items = sorted(row[0] for row in outside.execute(b"SELECT item FROM ab_declined").fetchall())
     assert items == ["a", "b", "d"]
