@@ -34,7 +34,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -377,9 +377,11 @@ class StateDirStore:
     def for_account(self, account: str) -> AccountState:
         """The state of one account (the files are shared; keys carry the account)."""
         root = self.root
+        # The pending outcomes live in the spend file, on the spend store's connection: a reservation and its
+        # write-ahead record are committed together (records in the older pending-outcomes file move over).
+        spend = cache(lambda: SqliteSpendStore(root / "spend.sqlite3"))
         return AccountState(
-            spend=lambda: SqliteSpendStore(root / "spend.sqlite3"),
-            pending=lambda: PendingOutcomes(root / "pending-outcomes.sqlite3"),
+            spend=spend, pending=lambda: PendingOutcomes(host=spend(), legacy=root / "pending-outcomes.sqlite3"),
             confirmations=ConfirmationStore, approvals=lambda: ApprovalRecords(root / "approvals.sqlite3"),
             declined=MemoryDeclinedRequests, audit=lambda: JsonlAuditLog(root / "audit.jsonl"),
             authorities=lambda: _authorities(root / "spend.sqlite3", account),

@@ -236,7 +236,12 @@ class Guard:
                                                               declined_memory))
         self.authorities, self.agent, self.payee = authorities, agent, payee
         # Stores whose calls a gated flow joins into one transaction per stretch between two steps (PostgreSQL).
-        self._shared = shared_transactions(spend_store, audit, self.pending, self.approvals, declined_memory)
+        shared = shared_transactions(spend_store, audit, self.pending, self.approvals, declined_memory)
+        if authorities is not None:
+            # A claim made on another connection must not wait for a transaction the flow holds open.
+            through = {id(store) for store in shared_transactions(getattr(authorities, "backend", None))}
+            shared = [store for store in shared if id(store) in through]
+        self._shared = shared
 
     # --- small pieces
 
