@@ -11,7 +11,12 @@ confirmations, approval records, declined requests, the chained audit log), on o
   presenting one token, exactly one gets the row back;
 - an audit record is appended under an advisory lock per chain, so the chain never forks;
 - the schema is created on first use and migrated by version (table ``agent_billing_schema``), under an
-  advisory lock so two workers starting together do not race.
+  advisory lock so two workers starting together do not race;
+- inside :meth:`PostgresStore.joined` a thread's calls share one transaction in pipeline mode (the guard joins
+  the calls a charge makes between two steps: its checks, reservation, audited yes and write-ahead record are
+  one transaction before the send, its confirmation, audited success and settling one after). A statement's
+  failure may then surface at a later call of the block or at the commit; either way nothing of the
+  transaction is kept.
 
 Nothing connects at construction. Every wait is bounded by one setting, ``timeout`` (default
 ``$AGENT_BILLING_STORE_TIMEOUT``, 5 s): getting a connection from the pool, ``lock_timeout`` for an

@@ -435,6 +435,10 @@ class Guard:
         Like ``yield from flow``, but it notes whether a keyed request went out. Before that, nothing was
         sent (``sent: false``); after it, the write-ahead record of the request stays, so a repeat replays
         it under its key instead of charging again (``sent: true``, the outcome unknown).
+
+        Each stretch of the flow between two steps runs its store calls in one transaction per store that can
+        share one (``_stretch``), committed before the step goes out; if that commit fails the step does not
+        run, and the flow learns why at that step (nothing of the stretch was kept).
         """
         sent = False
         value: Any = None
