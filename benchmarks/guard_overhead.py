@@ -19,7 +19,8 @@ so drift on a shared machine hits all alike; each round's ratio is of that round
 gives the median ratio with its spread (min-max over rounds). Stores: ``state`` (the default state directory's
 files, a fresh temporary directory), ``postgres`` (``$AGENT_BILLING_TEST_POSTGRES_URL`` or
 ``$AGENT_BILLING_STORE_URL``, a fresh schema dropped afterwards), ``memory`` (in-memory stores).
-``--profile N`` profiles N guarded charges per store instead (cProfile, top functions by own time).
+``--clock cpu`` times with this process's CPU time (memory stores only: it leaves out the database's and the
+disk's time). ``--profile N`` profiles N guarded charges per store instead (cProfile, top functions by own time).
 ``--count N`` counts instead, over N charges of each variant, the store transactions per charge: on PostgreSQL
 the connections taken from the store's pool (each is one transaction), on SQLite the commits that wrote (``COMMIT``
 statements and writes outside a transaction, seen by a trace callback); audit lines appended to a file are not
@@ -184,13 +185,16 @@ def count_transactions(variants: dict[str, Callable[[], object]], counter: Trans
         print(f"  {key:<24} {per_call[key] - per_call['direct']:.2f} store transactions per charge")
 
 
+CLOCK: Callable[[], float] = time.perf_counter  # --clock cpu: this process's CPU time instead
+
+
 def block(fn: Callable[[], object], calls: int) -> float:
     """The median seconds of ``calls`` calls."""
     samples = []
     for _ in range(calls):
-        start = time.perf_counter()
+        start = CLOCK()
         fn()
-        samples.append(time.perf_counter() - start)
+        samples.append(CLOCK() - start)
     return statistics.median(samples)
 
 
@@ -265,7 +269,12 @@ def main() -> None:
     parser.add_argument("--stores", default="state,postgres,memory")
     parser.add_argument("--profile", type=int, default=0, help="profile this many guarded charges instead")
     parser.add_argument("--count", type=int, default=0, help="count store transactions over this many charges instead")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: this process's CPU time (steadier on a loaded machine; excludes the database's "
+                             "and the disk's time, so meaningful for the memory stores only)")
     options = parser.parse_args()
+    global CLOCK
+    CLOCK = time.process_time if options.clock == "cpu" else time.perf_counter
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for name in options.stores.split(","):
         measure(name.strip(), options.rounds, options.calls, options.profile, options.count)

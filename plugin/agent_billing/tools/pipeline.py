@@ -477,6 +477,11 @@ class Guard:
                  ) -> tuple[Step | None, ToolOutcome | None, Exception | None]:
         """Resume a gated flow up to its next step or its end, its store calls in one transaction per store,
         committed before the step goes out: (the step, or the outcome at the end; the commit's failure)."""
+        if not self._shared:  # nothing to join (memory stores): no per-step bookkeeping
+            try:
+                return flow.throw(error) if error is not None else flow.send(value), None, None
+            except StopIteration as stop:
+                return None, stop.value, None
         with contextlib.ExitStack() as joined:
             for store in self._shared:
                 joined.enter_context(store.joined())
