@@ -104,9 +104,10 @@ class DeclinedRequests(Protocol):
 
 @runtime_checkable
 class SharedTransactions(Protocol):
-    """A store whose calls can share one transaction (PostgreSQL): the guard joins the calls it makes between two
-    steps of a flow (no request, question or wait in between), so a charge's bookkeeping costs a few transactions
-    instead of one per call. A failure in a joined call rolls back the whole transaction since the last commit.
+    """A store whose calls can share one transaction (PostgreSQL; the state directory's spend file, which also
+    keeps its pending outcomes): the guard joins the calls it makes between two steps of a flow (no request,
+    question or wait in between), so a charge's bookkeeping costs two transactions instead of one per call. A
+    failure in a joined call rolls back the whole transaction since the last commit.
 
     Example:
         >>> isinstance(MemoryDeclinedRequests(), SharedTransactions)

@@ -235,7 +235,8 @@ class Guard:
         self.blocking = not all(_in_memory(part) for part in (spend_store, audit, self.pending, self.approvals,
                                                               declined_memory))
         self.authorities, self.agent, self.payee = authorities, agent, payee
-        # Stores whose calls a gated flow joins into one transaction per stretch between two steps (PostgreSQL).
+        # Stores whose calls a gated flow joins into one transaction per stretch between two steps (PostgreSQL, the
+        # state directory's spend file).
         shared = shared_transactions(spend_store, audit, self.pending, self.approvals, declined_memory)
         if authorities is not None:
             # A claim made on another connection must not wait for a transaction the flow holds open.
