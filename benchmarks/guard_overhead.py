@@ -19,7 +19,12 @@ so drift on a shared machine hits all alike; each round's ratio is of that round
 gives the median ratio with its spread (min-max over rounds). Stores: ``state`` (the default state directory's
 files, a fresh temporary directory), ``postgres`` (``$AGENT_BILLING_TEST_POSTGRES_URL`` or
 ``$AGENT_BILLING_STORE_URL``, a fresh schema dropped afterwards), ``memory`` (in-memory stores).
-``--profile N`` profiles N guarded charges per store instead (cProfile, top functions by own time).
+``--clock cpu`` times with this process's CPU time (memory stores only: it leaves out the database's and the
+disk's time). ``--profile N`` profiles N guarded charges per store instead (cProfile, top functions by own time).
+``--count N`` counts instead, over N charges of each variant, the store transactions per charge: on PostgreSQL
+the connections taken from the store's pool (each is one transaction), on SQLite the commits that wrote (``COMMIT``
+statements and writes outside a transaction, seen by a trace callback); audit lines appended to a file are not
+counted; the direct call's count (the in-process sandbox's own commits) is subtracted.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import asyncio
 import cProfile
 import os
 import pstats
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -131,13 +137,64 @@ def store_for(name: str) -> Iterator[dict[str, Any]]:
     raise SystemExit(f"unknown store {name!r}: state, postgres or memory")
 
 
+class Transactions:
+    """Counts store transactions while installed (see ``--count``)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._undo: list[Callable[[], None]] = []
+
+    def install(self) -> None:
+        from psycopg_pool import ConnectionPool
+
+        getconn, connect = ConnectionPool.getconn, sqlite3.connect
+
+        def counted_getconn(pool: Any, *args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return getconn(pool, *args, **kwargs)
+
+        def traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+            conn: sqlite3.Connection = connect(*args, **kwargs)
+
+            def trace(statement: str) -> None:
+                word = statement.lstrip().split(" ", 1)[0].upper()
+                if word == "COMMIT" or (word in {"INSERT", "UPDATE", "DELETE", "REPLACE"} and not conn.in_transaction):
+                    self.count += 1
+
+            conn.set_trace_callback(trace)
+            return conn
+
+        setattr(ConnectionPool, "getconn", counted_getconn)  # noqa: B010 - a patch for the count only
+        setattr(sqlite3, "connect", traced_connect)  # noqa: B010
+        self._undo = [lambda: setattr(ConnectionPool, "getconn", getconn), lambda: setattr(sqlite3, "connect", connect)]
+
+    def uninstall(self) -> None:
+        for undo in self._undo:
+            undo()
+
+
+def count_transactions(variants: dict[str, Callable[[], object]], counter: Transactions, calls: int) -> None:
+    """Print the store transactions per call of each variant, less the direct call's (the sandbox's own)."""
+    per_call: dict[str, float] = {}
+    for key in ("direct", "lean floor", "guarded"):
+        before = counter.count
+        for _ in range(calls):
+            variants[key]()
+        per_call[key] = (counter.count - before) / calls
+    for key in ("lean floor", "guarded"):
+        print(f"  {key:<24} {per_call[key] - per_call['direct']:.2f} store transactions per charge")
+
+
+CLOCK: Callable[[], float] = time.perf_counter  # --clock cpu: this process's CPU time instead
+
+
 def block(fn: Callable[[], object], calls: int) -> float:
     """The median seconds of ``calls`` calls."""
     samples = []
     for _ in range(calls):
-        start = time.perf_counter()
+        start = CLOCK()
         fn()
-        samples.append(time.perf_counter() - start)
+        samples.append(CLOCK() - start)
     return statistics.median(samples)
 
 
@@ -145,7 +202,10 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f}x ({min(values):.2f}-{max(values):.2f})"
 
 
-def measure(name: str, rounds: int, calls: int, profile: int) -> None:
+def measure(name: str, rounds: int, calls: int, profile: int, count: int = 0) -> None:
+    counter = Transactions()
+    if count:
+        counter.install()
     with store_for(name) as options:
         client, aclient = sandbox_clients(create_app(rate_limit=False))
         client.add_payment_method("pm_card_visa", make_default=True)
@@ -167,6 +227,11 @@ def measure(name: str, rounds: int, calls: int, profile: int) -> None:
         for fn in variants.values():  # warm up: imports, connections, pages
             for _ in range(10):
                 fn()
+        if count:
+            print(f"\n== store {name}, {count} charges of each")
+            count_transactions(variants, counter, count)
+            counter.uninstall()
+            return
         if profile:
             profiler = cProfile.Profile()
             profiler.enable()
@@ -203,10 +268,16 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=40)
     parser.add_argument("--stores", default="state,postgres,memory")
     parser.add_argument("--profile", type=int, default=0, help="profile this many guarded charges instead")
+    parser.add_argument("--count", type=int, default=0, help="count store transactions over this many charges instead")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: this process's CPU time (steadier on a loaded machine; excludes the database's "
+                             "and the disk's time, so meaningful for the memory stores only)")
     options = parser.parse_args()
+    global CLOCK
+    CLOCK = time.process_time if options.clock == "cpu" else time.perf_counter
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for name in options.stores.split(","):
-        measure(name.strip(), options.rounds, options.calls, options.profile)
+        measure(name.strip(), options.rounds, options.calls, options.profile, options.count)
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

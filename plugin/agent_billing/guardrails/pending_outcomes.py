@@ -28,14 +28,20 @@ Example:
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from agent_billing import wire
 from agent_billing.guardrails.sqlite_state import connect, translated
+
+if TYPE_CHECKING:
+    from agent_billing.guardrails.spend_store import SqliteSpendStore
 
 DEFAULT_TTL = timedelta(hours=1)
 # Expired records removed per write: bounded, so no call pays for a backlog (a write adds one record).
@@ -135,67 +141,119 @@ class PendingOutcomes:
     """A small SQLite table of unsettled calls, per scope (account and operation), with expiry.
 
     ``path=None`` keeps it in memory (tests, or hosts that accept losing it on restart). The file is
-    created readable by this user only.
+    created readable by this user only. ``host``: keep the table in a spend store's file instead, on its
+    connection (``store``), so a guard joining the two commits a reservation and its write-ahead record in
+    one transaction; ``legacy``: a file an earlier version kept the records in, moved over when opened.
 
     Example:
         >>> PendingOutcomes().ttl
         datetime.timedelta(seconds=3600)
+        >>> from agent_billing.guardrails.spend_store import SqliteSpendStore
+        >>> spend = SqliteSpendStore(tmp_dir / "spend.sqlite3")
+        >>> PendingOutcomes(host=spend).store is spend
+        True
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, ttl: timedelta = DEFAULT_TTL,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, host: SqliteSpendStore | None = None,
+                 legacy: Path | None = None) -> None:
         self.ttl = ttl
-        self._name = str(path) if path is not None else "in-memory pending outcomes"
         self._lock = threading.Lock()
+        # ``host``: kept in the spend store's file, on its connection, so the guard commits a reservation and
+        # this record (and a confirmation and its settling) together, with one wait for the disk.
+        self.store = host
+        if host is not None:
+            self._name = str(host.path)
+            self._conn = None
+            with self._write() as conn:
+                self._create(conn)
+            if legacy is not None and legacy.exists():
+                self._carry_over(legacy)
+            return
+        self._name = str(path) if path is not None else "in-memory pending outcomes"
         with translated(self._name):
             self._conn = connect(Path(path) if path is not None else None, timeout=timeout)
             if path is not None:
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 # A write-ahead record guards money: wait for the disk on every commit.
                 self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("BEGIN IMMEDIATE")
+        with self._write() as conn:
+            self._create(conn)
+
+    @staticmethod
+    def _create(conn: sqlite3.Connection) -> None:
+        # In the write transaction: two processes opening one old file migrate it once.
+        migrate = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'pending_outcomes_v2'").fetchone()
+        for statement in (_SCHEMA + (_FROM_V2 if migrate else "")).split(";"):
+            if statement.strip():
+                conn.execute(statement)
+
+    def _carry_over(self, legacy: Path) -> None:
+        """Move the records of the file an earlier version kept them in (``legacy``) into this one: copied
+        first, then removed there, so a crash in between leaves them in both (copied again, once, next time)."""
+        old = PendingOutcomes(legacy)
+        try:
+            with old._write() as source:
+                rows = source.execute("SELECT scope, fingerprint, digest, idempotency_key, arguments, expires_us "
+                                      "FROM pending_outcomes_v3").fetchall()
+                if rows:
+                    with self._write() as target:
+                        target.executemany("INSERT OR IGNORE INTO pending_outcomes_v3 VALUES (?, ?, ?, ?, ?, ?)", rows)
+                    if self.store is not None:
+                        self.store.flush()  # durable here before it is gone there, even inside a joined block
+                    source.execute("DELETE FROM pending_outcomes_v3")
+        finally:
+            old.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        if self.store is not None:
+            with self.store._transaction() as conn:
+                yield conn
+            return
+        assert self._conn is not None
+        with self._lock, translated(self._name):
+            yield self._conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        if self.store is not None:
+            with self.store._immediate() as conn:
+                yield conn
+            return
+        with self._read() as conn:
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                # In the write transaction: two processes opening one old file migrate it once.
-                migrate = self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'pending_outcomes_v2'").fetchone()
-                for statement in (_SCHEMA + (_FROM_V2 if migrate else "")).split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
+                yield conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            conn.execute("COMMIT")
 
     def remember(self, scope: str, fingerprint: str, digest: str, key: str, arguments: dict[str, Any], *,
                  now: datetime) -> None:
         """Keep this call (tool-arguments fingerprint, intent digest, key, arguments sent) until the TTL runs out."""
-        with self._lock, translated(self._name):
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.execute("DELETE FROM pending_outcomes_v3 WHERE rowid IN (SELECT rowid FROM "
-                                   "pending_outcomes_v3 WHERE expires_us < ? LIMIT ?)", (_micros(now), SWEEP_BATCH))
-                self._conn.execute("INSERT OR REPLACE INTO pending_outcomes_v3 VALUES (?, ?, ?, ?, ?, ?)",
-                                   (scope, fingerprint, digest, key, wire.dumps(arguments), _micros(now + self.ttl)))
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self._write() as conn:
+            conn.execute("DELETE FROM pending_outcomes_v3 WHERE rowid IN (SELECT rowid FROM pending_outcomes_v3 "
+                         "WHERE expires_us < ? LIMIT ?)", (_micros(now), SWEEP_BATCH))
+            conn.execute("INSERT OR REPLACE INTO pending_outcomes_v3 VALUES (?, ?, ?, ?, ?, ?)",
+                         (scope, fingerprint, digest, key, wire.dumps(arguments), _micros(now + self.ttl)))
 
     def find(self, scope: str, *, fingerprint: str | None = None, digest: str | None = None,
              now: datetime) -> PendingCall | None:
         """The unsettled call with these tool arguments, or (``digest``) resolving to this intent (one index read)."""
         column, value = ("fingerprint", fingerprint) if fingerprint is not None else ("digest", digest)
-        with self._lock, translated(self._name):
-            row = self._conn.execute(f"SELECT {_COLUMNS} FROM pending_outcomes_v3 WHERE scope = ? AND {column} = ? "
-                                     "AND expires_us >= ? ORDER BY expires_us LIMIT 1",
-                                     (scope, value, _micros(now))).fetchone()
+        with self._read() as conn:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM pending_outcomes_v3 WHERE scope = ? AND {column} = ? "
+                               "AND expires_us >= ? ORDER BY expires_us LIMIT 1", (scope, value, _micros(now))).fetchone()
         if row is None:
             return None
         return PendingCall(str(row[0]), dict(wire.loads(row[1])), str(row[2]), str(row[3]))
 
     def forget(self, scope: str, key: str) -> None:
         """The outcome is known now (a definite answer, or a repeat learned it)."""
-        with self._lock, translated(self._name):
-            self._conn.execute("DELETE FROM pending_outcomes_v3 WHERE scope = ? AND idempotency_key = ?", (scope, key))
+        with self._write() as conn:
+            conn.execute("DELETE FROM pending_outcomes_v3 WHERE scope = ? AND idempotency_key = ?", (scope, key))
 
     def close(self) -> None:
         """Close the database.
@@ -204,4 +262,5 @@ class PendingOutcomes:
             >>> PendingOutcomes(tmp_dir / "pending.db").close()
         """
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:  # a hosted table's connection is its host's
+                self._conn.close()

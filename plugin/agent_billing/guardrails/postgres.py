@@ -11,7 +11,12 @@ confirmations, approval records, declined requests, the chained audit log), on o
   presenting one token, exactly one gets the row back;
 - an audit record is appended under an advisory lock per chain, so the chain never forks;
 - the schema is created on first use and migrated by version (table ``agent_billing_schema``), under an
-  advisory lock so two workers starting together do not race.
+  advisory lock so two workers starting together do not race;
+- inside :meth:`PostgresStore.joined` a thread's calls share one transaction in pipeline mode (the guard joins
+  the calls a charge makes between two steps: its checks, reservation, audited yes and write-ahead record are
+  one transaction before the send, its confirmation, audited success and settling one after). A statement's
+  failure may then surface at a later call of the block or at the commit; either way nothing of the
+  transaction is kept.
 
 Nothing connects at construction. Every wait is bounded by one setting, ``timeout`` (default
 ``$AGENT_BILLING_STORE_TIMEOUT``, 5 s): getting a connection from the pool, ``lock_timeout`` for an
@@ -28,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -218,6 +224,16 @@ def lock_id(*parts: str) -> int:
 _SCHEMA_LOCK = lock_id("agent_billing", "schema")
 
 
+class _Shared:
+    """One thread's transaction inside :meth:`PostgresStore.joined`: its connection, once a call opened it."""
+
+    def __init__(self) -> None:
+        self.conn: psycopg.Connection[Any] | None = None
+        self.cur: psycopg.Cursor[Any] | None = None
+        self.pool: ConnectionPool | None = None
+        self.pipeline: contextlib.ExitStack | None = None  # the connection's pipeline mode, left before it goes back
+
+
 class PostgresStore:
     """All guardrail state in one PostgreSQL database, through a lazily opened connection pool.
 
@@ -240,6 +256,7 @@ class PostgresStore:
         self._pool: ConnectionPool | None = None
         self._pid = 0
         self._migrated = False
+        self._local = threading.local()  # ``shared``: the thread's transaction inside ``joined`` (else None)
 
     def _get_pool(self) -> ConnectionPool:
         with self._lock:
@@ -262,21 +279,113 @@ class PostgresStore:
 
     @contextmanager
     def cursor(self) -> Iterator[psycopg.Cursor[Any]]:
-        """A cursor in a transaction committed when the block ends (rolled back if it raises).
+        """A cursor in a transaction committed when the block ends (rolled back if it raises); inside
+        :meth:`joined`, a cursor in the thread's shared transaction instead (committed by :meth:`flush`).
 
         Any database failure becomes ``StoreUnavailableError``; the caller's own errors pass through.
         """
+        shared: _Shared | None = getattr(self._local, "shared", None)
+        if shared is not None:
+            with self._translated(), self._in_shared(shared) as cur:
+                yield cur
+            return
+        with self._translated(), self._get_pool().connection() as conn:
+            if not self._migrated:
+                self._migrate(conn)
+            with conn.cursor() as cur:
+                yield cur
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
         try:
-            with self._get_pool().connection() as conn:
-                if not self._migrated:
-                    self._migrate(conn)
-                with conn.cursor() as cur:
-                    yield cur
+            yield
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if isinstance(exc, (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled)):
                 reason = f"waited longer than the store's bound of {self.timeout:g} s: {reason}"
             raise StoreUnavailableError(self.name, reason) from exc
+
+    @contextmanager
+    def joined(self) -> Iterator[None]:
+        """Until the block ends, this thread's calls on this store share one transaction (opened by the first
+        call), committed by :meth:`flush` or when the block ends. Any failure inside a call (the database's or the
+        caller's) rolls back everything since the last commit, so a combined write is kept whole or not at all;
+        the calls after it start a new transaction. A block inside another one is part of it.
+
+        Example:
+            >>> store = PostgresStore("postgresql:///agents")
+            >>> with store.joined():
+            ...     pass  # no call, so no connection and no transaction
+        """
+        if getattr(self._local, "shared", None) is not None:
+            yield
+            return
+        shared = self._local.shared = _Shared()
+        try:
+            yield
+        except BaseException:
+            self._drop(shared)
+            raise
+        else:
+            self.flush()
+        finally:
+            self._local.shared = None
+
+    def flush(self) -> None:
+        """Commit this thread's shared transaction now (no-op outside :meth:`joined` or with nothing in it).
+
+        On failure nothing of it is kept and ``StoreUnavailableError`` is raised.
+        """
+        shared: _Shared | None = getattr(self._local, "shared", None)
+        if shared is None or shared.conn is None:
+            return
+        try:
+            with self._translated():
+                shared.conn.commit()
+                if shared.pipeline is not None:
+                    shared.pipeline.close()
+        except BaseException:
+            self._drop(shared)
+            raise
+        self._put(shared)
+
+    @contextmanager
+    def _in_shared(self, shared: _Shared) -> Iterator[psycopg.Cursor[Any]]:
+        try:
+            if shared.conn is None:
+                pool = self._get_pool()
+                conn = pool.getconn()
+                shared.conn, shared.pool = conn, pool
+                if not self._migrated:
+                    self._migrate(conn)
+                # Pipeline mode: a statement whose result nobody reads (a sweep, an insert, a lock) travels with
+                # the next one that is read, or with the commit, instead of costing a round trip of its own.
+                shared.pipeline = contextlib.ExitStack()
+                shared.pipeline.enter_context(conn.pipeline())
+                shared.cur = conn.cursor()
+            assert shared.cur is not None
+            yield shared.cur
+        except BaseException:
+            self._drop(shared)
+            raise
+
+    def _drop(self, shared: _Shared) -> None:
+        """Roll back what the shared transaction holds and give its connection back."""
+        if shared.pipeline is not None:
+            with contextlib.suppress(psycopg.Error):
+                shared.pipeline.close()
+        if shared.conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                shared.conn.rollback()
+        self._put(shared)
+
+    @staticmethod
+    def _put(shared: _Shared) -> None:
+        conn, pool = shared.conn, shared.pool
+        shared.conn = shared.cur = shared.pool = shared.pipeline = None
+        if conn is not None and pool is not None:
+            with contextlib.suppress(Exception):  # a broken connection is the pool's to replace
+                pool.putconn(conn)
 
     def _migrate(self, conn: psycopg.Connection[Any]) -> None:
         with conn.transaction(), conn.cursor() as cur:
@@ -370,10 +479,10 @@ class PostgresSpendStore:
     def confirm(self, key: str) -> None:
         """Turn the reservation into spend; confirming twice is harmless."""
         with self.store.cursor() as cur:
-            cur.execute("UPDATE ab_reservations SET status = 'confirmed' WHERE account = %s AND key = %s",
-                        (self.account, key))
-            if cur.rowcount == 0:
-                raise KeyError(f"no reservation with key {key!r}")
+            found = cur.execute("UPDATE ab_reservations SET status = 'confirmed' WHERE account = %s AND key = %s "
+                                "RETURNING key", (self.account, key)).fetchone() is not None
+        if not found:  # raised after the block: nothing was written, so a shared transaction goes on
+            raise KeyError(f"no reservation with key {key!r}")
 
     def release(self, key: str) -> None:
         """Stop counting a pending reservation; confirmed spend is never released."""
@@ -423,6 +532,9 @@ class PostgresAuthorities:
         with self.store.cursor() as cur:
             def run(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
                 cur.execute(sql.replace("?", "%s").encode(), tuple(params))
+                if cur.connection.pgconn.pipeline_status:  # a shared transaction's pipeline: fetch the result now
+                    with cur.connection.pipeline():
+                        pass
                 return list(cur.fetchall()) if cur.description is not None else []
 
             yield run

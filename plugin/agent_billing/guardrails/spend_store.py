@@ -41,7 +41,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -532,9 +532,12 @@ class SqliteSpendStore:
         self.path = Path(path) if path is not None else default_path()
         self._timeout = timeout
         self.retention = _check_retention(retention)
-        self._lock = threading.Lock()
+        # Reentrant: inside ``joined`` the thread holds it for the whole block, and each call takes it again.
+        self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
+        self._joined = 0  # depth of ``joined`` blocks (of the thread holding the lock)
+        self._open = False  # a write transaction of a ``joined`` block is open
         with self._transaction():
             pass  # open now, so a bad path fails here rather than at the first charge
 
@@ -567,7 +570,71 @@ class SqliteSpendStore:
             yield self._connection()
 
     @contextmanager
+    def joined(self) -> Iterator[None]:
+        """Until the block ends, this thread's writes through this store (and the stores it hosts, such as the
+        state directory's pending outcomes) share one transaction, committed (one wait for the disk) by
+        :meth:`flush` or when the block ends; other threads wait. A failure inside a write rolls back everything
+        since the last commit, so a combined write is kept whole or not at all.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from datetime import datetime, timezone
+            >>> store, now = SqliteSpendStore(pathlib.Path(tempfile.mkdtemp()) / "spend.sqlite3"), datetime.now(timezone.utc)
+            >>> with store.joined():
+            ...     _ = store.reserve("m", "k1", Decimal("5"), limit=None, now=now)
+            ...     _ = store.reserve("m", "k2", Decimal("5"), limit=None, now=now)
+            >>> store.spent("m", now=now)
+            Decimal('10.00')
+        """
+        with self._lock:
+            self._joined += 1
+            try:
+                yield
+            except BaseException:
+                if self._joined == 1:
+                    self._rollback()
+                raise
+            else:
+                if self._joined == 1:
+                    self.flush()
+            finally:
+                self._joined -= 1
+
+    def flush(self) -> None:
+        """Commit the write transaction of this thread's ``joined`` block now (no-op without one).
+
+        On failure nothing of it is kept and ``StoreUnavailableError`` is raised.
+        """
+        with self._lock:
+            if not self._open:
+                return
+            try:
+                with translated(self.path):
+                    self._connection().execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+            self._open = False
+
+    def _rollback(self) -> None:
+        if self._open and self._conn is not None:
+            with suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+        self._open = False
+
+    @contextmanager
     def _immediate(self) -> Iterator[sqlite3.Connection]:
+        if self._joined:
+            with self._transaction() as conn:
+                if not self._open:
+                    conn.execute("BEGIN IMMEDIATE")
+                    self._open = True
+                try:
+                    yield conn
+                except BaseException:
+                    self._rollback()
+                    raise
+            return
         with self._transaction() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -618,9 +685,9 @@ class SqliteSpendStore:
         """Turn the reservation into spend; confirming twice is harmless."""
         with self._immediate() as conn:
             # Even after a release: the money moved, so it must count again.
-            cursor = conn.execute("UPDATE reservations SET status = 'confirmed' WHERE key = ?", (key,))
-            if cursor.rowcount == 0:
-                raise KeyError(f"no reservation with key {key!r}")
+            found = conn.execute("UPDATE reservations SET status = 'confirmed' WHERE key = ?", (key,)).rowcount != 0
+        if not found:  # raised after the block: nothing was written, so a joined transaction goes on
+            raise KeyError(f"no reservation with key {key!r}")
 
     def release(self, key: str) -> None:
         """Stop counting a pending reservation; confirmed spend is never released."""

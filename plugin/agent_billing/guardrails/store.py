@@ -31,9 +31,10 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -99,6 +100,42 @@ class DeclinedRequests(Protocol):
             False
         """
         ...
+
+
+@runtime_checkable
+class SharedTransactions(Protocol):
+    """A store whose calls can share one transaction (PostgreSQL; the state directory's spend file, which also
+    keeps its pending outcomes): the guard joins the calls it makes between two steps of a flow (no request,
+    question or wait in between), so a charge's bookkeeping costs two transactions instead of one per call. A
+    failure in a joined call rolls back the whole transaction since the last commit.
+
+    Example:
+        >>> isinstance(MemoryDeclinedRequests(), SharedTransactions)
+        False
+    """
+
+    def joined(self) -> AbstractContextManager[None]:
+        """Until the block ends, this thread's calls share one transaction, committed at its end."""
+        ...
+
+    def flush(self) -> None:
+        """Commit the shared transaction now (``StoreUnavailableError``: nothing of it was kept)."""
+        ...
+
+
+def shared_transactions(*parts: object) -> list[SharedTransactions]:
+    """The distinct stores behind these parts of the guardrail state (``part.store``) that can join calls.
+
+    Example:
+        >>> shared_transactions(MemoryDeclinedRequests(), None)
+        []
+    """
+    found: dict[int, SharedTransactions] = {}
+    for part in parts:
+        backend = getattr(part, "store", None)
+        if isinstance(backend, SharedTransactions):
+            found.setdefault(id(backend), backend)
+    return list(found.values())
 
 
 class MemoryDeclinedRequests:
@@ -341,9 +378,11 @@ class StateDirStore:
     def for_account(self, account: str) -> AccountState:
         """The state of one account (the files are shared; keys carry the account)."""
         root = self.root
+        # The pending outcomes live in the spend file, on the spend store's connection: a reservation and its
+        # write-ahead record are committed together (records in the older pending-outcomes file move over).
+        spend = cache(lambda: SqliteSpendStore(root / "spend.sqlite3"))
         return AccountState(
-            spend=lambda: SqliteSpendStore(root / "spend.sqlite3"),
-            pending=lambda: PendingOutcomes(root / "pending-outcomes.sqlite3"),
+            spend=spend, pending=lambda: PendingOutcomes(host=spend(), legacy=root / "pending-outcomes.sqlite3"),
             confirmations=ConfirmationStore, approvals=lambda: ApprovalRecords(root / "approvals.sqlite3"),
             declined=MemoryDeclinedRequests, audit=lambda: JsonlAuditLog(root / "audit.jsonl"),
             authorities=lambda: _authorities(root / "spend.sqlite3", account),

@@ -71,7 +71,12 @@ from agent_billing.guardrails.intent import ChargeIntent, IntentDraft, IntentUna
 from agent_billing.guardrails.mandate import Mandate, MandateDecision
 from agent_billing.guardrails.pending_outcomes import PendingCall, PendingOutcomes, PendingStore
 from agent_billing.guardrails.spend_store import MemorySpendStore, SpendStore
-from agent_billing.guardrails.store import DeclinedRequests, MemoryDeclinedRequests, StoreUnavailableError
+from agent_billing.guardrails.store import (
+    DeclinedRequests,
+    MemoryDeclinedRequests,
+    StoreUnavailableError,
+    shared_transactions,
+)
 from agent_billing.receipts import ReceiptBook, approval_evidence, mint, receipt_digest
 from agent_billing.registry import Effect, Operation
 from agent_billing.tools.shaping import error_content, next_step_for, success_content
@@ -233,6 +238,14 @@ class Guard:
         self.blocking = not all(_in_memory(part) for part in (spend_store, audit, self.pending, self.approvals,
                                                               declined_memory))
         self.authorities, self.agent, self.payee = authorities, agent, payee
+        # Stores whose calls a gated flow joins into one transaction per stretch between two steps (PostgreSQL, the
+        # state directory's spend file).
+        shared = shared_transactions(spend_store, audit, self.pending, self.approvals, declined_memory)
+        if authorities is not None:
+            # A claim made on another connection must not wait for a transaction the flow holds open.
+            through = {id(store) for store in shared_transactions(getattr(authorities, "backend", None))}
+            shared = [store for store in shared if id(store) in through]
+        self._shared = shared
 
     # --- small pieces
 
@@ -426,24 +439,35 @@ class Guard:
         Like ``yield from flow``, but it notes whether a keyed request went out. Before that, nothing was
         sent (``sent: false``); after it, the write-ahead record of the request stays, so a repeat replays
         it under its key instead of charging again (``sent: true``, the outcome unknown).
+
+        Each stretch of the flow between two steps runs its store calls in one transaction per store that can
+        share one (``_stretch``), committed before the step goes out; if that commit fails the step does not
+        run, and the flow learns why at that step (nothing of the stretch was kept).
         """
         sent = False
+        value: Any = None
+        error: BaseException | None = None
         try:
-            step = next(flow)
             while True:
+                step, done, failed = self._stretch(flow, value, error)
+                if done is not None:
+                    if failed is not None:  # what the last stretch wrote is lost; its answer stands
+                        _logger.warning("agent-billing could not record the end of %s: %s", call.op.name, _why(failed))
+                    return done
+                assert step is not None
+                if failed is not None:
+                    # The stretch before this step was not kept, so the step must not run: the flow learns why.
+                    value, error = None, failed
+                    continue
                 sent = sent or (isinstance(step, ApiCall) and step.idempotency_key is not None)
+                value, error = None, None
                 try:
-                    answer = yield step
+                    value = yield step
                 except GeneratorExit:
                     flow.close()
                     raise
                 except BaseException as exc:
-                    step = flow.throw(exc)
-                else:
-                    step = flow.send(answer)
-        except StopIteration as done:
-            outcome: ToolOutcome = done.value
-            return outcome
+                    error = exc
         except Exception as exc:
             if bubbles(exc):  # LangGraph's interrupt is control flow, not a failure
                 raise
@@ -452,6 +476,35 @@ class Guard:
             with contextlib.suppress(Exception):  # the audit log may be what failed, or live in the failed store
                 self._audit(call, "unknown" if sent else "refused", reason=_why(exc))
             return _local_failure(call.op.name, exc, sent=sent)
+
+    def _stretch(self, flow: Flow, value: Any, error: BaseException | None,
+                 ) -> tuple[Step | None, ToolOutcome | None, Exception | None]:
+        """Resume a gated flow up to its next step or its end, its store calls in one transaction per store,
+        committed before the step goes out: (the step, or the outcome at the end; the commit's failure)."""
+        if not self._shared:  # nothing to join (memory stores): no per-step bookkeeping
+            try:
+                return flow.throw(error) if error is not None else flow.send(value), None, None
+            except StopIteration as stop:
+                return None, stop.value, None
+        with contextlib.ExitStack() as joined:
+            for store in self._shared:
+                joined.enter_context(store.joined())
+            step: Step | None = None
+            done: ToolOutcome | None = None
+            try:
+                step = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as stop:
+                done = stop.value
+            try:
+                self._flush()
+            except Exception as exc:
+                return step, done, exc
+        return step, done, None
+
+    def _flush(self) -> None:
+        """Commit what the flow's stores hold so far (see ``_stretch``): before a send it must be durable."""
+        for store in self._shared:
+            store.flush()
 
     def _direct(self, call: CallContext) -> Flow:
         op = call.op
@@ -718,6 +771,7 @@ class Guard:
         try:
             self._audit(call, "auto_approved" if decided.auto else "approved", **audit)
             self.pending.remember(call.scope, call.fp, intent.digest, key, intent.arguments, now=self._now())
+            self._flush()  # with the reservation, in one transaction where the stores share one
         except Exception as exc:
             return self._not_sent(call, exc, audit, release=key)
         sent = validate_args(op, intent.arguments)
@@ -772,6 +826,7 @@ class Guard:
             self._audit(call, "succeeded", request_id=answer.request_id, result=_recorded(content),
                         receipt=receipt_digest(receipt) if receipt is not None else None, **audit)
             self.pending.forget(call.scope, key)
+            self._flush()
         except Exception as exc:
             _logger.warning("agent-billing %s succeeded (key %s) but could not be recorded: %s", call.op.name, key,
                             exc, exc_info=not isinstance(exc, StoreUnavailableError))
