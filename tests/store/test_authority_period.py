@@ -185,11 +185,14 @@ def test_buckets_no_period_reaches_are_dropped_in_bounded_batches(store_url: str
     assert store.claim(charge("1", task=None), "a", now=at).granted
     assert buckets(store) == 203 + 3 - SWEEP_BATCH
     assert store.inspect("sa_p", now=at - SWEEP_GRACE).usage.spent_in_period == D("2.00")  # the newest and "a"
-    # Days later: each claim drops at most one batch, until only the newest second's buckets are left.
+    # Days later: a claim in a second of its own drops at most one batch, until only the newest buckets are left;
+    # a claim in the same second as the one before it drops none.
     later = at + timedelta(days=3)
-    for n in range(3):
-        assert store.claim(charge("1", task=None), f"c{n}", now=later + n * US).granted
-    assert buckets(store) == 4
+    assert store.claim(charge("1", task=None), "b0", now=later).granted
+    assert store.claim(charge("1", task=None), "b1", now=later + US).granted
+    assert buckets(store) == 203 + 3 + 4 - 2 * SWEEP_BATCH
+    assert store.claim(charge("1", task=None), "b2", now=later + timedelta(seconds=1)).granted
+    assert buckets(store) == 5  # the day, hour and minute of the "b"s, and their two seconds
     assert store.inspect("sa_p", now=later + timedelta(seconds=1)).usage.spent_in_period == D("3.00")
 
 

@@ -709,7 +709,7 @@ class AuthorityStore:
                 run("UPDATE ab_authorities SET spent_cents = spent_cents + ?, charges = charges + 1 WHERE account = ? "
                     "AND id = ?", (cents, self.account, authority_id))
             for status in statuses:  # under its row lock, so two sweepers of one authority never meet
-                if status.authority.period is not None:
+                if status.authority.period is not None and _new_second(status.usage.last_charge_at, created):
                     cutoff = created - (status.authority.period + SWEEP_GRACE) // _MICROSECOND
                     run(_SWEEP, (self.account, status.authority.id) * 2 + (cutoff, SWEEP_BATCH))
         return Claim(True, ids)
@@ -793,6 +793,12 @@ def _from_micros(value: Any) -> datetime:
 
 
 _MICROSECOND = timedelta(microseconds=1)
+
+
+def _new_second(last: datetime | None, created: int) -> bool:
+    # Only a charge in a second of its own can add buckets (at most 4), so sweeping (up to SWEEP_BATCH) then keeps
+    # the table bounded, and a burst of charges within one second pays for no sweep.
+    return last is None or _to_micros(last) // BUCKETS[-1] != created // BUCKETS[-1]
 
 
 def _span(value: timedelta) -> str:
