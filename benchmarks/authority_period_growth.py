@@ -6,12 +6,13 @@ For each backend (SQLite as ``AuthorityStore.sqlite`` opens it; PostgreSQL on a 
 per size holds one authority (a 24 h period, budgets that never bind) and that many confirmed charges of it,
 spread evenly over the 24 h before the measured instant, written straight into ``ab_authority_charges`` (SQLite
 ``executemany`` in one transaction, PostgreSQL ``COPY`` then ``VACUUM ANALYZE``; where the running totals exist,
-the table's triggers fill them as a claim would). Measured, interleaved by round (every size once per round, after one warm-up block), in
-blocks of ``--block`` calls: ``claim`` (the whole check-and-record transaction, the instant moving on 1 ms per
-call, so the period's trailing edge moves through the seeded charges) and ``check`` (``check_spend``'s read).
-Each figure is the median of the per-round medians; the ratio to the 0-charge store is taken per round and shown
-as the median with the spread (min-max over rounds). The script runs against whichever agent-billing is first on
-``PYTHONPATH``, so the version before the running totals can be measured with the same command.
+the table's triggers fill them as a claim would). Measured, interleaved by round (every size once per round, after
+one warm-up round), in blocks of ``--block`` calls: ``claim`` (the whole check-and-record transaction, the instant
+moving on 1 ms per call, so the period's trailing edge moves through the seeded charges) and ``check``
+(``check_spend``'s read). Each figure is the median of the per-round medians; the ratio to the 0-charge store is
+taken per round and shown as the median with the spread (min-max over rounds). The script runs against whichever
+agent-billing is first on ``PYTHONPATH``, so the version before the running totals can be measured with the same
+command.
 """
 
 from __future__ import annotations
