@@ -52,7 +52,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from agent_billing.guardrails.intent import CardRef
 from agent_billing.guardrails.mandate import Cap, CurrencyCode, PlanIds, UtcExpiry, format_money
-from agent_billing.guardrails.spend_store import _from_cents, _to_cents, _to_micros
+from agent_billing.guardrails.spend_store import (
+    BUCKETS,
+    SWEEP_BATCH,
+    SWEEP_GRACE,
+    WindowPlan,
+    _created,
+    _from_cents,
+    _to_cents,
+    _to_micros,
+    total_params,
+    total_sql,
+)
 from agent_billing.guardrails.sqlite_state import connect, translated
 from agent_billing.registry import Effect
 
@@ -413,6 +424,84 @@ CREATE TABLE IF NOT EXISTS ab_authority_charges (
 CREATE INDEX IF NOT EXISTS ab_authority_charges_by_time ON ab_authority_charges (account, authority_id, created_us);
 """
 
+# A rolling period's total from running totals, as the mandate's 24 h window (see ``spend_store``): day, hour,
+# minute and second buckets per authority, kept by triggers on ab_authority_charges in the transaction that
+# writes the charge (whoever writes it), only for authorities with a period. A total reads at most the period's
+# whole days plus 23 + 59 + 59 bucket rows and one second's charges, however many charges the period holds.
+PERIOD_BUCKETS: tuple[int, ...] = (86_400_000_000, *BUCKETS)
+
+# Additive (schema v6 in PostgreSQL; created with its triggers when missing in SQLite). ``end_us``: when the
+# bucket ends; it is swept once it is older than its authority's period (plus SWEEP_GRACE).
+PERIOD_BUCKETS_SCHEMA = """
+CREATE TABLE ab_authority_buckets (
+    account TEXT NOT NULL,
+    authority_id TEXT NOT NULL,
+    level SMALLINT NOT NULL,
+    bucket BIGINT NOT NULL,
+    cents BIGINT NOT NULL,
+    end_us BIGINT NOT NULL,
+    PRIMARY KEY (account, authority_id, level, bucket)
+);
+CREATE INDEX ab_authority_buckets_by_end ON ab_authority_buckets (account, authority_id, end_us)
+"""
+
+_LEVELS = "(" + " UNION ALL ".join(f"SELECT {level} AS level, {width} AS width"
+                                   for level, width in enumerate(PERIOD_BUCKETS)) + ") AS l"
+# SQL: the charge row moved to another amount or time (a released key claimed again).
+CHANGED = "NEW.amount_cents <> OLD.amount_cents OR NEW.created_us <> OLD.created_us"
+# SQL: an authority ``a`` has a rolling period (each backend reads its JSON body its own way).
+SQLITE_HAS_PERIOD = "json_extract(a.body, '$.period') IS NOT NULL"
+
+
+def bucket_add(has_period: str) -> str:
+    """SQL adding the charge ``NEW`` to its authority's buckets, if that authority has a period."""
+    return ("INSERT INTO ab_authority_buckets (account, authority_id, level, bucket, cents, end_us) SELECT "
+            "NEW.account, NEW.authority_id, l.level, NEW.created_us / l.width, NEW.amount_cents, "
+            f"(NEW.created_us / l.width + 1) * l.width FROM ab_authorities a, {_LEVELS} WHERE a.account = "
+            f"NEW.account AND a.id = NEW.authority_id AND {has_period} ON CONFLICT (account, authority_id, level, "
+            "bucket) DO UPDATE SET cents = ab_authority_buckets.cents + excluded.cents")
+
+
+# SQL taking the charge ``OLD`` out of its authority's buckets (those already swept are in no period any more).
+BUCKET_SUBTRACT = ("UPDATE ab_authority_buckets SET cents = cents - OLD.amount_cents WHERE account = OLD.account "
+                   "AND authority_id = OLD.authority_id AND (level, bucket) IN (SELECT l.level, OLD.created_us / "
+                   f"l.width FROM {_LEVELS})")
+
+
+def bucket_backfill(has_period: str) -> str:
+    """SQL filling the buckets from the charges already there (the migration)."""
+    return ("INSERT INTO ab_authority_buckets (account, authority_id, level, bucket, cents, end_us) SELECT c.account, "
+            "c.authority_id, l.level, c.created_us / l.width, SUM(c.amount_cents), (c.created_us / l.width + 1) * "
+            f"l.width FROM ab_authority_charges c JOIN ab_authorities a ON a.account = c.account AND a.id = "
+            f"c.authority_id, {_LEVELS} WHERE c.status <> 'released' AND {has_period} GROUP BY c.account, "
+            "c.authority_id, l.level, l.width, c.created_us / l.width")
+
+
+def sqlite_buckets() -> list[str]:
+    """The buckets table, its triggers and the backfill, for SQLite: separate statements, run in one transaction
+    (``executescript`` would commit in between)."""
+    add = bucket_add(SQLITE_HAS_PERIOD)
+    return [
+        *PERIOD_BUCKETS_SCHEMA.split(";"),
+        f"CREATE TRIGGER ab_authority_counted AFTER INSERT ON ab_authority_charges WHEN NEW.status <> 'released' "
+        f"BEGIN {add}; END",
+        "CREATE TRIGGER ab_authority_uncounted AFTER UPDATE ON ab_authority_charges WHEN OLD.status <> 'released' AND "
+        f"(NEW.status = 'released' OR {CHANGED}) BEGIN {BUCKET_SUBTRACT}; END",
+        "CREATE TRIGGER ab_authority_recounted AFTER UPDATE ON ab_authority_charges WHEN NEW.status <> 'released' AND "
+        f"(OLD.status = 'released' OR {CHANGED}) BEGIN {add}; END",
+        bucket_backfill(SQLITE_HAS_PERIOD),
+    ]
+
+
+_SCOPE = "account = ? AND authority_id = ?"
+# The newest charge not released: down the time index from its end (a MAX with the status filter would read them all).
+_LAST = (f"SELECT (SELECT created_us FROM ab_authority_charges WHERE {_SCOPE} AND status <> 'released' "
+         "ORDER BY created_us DESC LIMIT 1)")
+_LAST_AND_PERIOD = (f"{_LAST}, ({total_sql('ab_authority_buckets', 'ab_authority_charges', _SCOPE, '?', len(PERIOD_BUCKETS))})")
+# At most SWEEP_BATCH of one authority's buckets that no period reaches any more, through the end_us index.
+_SWEEP = (f"DELETE FROM ab_authority_buckets WHERE {_SCOPE} AND (level, bucket) IN (SELECT level, bucket FROM "
+          f"ab_authority_buckets WHERE {_SCOPE} AND end_us <= ? ORDER BY end_us LIMIT ?)")
+
 Run = Callable[[str, Sequence[object]], list[tuple[Any, ...]]]
 
 
@@ -458,7 +547,19 @@ class SqliteBackend:
         if self._conn is not None and (self._pid == os.getpid() or self._path is None):
             return self._conn
         conn = connect(self._path, timeout=self._timeout)
-        conn.executescript(AUTHORITY_SCHEMA)
+        try:
+            conn.executescript(AUTHORITY_SCHEMA)
+            conn.execute("BEGIN IMMEDIATE")
+            # Decided under the write lock, so two processes opening an older file add the buckets once.
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'ab_authority_buckets'").fetchone() is None:
+                for statement in sqlite_buckets():
+                    conn.execute(statement)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            conn.close()
+            raise
         self._conn, self._pid = conn, os.getpid()
         return conn
 
@@ -588,7 +689,7 @@ class AuthorityStore:
         if not key:
             raise ValueError("a claim needs a non-empty key")
         cents = _to_cents(call.amount) if call.amount is not None else 0
-        created = _to_micros(now)
+        created = _created(now)
         with self.backend.transaction() as run:
             rows = self._applicable(run, call, lock=True)  # first: a re-run of this key waits for the first run
             earlier = run("SELECT authority_id FROM ab_authority_charges WHERE account = ? AND key = ? "
@@ -607,11 +708,16 @@ class AuthorityStore:
                     (self.account, key, authority_id, cents, created))
                 run("UPDATE ab_authorities SET spent_cents = spent_cents + ?, charges = charges + 1 WHERE account = ? "
                     "AND id = ?", (cents, self.account, authority_id))
+            for status in statuses:  # under its row lock, so two sweepers of one authority never meet
+                if status.authority.period is not None and _new_second(status.usage.last_charge_at, created):
+                    cutoff = created - (status.authority.period + SWEEP_GRACE) // _MICROSECOND
+                    run(_SWEEP, (self.account, status.authority.id) * 2 + (cutoff, SWEEP_BATCH))
         return Claim(True, ids)
 
     def confirm(self, key: str) -> None:
         """The charge went through: its claims stay as spend (after a release too: the money moved)."""
         with self.backend.transaction() as run:
+            self._lock_charged(run, key)
             back = run("UPDATE ab_authority_charges SET status = 'confirmed' WHERE account = ? AND key = ? AND "
                        "status = 'released' RETURNING authority_id, amount_cents", (self.account, key))
             self._count(run, back, +1)
@@ -620,6 +726,7 @@ class AuthorityStore:
     def release(self, key: str) -> None:
         """The charge failed or was refused: its pending claims stop counting (confirmed ones never do)."""
         with self.backend.transaction() as run:
+            self._lock_charged(run, key)
             gone = run("UPDATE ab_authority_charges SET status = 'released' WHERE account = ? AND key = ? AND "
                        "status = 'pending' RETURNING authority_id, amount_cents", (self.account, key))
             self._count(run, gone, -1)
@@ -631,6 +738,15 @@ class AuthorityStore:
             close()
 
     # --- the parts
+
+    def _lock_charged(self, run: Run, key: str) -> None:
+        # The authorities first, in id order, as a claim takes them: the charge rows and their buckets are then
+        # always reached under the authority's lock, so a release and a claim never wait on each other in a ring.
+        ids = sorted({str(r[0]) for r in run("SELECT authority_id FROM ab_authority_charges WHERE account = ? AND "
+                                            "key = ?", (self.account, key))})
+        if ids and self.backend.lock:
+            run(f"SELECT id FROM ab_authorities WHERE account = ? AND id IN ({', '.join('?' * len(ids))}) ORDER BY id"
+                + self.backend.lock, (self.account, *ids))
 
     def _count(self, run: Run, rows: Iterable[tuple[Any, ...]], sign: int) -> None:
         for authority_id, cents in rows:
@@ -645,17 +761,15 @@ class AuthorityStore:
 
     def _status(self, run: Run, row: tuple[Any, ...], now: datetime) -> AuthorityStatus:
         authority = SpendAuthority.model_validate_json(str(row[1]))
-        last = run("SELECT MAX(created_us) FROM ab_authority_charges WHERE account = ? AND authority_id = ? AND "
-                   "status <> 'released'", (self.account, authority.id))
-        in_period = 0
-        if authority.period is not None:
-            start = _to_micros(now - authority.period)
-            in_period = int(run("SELECT COALESCE(SUM(amount_cents), 0) FROM ab_authority_charges WHERE account = ? AND "
-                                "authority_id = ? AND created_us >= ? AND status <> 'released'",
-                                (self.account, authority.id, start))[0][0])
+        scope = (self.account, authority.id)
+        if authority.period is None:
+            last, in_period = run(_LAST, scope)[0][0], 0
+        else:  # one statement: the last charge and the period's total from its buckets
+            plan = WindowPlan.starting(_to_micros(now - authority.period), PERIOD_BUCKETS)
+            last, in_period = run(_LAST_AND_PERIOD, (*scope, *total_params(scope, plan)))[0]
         usage = Usage(spent=_from_cents(int(row[3])), charges=int(row[4]),
-                      last_charge_at=_from_micros(last[0][0]) if last and last[0][0] is not None else None,
-                      spent_in_period=_from_cents(in_period),
+                      last_charge_at=_from_micros(last) if last is not None else None,
+                      spent_in_period=_from_cents(int(in_period)),
                       revoked_at=_from_micros(row[2]) if row[2] is not None else None)
         return AuthorityStatus(authority, usage)
 
@@ -676,6 +790,16 @@ def _uncovered(call: SpendCall) -> str:
 
 def _from_micros(value: Any) -> datetime:
     return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=int(value))
+
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _new_second(last: datetime | None, created: int) -> bool:
+    # A charge that moves the authority's newest charge into a later second sweeps: about once a second, each time
+    # up to SWEEP_BATCH buckets against the few a second adds, so the table stays bounded, while a burst of charges
+    # within one second (or workers whose clocks run behind) pays for no sweep.
+    return last is None or created // BUCKETS[-1] > _to_micros(last) // BUCKETS[-1]
 
 
 def _span(value: timedelta) -> str:
@@ -715,5 +839,6 @@ def dumps(statuses: Iterable[AuthorityStatus]) -> str:
     return json.dumps([s.as_dict() for s in statuses], indent=2)
 
 
-__all__ = ["AUTHORITY_SCHEMA", "AuthorityNotFoundError", "AuthorityStatus", "AuthorityStore", "Backend", "Claim",
+__all__ = ["AUTHORITY_SCHEMA", "PERIOD_BUCKETS", "PERIOD_BUCKETS_SCHEMA",
+           "AuthorityNotFoundError", "AuthorityStatus", "AuthorityStore", "Backend", "Claim",
            "Instrument", "Judgement", "SpendAuthority", "SpendCall", "SqliteBackend", "Usage", "current_task"]

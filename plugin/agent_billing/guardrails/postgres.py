@@ -50,7 +50,16 @@ from agent_billing import wire
 from agent_billing.audit import GENESIS_HASH, AuditEvent, chain_record, state_keys
 from agent_billing.guardrails.approval_records import DEFAULT_TTL as APPROVAL_TTL
 from agent_billing.guardrails.approval_records import Decision
-from agent_billing.guardrails.authority import AUTHORITY_SCHEMA, AuthorityStore, Run
+from agent_billing.guardrails.authority import (
+    AUTHORITY_SCHEMA,
+    BUCKET_SUBTRACT,
+    CHANGED,
+    PERIOD_BUCKETS_SCHEMA,
+    AuthorityStore,
+    Run,
+    bucket_add,
+    bucket_backfill,
+)
 from agent_billing.guardrails.confirmation import (
     DEFAULT_TTL as CONFIRMATION_TTL,
 )
@@ -134,6 +143,32 @@ ANALYZE ab_spend_buckets;
 """
 
 
+def _authority_buckets() -> str:
+    """Migration 6's SQL: a rolling period's running totals (guardrails/authority.py), kept by a trigger."""
+    has_period = "(a.body::json ->> 'period') IS NOT NULL"
+    return f"""{PERIOD_BUCKETS_SCHEMA};
+CREATE FUNCTION ab_authority_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF OLD.status <> 'released' AND (NEW.status = 'released' OR {CHANGED}) THEN
+            {BUCKET_SUBTRACT};
+        END IF;
+        IF NEW.status = 'released' OR (OLD.status <> 'released' AND NOT ({CHANGED})) THEN
+            RETURN NULL;
+        END IF;
+    ELSIF NEW.status = 'released' THEN
+        RETURN NULL;
+    END IF;
+    {bucket_add(has_period)};
+    RETURN NULL;
+END $$;
+CREATE TRIGGER ab_authority_count AFTER INSERT OR UPDATE ON ab_authority_charges FOR EACH ROW
+    EXECUTE FUNCTION ab_authority_count();
+{bucket_backfill(has_period)};
+ANALYZE ab_authority_buckets;
+"""
+
+
 # Versioned schema: append a migration, never edit one that has shipped.
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (1, """
@@ -205,6 +240,8 @@ CREATE INDEX ab_approvals_by_expiry ON ab_approvals (expires_us);
     (3, _spend_buckets()),
     # Spend authorities per agent and task (guardrails/authority.py): additive, the same tables as in SQLite.
     (4, AUTHORITY_SCHEMA),
+    # A spend authority's rolling period from running totals, as the mandate's window (migration 3).
+    (6, _authority_buckets()),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 _TOTAL = total_sql("ab_spend_buckets", "ab_reservations", "account = %s AND mandate = %s", "%s")

@@ -224,11 +224,12 @@ class WindowPlan:
     rows: tuple[int, int]
 
     @classmethod
-    def starting(cls, start: int) -> WindowPlan:
-        """The plan for the window ``[start, +inf)``: whole buckets, coarse to fine, then the rows left over."""
+    def starting(cls, start: int, widths: tuple[int, ...] = BUCKETS) -> WindowPlan:
+        """The plan for the window ``[start, +inf)``: whole buckets, coarse to fine, then the rows left over.
+        ``widths``: the bucket widths, coarse to fine, each a multiple of the next (default :data:`BUCKETS`)."""
         levels: list[tuple[int, int | None]] = []
         covered: int | None = None  # everything from here on is counted by the coarser levels
-        for width in BUCKETS:
+        for width in widths:
             first = -(-start // width)  # the first bucket wholly inside the window
             levels.append((first, None if covered is None else covered // width))
             covered = first * width
@@ -236,18 +237,19 @@ class WindowPlan:
         return cls(tuple(levels), (start, covered))
 
 
-def total_sql(buckets: str, rows: str, scope: str, mark: str) -> str:
+def total_sql(buckets: str, rows: str, scope: str, mark: str, levels: int = len(BUCKETS)) -> str:
     """One statement adding up a :class:`WindowPlan` (a sum per bucket level, then the rows left over).
 
-    ``scope`` selects the mandate (``mandate = ?``) in both tables; ``mark`` is the driver's placeholder.
-    The statement's parameters are, per part, the scope's values followed by that part's bounds.
+    ``scope`` selects the mandate (``mandate = ?``) in both tables; ``mark`` is the driver's placeholder;
+    ``levels``: how many bucket widths the plan has. The statement's parameters are, per part, the scope's
+    values followed by that part's bounds.
 
     Example:
         >>> total_sql("b", "r", "mandate = ?", "?").count("?")
         11
     """
     parts = []
-    for level in range(len(BUCKETS)):
+    for level in range(levels):
         upper = "" if level == 0 else f" AND bucket < {mark}"
         parts.append(f"(SELECT COALESCE(SUM(cents), 0) FROM {buckets} WHERE {scope} AND level = {level} "
                      f"AND bucket >= {mark}{upper})")
