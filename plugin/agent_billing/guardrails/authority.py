@@ -444,9 +444,11 @@ class SqliteBackend:
 
     lock = ""
 
-    def __init__(self, path: str | Path | None, *, timeout: float | None = None) -> None:
+    def __init__(self, path: str | Path | None, *, timeout: float | None = None,
+                 schema: str = AUTHORITY_SCHEMA) -> None:
         self.name = str(path) if path is not None else "memory"
         self._path, self._timeout = path, timeout
+        self._schema = schema  # the tables this backend keeps (other stores reuse the backend for theirs)
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
@@ -458,7 +460,7 @@ class SqliteBackend:
         if self._conn is not None and (self._pid == os.getpid() or self._path is None):
             return self._conn
         conn = connect(self._path, timeout=self._timeout)
-        conn.executescript(AUTHORITY_SCHEMA)
+        conn.executescript(self._schema)
         self._conn, self._pid = conn, os.getpid()
         return conn
 

@@ -44,6 +44,7 @@ from agent_billing import wire
 from agent_billing.audit import GENESIS_HASH, AuditEvent, chain_record, state_keys
 from agent_billing.guardrails.approval_records import DEFAULT_TTL as APPROVAL_TTL
 from agent_billing.guardrails.approval_records import Decision
+from agent_billing.guardrails.approval_requests import APPROVAL_REQUESTS_SCHEMA, ApprovalRequests
 from agent_billing.guardrails.authority import AUTHORITY_SCHEMA, AuthorityStore, Run
 from agent_billing.guardrails.confirmation import (
     DEFAULT_TTL as CONFIRMATION_TTL,
@@ -199,6 +200,8 @@ CREATE INDEX ab_approvals_by_expiry ON ab_approvals (expires_us);
     (3, _spend_buckets()),
     # Spend authorities per agent and task (guardrails/authority.py): additive, the same tables as in SQLite.
     (4, AUTHORITY_SCHEMA),
+    # Durable out-of-band approval requests (guardrails/approval_requests.py): additive, as in SQLite.
+    (5, APPROVAL_REQUESTS_SCHEMA),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 _TOTAL = total_sql("ab_spend_buckets", "ab_reservations", "account = %s AND mandate = %s", "%s")
@@ -307,7 +310,12 @@ class PostgresStore:
             confirmations=lambda: PostgresConfirmationStore(self), approvals=lambda: PostgresApprovalRecords(self),
             declined=lambda: PostgresDeclinedRequests(self), audit=lambda: PostgresAuditLog(self, chain=account),
             authorities=lambda: AuthorityStore(PostgresAuthorities(self), account),
+            approval_requests=self.approval_requests,
         )
+
+    def approval_requests(self) -> ApprovalRequests:
+        """The out-of-band approval requests of every account (decided by one ``UPDATE ... RETURNING``)."""
+        return ApprovalRequests(PostgresAuthorities(self))
 
     def audit_chains(self) -> list[str]:
         """The audit chains kept here (one per account)."""
