@@ -160,7 +160,7 @@ def approval_app(store: Any = None, identify: Identify | None = None, *,
     Example:
         >>> app = approval_app(ApprovalRequests.memory())
         >>> [route.path for route in app.routes]
-        ['/{token}']
+        ['/{token:path}']
     """
     opened: list[ApprovalRequests] = []
 
@@ -206,10 +206,11 @@ def approval_app(store: Any = None, identify: Identify | None = None, *,
             text = "<h1>Declined</h1><p>Nothing will be charged. The agent is told you declined.</p>"
         return _answer(_page(decided.status.capitalize(), text))
 
+    # Every path answers (a token with a slash, an empty one): one plain page for whatever is not a valid link.
     async def route(request: Request) -> Response:
         return await (decide(request) if request.method == "POST" else show(request))
 
-    return Starlette(routes=[Route("/{token}", route, methods=["GET", "POST"])])
+    return Starlette(routes=[Route("/{token:path}", route, methods=["GET", "POST"])])
 
 
 __all__ = ["CSP", "HEADERS", "approval_app", "facts", "form_value"]
