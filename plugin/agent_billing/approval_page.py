@@ -8,7 +8,7 @@ attacker-controlled; control and bidi characters were removed when the request w
 records the decision with its evidence (when, client address, user agent, method, and ``identify(request)``:
 the deployer's own claim of who the person is, e.g. their logged-in user). Nothing is decided on ``GET``
 (link scanners prefetch URLs): the POST must carry the page's anti-forgery value, bound to the token, and
-an ``Origin`` header, when present, must be this host's.
+``Origin`` (when not ``null``) and ``Sec-Fetch-Site``, when sent, must say the POST came from this page's host.
 
 A used, expired, unknown or malformed token answers one plain page saying so, with the same status and the
 same work (one hashed lookup), never echoing the token, and changes nothing. Every answer carries
@@ -142,9 +142,13 @@ def _request_page(record: ApprovalRecord, token: str) -> str:
 
 
 def _same_origin(request: Request) -> bool:
+    # With Referrer-Policy no-referrer, browsers send "Origin: null" for the page's own form; Sec-Fetch-Site
+    # still says where the POST came from. The anti-forgery value is the real guard; this refuses the obvious.
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return False
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
-        return origin is None  # "null": a sandboxed or opaque origin, never this page's own form
+        return True
     return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
 
 

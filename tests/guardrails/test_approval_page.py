@@ -97,7 +97,8 @@ def test_post_needs_the_form_value_bound_to_this_token(http: httpx.Client, reque
     assert http.post(f"/{TOKEN}", data={"decision": "approve"}).status_code == 404
     assert _post(http, decision="yes please").status_code == 404
     assert _post(http, **{"origin": "https://evil.example"}).status_code == 404  # a cross-site form
-    assert _post(http, **{"origin": "null"}).status_code == 404
+    assert _post(http, **{"origin": "null", "sec-fetch-site": "cross-site"}).status_code == 404
+    assert _post(http, **{"sec-fetch-site": "same-site"}).status_code == 404  # a sibling subdomain's page
     assert requests.find(TOKEN, now=NOW) is not None  # none of them decided anything
     done = _post(http, **{"origin": "https://pay.example", "x-user": "ada+RLO@example.com"})
     assert done.status_code == 200 and "Approved" in done.text
