@@ -73,6 +73,7 @@ from agent_billing.mcp.approver import (
     stateless,
 )
 from agent_billing.mcp.http_guard import PRINCIPAL_KEY, HttpGuard
+from agent_billing.mcp.out_of_band import DELIVERY, url_message
 from agent_billing.mcp.rounds import ApprovalRounds
 from agent_billing.provider import HandOff, get_provider
 from agent_billing.tools import BillingToolkit
@@ -285,6 +286,8 @@ class BillingMCPServer:
                     "Nothing was charged."), "next_step": "Call again without requestState to ask the person anew."},
                     True)
             round_.answers[state.binding] = answer
+            if state.request:  # an out-of-band approval: the page's record decides, the answer only says "opened"
+                round_.approvals[state.binding] = state.request
             # The answered round's tool-call id follows from its single-use token: same call, same idempotency key.
             call_id = f"mcp_{hashlib.sha256(state.token.encode()).hexdigest()[:32]}"
         token = CURRENT_ROUND.set(round_)
@@ -297,6 +300,12 @@ class BillingMCPServer:
                 message=_page_message(round_.page["content"]), url=round_.page["url"], elicitation_id=round_.page["id"]))
             return types.InputRequiredResult(input_requests={PAGE_INPUT: url_request},
                                              request_state=json.dumps({"page": round_.page}))
+        if round_.links:  # an out-of-band approval: the person opens its page (URL mode) and decides there
+            request, link = round_.links[0]
+            url_request = types.ElicitRequest(params=types.ElicitRequestURLParams(  # no elicitationId in this revision
+                message=url_message(link), url=link.url))
+            return types.InputRequiredResult(input_requests={APPROVAL_INPUT: url_request},
+                                             request_state=self.rounds.issue(request, principal, link.request_id))
         if not round_.asked:
             return result
         # Nothing moved in this round (the approver said "could not ask"); the person is asked in its result.
@@ -319,12 +328,17 @@ class BillingMCPServer:
                             f"{', '.join(self._tools)}."}, True)
         relay = _relay_for(CURRENT_CALL.get())
         token = _RELAY.set(relay)  # copied into the worker threads the flow runs in
+        deliveries: list[str] = []
+        delivery = DELIVERY.set(deliveries)  # how an out-of-band approval link went out, if one did
         try:
             content, is_error = await self._run(name, dict(arguments or {}), call_id, trace)
+            if deliveries:
+                content["approval_delivery"] = deliveries[-1]
             page = None if is_error else _payment_page(content, get_provider(self.toolkit.registry.provider).handoff)
             if page is not None:
                 content, is_error = await self._hand_over(content, *page)
         finally:
+            DELIVERY.reset(delivery)
             _RELAY.reset(token)
             if relay is not None:
                 relay.close()  # ended or cancelled: no progress after the result

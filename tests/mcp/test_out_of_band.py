@@ -1,0 +1,245 @@
+"""Out-of-band approvals through MCP: the approval page reaches the person as a URL-mode elicitation.
+
+The official ``mcp`` 2.x client, connected in-process, in both revisions (2025-11-25: ``elicitation/create``
+with ``mode: "url"``; 2026-07-28: an ``input_required`` round with a URL-mode input request, answered by the
+same callback). The "person" opens the URL the client received on the real approval page and presses a button
+(httpx posting the page's form, as a browser would). The client's "accept" only says the page was opened: every
+test reads the sandbox ledger, and nothing may move without the page's yes for exactly that charge.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.guardrails.test_out_of_band import Clock, Person
+from tests.mcp.mcp_helpers import MODES, STATELESS, memory_calls
+from tests.tools import conftest as tool_fixtures
+from tests.tools.conftest import MakeToolkit
+
+from agent_billing.client import BillingClient
+from agent_billing.guardrails.approval_requests import ApprovalRecord, token_hash
+from agent_billing.guardrails.out_of_band import ApprovalLink, requests_in
+from agent_billing.mcp import BillingMCPServer
+from agent_billing.mcp.out_of_band import BY_CLIENT, BY_FALLBACK, UrlElicitationApprover
+from mcp import types
+
+clients, make_toolkit = tool_fixtures.clients, tool_fixtures.make_toolkit  # the tool tests' fixtures, for pytest
+BASE = "https://pay.example/approvals"
+KEY = "k" * 40
+
+
+def fund(amount: int = 25) -> tuple[str, dict[str, Any]]:
+    return ("wallet", {"action": "fund", "amount": amount})
+
+
+@pytest.fixture
+def card(client: BillingClient) -> BillingClient:
+    client.add_payment_method("pm_card_visa", make_default=True)
+    return client
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'state.db'}"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def person(url: str, clock: Clock) -> Any:
+    someone = Person(url, clock)
+    yield someone
+    someone.http.close()
+
+
+def server(make_toolkit: MakeToolkit, url: str, clock: Clock, **options: Any) -> BillingMCPServer:
+    options.setdefault("wait", 60)
+    approver = UrlElicitationApprover(base_url=BASE, clock=clock, asleep=clock.asleep, poll=5, **options)
+    return BillingMCPServer(make_toolkit(approval=approver, store=url), state_key=KEY)
+
+
+def record(store: str, page: str) -> ApprovalRecord:
+    """The approval request a page URL opens, whatever its status (2026-07-28 carries no elicitation id)."""
+    with sqlite3.connect(store[len("sqlite:///"):]) as db:
+        (found,) = db.execute("SELECT id FROM ab_approval_requests WHERE token_hash = ?",
+                              (token_hash(page.rsplit("/", 1)[1]),)).fetchone()
+    kept = requests_in(store).get(found)
+    assert kept is not None
+    return kept
+
+
+def ledger(client: BillingClient) -> tuple[Decimal, int]:
+    return client.get_wallet_balance().balance, len(client.get_wallet_transactions().items)
+
+
+class Client:
+    """The MCP client's elicitation callback: records each request, then lets ``then`` act and answer."""
+
+    def __init__(self, then: Any = None, action: str = "accept") -> None:
+        self.asked: list[types.ElicitRequestParams] = []
+        self.then, self.action = then, action
+
+    def __call__(self, params: types.ElicitRequestParams) -> types.ElicitResult:
+        self.asked.append(params)
+        if self.then is not None:
+            self.then(params)
+        return types.ElicitResult(action=self.action)
+
+    @property
+    def urls(self) -> list[str]:
+        return [p.url for p in self.asked if isinstance(p, types.ElicitRequestURLParams)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_client_gets_the_url_the_person_approves_on_the_page_and_it_charges_once(
+        make_toolkit: MakeToolkit, card: BillingClient, url: str, clock: Clock, person: Person, mode: str) -> None:
+    client = Client(then=lambda params: person.press(params.url, "approve"))
+    [(content, is_error)] = memory_calls(server(make_toolkit, url, clock), [fund()], client, mode)
+    assert (is_error, content["ok"], content.get("approval_delivery")) == (False, True, BY_CLIENT), content
+    assert ledger(card) == (Decimal("25.00"), 1)
+    (asked,) = client.asked
+    assert isinstance(asked, types.ElicitRequestURLParams) and asked.mode == "url"
+    assert asked.url.startswith(BASE + "/") and "$25.00 USD" in asked.message
+    assert "Opening the page is not a yes" in asked.message
+    kept = record(url, asked.url)
+    assert asked.elicitation_id == (kept.id if mode != STATELESS else None)  # the revision without the field
+    assert kept.status == "approved" and kept.used_at is not None
+    assert kept.evidence is not None and kept.evidence.method == "approval page"
+    assert person.press(asked.url, "approve").status_code == 404  # used: a second press does nothing
+    assert ledger(card) == (Decimal("25.00"), 1)
+
+
+def test_the_person_may_decide_after_the_client_opened_the_page(
+        make_toolkit: MakeToolkit, card: BillingClient, url: str, clock: Clock, person: Person) -> None:
+    client = Client()  # accept at once: the page is open, the person reads it while the server polls
+    clock.actions.append(lambda: person.press(client.urls[0], "approve"))
+    [(content, _)] = memory_calls(server(make_toolkit, url, clock), [fund()], client)
+    assert content["ok"] is True, content
+    assert ledger(card) == (Decimal("25.00"), 1) and clock.slept == 5  # one poll
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_declined_on_the_page_moves_nothing(make_toolkit: MakeToolkit, card: BillingClient, url: str, clock: Clock,
+                                            person: Person, mode: str) -> None:
+    client = Client(then=lambda params: person.press(params.url, "decline"))
+    [(content, is_error)] = memory_calls(server(make_toolkit, url, clock), [fund()], client, mode)
+    assert is_error and content["error"] == "rejected", content
+    assert ledger(card) == (Decimal("0.00"), 0)
+    assert record(url, client.urls[0]).status == "declined"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_declined_in_the_client_closes_the_link(make_toolkit: MakeToolkit, card: BillingClient, url: str,
+                                                clock: Clock, person: Person, mode: str) -> None:
+    client = Client(action="decline")
+    [(content, is_error)] = memory_calls(server(make_toolkit, url, clock), [fund()], client, mode)
+    assert is_error and content["error"] == "rejected", content
+    assert person.press(client.urls[0], "approve").status_code == 404  # the link it did not open is dead
+    assert ledger(card) == (Decimal("0.00"), 0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_accept_with_nobody_deciding_moves_nothing(make_toolkit: MakeToolkit, card: BillingClient, url: str,
+                                                      clock: Clock, mode: str) -> None:
+    client = Client()  # a client (or a model driving one) that says "accept" and nothing else happens
+    [(content, is_error)] = memory_calls(server(make_toolkit, url, clock, wait=30), [fund()], client, mode)
+    assert is_error and content["error"] != "rejected", content
+    assert "could not be asked" in content["message"] and "within 30 s" in content["message"]
+    assert clock.slept == 30 and ledger(card) == (Decimal("0.00"), 0)
+    kept = record(url, client.urls[0])
+    assert kept.status == "pending" and kept.used_at is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_expired_link_moves_nothing(make_toolkit: MakeToolkit, card: BillingClient, url: str, clock: Clock,
+                                       person: Person, mode: str) -> None:
+    pressed: list[int] = []
+
+    def late(params: Any) -> None:
+        clock.now += 61  # the person opens it after the minute it was valid for
+        pressed.append(person.press(params.url, "approve").status_code)
+
+    client = Client(then=late)
+    [(content, is_error)] = memory_calls(server(make_toolkit, url, clock, ttl=60, wait=60), [fund()], client, mode)
+    assert pressed == [404] and is_error and "expired" in content["message"], content
+    assert ledger(card) == (Decimal("0.00"), 0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_url_from_one_charge_approves_nothing_else(make_toolkit: MakeToolkit, card: BillingClient, url: str,
+                                                     clock: Clock, person: Person, mode: str) -> None:
+    client = Client()
+    mcp = server(make_toolkit, url, clock, wait=20)
+
+    def approve_the_first(params: Any) -> None:
+        if len(client.asked) == 2:  # the second charge's page is shown: the person approves the first's
+            assert person.press(client.urls[0], "approve").status_code == 200
+
+    client.then = approve_the_first
+    results = memory_calls(mcp, [fund(25), fund(40)], client, mode)
+    assert [content["ok"] for content, _ in results] == [False, False], results
+    assert "$25.00" in client.asked[0].message and "$40.00" in client.asked[1].message
+    assert ledger(card) == (Decimal("0.00"), 0)
+    first, second = (record(url, page) for page in client.urls)
+    assert first.status == "approved" and first.used_at is None  # a yes nobody spent
+    assert second.status == "pending"
+    # The first charge asked again is a new call with a new request: the old yes still moves nothing.
+    [(again, _)] = memory_calls(mcp, [fund(25)], Client(), mode)
+    assert again["ok"] is False and ledger(card) == (Decimal("0.00"), 0)
+
+
+def test_the_round_state_cannot_carry_an_approval_to_another_request(
+        make_toolkit: MakeToolkit, card: BillingClient, url: str, clock: Clock, person: Person) -> None:
+    """2026-07-28: the sealed state names the request it asked about; its answer is read for that one only."""
+    import asyncio
+
+    from mcp import Client as McpClient
+
+    mcp = server(make_toolkit, url, clock, wait=20)
+
+    async def steps() -> tuple[Any, Any]:
+        async def never(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+            raise AssertionError("the test drives the rounds itself")
+
+        async with McpClient(mcp.server, mode=STATELESS, elicitation_callback=never) as session:
+            first = await session.session.call_tool(*fund(25), allow_input_required=True)
+            assert isinstance(first, types.InputRequiredResult), first
+            (asked,) = first.input_requests.values()  # type: ignore[union-attr]
+            assert isinstance(asked.params, types.ElicitRequestURLParams)
+            person.press(asked.params.url, "approve")
+            answer = types.ElicitResult(action="accept")
+            used = await session.session.call_tool(*fund(25), input_responses={"approval": answer},
+                                                   request_state=first.request_state, allow_input_required=True)
+            replayed = await session.session.call_tool(*fund(25), input_responses={"approval": answer},
+                                                       request_state=first.request_state, allow_input_required=True)
+            return used, replayed
+
+    used, replayed = asyncio.run(steps())
+    assert isinstance(used, types.CallToolResult) and not used.is_error, used
+    assert isinstance(replayed, types.CallToolResult) and replayed.is_error  # the state is single-use
+    assert ledger(card) == (Decimal("25.00"), 1)
+
+
+def test_a_client_without_url_elicitation_gets_the_link_through_the_fallback_notifier(
+        make_toolkit: MakeToolkit, card: BillingClient, url: str, clock: Clock, person: Person) -> None:
+    texts: list[ApprovalLink] = []
+    clock.actions.append(lambda: person.press(texts[0], "approve"))
+    mcp = server(make_toolkit, url, clock, fallback=texts.append)
+    [(content, is_error)] = memory_calls(mcp, [fund()], None)  # the client declared no elicitation at all
+    assert (is_error, content["ok"], content["approval_delivery"]) == (False, True, BY_FALLBACK), content
+    assert len(texts) == 1 and ledger(card) == (Decimal("25.00"), 1)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_client_without_url_elicitation_and_no_fallback_is_refused_with_the_fix(
+        make_toolkit: MakeToolkit, card: BillingClient, url: str, clock: Clock, mode: str) -> None:
+    [(content, is_error)] = memory_calls(server(make_toolkit, url, clock), [fund()], None, mode)
+    assert is_error and "declared no URL elicitation" in content["message"] and "fallback" in content["message"]
+    assert clock.slept == 0 and ledger(card) == (Decimal("0.00"), 0) and requests_in(url).count() == 0
