@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from tests.guardrails.test_out_of_band import Clock, Person
-from tests.mcp.mcp_helpers import MODES, STATELESS, memory_calls
+from tests.mcp.mcp_helpers import MODES, STATELESS, content_of, memory_calls
 from tests.tools import conftest as tool_fixtures
 from tests.tools.conftest import MakeToolkit
 
@@ -243,3 +243,53 @@ def test_a_client_without_url_elicitation_and_no_fallback_is_refused_with_the_fi
     [(content, is_error)] = memory_calls(server(make_toolkit, url, clock), [fund()], None, mode)
     assert is_error and "declared no URL elicitation" in content["message"] and "fallback" in content["message"]
     assert clock.slept == 0 and ledger(card) == (Decimal("0.00"), 0) and requests_in(url).count() == 0
+
+
+def test_agent_billing_mcp_http_serves_the_page_and_the_person_approves_in_a_browser_request(
+        tmp_path: Path) -> None:
+    """``agent-billing mcp --http --approval out-of-band``: the URL the client gets is this server's own page,
+    reachable without the bearer token (a browser has none); the MCP endpoint still needs it."""
+    import asyncio
+
+    import httpx
+    from tests.mcp.mcp_helpers import http_session, server_env, start_http_server, stop
+
+    from agent_billing.mcp import http_guard
+    from agent_billing.sandbox.server import SandboxServer
+
+    account, token = "sk_mcp_oob", "configured-" + "k3y" * 12
+    with SandboxServer(tokens=(account,), rate_limit=False) as sandbox:
+        with BillingClient(base_url=sandbox.base_url, token=account) as client:
+            client.add_payment_method("pm_card_visa", make_default=True)
+        env = server_env(sandbox.base_url, account, tmp_path, **{http_guard.TOKEN_VARIABLE: token})
+        process, endpoint = start_http_server(["--approval", "out-of-band", "--approval-wait", "30"], env,
+                                              tmp_path / "stderr.txt")
+        pages: list[str] = []
+
+        def browser(page: str) -> None:  # the person's browser: no bearer token, the page's own form
+            shown = httpx.get(page, timeout=30)
+            form = shown.text.split('name="form" value="', 1)[1].split('"', 1)[0]
+            decided = httpx.post(page, data={"decision": "approve", "form": form}, timeout=30)
+            assert (shown.status_code, decided.status_code) == (200, 200) and "Approved" in decided.text
+
+        async def elicit(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+            assert isinstance(params, types.ElicitRequestURLParams)
+            pages.append(params.url)
+            await asyncio.to_thread(browser, params.url)
+            return types.ElicitResult(action="accept")
+
+        async def run() -> dict[str, Any]:
+            async with http_session(endpoint, token, elicit=elicit) as session:
+                content, _ = content_of(await session.call_tool(*fund(25)))
+                return content
+
+        try:
+            content = asyncio.run(run())
+            assert content["ok"] is True, content
+            assert pages[0].startswith(endpoint.removesuffix("/mcp") + "/approvals/")
+            assert httpx.get(pages[0], timeout=30).status_code == 404  # used
+            assert httpx.post(endpoint, json={}, timeout=30).status_code == 401  # the MCP endpoint is still guarded
+        finally:
+            stop(process)
+        with BillingClient(base_url=sandbox.base_url, token=account) as client:
+            assert ledger(client) == (Decimal("25.00"), 1)

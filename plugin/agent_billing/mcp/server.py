@@ -56,7 +56,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from agent_billing import __version__, telemetry
@@ -417,9 +417,13 @@ class BillingMCPServer:
         async with stdio_server() as (read, write):
             await self.server.run(read, write, self.server.create_initialization_options())
 
-    def http_app(self, token: str) -> Starlette:
+    def http_app(self, token: str, approvals: Any = None) -> Starlette:
         """A Starlette app serving streamable HTTP at ``/mcp`` to requests that carry ``Authorization: Bearer
         <token>`` and are addressed to this loopback server exactly (``http_guard.HttpGuard``).
+
+        ``approvals``: a store (or ``ApprovalRequests``) whose out-of-band approval page is served at
+        ``/approvals`` too, outside the bearer guard: the person's browser has no token, the link's own
+        unguessable token and the page's checks guard it (``agent_billing.approval_page``).
 
         Example:
             >>> from agent_billing.sandbox import create_app
@@ -443,8 +447,14 @@ class BillingMCPServer:
             async with manager.run():
                 yield
 
-        return Starlette(routes=[Route("/mcp", endpoint=Endpoint())], lifespan=lifespan,
-                         middleware=[Middleware(HttpGuard, token=token)])
+        routes, guard = [Route("/mcp", endpoint=Endpoint())], [Middleware(HttpGuard, token=token)]
+        if approvals is None:
+            return Starlette(routes=routes, lifespan=lifespan, middleware=guard)
+        from agent_billing.approval_page import approval_app
+
+        guarded = Starlette(routes=routes, middleware=guard)
+        return Starlette(routes=[Mount("/approvals", app=approval_app(approvals)), Mount("/", app=guarded)],
+                         lifespan=lifespan)
 
 
 def principal_of(ctx: ServerRequestContext[Any, Any] | None) -> str:
