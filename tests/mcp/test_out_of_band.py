@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from tests.guardrails.test_out_of_band import Clock, Person
-from tests.mcp.mcp_helpers import MODES, STATELESS, content_of, memory_calls
+from tests.mcp.mcp_helpers import LEGACY, MODES, STATELESS, content_of, memory_calls
 from tests.tools import conftest as tool_fixtures
 from tests.tools.conftest import MakeToolkit
 
@@ -61,7 +61,8 @@ def person(url: str, clock: Clock) -> Any:
 
 def server(make_toolkit: MakeToolkit, url: str, clock: Clock, **options: Any) -> BillingMCPServer:
     options.setdefault("wait", 60)
-    approver = UrlElicitationApprover(base_url=BASE, clock=clock, asleep=clock.asleep, poll=5, **options)
+    options.setdefault("asleep", clock.asleep)
+    approver = UrlElicitationApprover(base_url=BASE, clock=clock, poll=5, **options)
     return BillingMCPServer(make_toolkit(approval=approver, store=url), state_key=KEY)
 
 
@@ -293,3 +294,40 @@ def test_agent_billing_mcp_http_serves_the_page_and_the_person_approves_in_a_bro
             stop(process)
         with BillingClient(base_url=sandbox.base_url, token=account) as client:
             assert ledger(client) == (Decimal("25.00"), 1)
+
+
+def test_the_wait_on_the_page_reports_progress_to_a_client_that_asked(
+        make_toolkit: MakeToolkit, card: BillingClient, url: str, clock: Clock, person: Person) -> None:
+    """Clients that reset their request timeout on progress keep the call open while the person decides."""
+    import asyncio
+
+    from mcp import Client as McpClient
+
+    async def asleep(seconds: float) -> None:  # fake time, but the loop runs: progress goes out meanwhile
+        clock.sleep(seconds)
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    mcp = server(make_toolkit, url, clock, wait=60, asleep=asleep)
+    pages: list[str] = []
+    seen: list[tuple[float, str | None]] = []
+
+    async def opened(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        assert isinstance(params, types.ElicitRequestURLParams)
+        pages.append(params.url)
+        return types.ElicitResult(action="accept")
+
+    async def progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, message))
+        if len(seen) == 2:  # the person decides while the server polls
+            await asyncio.to_thread(person.press, pages[0], "approve")
+
+    async def run() -> dict[str, Any]:
+        async with McpClient(mcp.server, mode=LEGACY, elicitation_callback=opened) as client:
+            return content_of(await client.call_tool(*fund(), progress_callback=progress))[0]
+
+    content = asyncio.run(run())
+    assert content["ok"] is True, (content, seen)
+    assert len(seen) >= 2 and [v for v, _ in seen] == sorted({v for v, _ in seen})
+    assert all(m is not None and m.startswith("waiting for the person to approve or decline") for _, m in seen)
+    assert ledger(card) == (Decimal("25.00"), 1)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import timedelta
@@ -46,10 +47,12 @@ __all__ = ["DELIVERY", "NO_URL_ELICITATION", "UrlElicitationApprover", "url_mess
 
 NO_URL_ELICITATION = (
     "this MCP client cannot open the approval page (it declared no URL elicitation) and no fallback notifier is "
-    "configured. Use an MCP client that supports URL elicitation, or give the server a fallback notifier "
-    "(UrlElicitationApprover(fallback=...)) that sends the link to the person by text, e-mail or push")
+    "configured. Use an MCP client that supports URL elicitation, give the server a fallback notifier "
+    "(UrlElicitationApprover(fallback=...)) that sends the link to the person by text, e-mail or push, or ask in "
+    "the client instead ('agent-billing mcp --approval elicitation')")
 ASKED_BY_URL = ("sent the approval page to the person through the MCP client (input required); nothing happens "
                 "until they decide on the page")
+WAITING = "waiting for the person to approve or decline on the approval page"
 WAIT_SECONDS = 120.0  # MCP clients time a call out after a minute or a few; the link itself lives longer (ttl)
 BY_CLIENT = "url_elicitation"
 BY_FALLBACK = ("sent by the deployer's notifier: this MCP client cannot open URLs (no URL elicitation), so the "
@@ -97,12 +100,14 @@ class UrlElicitationApprover(OutOfBandApprover):
 
     def __init__(self, *, base_url: str, fallback: Notifier | None = None, ttl: timedelta | float = DEFAULT_TTL,
                  wait: float = WAIT_SECONDS, store: ApprovalRequests | None = None, account: str = "default",
-                 poll: float = POLL_SECONDS, clock: Callable[[], float] | None = None,
+                 poll: float = POLL_SECONDS, clock: Callable[[], float] = time.time,
                  asleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
-        extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
         super().__init__(notifier=fallback or _no_fallback, base_url=base_url, ttl=ttl, wait=wait, store=store,
-                         account=account, poll=poll, asleep=asleep, **extra)
+                         account=account, poll=poll, clock=clock, asleep=asleep)
         self.fallback = fallback
+        # The server's progress relay (set by BillingMCPServer): a client that asked for progress hears about the
+        # wait, and clients that reset their timeout on progress keep the call open while the person decides.
+        self.progress: Callable[[str], None] | None = None
 
     def describe(self) -> str:
         """A short name for audit records."""
@@ -212,6 +217,8 @@ class UrlElicitationApprover(OutOfBandApprover):
             remaining = deadline - self.clock()
             if remaining <= 0:
                 return self._timed_out()
+            if self.progress is not None:
+                self.progress(f"{WAITING} ({remaining:.0f} s left)")
             await self.asleep(min(self.poll, remaining))
         return decided
 

@@ -73,7 +73,7 @@ from agent_billing.mcp.approver import (
     stateless,
 )
 from agent_billing.mcp.http_guard import PRINCIPAL_KEY, HttpGuard
-from agent_billing.mcp.out_of_band import DELIVERY, url_message
+from agent_billing.mcp.out_of_band import DELIVERY, UrlElicitationApprover, url_message
 from agent_billing.mcp.rounds import ApprovalRounds
 from agent_billing.provider import HandOff, get_provider
 from agent_billing.tools import BillingToolkit
@@ -235,6 +235,9 @@ class BillingMCPServer:
         self.server.middleware.append(RequestStateBoundary(security, default_audience=name))
         if toolkit.progress is None:  # a wait's progress goes to the client that asked for it
             toolkit.progress = self.progress
+        approver = toolkit.guard.approver
+        if isinstance(approver, UrlElicitationApprover) and approver.progress is None:  # and the approval page's
+            approver.progress = self.progress
 
     @cached_property
     def rounds(self) -> ApprovalRounds:
