@@ -129,7 +129,7 @@ def measure(kind: str, rounds: int, calls: int) -> None:
         base = medians["callback"]
         print(f"store={kind} rounds={rounds} calls={calls}")
         for name in names:
-            ratios = [m / b for m, b in zip(medians[name], base)]
+            ratios = [m / b for m, b in zip(medians[name], base, strict=True)]
             print(f"  {name:10s} median {statistics.median(medians[name]) * 1000:7.2f} ms   "
                   f"x{statistics.median(ratios):.2f} of callback (spread {min(ratios):.2f}-{max(ratios):.2f})")
 
