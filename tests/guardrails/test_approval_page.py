@@ -118,8 +118,8 @@ def test_decline_then_expired(http: httpx.Client, requests: ApprovalRequests, cl
     clock.now += 61
     assert http.get("/tok-late").status_code == 404
     assert http.post("/tok-late", data={"decision": "approve", "form": form_value("tok-late")}).status_code == 404
-    late = requests.latest("acct", "call_2", "digest-1")
-    assert late is not None and not late.decided and not late.is_open(NOW + timedelta(seconds=61))
+    late = requests.latest("acct", "call_2", "digest-1", now=NOW + timedelta(seconds=61))
+    assert late is not None and late.status == "expired" and late.decided_at is None
 
 
 def test_an_identify_that_refuses_blocks_the_decision(requests: ApprovalRequests, clock: Clock) -> None:

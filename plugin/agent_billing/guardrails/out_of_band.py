@@ -202,9 +202,12 @@ class OutOfBandApprover:
             return self._failed("the request carries no intent digest to bind the approval to")
         approval_id = request.approval_id or "once:" + new_token()  # no tool call id: asked and answered here
         now = self._now()
-        earlier = self.store.latest(self.account, approval_id, request.intent_digest)
+        earlier = self.store.latest(self.account, approval_id, request.intent_digest, now=now)
         if earlier is not None and earlier.used_at is None and (earlier.decided or earlier.is_open(now)):
             return earlier, None  # LangGraph's re-run (or a repeat of this call): never a second notification
+        waiting = self.store.open_for(self.account, request.intent_digest, now=now)
+        if waiting is not None:
+            return waiting, None  # the same charge asked again (after a timeout): wait on the link already sent
         token = new_token()
         record = self.store.create(self.account, request, approval_id=approval_id, token=token, now=now,
                                    expires_at=now + self.ttl)
@@ -220,7 +223,7 @@ class OutOfBandApprover:
     def _read(self, record: ApprovalRecord) -> ApprovalDecision | None:
         """The recorded decision, a failed one when the request expired, or None while it is pending."""
         assert self.store is not None
-        current = self.store.get(record.id)
+        current = self.store.get(record.id, now=self._now())
         if current is None or current.digest != record.digest:
             return self._failed("the approval request is gone from the store")
         if current.status == "approved" and not self.store.use(current.id, now=self._now()):
@@ -244,7 +247,8 @@ class OutOfBandApprover:
 
     def _timed_out(self) -> ApprovalDecision:
         return self._failed(f"no decision at the approval link within {self.wait:g} s; nothing was charged. The "
-                            "link stays valid until it expires; call again to wait for it")
+                            "person may still decide there until the link expires: asking again for the same charge "
+                            "waits for that decision (no new link)")
 
     # --- the Approver protocol
 
