@@ -96,6 +96,8 @@ def test_post_needs_the_form_value_bound_to_this_token(http: httpx.Client, reque
     assert _post(http, form=form_value("other-token")).status_code == 404
     assert http.post(f"/{TOKEN}", data={"decision": "approve"}).status_code == 404
     assert _post(http, decision="yes please").status_code == 404
+    assert http.post(f"/{TOKEN}", content=b"decision=approve&form=" + form_value(TOKEN).encode() + b"&x=" + b"y" * 10_000,
+                     headers={"content-type": "application/x-www-form-urlencoded"}).status_code == 404  # too big
     assert _post(http, **{"origin": "https://evil.example"}).status_code == 404  # a cross-site form
     assert _post(http, **{"origin": "null", "sec-fetch-site": "cross-site"}).status_code == 404
     assert _post(http, **{"sec-fetch-site": "same-site"}).status_code == 404  # a sibling subdomain's page
