@@ -163,6 +163,27 @@ def test_approve_at_the_link_charges_exactly_once_with_evidence(clients: Any, ur
     assert ledger(clients[0]) == (Decimal("25.00"), 1)
 
 
+def test_the_receipt_carries_the_links_decision_evidence(clients: Any, url: str, clock: Clock, person: Person,
+                                                        tmp_path: Path) -> None:
+    from agent_billing.receipts import ReceiptBook, ReceiptSigner, verify_receipt
+
+    signer = ReceiptSigner.generate()
+    kit = BillingToolkit(client=clients[0], store=url, approval=approver(person, clock), audit=MemoryAuditLog(),
+                         receipts=ReceiptBook(signer, tmp_path / "receipts"))
+    clock.actions.append(lambda: person.press(person.links[0], "approve", **{"x-user": "ada@example.com"}))
+    assert fund(kit)["ok"] is True
+    (receipt,) = list(ReceiptBook(None, tmp_path / "receipts", account=kit.guard.account).receipts())
+    details = receipt["approval"]["details"]
+    assert details["approval_request_id"] == person.links[0].request_id and details["status"] == "approved"
+    assert details["identity"] == "ada@example.com" and details["method"] == "approval page"
+    assert details["client"] == "127.0.0.1" and details["decided_at"].startswith("2026-12-05T12:")
+    assert person.links[0].url.rsplit("/", 1)[1] not in json.dumps(receipt)
+    assert verify_receipt(receipt, signer.public_pem()).ok
+    forged = json.loads(json.dumps(receipt))
+    forged["approval"]["details"]["identity"] = "mallory@example.com"
+    assert not verify_receipt(forged, signer.public_pem()).ok
+
+
 def test_decline_at_the_link_charges_nothing_and_is_remembered(clients: Any, url: str, clock: Clock,
                                                               person: Person) -> None:
     kit = toolkit(clients, url, approver(person, clock))

@@ -233,7 +233,8 @@ class OutOfBandApprover:
             how = current.evidence.method if current.evidence else "link"
             return ApprovalDecision(approved=current.status == "approved",
                                     approver=f"person via {how}" + (f" ({who})" if who else ""),
-                                    reason=None if current.status == "approved" else "declined at the approval link")
+                                    reason=None if current.status == "approved" else "declined at the approval link",
+                                    evidence=_evidence(current))
         if not current.is_open(self._now()):
             return self._failed("the approval link expired before the person decided")
         return None
@@ -317,6 +318,16 @@ class OutOfBandApprover:
                 return decided
             interrupt(payload)  # the n-th call returns the n-th resume value (ignored), or pauses here
         return self._failed(f"resumed {MAX_INTERRUPTS} times without a decision at the approval link")
+
+
+def _evidence(record: ApprovalRecord) -> dict[str, str]:
+    """The decision's record as a receipt carries it (never the token)."""
+    found = {"approval_request_id": record.id, "intent_digest": record.digest, "status": record.status}
+    if record.decided_at is not None:
+        found["decided_at"] = record.decided_at.isoformat()
+    if record.evidence is not None:
+        found.update({key: value for key, value in vars(record.evidence).items() if value is not None})
+    return found
 
 
 def requests_in(store: Any) -> ApprovalRequests:
