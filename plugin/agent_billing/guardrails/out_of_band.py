@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from agent_billing.guardrails.approval import ApprovalDecision, ApprovalRequest, _run_awaitable
+from agent_billing.guardrails.approval import ApprovalDecision, ApprovalRequest, _is_async, _run_awaitable
 from agent_billing.guardrails.approval_requests import ApprovalRecord, ApprovalRequests, new_token
 from agent_billing.guardrails.sqlite_state import StoreUnavailableError
 
@@ -290,7 +290,9 @@ class OutOfBandApprover:
             record, link = begun
             if link is not None:
                 try:
-                    delivered = self.notifier(link)
+                    # A sync notifier (an SMS gateway's blocking client) runs off the event loop.
+                    delivered = self.notifier(link) if _is_async(self.notifier) else \
+                        await asyncio.to_thread(self.notifier, link)
                     if inspect.isawaitable(delivered):
                         await delivered
                 except Exception as exc:
