@@ -345,12 +345,14 @@ def test_langgraph_decline_at_the_link_is_a_no(clients: Any, url: str, clock: Cl
     assert '"rejected"' in str(done["messages"][-2].content)
 
 
-async def test_async_toolkit_with_an_async_notifier(clients: Any, url: str, clock: Clock, person: Person) -> None:
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_async_toolkit_with_either_notifier(clients: Any, url: str, clock: Clock, person: Person,
+                                                  kind: str) -> None:
     async def notify(link: ApprovalLink) -> None:
         await asyncio.sleep(0)
         person(link)
 
-    kit = toolkit(clients, url, OutOfBandApprover(notifier=notify, base_url=BASE, clock=clock, sleep=clock.sleep,
+    kit = toolkit(clients, url, OutOfBandApprover(notifier=notify if kind == "async" else person, base_url=BASE, clock=clock, sleep=clock.sleep,
                                                   asleep=clock.asleep, wait=60))
     clock.actions.append(lambda: requests_in(url).decide(
         person.links[0].url.rsplit("/", 1)[1], approved=True, evidence=Evidence(method="test"),
