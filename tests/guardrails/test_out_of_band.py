@@ -352,8 +352,8 @@ async def test_async_toolkit_with_either_notifier(clients: Any, url: str, clock:
         await asyncio.sleep(0)
         person(link)
 
-    kit = toolkit(clients, url, OutOfBandApprover(notifier=notify if kind == "async" else person, base_url=BASE, clock=clock, sleep=clock.sleep,
-                                                  asleep=clock.asleep, wait=60))
+    kit = toolkit(clients, url, OutOfBandApprover(notifier=notify if kind == "async" else person, base_url=BASE,
+                                                  clock=clock, sleep=clock.sleep, asleep=clock.asleep, wait=60))
     clock.actions.append(lambda: requests_in(url).decide(
         person.links[0].url.rsplit("/", 1)[1], approved=True, evidence=Evidence(method="test"),
         now=datetime.fromtimestamp(clock(), tz=timezone.utc)))
