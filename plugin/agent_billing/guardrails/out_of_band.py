@@ -31,7 +31,6 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
@@ -143,7 +142,8 @@ class OutOfBandApprover:
     the approval page is mounted (the link is ``base_url/<token>``). ``ttl``: how long the link is valid.
     ``wait``: seconds to wait for the decision (polling the store), or ``"interrupt"`` under LangGraph.
     ``store``: the requests (``ApprovalRequests``); leave it out under ``BillingToolkit(approval=...)``, which
-    gives the toolkit's store and account. ``clock``/``sleep``/``asleep``: injected for tests.
+    gives the toolkit's store and account. ``clock``/``sleep``/``asleep`` (default ``asyncio.sleep``): injected
+    for tests.
 
     Example:
         >>> OutOfBandApprover(notifier=print, base_url="https://pay.example/approvals").describe()
@@ -154,7 +154,7 @@ class OutOfBandApprover:
                  wait: float | Literal["interrupt"] = 300.0, store: ApprovalRequests | None = None,
                  account: str = "default", poll: float = POLL_SECONDS, clock: Clock = time.time,
                  sleep: Callable[[float], Any] = time.sleep,
-                 asleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+                 asleep: Callable[[float], Awaitable[Any]] | None = None) -> None:
         ttl = ttl if isinstance(ttl, timedelta) else timedelta(seconds=ttl)
         if not timedelta(0) < ttl <= MAX_TTL:
             raise ValueError(f"ttl must be positive and at most {MAX_TTL}")
@@ -281,6 +281,9 @@ class OutOfBandApprover:
 
     async def adecide(self, request: ApprovalRequest) -> ApprovalDecision:
         """Async form of ``decide``: an async notifier is awaited, store reads run off the event loop."""
+        import asyncio  # here: the library's import stays lean for sync hosts and the command line
+
+        asleep = self.asleep or asyncio.sleep
         if self.wait == "interrupt":
             return self.decide(request)  # LangGraph's interrupt is synchronous in async graphs too
         try:
@@ -302,7 +305,7 @@ class OutOfBandApprover:
                 remaining = deadline - self.clock()
                 if remaining <= 0:
                     return self._timed_out()
-                await self.asleep(min(self.poll, remaining))
+                await asleep(min(self.poll, remaining))
             return decided
         except StoreUnavailableError as exc:
             return self._failed(f"the guardrail store is unreachable ({exc.reason})")
