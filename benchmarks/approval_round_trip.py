@@ -12,8 +12,9 @@ Each variant makes the same guarded charge (fund $10 from a named card on the in
   httpx's in-process ASGI transport.
 
 The approver's sleep is where the person acts, so no time is spent waiting: what is measured is the overhead.
-Rounds are interleaved (a block of ``--calls`` calls of every variant per round, in a rotating order); each
-round's ratio is of that round's medians; the report gives the median ratio and its spread (min-max over rounds).
+Calls are interleaved (one call of each variant in turn, in a rotating order, ``--calls`` times per round); each
+round's ratio (and added milliseconds) is of that round's medians; the report gives the median over rounds and
+the ratio's spread (min-max over rounds).
 Stores: ``sqlite`` (one file in a temporary directory), ``postgres`` (``$AGENT_BILLING_TEST_POSTGRES_URL``, a
 fresh schema dropped afterwards).
 """
@@ -118,20 +119,23 @@ def measure(kind: str, rounds: int, calls: int) -> None:
         names = list(runs)
         medians: dict[str, list[float]] = {name: [] for name in names}
         for index in range(rounds):
-            order = names[index % len(names):] + names[:index % len(names)]
-            for name in order:
-                times = []
-                for _ in range(calls):
+            times: dict[str, list[float]] = {name: [] for name in names}
+            for call in range(calls):  # one call of each variant in turn, in a rotating order: drift hits all alike
+                shift = (index + call) % len(names)
+                for name in names[shift:] + names[:shift]:
                     start = time.perf_counter()
                     runs[name]()
-                    times.append(time.perf_counter() - start)
-                medians[name].append(statistics.median(times))
+                    times[name].append(time.perf_counter() - start)
+            for name in names:
+                medians[name].append(statistics.median(times[name]))
         base = medians["callback"]
         print(f"store={kind} rounds={rounds} calls={calls}")
         for name in names:
             ratios = [m / b for m, b in zip(medians[name], base, strict=True)]
+            added = [(m - b) * 1000 for m, b in zip(medians[name], base, strict=True)]
             print(f"  {name:10s} median {statistics.median(medians[name]) * 1000:7.2f} ms   "
-                  f"x{statistics.median(ratios):.2f} of callback (spread {min(ratios):.2f}-{max(ratios):.2f})")
+                  f"x{statistics.median(ratios):.2f} of callback (spread {min(ratios):.2f}-{max(ratios):.2f}), "
+                  f"{statistics.median(added):+.2f} ms")
 
 
 def main() -> None:
