@@ -368,6 +368,22 @@ def test_without_a_store_it_fails_closed(clock: Clock) -> None:
     assert decision.failed and not decision.approved and "no store" in str(decision.reason)
 
 
+def test_a_toolkit_whose_store_keeps_no_requests_refuses_to_start(clients: Any, clock: Clock) -> None:
+    from agent_billing.guardrails.store import AccountState, StateDirStore
+
+    class OldStore(StateDirStore):  # a deployer's store written before out-of-band approvals existed
+        def for_account(self, account: str) -> AccountState:
+            state = super().for_account(account)
+            state._approval_requests = None
+            return state
+
+    oob = OutOfBandApprover(notifier=lambda link: None, base_url=BASE, clock=clock, sleep=clock.sleep)
+    with pytest.raises(ValueError, match="keeps no out-of-band approval requests"):
+        BillingToolkit(client=clients[0], store=OldStore(), approval=oob, audit=MemoryAuditLog())
+    with pytest.raises(ValueError, match="keeps no out-of-band approval requests"):
+        requests_in(type("Bare", (), {"name": "bare", "for_account": None})())
+
+
 def test_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="ttl"):
         OutOfBandApprover(notifier=print, base_url=BASE, ttl=0)
