@@ -141,6 +141,16 @@ def _request_page(record: ApprovalRecord, token: str) -> str:
         "<button type=\"submit\" name=\"decision\" value=\"decline\" id=\"decline\">Decline</button></form>"))
 
 
+async def _bounded_body(request: Request) -> bytes | None:
+    """The form body, or None past ``MAX_BODY`` (read no further: a huge body costs the sender, not us)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    return body
+
+
 def _same_origin(request: Request) -> bool:
     # With Referrer-Policy no-referrer, browsers send "Origin: null" for the page's own form; Sec-Fetch-Site
     # still says where the POST came from. The anti-forgery value is the real guard; this refuses the obvious.
@@ -185,8 +195,8 @@ def approval_app(store: Any = None, identify: Identify | None = None, *,
 
     async def decide(request: Request) -> Response:
         token = request.path_params["token"]
-        body = await request.body()
-        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4) if len(body) <= MAX_BODY else {}
+        body = await _bounded_body(request)
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4) if body is not None else {}
         decision = (fields.get("decision") or [""])[0]
         offered = (fields.get("form") or [""])[0]
         # One lookup whatever is wrong, so a bad form and a bad token cost the same.

@@ -96,6 +96,8 @@ def test_post_needs_the_form_value_bound_to_this_token(http: httpx.Client, reque
     assert _post(http, form=form_value("other-token")).status_code == 404
     assert http.post(f"/{TOKEN}", data={"decision": "approve"}).status_code == 404
     assert _post(http, decision="yes please").status_code == 404
+    assert http.post(f"/{TOKEN}", content=b"decision=approve&form=" + form_value(TOKEN).encode() + b"&x=" + b"y" * 10_000,
+                     headers={"content-type": "application/x-www-form-urlencoded"}).status_code == 404  # too big
     assert _post(http, **{"origin": "https://evil.example"}).status_code == 404  # a cross-site form
     assert _post(http, **{"origin": "null", "sec-fetch-site": "cross-site"}).status_code == 404
     assert _post(http, **{"sec-fetch-site": "same-site"}).status_code == 404  # a sibling subdomain's page
@@ -118,8 +120,8 @@ def test_decline_then_expired(http: httpx.Client, requests: ApprovalRequests, cl
     clock.now += 61
     assert http.get("/tok-late").status_code == 404
     assert http.post("/tok-late", data={"decision": "approve", "form": form_value("tok-late")}).status_code == 404
-    late = requests.latest("acct", "call_2", "digest-1")
-    assert late is not None and not late.decided and not late.is_open(NOW + timedelta(seconds=61))
+    late = requests.latest("acct", "call_2", "digest-1", now=NOW + timedelta(seconds=61))
+    assert late is not None and late.status == "expired" and late.decided_at is None
 
 
 def test_an_identify_that_refuses_blocks_the_decision(requests: ApprovalRequests, clock: Clock) -> None:

@@ -63,6 +63,9 @@ class Clock:
     async def asleep(self, seconds: float) -> None:
         self.sleep(seconds)
 
+    def moment(self) -> datetime:
+        return datetime.fromtimestamp(self.now, tz=timezone.utc)
+
 
 class Person:
     """Someone with a phone: receives links, opens them on the real page, presses a button."""
@@ -142,7 +145,7 @@ def test_approve_at_the_link_charges_exactly_once_with_evidence(clients: Any, ur
     assert ledger(clients[0]) == (Decimal("25.00"), 1)
     (link,) = person.links  # notified once
     assert "$25.00 USD" in link.text and "Visa ending 4242" in link.text
-    record = requests_in(url).get(link.request_id)
+    record = requests_in(url).get(link.request_id, now=clock.moment())
     assert record is not None and record.status == "approved" and record.used_at is not None
     assert record.evidence == Evidence(method="approval page", client="127.0.0.1", user_agent="Phone/1.0",
                                        identity="ada@example.com")
@@ -150,13 +153,35 @@ def test_approve_at_the_link_charges_exactly_once_with_evidence(clients: Any, ur
     assert isinstance(audit, MemoryAuditLog)
     decided = [e for e in audit.events if e.decision == "succeeded"]
     assert decided and "ada@example.com" in str(decided[-1].approver)
-    # The store kept only the token's hash: the token itself is nowhere in the file.
+    # The store kept only the token's hash: the token itself is nowhere in the file, nor in the audit log.
     token = link.url.rsplit("/", 1)[1]
+    assert not any(token in line for line in audit.lines) and token not in repr(link)
     assert token.encode() not in (Path(url[len("sqlite://"):])).read_bytes()
     # The link is used: pressing again changes nothing and charges nothing.
     again = person.press(link, "approve")
     assert again.status_code == 404 and "cannot be used" in again.text and token not in again.text
     assert ledger(clients[0]) == (Decimal("25.00"), 1)
+
+
+def test_the_receipt_carries_the_links_decision_evidence(clients: Any, url: str, clock: Clock, person: Person,
+                                                        tmp_path: Path) -> None:
+    from agent_billing.receipts import ReceiptBook, ReceiptSigner, verify_receipt
+
+    signer = ReceiptSigner.generate()
+    kit = BillingToolkit(client=clients[0], store=url, approval=approver(person, clock), audit=MemoryAuditLog(),
+                         receipts=ReceiptBook(signer, tmp_path / "receipts"))
+    clock.actions.append(lambda: person.press(person.links[0], "approve", **{"x-user": "ada@example.com"}))
+    assert fund(kit)["ok"] is True
+    (receipt,) = list(ReceiptBook(None, tmp_path / "receipts", account=kit.guard.account).receipts())
+    details = receipt["approval"]["details"]
+    assert details["approval_request_id"] == person.links[0].request_id and details["status"] == "approved"
+    assert details["identity"] == "ada@example.com" and details["method"] == "approval page"
+    assert details["client"] == "127.0.0.1" and details["decided_at"].startswith("2026-12-05T12:")
+    assert person.links[0].url.rsplit("/", 1)[1] not in json.dumps(receipt)
+    assert verify_receipt(receipt, signer.public_pem()).ok
+    forged = json.loads(json.dumps(receipt))
+    forged["approval"]["details"]["identity"] = "mallory@example.com"
+    assert not verify_receipt(forged, signer.public_pem()).ok
 
 
 def test_decline_at_the_link_charges_nothing_and_is_remembered(clients: Any, url: str, clock: Clock,
@@ -166,7 +191,7 @@ def test_decline_at_the_link_charges_nothing_and_is_remembered(clients: Any, url
     content = fund(kit)
     assert content["ok"] is False and content["error"] == "rejected", content
     assert ledger(clients[0]) == (Decimal("0.00"), 0)
-    assert requests_in(url).get(person.links[0].request_id).status == "declined"  # type: ignore[union-attr]
+    assert requests_in(url).get(person.links[0].request_id, now=clock.moment()).status == "declined"  # type: ignore[union-attr]
     assert person.press(person.links[0], "approve").status_code == 404  # a no cannot be turned into a yes
 
 
@@ -178,10 +203,14 @@ def test_no_decision_within_the_wait_is_could_not_ask_not_a_no(clients: Any, url
     assert "could not be asked" in content["message"] and "within 30 s" in content["message"]
     assert clock.slept == 30  # the bound, in polls of 5 s, and no more
     assert ledger(clients[0]) == (Decimal("0.00"), 0)
-    # Not remembered as a no: a new call asks again (a new link) and a yes there charges.
+    # Not remembered as a no: a new call for the same charge waits on the link already sent (no second message),
+    # and the person's yes there charges once.
     clock.actions.append(lambda: person.press(person.links[-1], "approve"))
     assert fund(kit)["ok"] is True
-    assert len(person.links) == 2 and ledger(clients[0]) == (Decimal("25.00"), 1)
+    assert len(person.links) == 1 and ledger(clients[0]) == (Decimal("25.00"), 1)
+    # That yes is spent: the same charge again needs a new approval (a new link).
+    assert fund(kit)["ok"] is False and len(person.links) == 2
+    assert ledger(clients[0]) == (Decimal("25.00"), 1)
 
 
 def test_an_expired_link_moves_nothing(clients: Any, url: str, clock: Clock, person: Person) -> None:
@@ -191,23 +220,29 @@ def test_an_expired_link_moves_nothing(clients: Any, url: str, clock: Clock, per
     expired = person.press(person.links[0], "approve")  # after the 60 s it was valid for
     assert expired.status_code == 404 and "cannot be used" in expired.text
     assert ledger(clients[0]) == (Decimal("0.00"), 0)
-    assert requests_in(url).get(person.links[0].request_id).status in ("pending", "expired")  # type: ignore[union-attr]
+    record = requests_in(url).get(person.links[0].request_id, now=datetime.fromtimestamp(clock(), tz=timezone.utc))
+    assert record is not None and record.status == "expired"
 
 
+@pytest.mark.parametrize("kind", ["sync", "async"])
 def test_a_notifier_that_raises_moves_nothing_and_its_link_is_dead(clients: Any, url: str, clock: Clock,
-                                                                  person: Person) -> None:
+                                                                  person: Person, kind: str) -> None:
     sent: list[ApprovalLink] = []
 
     def broken(link: ApprovalLink) -> None:
         sent.append(link)
         raise ConnectionError("SMS gateway down")
 
-    kit = toolkit(clients, url, OutOfBandApprover(notifier=broken, base_url=BASE, clock=clock, sleep=clock.sleep))
+    async def abroken(link: ApprovalLink) -> None:
+        broken(link)
+
+    kit = toolkit(clients, url, OutOfBandApprover(notifier=broken if kind == "sync" else abroken, base_url=BASE,
+                                                  clock=clock, sleep=clock.sleep))
     content = fund(kit)
     assert content["ok"] is False and "notifier could not deliver" in content["message"], content
     assert clock.slept == 0 and ledger(clients[0]) == (Decimal("0.00"), 0)
     assert person.press(sent[0], "approve").status_code == 404  # the undelivered link was retracted
-    assert requests_in(url).get(sent[0].request_id).status == "expired"  # type: ignore[union-attr]
+    assert requests_in(url).get(sent[0].request_id, now=clock.moment()).status == "expired"  # type: ignore[union-attr]
 
 
 def test_two_approvals_for_two_charges_cannot_be_swapped(clients: Any, url: str, clock: Clock,
@@ -222,7 +257,7 @@ def test_two_approvals_for_two_charges_cannot_be_swapped(clients: Any, url: str,
     form_a = re.search(r'name="form" value="([^"]+)"', page_a).group(1)  # type: ignore[union-attr]
     forged = person.http.post(link_b.url, data={"decision": "approve", "form": form_a})
     assert forged.status_code == 404
-    assert requests_in(url).get(link_b.request_id).status == "pending"  # type: ignore[union-attr]
+    assert requests_in(url).get(link_b.request_id, now=clock.moment()).status == "pending"  # type: ignore[union-attr]
     # A yes for A (the $25) does not let B (the $40) run: B's call waits for B's own decision.
     assert person.press(link_a, "approve").status_code == 200
     content = fund(kit, 40, "call_b")
@@ -310,13 +345,15 @@ def test_langgraph_decline_at_the_link_is_a_no(clients: Any, url: str, clock: Cl
     assert '"rejected"' in str(done["messages"][-2].content)
 
 
-async def test_async_toolkit_with_an_async_notifier(clients: Any, url: str, clock: Clock, person: Person) -> None:
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_async_toolkit_with_either_notifier(clients: Any, url: str, clock: Clock, person: Person,
+                                                  kind: str) -> None:
     async def notify(link: ApprovalLink) -> None:
         await asyncio.sleep(0)
         person(link)
 
-    kit = toolkit(clients, url, OutOfBandApprover(notifier=notify, base_url=BASE, clock=clock, sleep=clock.sleep,
-                                                  asleep=clock.asleep, wait=60))
+    kit = toolkit(clients, url, OutOfBandApprover(notifier=notify if kind == "async" else person, base_url=BASE,
+                                                  clock=clock, sleep=clock.sleep, asleep=clock.asleep, wait=60))
     clock.actions.append(lambda: requests_in(url).decide(
         person.links[0].url.rsplit("/", 1)[1], approved=True, evidence=Evidence(method="test"),
         now=datetime.fromtimestamp(clock(), tz=timezone.utc)))
@@ -329,6 +366,22 @@ def test_without_a_store_it_fails_closed(clock: Clock) -> None:
     oob = OutOfBandApprover(notifier=lambda link: None, base_url=BASE, clock=clock, sleep=clock.sleep)
     decision = oob.decide(ApprovalRequest(operation="o", effect="charge", summary="s", intent_digest="d"))
     assert decision.failed and not decision.approved and "no store" in str(decision.reason)
+
+
+def test_a_toolkit_whose_store_keeps_no_requests_refuses_to_start(clients: Any, clock: Clock) -> None:
+    from agent_billing.guardrails.store import AccountState, StateDirStore
+
+    class OldStore(StateDirStore):  # a deployer's store written before out-of-band approvals existed
+        def for_account(self, account: str) -> AccountState:
+            state = super().for_account(account)
+            state._approval_requests = None
+            return state
+
+    oob = OutOfBandApprover(notifier=lambda link: None, base_url=BASE, clock=clock, sleep=clock.sleep)
+    with pytest.raises(ValueError, match="keeps no out-of-band approval requests"):
+        BillingToolkit(client=clients[0], store=OldStore(), approval=oob, audit=MemoryAuditLog())
+    with pytest.raises(ValueError, match="keeps no out-of-band approval requests"):
+        requests_in(type("Bare", (), {"name": "bare", "for_account": None})())
 
 
 def test_settings_are_checked() -> None:

@@ -47,7 +47,7 @@ def _create(requests: ApprovalRequests, token: str, *, minutes: int = 15, now: d
 
 def test_a_request_keeps_the_facts_and_only_the_token_hash(requests: ApprovalRequests) -> None:
     record_id = _create(requests, "tok-A")
-    record = requests.get(record_id)
+    record = requests.get(record_id, now=NOW)
     assert record is not None and record.status == "pending" and record.request == ASKED.model_copy(
         update={"confirmation": None})
     assert record.digest == "digest-1" and record.expires_at == NOW + timedelta(minutes=15)
@@ -56,7 +56,7 @@ def test_a_request_keeps_the_facts_and_only_the_token_hash(requests: ApprovalReq
     with requests.backend.transaction() as run:
         (row,) = run("SELECT * FROM ab_approval_requests", ())
     assert "tok-A" not in repr(row) and token_hash("tok-A") in row
-    assert requests.latest("acct", ASKED.approval_id or "", "digest-1") == record
+    assert requests.latest("acct", ASKED.approval_id or "", "digest-1", now=NOW) == record
     assert requests.latest("acct", ASKED.approval_id or "", "digest-2") is None  # bound to the digest
 
 
@@ -71,7 +71,7 @@ def test_decide_is_one_compare_and_set_and_records_evidence(requests: ApprovalRe
     # Used: no second decision, either way; the link opens nothing.
     assert requests.decide("tok-A", approved=False, evidence=evidence, now=NOW + timedelta(minutes=2)) is None
     assert requests.find("tok-A", now=NOW + timedelta(minutes=2)) is None
-    assert requests.get(record_id).status == "approved"  # type: ignore[union-attr]
+    assert requests.get(record_id, now=NOW).status == "approved"  # type: ignore[union-attr]
     # A yes is spent once.
     assert requests.use(record_id, now=NOW) and not requests.use(record_id, now=NOW)
 
@@ -104,7 +104,7 @@ def test_each_write_sweeps_a_bounded_batch(requests: ApprovalRequests) -> None:
     # An expired request inside the retention is kept (its evidence), as expired.
     _create(requests, "recent", minutes=1)
     _create(requests, "new-3", now=NOW + timedelta(minutes=2))
-    assert requests.count() == 4 and requests.latest("acct", ASKED.approval_id or "", "digest-1") is not None
+    assert requests.count() == 4 and requests.latest("acct", ASKED.approval_id or "", "digest-1", now=NOW) is not None
     with requests.backend.transaction() as run:
         assert run("SELECT COUNT(*) FROM ab_approval_requests WHERE status = 'expired'", ())[0][0] == 1
     assert requests.find("new-1", now=NOW) is not None

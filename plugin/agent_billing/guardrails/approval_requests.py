@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS ab_approval_requests (
     identity TEXT,
     used_us BIGINT
 );
-CREATE INDEX IF NOT EXISTS ab_approval_requests_by_call ON ab_approval_requests (account, approval_id, digest);
+CREATE INDEX IF NOT EXISTS ab_approval_requests_by_digest ON ab_approval_requests (account, digest, approval_id);
 CREATE INDEX IF NOT EXISTS ab_approval_requests_by_expiry ON ab_approval_requests (status, expires_us);
 """
 
@@ -80,6 +80,8 @@ EVIDENCE_LIMIT = 200
 
 _COLUMNS = ("id, account, approval_id, digest, facts, created_us, expires_us, status, decided_us, client, user_agent, "
             "method, identity, used_us")
+# What a read returns: a pending row past its expiry reads as expired (the sweep writes that later).
+_READ = _COLUMNS.replace("status", "CASE WHEN status = 'pending' AND expires_us <= ? THEN 'expired' ELSE status END", 1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -88,6 +90,10 @@ def _micros(moment: datetime) -> int:
     if moment.tzinfo is None:
         raise ValueError("times must be timezone-aware")
     return (moment - _EPOCH) // _MICROSECOND
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(timezone.utc)
 
 
 def _moment(micros: int) -> datetime:
@@ -235,18 +241,20 @@ class ApprovalRequests:
         return ApprovalRecord(record_id, account, approval_id, request.intent_digest,
                               ApprovalRequest.model_validate_json(facts), now, expires_at, "pending")
 
-    def get(self, record_id: str) -> ApprovalRecord | None:
-        """The request with this id, whatever its status.
+    def get(self, record_id: str, *, now: datetime | None = None) -> ApprovalRecord | None:
+        """The request with this id, whatever its status (a pending one past its expiry at ``now``, default the
+        current time, reads as expired).
 
         Example:
             >>> ApprovalRequests.memory().get("apr_unknown") is None
             True
         """
         with self.backend.transaction() as run:
-            rows = run(f"SELECT {_COLUMNS} FROM ab_approval_requests WHERE id = ?", (record_id,))
+            rows = run(f"SELECT {_READ} FROM ab_approval_requests WHERE id = ?", (_micros(_now(now)), record_id))
         return _record(rows[0]) if rows else None
 
-    def latest(self, account: str, approval_id: str, digest: str) -> ApprovalRecord | None:
+    def latest(self, account: str, approval_id: str, digest: str, *, now: datetime | None = None,
+               ) -> ApprovalRecord | None:
         """The newest request for this call (approval id) and exactly this intent digest, if any.
 
         Example:
@@ -254,8 +262,23 @@ class ApprovalRequests:
             True
         """
         with self.backend.transaction() as run:
-            rows = run(f"SELECT {_COLUMNS} FROM ab_approval_requests WHERE account = ? AND approval_id = ? AND "
-                       "digest = ? ORDER BY created_us DESC LIMIT 1", (account, approval_id, digest))
+            rows = run(f"SELECT {_READ} FROM ab_approval_requests WHERE account = ? AND digest = ? AND approval_id = ? "
+                       "ORDER BY created_us DESC LIMIT 1", (_micros(_now(now)), account, digest, approval_id))
+        return _record(rows[0]) if rows else None
+
+    def open_for(self, account: str, digest: str, *, now: datetime) -> ApprovalRecord | None:
+        """The newest still-open request for exactly this intent digest, from any call: a retry of the same charge
+        waits on the link already sent instead of sending another.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> ApprovalRequests.memory().open_for("acct", "d1", now=datetime(2026, 1, 1, tzinfo=timezone.utc)) is None
+            True
+        """
+        with self.backend.transaction() as run:
+            rows = run(f"SELECT {_READ} FROM ab_approval_requests WHERE account = ? AND digest = ? AND "
+                       "status = 'pending' AND expires_us > ? ORDER BY created_us DESC LIMIT 1",
+                       (_micros(now), account, digest, _micros(now)))
         return _record(rows[0]) if rows else None
 
     def find(self, token: str, *, now: datetime) -> ApprovalRecord | None:
@@ -269,8 +292,8 @@ class ApprovalRequests:
             True
         """
         with self.backend.transaction() as run:
-            rows = run(f"SELECT {_COLUMNS} FROM ab_approval_requests WHERE token_hash = ? AND status = 'pending' AND "
-                       "expires_us > ?", (token_hash(token), _micros(now)))
+            rows = run(f"SELECT {_READ} FROM ab_approval_requests WHERE token_hash = ? AND status = 'pending' AND "
+                       "expires_us > ?", (_micros(now), token_hash(token), _micros(now)))
         return _record(rows[0]) if rows else None
 
     def decide(self, token: str, *, approved: bool, evidence: Evidence, now: datetime) -> ApprovalRecord | None:

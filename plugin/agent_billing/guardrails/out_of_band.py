@@ -31,7 +31,6 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
@@ -39,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from agent_billing.guardrails.approval import ApprovalDecision, ApprovalRequest, _run_awaitable
+from agent_billing.guardrails.approval import ApprovalDecision, ApprovalRequest, _is_async, _run_awaitable
 from agent_billing.guardrails.approval_requests import ApprovalRecord, ApprovalRequests, new_token
 from agent_billing.guardrails.sqlite_state import StoreUnavailableError
 
@@ -143,7 +142,8 @@ class OutOfBandApprover:
     the approval page is mounted (the link is ``base_url/<token>``). ``ttl``: how long the link is valid.
     ``wait``: seconds to wait for the decision (polling the store), or ``"interrupt"`` under LangGraph.
     ``store``: the requests (``ApprovalRequests``); leave it out under ``BillingToolkit(approval=...)``, which
-    gives the toolkit's store and account. ``clock``/``sleep``/``asleep``: injected for tests.
+    gives the toolkit's store and account. ``clock``/``sleep``/``asleep`` (default ``asyncio.sleep``): injected
+    for tests.
 
     Example:
         >>> OutOfBandApprover(notifier=print, base_url="https://pay.example/approvals").describe()
@@ -154,7 +154,7 @@ class OutOfBandApprover:
                  wait: float | Literal["interrupt"] = 300.0, store: ApprovalRequests | None = None,
                  account: str = "default", poll: float = POLL_SECONDS, clock: Clock = time.time,
                  sleep: Callable[[float], Any] = time.sleep,
-                 asleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+                 asleep: Callable[[float], Awaitable[Any]] | None = None) -> None:
         ttl = ttl if isinstance(ttl, timedelta) else timedelta(seconds=ttl)
         if not timedelta(0) < ttl <= MAX_TTL:
             raise ValueError(f"ttl must be positive and at most {MAX_TTL}")
@@ -202,9 +202,12 @@ class OutOfBandApprover:
             return self._failed("the request carries no intent digest to bind the approval to")
         approval_id = request.approval_id or "once:" + new_token()  # no tool call id: asked and answered here
         now = self._now()
-        earlier = self.store.latest(self.account, approval_id, request.intent_digest)
+        earlier = self.store.latest(self.account, approval_id, request.intent_digest, now=now)
         if earlier is not None and earlier.used_at is None and (earlier.decided or earlier.is_open(now)):
             return earlier, None  # LangGraph's re-run (or a repeat of this call): never a second notification
+        waiting = self.store.open_for(self.account, request.intent_digest, now=now)
+        if waiting is not None:
+            return waiting, None  # the same charge asked again (after a timeout): wait on the link already sent
         token = new_token()
         record = self.store.create(self.account, request, approval_id=approval_id, token=token, now=now,
                                    expires_at=now + self.ttl)
@@ -220,7 +223,7 @@ class OutOfBandApprover:
     def _read(self, record: ApprovalRecord) -> ApprovalDecision | None:
         """The recorded decision, a failed one when the request expired, or None while it is pending."""
         assert self.store is not None
-        current = self.store.get(record.id)
+        current = self.store.get(record.id, now=self._now())
         if current is None or current.digest != record.digest:
             return self._failed("the approval request is gone from the store")
         if current.status == "approved" and not self.store.use(current.id, now=self._now()):
@@ -230,7 +233,8 @@ class OutOfBandApprover:
             how = current.evidence.method if current.evidence else "link"
             return ApprovalDecision(approved=current.status == "approved",
                                     approver=f"person via {how}" + (f" ({who})" if who else ""),
-                                    reason=None if current.status == "approved" else "declined at the approval link")
+                                    reason=None if current.status == "approved" else "declined at the approval link",
+                                    evidence=_evidence(current))
         if not current.is_open(self._now()):
             return self._failed("the approval link expired before the person decided")
         return None
@@ -244,7 +248,8 @@ class OutOfBandApprover:
 
     def _timed_out(self) -> ApprovalDecision:
         return self._failed(f"no decision at the approval link within {self.wait:g} s; nothing was charged. The "
-                            "link stays valid until it expires; call again to wait for it")
+                            "person may still decide there until the link expires: asking again for the same charge "
+                            "waits for that decision (no new link)")
 
     # --- the Approver protocol
 
@@ -276,6 +281,9 @@ class OutOfBandApprover:
 
     async def adecide(self, request: ApprovalRequest) -> ApprovalDecision:
         """Async form of ``decide``: an async notifier is awaited, store reads run off the event loop."""
+        import asyncio  # here: the library's import stays lean for sync hosts and the command line
+
+        asleep = self.asleep or asyncio.sleep
         if self.wait == "interrupt":
             return self.decide(request)  # LangGraph's interrupt is synchronous in async graphs too
         try:
@@ -285,7 +293,9 @@ class OutOfBandApprover:
             record, link = begun
             if link is not None:
                 try:
-                    delivered = self.notifier(link)
+                    # A sync notifier (an SMS gateway's blocking client) runs off the event loop.
+                    delivered = self.notifier(link) if _is_async(self.notifier) else \
+                        await asyncio.to_thread(self.notifier, link)
                     if inspect.isawaitable(delivered):
                         await delivered
                 except Exception as exc:
@@ -295,7 +305,7 @@ class OutOfBandApprover:
                 remaining = deadline - self.clock()
                 if remaining <= 0:
                     return self._timed_out()
-                await self.asleep(min(self.poll, remaining))
+                await asleep(min(self.poll, remaining))
             return decided
         except StoreUnavailableError as exc:
             return self._failed(f"the guardrail store is unreachable ({exc.reason})")
@@ -313,6 +323,16 @@ class OutOfBandApprover:
                 return decided
             interrupt(payload)  # the n-th call returns the n-th resume value (ignored), or pauses here
         return self._failed(f"resumed {MAX_INTERRUPTS} times without a decision at the approval link")
+
+
+def _evidence(record: ApprovalRecord) -> dict[str, str]:
+    """The decision's record as a receipt carries it (never the token)."""
+    found = {"approval_request_id": record.id, "intent_digest": record.digest, "status": record.status}
+    if record.decided_at is not None:
+        found["decided_at"] = record.decided_at.isoformat()
+    if record.evidence is not None:
+        found.update({key: value for key, value in vars(record.evidence).items() if value is not None})
+    return found
 
 
 def requests_in(store: Any) -> ApprovalRequests:

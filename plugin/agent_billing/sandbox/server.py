@@ -111,6 +111,7 @@ def serve(
     for part in parts:
         for line in part.banner(root):
             print(line)
+    print(f"  approvals        {root}/approvals/<token> (OutOfBandApprover(base_url='{root}/approvals'))")
     print("  requests         " + ("printed below" if log_requests else "not printed (--log prints each one)"))
     print("  Ctrl+C to stop", flush=True)
     served: Any = RequestLog(app) if log_requests else app
