@@ -10,6 +10,7 @@ test reads the sandbox ledger, and nothing may move without the page's yes for e
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from agent_billing.client import BillingClient
 from agent_billing.guardrails.approval_requests import ApprovalRecord, token_hash
 from agent_billing.guardrails.out_of_band import ApprovalLink, requests_in
 from agent_billing.mcp import BillingMCPServer
-from agent_billing.mcp.out_of_band import BY_CLIENT, BY_FALLBACK, UrlElicitationApprover
+from agent_billing.mcp.out_of_band import ALREADY_SENT, BY_CLIENT, BY_FALLBACK, UrlElicitationApprover
 from mcp import types
 
 clients, make_toolkit = tool_fixtures.clients, tool_fixtures.make_toolkit  # the tool tests' fixtures, for pytest
@@ -67,11 +68,12 @@ def server(make_toolkit: MakeToolkit, url: str, clock: Clock, **options: Any) ->
 
 
 def record(store: str, page: str) -> ApprovalRecord:
-    """The approval request a page URL opens, whatever its status (2026-07-28 carries no elicitation id)."""
+    """The approval request a page URL opens, whatever its status (2026-07-28 carries no elicitation id), read at
+    the tests' clock's start (every test's requests are made then)."""
     with sqlite3.connect(store[len("sqlite:///"):]) as db:
         (found,) = db.execute("SELECT id FROM ab_approval_requests WHERE token_hash = ?",
                               (token_hash(page.rsplit("/", 1)[1]),)).fetchone()
-    kept = requests_in(store).get(found)
+    kept = requests_in(store).get(found, now=datetime.fromtimestamp(Clock().now, tz=timezone.utc))
     assert kept is not None
     return kept
 
@@ -331,3 +333,17 @@ def test_the_wait_on_the_page_reports_progress_to_a_client_that_asked(
     assert len(seen) >= 2 and [v for v, _ in seen] == sorted({v for v, _ in seen})
     assert all(m is not None and m.startswith("waiting for the person to approve or decline") for _, m in seen)
     assert ledger(card) == (Decimal("25.00"), 1)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_same_charge_asked_again_waits_on_the_page_already_shown(
+        make_toolkit: MakeToolkit, card: BillingClient, url: str, clock: Clock, person: Person, mode: str) -> None:
+    """After a timeout, a retry of the same charge shows no second link: it waits for the page the person has."""
+    client = Client()
+    mcp = server(make_toolkit, url, clock, wait=20)
+    [(first, _)] = memory_calls(mcp, [fund()], client, mode)
+    assert first["ok"] is False and len(client.urls) == 1  # opened, nobody decided within the wait
+    clock.actions.append(lambda: person.press(client.urls[0], "approve"))  # decided while the retry waits
+    [(again, is_error)] = memory_calls(mcp, [fund()], client, mode)
+    assert (is_error, again["ok"], again["approval_delivery"]) == (False, True, ALREADY_SENT), again
+    assert len(client.asked) == 1 and ledger(card) == (Decimal("25.00"), 1)

@@ -55,6 +55,8 @@ ASKED_BY_URL = ("sent the approval page to the person through the MCP client (in
 WAITING = "waiting for the person to approve or decline on the approval page"
 WAIT_SECONDS = 120.0  # MCP clients time a call out after a minute or a few; the link itself lives longer (ttl)
 BY_CLIENT = "url_elicitation"
+ALREADY_SENT = ("already sent: an earlier call for this same charge showed the approval page, and its decision is "
+                "awaited (the one-time link is not shown twice)")
 BY_FALLBACK = ("sent by the deployer's notifier: this MCP client cannot open URLs (no URL elicitation), so the "
                "approval link went to the person out of band")
 
@@ -156,8 +158,8 @@ class UrlElicitationApprover(OutOfBandApprover):
             if isinstance(begun, ApprovalDecision):
                 return begun
             record, link = begun
-            _noted(BY_CLIENT)
-            if link is not None:  # else this call's link is out already: wait on the same request
+            _noted(BY_CLIENT if link is not None else ALREADY_SENT)
+            if link is not None:  # else this charge's link is out already: wait on the same request
                 try:
                     answer = await ctx.session.elicit_url(url_message(link), link.url, record.id,
                                                           related_request_id=ctx.request_id)
@@ -182,9 +184,10 @@ class UrlElicitationApprover(OutOfBandApprover):
             begun = await asyncio.to_thread(self._begin, request)
             if isinstance(begun, ApprovalDecision):
                 return begun
-            _, link = begun
-            if link is None:
-                return self._failed("this call's approval link was sent already; call again without requestState")
+            record, link = begun
+            if link is None:  # the same charge's link is out already (an earlier call): wait on its decision
+                _noted(ALREADY_SENT)
+                return await self._outcome(record)
             round_.links.append((request, link))
             _noted(BY_CLIENT)
             return self._failed(ASKED_BY_URL)
@@ -197,7 +200,7 @@ class UrlElicitationApprover(OutOfBandApprover):
         return refused if refused is not None else await self._outcome(asked)
 
     def _asked(self, record_id: str) -> ApprovalRecord | None:
-        return self.store.get(record_id) if self.store is not None else None
+        return self.store.get(record_id, now=self._now()) if self.store is not None else None
 
     async def _refused(self, record: ApprovalRecord, answer: types.ElicitResult | None) -> ApprovalDecision | None:
         """The decision when the person would not open the page (decline: a no; else none), closing the link."""
@@ -212,14 +215,14 @@ class UrlElicitationApprover(OutOfBandApprover):
 
     async def _outcome(self, record: ApprovalRecord) -> ApprovalDecision:
         """Poll the store until the page records a decision, the link expires, or ``wait`` runs out."""
-        deadline = self._deadline(record)
+        deadline, asleep = self._deadline(record), self.asleep or asyncio.sleep
         while (decided := await asyncio.to_thread(self._read, record)) is None:
             remaining = deadline - self.clock()
             if remaining <= 0:
                 return self._timed_out()
             if self.progress is not None:
                 self.progress(f"{WAITING} ({remaining:.0f} s left)")
-            await self.asleep(min(self.poll, remaining))
+            await asleep(min(self.poll, remaining))
         return decided
 
 
