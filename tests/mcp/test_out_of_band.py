@@ -9,6 +9,7 @@ test reads the sandbox ledger, and nothing may move without the page's yes for e
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -347,3 +348,52 @@ def test_the_same_charge_asked_again_waits_on_the_page_already_shown(
     [(again, is_error)] = memory_calls(mcp, [fund()], client, mode)
     assert (is_error, again["ok"], again["approval_delivery"]) == (False, True, ALREADY_SENT), again
     assert len(client.asked) == 1 and ledger(card) == (Decimal("25.00"), 1)
+
+
+@pytest.mark.parametrize("elicitation", [True, False], ids=["url-elicitation", "no-elicitation"])
+def test_agent_billing_mcp_sandbox_over_stdio_uses_the_sandboxs_page_or_the_console_fallback(
+        tmp_path: Path, elicitation: bool) -> None:
+    """``agent-billing mcp --sandbox --approval out-of-band`` (stdio): the link is the sandbox's page; a client
+    without elicitation gets the result saying the link went out of band (here: the server's stderr)."""
+    import threading
+    import time
+
+    import httpx
+    from tests.mcp.mcp_helpers import StdioSession, server_env
+
+    def approve(page: str) -> None:  # the person's browser
+        shown = httpx.get(page, timeout=30)
+        form = shown.text.split('name="form" value="', 1)[1].split('"', 1)[0]
+        assert httpx.post(page, data={"decision": "approve", "form": form}, timeout=30).status_code == 200
+
+    def opened_and_approved(params: types.ElicitRequestParams) -> types.ElicitResult:
+        assert isinstance(params, types.ElicitRequestURLParams)
+        approve(params.url)
+        return types.ElicitResult(action="accept")
+
+    errlog = tmp_path / "stderr.txt"
+    session = StdioSession(["--sandbox", "--approval", "out-of-band", "--approval-wait", "60"],
+                           server_env("", "", tmp_path), errlog, elicitation=elicitation).start()
+    try:
+        session.on_elicit = opened_and_approved
+        results: list[tuple[dict[str, Any], bool]] = []
+        calling = threading.Thread(target=lambda: results.append(
+            session.call("wallet", action="fund", amount=25, payment_method_id="pm_card_visa")))
+        calling.start()
+        if not elicitation:  # the person reads the link wherever the fallback sent it
+            deadline = time.monotonic() + 60
+            while not (found := re.findall(r"Open (http://\S+/approvals/\S+) ", errlog.read_text())):
+                assert time.monotonic() < deadline, errlog.read_text()
+                time.sleep(0.05)
+            approve(found[0])
+        calling.join(60)
+        [(content, is_error)] = results
+        assert (is_error, content["ok"]) == (False, True), content
+        assert content["approval_delivery"] == (BY_CLIENT if elicitation else BY_FALLBACK)
+        if elicitation:
+            (asked,) = session.elicitations
+            assert isinstance(asked, types.ElicitRequestURLParams) and "/approvals/" in asked.url
+        balance, _ = session.call("wallet", action="balance")
+        assert balance["result"]["balance"] == "25.00"
+    finally:
+        session.close()
