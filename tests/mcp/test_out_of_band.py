@@ -397,3 +397,19 @@ def test_agent_billing_mcp_sandbox_over_stdio_uses_the_sandboxs_page_or_the_cons
         assert balance["result"]["balance"] == "25.00"
     finally:
         session.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_plain_out_of_band_approver_keeps_the_link_away_from_the_mcp_client(
+        make_toolkit: MakeToolkit, card: BillingClient, url: str, clock: Clock, person: Person, mode: str) -> None:
+    """For a client not trusted with the link (docs/out-of-band-hosts.md): the notifier alone reaches the person."""
+    from agent_billing.guardrails.out_of_band import OutOfBandApprover
+
+    texts: list[ApprovalLink] = []
+    clock.actions.append(lambda: person.press(texts[0], "approve"))
+    approver = OutOfBandApprover(notifier=texts.append, base_url=BASE, wait=60, clock=clock, asleep=clock.asleep)
+    client = Client()
+    [(content, _)] = memory_calls(BillingMCPServer(make_toolkit(approval=approver, store=url), state_key=KEY),
+                                  [fund()], client, mode)
+    assert content["ok"] is True and "approval_delivery" not in content, content
+    assert client.asked == [] and len(texts) == 1 and ledger(card) == (Decimal("25.00"), 1)

@@ -12,6 +12,10 @@ what the page records in the guardrail store, for exactly this charge's intent d
 store for at most ``wait`` seconds (then the call answers "could not ask" and nothing moves). ``decline`` in the
 client is the person's no (the link is closed); a dismissed prompt or any failure closes the link and moves nothing.
 
+The client receives the URL (the model does not): a compromised client could press Approve itself. Mount the page
+behind the deployer's sign-in (``approval_app(identify=...)``) to bind the yes to a person, or use a plain
+``OutOfBandApprover`` whose notifier reaches the person's own device where the client is not trusted with the link.
+
 A client that declared no URL elicitation cannot show the page: the link then goes out of band through the
 deployer's ``fallback`` notifier (SMS, e-mail, push) and the tool result says so (``approval_delivery``); with
 no fallback the call is refused with a message saying how to fix it.
