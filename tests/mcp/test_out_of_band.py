@@ -27,7 +27,7 @@ from agent_billing.guardrails.approval_requests import ApprovalRecord, token_has
 from agent_billing.guardrails.out_of_band import ApprovalLink, requests_in
 from agent_billing.mcp import BillingMCPServer
 from agent_billing.mcp.out_of_band import ALREADY_SENT, BY_CLIENT, BY_FALLBACK, UrlElicitationApprover
-from mcp import types
+from mcp import MCPError, types
 
 clients, make_toolkit = tool_fixtures.clients, tool_fixtures.make_toolkit  # the tool tests' fixtures, for pytest
 BASE = "https://pay.example/approvals"
@@ -77,6 +77,11 @@ def record(store: str, page: str) -> ApprovalRecord:
     kept = requests_in(store).get(found, now=datetime.fromtimestamp(Clock().now, tz=timezone.utc))
     assert kept is not None
     return kept
+
+
+async def never(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+    """A 2026-07-28 client's callback (declaring elicitation) where the test drives the rounds itself."""
+    raise AssertionError("the test drives the rounds itself")
 
 
 def ledger(client: BillingClient) -> tuple[Decimal, int]:
@@ -209,9 +214,6 @@ def test_the_round_state_cannot_carry_an_approval_to_another_request(
     mcp = server(make_toolkit, url, clock, wait=20)
 
     async def steps() -> tuple[Any, Any]:
-        async def never(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-            raise AssertionError("the test drives the rounds itself")
-
         async with McpClient(mcp.server, mode=STATELESS, elicitation_callback=never) as session:
             first = await session.session.call_tool(*fund(25), allow_input_required=True)
             assert isinstance(first, types.InputRequiredResult), first
@@ -219,6 +221,13 @@ def test_the_round_state_cannot_carry_an_approval_to_another_request(
             assert isinstance(asked.params, types.ElicitRequestURLParams)
             person.press(asked.params.url, "approve")
             answer = types.ElicitResult(action="accept")
+            try:  # the $25.00 yes presented for $40.00: the SDK's boundary refuses the state (other arguments)
+                other = await session.session.call_tool(*fund(40), input_responses={"approval": answer},
+                                                        request_state=first.request_state, allow_input_required=True)
+                assert isinstance(other, types.CallToolResult) and other.is_error, other
+            except MCPError:
+                pass
+            assert ledger(card) == (Decimal("0.00"), 0)
             used = await session.session.call_tool(*fund(25), input_responses={"approval": answer},
                                                    request_state=first.request_state, allow_input_required=True)
             replayed = await session.session.call_tool(*fund(25), input_responses={"approval": answer},
@@ -413,3 +422,32 @@ def test_a_plain_out_of_band_approver_keeps_the_link_away_from_the_mcp_client(
                                   [fund()], client, mode)
     assert content["ok"] is True and "approval_delivery" not in content, content
     assert client.asked == [] and len(texts) == 1 and ledger(card) == (Decimal("25.00"), 1)
+
+
+def test_a_charge_that_changed_between_the_rounds_is_not_covered_by_the_page_yes(
+        make_toolkit: MakeToolkit, card: BillingClient, url: str, clock: Clock, person: Person) -> None:
+    """2026-07-28: same arguments, but the default card changed after the person approved: another intent digest,
+    so the answered round moves nothing (the yes was for the Visa) and asks anew, about the Mastercard."""
+    import asyncio
+
+    from mcp import Client as McpClient
+
+    mcp = server(make_toolkit, url, clock, wait=20)
+
+    async def steps() -> Any:
+        async with McpClient(mcp.server, mode=STATELESS, elicitation_callback=never) as session:
+            first = await session.session.call_tool(*fund(25), allow_input_required=True)
+            assert isinstance(first, types.InputRequiredResult), first
+            (asked,) = first.input_requests.values()  # type: ignore[union-attr]
+            assert isinstance(asked.params, types.ElicitRequestURLParams)
+            assert "Visa ending 4242" in asked.params.message
+            person.press(asked.params.url, "approve")
+            await asyncio.to_thread(card.add_payment_method, "pm_card_mastercard", make_default=True)
+            return await session.session.call_tool(*fund(25), input_responses={"approval": types.ElicitResult(
+                action="accept")}, request_state=first.request_state, allow_input_required=True)
+
+    answered = asyncio.run(steps())
+    assert isinstance(answered, types.InputRequiredResult), answered
+    (again,) = answered.input_requests.values()  # type: ignore[union-attr]
+    assert isinstance(again.params, types.ElicitRequestURLParams) and "Mastercard" in again.params.message
+    assert ledger(card) == (Decimal("0.00"), 0)
