@@ -27,6 +27,7 @@ from langgraph.types import Command
 from starlette.applications import Starlette
 from starlette.routing import Mount
 from tests.conftest import TOKEN
+from tests.store.conftest import fresh_schema
 from tests.tools.conftest import acall, call
 
 from agent_billing.approval_page import approval_app
@@ -102,9 +103,17 @@ def clients(sandbox_app: Any) -> Iterator[tuple[Any, Any]]:
     sync_client.close()
 
 
-@pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'state.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The toolkit's and the page's one store: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state.db'}"
+        return
+    from agent_billing.guardrails.store import open_store
+
+    with fresh_schema() as postgres:
+        yield postgres
+        open_store(postgres).close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -153,10 +162,11 @@ def test_approve_at_the_link_charges_exactly_once_with_evidence(clients: Any, ur
     assert isinstance(audit, MemoryAuditLog)
     decided = [e for e in audit.events if e.decision == "succeeded"]
     assert decided and "ada@example.com" in str(decided[-1].approver)
-    # The store kept only the token's hash: the token itself is nowhere in the file, nor in the audit log.
+    # The store kept only the token's hash: the token itself is nowhere in the store, nor in the audit log.
     token = link.url.rsplit("/", 1)[1]
     assert not any(token in line for line in audit.lines) and token not in repr(link)
-    assert token.encode() not in (Path(url[len("sqlite://"):])).read_bytes()
+    with requests_in(url).backend.transaction() as run:
+        assert token not in repr(run("SELECT * FROM ab_approval_requests", ()))
     # The link is used: pressing again changes nothing and charges nothing.
     again = person.press(link, "approve")
     assert again.status_code == 404 and "cannot be used" in again.text and token not in again.text

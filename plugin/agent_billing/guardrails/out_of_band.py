@@ -247,9 +247,10 @@ class OutOfBandApprover:
         return min(self.clock() + float(self.wait), record.expires_at.timestamp())
 
     def _timed_out(self) -> ApprovalDecision:
-        return self._failed(f"no decision at the approval link within {self.wait:g} s; nothing was charged. The "
-                            "person may still decide there until the link expires: asking again for the same charge "
-                            "waits for that decision (no new link)")
+        # Worded for the agent to pass on (a voice assistant says it): the link is out, the person may still act.
+        return self._failed(f"the person was sent an approval link and has not decided within {self.wait:g} s; "
+                            "nothing was charged. Tell them to open the link they received; they can decide until it "
+                            "expires, and asking again for the same charge waits for that decision (no new link)")
 
     # --- the Approver protocol
 

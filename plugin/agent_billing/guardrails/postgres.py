@@ -315,7 +315,7 @@ class PostgresStore:
 
     def approval_requests(self) -> ApprovalRequests:
         """The out-of-band approval requests of every account (decided by one ``UPDATE ... RETURNING``)."""
-        return ApprovalRequests(PostgresAuthorities(self))
+        return ApprovalRequests(PostgresAuthorities(self))  # its transaction runner is generic: one per statement set
 
     def audit_chains(self) -> list[str]:
         """The audit chains kept here (one per account)."""
