@@ -451,3 +451,17 @@ def test_a_charge_that_changed_between_the_rounds_is_not_covered_by_the_page_yes
     (again,) = answered.input_requests.values()  # type: ignore[union-attr]
     assert isinstance(again.params, types.ElicitRequestURLParams) and "Mastercard" in again.params.message
     assert ledger(card) == (Decimal("0.00"), 0)
+
+
+def test_remote_http_with_out_of_band_needs_the_deployers_page(capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond loopback this server's own /approvals is not where a person's browser reaches: refused at start."""
+    from agent_billing.mcp.command import main
+
+    monkeypatch.delenv("AGENT_BILLING_APPROVAL_BASE_URL", raising=False)
+    code = main(["--http", "--port", "0", "--sandbox", "--approval", "out-of-band", "--oauth-issuer",
+                 "https://issuer.example", "--oauth-resource", "https://mcp.example/mcp", "--oauth-jwks-url",
+                 "https://issuer.example/jwks"])
+    assert code == 2 and "needs --approval-base-url" in capsys.readouterr().err
+    monkeypatch.setenv("AGENT_BILLING_APPROVAL", "sideways")
+    assert main(["--sandbox"]) == 2 and "AGENT_BILLING_APPROVAL must be one of" in capsys.readouterr().err
