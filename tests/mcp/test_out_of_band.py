@@ -465,3 +465,38 @@ def test_remote_http_with_out_of_band_needs_the_deployers_page(capsys: pytest.Ca
     assert code == 2 and "needs --approval-base-url" in capsys.readouterr().err
     monkeypatch.setenv("AGENT_BILLING_APPROVAL", "sideways")
     assert main(["--sandbox"]) == 2 and "AGENT_BILLING_APPROVAL must be one of" in capsys.readouterr().err
+
+
+def test_a_session_client_is_told_when_the_page_has_been_used(
+        make_toolkit: MakeToolkit, card: BillingClient, url: str, clock: Clock, person: Person) -> None:
+    """2025-11-25: ``notifications/elicitation/complete`` for the elicitation id once the page recorded a decision."""
+    import asyncio
+
+    from mcp import Client as McpClient
+
+    mcp = server(make_toolkit, url, clock)
+    asked: list[types.ElicitRequestURLParams] = []
+    heard: list[Any] = []
+
+    async def opened(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        assert isinstance(params, types.ElicitRequestURLParams)
+        asked.append(params)
+        await asyncio.to_thread(person.press, params.url, "approve")
+        return types.ElicitResult(action="accept")
+
+    async def listen(message: Any) -> None:
+        heard.append(message)
+
+    async def run() -> dict[str, Any]:
+        async with McpClient(mcp.server, mode=LEGACY, elicitation_callback=opened, message_handler=listen) as client:
+            content = content_of(await client.call_tool(*fund()))[0]
+            for _ in range(50):  # the notification may trail the result by a turn of the loop
+                if any("elicitation/complete" in repr(m) or "ElicitComplete" in repr(m) for m in heard):
+                    break
+                await asyncio.sleep(0)
+            return content
+
+    content = asyncio.run(run())
+    assert content["ok"] is True, content
+    (done,) = [m for m in heard if "ElicitComplete" in repr(m) or "elicitation/complete" in repr(m)]
+    assert asked[0].elicitation_id is not None and asked[0].elicitation_id in repr(done)
