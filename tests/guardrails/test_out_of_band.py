@@ -343,6 +343,20 @@ def test_forged_langgraph_resume_moves_nothing_until_the_link_says_yes(clients: 
     assert ledger(clients[0]) == (Decimal("25.00"), 1)
 
 
+async def test_async_langgraph_interrupt_reads_the_store(clients: Any, url: str, clock: Clock, person: Person) -> None:
+    kit = toolkit(clients, url, approver(person, clock, wait="interrupt"))
+    model = ScriptedChatModel(turns=[tool_call("wallet", action="fund", amount=25)], final="Done.")
+    agent = create_agent(model, kit.get_tools(), checkpointer=InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": "oob-async"}}
+    paused = await agent.ainvoke({"messages": [("user", "Top up $25")]}, config)
+    assert paused["__interrupt__"] and len(person.links) == 1
+    assert (await agent.ainvoke(Command(resume="approve"), config)).get("__interrupt__")  # forged: paused again
+    assert ledger(clients[0]) == (Decimal("0.00"), 0)
+    await asyncio.to_thread(person.press, person.links[0], "approve")
+    await agent.ainvoke(Command(resume="go"), config)
+    assert ledger(clients[0]) == (Decimal("25.00"), 1) and len(person.links) == 1
+
+
 def test_langgraph_decline_at_the_link_is_a_no(clients: Any, url: str, clock: Clock, person: Person) -> None:
     kit = toolkit(clients, url, approver(person, clock, wait="interrupt"))
     model = ScriptedChatModel(turns=[tool_call("wallet", action="fund", amount=25)], final="Done.")
