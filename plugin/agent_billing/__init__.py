@@ -86,6 +86,15 @@ if TYPE_CHECKING:
     from agent_billing.guardrails import (
         Mandate as Mandate,
     )
+    from agent_billing.guardrails.out_of_band import (
+        ApprovalLink as ApprovalLink,
+    )
+    from agent_billing.guardrails.out_of_band import (
+        ConsoleNotifier as ConsoleNotifier,
+    )
+    from agent_billing.guardrails.out_of_band import (
+        OutOfBandApprover as OutOfBandApprover,
+    )
     from agent_billing.registry import (
         Effect as Effect,
     )
@@ -117,6 +126,8 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "ConflictError", "IdempotencyConflictError", "InvalidRequestError", "NotFoundError", "OutcomeUnknownError",
         "PaymentDeclinedError", "PermissionDeniedError", "RateLimitedError", "ServerError", "UnexpectedResponseError"),
     "agent_billing.guardrails": ("ApprovalDecision", "ApprovalRequest", "ChargeIntent", "Mandate"),
+    # Approvals by a one-time link for people not in the chat (the page: agent_billing.approval_page, needs starlette).
+    "agent_billing.guardrails.out_of_band": ("ApprovalLink", "ConsoleNotifier", "OutOfBandApprover"),
     "agent_billing.registry": ("Effect", "Operation", "Registry", "get_registry"),
     "agent_billing.retry": ("RetryPolicy",),
     "agent_billing.tools": ("BillingToolkit",),

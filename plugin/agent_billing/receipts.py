@@ -360,8 +360,10 @@ def write_key_pair(out: str | Path) -> tuple[Path, Path]:
 # --- what the guard calls on its success path (tools/pipeline.py): a few lines there, the rest here
 
 
-def approval_evidence(approver: str, *, auto: bool, mandate: str | None, at: datetime) -> dict[str, Any]:
+def approval_evidence(approver: str, *, auto: bool, mandate: str | None, at: datetime,
+                      details: dict[str, Any] | None = None) -> dict[str, Any]:
     """How the yes was given: by whom (the approver's description), which kind, when; or the covering mandate.
+    ``details``: what the approver recorded of the decision (an out-of-band link's request id, client, method...).
 
     Example:
         >>> from datetime import timezone
@@ -369,8 +371,9 @@ def approval_evidence(approver: str, *, auto: bool, mandate: str | None, at: dat
         >>> evidence["decision"], evidence["kind"], evidence["at"]
         ('auto_approved', 'mandate', '2026-12-05T00:00:00+00:00')
     """
-    return {"decision": "auto_approved" if auto else "approved", "kind": "mandate" if auto else "approver",
-            "approver": approver, "mandate": mandate, "at": at.isoformat()}
+    evidence = {"decision": "auto_approved" if auto else "approved", "kind": "mandate" if auto else "approver",
+                "approver": approver, "mandate": mandate, "at": at.isoformat()}
+    return {**evidence, "details": details} if details else evidence
 
 
 def provider_receipt_ids(provider: str, result: Any) -> dict[str, str]:

@@ -60,6 +60,10 @@ def test_cli_sandbox_serves_on_loopback_and_masks_tokens(tmp_path: Path) -> None
         r = httpx.get(base.group(1) + "/wallet/balance", headers={"Authorization": f"Bearer {SECRET_TOKEN}"})
         assert r.status_code == 200 and r.json()["data"]["balance"] == 0
         assert r.headers["x-ratelimit-limit"] == "120"
+        page = re.search(r"approvals\s+(http://127\.0\.0\.1:\d+/approvals)/<token>", text)  # the out-of-band page
+        assert page, text
+        unknown = httpx.get(page.group(1) + "/not-a-token")
+        assert unknown.status_code == 404 and "cannot be used" in unknown.text
     finally:
         proc.terminate()
         proc.wait(10)

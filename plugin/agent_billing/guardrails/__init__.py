@@ -16,6 +16,7 @@ from agent_billing.guardrails.approval import (
     MiddlewareApprover,
 )
 from agent_billing.guardrails.approval_records import ApprovalRecords
+from agent_billing.guardrails.approval_requests import ApprovalRequests
 from agent_billing.guardrails.card_data import (
     REFUSAL_MESSAGE,
     CardFinding,
@@ -28,6 +29,7 @@ from agent_billing.guardrails.card_data import (
 from agent_billing.guardrails.confirmation import Confirmation, ConfirmationStore, fingerprint
 from agent_billing.guardrails.intent import CardRef, ChargeIntent, PlanRef
 from agent_billing.guardrails.mandate import Mandate, MandateDecision
+from agent_billing.guardrails.out_of_band import ApprovalLink, ConsoleNotifier, OutOfBandApprover
 from agent_billing.guardrails.pending_outcomes import PendingOutcomes
 from agent_billing.guardrails.redaction import RedactingFilter, redact_outgoing, redact_outgoing_text
 from agent_billing.guardrails.secrets import (
@@ -51,8 +53,10 @@ from agent_billing.guardrails.spend_store import (
 __all__ = [
     "REFUSAL_MESSAGE",
     "ApprovalDecision",
+    "ApprovalLink",
     "ApprovalRecords",
     "ApprovalRequest",
+    "ApprovalRequests",
     "Approver",
     "CallbackApprover",
     "CardFinding",
@@ -61,11 +65,13 @@ __all__ = [
     "Confirmation",
     "ConfirmationApprover",
     "ConfirmationStore",
+    "ConsoleNotifier",
     "InterruptApprover",
     "Mandate",
     "MandateDecision",
     "MemorySpendStore",
     "MiddlewareApprover",
+    "OutOfBandApprover",
     "PendingOutcomes",
     "PlanRef",
     "RedactingFilter",

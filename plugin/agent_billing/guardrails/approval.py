@@ -128,6 +128,7 @@ class ApprovalDecision(BaseModel):
     approver: str
     reason: str | None = None
     failed: bool = Field(False, description="the approver broke before answering (a no, not remembered as one)")
+    evidence: dict[str, str] | None = Field(None, description="how the decision was recorded (receipts carry it)")
 
 
 _YES = {"y", "yes", "approve", "approved", "ok", "confirm", "confirmed", "accept", "true"}

@@ -533,9 +533,11 @@ class SqliteBackend:
 
     lock = ""
 
-    def __init__(self, path: str | Path | None, *, timeout: float | None = None) -> None:
+    def __init__(self, path: str | Path | None, *, timeout: float | None = None,
+                 schema: str = AUTHORITY_SCHEMA) -> None:
         self.name = str(path) if path is not None else "memory"
         self._path, self._timeout = path, timeout
+        self._schema = schema  # the tables this backend keeps (other stores reuse the backend for theirs)
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
@@ -548,7 +550,10 @@ class SqliteBackend:
             return self._conn
         conn = connect(self._path, timeout=self._timeout)
         try:
-            conn.executescript(AUTHORITY_SCHEMA)
+            conn.executescript(self._schema)
+            if self._schema is not AUTHORITY_SCHEMA:  # another store's tables: no buckets
+                self._conn, self._pid = conn, os.getpid()
+                return conn
             conn.execute("BEGIN IMMEDIATE")
             # Decided under the write lock, so two processes opening an older file add the buckets once.
             if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'ab_authority_buckets'").fetchone() is None:

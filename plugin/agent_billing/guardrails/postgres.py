@@ -50,6 +50,7 @@ from agent_billing import wire
 from agent_billing.audit import GENESIS_HASH, AuditEvent, chain_record, state_keys
 from agent_billing.guardrails.approval_records import DEFAULT_TTL as APPROVAL_TTL
 from agent_billing.guardrails.approval_records import Decision
+from agent_billing.guardrails.approval_requests import APPROVAL_REQUESTS_SCHEMA, ApprovalRequests
 from agent_billing.guardrails.authority import (
     AUTHORITY_SCHEMA,
     BUCKET_SUBTRACT,
@@ -240,6 +241,8 @@ CREATE INDEX ab_approvals_by_expiry ON ab_approvals (expires_us);
     (3, _spend_buckets()),
     # Spend authorities per agent and task (guardrails/authority.py): additive, the same tables as in SQLite.
     (4, AUTHORITY_SCHEMA),
+    # Durable out-of-band approval requests (guardrails/approval_requests.py): additive, as in SQLite.
+    (5, APPROVAL_REQUESTS_SCHEMA),
     # A spend authority's rolling period from running totals, as the mandate's window (migration 3).
     (6, _authority_buckets()),
 )
@@ -453,7 +456,12 @@ class PostgresStore:
             confirmations=lambda: PostgresConfirmationStore(self), approvals=lambda: PostgresApprovalRecords(self),
             declined=lambda: PostgresDeclinedRequests(self), audit=lambda: PostgresAuditLog(self, chain=account),
             authorities=lambda: AuthorityStore(PostgresAuthorities(self), account),
+            approval_requests=self.approval_requests,
         )
+
+    def approval_requests(self) -> ApprovalRequests:
+        """The out-of-band approval requests of every account (decided by one ``UPDATE ... RETURNING``)."""
+        return ApprovalRequests(PostgresAuthorities(self))  # its transaction runner is generic: one per statement set
 
     def audit_chains(self) -> list[str]:
         """The audit chains kept here (one per account)."""

@@ -41,6 +41,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from agent_billing.audit import AuditLog, JsonlAuditLog, SqliteAuditLog
 from agent_billing.guardrails.approval_records import ApprovalRecords, ApprovalStore
+from agent_billing.guardrails.approval_requests import ApprovalRequests
 from agent_billing.guardrails.authority import AuthorityStore
 from agent_billing.guardrails.confirmation import ConfirmationStore
 from agent_billing.guardrails.pending_outcomes import PendingOutcomes, PendingStore
@@ -229,10 +230,12 @@ class AccountState:
     def __init__(self, *, spend: Callable[[], SpendStore], pending: Callable[[], PendingStore],
                  confirmations: Callable[[], Any], approvals: Callable[[], ApprovalStore],
                  declined: Callable[[], DeclinedRequests], audit: Callable[[], AuditLog],
-                 authorities: Callable[[], AuthorityStore] | None = None) -> None:
+                 authorities: Callable[[], AuthorityStore] | None = None,
+                 approval_requests: Callable[[], ApprovalRequests] | None = None) -> None:
         self._make = {"spend": spend, "pending": pending, "confirmations": confirmations, "approvals": approvals,
                       "declined": declined, "audit": audit}
         self._authorities = authorities
+        self._approval_requests = approval_requests  # durable out-of-band approval requests (None: kept nowhere)
 
     @cached_property
     def spend(self) -> SpendStore:
@@ -307,6 +310,19 @@ class AccountState:
         if self._authorities is None:
             raise ValueError("this store keeps no spend authorities")
         return self._authorities()
+
+    @cached_property
+    def approval_requests(self) -> ApprovalRequests:
+        """Durable approval requests asked out of band (``guardrails/out_of_band.py``); ``ValueError`` if the
+        store keeps none.
+
+        Example:
+            >>> open_store(f"sqlite:///{tmp_dir / 'state.db'}").for_account("a").approval_requests.count()
+            0
+        """
+        if self._approval_requests is None:
+            raise ValueError("this store keeps no out-of-band approval requests")
+        return self._approval_requests()
 
 
 @runtime_checkable
@@ -386,7 +402,17 @@ class StateDirStore:
             confirmations=ConfirmationStore, approvals=lambda: ApprovalRecords(root / "approvals.sqlite3"),
             declined=MemoryDeclinedRequests, audit=lambda: JsonlAuditLog(root / "audit.jsonl"),
             authorities=lambda: _authorities(root / "spend.sqlite3", account),
+            approval_requests=lambda: ApprovalRequests.sqlite(root / "approval-requests.sqlite3"),
         )
+
+    def approval_requests(self) -> ApprovalRequests:
+        """The out-of-band approval requests of every account (the approval page finds them by link token).
+
+        Example:
+            >>> StateDirStore(tmp_dir).approval_requests().name.endswith("approval-requests.sqlite3")
+            True
+        """
+        return ApprovalRequests.sqlite(self.root / "approval-requests.sqlite3")
 
     def audit_chains(self) -> list[str]:
         """One chain: the audit file, if it exists."""
@@ -449,8 +475,17 @@ class SqliteStore:
             spend=lambda: _AccountSpend(self._shared_spend(), account), pending=lambda: PendingOutcomes(path),
             confirmations=lambda: ConfirmationStore(path), approvals=lambda: ApprovalRecords(path),
             declined=lambda: SqliteDeclinedRequests(path), audit=lambda: SqliteAuditLog(path, chain=account),
-            authorities=lambda: _authorities(path, account),
+            authorities=lambda: _authorities(path, account), approval_requests=self.approval_requests,
         )
+
+    def approval_requests(self) -> ApprovalRequests:
+        """The out-of-band approval requests of every account, in the shared file.
+
+        Example:
+            >>> SqliteStore(tmp_dir / "state.db").approval_requests().count()
+            0
+        """
+        return ApprovalRequests.sqlite(self.path)
 
     def _shared_spend(self) -> SqliteSpendStore:
         with self._lock:

@@ -35,6 +35,7 @@ from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 
 from agent_billing.guardrails.approval import ApprovalDecision, ApprovalRequest
 from agent_billing.guardrails.approval_text import clean
+from agent_billing.guardrails.out_of_band import ApprovalLink
 from mcp import types
 
 NO_ELICITATION = ("this MCP client cannot ask the person (it declared no form elicitation). Use an MCP client "
@@ -61,6 +62,10 @@ class InputRound:
     answers: dict[str, types.ElicitResult] = field(default_factory=dict)
     asked: list[ApprovalRequest] = field(default_factory=list)
     page: dict[str, Any] | None = None  # a payment page to show by URL in this round's result (server.py)
+    # Out-of-band (mcp/out_of_band.py): the approval request ids the previous round asked about, by binding,
+    # and the links asked in this round (shown by URL in its result).
+    approvals: dict[str, str] = field(default_factory=dict)
+    links: list[tuple[ApprovalRequest, ApprovalLink]] = field(default_factory=list)
 
 
 # The request being served and, for a stateless (2026-07-28) call, its round; set by the server per call.

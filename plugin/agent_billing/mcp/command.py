@@ -27,6 +27,8 @@ from typing import Any
 from agent_billing.guardrails.mandate import Mandate
 from agent_billing.mcp.options import ENVIRONMENT, add_arguments
 
+APPROVALS_PATH = "/approvals"  # where this process serves the out-of-band approval page
+
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -68,8 +70,45 @@ def mandate_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Mandat
     return Mandate(name="mcp", max_per_charge=per_charge, max_per_24h=per_day, auto_approve=auto_approve)
 
 
-def build_toolkit(args: argparse.Namespace, environ: Mapping[str, str], client: Any) -> Any:
-    """The server's toolkit: elicitation approvals, the mandate, the allowed actions and scopes.
+def approver_from(args: argparse.Namespace, environ: Mapping[str, str], approvals_at: str | None = None,
+                  fallback: Any = None) -> Any:
+    """The server's approver: form elicitation (default), or out-of-band through the approval page.
+
+    ``approvals_at``: where this process serves the page (its HTTP transport, or its sandbox), used when no
+    ``--approval-base-url`` is given; ``fallback``: the notifier for clients without URL elicitation.
+
+    Example:
+        >>> ns = argparse.Namespace(approval="out-of-band", approval_base_url=None, approval_wait=None)
+        >>> approver_from(ns, {}, "http://127.0.0.1:8765/approvals").base_url
+        'http://127.0.0.1:8765/approvals'
+        >>> approver_from(ns, {})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: --approval out-of-band needs --approval-base-url URL ...
+    """
+    from agent_billing.mcp.approver import ElicitationApprover
+    from agent_billing.mcp.options import APPROVALS
+
+    kind = option(args, "approval", environ) or APPROVALS[0]
+    if kind not in APPROVALS:
+        raise ValueError(f"${ENVIRONMENT['approval']} must be one of {', '.join(APPROVALS)}, not {kind!r}")
+    if kind == APPROVALS[0]:
+        return ElicitationApprover()
+    from agent_billing.mcp.out_of_band import WAIT_SECONDS, UrlElicitationApprover
+
+    base = option(args, "approval_base_url", environ) or approvals_at
+    if base is None:
+        raise ValueError("--approval out-of-band needs --approval-base-url URL (where your web app mounts "
+                         "agent_billing.approval_page.approval_app over the same guardrail store), or --http (this "
+                         "server serves the page at /approvals), or --sandbox")
+    wait = option(args, "approval_wait", environ)
+    return UrlElicitationApprover(base_url=base, fallback=fallback,
+                                  wait=float(wait) if wait is not None else WAIT_SECONDS)
+
+
+def build_toolkit(args: argparse.Namespace, environ: Mapping[str, str], client: Any, approvals_at: str | None = None,
+                  fallback: Any = None) -> Any:
+    """The server's toolkit: its approver (``approver_from``), the mandate, the allowed actions and scopes.
 
     Example:
         >>> from agent_billing.sandbox import create_app
@@ -80,14 +119,14 @@ def build_toolkit(args: argparse.Namespace, environ: Mapping[str, str], client: 
         >>> toolkit.allows("wallet", "fund"), toolkit.guard.approver.describe()
         (False, 'mcp-elicitation')
     """
-    from agent_billing.mcp.approver import ElicitationApprover
     from agent_billing.tools import BillingToolkit
 
     extra: dict[str, Any] = {}
     wait = option(args, "wait_timeout", environ)
     if wait is not None:
         extra["wait_timeout"] = float(wait)
-    return BillingToolkit(async_client=client, approval=ElicitationApprover(), mandate=mandate_from(args, environ),
+    approver = approver_from(args, environ, approvals_at, fallback)
+    return BillingToolkit(async_client=client, approval=approver, mandate=mandate_from(args, environ),
                           actions=_names(option(args, "actions", environ)),
                           scopes=_names(option(args, "scopes", environ)),
                           granularity=option(args, "granularity", environ) or "group", **extra)
@@ -115,7 +154,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> i
     try:
         registry = get_registry(option(args, "provider", environ))
         client_class = provider_clients(registry)[1]  # the provider's typed async client
+        # Where this process serves the approval page: its HTTP transport (the port is fixed once bound), else
+        # its sandbox. In a sandbox demo a client without URL elicitation gets the link on stderr.
+        approvals_at, fallback = (f"http://127.0.0.1:{args.port}{APPROVALS_PATH}" if args.http else None), None
         if args.sandbox:
+            from agent_billing.guardrails.out_of_band import ConsoleNotifier
             from agent_billing.sandbox.server import SandboxServer
 
             sandbox = SandboxServer().start()
@@ -124,9 +167,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> i
                                   provider=registry.provider)
             _notice(f"serving {registry.provider} against the offline sandbox at {sandbox.root_url} "
                     "(no real money moves)")
+            approvals_at = approvals_at or sandbox.root_url + APPROVALS_PATH
+            fallback = ConsoleNotifier(write=_notice)
         else:
             client = client_class.from_env(provider=registry.provider)
-        toolkit = build_toolkit(args, environ, client)
+        toolkit = build_toolkit(args, environ, client, approvals_at, fallback)
     except Exception as err:  # configuration: one line that says what to fix
         from agent_billing.cli import error_message  # the library's message, not pydantic's header
 
@@ -181,6 +226,10 @@ def _serve_http(server: Any, args: argparse.Namespace, environ: Mapping[str, str
             # Beyond loopback anyone who reaches the port could act on the account: authorization is not optional.
             raise ValueError(f"refusing to listen on {host} without authorization: serve on 127.0.0.1, or set "
                              "--oauth-issuer, --oauth-resource and --oauth-jwks-url (an OAuth 2.1 resource server)")
+        if settings is not None and _page_here(args, environ):
+            raise ValueError("remote HTTP with --approval out-of-band needs --approval-base-url: the approval page "
+                             "must be served where the person's browser reaches it (mount "
+                             "agent_billing.approval_page.approval_app over the same guardrail store)")
         token, generated = bearer_token(environ) if settings is None else ("", False)
     except ValueError as err:
         _notice(str(err))
@@ -205,13 +254,28 @@ def _serve_http(server: Any, args: argparse.Namespace, environ: Mapping[str, str
                     f"{token}")
         _notice(f"streamable HTTP at http://127.0.0.1:{sock.getsockname()[1]}/mcp (loopback only; bearer token "
                 f"{'generated above' if generated else 'from $' + TOKEN_VARIABLE} required)")
-        app = server.http_app(token)
+        app = server.http_app(token, approvals=_served_approvals(server, args, environ, sock.getsockname()[1]))
     config = uvicorn.Config(app, log_level="warning", access_log=False)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
     return 0
+
+
+def _page_here(args: argparse.Namespace, environ: Mapping[str, str]) -> bool:
+    """Whether this HTTP server serves the approval page itself (out-of-band, no base URL of the deployer's)."""
+    return option(args, "approval", environ) == "out-of-band" and not option(args, "approval_base_url", environ)
+
+
+def _served_approvals(server: Any, args: argparse.Namespace, environ: Mapping[str, str], port: int) -> Any:
+    """The store whose approval page this HTTP server serves at /approvals (None: it serves none); the
+    approver's links then point at the bound port."""
+    if not _page_here(args, environ):
+        return None
+    approver = server.toolkit.guard.approver
+    approver.base_url = f"http://127.0.0.1:{port}{APPROVALS_PATH}"
+    return approver.store
 
 
 def _oauth_app(server: Any, settings: Any) -> Any:

@@ -34,7 +34,11 @@ ENVIRONMENT = {
     "oauth_resource": "AGENT_BILLING_OAUTH_RESOURCE",
     "oauth_jwks_url": "AGENT_BILLING_OAUTH_JWKS_URL",
     "state_key": "AGENT_BILLING_MCP_STATE_KEY",
+    "approval": "AGENT_BILLING_APPROVAL",
+    "approval_base_url": "AGENT_BILLING_APPROVAL_BASE_URL",
+    "approval_wait": "AGENT_BILLING_APPROVAL_WAIT",
 }
+APPROVALS = ("elicitation", "out-of-band")  # how a person is asked: in the MCP client, or on the approval page
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,5 +81,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--auto-approve", action="store_true", default=None,
                         help=f"charges inside the mandate's caps need no person (${ENVIRONMENT['auto_approve']}=1); "
                              "needs a cap")
+    parser.add_argument("--approval", choices=APPROVALS,
+                        help=f"how the person is asked (${ENVIRONMENT['approval']}; default elicitation: a form in the "
+                             "MCP client); out-of-band: a one-time approval page, shown by the client as a URL "
+                             "elicitation, decided on the page")
+    parser.add_argument("--approval-base-url", metavar="URL",
+                        help=f"out-of-band: where the approval page is served over the same guardrail store "
+                             f"(${ENVIRONMENT['approval_base_url']}; default: this server's /approvals with --http, "
+                             "else the sandbox's with --sandbox)")
+    parser.add_argument("--approval-wait", type=float, metavar="SECONDS",
+                        help=f"out-of-band: how long one call waits for the decision on the page "
+                             f"(${ENVIRONMENT['approval_wait']}; default 120)")
     parser.add_argument("--wait-timeout", type=float, metavar="SECONDS",
                         help=f"how long to wait for a person's payment (${ENVIRONMENT['wait_timeout']}; default 300)")

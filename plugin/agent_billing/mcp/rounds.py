@@ -61,6 +61,7 @@ class RoundState:
     operation: str
     binding: str
     principal: str
+    request: str = ""  # an out-of-band approval request's id (mcp/out_of_band.py); "" for a form question
 
     def dumps(self) -> str:
         """The compact JSON the server hands to the SDK to seal."""
@@ -75,7 +76,8 @@ class RoundState:
         except (ValueError, TypeError):
             return None
         if state is None or state.v != STATE_VERSION or not all(
-                isinstance(value, str) for value in (state.token, state.operation, state.binding, state.principal)):
+                isinstance(value, str)
+                for value in (state.token, state.operation, state.binding, state.principal, state.request)):
             return None
         return state
 
@@ -100,12 +102,13 @@ class ApprovalRounds:
     def __init__(self, store: Any, now: Callable[[], datetime], ttl: timedelta = ROUND_TTL) -> None:
         self.store, self.now, self.ttl = store, now, ttl
 
-    def issue(self, request: ApprovalRequest, principal: str) -> str:
-        """A fresh state for ``request`` asked of ``principal``: a new single-use token in the store."""
+    def issue(self, request: ApprovalRequest, principal: str, asked: str = "") -> str:
+        """A fresh state for ``request`` asked of ``principal``: a new single-use token in the store. ``asked``:
+        the out-of-band approval request the round showed by URL, if any."""
         bound = binding(request)
         issued = self.store.issue(request.operation, _fingerprint(principal, bound), request.summary,
                                   ttl=self.ttl, now=self.now())
-        return RoundState(STATE_VERSION, issued.token, request.operation, bound, principal).dumps()
+        return RoundState(STATE_VERSION, issued.token, request.operation, bound, principal, asked).dumps()
 
     def redeem(self, text: str, principal: str) -> RoundState | None:
         """The state, used up, when it is ours, for ``principal``, unused and unexpired; else None."""

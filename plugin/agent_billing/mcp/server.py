@@ -56,7 +56,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from agent_billing import __version__, telemetry
@@ -73,6 +73,7 @@ from agent_billing.mcp.approver import (
     stateless,
 )
 from agent_billing.mcp.http_guard import PRINCIPAL_KEY, HttpGuard
+from agent_billing.mcp.out_of_band import DELIVERY, UrlElicitationApprover, url_message
 from agent_billing.mcp.rounds import ApprovalRounds
 from agent_billing.provider import HandOff, get_provider
 from agent_billing.tools import BillingToolkit
@@ -234,6 +235,9 @@ class BillingMCPServer:
         self.server.middleware.append(RequestStateBoundary(security, default_audience=name))
         if toolkit.progress is None:  # a wait's progress goes to the client that asked for it
             toolkit.progress = self.progress
+        approver = toolkit.guard.approver
+        if isinstance(approver, UrlElicitationApprover) and approver.progress is None:  # and the approval page's
+            approver.progress = self.progress
 
     @cached_property
     def rounds(self) -> ApprovalRounds:
@@ -285,6 +289,8 @@ class BillingMCPServer:
                     "Nothing was charged."), "next_step": "Call again without requestState to ask the person anew."},
                     True)
             round_.answers[state.binding] = answer
+            if state.request:  # an out-of-band approval: the page's record decides, the answer only says "opened"
+                round_.approvals[state.binding] = state.request
             # The answered round's tool-call id follows from its single-use token: same call, same idempotency key.
             call_id = f"mcp_{hashlib.sha256(state.token.encode()).hexdigest()[:32]}"
         token = CURRENT_ROUND.set(round_)
@@ -297,6 +303,12 @@ class BillingMCPServer:
                 message=_page_message(round_.page["content"]), url=round_.page["url"], elicitation_id=round_.page["id"]))
             return types.InputRequiredResult(input_requests={PAGE_INPUT: url_request},
                                              request_state=json.dumps({"page": round_.page}))
+        if round_.links:  # an out-of-band approval: the person opens its page (URL mode) and decides there
+            request, link = round_.links[0]
+            url_request = types.ElicitRequest(params=types.ElicitRequestURLParams(  # no elicitationId in this revision
+                message=url_message(link), url=link.url))
+            return types.InputRequiredResult(input_requests={APPROVAL_INPUT: url_request},
+                                             request_state=self.rounds.issue(request, principal, link.request_id))
         if not round_.asked:
             return result
         # Nothing moved in this round (the approver said "could not ask"); the person is asked in its result.
@@ -319,12 +331,17 @@ class BillingMCPServer:
                             f"{', '.join(self._tools)}."}, True)
         relay = _relay_for(CURRENT_CALL.get())
         token = _RELAY.set(relay)  # copied into the worker threads the flow runs in
+        deliveries: list[str] = []
+        delivery = DELIVERY.set(deliveries)  # how an out-of-band approval link went out, if one did
         try:
             content, is_error = await self._run(name, dict(arguments or {}), call_id, trace)
+            if deliveries:
+                content["approval_delivery"] = deliveries[-1]
             page = None if is_error else _payment_page(content, get_provider(self.toolkit.registry.provider).handoff)
             if page is not None:
                 content, is_error = await self._hand_over(content, *page)
         finally:
+            DELIVERY.reset(delivery)
             _RELAY.reset(token)
             if relay is not None:
                 relay.close()  # ended or cancelled: no progress after the result
@@ -403,9 +420,13 @@ class BillingMCPServer:
         async with stdio_server() as (read, write):
             await self.server.run(read, write, self.server.create_initialization_options())
 
-    def http_app(self, token: str) -> Starlette:
+    def http_app(self, token: str, approvals: Any = None) -> Starlette:
         """A Starlette app serving streamable HTTP at ``/mcp`` to requests that carry ``Authorization: Bearer
         <token>`` and are addressed to this loopback server exactly (``http_guard.HttpGuard``).
+
+        ``approvals``: a store (or ``ApprovalRequests``) whose out-of-band approval page is served at
+        ``/approvals`` too, outside the bearer guard: the person's browser has no token, the link's own
+        unguessable token and the page's checks guard it (``agent_billing.approval_page``).
 
         Example:
             >>> from agent_billing.sandbox import create_app
@@ -429,8 +450,14 @@ class BillingMCPServer:
             async with manager.run():
                 yield
 
-        return Starlette(routes=[Route("/mcp", endpoint=Endpoint())], lifespan=lifespan,
-                         middleware=[Middleware(HttpGuard, token=token)])
+        routes, guard = [Route("/mcp", endpoint=Endpoint())], [Middleware(HttpGuard, token=token)]
+        if approvals is None:
+            return Starlette(routes=routes, lifespan=lifespan, middleware=guard)
+        from agent_billing.approval_page import approval_app
+
+        guarded = Starlette(routes=routes, middleware=guard)
+        return Starlette(routes=[Mount("/approvals", app=approval_app(approvals)), Mount("/", app=guarded)],
+                         lifespan=lifespan)
 
 
 def principal_of(ctx: ServerRequestContext[Any, Any] | None) -> str:

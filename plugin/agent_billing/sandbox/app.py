@@ -11,7 +11,7 @@ Example:
     >>> app = create_app()
     >>> [route.path for route in app.routes][-1]  # the default provider at the root, after the others
     ''
-    >>> len(app.routes) == len(app.state.providers) >= 2
+    >>> len(app.routes) == len(app.state.providers) + 1 >= 3  # and the approval page, at /approvals
     True
     >>> create_app(colour="blue")
     Traceback (most recent call last):
@@ -34,6 +34,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
+from agent_billing.approval_page import approval_app
 from agent_billing.openapi import openapi_document
 from agent_billing.registry import Registry, get_registry, provider_names
 from agent_billing.sandbox.rate_limit import RateLimits
@@ -128,6 +129,7 @@ def create_app(
     db_path: str = ":memory:",
     rate_limit: bool | RateLimits = True,
     clock: Clock = time.time,
+    approvals: Any = None,
     **options: Any,
 ) -> Starlette:
     """Build the sandbox ASGI app (ready at once: no lifespan needed, so ``httpx.ASGITransport`` works).
@@ -135,7 +137,9 @@ def create_app(
     ``db_path`` is a SQLite file (kept across restarts; each provider keeps its own file beside it) or
     ``":memory:"``. ``rate_limit`` is ``True`` for the documented limits, ``False`` for none, or a
     :class:`RateLimits`. ``clock`` returns Unix seconds and drives rate windows, checkout expiry,
-    subscription periods and idempotency retention. Every other option goes to the provider sandboxes
+    subscription periods and idempotency retention. ``approvals`` is the guardrail store (object, URL or
+    ``ApprovalRequests``; None: ``$AGENT_BILLING_STORE_URL`` or the state directory, opened on first use) whose
+    out-of-band approval page is served under ``/approvals/``. Every other option goes to the provider sandboxes
     that declare it (each provider's ``sandbox`` package documents its own: test keys, fault injection...).
 
     The providers' state is on ``app.state`` (``app.state.sandbox`` is the default provider's);
@@ -167,7 +171,8 @@ def create_app(
         raise RuntimeError(f"two provider sandboxes are mounted at one place: {mounts}")
     roots = [part for part in parts if not part.mount]
     # Prefixed mounts first: the root sandbox matches every path, its own 404s included.
-    routes: list[BaseRoute] = [Mount(part.mount, app=part.app) for part in parts if part.mount]
+    routes: list[BaseRoute] = [Mount("/approvals", app=approval_app(approvals, clock=clock))]
+    routes += [Mount(part.mount, app=part.app) for part in parts if part.mount]
     routes += [Mount("", app=part.app) for part in roots]
     app = Starlette(routes=routes)
     for part in parts:

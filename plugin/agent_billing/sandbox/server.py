@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import sys
 import threading
@@ -111,6 +112,7 @@ def serve(
     for part in parts:
         for line in part.banner(root):
             print(line)
+    print(f"  approvals        {root}/approvals/<token> (OutOfBandApprover(base_url='{root}/approvals'))")
     print("  requests         " + ("printed below" if log_requests else "not printed (--log prints each one)"))
     print("  Ctrl+C to stop", flush=True)
     served: Any = RequestLog(app) if log_requests else app
@@ -126,6 +128,9 @@ def serve(
     return 0
 
 
+APPROVAL_PATH = re.compile(r"^(/approvals/).+$", re.DOTALL)
+
+
 class RequestLog:
     """ASGI wrapper printing one line per HTTP request: time, method, path and status (never headers).
 
@@ -138,6 +143,11 @@ class RequestLog:
         ...         return (await c.get("/api/agents/v1/wallet/balance")).status_code
         >>> asyncio.run(get()), lines
         (401, ['12:00:00 GET /api/agents/v1/wallet/balance -> 401'])
+        >>> async def approval() -> int:
+        ...     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as c:
+        ...         return (await c.get("/approvals/SECRET-TOKEN")).status_code
+        >>> asyncio.run(approval()), lines[-1]
+        (404, '12:00:00 GET /approvals/<token> -> 404')
     """
 
     def __init__(self, app: Any, write: Callable[[str], None] | None = None,
@@ -158,10 +168,12 @@ class RequestLog:
                 status.append(message["status"])
             await send(message)
 
+        # An approval link's token is the approval itself: the log names the page, never the token.
+        path = APPROVAL_PATH.sub(r"\1<token>", scope["path"])
         try:
             await self.app(scope, receive, noting)
         finally:
-            self.write(f"{self.clock()} {scope['method']} {scope['path']} -> {status[0] if status else 'no response'}")
+            self.write(f"{self.clock()} {scope['method']} {path} -> {status[0] if status else 'no response'}")
 
 
 class SandboxServer:

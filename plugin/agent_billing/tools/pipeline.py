@@ -148,7 +148,7 @@ class Decided:
 
     Example:
         >>> Decided.__slots__
-        ('intent', 'approved', 'key', 'approver', 'auto')
+        ('intent', 'approved', 'key', 'approver', 'auto', 'evidence')
     """
 
     intent: ChargeIntent
@@ -156,6 +156,7 @@ class Decided:
     key: str
     approver: str
     auto: bool
+    evidence: dict[str, str] | None = None  # the approver's record of the decision (receipts carry it)
 
     def audit(self) -> dict[str, Any]:
         """The fields every audit record of this charge carries."""
@@ -569,7 +570,7 @@ class Guard:
             outcome = self._claim_refused(call, intent, key, refused)
         else:
             outcome = yield from self._execute(call, Decided(intent, approved_digest, key, decision.approver,
-                                                             auto=False))
+                                                             auto=False, evidence=decision.evidence))
         if call.approval_id is not None:
             # This yes has been used: a later call reusing the tool-call id must be asked afresh.
             self.approvals.forget(call.approval_id)
@@ -767,7 +768,8 @@ class Guard:
         # Before anything is sent: the audit's yes, then the write-ahead record (key, digest, exact request).
         # If either cannot be written, nothing is sent.
         evidence = approval_evidence(decided.approver, auto=decided.auto,
-                                     mandate=self.mandate.name if self.mandate else None, at=self._now())
+                                     mandate=self.mandate.name if self.mandate else None, at=self._now(),
+                                     details=decided.evidence)
         try:
             self._audit(call, "auto_approved" if decided.auto else "approved", **audit)
             self.pending.remember(call.scope, call.fp, intent.digest, key, intent.arguments, now=self._now())

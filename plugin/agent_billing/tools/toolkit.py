@@ -44,6 +44,7 @@ from agent_billing.client import AsyncClient, SyncClient, provider_clients
 from agent_billing.exchange import validation_error
 from agent_billing.guardrails.approval import ApprovalRequest, ApprovalSetting, ConfirmationApprover, resolve_approver
 from agent_billing.guardrails.mandate import Mandate
+from agent_billing.guardrails.out_of_band import OutOfBandApprover
 from agent_billing.guardrails.spend_store import SpendStore
 from agent_billing.guardrails.store import StoreUnavailableError, open_store
 from agent_billing.provider import get_provider
@@ -199,6 +200,8 @@ class BillingToolkit(BaseToolkit):
         approvals = self.approval_records if self.approval_records is not None else part("approvals")
         if isinstance(approver, ConfirmationApprover) and self.approval == "confirmation":
             approver.store = part("confirmations")
+        if isinstance(approver, OutOfBandApprover):  # its requests live in this toolkit's store, for this account
+            approver = approver.bound(part("approval_requests"), account)
         self._registry = get_registry(self.provider) if self.provider else \
             (self.client or self.async_client).registry  # type: ignore[union-attr]
         self._guard = Guard(approver=approver, mandate=self.mandate, spend_store=store, audit=audit,
