@@ -154,7 +154,14 @@ class SqliteStore:
                 conn.execute("COMMIT" if getattr(exc, "keep_changes", False) else "ROLLBACK")
                 raise
             self._local.depth = 0
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                # A refused COMMIT (a deferred constraint, a full disk) leaves the transaction open: end it,
+                # or every later BEGIN fails with "cannot start a transaction within a transaction".
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     def _savepoint(self, depth: int) -> Iterator[None]:
         conn, name = self._conn, f"sp{depth}"
