@@ -192,7 +192,8 @@ def fairness(directory: Path, writers: int, seconds: float) -> list[int]:
 
     path = str(directory / "shared.db")
     Ledger(path, clock=time.time).close()  # schema and seed once, before the race
-    gate, out = multiprocessing.Barrier(writers), multiprocessing.Queue()
+    gate = multiprocessing.Barrier(writers)
+    out: multiprocessing.Queue[int] = multiprocessing.Queue()
     processes = [multiprocessing.Process(target=_writer, args=(path, i, seconds, gate, out)) for i in range(writers)]
     for process in processes:
         process.start()
