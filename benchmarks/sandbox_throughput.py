@@ -174,33 +174,39 @@ def load(root: str, tokens: list[str], seconds: float) -> tuple[float, float]:
 def _writer(db_path: str, index: int, seconds: float, gate: Any, out: Any) -> None:
     from agent_billing.providers.modelslab.sandbox.ledger import Ledger
 
-    ledger = Ledger(db_path, clock=time.time)
-    account = ledger.ensure_account(f"sk_fair_{index}", reseller=False)
-    gate.wait()
-    done, deadline = 0, time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        with ledger.transaction():
-            ledger.credit(account.id, 100, source="stripe", transaction_id=f"pi_{index}_{done}", usecase="fairness")
-        done += 1
-    ledger.close()
-    out.put(done)
+    try:
+        ledger = Ledger(db_path, clock=time.time)
+        account = ledger.ensure_account(f"sk_fair_{index}", reseller=False)
+        gate.wait()
+        done, deadline = 0, time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            with ledger.transaction():
+                ledger.credit(account.id, 100, source="stripe", transaction_id=f"pi_{index}_{done}", usecase="fairness")
+            done += 1
+        ledger.close()
+        out.put(done)
+    except Exception as exc:  # reported by the parent, not a hang until its timeout
+        out.put(f"writer {index}: {exc!r}")
 
 
 def fairness(directory: Path, writers: int, seconds: float) -> list[int]:
     """Commits per process when ``writers`` processes write one ledger file at once, for ``seconds``."""
     from agent_billing.providers.modelslab.sandbox.ledger import Ledger
 
-    path = str(directory / "shared.db")
+    path = str(directory / f"shared-{os.urandom(4).hex()}.db")  # a new file each round
     Ledger(path, clock=time.time).close()  # schema and seed once, before the race
     gate = multiprocessing.Barrier(writers)
-    out: multiprocessing.Queue[int] = multiprocessing.Queue()
+    out: multiprocessing.Queue[int | str] = multiprocessing.Queue()
     processes = [multiprocessing.Process(target=_writer, args=(path, i, seconds, gate, out)) for i in range(writers)]
     for process in processes:
         process.start()
-    counts = sorted(out.get(timeout=seconds + 60) for _ in processes)
+    results = [out.get(timeout=seconds + 60) for _ in processes]
     for process in processes:
         process.join(10)
-    return counts
+    failed = [r for r in results if isinstance(r, str)]
+    if failed:
+        raise RuntimeError(failed[0])
+    return sorted(int(r) for r in results)
 
 
 def _spread(values: list[float], fmt: Callable[[float], str]) -> str:
