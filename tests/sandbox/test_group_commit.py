@@ -144,16 +144,40 @@ def test_a_statement_inside_a_transaction_opens_no_savepoint_of_its_own(tmp_path
     store.close()
 
 
-def test_a_closed_writer_stops_its_thread(tmp_path: Path) -> None:
+def _insert_noting_thread(store: SqliteStore, n: int) -> tuple[int, threading.Thread]:
+    return store.insert("rows", n=n), threading.current_thread()  # the writer's thread, seen from inside
+
+
+def test_a_closed_writer_stops_its_thread_and_a_later_job_gets_a_new_one(tmp_path: Path) -> None:
     store, _ = _store(tmp_path)
     writer = GroupCommit(store)
 
-    async def one() -> int:
-        return await writer.run(store.insert, "rows", n=1)
+    async def one(n: int) -> tuple[int, threading.Thread]:
+        return await writer.run(_insert_noting_thread, store, n)
 
-    asyncio.run(one())
+    _, first = asyncio.run(one(1))
     writer.close()
-    assert writer._thread is not None and not writer._thread.is_alive()
+    assert not first.is_alive() and writer._thread is None
+    assert asyncio.run(one(2))[0] == 2  # served after close(): never queued behind a writer that is gone
+    writer.close()
     with pytest.raises(ValueError, match="at least 1"):
         GroupCommit(store, max_batch=0)
+    store.close()
+
+
+def test_an_idle_writer_exits_and_the_next_job_starts_another(tmp_path: Path) -> None:
+    store, _ = _store(tmp_path)
+    writer = GroupCommit(store, idle_seconds=0)  # exits as soon as its queue is empty
+
+    async def one(n: int) -> tuple[int, threading.Thread]:
+        return await writer.run(_insert_noting_thread, store, n)
+
+    rowids, threads = [], []
+    for n in range(5):
+        rowid, thread = asyncio.run(one(n))
+        thread.join(TIMEOUT)  # it goes idle and exits at once
+        assert not thread.is_alive()
+        rowids.append(rowid)
+        threads.append(thread)
+    assert rowids == [1, 2, 3, 4, 5] and len(set(threads)) == 5 and writer._thread is None
     store.close()

@@ -38,6 +38,7 @@ from agent_billing.sandbox.store import SqliteStore
 
 T = TypeVar("T")
 MAX_BATCH = 64  # bounds how long the first job of a batch waits for the others
+IDLE_SECONDS = 10.0  # an idle writer thread exits (a sandbox nobody closes leaves no thread behind)
 
 
 @dataclass
@@ -62,6 +63,8 @@ def _settle(jobs: list[_Job]) -> None:
 class GroupCommit:
     """One writer thread for ``store``, committing the jobs queued together in one transaction.
 
+    The thread starts with the first job and exits after ``idle_seconds`` without one.
+
     Example:
         >>> import asyncio
         >>> from agent_billing.sandbox.store import SqliteStore
@@ -75,11 +78,12 @@ class GroupCommit:
         >>> writer.close()
     """
 
-    def __init__(self, store: SqliteStore, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, store: SqliteStore, *, max_batch: int = MAX_BATCH, idle_seconds: float = IDLE_SECONDS) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._store = store
         self._max_batch = max_batch
+        self._idle_seconds = idle_seconds
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._start = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -91,27 +95,39 @@ class GroupCommit:
         that transaction is committed."""
         loop = asyncio.get_running_loop()
         job = _Job(lambda: function(*args, **kwargs), loop, loop.create_future())
-        if self._thread is None:
-            with self._start:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._serve, name="sandbox-writer", daemon=True)
-                    self._thread.start()
-        self._queue.put(job)
+        with self._start:  # queued under the lock the idle writer exits under: a job never waits for no one
+            self._queue.put(job)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="sandbox-writer", daemon=True)
+                self._thread.start()
         result: T = await job.future
         return result
 
     def close(self) -> None:
         """Stop the writer thread once the jobs queued so far are done."""
-        thread = self._thread
+        with self._start:
+            thread = self._thread
+            if thread is not None:
+                self._queue.put(None)
         if thread is not None:
-            self._queue.put(None)
             thread.join(10)
 
     def _serve(self) -> None:
         while True:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=self._idle_seconds)
+            except queue.Empty:
+                with self._start:
+                    if self._queue.empty():  # idle: the next job starts a new writer
+                        self._thread = None
+                        return
+                continue
             if first is None:
-                return
+                with self._start:
+                    if self._queue.empty():  # jobs sent after close() are still served
+                        self._thread = None
+                        return
+                continue
             batch = [first]
             while len(batch) < self._max_batch:
                 try:
