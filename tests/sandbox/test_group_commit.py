@@ -14,7 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from sandbox_helpers import API, TOKEN, FakeClock, count, make_app
 
 from agent_billing.sandbox.group_commit import GroupCommit
 from agent_billing.sandbox.store import SqliteStore
@@ -181,3 +183,37 @@ def test_an_idle_writer_exits_and_the_next_job_starts_another(tmp_path: Path) ->
         threads.append(thread)
     assert rowids == [1, 2, 3, 4, 5] and len(set(threads)) == 5 and writer._thread is None
     store.close()
+
+
+def test_a_fund_whose_commit_fails_answers_500_moves_nothing_and_its_retry_funds_once() -> None:
+    """Over the API: SQLite refuses the batch's COMMIT (a deferred foreign key broken by a trigger on every
+    wallet entry); the request gets the 500 envelope, nothing is kept (no payment, no stored answer), and the
+    same key funds once when the fault is gone."""
+    app = make_app(FakeClock())
+    ledger = app.state.sandbox.ledger
+    account = app.state.sandbox.account_for_token(TOKEN)
+    ledger._conn.executescript("""
+        CREATE TEMP TABLE fault_parent (id INTEGER PRIMARY KEY);
+        CREATE TEMP TABLE fault_child (parent INTEGER REFERENCES fault_parent (id) DEFERRABLE INITIALLY DEFERRED);
+        CREATE TEMP TRIGGER fault AFTER INSERT ON main.wallet_entries BEGIN
+            INSERT INTO fault_child VALUES (404);
+        END;""")
+    fund = {"amount": 10, "payment_method_id": "pm_card_visa"}
+
+    async def send() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox") as client:
+            return await client.post(API + "/wallet/fund", json=fund,
+                                     headers={"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": "fund-1"})
+
+    failed = asyncio.run(send())
+    assert failed.status_code == 500 and failed.json()["error"]["code"] == "server_error", failed.text
+    assert "could not save this request" in failed.json()["error"]["message"]  # the commit, not the handler
+    assert ledger.balance(account.id) == 0
+    assert count(ledger, "SELECT COUNT(*) FROM payment_intents") == 0
+    assert count(ledger, "SELECT COUNT(*) FROM idempotency_keys") == 0  # a 5xx is not replayed
+    ledger._conn.execute("DROP TRIGGER temp.fault")
+    retried = asyncio.run(send())
+    assert retried.status_code == 200 and "idempotency_replay" not in retried.json()["data"]
+    assert ledger.balance(account.id) == 1000
+    ledger.check_invariants()
+    app.state.sandbox.close()
