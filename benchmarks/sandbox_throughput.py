@@ -2,7 +2,7 @@
 against two baselines measured in the same run: the disk's SQLite commit ceiling and a bare Starlette
 endpoint doing one such commit.
 
-Run: python benchmarks/sandbox_throughput.py [--seconds S] [--rounds N] [--clients 1,8,32]
+Run: python benchmarks/sandbox_throughput.py [--seconds S] [--rounds N] [--clients 1,8,32] [--writers 8]
 
 Each server (the sandbox, then the bare endpoint) runs in its own process, so the clients (threads of
 this process, each on its own kept-alive ``http.client`` connection) do not share its interpreter lock.
@@ -12,6 +12,10 @@ the same directory, with the ledger's settings: what the disk allows one writer,
 or ledger logic. The bare endpoint is Starlette on uvicorn doing that same commit in the thread pool.
 Rounds are interleaved (ceiling, bare, sandbox at each client count, round after round); each figure is
 the median over rounds with its spread (min-max); server CPU per operation is read from /proc.
+
+Fairness across processes: ``--writers`` processes (default 8) each open the sandbox ledger on one file and
+credit their own account in a loop of write transactions for ``--seconds``; the figure is the spread of
+commits per process (a starved writer shows as a minimum near 0).
 """
 
 from __future__ import annotations
@@ -167,6 +171,44 @@ def load(root: str, tokens: list[str], seconds: float) -> tuple[float, float]:
     return len(ordered) / seconds, ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
 
 
+def _writer(db_path: str, index: int, seconds: float, gate: Any, out: Any) -> None:
+    from agent_billing.providers.modelslab.sandbox.ledger import Ledger
+
+    try:
+        ledger = Ledger(db_path, clock=time.time)
+        account = ledger.ensure_account(f"sk_fair_{index}", reseller=False)
+        gate.wait()
+        done, deadline = 0, time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            with ledger.transaction():
+                ledger.credit(account.id, 100, source="stripe", transaction_id=f"pi_{index}_{done}", usecase="fairness")
+            done += 1
+        ledger.close()
+        out.put(done)
+    except Exception as exc:  # reported by the parent, not a hang until its timeout
+        out.put(f"writer {index}: {exc!r}")
+
+
+def fairness(directory: Path, writers: int, seconds: float) -> list[int]:
+    """Commits per process when ``writers`` processes write one ledger file at once, for ``seconds``."""
+    from agent_billing.providers.modelslab.sandbox.ledger import Ledger
+
+    path = str(directory / f"shared-{os.urandom(4).hex()}.db")  # a new file each round
+    Ledger(path, clock=time.time).close()  # schema and seed once, before the race
+    gate = multiprocessing.Barrier(writers)
+    out: multiprocessing.Queue[int | str] = multiprocessing.Queue()
+    processes = [multiprocessing.Process(target=_writer, args=(path, i, seconds, gate, out)) for i in range(writers)]
+    for process in processes:
+        process.start()
+    results = [out.get(timeout=seconds + 60) for _ in processes]
+    for process in processes:
+        process.join(10)
+    failed = [r for r in results if isinstance(r, str)]
+    if failed:
+        raise RuntimeError(failed[0])
+    return sorted(int(r) for r in results)
+
+
 def _spread(values: list[float], fmt: Callable[[float], str]) -> str:
     return f"{fmt(statistics.median(values))} ({fmt(min(values))}-{fmt(max(values))})"
 
@@ -176,11 +218,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="duration of each measurement (default 4)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--clients", default="1,8,32", help="client counts (default 1,8,32)")
+    parser.add_argument("--writers", type=int, default=8, help="processes of the fairness run (default 8; 0: none)")
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     tokens = [f"sk_bench_{i}" for i in range(max(counts))]
     ceilings: list[float] = []
     runs: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
+    fair: list[list[int]] = []
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         servers = {"sandbox": start("sandbox", str(directory / "ledger.db"), tokens),
@@ -194,6 +238,8 @@ def main() -> None:
                         rate, p99 = load(server.root, tokens[:clients], args.seconds)
                         cpu_ms = (server.cpu() - before) * 1000 / max(1.0, rate * args.seconds)
                         runs.setdefault((kind, clients), []).append((rate, p99, cpu_ms))
+                if args.writers:
+                    fair.append(fairness(directory, args.writers, args.seconds))
         finally:
             for server in servers.values():
                 server.stop()
@@ -213,6 +259,9 @@ def main() -> None:
                   f"{_spread([r[1] for r in samples], lambda x: f'{x:,.1f}')} ms | "
                   f"{statistics.median(r[2] for r in samples):.2f} ms | {rate / ceiling:.3f}x | "
                   f"{rate / bare:.2f}x |")
+    for counts in fair:
+        print(f"fairness: {len(counts)} processes writing one ledger file for {args.seconds:g} s: commits per process "
+              f"{counts[0]:,}-{counts[-1]:,} (median {statistics.median(counts):,.0f}, total {sum(counts):,})")
 
 
 if __name__ == "__main__":

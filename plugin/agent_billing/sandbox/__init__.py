@@ -2,9 +2,10 @@
 
 The core here names no provider. It composes the sandbox each provider declares
 (``Connection.sandbox_app``, see :mod:`agent_billing.sandbox.app`) and holds what they share: the
-SQLite store machinery (``store``), idempotency keys (``idempotency``), rate limiting by the classes
-a provider declares (``rate_limit``), the card processor's test cards (``cards``), the mechanics of
-fault injection (``faults``), units and ids (``units``), and the loopback server (``server``). Each
+SQLite store machinery (``store``) and its group commit (``group_commit``), idempotency keys
+(``idempotency``), rate limiting by the classes a provider declares (``rate_limit``), the card
+processor's test cards (``cards``), the mechanics of fault injection (``faults``), units and ids
+(``units``), and the loopback server (``server``). Each
 provider's own sandbox, with its envelope and error shapes, is the ``sandbox`` package of its provider
 package.
 

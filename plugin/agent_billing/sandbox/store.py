@@ -1,9 +1,11 @@
 """The SQLite machinery every provider's sandbox store builds on.
 
-One connection (``check_same_thread=False``) guarded by a re-entrant lock; every read and write runs in
-:meth:`SqliteStore.transaction`, and a nested ``transaction()`` is a savepoint, so a handler's writes
-are all-or-nothing. A provider's store subclasses :class:`SqliteStore`, passes its schema, and adds its
-queries; rows map onto frozen dataclasses by column name.
+One connection (``check_same_thread=False``) guarded by a re-entrant lock. Writes run in
+:meth:`SqliteStore.transaction` (``BEGIN IMMEDIATE``); a nested ``transaction()`` is a savepoint, so a
+handler's writes are all-or-nothing, while a single statement inside a transaction runs as it is (no
+savepoint of its own). A provider's store subclasses :class:`SqliteStore`, passes its schema, and adds
+its queries; rows map onto frozen dataclasses by column name. ``group_commit`` runs many requests'
+transactions in one commit.
 
 Example:
     >>> from dataclasses import dataclass
@@ -96,8 +98,8 @@ class SqliteStore:
     """
 
     def __init__(self, db_path: str, *, schema: str) -> None:
-        self._lock = threading.RLock()
-        self._depth = 0
+        self._lock = threading.RLock()  # held for every statement, and across a transaction
+        self._local = threading.local()  # the calling thread's transaction depth (0: none)
         self._conn = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA foreign_keys = ON")
@@ -137,40 +139,56 @@ class SqliteStore:
         ``keep_changes`` attribute: a declined card's failed payment stays on record while the decline
         is reported.
         """
+        depth: int = getattr(self._local, "depth", 0)
+        if depth:  # this thread already holds the lock and is inside its transaction
+            yield from self._savepoint(depth)
+            return
         with self._lock:
-            outer = self._depth == 0
-            name = f"sp{self._depth}"
-            if outer:
-                self._begin()
-            else:
-                self._conn.execute(f"SAVEPOINT {name}")
-            self._depth += 1
+            conn = self._conn
+            self._begin()
+            self._local.depth = 1
             try:
                 yield
             except BaseException as exc:
-                self._depth -= 1
-                if getattr(exc, "keep_changes", False):
-                    self._conn.execute("COMMIT" if outer else f"RELEASE {name}")
-                elif outer:
-                    self._conn.execute("ROLLBACK")
-                else:
-                    self._conn.execute(f"ROLLBACK TO {name}")
-                    self._conn.execute(f"RELEASE {name}")
+                self._local.depth = 0
+                conn.execute("COMMIT" if getattr(exc, "keep_changes", False) else "ROLLBACK")
                 raise
-            else:
-                self._depth -= 1
-                self._conn.execute("COMMIT" if outer else f"RELEASE {name}")
+            self._local.depth = 0
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                # A refused COMMIT (a deferred constraint, a full disk) leaves the transaction open: end it,
+                # or every later BEGIN fails with "cannot start a transaction within a transaction".
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _savepoint(self, depth: int) -> Iterator[None]:
+        conn, name = self._conn, f"sp{depth}"
+        conn.execute(f"SAVEPOINT {name}")
+        self._local.depth = depth + 1
+        try:
+            yield
+        except BaseException as exc:
+            self._local.depth = depth
+            if not getattr(exc, "keep_changes", False):
+                conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
+            raise
+        self._local.depth = depth
+        conn.execute(f"RELEASE {name}")
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        """Every row of a query."""
-        with self.transaction():
-            return list(self._conn.execute(sql, params).fetchall())
+        """Every row of a query (inside a transaction: as that transaction sees them)."""
+        if getattr(self._local, "depth", 0):  # this thread holds the lock already: no savepoint for a read
+            return self._conn.execute(sql, params).fetchall()
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
-        """Run one statement; returns the last inserted rowid (0 if none)."""
-        with self.transaction():
-            cur = self._conn.execute(sql, params)
-            return int(cur.lastrowid or 0)
+        """Run one statement (in a transaction of its own unless inside one); returns the last inserted
+        rowid (0 if none)."""
+        return int(self._write(sql, params).lastrowid or 0)
 
     def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         """The first column of the first row (``None`` when there is no row)."""
@@ -196,6 +214,10 @@ class SqliteStore:
         """Set ``values`` on the rows matching every ``where`` column; returns how many changed."""
         sets = ", ".join(f"{k} = ?" for k in values)
         cond = " AND ".join(f"{k} = ?" for k in where)
+        return int(self._write(f"UPDATE {table} SET {sets} WHERE {cond}", (*values.values(), *where.values())).rowcount)
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+        if getattr(self._local, "depth", 0):  # one statement is atomic already: no savepoint of its own
+            return self._conn.execute(sql, params)
         with self.transaction():
-            cur = self._conn.execute(f"UPDATE {table} SET {sets} WHERE {cond}", (*values.values(), *where.values()))
-            return int(cur.rowcount)
+            return self._conn.execute(sql, params)

@@ -17,11 +17,11 @@ Example:
 from __future__ import annotations
 
 import html
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
@@ -43,6 +43,7 @@ from agent_billing.sandbox.units import Clock, request_id
 PROVIDER = "modelslab"
 DEMO_TOKEN = "sk_sandbox_demo"
 MAX_BODY_BYTES = 1_000_000  # no operation takes more than a few hundred bytes
+logger = logging.getLogger("agent_billing.sandbox")
 
 
 def _incoming(request: Request, body: bytes) -> Incoming:
@@ -85,7 +86,13 @@ def _endpoint(
                 err = ApiError(413, "payload_too_large", f"The request body exceeds {MAX_BODY_BYTES} bytes.")
                 return error_response(err, request_id())
             incoming = _incoming(request, body)
-            return await run_in_threadpool(handle, sandbox, op, handlers[op.name], incoming, limited=limited)
+            try:
+                return await sandbox.writer.run(handle, sandbox, op, handlers[op.name], incoming, limited=limited)
+            except Exception:  # the batch's commit failed: nothing of this request stands
+                logger.exception("sandbox commit failed in %s", op.name)
+                return error_response(ApiError(500, "server_error", "The sandbox could not save this request; "
+                                               "nothing was changed. Retry it with the same Idempotency-Key."),
+                                      request_id())
 
         if faults is not None and eligible(op):
             return await faults.apply(op, request, respond)

@@ -296,7 +296,9 @@ class Ledger(SqliteStore):
                        plan_id: int | None = None, period: tuple[float, float] | None = None) -> Invoice:
         """Record an invoice (paid with its successful payment, or open awaiting one)."""
         with self.transaction():
-            count = int(self.scalar("SELECT COUNT(*) FROM invoices"))
+            # Invoices are never deleted, so the highest rowid is their count, read in O(log n): COUNT(*)
+            # walked every invoice (a fund cost 20 % more after 20,000 of them).
+            count = int(self.scalar("SELECT COALESCE(MAX(rowid), 0) FROM invoices"))
             inv_id = new_id("in_1")
             now = self.clock()
             self.insert("invoices", id=inv_id, number=f"SBX-{count + 1:06d}", account_id=account_id,

@@ -182,6 +182,8 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 );
 -- The retention sweep deletes by age on every keyed request: an index, not a scan of every key.
 CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);
+-- Every request looks for the caller's subscriptions that are due: by account, not a scan of all of them.
+CREATE INDEX IF NOT EXISTS subscriptions_account ON subscriptions (account_id);
 """
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 from agent_billing.providers.modelslab.limits import RATE_CLASSES
 from agent_billing.providers.modelslab.sandbox.ledger import Account, Ledger, token_digest
+from agent_billing.sandbox.group_commit import GroupCommit
 from agent_billing.sandbox.rate_limit import RateLimiter, RateLimits
 from agent_billing.sandbox.units import Clock, new_id
 
@@ -54,6 +55,7 @@ class Sandbox:
         self.checkout_ttl_seconds = float(checkout_ttl_seconds)
         self.db_path = db_path
         self.ledger = Ledger(db_path, clock=clock)
+        self.writer = GroupCommit(self.ledger)  # API requests: in arrival order, one commit per batch
         reseller_set = set(resellers)
         for token in dict.fromkeys(standard + resellers):  # a token in both lists is a reseller
             self.ledger.ensure_account(token, reseller=token in reseller_set)
@@ -77,5 +79,6 @@ class Sandbox:
         return self.clock()
 
     def close(self) -> None:
-        """Close the ledger."""
+        """Stop the writer, close the ledger."""
+        self.writer.close()
         self.ledger.close()
