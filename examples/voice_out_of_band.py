@@ -22,12 +22,14 @@ The "SMS" is printed: open its link in a browser and approve, then press Enter f
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
@@ -181,10 +183,13 @@ def main(argv: Sequence[str] | None = None, *, read: Callable[[str], str] = inpu
                     "the caller asks for a $25.00 top-up and approves it on the link texted to them.")
     parser.add_argument("--model", help="PROVIDER:MODEL for init_chat_model (default: a scripted model, no key)")
     parser.add_argument("--phone", default="+15550100", help="the caller's phone number (the fake gateway prints)")
-    parser.add_argument("--approval-base-url", default="http://127.0.0.1:8787/approvals",
+    parser.add_argument("--approval-base-url", default=None,
                         help="where the approval page is served over the same state directory (default: the "
-                             "sandbox's)")
+                             "sandbox's, at the origin of AGENT_BILLING_BASE_URL)")
     args = parser.parse_args(argv)
+    if args.approval_base_url is None:
+        api = urlsplit(os.environ.get("AGENT_BILLING_BASE_URL") or "http://127.0.0.1:8787")
+        args.approval_base_url = f"{api.scheme}://{api.netloc}/approvals"  # the sandbox serves its page there
     model: BaseChatModel | None = None
     if args.model:
         from langchain.chat_models import init_chat_model

@@ -500,3 +500,16 @@ def test_a_session_client_is_told_when_the_page_has_been_used(
     assert content["ok"] is True, content
     (done,) = [m for m in heard if "ElicitComplete" in repr(m) or "elicitation/complete" in repr(m)]
     assert asked[0].elicitation_id is not None and asked[0].elicitation_id in repr(done)
+
+
+def test_the_toolkit_binds_a_copy_of_the_same_class_so_the_url_elicitation_survives_binding() -> None:
+    """A bound copy of a subclass must stay the subclass (a plain OutOfBandApprover copy would deliver the link
+    through the notifier instead of the client's URL elicitation)."""
+    from agent_billing.guardrails.approval_requests import ApprovalRequests
+
+    approver = UrlElicitationApprover(base_url="https://x/approvals")
+    store = ApprovalRequests.memory()
+    bound = approver.bound(store, "acct")
+    assert type(bound) is UrlElicitationApprover and bound is not approver
+    assert (bound.store, bound.account) == (store, "acct") and approver.store is None
+    assert bound.bound(ApprovalRequests.memory(), "other") is bound  # a store given already wins

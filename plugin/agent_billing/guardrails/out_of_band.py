@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+from typing_extensions import Self
+
 from agent_billing.guardrails.approval import ApprovalDecision, ApprovalRequest, _is_async, _run_awaitable
 from agent_billing.guardrails.approval_requests import ApprovalRecord, ApprovalRequests, new_token
 from agent_billing.guardrails.sqlite_state import StoreUnavailableError
@@ -172,9 +174,9 @@ class OutOfBandApprover:
         """A short name for audit records."""
         return "out-of-band link"
 
-    def bound(self, store: ApprovalRequests, account: str) -> OutOfBandApprover:
-        """A copy that keeps its requests in ``store`` for ``account`` (the toolkit binds its own; a store given
-        at construction wins).
+    def bound(self, store: ApprovalRequests, account: str) -> Self:
+        """A copy of the same class that keeps its requests in ``store`` for ``account`` (the toolkit binds its
+        own; a store given at construction wins).
 
         Example:
             >>> approver = OutOfBandApprover(notifier=print, base_url="https://x/approvals")
@@ -183,7 +185,7 @@ class OutOfBandApprover:
         """
         if self.store is not None:
             return self
-        copy = object.__new__(OutOfBandApprover)
+        copy = object.__new__(type(self))  # a subclass stays itself (UrlElicitationApprover)
         copy.__dict__.update(self.__dict__)
         copy.store, copy.account = store, account
         return copy

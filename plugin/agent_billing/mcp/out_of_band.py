@@ -119,21 +119,6 @@ class UrlElicitationApprover(OutOfBandApprover):
         """A short name for audit records."""
         return "mcp url elicitation"
 
-    def bound(self, store: ApprovalRequests, account: str) -> UrlElicitationApprover:
-        """A copy bound to the toolkit's store and account, still this class (the base copies into its own).
-
-        Example:
-            >>> approver = UrlElicitationApprover(base_url="https://x/approvals")
-            >>> type(approver.bound(ApprovalRequests.memory(), "acct")).__name__
-            'UrlElicitationApprover'
-        """
-        copied = super().bound(store, account)
-        if copied is self:
-            return self
-        made = object.__new__(type(self))
-        made.__dict__.update(copied.__dict__)
-        return made
-
     def decide(self, request: ApprovalRequest) -> ApprovalDecision:
         """Not used: the server runs tools asynchronously, where the client can be asked.
 
