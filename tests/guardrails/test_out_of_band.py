@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import threading
 import uuid
@@ -253,6 +254,25 @@ def test_a_notifier_that_raises_moves_nothing_and_its_link_is_dead(clients: Any,
     assert clock.slept == 0 and ledger(clients[0]) == (Decimal("0.00"), 0)
     assert person.press(sent[0], "approve").status_code == 404  # the undelivered link was retracted
     assert requests_in(url).get(sent[0].request_id, now=clock.moment()).status == "expired"  # type: ignore[union-attr]
+
+
+def test_the_deployer_reads_why_the_notifier_failed_in_the_log_without_the_links_token(
+        clients: Any, url: str, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    """The tool's answer names only the exception's type; the log has the gateway's own words, with the link's
+    token (which a gateway error may quote) and any secret shape cut."""
+    sent: list[ApprovalLink] = []
+
+    def broken(link: ApprovalLink) -> None:
+        sent.append(link)
+        raise ConnectionError(f"gateway 502 for body 'Open {link.url}' with key sk_live_{'a' * 24}")
+
+    kit = toolkit(clients, url, OutOfBandApprover(notifier=broken, base_url=BASE, clock=clock, sleep=clock.sleep))
+    with caplog.at_level(logging.WARNING, logger="agent_billing.approvals"):
+        assert fund(kit)["ok"] is False
+    [logged] = [r.getMessage() for r in caplog.records if r.name == "agent_billing.approvals"]
+    token = sent[0].url.rsplit("/", 1)[-1]
+    assert "ConnectionError: gateway 502" in logged and sent[0].request_id in logged
+    assert token not in logged and "sk_live_" + "a" * 24 not in logged
 
 
 def test_two_approvals_for_two_charges_cannot_be_swapped(clients: Any, url: str, clock: Clock,

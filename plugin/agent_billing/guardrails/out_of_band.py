@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -42,7 +43,10 @@ from typing_extensions import Self
 
 from agent_billing.guardrails.approval import ApprovalDecision, ApprovalRequest, _is_async, _run_awaitable
 from agent_billing.guardrails.approval_requests import ApprovalRecord, ApprovalRequests, new_token
+from agent_billing.guardrails.redaction import redact_outgoing_text
 from agent_billing.guardrails.sqlite_state import StoreUnavailableError
+
+_log = logging.getLogger("agent_billing.approvals")
 
 DEFAULT_TTL = timedelta(minutes=15)
 MAX_TTL = timedelta(days=7)
@@ -216,9 +220,14 @@ class OutOfBandApprover:
         return record, ApprovalLink(url=f"{self.base_url}/{token}", request=record.request,
                                     expires_at=record.expires_at, request_id=record.id)
 
-    def _notify_failed(self, record: ApprovalRecord, exc: Exception) -> ApprovalDecision:
+    def _notify_failed(self, record: ApprovalRecord, exc: Exception, link: ApprovalLink) -> ApprovalDecision:
         assert self.store is not None
         self.store.retract(record.id, now=self._now())  # an undelivered link must not stay usable
+        # The deployer needs the reason (a gateway's error); the message may quote the link, whose token is cut.
+        token = link.url.rsplit("/", 1)[-1]
+        reason = redact_outgoing_text(str(exc).replace(token, REDACTED))
+        _log.warning("approval request %s: the link was not delivered: %s: %s", record.id, type(exc).__name__,
+                     reason)
         return self._failed(f"the notifier could not deliver the approval link ({type(exc).__name__}); check the "
                             "deployer's notifier (SMS, e-mail, push or chat transport)")
 
@@ -269,7 +278,7 @@ class OutOfBandApprover:
                     if inspect.isawaitable(delivered):
                         _run_awaitable(delivered)
                 except Exception as exc:
-                    return self._notify_failed(record, exc)
+                    return self._notify_failed(record, exc, link)
             if self.wait == "interrupt":
                 return self._interrupt(record, link)
             deadline = self._deadline(record)
@@ -302,7 +311,7 @@ class OutOfBandApprover:
                     if inspect.isawaitable(delivered):
                         await delivered
                 except Exception as exc:
-                    return await asyncio.to_thread(self._notify_failed, record, exc)
+                    return await asyncio.to_thread(self._notify_failed, record, exc, link)
             deadline = self._deadline(record)
             while (decided := await asyncio.to_thread(self._read, record)) is None:
                 remaining = deadline - self.clock()

@@ -153,7 +153,7 @@ class UrlElicitationApprover(OutOfBandApprover):
                     answer = await ctx.session.elicit_url(url_message(link), link.url, record.id,
                                                           related_request_id=ctx.request_id)
                 except Exception as exc:  # the client erred or went away: the link is closed, nothing moves
-                    return await asyncio.to_thread(self._notify_failed, record, exc)
+                    return await asyncio.to_thread(self._notify_failed, record, exc, link)
                 refused = await self._refused(record, answer)
                 if refused is not None:
                     return refused
