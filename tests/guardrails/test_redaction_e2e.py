@@ -18,6 +18,7 @@ import pytest
 from agent_billing.audit import JsonlAuditLog
 from agent_billing.errors import BillingError
 from agent_billing.inprocess import sandbox_clients
+from agent_billing.retry import RetryPolicy
 from agent_billing.sandbox import create_app
 from agent_billing.tools import BillingToolkit
 
@@ -29,6 +30,8 @@ SHAPES = [
 # The client's own token: no recognisable shape at all.
 TOKEN = "plainopaquevalue" + uuid.uuid4().hex[:12]
 PLACES = ["message", "request_id", "server_error", "success_field"]
+# The 500s are retried as usual (every retry's answer must be redacted too), without the real backoff's waits.
+RETRY_AT_ONCE = RetryPolicy(base_delay=0.0, max_delay=0.0)
 
 
 def hostile(secret: str, place: str) -> Any:
@@ -67,7 +70,7 @@ async def test_echoed_secrets_reach_no_output(secret: str, place: str, tmp_path:
                                               caplog: pytest.LogCaptureFixture) -> None:
     secret = TOKEN if secret == "TOKEN" else secret
     caplog.set_level(logging.DEBUG, logger="agent_billing")
-    client, aclient = sandbox_clients(hostile(secret, place), token=TOKEN)
+    client, aclient = sandbox_clients(hostile(secret, place), token=TOKEN, retry=RETRY_AT_ONCE)
     seen: list[str] = []
     with JsonlAuditLog(tmp_path / "audit.jsonl") as audit:
         toolkit = BillingToolkit(client=client, async_client=aclient, audit=audit)
@@ -116,7 +119,7 @@ def test_echoed_secrets_reach_no_mcp_result(secret: str, place: str) -> None:
     from agent_billing.mcp.server import BillingMCPServer
 
     secret = TOKEN if secret == "TOKEN" else secret
-    client, aclient = sandbox_clients(hostile(secret, place), token=TOKEN)
+    client, aclient = sandbox_clients(hostile(secret, place), token=TOKEN, retry=RETRY_AT_ONCE)
     from agent_billing.audit import MemoryAuditLog
 
     toolkit = BillingToolkit(client=client, async_client=aclient, audit=MemoryAuditLog())
