@@ -298,6 +298,20 @@ def test_two_approvals_for_two_charges_cannot_be_swapped(clients: Any, url: str,
     assert ledger(clients[0]) == (Decimal("25.00"), 1)
 
 
+def test_a_yes_given_after_the_call_stopped_waiting_serves_the_agents_next_call_once(
+        clients: Any, url: str, clock: Clock, person: Person) -> None:
+    """The timeout's message tells the agent that asking again waits for that decision (no new link): a model asks
+    again with a new tool call id, and the person's yes, given meanwhile on the page, runs that charge once."""
+    kit = toolkit(clients, url, approver(person, clock, wait=20, poll=5))
+    first = fund(kit, 25, "call_1")
+    assert first["ok"] is False and "no new link" in first["message"], first
+    assert person.press(person.links[0], "approve").status_code == 200  # the person, after the call gave up
+    assert fund(kit, 25, "call_2")["ok"] is True and ledger(clients[0]) == (Decimal("25.00"), 1)
+    assert len(person.links) == 1  # one link for one charge
+    assert fund(kit, 25, "call_3")["ok"] is False and ledger(clients[0]) == (Decimal("25.00"), 1)  # spent once
+    assert len(person.links) == 2  # a third ask is a new question
+
+
 def test_a_changed_intent_needs_a_new_approval(url: str, clock: Clock, person: Person) -> None:
     requests = requests_in(url)
     oob = approver(person, clock, store=requests, account="acct", wait=0)

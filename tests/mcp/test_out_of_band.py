@@ -199,9 +199,14 @@ def test_a_url_from_one_charge_approves_nothing_else(make_toolkit: MakeToolkit, 
     first, second = (record(url, page) for page in client.urls)
     assert first.status == "approved" and first.used_at is None  # a yes nobody spent
     assert second.status == "pending"
-    # The first charge asked again is a new call with a new request: the old yes still moves nothing.
-    [(again, _)] = memory_calls(mcp, [fund(25)], Client(), mode)
-    assert again["ok"] is False and ledger(card) == (Decimal("0.00"), 0)
+    # The yes on the $25 page moved nothing for the $40 charge. The $25 charge asked again (a new call) runs on
+    # the yes its own page recorded, without a second link, once; the $40 still waits for its own page.
+    asked = Client()
+    [(again, _)] = memory_calls(mcp, [fund(25)], asked, mode)
+    assert again["ok"] is True and ledger(card) == (Decimal("25.00"), 1) and asked.asked == [], again
+    [(third, _)] = memory_calls(mcp, [fund(25)], Client(), mode)
+    assert third["ok"] is False and ledger(card) == (Decimal("25.00"), 1)  # the yes is spent: a new link is asked
+    assert record(url, client.urls[1]).status == "pending"
 
 
 def test_the_round_state_cannot_carry_an_approval_to_another_request(

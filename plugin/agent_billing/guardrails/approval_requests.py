@@ -267,8 +267,10 @@ class ApprovalRequests:
         return _record(rows[0]) if rows else None
 
     def open_for(self, account: str, digest: str, *, now: datetime) -> ApprovalRecord | None:
-        """The newest still-open request for exactly this intent digest, from any call: a retry of the same charge
-        waits on the link already sent instead of sending another.
+        """The newest unexpired request for exactly this intent digest, from any call, that is pending (a retry of
+        the same charge waits on the link already sent instead of sending another) or approved and not yet used
+        (approved after the call that asked had stopped waiting: the retry runs on that yes, once, instead of
+        sending a second link). A decline is not carried over: the toolkit remembers a no it was told.
 
         Example:
             >>> from datetime import datetime, timezone
@@ -277,7 +279,8 @@ class ApprovalRequests:
         """
         with self.backend.transaction() as run:
             rows = run(f"SELECT {_READ} FROM ab_approval_requests WHERE account = ? AND digest = ? AND "
-                       "status = 'pending' AND expires_us > ? ORDER BY created_us DESC LIMIT 1",
+                       "status IN ('pending', 'approved') AND used_us IS NULL AND expires_us > ? "
+                       "ORDER BY created_us DESC LIMIT 1",
                        (_micros(now), account, digest, _micros(now)))
         return _record(rows[0]) if rows else None
 

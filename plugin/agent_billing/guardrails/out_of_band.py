@@ -212,8 +212,8 @@ class OutOfBandApprover:
         if earlier is not None and earlier.used_at is None and (earlier.decided or earlier.is_open(now)):
             return earlier, None  # LangGraph's re-run (or a repeat of this call): never a second notification
         waiting = self.store.open_for(self.account, request.intent_digest, now=now)
-        if waiting is not None:
-            return waiting, None  # the same charge asked again (after a timeout): wait on the link already sent
+        if waiting is not None:  # the same charge asked again after a timeout: its link's answer, or a wait on it
+            return waiting, None
         token = new_token()
         record = self.store.create(self.account, request, approval_id=approval_id, token=token, now=now,
                                    expires_at=now + self.ttl)
