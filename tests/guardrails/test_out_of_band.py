@@ -312,6 +312,17 @@ def test_a_yes_given_after_the_call_stopped_waiting_serves_the_agents_next_call_
     assert len(person.links) == 2  # a third ask is a new question
 
 
+def test_a_no_given_after_the_call_stopped_waiting_stops_the_next_call_without_a_second_link(
+        clients: Any, url: str, clock: Clock, person: Person) -> None:
+    kit = toolkit(clients, url, approver(person, clock, wait=20, poll=5))
+    assert fund(kit, 25, "call_1")["ok"] is False
+    assert person.press(person.links[0], "decline").status_code == 200
+    again = fund(kit, 25, "call_2")
+    assert again["ok"] is False and again["error"] == "rejected", again
+    assert len(person.links) == 1 and ledger(clients[0]) == (Decimal("0.00"), 0)  # not asked twice
+    assert fund(kit, 40, "call_3")["ok"] is False and len(person.links) == 2  # another charge is a new question
+
+
 def test_a_changed_intent_needs_a_new_approval(url: str, clock: Clock, person: Person) -> None:
     requests = requests_in(url)
     oob = approver(person, clock, store=requests, account="acct", wait=0)

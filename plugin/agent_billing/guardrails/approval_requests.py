@@ -71,6 +71,8 @@ CREATE INDEX IF NOT EXISTS ab_approval_requests_by_digest ON ab_approval_request
 CREATE INDEX IF NOT EXISTS ab_approval_requests_by_expiry ON ab_approval_requests (status, expires_us);
 """
 
+# How long a no given on the page is carried to the same charge's next call (the toolkit's memory of a no).
+DECLINE_MEMORY = timedelta(minutes=10)
 # Rows swept per write: bounded, so no call pays for a backlog.
 SWEEP_BATCH = 100
 # Decided and expired requests are kept this long after their expiry (the evidence is in the audit log too).
@@ -267,10 +269,10 @@ class ApprovalRequests:
         return _record(rows[0]) if rows else None
 
     def open_for(self, account: str, digest: str, *, now: datetime) -> ApprovalRecord | None:
-        """The newest unexpired request for exactly this intent digest, from any call, that is pending (a retry of
-        the same charge waits on the link already sent instead of sending another) or approved and not yet used
-        (approved after the call that asked had stopped waiting: the retry runs on that yes, once, instead of
-        sending a second link). A decline is not carried over: the toolkit remembers a no it was told.
+        """The newest request for exactly this intent digest, from any call, that is pending and unexpired (a
+        retry of the same charge waits on the link already sent instead of sending another), approved, unexpired
+        and not yet used (given after the call that asked had stopped waiting: the retry runs on that yes, once),
+        or declined within ``DECLINE_MEMORY`` (the retry stops on that no instead of asking again).
 
         Example:
             >>> from datetime import datetime, timezone
@@ -278,10 +280,10 @@ class ApprovalRequests:
             True
         """
         with self.backend.transaction() as run:
-            rows = run(f"SELECT {_READ} FROM ab_approval_requests WHERE account = ? AND digest = ? AND "
-                       "status IN ('pending', 'approved') AND used_us IS NULL AND expires_us > ? "
-                       "ORDER BY created_us DESC LIMIT 1",
-                       (_micros(now), account, digest, _micros(now)))
+            rows = run(f"SELECT {_READ} FROM ab_approval_requests WHERE account = ? AND digest = ? AND ("
+                       "(status IN ('pending', 'approved') AND used_us IS NULL AND expires_us > ?) OR "
+                       "(status = 'declined' AND decided_us > ?)) ORDER BY created_us DESC LIMIT 1",
+                       (_micros(now), account, digest, _micros(now), _micros(now - DECLINE_MEMORY)))
         return _record(rows[0]) if rows else None
 
     def find(self, token: str, *, now: datetime) -> ApprovalRecord | None:

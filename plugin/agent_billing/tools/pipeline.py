@@ -63,6 +63,7 @@ from agent_billing.guardrails.approval import (
     MiddlewareApprover,
 )
 from agent_billing.guardrails.approval_records import ApprovalRecords, ApprovalStore
+from agent_billing.guardrails.approval_requests import DECLINE_MEMORY
 from agent_billing.guardrails.approval_text import display_arguments, render, request_fields
 from agent_billing.guardrails.authority import AuthorityStore, SpendCall, current_task
 from agent_billing.guardrails.card_data import redact
@@ -82,7 +83,7 @@ from agent_billing.registry import Effect, Operation
 from agent_billing.tools.shaping import error_content, next_step_for, success_content
 from agent_billing.tools.steps import Answer, ApiCall, AskApproval, Flow, Hold, Release, Step, ToolOutcome, bubbles
 
-REJECTION_MEMORY = timedelta(minutes=10)
+REJECTION_MEMORY = DECLINE_MEMORY  # a no told to the toolkit, or recorded on an out-of-band page
 _logger = logging.getLogger("agent_billing.tools")
 
 
