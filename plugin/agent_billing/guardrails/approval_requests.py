@@ -208,7 +208,7 @@ class ApprovalRequests:
             >>> ApprovalRequests.sqlite(tmp_dir / "requests.db").name.endswith("requests.db")
             True
         """
-        return cls(SqliteBackend(path, timeout=timeout, schema=APPROVAL_REQUESTS_SCHEMA))
+        return cls(SqliteBackend(path, timeout=timeout, schema=APPROVAL_REQUESTS_SCHEMA, upgrade=None))
 
     @classmethod
     def memory(cls) -> ApprovalRequests:

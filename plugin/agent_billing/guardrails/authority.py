@@ -493,6 +493,23 @@ def sqlite_buckets() -> list[str]:
     ]
 
 
+def add_period_buckets(conn: sqlite3.Connection) -> None:
+    """Give an authority file made before the buckets its bucket tables and triggers, filled from its charges.
+
+    Called inside a write transaction, so two processes opening an older file add them once.
+
+    Example:
+        >>> conn = sqlite3.connect(":memory:")
+        >>> conn.executescript(AUTHORITY_SCHEMA) and None
+        >>> add_period_buckets(conn); add_period_buckets(conn)  # the second finds them there
+        >>> conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'ab_authority_buckets'").fetchone()
+        (1,)
+    """
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'ab_authority_buckets'").fetchone() is None:
+        for statement in sqlite_buckets():
+            conn.execute(statement)
+
+
 _SCOPE = "account = ? AND authority_id = ?"
 # The newest charge not released: down the time index from its end (a MAX with the status filter would read them all).
 _LAST = (f"SELECT (SELECT created_us FROM ab_authority_charges WHERE {_SCOPE} AND status <> 'released' "
@@ -533,11 +550,13 @@ class SqliteBackend:
 
     lock = ""
 
-    def __init__(self, path: str | Path | None, *, timeout: float | None = None,
-                 schema: str = AUTHORITY_SCHEMA) -> None:
+    def __init__(self, path: str | Path | None, *, timeout: float | None = None, schema: str = AUTHORITY_SCHEMA,
+                 upgrade: Callable[[sqlite3.Connection], None] | None = add_period_buckets) -> None:
         self.name = str(path) if path is not None else "memory"
         self._path, self._timeout = path, timeout
-        self._schema = schema  # the tables this backend keeps (other stores reuse the backend for theirs)
+        # The tables this backend keeps (other stores reuse the backend for theirs), and what an older file of
+        # them needs at open (run under the write lock; None: nothing).
+        self._schema, self._upgrade = schema, upgrade
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
@@ -551,15 +570,10 @@ class SqliteBackend:
         conn = connect(self._path, timeout=self._timeout)
         try:
             conn.executescript(self._schema)
-            if self._schema is not AUTHORITY_SCHEMA:  # another store's tables: no buckets
-                self._conn, self._pid = conn, os.getpid()
-                return conn
-            conn.execute("BEGIN IMMEDIATE")
-            # Decided under the write lock, so two processes opening an older file add the buckets once.
-            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'ab_authority_buckets'").fetchone() is None:
-                for statement in sqlite_buckets():
-                    conn.execute(statement)
-            conn.execute("COMMIT")
+            if self._upgrade is not None:
+                conn.execute("BEGIN IMMEDIATE")
+                self._upgrade(conn)
+                conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
