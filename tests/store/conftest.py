@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -98,6 +99,19 @@ def new_store() -> Iterator[Callable[[str], Store]]:
     yield make
     for store in made:
         store.close()
+
+
+@pytest.fixture
+def app(sandbox_app: Any) -> Any:
+    """The in-process sandbox, its account holding a default Visa card (what a charge needs)."""
+    from tests.conftest import TOKEN
+
+    from agent_billing.client import BillingClient
+    from agent_billing.inprocess import SANDBOX_BASE_URL, SyncASGITransport
+
+    client = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=SyncASGITransport(sandbox_app))
+    client.add_payment_method("pm_card_visa", make_default=True)
+    return sandbox_app
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,6 @@ made once; records an earlier version kept in ``pending-outcomes.sqlite3`` move 
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,25 +15,18 @@ from typing import Any
 
 import pytest
 from tests.conftest import TOKEN
+from tests.store.charging import charges, fund
 
 from agent_billing.audit import MemoryAuditLog
-from agent_billing.client import BillingClient
 from agent_billing.guardrails.authority import AuthorityStore, SpendAuthority
 from agent_billing.guardrails.mandate import Mandate
 from agent_billing.guardrails.pending_outcomes import PendingOutcomes
 from agent_billing.guardrails.spend_store import SqliteSpendStore
 from agent_billing.guardrails.store import StateDirStore
-from agent_billing.inprocess import SANDBOX_BASE_URL, SyncASGITransport, sandbox_clients
+from agent_billing.inprocess import sandbox_clients
 from agent_billing.tools import BillingToolkit
 
 AUTO = Mandate(max_per_charge="50", max_per_24h="500", auto_approve=True)
-
-
-@pytest.fixture
-def app(sandbox_app: Any) -> Any:
-    client = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=SyncASGITransport(sandbox_app))
-    client.add_payment_method("pm_card_visa", make_default=True)
-    return sandbox_app
 
 
 @pytest.fixture
@@ -50,21 +40,6 @@ def _toolkit(app: Any, **kwargs: Any) -> BillingToolkit:
     client, aclient = sandbox_clients(app, token=TOKEN)
     return BillingToolkit(client=client, async_client=aclient, **{"mandate": AUTO, "audit": MemoryAuditLog(),
                                                                  **kwargs})
-
-
-def _fund(toolkit: BillingToolkit, mode: str = "sync") -> dict[str, Any]:
-    call = {"type": "tool_call", "name": "wallet", "args": {"action": "fund", "amount": 25,
-                                                             "payment_method_id": "pm_card_visa"},
-            "id": f"call_{os.urandom(5).hex()}"}
-    tool = toolkit.get_tool("wallet")
-    message = asyncio.run(tool.ainvoke(call)) if mode == "async" else tool.invoke(call)
-    answer: dict[str, Any] = json.loads(str(message.content))
-    return answer
-
-
-def _ledger(app: Any) -> int:
-    plain = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=SyncASGITransport(app))
-    return len(plain.get_wallet_transactions().items)
 
 
 def _rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -85,16 +60,16 @@ def _heal(path: Path) -> None:
 
 def test_a_charge_makes_two_durable_commits(app: Any, state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     toolkit = _toolkit(app)
-    assert _fund(toolkit)["ok"]
+    assert fund(toolkit)["ok"]
     commits: list[str] = []
     conn = toolkit.guard.spend_store._conn  # type: ignore[union-attr]
     assert conn is not None
     conn.set_trace_callback(lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None)
     for _ in range(3):
-        assert _fund(toolkit)["ok"]
+        assert fund(toolkit)["ok"]
     # Reservation and write-ahead record in one, confirmation and settling in the other; the pending file of the
     # previous layout is not used at all.
-    assert len(commits) == 6 and _ledger(app) == 4
+    assert len(commits) == 6 and charges(app)[1] == 4
     assert not (state / "pending-outcomes.sqlite3").exists()
 
 
@@ -103,14 +78,14 @@ def test_a_failed_write_ahead_record_keeps_no_reservation(app: Any, state: Path,
     toolkit = _toolkit(app)
     spend = state / "spend.sqlite3"
     _abort_on(spend, "INSERT")
-    answer = _fund(toolkit, mode)
+    answer = fund(toolkit, mode)
     assert answer["ok"] is False and answer["sent"] is False and "Nothing was charged" in answer["message"], answer
-    assert _ledger(app) == 0
+    assert charges(app)[1] == 0
     # Neither half: no reservation row (not even a released one), no record.
     assert _rows(spend, "SELECT key FROM reservations") == []
     assert _rows(spend, "SELECT idempotency_key FROM pending_outcomes_v3") == []
     _heal(spend)
-    assert _fund(toolkit, mode)["ok"] and _ledger(app) == 1
+    assert fund(toolkit, mode)["ok"] and charges(app)[1] == 1
     assert _rows(spend, "SELECT status FROM reservations") == [("confirmed",)]
 
 
@@ -119,16 +94,16 @@ def test_a_failed_settlement_keeps_the_record_and_the_repeat_charges_once(app: A
     toolkit = _toolkit(app)
     spend = state / "spend.sqlite3"
     _abort_on(spend, "DELETE")
-    answer = _fund(toolkit, mode)
-    assert _ledger(app) == 1
+    answer = fund(toolkit, mode)
+    assert charges(app)[1] == 1
     assert answer["ok"] and answer["recorded"] is False, answer
     # Neither half after the send: the reservation still pending (it counts all the same), the record in place.
     assert _rows(spend, "SELECT status FROM reservations") == [("pending",)]
     assert len(_rows(spend, "SELECT idempotency_key FROM pending_outcomes_v3")) == 1
     _heal(spend)
-    again = _fund(_toolkit(app), mode)
+    again = fund(_toolkit(app), mode)
     assert again["ok"] and "nothing was charged twice" in again["note"], again
-    assert _ledger(app) == 1
+    assert charges(app)[1] == 1
     assert _rows(spend, "SELECT status FROM reservations") == [("confirmed",)]
     assert _rows(spend, "SELECT idempotency_key FROM pending_outcomes_v3") == []
 
@@ -173,6 +148,6 @@ def test_spend_authorities_on_their_own_connection_are_not_blocked(app: Any, sta
         SpendAuthority(agent="bot", budget="100"))
     toolkit = _toolkit(app, agent="bot")
     for _ in range(2):
-        answer = _fund(toolkit)
+        answer = fund(toolkit)
         assert answer["ok"], answer
-    assert _ledger(app) == 2
+    assert charges(app)[1] == 2

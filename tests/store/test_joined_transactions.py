@@ -7,31 +7,22 @@ all; after it: the confirmation, the audit's success and the settling of the rec
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 from tests.conftest import TOKEN
+from tests.store.charging import charges, fund
 
-from agent_billing.client import BillingClient
 from agent_billing.guardrails.mandate import Mandate
 from agent_billing.guardrails.postgres import PostgresStore
 from agent_billing.guardrails.store import StoreUnavailableError
-from agent_billing.inprocess import SANDBOX_BASE_URL, SyncASGITransport, sandbox_clients
+from agent_billing.inprocess import sandbox_clients
 from agent_billing.tools import BillingToolkit
 
 AUTO = Mandate(max_per_charge="50", max_per_24h="500", auto_approve=True)
-
-
-@pytest.fixture
-def app(sandbox_app: Any) -> Any:
-    client = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=SyncASGITransport(sandbox_app))
-    client.add_payment_method("pm_card_visa", make_default=True)
-    return sandbox_app
 
 
 @pytest.fixture
@@ -44,21 +35,6 @@ def store(postgres_url: str) -> Iterator[PostgresStore]:
 def _toolkit(app: Any, store: PostgresStore) -> BillingToolkit:
     client, aclient = sandbox_clients(app, token=TOKEN)
     return BillingToolkit(client=client, async_client=aclient, store=store, mandate=AUTO)
-
-
-def _fund(toolkit: BillingToolkit, mode: str = "sync") -> dict[str, Any]:
-    tool = toolkit.get_tool("wallet")
-    call = {"type": "tool_call", "name": "wallet", "args": {"action": "fund", "amount": 25,
-                                                             "payment_method_id": "pm_card_visa"},
-            "id": f"call_{os.urandom(5).hex()}"}
-    message = asyncio.run(tool.ainvoke(call)) if mode == "async" else tool.invoke(call)
-    answer: dict[str, Any] = json.loads(str(message.content))
-    return answer
-
-
-def _ledger(app: Any) -> int:
-    plain = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=SyncASGITransport(app))
-    return len(plain.get_wallet_transactions().items)
 
 
 def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
@@ -91,7 +67,7 @@ def test_a_charge_costs_two_store_transactions(app: Any, store: PostgresStore,
     from psycopg_pool import ConnectionPool
 
     toolkit = _toolkit(app, store)
-    assert _fund(toolkit)["ok"]  # migrated, connections made
+    assert fund(toolkit)["ok"]  # migrated, connections made
     taken: list[int] = []
     getconn = ConnectionPool.getconn
 
@@ -100,12 +76,12 @@ def test_a_charge_costs_two_store_transactions(app: Any, store: PostgresStore,
         return getconn(pool, *args, **kwargs)
 
     monkeypatch.setattr(ConnectionPool, "getconn", counted)
-    for _ in range(5):
-        assert _fund(toolkit)["ok"]
+    for _ in range(5):  # a named card: the default card's lookup is a request, so one stretch more
+        assert fund(toolkit, payment_method_id="pm_card_visa")["ok"]
     # One before the send (checks, reservation, audit, write-ahead) and one after (confirm, audit, settle); the
     # calls one by one made eleven.
     assert len(taken) == 10
-    assert _ledger(app) == 6
+    assert charges(app)[1] == 6
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
@@ -116,15 +92,15 @@ def test_a_failed_write_ahead_record_keeps_neither_the_reservation_nor_the_yes(
     assert toolkit.get_tool("wallet").invoke({"action": "balance"})
     store.schema_version()  # the tables exist, so the trigger can be put on one
     _raise_on(postgres_url, "ab_pending_outcomes", "INSERT", deferred=deferred)
-    answer = _fund(toolkit, mode)
+    answer = fund(toolkit, mode)
     assert answer["ok"] is False and answer["sent"] is False and "Nothing was charged" in answer["message"], answer
-    assert _ledger(app) == 0
+    assert charges(app)[1] == 0
     # Neither half: no reservation (not even a released one) and no yes in the audit; the refusal is recorded.
     assert _rows(postgres_url, "SELECT key, status FROM ab_reservations") == []
     assert _rows(postgres_url, "SELECT idempotency_key FROM ab_pending_outcomes") == []
     assert _decisions(store, toolkit) == ["refused"]
     _heal(postgres_url, "ab_pending_outcomes")
-    assert _fund(toolkit, mode)["ok"] and _ledger(app) == 1
+    assert fund(toolkit, mode)["ok"] and charges(app)[1] == 1
     assert _rows(postgres_url, "SELECT status FROM ab_reservations") == [("confirmed",)]
 
 
@@ -135,8 +111,8 @@ def test_a_failed_settlement_after_the_send_keeps_the_record_and_charges_once(
     toolkit = _toolkit(app, store)
     store.schema_version()
     _raise_on(postgres_url, "ab_pending_outcomes", "DELETE", deferred=deferred)
-    answer = _fund(toolkit, mode)
-    assert _ledger(app) == 1
+    answer = fund(toolkit, mode)
+    assert charges(app)[1] == 1
     assert answer["ok"] and answer["recorded"] is False and "does not charge again" in answer["warning"], answer
     # Neither half of the record after the send: the reservation still pending (it counts all the same), no
     # success in the audit, and the write-ahead record in place for the repeat.
@@ -144,9 +120,9 @@ def test_a_failed_settlement_after_the_send_keeps_the_record_and_charges_once(
     assert _decisions(store, toolkit) == ["auto_approved"]
     assert len(_rows(postgres_url, "SELECT idempotency_key FROM ab_pending_outcomes")) == 1
     _heal(postgres_url, "ab_pending_outcomes")
-    again = _fund(_toolkit(app, store), mode)
+    again = fund(_toolkit(app, store), mode)
     assert again["ok"] and "nothing was charged twice" in again["note"], again
-    assert _ledger(app) == 1
+    assert charges(app)[1] == 1
     assert _rows(postgres_url, "SELECT status FROM ab_reservations") == [("confirmed",)]
     assert _rows(postgres_url, "SELECT idempotency_key FROM ab_pending_outcomes") == []
 

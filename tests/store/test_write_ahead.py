@@ -8,7 +8,6 @@ ledger shows exactly one charge. What fails before the send answers "nothing was
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import json
@@ -26,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 from tests.conftest import TOKEN
+from tests.store.charging import charges, fund
 
 from agent_billing.audit import AuditEvent, MemoryAuditLog
 from agent_billing.client import AsyncBillingClient, BillingClient
@@ -168,29 +168,6 @@ def _clients(app: Any, then: Callable[[], None] = lambda: None) -> tuple[Billing
 def _toolkit(app: Any, store: Any, then: Callable[[], None] = lambda: None, **kwargs: Any) -> BillingToolkit:
     client, aclient = _clients(app, then)
     return BillingToolkit(client=client, async_client=aclient, store=store, **{"mandate": AUTO, **kwargs})
-
-
-def fund(toolkit: BillingToolkit, mode: str, amount: int = 25) -> dict[str, Any]:
-    """One top-up as a model's tool call (a new tool-call id every time), sync or async."""
-    tool = toolkit.get_tool("wallet")
-    call = {"type": "tool_call", "name": "wallet", "args": {"action": "fund", "amount": amount},
-            "id": f"call_{os.urandom(5).hex()}"}
-    message = asyncio.run(tool.ainvoke(call)) if mode == "async" else tool.invoke(call)
-    result: dict[str, Any] = json.loads(str(message.content))
-    return result
-
-
-def charges(app: Any) -> tuple[Decimal, int]:
-    """The sandbox ledger: the wallet balance and the number of transactions."""
-    plain = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=SyncASGITransport(app))
-    return plain.get_wallet_balance().balance, len(plain.get_wallet_transactions().items)
-
-
-@pytest.fixture
-def app(sandbox_app: Any) -> Any:
-    client = BillingClient(base_url=SANDBOX_BASE_URL, token=TOKEN, transport=SyncASGITransport(sandbox_app))
-    client.add_payment_method("pm_card_visa", make_default=True)
-    return sandbox_app
 
 
 def _once(action: Callable[[], None]) -> Callable[[], None]:
