@@ -31,17 +31,8 @@ from langgraph.types import Command
 
 from agent_billing import BillingToolkit
 from agent_billing.demo.agent import build_agent
-from agent_billing.demo.narration import first_sentence, reply
+from agent_billing.demo.narration import reply, spoken
 from agent_billing.demo.scripted_model import ScriptedChatModel, last_tool_result, tool_call
-
-_URL = re.compile(r"https?://\S+")
-
-
-def spoken(text: str, limit: int = 2) -> str:
-    """What is said aloud: at most ``limit`` sentences, every URL replaced by "the link I texted you"."""
-    text = _URL.sub("the link I texted you", text)
-    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
-    return " ".join(first_sentence(s, limit=140) for s in sentences[:limit])
 
 
 def scripted_model() -> BaseChatModel:

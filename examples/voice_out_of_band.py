@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,14 +37,11 @@ from langgraph.types import Command
 
 from agent_billing import BillingToolkit
 from agent_billing.demo.agent import build_agent
-from agent_billing.demo.narration import first_sentence, reply
+from agent_billing.demo.narration import reply, spoken
 from agent_billing.demo.scripted_model import ScriptedChatModel, last_tool_result, tool_call
 from agent_billing.guardrails.out_of_band import ApprovalLink, OutOfBandApprover
 
 LINK_KIND = "agent_billing_out_of_band_approval"  # the interrupt value of an out-of-band approval
-_URL = re.compile(r"https?://\S+")
-
-
 @dataclass
 class FakeSmsGateway:
     """Stands in for an SMS provider's API (Twilio, Vonage, SNS...): ``send`` keeps the text instead.
@@ -108,13 +104,6 @@ def spoken_amount(request: dict[str, Any]) -> str:
     currency = str(request.get("currency") or "USD")
     said = f"${number}" if currency == "USD" else f"{number} {currency}"
     return f"{said} every {request['period']}" if request.get("recurring") and request.get("period") else said
-
-
-def spoken(text: str, limit: int = 2) -> str:
-    """At most ``limit`` short sentences, and never a URL read out (it went by text)."""
-    text = _URL.sub("the link I texted you", text)
-    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
-    return " ".join(first_sentence(s, limit=140) for s in sentences[:limit])
 
 
 def scripted_model() -> BaseChatModel:

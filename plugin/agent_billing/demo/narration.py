@@ -74,6 +74,23 @@ def first_sentence(text: str, limit: int = 160) -> str:
     return sentence[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "..."
 
 
+# A URL, without the punctuation that ends its sentence.
+_URL = re.compile(r"https?://\S+?(?=[.,;:!?)]*(?:\s|$))")
+
+
+def spoken(text: str, limit: int = 2) -> str:
+    """What a voice host says aloud: at most ``limit`` short sentences, every URL replaced by "the link I texted
+    you" (a link is sent by text message, never read out).
+
+    Example:
+        >>> spoken("Pay here: https://pay.example/x. It expires at noon. Anything else?")
+        'Pay here: the link I texted you. It expires at noon.'
+    """
+    text = _URL.sub("the link I texted you", text)
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    return " ".join(first_sentence(part, limit=140) for part in sentences[:limit])
+
+
 def _fill(template: str, content: dict[str, Any], what: str) -> str:
     found = re.search(r"decline code: (\w+)", str(content.get("message", "")))
     decline = content.get("decline_code") or (found.group(1) if found else None)
