@@ -99,6 +99,27 @@ from agent_billing.guardrails.sqlite_state import store_timeout
 from agent_billing.guardrails.store import AccountState, StoreUnavailableError, redact_url
 
 
+def _counting_function(name: str, changed: str, *, subtract: str, add: str) -> str:
+    """A trigger function keeping running totals of a table of charges (the mandate's window, an authority's
+    period): a row counts unless released; an update that releases it or changes what it counts (``changed``, on
+    OLD and NEW) takes the old row out (``subtract``), and a row that counts after the change goes in (``add``)."""
+    return f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF OLD.status <> 'released' AND (NEW.status = 'released' OR {changed}) THEN
+            {subtract};
+        END IF;
+        IF NEW.status = 'released' OR (OLD.status <> 'released' AND NOT ({changed})) THEN
+            RETURN NULL;
+        END IF;
+    ELSIF NEW.status = 'released' THEN
+        RETURN NULL;
+    END IF;
+    {add};
+    RETURN NULL;
+END $$;"""
+
+
 def _spend_buckets() -> str:
     """Migration 3's SQL, derived from the bucket widths the other stores use."""
     changed = _changed("OLD", "NEW")
@@ -109,6 +130,13 @@ def _spend_buckets() -> str:
         f"INSERT INTO ab_spend_buckets SELECT account, mandate, {level}, created_us / {width}, SUM(amount_cents), "
         f"(created_us / {width} + 1) * {width} FROM ab_reservations WHERE status <> 'released' "
         f"GROUP BY account, mandate, created_us / {width};" for level, width in enumerate(BUCKETS))
+    counting = _counting_function(
+        "ab_spend_count", changed,
+        subtract="UPDATE ab_spend_buckets SET cents = cents - OLD.amount_cents\n                WHERE account = "
+                 f"OLD.account AND mandate = OLD.mandate AND (level, bucket) IN ({old_buckets})",
+        add=f"INSERT INTO ab_spend_buckets (account, mandate, level, bucket, cents, end_us) VALUES {new_buckets}\n"
+            "        ON CONFLICT (account, mandate, level, bucket) DO UPDATE SET cents = ab_spend_buckets.cents + "
+            "excluded.cents")
     return f"""
 CREATE TABLE ab_spend_buckets (
     account TEXT NOT NULL,
@@ -121,23 +149,7 @@ CREATE TABLE ab_spend_buckets (
 );
 CREATE INDEX ab_spend_buckets_by_end ON ab_spend_buckets (end_us);
 CREATE INDEX ab_reservations_by_time ON ab_reservations (created_us);
-CREATE FUNCTION ab_spend_count() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        IF OLD.status <> 'released' AND (NEW.status = 'released' OR {changed}) THEN
-            UPDATE ab_spend_buckets SET cents = cents - OLD.amount_cents
-                WHERE account = OLD.account AND mandate = OLD.mandate AND (level, bucket) IN ({old_buckets});
-        END IF;
-        IF NEW.status = 'released' OR (OLD.status <> 'released' AND NOT ({changed})) THEN
-            RETURN NULL;
-        END IF;
-    ELSIF NEW.status = 'released' THEN
-        RETURN NULL;
-    END IF;
-    INSERT INTO ab_spend_buckets (account, mandate, level, bucket, cents, end_us) VALUES {new_buckets}
-        ON CONFLICT (account, mandate, level, bucket) DO UPDATE SET cents = ab_spend_buckets.cents + excluded.cents;
-    RETURN NULL;
-END $$;
+{counting}
 CREATE TRIGGER ab_spend_count AFTER INSERT OR UPDATE ON ab_reservations FOR EACH ROW EXECUTE FUNCTION ab_spend_count();
 {backfill}
 ANALYZE ab_spend_buckets;
@@ -148,21 +160,7 @@ def _authority_buckets() -> str:
     """Migration 6's SQL: a rolling period's running totals (guardrails/authority.py), kept by a trigger."""
     has_period = "(a.body::json ->> 'period') IS NOT NULL"
     return f"""{PERIOD_BUCKETS_SCHEMA};
-CREATE FUNCTION ab_authority_count() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        IF OLD.status <> 'released' AND (NEW.status = 'released' OR {CHANGED}) THEN
-            {BUCKET_SUBTRACT};
-        END IF;
-        IF NEW.status = 'released' OR (OLD.status <> 'released' AND NOT ({CHANGED})) THEN
-            RETURN NULL;
-        END IF;
-    ELSIF NEW.status = 'released' THEN
-        RETURN NULL;
-    END IF;
-    {bucket_add(has_period)};
-    RETURN NULL;
-END $$;
+{_counting_function("ab_authority_count", CHANGED, subtract=BUCKET_SUBTRACT, add=bucket_add(has_period))}
 CREATE TRIGGER ab_authority_count AFTER INSERT OR UPDATE ON ab_authority_charges FOR EACH ROW
     EXECUTE FUNCTION ab_authority_count();
 {bucket_backfill(has_period)};
