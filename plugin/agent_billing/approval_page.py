@@ -10,6 +10,7 @@ the deployer's own claim of who the person is, e.g. their logged-in user). Nothi
 (link scanners prefetch URLs): the POST must carry the page's anti-forgery value, bound to the token, and
 ``Origin`` (when not ``null``) and ``Sec-Fetch-Site``, when sent, must say the POST came from this page's host.
 
+A store that cannot be reached answers 503 with a plain page (nothing changed; try again).
 A used, expired, unknown or malformed token answers one plain page saying so, with the same status and the
 same work (one hashed lookup), never echoing the token, and changes nothing. Every answer carries
 ``Cache-Control: no-store``, ``Referrer-Policy: no-referrer``, a strict CSP and ``X-Frame-Options: DENY``.
@@ -55,6 +56,7 @@ from agent_billing.guardrails.approval import ApprovalRequest
 from agent_billing.guardrails.approval_requests import ApprovalRecord, ApprovalRequests, Evidence
 from agent_billing.guardrails.approval_text import amount_text, brand_name, every, safe_line
 from agent_billing.guardrails.out_of_band import requests_in
+from agent_billing.guardrails.sqlite_state import StoreUnavailableError
 
 # The form body is two short fields: anything longer is not ours.
 MAX_BODY = 4096
@@ -70,6 +72,8 @@ CSP = (f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self
 HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy": "no-referrer",
            "Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
 
+_UNAVAILABLE = ("This approval page cannot reach its records right now. Nothing was changed by this visit. "
+                "Open the link again in a minute.")
 _INVALID = ("This approval link cannot be used: it was already used, it expired, or it is not a valid link. "
             "Nothing was changed. If a payment still needs your approval, ask for a new link.")
 
@@ -125,6 +129,12 @@ def _answer(text: str, status: int = 200) -> Response:
 
 def _invalid() -> Response:
     return _answer(_page("Approval link not valid", f"<h1>Link not valid</h1><p>{html.escape(_INVALID)}</p>"), 404)
+
+
+def _unavailable() -> Response:
+    # The person retries the same link; an answer whose decision may have been recorded reads as used then.
+    return _answer(_page("Try again in a minute", f"<h1>Try again in a minute</h1><p>{html.escape(_UNAVAILABLE)}</p>"),
+                   503)
 
 
 def _request_page(record: ApprovalRecord, token: str) -> str:
@@ -222,7 +232,10 @@ def approval_app(store: Any = None, identify: Identify | None = None, *,
 
     # Every path answers (a token with a slash, an empty one): one plain page for whatever is not a valid link.
     async def route(request: Request) -> Response:
-        return await (decide(request) if request.method == "POST" else show(request))
+        try:
+            return await (decide(request) if request.method == "POST" else show(request))
+        except StoreUnavailableError:  # a plain page with our headers, not a server error
+            return _unavailable()
 
     return Starlette(routes=[Route("/{token:path}", route, methods=["GET", "POST"])])
 

@@ -153,3 +153,27 @@ def test_the_sandbox_serves_the_page(tmp_path: Any) -> None:
     with httpx.Client(transport=SyncASGITransport(app), base_url="http://127.0.0.1:8787") as http:
         assert "Visa ending 4242" in http.get(f"/approvals/{TOKEN}").text
         assert http.get("/approvals/nope").status_code == 404
+
+
+def test_an_unreachable_store_is_a_plain_503_and_the_link_still_works_after(tmp_path: Any, clock: Clock) -> None:
+    """A real SQLite file held by another writer: the page says to try again (with its security headers), the POST
+    records nothing, and once the file is free the same link and form decide."""
+    import sqlite3
+
+    path = tmp_path / "approvals.db"
+    requests = ApprovalRequests.sqlite(path, timeout=0.05)
+    requests.create("acct", HOSTILE, approval_id="call_1", token=TOKEN, now=NOW, expires_at=NOW + timedelta(minutes=15))
+    holder = sqlite3.connect(path, isolation_level=None)
+    with httpx.Client(transport=SyncASGITransport(approval_app(requests, clock=clock)),
+                      base_url="https://pay.example") as http:
+        form = re.search(r'name="form" value="([^"]+)"', http.get(f"/{TOKEN}").text).group(1)  # type: ignore[union-attr]
+        holder.execute("BEGIN IMMEDIATE")
+        shown, posted = http.get(f"/{TOKEN}"), http.post(f"/{TOKEN}", data={"decision": "approve", "form": form})
+        holder.execute("ROLLBACK")
+        for answer in (shown, posted):
+            assert answer.status_code == 503 and "Try again in a minute" in answer.text and TOKEN not in answer.text
+            _secure(answer)
+        assert requests.find(TOKEN, now=NOW) is not None  # still pending: nothing was decided
+        assert http.post(f"/{TOKEN}", data={"decision": "approve", "form": form}).status_code == 200
+    assert requests.find(TOKEN, now=NOW) is None  # decided now
+    holder.close()
